@@ -1,0 +1,51 @@
+"""User-facing errors: each is one line naming the file:line, field or flag, and carries its exit code.
+
+Exit codes: 0 ok · 1 internal error · 2 bad input or usage · 3 consent not given · 4 optional extra missing ·
+5 remote/provider failure · 130 Ctrl-C.
+"""
+
+from pathlib import Path
+
+
+class GptisyouError(Exception):
+    """Base of every error a user can cause or fix; the CLI prints it as `Error: <message>`."""
+
+    exit_code = 1
+
+
+class InputError(GptisyouError):
+    """Bad file, unknown chat or persona, conflicting flags."""
+
+    exit_code = 2
+
+
+class ParseError(InputError):
+    """A file that cannot be read as a chat export, with the line where reading failed."""
+
+    def __init__(self, path: Path | str, line: int | None, reason: str):
+        location = f"{path}:{line}" if line else f"{path}"
+        super().__init__(f"{location}: {reason}")
+        self.path = Path(path)
+        self.line = line
+        self.reason = reason
+
+
+class ConsentError(GptisyouError):
+    """An upload or other irreversible step the user did not confirm."""
+
+    exit_code = 3
+
+
+class MissingExtra(GptisyouError):
+    """An optional dependency group is not installed."""
+
+    exit_code = 4
+
+    def __init__(self, extra: str, purpose: str):
+        super().__init__(f"{purpose} needs the '{extra}' extra: pip install 'gptisyou[{extra}]'")
+
+
+class RemoteError(GptisyouError):
+    """A provider or other remote service failed."""
+
+    exit_code = 5

@@ -1,0 +1,314 @@
+"""WhatsApp exports (.txt, or a .zip holding `_chat.txt` / `WhatsApp Chat with X.txt`) → `Message`s.
+
+Every header variant found in the wild is one regex: Android `d/m/y, H:M - ` and iOS `[d/m/y, H:M:S] `, 12 h
+and 24 h clocks with localized AM/PM (U+202F, U+00A0 or `_` before it), separators `/ . -`, 2- or 4-digit years,
+y-m-d, bidi marks and stray BOMs. A line without a header continues the message above it, so multi-line
+messages stay whole. Day/month order is decided over the file before parsing (a field above 12 decides,
+then chronology, then day-first with a warning), unless `date_order` is given.
+"""
+
+import functools
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from gptisyou.errors import InputError, ParseError
+from gptisyou.messages import Message
+from gptisyou.sources import whatsapp_phrases as phrases
+from gptisyou.sources.textfile import Progress, TextSource, check_is_text, head_text, read_chunks, zip_members
+
+DateOrder = Literal["dmy", "mdy", "ymd"]
+DATE_ORDERS: tuple[DateOrder, ...] = ("dmy", "mdy", "ymd")
+
+_M = f"[{phrases.MARKS}]*"
+_AMPM = r"[AaPp]\.?[ \u00a0\u202f]?[Mm]\.?|vorm\.|nachm\.|π\.?[ \u00a0]?μ\.|μ\.?[ \u00a0]?μ\.|ص|م"
+_PRE_AMPM = "오전|오후|上午|下午|午前|午後"
+HEADER = re.compile(
+    rf"""^{_M}(?P<open>\[)?{_M}
+    (?P<d1>\d{{1,4}})(?P<sep>[./-])[ ]?(?P<d2>\d{{1,2}})(?P=sep)[ ]?(?P<d3>\d{{1,4}})\.?
+    (?:,[ ]?|[ ])(?:à[ ]|klo[ ]|um[ ]|às[ ])?(?:(?P<pre>{_PRE_AMPM})[ ]?)?
+    (?P<H>\d{{1,2}})[:.](?P<Min>\d{{2}})(?:[:.](?P<S>\d{{2}}))?
+    (?:[ \u00a0\u202f_]?(?P<ampm>{_AMPM}))?\.?
+    (?(open)\][ ]?{_M}
+      |(?:[ ]{{1,2}}[-–][ ]{_M}
+        |(?(S)(?::[ ]|[ ])(?=[^\n:]{{1,80}}:[ ])|(?!))))""",
+    re.MULTILINE | re.VERBOSE,
+)
+# A line that starts like a header but is not one: reported, and kept as message text.
+_LOOKS_LIKE_HEADER = re.compile(rf"^{_M}\[?{_M}\d{{1,4}}[./-] ?\d{{1,2}}[./-] ?\d{{2,4}}\b", re.MULTILINE)
+
+_AM = frozenset({"am", "vorm", "πμ", "ص", "오전", "上午", "午前"})
+_PM = frozenset({"pm", "nachm", "μμ", "م", "오후", "下午", "午後"})
+_AMPM_NOISE = str.maketrans("", "", ". \u00a0\u202f")
+_QUOTES = re.compile("[\"“”«»]")
+_CHAT_FILE_NAME = re.compile(
+    r"^(?:WhatsApp Chat with |WhatsApp Chat - |WhatsApp Chat mit |Discussion WhatsApp avec |Chat de WhatsApp con |"
+    r"Conversa do WhatsApp com |Chat WhatsApp con |WhatsApp-chat met |WhatsApp Chat con )(?P<title>.+?)(?: \(\d+\))?$"
+)
+_SNIFF_LINES = 40
+_BLANK_LINES = phrases.MARKS + " \n"
+
+
+@dataclass
+class ParseReport:
+    """What the parser decided and what a user should know; filled in while parsing."""
+
+    date_order: DateOrder | None = None
+    date_order_reason: str = ""
+    warnings: list[str] = field(default_factory=list)
+    suspicious_lines: list[int] = field(default_factory=list)  # first few line numbers
+    suspicious_count: int = 0
+
+    def note_suspicious(self, line: int) -> None:
+        self.suspicious_count += 1
+        if len(self.suspicious_lines) < 5:
+            self.suspicious_lines.append(line)
+
+
+# --- finding the chat text --------------------------------------------------------------------------------------
+
+
+def chat_source(path: Path) -> TextSource:
+    """The text inside `path` that holds the chat: the file itself, or the chat member of a zip archive.
+
+    Raises:
+        InputError: a zip archive without a chat text file.
+    """
+    if path.suffix.lower() != ".zip":
+        return TextSource(path)
+    texts = [name for name in zip_members(path) if name.lower().endswith(".txt") and "__MACOSX" not in name]
+    ranked = sorted(texts, key=lambda name: (Path(name).name != "_chat.txt", not _is_chat_file_name(name), name))
+    for name in ranked:
+        if _looks_like_chat(TextSource(path, name)):
+            return TextSource(path, name)
+    raise InputError(f"{path}: the zip archive holds no WhatsApp chat (expected _chat.txt or 'WhatsApp Chat with ….txt')")
+
+
+def sniff(path: Path) -> bool:
+    """True when `path` looks like a WhatsApp export; reads the first few KB only."""
+    try:
+        return _looks_like_chat(chat_source(path))
+    except (InputError, OSError):
+        return False
+
+
+def chat_title(path: Path) -> str:
+    """A human title for the chat from the export's file name ("WhatsApp Chat with Alex (2).txt" → "Alex")."""
+    stem = Path(path).stem
+    match = _CHAT_FILE_NAME.match(stem)
+    return match["title"] if match else stem
+
+
+def _is_chat_file_name(name: str) -> bool:
+    return bool(_CHAT_FILE_NAME.match(Path(name).stem))
+
+
+def _looks_like_chat(source: TextSource) -> bool:
+    lines = head_text(source).split("\n", _SNIFF_LINES)[:_SNIFF_LINES]
+    matches = (HEADER.match(line) for line in lines)
+    return any(_header_timestamp(match, "dmy") or _header_timestamp(match, "mdy") for match in matches if match)
+
+
+# --- parsing ------------------------------------------------------------------------------------------------------
+
+
+def parse(
+    path: Path,
+    date_order: DateOrder | None = None,
+    report: ParseReport | None = None,
+    progress: Progress | None = None,
+) -> Iterator[Message]:
+    """Stream the messages of a WhatsApp export in file order.
+
+    Raises:
+        InputError: empty, binary or non-chat file; zip without a chat.
+        ParseError: text before the first message header, or bytes that are not UTF-8.
+    """
+    source = chat_source(path)
+    check_is_text(source)
+    report = report if report is not None else ParseReport()
+    if date_order is None:
+        date_order, report.date_order_reason = _decide_date_order(source, report)
+    else:
+        report.date_order_reason = "given with --date-order"
+    report.date_order = date_order
+    yield from _parse_source(source, date_order, report, progress)
+
+
+def _parse_source(source: TextSource, order: DateOrder, report: ParseReport, progress: Progress | None):
+    pending = None  # (timestamp, line, body parts) of the last message, which may go on in the next chunk
+    line = 1  # line number at `position`
+    for chunk in read_chunks(source, progress):
+        headers = _valid_headers(chunk, order, report)
+        lead_end = headers[0][0].start() if headers else len(chunk)
+        if pending:
+            pending[2].append(chunk[:lead_end])
+        elif chunk[:lead_end].strip(_BLANK_LINES):
+            raise ParseError(source.label, line, "text before the first message header: not a WhatsApp chat export")
+        position = 0
+        body_ends = [match.start() for match, _ in headers[1:]]
+        for (match, timestamp), body_end in zip(headers[:-1], body_ends, strict=True):
+            line += chunk.count("\n", position, match.start())
+            position = match.start()
+            if pending:
+                yield _message(*pending[:2], "".join(pending[2]), report)
+                pending = None
+            yield _message(timestamp, line, chunk[match.end() : body_end], report)
+        if headers:
+            if pending:
+                yield _message(*pending[:2], "".join(pending[2]), report)
+            match, timestamp = headers[-1]
+            line += chunk.count("\n", position, match.start())
+            position = match.start()
+            pending = (timestamp, line, [chunk[match.end() :]])
+        line += chunk.count("\n", position)
+        position = 0
+    if pending is None:
+        raise ParseError(source.label, None, "no message header found: not a WhatsApp chat export")
+    yield _message(*pending[:2], "".join(pending[2]), report)
+
+
+def _valid_headers(chunk: str, order: DateOrder, report: ParseReport) -> list[tuple[re.Match, datetime]]:
+    valid = []
+    for match in HEADER.finditer(chunk):
+        timestamp = _header_timestamp(match, order)
+        if timestamp is None and order != "ymd":
+            timestamp = _header_timestamp(match, "mdy" if order == "dmy" else "dmy")
+            if timestamp is not None:
+                _warn_once(report, "some headers contradict the chosen day/month order; read those the other way")
+        if timestamp is not None:
+            valid.append((match, timestamp))
+    return valid
+
+
+def _note_suspicious(body: str, line: int, report: ParseReport) -> None:
+    """Report continuation lines of a message that start like a header (kept as text, but worth a look)."""
+    position = 0
+    for match in _LOOKS_LIKE_HEADER.finditer(body, 1):
+        line += body.count("\n", position, match.start())
+        position = match.start()
+        report.note_suspicious(line)
+
+
+def _message(timestamp: datetime, line: int, body: str, report: ParseReport) -> Message:
+    body = body.rstrip("\n")
+    first_end = body.find("\n")
+    if first_end < 0:
+        first = body
+    else:
+        first = body[:first_end]
+        _note_suspicious(body, line, report)
+    sender, text = _split_sender(first, body)
+    if sender is None:
+        return Message(None, timestamp, text, "system", line=line)
+    if phrases.is_e2e_notice(text):  # the notice written in the chat name's sender slot
+        return Message(None, timestamp, text, "system", line=line)
+    text, edited = phrases.split_edited_marker(text)
+    is_media, attachment = phrases.media_attachment(text.partition("\n")[0])
+    if is_media:
+        return Message(sender, timestamp, text, "media", attachment, edited, line)
+    if phrases.is_deleted_notice(text):
+        return Message(sender, timestamp, text, "deleted", None, edited, line)
+    return Message(sender, timestamp, text, "text", None, edited, line)
+
+
+def _split_sender(first: str, body: str) -> tuple[str | None, str]:
+    """(sender, text) of a header's body; sender None for a system line such as "Alex added Sam"."""
+    cut = first.find(": ")
+    if cut >= 0:
+        text_start = cut + 2
+    elif first.endswith(":"):  # an empty message, e.g. a view-once photo
+        cut = text_start = len(first) - 1
+        text_start += 1
+    else:
+        cut = first.find(":")
+        # "John Doe:." (no space after the colon) is a message; "meeting at 10:30" in a system line is not
+        if cut <= 0 or first[cut + 1].isalnum() or first[cut + 1] in " \"'“(":
+            return None, body
+        text_start = cut + 1
+    sender = first[:cut].strip(phrases.MARKS)
+    if not sender or _QUOTES.search(sender):
+        return None, body  # 'Alex changed the subject to "Plans: Friday"'
+    return sender, body[text_start:]
+
+
+def _header_timestamp(match: re.Match, order: DateOrder) -> datetime | None:
+    d1, d2, d3, hour, minute, second, ampm, pre = match.group("d1", "d2", "d3", "H", "Min", "S", "ampm", "pre")
+    date = _calendar_date(d1, d2, d3, order)
+    if date is None:
+        return None
+    hour = int(hour)
+    if marker := ampm or pre:
+        marker = marker.translate(_AMPM_NOISE).lower()
+        if marker in _AM and hour == 12:
+            hour = 0
+        elif marker in _PM and hour < 12:
+            hour += 12
+    try:
+        return datetime(*date, hour, int(minute), int(second or 0))
+    except ValueError:
+        return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _calendar_date(d1: str, d2: str, d3: str, order: DateOrder) -> tuple[int, int, int] | None:
+    """(year, month, day) of a header's date fields, or None when they name no real day."""
+    if len(d1) == 4:
+        year, month, day = int(d1), int(d2), int(d3)
+    elif len(d3) in (2, 4):
+        year = int(d3) + 2000 if len(d3) == 2 else int(d3)
+        day, month = (int(d1), int(d2)) if order != "mdy" else (int(d2), int(d1))
+    else:
+        return None
+    try:
+        datetime(year, month, day)
+    except ValueError:
+        return None
+    return year, month, day
+
+
+# --- day/month order ----------------------------------------------------------------------------------------------
+
+
+def _decide_date_order(source: TextSource, report: ParseReport) -> tuple[DateOrder, str]:
+    """Scan headers until a field above 12 shows the order; fall back to chronology, then day-first."""
+    dates: list[tuple[int, int, int]] = []  # distinct consecutive (first, second, year) of non-ymd headers
+    saw_ymd = False
+    for chunk in read_chunks(source):
+        for match in HEADER.finditer(chunk):
+            if len(match["d1"]) == 4:
+                saw_ymd = True
+                continue
+            first, second = int(match["d1"]), int(match["d2"])
+            if first > 12 >= second:
+                return "dmy", f"day-first: {match['d1']}{match['sep']}{match['d2']} has a day above 12"
+            if second > 12 >= first:
+                return "mdy", f"month-first: {match['d1']}{match['sep']}{match['d2']} has a day above 12"
+            entry = (first, second, int(match["d3"]))
+            if not dates or dates[-1] != entry:
+                dates.append(entry)
+    if not dates:
+        return "ymd", "year-first dates" if saw_ymd else "no dates"
+    backwards = {order: _backward_steps(dates, order) for order in ("dmy", "mdy")}
+    if backwards["mdy"] < backwards["dmy"]:
+        return "mdy", "month-first: only that order keeps the dates in chronological order"
+    if backwards["dmy"] < backwards["mdy"]:
+        return "dmy", "day-first: only that order keeps the dates in chronological order"
+    report.warnings.append(
+        f"{source.label}: cannot tell whether dates are day/month or month/day; assumed day-first "
+        "(use --date-order mdy if that is wrong)"
+    )
+    return "dmy", "assumed day-first (undecidable)"
+
+
+def _backward_steps(dates: list[tuple[int, int, int]], order: DateOrder) -> int:
+    keys = [(year, first, second) if order == "mdy" else (year, second, first) for first, second, year in dates]
+    return sum(later < earlier for earlier, later in zip(keys, keys[1:], strict=False))
+
+
+def _warn_once(report: ParseReport, warning: str) -> None:
+    if warning not in report.warnings:
+        report.warnings.append(warning)
