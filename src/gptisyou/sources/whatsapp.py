@@ -8,6 +8,7 @@ then chronology, then day-first with a warning), unless `date_order` is given.
 """
 
 import functools
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ HEADER = re.compile(
     (?P<H>\d{{1,2}})[:.](?P<Min>\d{{2}})(?:[:.](?P<S>\d{{2}}))?
     (?:[ \u00a0\u202f_]?(?P<ampm>{_AMPM}))?\.?
     (?(open)\][ ]?{_M}
-      |(?:[ ]{{1,2}}[-–][ ]{_M}
+      |(?:[ ]{{1,2}}[-\u2013][ ]{_M}
         |(?(S)(?::[ ]|[ ])(?=[^\n:]{{1,80}}:[ ])|(?!))))""",
     re.MULTILINE | re.VERBOSE,
 )
@@ -43,7 +44,7 @@ _LOOKS_LIKE_HEADER = re.compile(rf"^{_M}\[?{_M}\d{{1,4}}[./-] ?\d{{1,2}}[./-] ?\
 _AM = frozenset({"am", "vorm", "πμ", "ص", "오전", "上午", "午前"})
 _PM = frozenset({"pm", "nachm", "μμ", "م", "오후", "下午", "午後"})
 _AMPM_NOISE = str.maketrans("", "", ". \u00a0\u202f")
-_QUOTES = re.compile("[\"“”«»]")
+_QUOTES = re.compile('["“”«»]')
 _CHAT_FILE_NAME = re.compile(
     r"^(?:WhatsApp Chat with |WhatsApp Chat - |WhatsApp Chat mit |Discussion WhatsApp avec |Chat de WhatsApp con |"
     r"Conversa do WhatsApp com |Chat WhatsApp con |WhatsApp-chat met |WhatsApp Chat con )(?P<title>.+?)(?: \(\d+\))?$"
@@ -84,7 +85,9 @@ def chat_source(path: Path) -> TextSource:
     for name in ranked:
         if _looks_like_chat(TextSource(path, name)):
             return TextSource(path, name)
-    raise InputError(f"{path}: the zip archive holds no WhatsApp chat (expected _chat.txt or 'WhatsApp Chat with ….txt')")
+    raise InputError(
+        f"{path}: the zip archive holds no WhatsApp chat (expected _chat.txt or 'WhatsApp Chat with ….txt')"
+    )
 
 
 def sniff(path: Path) -> bool:
@@ -204,15 +207,10 @@ def _message(timestamp: datetime, line: int, body: str, report: ParseReport) -> 
     sender, text = _split_sender(first, body)
     if sender is None:
         return Message(None, timestamp, text, "system", line=line)
-    if phrases.is_e2e_notice(text):  # the notice written in the chat name's sender slot
-        return Message(None, timestamp, text, "system", line=line)
-    text, edited = phrases.split_edited_marker(text)
-    is_media, attachment = phrases.media_attachment(text.partition("\n")[0])
-    if is_media:
-        return Message(sender, timestamp, text, "media", attachment, edited, line)
-    if phrases.is_deleted_notice(text):
-        return Message(sender, timestamp, text, "deleted", None, edited, line)
-    return Message(sender, timestamp, text, "text", None, edited, line)
+    kind, attachment, text, edited = phrases.classify(text)
+    if kind == "system":  # the encryption notice written in the chat name's sender slot
+        sender = None
+    return Message(sender, timestamp, text, kind, attachment, edited, line)
 
 
 def _split_sender(first: str, body: str) -> tuple[str | None, str]:
@@ -306,7 +304,7 @@ def _decide_date_order(source: TextSource, report: ParseReport) -> tuple[DateOrd
 
 def _backward_steps(dates: list[tuple[int, int, int]], order: DateOrder) -> int:
     keys = [(year, first, second) if order == "mdy" else (year, second, first) for first, second, year in dates]
-    return sum(later < earlier for earlier, later in zip(keys, keys[1:], strict=False))
+    return sum(later < earlier for earlier, later in itertools.pairwise(keys))
 
 
 def _warn_once(report: ParseReport, warning: str) -> None:

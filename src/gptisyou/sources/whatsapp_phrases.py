@@ -7,6 +7,8 @@ known). All comparisons are on text with bidi marks removed and, for the fixed p
 
 import re
 
+from gptisyou.messages import Kind
+
 # Invisible marks WhatsApp sprinkles around headers, names and placeholders.
 MARKS = "\u200e\u200f\ufeff\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 _DROP_MARKS = str.maketrans("", "", MARKS)
@@ -26,8 +28,7 @@ MEDIA_PLACEHOLDERS = frozenset(
         "image absente", "vidéo absente", "audio omis", "autocollant omis", "gif retiré", "document omis",
         "imagen omitida", "video omitido", "audio omitido", "sticker omitido", "gif omitido",
         "documento omitido",
-        "imagem ocultada", "vídeo omitido", "áudio ocultado", "figurinha omitida", "gif omitido",
-        "documento ocultado",
+        "imagem ocultada", "vídeo omitido", "áudio ocultado", "figurinha omitida", "documento ocultado",
         "immagine omessa", "video omesso", "audio omesso", "sticker omesso", "gif omessa",
         "documento omesso",
         "afbeelding weggelaten", "video weggelaten", "audio weggelaten", "sticker weggelaten",
@@ -88,7 +89,30 @@ _SHORT = 160
 # Cheap pre-checks: most messages are ruled out by one character or their length.
 _MEDIA_LAST_CHARS = frozenset(phrase[-1] for phrase in MEDIA_PLACEHOLDERS) | {">", ")"}
 _LONGEST_DELETED_NOTICE = max(map(len, DELETED_NOTICES)) + 8  # room for marks, spaces, a final "."
-_E2E_FIRST_CHARS = frozenset(prefix[0] for prefix in E2E_NOTICE_PREFIXES) | set(_BLANK)  # placeholders and notices are short; longer first lines skip the table look-ups
+_E2E_FIRST_CHARS = frozenset(prefix[0] for prefix in E2E_NOTICE_PREFIXES) | set(
+    _BLANK
+)  # placeholders and notices are short; longer first lines skip the table look-ups
+
+
+def classify(text: str) -> tuple[Kind, str | None, str, bool]:
+    """(kind, attached file name, text without the edited marker, edited) of a message someone wrote.
+
+    Kind "system" means the encryption notice written in a sender slot. The cheap checks on one character or
+    the length come first: this runs once per message of exports that hold millions.
+    """
+    edited = False
+    if text.endswith(">"):
+        text, edited = split_edited_marker(text)
+    if text[:1].lower() in _E2E_FIRST_CHARS and is_e2e_notice(text):
+        return "system", None, text, edited
+    first_line = text.partition("\n")[0]
+    if first_line.rstrip(_BLANK)[-1:].lower() in _MEDIA_LAST_CHARS:
+        is_media, attachment = media_attachment(first_line)
+        if is_media:
+            return "media", attachment, text, edited
+    if len(text) <= _LONGEST_DELETED_NOTICE and is_deleted_notice(text):
+        return "deleted", None, text, edited
+    return "text", None, text, edited
 
 
 def without_marks(text: str) -> str:
@@ -98,7 +122,7 @@ def without_marks(text: str) -> str:
 def media_attachment(first_line: str) -> tuple[bool, str | None]:
     """(is a media message, attached file name or None) for the first line of a message body."""
     probe = first_line.strip(_BLANK)
-    if len(probe) > _SHORT or probe[-1:].lower() not in _MEDIA_LAST_CHARS:
+    if len(probe) > _SHORT:
         return False, None
     if probe.lower() in MEDIA_PLACEHOLDERS:
         return True, None
@@ -114,8 +138,6 @@ def is_deleted_notice(text: str) -> bool:
 
 
 def is_e2e_notice(text: str) -> bool:
-    if text[:1].lower() not in _E2E_FIRST_CHARS:
-        return False
     return text[:100].lstrip(_BLANK).lower().startswith(E2E_NOTICE_PREFIXES)
 
 

@@ -1,0 +1,245 @@
+"""The `gptisyou` command line: parse options, call one library function, render the result.
+
+Results go to stdout, progress, warnings and errors to stderr. Every `GptisyouError` becomes one line
+`Error: …` with its exit code; anything else is a bug and says how to get the traceback.
+"""
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from gptisyou import __version__
+from gptisyou.errors import GptisyouError
+from gptisyou.workspace import workspace_dir
+
+DATE_ORDERS = ("dmy", "mdy", "ymd")  # gptisyou.sources.whatsapp.DATE_ORDERS, without importing the parser here
+
+
+class _Cli(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except GptisyouError as error:
+            click.echo(f"Error: {error}", err=True)
+            ctx.exit(error.exit_code)
+        except KeyboardInterrupt:
+            click.echo("Interrupted: nothing from the unfinished step was saved.", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="gptisyou")
+@click.option(
+    "--workspace",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Workspace directory (default: $GPTISYOU_HOME, else your user data directory).",
+)
+@click.option("-v", "--verbose", count=True, help="More detail on stderr (-vv for debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
+@click.pass_context
+def cli(ctx: click.Context, workspace: Path | None, verbose: int, quiet: bool) -> None:
+    """Turn a chat history into a model that writes like one participant — on your own machine.
+
+    \b
+    Start with:
+      gptisyou import "WhatsApp Chat with Alex.zip"
+      gptisyou chats
+      gptisyou people
+    """
+    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    ctx.obj = {"workspace": workspace_dir(workspace), "quiet": quiet, "verbose": verbose}
+
+
+def _store(ctx: click.Context):
+    from gptisyou.store import Store
+
+    return Store.open(ctx.obj["workspace"])
+
+
+def _stderr(ctx: click.Context) -> Console:
+    return Console(stderr=True, quiet=ctx.obj["quiet"], highlight=False)
+
+
+# --- import ----------------------------------------------------------------------------------------------------
+
+
+@cli.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--date-order",
+    type=click.Choice(DATE_ORDERS),
+    help="Order of day, month and year in the export's dates. Default: decided from the file.",
+)
+@click.option("--chat", "chat_id", type=int, help="Add to this chat (see `gptisyou chats`) instead of detecting it.")
+@click.pass_context
+def import_command(ctx: click.Context, files: tuple[Path, ...], date_order: str | None, chat_id: int | None) -> None:
+    """Import chat exports (WhatsApp .txt or .zip) into the workspace.
+
+    Re-importing a file adds nothing; importing a newer export of the same chat adds only the new messages.
+    Every file is checked before any is imported, and each import is all-or-nothing.
+    """
+    from gptisyou import ingest, sources
+
+    for path in files:
+        sources.detect(path)
+    console = _stderr(ctx)
+    with _store(ctx) as store:
+        for path in files:
+            with _bytes_progress(console, path.name) as progress:
+                result = ingest.import_file(store, path, date_order=date_order, chat_id=chat_id, progress=progress)
+            _print_import(result, console, ctx.obj["verbose"])
+
+
+def _bytes_progress(console: Console, label: str):
+    progress = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+        console=console, transient=True,
+    )  # fmt: skip
+    task = progress.add_task(label, total=None)
+
+    class _Bar:
+        def __enter__(self):
+            progress.start()
+            return lambda done, total: progress.update(task, completed=done, total=total)
+
+        def __exit__(self, *exc_info):
+            progress.stop()
+
+    return _Bar()
+
+
+def _print_import(result, console: Console, verbose: int) -> None:
+    span = f"{result.first:%Y-%m-%d} → {result.last:%Y-%m-%d}" if result.first else "no messages"
+    chat = f"chat {result.chat_id} '{result.chat_title}'" + (" (new)" if result.new_chat else "")
+    click.echo(
+        f"{result.path.name} → {chat}: {result.messages_read:,} messages read, {result.messages_added:,} new, {span}"
+    )
+    report = result.report
+    if verbose:
+        console.print(f"date order {report.date_order}: {report.date_order_reason}")
+    for warning in report.warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
+    if report.suspicious_count:
+        lines = ", ".join(map(str, report.suspicious_lines))
+        more = ", …" if report.suspicious_count > len(report.suspicious_lines) else ""
+        console.print(
+            f"[yellow]warning:[/] {result.path.name}: {report.suspicious_count} line(s) look like a damaged message "
+            f"header (line {lines}{more}); kept as text of the message above"
+        )
+
+
+# --- chats, people, show ---------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.pass_context
+def chats(ctx: click.Context) -> None:
+    """List the chats in the workspace with their message counts and date ranges."""
+    with _store(ctx) as store:
+        rows = store.chats()
+    if not rows:
+        click.echo("No chats yet. Import one: gptisyou import 'WhatsApp Chat with Alex.zip'")
+        return
+    table = Table("ID", "Title", "Source", "People", "Messages", "First", "Last", box=None)
+    for chat in rows:
+        table.add_row(
+            str(chat.id), chat.title, chat.source, str(chat.people), f"{chat.messages:,}",
+            _day(chat.first), _day(chat.last),
+        )  # fmt: skip
+    Console(highlight=False).print(table)
+
+
+@cli.command()
+@click.option("--chat", "chat_id", type=int, help="Only this chat.")
+@click.pass_context
+def people(ctx: click.Context, chat_id: int | None) -> None:
+    """List the participants of each chat: messages, words, first and last message."""
+    with _store(ctx) as store:
+        if chat_id is not None:
+            store.chat(chat_id)
+        rows = store.people(chat_id)
+    if not rows:
+        click.echo("No people yet. Import a chat first: gptisyou import 'WhatsApp Chat with Alex.zip'")
+        return
+    table = Table("Chat", "Name", "Messages", "Words", "First", "Last", box=None)
+    for person in rows:
+        table.add_row(
+            f"{person.chat_id} {person.chat_title}", person.name, f"{person.messages:,}", f"{person.words:,}",
+            _day(person.first), _day(person.last),
+        )  # fmt: skip
+    Console(highlight=False).print(table)
+
+
+@cli.command()
+@click.option("--chat", "chat_id", type=int, help="Chat ID from `gptisyou chats` (default: the only chat).")
+@click.option("--last", type=click.IntRange(min=1), help="Only the latest N messages (default 20; --json: all).")
+@click.option("--json", "as_json", is_flag=True, help="Every message as a JSON line, for scripts and jq.")
+@click.pass_context
+def show(ctx: click.Context, chat_id: int | None, last: int | None, as_json: bool) -> None:
+    """Show a chat's messages: a readable preview, or JSON lines with --json.
+
+    JSON fields: chat, sender, timestamp (ISO 8601), text, kind (text, media, system, deleted), attachment, edited.
+    """
+    with _store(ctx) as store:
+        chat_id = chat_id if chat_id is not None else _only_chat(store)
+        store.chat(chat_id)
+        messages = store.messages(chat_id, last=last if (last or as_json) else 20)
+        for message in messages:
+            if as_json:
+                click.echo(json.dumps({"chat": chat_id, **message.to_dict()}, ensure_ascii=False))
+            else:
+                click.echo(_preview(message))
+
+
+def _only_chat(store) -> int:
+    from gptisyou.errors import InputError
+
+    chats = store.chats()
+    if len(chats) == 1:
+        return chats[0].id
+    if not chats:
+        raise InputError("the workspace has no chats yet: run gptisyou import first")
+    raise InputError(f"--chat is needed: the workspace has {len(chats)} chats (see gptisyou chats)")
+
+
+def _preview(message) -> str:
+    stamp = f"{message.timestamp:%Y-%m-%d %H:%M}"
+    if message.kind == "system":
+        head, text = "·", message.text
+    elif message.kind == "media":
+        head, text = (
+            f"{message.sender}:",
+            f"<media{': ' + message.attachment if message.attachment else ''}> " + message.text,
+        )
+    elif message.kind == "deleted":
+        head, text = f"{message.sender}:", "<deleted>"
+    else:
+        head, text = f"{message.sender}:", message.text + (" <edited>" if message.edited else "")
+    indent = "\n" + " " * (len(stamp) + 2)
+    return f"{stamp}  {head} {text.strip() if message.kind == 'media' else text}".replace("\n", indent)
+
+
+def _day(value) -> str:
+    return f"{value:%Y-%m-%d}" if value else "—"
+
+
+def main() -> None:
+    """Console entry point: user errors are one line (the group handles them); bugs are one line plus a hint."""
+    try:
+        cli.main(prog_name="gptisyou")
+    except Exception as error:
+        if os.environ.get("GPTISYOU_DEBUG"):
+            raise
+        click.echo(
+            f"Error: internal error: {type(error).__name__}: {error} (set GPTISYOU_DEBUG=1 for the traceback)",
+            err=True,
+        )
+        sys.exit(1)

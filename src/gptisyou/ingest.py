@@ -1,0 +1,193 @@
+"""Importing an export file into the workspace: source → Message records → store, in one transaction.
+
+Idempotent: a message's identity is a hash of (sender, time, text, kind) plus its ordinal among exact duplicates
+in the file, so importing the same file twice adds nothing and a newer export of the same chat adds only the
+new messages. The chat an import belongs to is the one sharing the most messages with it, else the one with
+the same title and people, else a new chat. Anything that goes wrong (or Ctrl-C) rolls the whole import back.
+"""
+
+import hashlib
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import islice
+from pathlib import Path
+
+from gptisyou import sources
+from gptisyou.messages import Message
+from gptisyou.sources.textfile import Progress
+from gptisyou.sources.whatsapp import DateOrder, ParseReport
+from gptisyou.store import Store, optional_time
+
+_BATCH = 5000
+_OVERLAP_SAMPLE = 5000  # a newer export starts inside the older one, so its first messages show the overlap
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    path: Path
+    chat_id: int
+    chat_title: str
+    new_chat: bool
+    messages_read: int
+    messages_added: int
+    first: datetime | None
+    last: datetime | None
+    report: ParseReport
+
+
+def import_file(
+    store: Store,
+    path: Path,
+    *,
+    date_order: DateOrder | None = None,
+    chat_id: int | None = None,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Import one export file; `chat_id` forces the chat it is added to.
+
+    Raises:
+        InputError: the file is not a readable export, or `chat_id` names no chat.
+        ParseError: the file breaks off or is not text, with file:line.
+    """
+    path = Path(path)
+    source_name, source = sources.detect(path)
+    if chat_id is not None:
+        store.chat(chat_id)
+    report = ParseReport()
+    title = source.chat_title(path)
+    with store.transaction() as db:
+        db.execute("DROP TABLE IF EXISTS temp.incoming")
+        db.execute(
+            "CREATE TEMP TABLE incoming (line INTEGER PRIMARY KEY, content_hash INTEGER, ordinal INTEGER,"
+            " sender TEXT, ts TEXT, text TEXT, kind TEXT, attachment TEXT, edited INTEGER, words INTEGER)"
+        )
+        messages = source.parse(path, date_order=date_order, report=report, progress=progress)
+        read = _stage(db, messages)
+        new_chat = chat_id is None and (chat_id := _matching_chat(db, title, source_name)) is None
+        if new_chat:
+            chat_id = db.execute(
+                "INSERT INTO chats (title, source, created_at) VALUES (?, ?, ?)",
+                (title, source_name, _now()),
+            ).lastrowid
+        import_id = db.execute(
+            "INSERT INTO imports (chat_id, file_name, sha256, imported_at, date_order, messages_read,"
+            " messages_added) VALUES (?, ?, ?, ?, ?, ?, 0)",
+            (chat_id, path.name, _sha256(path), _now(), report.date_order, read),
+        ).lastrowid
+        added = _add_new_messages(db, chat_id, import_id)
+        db.execute("UPDATE imports SET messages_added = ? WHERE id = ?", (added, import_id))
+        first, last = db.execute("SELECT MIN(ts), MAX(ts) FROM incoming").fetchone()
+        chat_title = db.execute("SELECT title FROM chats WHERE id = ?", (chat_id,)).fetchone()[0]
+        db.execute("DROP TABLE temp.incoming")
+    return ImportResult(
+        path, chat_id, chat_title, new_chat, read, added, optional_time(first), optional_time(last), report
+    )
+
+
+def _stage(db: sqlite3.Connection, messages: Iterable[Message]) -> int:
+    """Copy the parsed messages into the temp table `incoming`; returns how many were read."""
+    rows = _rows(messages)
+    read = 0
+    while batch := list(islice(rows, _BATCH)):
+        db.executemany("INSERT INTO incoming VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", batch)
+        read += len(batch)
+    if db.execute("SELECT 1 FROM incoming WHERE ordinal IS NULL LIMIT 1").fetchone():
+        _count_out_of_order_duplicates(db)
+    return read
+
+
+def _rows(messages: Iterable[Message]) -> Iterator[tuple]:
+    """Rows for `incoming`, with each message's ordinal among identical earlier ones.
+
+    Identical messages share their timestamp, so while time moves forward a counter per timestamp is exact.
+    A message older than one before it gets ordinal NULL, filled in by `_count_out_of_order_duplicates`.
+    """
+    latest, seen_at_latest = "", {}
+    for message in messages:
+        ts = message.timestamp.isoformat()
+        identity = "\x1f".join((message.sender or "", ts, message.text, message.kind)).encode()
+        content_hash = int.from_bytes(hashlib.blake2b(identity, digest_size=8).digest(), "big", signed=True)
+        if ts > latest:
+            latest = ts
+            seen_at_latest.clear()
+        if ts == latest:
+            ordinal = seen_at_latest.get(content_hash, 0)
+            seen_at_latest[content_hash] = ordinal + 1
+        else:
+            ordinal = None
+        words = len(message.text.split()) if message.kind == "text" else 0
+        yield (
+            message.line, content_hash, ordinal, message.sender, ts, message.text, message.kind,
+            message.attachment, int(message.edited), words,
+        )  # fmt: skip
+
+
+def _count_out_of_order_duplicates(db: sqlite3.Connection) -> None:
+    db.execute("CREATE INDEX temp.incoming_by_hash ON incoming (content_hash, line)")
+    db.execute(
+        """
+        UPDATE incoming SET ordinal = (
+            SELECT COUNT(*) FROM incoming AS earlier
+            WHERE earlier.content_hash = incoming.content_hash AND earlier.line < incoming.line)
+        WHERE ordinal IS NULL
+        """
+    )
+
+
+def _matching_chat(db: sqlite3.Connection, title: str, source_name: str) -> int | None:
+    overlap = db.execute(
+        """
+        WITH sample AS (SELECT ts, content_hash FROM incoming ORDER BY line LIMIT ?)
+        SELECT c.id, (SELECT COUNT(*) FROM sample i JOIN messages m
+                      ON m.chat_id = c.id AND m.ts = i.ts AND m.content_hash = i.content_hash) AS shared
+        FROM chats c WHERE c.source = ? ORDER BY shared DESC, c.id LIMIT 1
+        """,
+        (_OVERLAP_SAMPLE, source_name),
+    ).fetchone()
+    if overlap and overlap[1]:
+        return overlap[0]
+    senders = {name for (name,) in db.execute("SELECT DISTINCT sender FROM incoming WHERE sender IS NOT NULL")}
+    for (candidate,) in db.execute(
+        "SELECT id FROM chats WHERE title = ? AND source = ? ORDER BY id", (title, source_name)
+    ):
+        people = {name for (name,) in db.execute("SELECT name FROM people WHERE chat_id = ?", (candidate,))}
+        if len(people & senders) >= min(2, len(people), len(senders)):
+            return candidate
+    return None
+
+
+def _add_new_messages(db: sqlite3.Connection, chat_id: int, import_id: int) -> int:
+    db.execute(
+        "INSERT OR IGNORE INTO people (chat_id, name) SELECT DISTINCT ?, sender FROM incoming WHERE sender IS NOT NULL",
+        (chat_id,),
+    )
+    before = db.total_changes
+    db.execute(
+        """
+        INSERT OR IGNORE INTO messages (chat_id, sender_id, ts, text, kind, attachment, edited, words,
+                                        content_hash, ordinal, import_id, line)
+        SELECT ?1, p.id, i.ts, i.text, i.kind, i.attachment, i.edited, i.words, i.content_hash, i.ordinal, ?2, i.line
+        FROM incoming i LEFT JOIN people p ON p.chat_id = ?1 AND p.name = i.sender
+        ORDER BY i.line
+        """,
+        (chat_id, import_id),
+    )
+    return db.total_changes - before
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while block := file.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _now() -> str:
+    return datetime.now().isoformat(timespec="seconds")
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None

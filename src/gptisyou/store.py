@@ -1,0 +1,211 @@
+"""The SQLite workspace: chats, people, messages and the history of imports.
+
+One file per workspace (WAL, 0600, created with its directory 0700). Schema changes are an ordered list of
+migrations applied once each and recorded in `_migrations`. Readers get `Message`s back; the import itself
+lives in `ingest`, which writes through `transaction()`.
+"""
+
+import os
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Self
+
+from gptisyou.errors import InputError
+from gptisyou.messages import Message
+from gptisyou.workspace import database_path, ensure_private_dir
+
+
+def _initial_schema(db: sqlite3.Connection) -> None:
+    _run_script(
+        db,
+        """
+        CREATE TABLE chats (
+            id INTEGER PRIMARY KEY,
+            title TEXT NOT NULL,           -- from the export's file name, e.g. "Alex"
+            source TEXT NOT NULL,          -- the source module that read it, e.g. "whatsapp"
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE people (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+            name TEXT NOT NULL,            -- display name exactly as in the export
+            UNIQUE (chat_id, name)
+        );
+        CREATE TABLE imports (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+            file_name TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            imported_at TEXT NOT NULL,
+            date_order TEXT,
+            messages_read INTEGER NOT NULL,
+            messages_added INTEGER NOT NULL
+        );
+        CREATE TABLE messages (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+            sender_id INTEGER REFERENCES people(id),   -- NULL for system lines
+            ts TEXT NOT NULL,                          -- ISO 8601, naive local time as exported
+            text TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('text', 'media', 'system', 'deleted')),
+            attachment TEXT,
+            edited INTEGER NOT NULL DEFAULT 0,
+            words INTEGER NOT NULL DEFAULT 0,
+            -- identity: hash of (sender, ts, text, kind) plus the ordinal among exact duplicates in one export,
+            -- so a re-import, or a newer export of the same chat, adds only what is new
+            content_hash INTEGER NOT NULL,
+            ordinal INTEGER NOT NULL,
+            import_id INTEGER NOT NULL REFERENCES imports(id) ON DELETE CASCADE,
+            line INTEGER NOT NULL                      -- line in that import's file
+        );
+        -- identity and time order in one index: imports arrive in time order, so inserts append to it
+        CREATE UNIQUE INDEX messages_identity ON messages (chat_id, ts, content_hash, ordinal);
+        """,
+    )
+
+
+def _run_script(db: sqlite3.Connection, script: str) -> None:
+    # not executescript(): it commits first, and a migration must run inside the caller's transaction
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_initial_schema]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatSummary:
+    id: int
+    title: str
+    source: str
+    people: int
+    messages: int
+    first: datetime | None
+    last: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class PersonSummary:
+    chat_id: int
+    chat_title: str
+    name: str
+    messages: int  # written by this person: text, media and deleted, not system lines
+    words: int
+    first: datetime | None
+    last: datetime | None
+
+
+class Store:
+    """A workspace's SQLite database. Use as a context manager, or call `close()`."""
+
+    def __init__(self, db: sqlite3.Connection, path: Path):
+        self.db = db
+        self.path = path
+
+    @classmethod
+    def open(cls, workspace: Path) -> Self:
+        ensure_private_dir(workspace)
+        path = database_path(workspace)
+        if not path.exists():
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))  # SQLite gives -wal/-shm the same mode
+        try:
+            db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.DatabaseError as error:
+            raise InputError(f"{path}: not a gptisyou workspace database ({error})") from None
+        db.execute("PRAGMA foreign_keys = ON")
+        db.execute("PRAGMA synchronous = NORMAL")
+        store = cls(db, path)
+        store._migrate()
+        return store
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All or nothing: an exception (or Ctrl-C) inside rolls everything back."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        with self.transaction() as db:
+            db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+            done = {name for (name,) in db.execute("SELECT name FROM _migrations")}
+            for migration in MIGRATIONS:
+                if migration.__name__ not in done:
+                    migration(db)
+                    db.execute(
+                        "INSERT INTO _migrations VALUES (?, ?)", (migration.__name__, datetime.now().isoformat())
+                    )
+
+    # --- reading ---------------------------------------------------------------------------------------------
+
+    def chats(self) -> list[ChatSummary]:
+        rows = self.db.execute(
+            """
+            SELECT c.id, c.title, c.source,
+                   (SELECT COUNT(*) FROM people p WHERE p.chat_id = c.id),
+                   COUNT(m.id), MIN(m.ts), MAX(m.ts)
+            FROM chats c LEFT JOIN messages m ON m.chat_id = c.id
+            GROUP BY c.id ORDER BY c.id
+            """
+        )
+        return [ChatSummary(*row[:5], optional_time(row[5]), optional_time(row[6])) for row in rows]
+
+    def chat(self, chat_id: int) -> ChatSummary:
+        """Raises InputError naming the known chats when `chat_id` is not one of them."""
+        chats = self.chats()
+        for chat in chats:
+            if chat.id == chat_id:
+                return chat
+        known = ", ".join(str(chat.id) for chat in chats) or "none yet: run gptisyou import"
+        raise InputError(f"no chat {chat_id} in the workspace (known: {known})")
+
+    def people(self, chat_id: int | None = None) -> list[PersonSummary]:
+        rows = self.db.execute(
+            """
+            WITH written AS (
+                SELECT sender_id, COUNT(*) AS n, SUM(words) AS words, MIN(ts) AS first, MAX(ts) AS last
+                FROM messages WHERE sender_id IS NOT NULL AND (?1 IS NULL OR chat_id = ?1) GROUP BY sender_id)
+            SELECT c.id, c.title, p.name, COALESCE(w.n, 0), COALESCE(w.words, 0), w.first, w.last
+            FROM people p JOIN chats c ON c.id = p.chat_id LEFT JOIN written w ON w.sender_id = p.id
+            WHERE ?1 IS NULL OR c.id = ?1
+            ORDER BY c.id, COALESCE(w.n, 0) DESC, p.name
+            """,
+            (chat_id,),
+        )
+        return [PersonSummary(*row[:5], optional_time(row[5]), optional_time(row[6])) for row in rows]
+
+    def messages(self, chat_id: int, last: int | None = None) -> Iterator[Message]:
+        """A chat's messages in time order (file order among equal times); only the latest `last` if given."""
+        select = """
+            SELECT p.name, m.ts, m.text, m.kind, m.attachment, m.edited, m.line, m.import_id
+            FROM messages m LEFT JOIN people p ON p.id = m.sender_id WHERE m.chat_id = ?"""
+        if last is None:
+            rows = self.db.execute(f"{select} ORDER BY m.ts, m.import_id, m.line", (chat_id,))
+        else:
+            latest = f"{select} ORDER BY m.ts DESC, m.import_id DESC, m.line DESC LIMIT ?"
+            rows = self.db.execute(f"SELECT * FROM ({latest}) ORDER BY ts, import_id, line", (chat_id, last))
+        for name, ts, text, kind, attachment, edited, line, _import_id in rows:
+            yield Message(name, datetime.fromisoformat(ts), text, kind, attachment, bool(edited), line)
+
+
+def optional_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
