@@ -80,7 +80,9 @@ def _stderr(ctx: click.Context) -> Console:
 )
 @click.option("--chat", "chat_id", type=int, help="Add to this chat (see `gptisyou chats`) instead of detecting it.")
 @click.pass_context
-def import_command(ctx: click.Context, files: tuple[Path, ...], date_order: str | None, chat_id: int | None) -> None:
+def import_command(
+    ctx: click.Context, files: tuple[Path, ...], date_order: str | None = None, chat_id: int | None = None
+) -> None:
     """Import chat exports (WhatsApp .txt or .zip) into the workspace.
 
     Re-importing a file adds nothing; importing a newer export of the same chat adds only the new messages.
@@ -160,7 +162,7 @@ def chats(ctx: click.Context) -> None:
 @cli.command()
 @click.option("--chat", "chat_id", type=int, help="Only this chat.")
 @click.pass_context
-def people(ctx: click.Context, chat_id: int | None) -> None:
+def people(ctx: click.Context, chat_id: int | None = None) -> None:
     """List the participants of each chat: messages, words, first and last message."""
     with _store(ctx) as store:
         if chat_id is not None:
@@ -183,7 +185,7 @@ def people(ctx: click.Context, chat_id: int | None) -> None:
 @click.option("--last", type=click.IntRange(min=1), help="Only the latest N messages (default 20; --json: all).")
 @click.option("--json", "as_json", is_flag=True, help="Every message as a JSON line, for scripts and jq.")
 @click.pass_context
-def show(ctx: click.Context, chat_id: int | None, last: int | None, as_json: bool) -> None:
+def show(ctx: click.Context, chat_id: int | None = None, last: int | None = None, as_json: bool = False) -> None:
     """Show a chat's messages: a readable preview, or JSON lines with --json.
 
     JSON fields: chat, sender, timestamp (ISO 8601), text, kind (text, media, system, deleted), attachment, edited.
@@ -197,6 +199,35 @@ def show(ctx: click.Context, chat_id: int | None, last: int | None, as_json: boo
                 click.echo(json.dumps({"chat": chat_id, **message.to_dict()}, ensure_ascii=False))
             else:
                 click.echo(_preview(message))
+
+
+# --- demo ------------------------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.pass_context
+def demo(ctx: click.Context) -> None:
+    """Run the product end to end on a bundled sample chat (two real people, 4,981 messages).
+
+    Writes the sample as a WhatsApp export into the workspace, imports it, and shows what came in.
+    """
+    from gptisyou import demo as sample
+
+    console = _stderr(ctx)
+    console.rule("[bold]1. A WhatsApp export of a real two-person chat (chitchat-dataset, MIT)")
+    export = sample.write_sample_export(ctx.obj["workspace"] / "demo")
+    console.print(f"wrote {export}")
+    console.rule("[bold]2. Import it into the workspace")
+    ctx.invoke(import_command, files=(export,))
+    console.rule("[bold]3. What is in the workspace")
+    ctx.invoke(chats)
+    ctx.invoke(people)
+    console.rule("[bold]4. The latest messages")
+    with _store(ctx) as store:
+        chat_id = max(chat.id for chat in store.chats() if chat.title == "Sam")
+    ctx.invoke(show, chat_id=chat_id, last=8)
+    console.rule("[bold]Next")
+    console.print(f"Try: gptisyou --workspace {ctx.obj['workspace']} show --chat {chat_id} --json | head")
 
 
 def _only_chat(store) -> int:

@@ -1,0 +1,36 @@
+# The two commands a newcomer types: `make demo` and `make test`. Each sets up .venv/ itself.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-fast bench lint format clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (set PYTHON=python3 to use another 3.11+)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,demo]'
+	touch $(STAMP)
+
+demo: $(STAMP)  ## set up, then run the end-to-end demo on the bundled sample chat
+	$(BIN)/gptisyou --workspace demo-workspace demo
+
+test: $(STAMP)  ## set up, then run every test (slow ones included)
+	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow"
+
+bench: $(STAMP)  ## speed and memory against the peers, measured in one run
+	$(BIN)/python benchmarks/bench_import.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) demo-workspace .pytest_cache .ruff_cache .hypothesis benchmarks/.peers benchmarks/.data
