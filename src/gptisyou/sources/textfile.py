@@ -80,9 +80,9 @@ def read_chunks(source: TextSource, progress: Progress | None = None) -> Iterato
             data = raw.read(CHUNK_BYTES)
             try:
                 block = carry + decoder.decode(data, final=not data)
-            except UnicodeDecodeError:
-                lines_done += carry.count("\n")
-                raise ParseError(source.label, lines_done + 1, "not UTF-8 text (invalid byte sequence)") from None
+            except UnicodeDecodeError as error:
+                line = lines_done + carry.count("\n") + data[: error.start].count(b"\n") + 1
+                raise ParseError(source.label, line, "not UTF-8 text (invalid byte sequence)") from None
             if "\r" in block:
                 block = _normalise_line_breaks(block, final=not data)
             cut = block.rfind("\n") + 1 if data else len(block)

@@ -1,0 +1,189 @@
+import json
+import zipfile
+from datetime import datetime
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from gptisyou.errors import InputError, ParseError
+from gptisyou.messages import Message
+from gptisyou.sources import whatsapp, whatsapp_writer
+from gptisyou.sources.whatsapp_writer import VARIANTS
+from tests.conftest import FIXTURES
+
+WHATSAPP = FIXTURES / "whatsapp"
+EXPECTED = json.loads((WHATSAPP / "expected.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_fixture_parses_to_the_expected_messages(name):
+    assert [message.to_dict() for message in whatsapp.parse(WHATSAPP / name)] == EXPECTED[name]
+
+
+def test_line_numbers_point_at_each_header():
+    messages = list(whatsapp.parse(WHATSAPP / "android_dmy_24h_group.txt"))
+    assert [message.line for message in messages] == [1, 2, 3, 4, 6, 9, 11, 12, 13, 14, 15, 16, 18]
+
+
+def test_line_that_looks_like_a_broken_header_is_reported_and_kept():
+    report = whatsapp.ParseReport()
+    messages = list(whatsapp.parse(WHATSAPP / "android_dmy_24h_group.txt", report=report))
+    assert (report.suspicious_count, report.suspicious_lines) == (1, [10])
+    assert messages[5].text.endswith("\n12/07/2017 was the last time we went")
+
+
+def test_invalid_header_date_is_kept_as_text_and_reported(tmp_path):
+    export = tmp_path / "chat.txt"
+    export.write_text("31/01/2020, 10:00 - Ann: hi\n31/02/2020, 10:01 - Bob: no such day\n", encoding="utf-8")
+    report = whatsapp.ParseReport()
+    messages = list(whatsapp.parse(export, report=report))
+    assert [m.text for m in messages] == ["hi\n31/02/2020, 10:01 - Bob: no such day"]
+    assert report.suspicious_lines == [2]
+
+
+def test_day_first_decided_by_a_day_above_12(tmp_path):
+    export = tmp_path / "chat.txt"
+    export.write_text("01/02/2020, 10:00 - Ann: a\n13/02/2020, 10:00 - Ann: b\n", encoding="utf-8")
+    report = whatsapp.ParseReport()
+    assert [m.timestamp.date().isoformat() for m in whatsapp.parse(export, report=report)] == [
+        "2020-02-01",
+        "2020-02-13",
+    ]
+    assert report.date_order == "dmy"
+    assert "13/02" in report.date_order_reason
+
+
+def test_zip_from_ios_holds_chat_txt_and_media(tmp_path):
+    archive = tmp_path / "WhatsApp Chat - Sam Lee.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.write(WHATSAPP / "ios_mdy_12h_crlf_bom.txt", "_chat.txt")
+        zipped.writestr("00000012-PHOTO-2023-01-05-21-15-12.jpg", b"\xff\xd8\xff\xe0 not really a jpeg")
+    expected = [m.to_dict() for m in whatsapp.parse(WHATSAPP / "ios_mdy_12h_crlf_bom.txt")]
+    assert [m.to_dict() for m in whatsapp.parse(archive)] == expected
+    assert whatsapp.chat_title(archive) == "Sam Lee"
+
+
+def test_zip_from_android_holds_a_named_chat_file(tmp_path):
+    archive = tmp_path / "WhatsApp Chat with Kim.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("IMG-20191123-WA0001.jpg", b"\xff\xd8")
+        zipped.writestr("notes.txt", "just a note, no chat here\n")
+        zipped.write(WHATSAPP / "android_us_12h_4digit.txt", "WhatsApp Chat with Kim.txt")
+    assert len(list(whatsapp.parse(archive))) == 5
+
+
+@pytest.mark.parametrize(
+    ("file_name", "title"),
+    [
+        ("WhatsApp Chat with Alex.txt", "Alex"),
+        ("WhatsApp Chat with Alex (2).txt", "Alex"),
+        ("WhatsApp Chat - Team 🚲.zip", "Team 🚲"),
+        ("WhatsApp Chat mit Mia.txt", "Mia"),
+        ("_chat.txt", "_chat"),
+    ],
+)
+def test_chat_title_from_file_name(file_name, title):
+    assert whatsapp.chat_title(file_name) == title
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty file"),
+        (b"\n  \n", "empty file"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary file"),
+        (b"Dear diary,\ntoday was fine.\n", "text before the first message header"),
+    ],
+)
+def test_bad_input_is_one_line_error(tmp_path, content, message):
+    path = tmp_path / "input.txt"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=message) as error:
+        list(whatsapp.parse(path))
+    assert "\n" not in str(error.value)
+    assert str(path) in str(error.value)
+
+
+def test_zip_without_a_chat_is_an_input_error(tmp_path):
+    archive = tmp_path / "photos.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("IMG-0001.jpg", b"\xff\xd8")
+    with pytest.raises(InputError, match="holds no WhatsApp chat"):
+        list(whatsapp.parse(archive))
+
+
+def test_invalid_utf8_names_the_line(tmp_path):
+    path = tmp_path / "chat.txt"
+    path.write_bytes(b"01/02/2020, 10:00 - Ann: a\n01/02/2020, 10:01 - Ann: b\xff\xfe\n")
+    with pytest.raises(ParseError, match=r"chat.txt:2: not UTF-8 text"):
+        list(whatsapp.parse(path))
+
+
+def test_large_export_streams_across_chunks(tmp_path, monkeypatch):
+    monkeypatch.setattr("gptisyou.sources.textfile.CHUNK_BYTES", 64)  # every message crosses a chunk boundary
+    messages = list(whatsapp.parse(WHATSAPP / "android_dmy_24h_group.txt"))
+    assert [m.to_dict() for m in messages] == EXPECTED["android_dmy_24h_group.txt"]
+    crlf = list(whatsapp.parse(WHATSAPP / "ios_mdy_12h_crlf_bom.txt"))
+    assert [m.to_dict() for m in crlf] == EXPECTED["ios_mdy_12h_crlf_bom.txt"]
+
+
+# --- round trip: random messages rendered in every variant parse back equal ----------------------------------
+
+_SENDERS = st.sampled_from(["Alex", "Sam Lee", "+44 7700 900123", "Dr:Who", "Zoë 🌀", "~ Maria", "José-Luis", "李雷"])
+_LINE = st.text(
+    st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"), blacklist_characters="\u200e\u200f\ufeff"),
+    max_size=40,
+)
+_SYSTEM_LINES = st.sampled_from(["You created group “Trip”", "Alex added Sam", "Sam left", "You changed this group's icon"])
+_MEDIA = st.sampled_from(["<Media omitted>", "image omitted", "<Médias omis>", "<Medien ausgeschlossen>"])
+_DELETED = st.sampled_from(["This message was deleted", "You deleted this message", "Mensagem apagada"])
+
+
+@st.composite
+def _messages(draw, variant):
+    count = draw(st.integers(1, 6))
+    times = draw(
+        st.lists(st.datetimes(datetime(2000, 1, 1), datetime(2099, 12, 31)), min_size=count, max_size=count)
+    )
+    messages = []
+    for timestamp in sorted(times):
+        timestamp = timestamp.replace(microsecond=0, second=timestamp.second if variant.seconds else 0)
+        kind = draw(st.sampled_from(["text", "text", "text", "media", "deleted", "system"]))
+        if kind == "system":
+            messages.append(Message(None, timestamp, draw(_SYSTEM_LINES), "system"))
+        elif kind == "media":
+            messages.append(Message(draw(_SENDERS), timestamp, draw(_MEDIA), "media"))
+        elif kind == "deleted":
+            messages.append(Message(draw(_SENDERS), timestamp, draw(_DELETED), "deleted"))
+        else:
+            lines = draw(st.lists(_LINE, min_size=1, max_size=3))
+            text = "\n".join(lines).rstrip()
+            assume(text == text.lstrip("\n") and all(not whatsapp.HEADER.match(line) for line in lines))
+            edited = draw(st.booleans())
+            messages.append(Message(draw(_SENDERS), timestamp, text, "text", edited=edited))
+    return messages
+
+
+def _classifies_as_text(message: Message) -> bool:
+    from gptisyou.sources import whatsapp_phrases
+
+    return message.kind != "text" or whatsapp_phrases.classify(message.text)[0] == "text"
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda variant: variant.name)
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_round_trip_in_every_variant(tmp_path_factory, variant, data):
+    messages = data.draw(_messages(variant))
+    assume(all(map(_classifies_as_text, messages)))
+    path = tmp_path_factory.mktemp("round") / "chat.txt"
+    whatsapp_writer.write_file(messages, path, variant)
+    parsed = list(whatsapp.parse(path, date_order=variant.date_order))
+    mark = "\u200e" if variant.ios else ""
+
+    def comparable(message: Message) -> tuple:
+        text = message.text.removeprefix(mark) if message.kind in ("media", "deleted") else message.text
+        return message.sender, message.timestamp, text, message.kind, message.edited
+
+    assert [comparable(m) for m in parsed] == [comparable(m) for m in messages]
