@@ -65,7 +65,15 @@ def _store(ctx: click.Context):
 
 
 def _stderr(ctx: click.Context) -> Console:
-    return Console(stderr=True, quiet=ctx.obj["quiet"], highlight=False)
+    return Console(stderr=True, quiet=ctx.obj["quiet"], highlight=False, soft_wrap=True)
+
+
+def _print_table(table: Table) -> None:
+    """Tables fit the terminal; piped into a file or another program they keep whole lines."""
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=1_000)
+    console.print(table)
 
 
 # --- import ----------------------------------------------------------------------------------------------------
@@ -103,7 +111,7 @@ def import_command(
 def _bytes_progress(console: Console, label: str):
     progress = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-        console=console, transient=True,
+        console=console, transient=True, disable=not console.is_terminal,
     )  # fmt: skip
     task = progress.add_task(label, total=None)
 
@@ -156,7 +164,7 @@ def chats(ctx: click.Context) -> None:
             str(chat.id), chat.title, chat.source, str(chat.people), f"{chat.messages:,}",
             _day(chat.first), _day(chat.last),
         )  # fmt: skip
-    Console(highlight=False).print(table)
+    _print_table(table)
 
 
 @cli.command()
@@ -177,7 +185,7 @@ def people(ctx: click.Context, chat_id: int | None = None) -> None:
             f"{person.chat_id} {person.chat_title}", person.name, f"{person.messages:,}", f"{person.words:,}",
             _day(person.first), _day(person.last),
         )  # fmt: skip
-    Console(highlight=False).print(table)
+    _print_table(table)
 
 
 @cli.command()

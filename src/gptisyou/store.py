@@ -109,6 +109,7 @@ class Store:
 
     @classmethod
     def open(cls, workspace: Path) -> Self:
+        workspace = Path(workspace)
         ensure_private_dir(workspace)
         path = database_path(workspace)
         if not path.exists():

@@ -135,7 +135,9 @@ _LINE = st.text(
     st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"), blacklist_characters="\u200e\u200f\ufeff"),
     max_size=40,
 )
-_SYSTEM_LINES = st.sampled_from(["You created group “Trip”", "Alex added Sam", "Sam left", "You changed this group's icon"])
+_SYSTEM_LINES = st.sampled_from(
+    ["You created group “Trip”", "Alex added Sam", "Sam left", "You changed this group's icon"]
+)
 _MEDIA = st.sampled_from(["<Media omitted>", "image omitted", "<Médias omis>", "<Medien ausgeschlossen>"])
 _DELETED = st.sampled_from(["This message was deleted", "You deleted this message", "Mensagem apagada"])
 
@@ -143,9 +145,7 @@ _DELETED = st.sampled_from(["This message was deleted", "You deleted this messag
 @st.composite
 def _messages(draw, variant):
     count = draw(st.integers(1, 6))
-    times = draw(
-        st.lists(st.datetimes(datetime(2000, 1, 1), datetime(2099, 12, 31)), min_size=count, max_size=count)
-    )
+    times = draw(st.lists(st.datetimes(datetime(2000, 1, 1), datetime(2099, 12, 31)), min_size=count, max_size=count))
     messages = []
     for timestamp in sorted(times):
         timestamp = timestamp.replace(microsecond=0, second=timestamp.second if variant.seconds else 0)

@@ -1,0 +1,179 @@
+import json
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from gptisyou import cli as cli_module
+from gptisyou.store import Store
+from tests.conftest import FIXTURES
+
+GROUP = FIXTURES / "whatsapp" / "android_dmy_24h_group.txt"
+FRENCH = FIXTURES / "whatsapp" / "android_fr.txt"
+HEAVY = [
+    "torch",
+    "transformers",
+    "peft",
+    "accelerate",
+    "datasets",
+    "matplotlib",
+    "sklearn",
+    "fastapi",
+    "uvicorn",
+    "openai",
+]
+
+
+def _message_count(workspace) -> int:
+    with Store.open(workspace) as store:
+        return store.db.execute("SELECT COUNT(*) FROM messages").fetchone()[0]
+
+
+def test_import_reports_each_file(run):
+    result = run("import", GROUP, FRENCH)
+    assert result.exit_code == 0
+    assert result.stdout == (
+        "android_dmy_24h_group.txt → chat 1 'android_dmy_24h_group' (new): 13 messages read, 13 new, "
+        "2024-03-12 → 2024-03-13\n"
+        "android_fr.txt → chat 2 'android_fr' (new): 5 messages read, 5 new, 2017-07-12 → 2017-07-13\n"
+    )
+    assert "1 line(s) look like a damaged message header (line 10)" in result.stderr
+
+
+def test_reimport_says_nothing_new(run):
+    run("import", GROUP)
+    result = run("import", GROUP)
+    assert result.stdout.endswith("13 messages read, 0 new, 2024-03-12 → 2024-03-13\n")
+
+
+def test_chats_and_people_tables(run):
+    run("import", GROUP)
+    chats = run("chats").stdout.splitlines()
+    assert chats[0].split() == ["ID", "Title", "Source", "People", "Messages", "First", "Last"]
+    assert chats[1].split() == ["1", "android_dmy_24h_group", "whatsapp", "3", "13", "2024-03-12", "2024-03-13"]
+    people = [line.split() for line in run("people").stdout.splitlines()]
+    assert people == [
+        ["Chat", "Name", "Messages", "Words", "First", "Last"],
+        ["1", "android_dmy_24h_group", "Alex", "Martin", "4", "12", "2024-03-12", "2024-03-13"],
+        ["1", "android_dmy_24h_group", "+44", "7700", "900123", "2", "15", "2024-03-12", "2024-03-12"],
+        ["1", "android_dmy_24h_group", "Dr:Who", "🌀", "2", "11", "2024-03-12", "2024-03-13"],
+    ]
+
+
+def test_empty_workspace_says_how_to_start(run):
+    assert run("chats").stdout == "No chats yet. Import one: gptisyou import 'WhatsApp Chat with Alex.zip'\n"
+
+
+def test_show_previews_the_latest_messages(run):
+    run("import", GROUP)
+    result = run("show", "--chat", "1", "--last", "3")
+    assert result.stdout == (
+        "2024-03-13 18:31  · +44 7700 900123 left\n"
+        "2024-03-13 18:32  Dr:Who 🌀: <media: IMG-20240313-WA0007.jpg> IMG-20240313-WA0007.jpg (file attached)\n"
+        "                  Look at this view\n"
+        "2024-03-13 18:33  Alex Martin: First line\n"
+        "                  \n"
+        "                  after a blank line\n"
+    )
+
+
+def test_show_json_gives_every_message(run):
+    run("import", GROUP)
+    lines = run("show", "--chat", "1", "--json").stdout.splitlines()
+    expected = json.loads((FIXTURES / "whatsapp" / "expected.json").read_text())["android_dmy_24h_group.txt"]
+    assert [json.loads(line) for line in lines] == [{"chat": 1, **message} for message in expected]
+
+
+def test_show_needs_a_chat_when_there_are_several(run):
+    run("import", GROUP, FRENCH)
+    result = run("show")
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "Error: --chat is needed: the workspace has 2 chats (see gptisyou chats)\n",
+    )
+    result = run("show", "--chat", "9")
+    assert (result.exit_code, result.stderr) == (2, "Error: no chat 9 in the workspace (known: 1, 2)\n")
+
+
+def _zip_without_chat(path):
+    with zipfile.ZipFile(path, "w") as zipped:
+        zipped.writestr("IMG-0001.jpg", b"\xff\xd8\xff")
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "reason"),
+    [
+        ("empty.txt", lambda p: p.write_bytes(b""), "empty file, no messages to import"),
+        ("photo.txt", lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00"), "binary file, not a chat export"),
+        ("media.zip", _zip_without_chat, "the zip archive holds no WhatsApp chat"),
+        ("broken.zip", lambda p: p.write_bytes(b"PK\x03\x04 truncated"), "not a readable zip archive"),
+        (
+            "result.json",
+            lambda p: p.write_text('{"name": "Alex", "messages": [{"text": "hi"}]}'),
+            "a JSON file, not a WhatsApp export",
+        ),
+        ("notes.txt", lambda p: p.write_text("shopping list\n- milk\n- eggs\n"), "not a WhatsApp chat export"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_stores_nothing(run, workspace, tmp_path, name, make, reason):
+    run("import", GROUP)
+    bad = tmp_path / name
+    make(bad)
+    result = run("import", FRENCH, bad)  # every file is checked before any is imported
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: {bad}: {reason}")
+    assert result.stderr.count("\n") == 1
+    assert _message_count(workspace) == 13
+
+
+def test_missing_file_is_a_usage_error(run, tmp_path):
+    result = run("import", tmp_path / "nope.txt")
+    assert result.exit_code == 2
+    assert "does not exist" in result.stderr
+
+
+def test_undecidable_date_order_warns_and_can_be_overridden(run, tmp_path):
+    export = tmp_path / "chat.txt"
+    export.write_text("03/04/2021, 10:00 - Ann: hi\n", encoding="utf-8")
+    result = run("import", export)
+    assert "assumed day-first (use --date-order mdy if that is wrong)" in result.stderr
+    assert "2021-04-03" in result.stdout
+    result = run("import", "--date-order", "mdy", export)
+    assert "2021-03-04" in result.stdout
+
+
+def test_workspace_option_wins_over_the_environment(run, tmp_path, workspace):
+    other = tmp_path / "elsewhere"
+    run("--workspace", other, "import", GROUP)
+    assert _message_count(other) == 13
+    assert not workspace.exists()
+
+
+@pytest.mark.parametrize("command", ["import", "chats", "people", "show", "demo"])
+def test_every_command_has_help(run, command):
+    result = run(command, "--help")
+    assert result.exit_code == 0
+    assert result.stdout.startswith(f"Usage: cli {command}")
+    assert len(result.stdout.splitlines()) > 4
+
+
+def test_internal_error_is_one_line_with_a_hint(monkeypatch, capsys):
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("oops")
+
+    monkeypatch.setattr("gptisyou.store.Store.chats", broken)
+    monkeypatch.setattr(sys, "argv", ["gptisyou", "chats"])
+    monkeypatch.delenv("GPTISYOU_DEBUG", raising=False)
+    with pytest.raises(SystemExit) as exit_info:
+        cli_module.main()
+    assert exit_info.value.code == 1
+    assert capsys.readouterr().err == (
+        "Error: internal error: ZeroDivisionError: oops (set GPTISYOU_DEBUG=1 for the traceback)\n"
+    )
+
+
+def test_cli_import_stays_light():
+    code = f"import sys, gptisyou.cli; print([m for m in {HEAVY!r} if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

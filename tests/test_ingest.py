@@ -1,0 +1,178 @@
+import os
+import signal
+import subprocess
+import sys
+from datetime import datetime, timedelta
+
+import pytest
+
+from gptisyou import ingest
+from gptisyou.errors import InputError, ParseError
+from gptisyou.messages import Message
+from gptisyou.sources import whatsapp_writer
+from gptisyou.store import Store
+from tests.conftest import FIXTURES
+
+ANDROID = whatsapp_writer.VARIANTS_BY_NAME["android-dmy-24h"]
+GROUP = FIXTURES / "whatsapp" / "android_dmy_24h_group.txt"
+
+
+def _conversation(count: int, start=datetime(2023, 3, 14, 9, 0)) -> list[Message]:
+    return [
+        Message("Ann" if i % 3 else "Bob", start + timedelta(minutes=7 * i), f"message number {i}")
+        for i in range(count)
+    ]
+
+
+def _export(tmp_path, name: str, messages: list[Message]):
+    path = tmp_path / name
+    whatsapp_writer.write_file(messages, path, ANDROID)
+    return path
+
+
+def _counts(store: Store) -> tuple[int, int, int, int]:
+    return tuple(
+        store.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+        for table in ("chats", "people", "imports", "messages")
+    )
+
+
+@pytest.fixture
+def store(workspace):
+    with Store.open(workspace) as opened:
+        yield opened
+
+
+def test_import_stores_every_message_with_people(store):
+    result = ingest.import_file(store, GROUP)
+    assert (result.messages_read, result.messages_added, result.new_chat) == (13, 13, True)
+    assert [(p.name, p.messages) for p in store.people()] == [
+        ("Alex Martin", 4),
+        ("+44 7700 900123", 2),
+        ("Dr:Who 🌀", 2),
+    ]
+    stored = [m.to_dict() for m in store.messages(result.chat_id)]
+    assert stored == [m.to_dict() for m in ingest.sources.whatsapp.parse(GROUP)]
+
+
+def test_importing_the_same_file_twice_adds_nothing(store):
+    first = ingest.import_file(store, GROUP)
+    again = ingest.import_file(store, GROUP)
+    assert (again.chat_id, again.new_chat, again.messages_read, again.messages_added) == (first.chat_id, False, 13, 0)
+    assert _counts(store) == (1, 3, 2, 13)
+
+
+def test_newer_export_adds_only_the_new_messages(store, tmp_path):
+    messages = _conversation(50)
+    old = ingest.import_file(store, _export(tmp_path, "WhatsApp Chat with Ann.txt", messages[:30]))
+    new = ingest.import_file(store, _export(tmp_path, "WhatsApp Chat with Ann (2).txt", messages))
+    assert (new.chat_id, new.new_chat, new.messages_read, new.messages_added) == (old.chat_id, False, 50, 20)
+    assert [m.text for m in store.messages(old.chat_id)] == [m.text for m in messages]
+
+
+def test_truncated_newer_export_still_finds_its_chat(store, tmp_path):
+    messages = _conversation(50)
+    old = ingest.import_file(store, _export(tmp_path, "chat-2023.txt", messages[:30]))
+    new = ingest.import_file(store, _export(tmp_path, "chat-2024.txt", messages[20:]))
+    assert (new.chat_id, new.messages_added) == (old.chat_id, 20)
+
+
+def test_exact_duplicates_are_kept_and_recognised_on_reimport(store, tmp_path):
+    at = datetime(2023, 3, 14, 9, 0)
+    twice = [Message("Ann", at, "haha"), Message("Ann", at, "haha"), Message("Bob", at, "what")]
+    first = ingest.import_file(store, _export(tmp_path, "a.txt", twice))
+    assert first.messages_added == 3
+    thrice = [*twice, Message("Ann", at, "haha")]
+    assert ingest.import_file(store, _export(tmp_path, "b.txt", thrice)).messages_added == 1
+    assert ingest.import_file(store, _export(tmp_path, "b.txt", thrice)).messages_added == 0
+    assert [m.text for m in store.messages(first.chat_id)].count("haha") == 3
+
+
+def test_out_of_order_duplicates_keep_their_ordinals(store, tmp_path):
+    at = datetime(2023, 3, 14, 9, 0)
+    rows = [
+        Message("Ann", at, "ok"),
+        Message("Bob", at + timedelta(minutes=5), "later"),
+        Message("Ann", at, "ok"),  # delivered late: older than the line above
+        Message("Ann", at, "ok"),
+    ]
+    path = _export(tmp_path, "late.txt", rows)
+    assert ingest.import_file(store, path).messages_added == 4
+    assert ingest.import_file(store, path).messages_added == 0
+    ordinals = store.db.execute("SELECT ordinal FROM messages WHERE text = 'ok' ORDER BY line").fetchall()
+    assert ordinals == [(0,), (1,), (2,)]
+
+
+def test_unrelated_chat_gets_its_own_chat(store, tmp_path):
+    ingest.import_file(store, GROUP)
+    other = ingest.import_file(store, FIXTURES / "whatsapp" / "android_fr.txt")
+    assert (other.chat_id, other.new_chat) == (2, True)
+
+
+def test_same_title_and_people_without_overlap_is_the_same_chat(store, tmp_path):
+    messages = _conversation(40)
+    old = ingest.import_file(store, _export(tmp_path, "WhatsApp Chat with Ann.txt", messages[:20]))
+    new = ingest.import_file(store, _export(tmp_path, "WhatsApp Chat with Ann (3).txt", messages[25:]))
+    assert (new.chat_id, new.new_chat) == (old.chat_id, False)
+
+
+def test_chat_can_be_chosen(store, tmp_path):
+    ingest.import_file(store, GROUP)
+    result = ingest.import_file(store, FIXTURES / "whatsapp" / "android_fr.txt", chat_id=1)
+    assert (result.chat_id, result.new_chat) == (1, False)
+    with pytest.raises(InputError, match=r"no chat 7 in the workspace \(known: 1\)"):
+        ingest.import_file(store, GROUP, chat_id=7)
+
+
+@pytest.mark.parametrize("failure", [RuntimeError("disk on fire"), KeyboardInterrupt()])
+def test_failure_midway_leaves_the_store_as_before(store, tmp_path, monkeypatch, failure):
+    ingest.import_file(store, GROUP)
+    before = _counts(store)
+    real_parse = ingest.sources.whatsapp.parse
+
+    def failing_parse(*args, **kwargs):
+        for index, message in enumerate(real_parse(*args, **kwargs)):
+            if index == 30:
+                raise failure
+            yield message
+
+    monkeypatch.setattr(ingest.sources.whatsapp, "parse", failing_parse)
+    with pytest.raises(type(failure)):
+        ingest.import_file(store, _export(tmp_path, "big.txt", _conversation(100)))
+    assert _counts(store) == before
+
+
+def test_broken_file_leaves_the_store_as_before(store, tmp_path):
+    ingest.import_file(store, GROUP)
+    before = _counts(store)
+    path = _export(tmp_path, "broken.txt", _conversation(200))
+    path.write_bytes(path.read_bytes() + b"14/03/2023, 23:00 - Ann: \xff\xfe\n")
+    with pytest.raises(ParseError, match=r"broken.txt:201: not UTF-8 text"):
+        ingest.import_file(store, path)
+    assert _counts(store) == before
+
+
+def test_killed_import_leaves_the_store_as_before(workspace, tmp_path):
+    """A real crash: the importing process is SIGKILLed halfway through its transaction."""
+    with Store.open(workspace) as store:
+        ingest.import_file(store, GROUP)
+        before = _counts(store)
+    path = _export(tmp_path, "killed.txt", _conversation(12000))
+    script = f"""
+import os, signal
+from gptisyou import ingest
+from gptisyou.store import Store
+real_parse = ingest.sources.whatsapp.parse
+def dying_parse(*args, **kwargs):
+    for index, message in enumerate(real_parse(*args, **kwargs)):
+        if index == 11000:  # two batches already staged inside the transaction
+            os.kill(os.getpid(), signal.SIGKILL)
+        yield message
+ingest.sources.whatsapp.parse = dying_parse
+ingest.import_file(Store.open({str(workspace)!r}), {str(path)!r})
+"""
+    process = subprocess.run([sys.executable, "-c", script], check=False, env=os.environ.copy(), capture_output=True)
+    assert process.returncode == -signal.SIGKILL
+    with Store.open(workspace) as store:
+        assert _counts(store) == before
+        assert store.db.execute("PRAGMA integrity_check").fetchone() == ("ok",)

@@ -1,0 +1,56 @@
+import sqlite3
+import stat
+
+import pytest
+
+from gptisyou.store import MIGRATIONS, Store
+
+
+def _mode(path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_blank_workspace_gets_the_full_schema(workspace):
+    with Store.open(workspace) as store:
+        tables = {name for (name,) in store.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        columns = [row[1] for row in store.db.execute("PRAGMA table_info(messages)")]
+        indexes = {row[1]: row[2] for row in store.db.execute("PRAGMA index_list(messages)")}
+        foreign = {(row[2], row[3]) for row in store.db.execute("PRAGMA foreign_key_list(messages)")}
+        applied = [name for (name,) in store.db.execute("SELECT name FROM _migrations")]
+    assert tables == {"_migrations", "chats", "people", "imports", "messages"}
+    assert columns == [
+        "id", "chat_id", "sender_id", "ts", "text", "kind", "attachment", "edited", "words",
+        "content_hash", "ordinal", "import_id", "line",
+    ]  # fmt: skip
+    assert indexes == {"messages_identity": 1}  # unique
+    assert foreign == {("chats", "chat_id"), ("people", "sender_id"), ("imports", "import_id")}
+    assert applied == [migration.__name__ for migration in MIGRATIONS]
+
+
+def test_migrations_run_once(workspace):
+    Store.open(workspace).close()
+    with Store.open(workspace) as store:
+        assert store.db.execute("SELECT COUNT(*) FROM _migrations").fetchone() == (len(MIGRATIONS),)
+
+
+def test_workspace_is_private(workspace):
+    with Store.open(workspace) as store:
+        store.db.execute("CREATE TABLE scratch (x)")  # makes SQLite create its -wal and -shm files
+        files = sorted(workspace.iterdir())
+        assert {path.name for path in files} >= {"workspace.db", "workspace.db-wal"}
+        assert {path.name: _mode(path) for path in files} == {path.name: 0o600 for path in files}
+    assert _mode(workspace) == 0o700
+
+
+def test_kind_is_checked_by_the_database(workspace):
+    with Store.open(workspace) as store:
+        store.db.execute("INSERT INTO chats (title, source, created_at) VALUES ('t', 'whatsapp', 'now')")
+        store.db.execute(
+            "INSERT INTO imports (chat_id, file_name, sha256, imported_at, messages_read, messages_added)"
+            " VALUES (1, 'f', 's', 'now', 0, 0)"
+        )
+        with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint failed"):
+            store.db.execute(
+                "INSERT INTO messages (chat_id, ts, text, kind, content_hash, ordinal, import_id, line)"
+                " VALUES (1, '2020-01-01T00:00:00', 'x', 'sticker', 0, 0, 1, 1)"
+            )
