@@ -7,7 +7,6 @@ messages stay whole. Day/month order is decided over the file before parsing (a 
 then chronology, then day-first with a warning), unless `date_order` is given.
 """
 
-import functools
 import itertools
 import re
 from collections.abc import Iterator
@@ -35,7 +34,8 @@ HEADER = re.compile(
     (?:[ \u00a0\u202f_]?(?P<ampm>{_AMPM}))?\.?
     (?(open)\][ ]?{_M}
       |(?:[ ]{{1,2}}[-\u2013][ ]{_M}
-        |(?(S)(?::[ ]|[ ])(?=[^\n:]{{1,80}}:[ ])|(?!))))""",
+        |(?(S)(?::[ ]|[ ])(?=[^\n:]{{1,80}}:[ ])|(?!))))
+    (?:(?P<sender>[^\n]*?):[ ])?  # "Name: " where the line has one; the rest is decided in _message""",
     re.MULTILINE | re.VERBOSE,
 )
 # A line that starts like a header but is not one: reported, and kept as message text.
@@ -50,6 +50,7 @@ _CHAT_FILE_NAME = re.compile(
     r"Conversa do WhatsApp com |Chat WhatsApp con |WhatsApp-chat met |WhatsApp Chat con )(?P<title>.+?)(?: \(\d+\))?$"
 )
 _SNIFF_LINES = 40
+_DATES: dict[tuple[str, str, str, str], tuple[int, int, int] | None] = {}
 _BLANK_LINES = phrases.MARKS + " \n"
 
 
@@ -142,49 +143,42 @@ def parse(
 
 
 def _parse_source(source: TextSource, order: DateOrder, report: ParseReport, progress: Progress | None):
-    pending = None  # (timestamp, line, body parts) of the last message, which may go on in the next chunk
-    line = 1  # line number at `position`
+    pending = None  # (sender, timestamp, line, text parts) of the last message read: it may go on in the next chunk
+    line = 1  # line number at `position` in the current chunk
     for chunk in read_chunks(source, progress):
-        headers = _valid_headers(chunk, order, report)
-        lead_end = headers[0][0].start() if headers else len(chunk)
-        if pending:
-            pending[2].append(chunk[:lead_end])
-        elif chunk[:lead_end].strip(_BLANK_LINES):
+        position = text_start = 0
+        for match in HEADER.finditer(chunk):
+            timestamp = _timestamp(match, order, report)
+            if timestamp is None:
+                continue  # not a real date or time: the line stays text of the message above
+            start = match.start()
+            if pending is not None:
+                pending[3].append(chunk[text_start:start])
+                yield _message(*pending, report)
+            elif chunk[:start].strip(_BLANK_LINES):
+                raise ParseError(
+                    source.label, line, "text before the first message header: not a WhatsApp chat export"
+                )
+            line += chunk.count("\n", position, start)
+            position, text_start = start, match.end()
+            pending = (match["sender"], timestamp, line, [])
+        if pending is not None:
+            pending[3].append(chunk[text_start:])
+        elif chunk.strip(_BLANK_LINES):
             raise ParseError(source.label, line, "text before the first message header: not a WhatsApp chat export")
-        position = 0
-        body_ends = [match.start() for match, _ in headers[1:]]
-        for (match, timestamp), body_end in zip(headers[:-1], body_ends, strict=True):
-            line += chunk.count("\n", position, match.start())
-            position = match.start()
-            if pending:
-                yield _message(*pending[:2], "".join(pending[2]), report)
-                pending = None
-            yield _message(timestamp, line, chunk[match.end() : body_end], report)
-        if headers:
-            if pending:
-                yield _message(*pending[:2], "".join(pending[2]), report)
-            match, timestamp = headers[-1]
-            line += chunk.count("\n", position, match.start())
-            position = match.start()
-            pending = (timestamp, line, [chunk[match.end() :]])
         line += chunk.count("\n", position)
-        position = 0
     if pending is None:
         raise ParseError(source.label, None, "no message header found: not a WhatsApp chat export")
-    yield _message(*pending[:2], "".join(pending[2]), report)
+    yield _message(*pending, report)
 
 
-def _valid_headers(chunk: str, order: DateOrder, report: ParseReport) -> list[tuple[re.Match, datetime]]:
-    valid = []
-    for match in HEADER.finditer(chunk):
-        timestamp = _header_timestamp(match, order)
-        if timestamp is None and order != "ymd":
-            timestamp = _header_timestamp(match, "mdy" if order == "dmy" else "dmy")
-            if timestamp is not None:
-                _warn_once(report, "some headers contradict the chosen day/month order; read those the other way")
+def _timestamp(match: re.Match, order: DateOrder, report: ParseReport) -> datetime | None:
+    timestamp = _header_timestamp(match, order)
+    if timestamp is None and order != "ymd":
+        timestamp = _header_timestamp(match, "mdy" if order == "dmy" else "dmy")
         if timestamp is not None:
-            valid.append((match, timestamp))
-    return valid
+            _warn_once(report, "some headers contradict the chosen day/month order; read those the other way")
+    return timestamp
 
 
 def _note_suspicious(body: str, line: int, report: ParseReport) -> None:
@@ -196,16 +190,17 @@ def _note_suspicious(body: str, line: int, report: ParseReport) -> None:
         report.note_suspicious(line)
 
 
-def _message(timestamp: datetime, line: int, body: str, report: ParseReport) -> Message:
-    body = body.rstrip("\n")
-    first_end = body.find("\n")
-    if first_end < 0:
-        first = body
-    else:
-        first = body[:first_end]
-        _note_suspicious(body, line, report)
-    sender, text = _split_sender(first, body)
+def _message(sender: str | None, timestamp: datetime, line: int, parts: list[str], report: ParseReport) -> Message:
+    text = "".join(parts).rstrip("\n")
+    if "\n" in text:
+        _note_suspicious(text, line, report)
     if sender is None:
+        sender, text = _split_sender(text)
+    elif _QUOTES.search(sender):  # 'Alex changed the subject to "Plans: Friday"'
+        sender, text = None, f"{sender}: {text}"
+    else:
+        sender = sender.strip(phrases.MARKS)
+    if not sender:
         return Message(None, timestamp, text, "system", line=line)
     kind, attachment, text, edited = phrases.classify(text)
     if kind == "system":  # the encryption notice written in the chat name's sender slot
@@ -213,12 +208,10 @@ def _message(timestamp: datetime, line: int, body: str, report: ParseReport) -> 
     return Message(sender, timestamp, text, kind, attachment, edited, line)
 
 
-def _split_sender(first: str, body: str) -> tuple[str | None, str]:
-    """(sender, text) of a header's body; sender None for a system line such as "Alex added Sam"."""
-    cut = first.find(": ")
-    if cut >= 0:
-        text_start = cut + 2
-    elif first.endswith(":"):  # an empty message, e.g. a view-once photo
+def _split_sender(body: str) -> tuple[str | None, str]:
+    """(sender, text) of a header line without "Name: "; sender None for a system line such as "Alex added Sam"."""
+    first = body.partition("\n")[0]
+    if first.endswith(":"):  # an empty message, e.g. a view-once photo
         cut = text_start = len(first) - 1
         text_start += 1
     else:
@@ -228,8 +221,8 @@ def _split_sender(first: str, body: str) -> tuple[str | None, str]:
             return None, body
         text_start = cut + 1
     sender = first[:cut].strip(phrases.MARKS)
-    if not sender or _QUOTES.search(sender):
-        return None, body  # 'Alex changed the subject to "Plans: Friday"'
+    if _QUOTES.search(sender):
+        return None, body
     return sender, body[text_start:]
 
 
@@ -251,9 +244,18 @@ def _header_timestamp(match: re.Match, order: DateOrder) -> datetime | None:
         return None
 
 
-@functools.lru_cache(maxsize=4096)
 def _calendar_date(d1: str, d2: str, d3: str, order: DateOrder) -> tuple[int, int, int] | None:
     """(year, month, day) of a header's date fields, or None when they name no real day."""
+    key = (d1, d2, d3, order)
+    if key in _DATES:
+        return _DATES[key]
+    if len(_DATES) > 100_000:  # a chat has a few thousand distinct days: bound the cache anyway
+        _DATES.clear()
+    _DATES[key] = date = _compute_calendar_date(d1, d2, d3, order)
+    return date
+
+
+def _compute_calendar_date(d1: str, d2: str, d3: str, order: DateOrder) -> tuple[int, int, int] | None:
     if len(d1) == 4:
         year, month, day = int(d1), int(d2), int(d3)
     elif len(d3) in (2, 4):
