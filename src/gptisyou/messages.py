@@ -4,16 +4,17 @@ Nothing downstream knows which app a message came from: a source turns its expor
 keeps them, and conversations, datasets and evaluation read them back.
 """
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 
 Kind = Literal["text", "media", "system", "deleted"]
 KINDS: tuple[Kind, ...] = ("text", "media", "system", "deleted")
 
 
-@dataclass(frozen=True, slots=True)
-class Message:
+class Message(NamedTuple):
+    """One message. Immutable; a NamedTuple rather than a frozen dataclass because an import builds millions
+    of them and a NamedTuple is four times cheaper to build (the one exception to our record style)."""
+
     sender: str | None  # display name exactly as in the export; None for system lines
     timestamp: datetime  # naive local time as written in the export
     text: str  # exact text, multi-line preserved, invisible marks kept

@@ -26,25 +26,30 @@ DATE_ORDERS: tuple[DateOrder, ...] = ("dmy", "mdy", "ymd")
 _M = f"[{phrases.MARKS}]*"
 _AMPM = r"[AaPp]\.?[ \u00a0\u202f]?[Mm]\.?|vorm\.|nachm\.|π\.?[ \u00a0]?μ\.|μ\.?[ \u00a0]?μ\.|ص|م"
 _PRE_AMPM = "오전|오후|上午|下午|午前|午後"
-HEADER = re.compile(
-    rf"""^{_M}(?P<open>\[)?{_M}
-    (?P<d1>\d{{1,4}})(?P<sep>[./-])[ ]?(?P<d2>\d{{1,2}})(?P=sep)[ ]?(?P<d3>\d{{1,4}})\.?
-    (?:,[ ]?|[ ])(?:à[ ]|klo[ ]|um[ ]|às[ ])?(?:(?P<pre>{_PRE_AMPM})[ ]?)?
-    (?P<H>\d{{1,2}})[:.](?P<Min>\d{{2}})(?:[:.](?P<S>\d{{2}}))?
-    (?:[ \u00a0\u202f_]?(?P<ampm>{_AMPM}))?\.?
+_HEADER = rf"""^{_M}(?P<open>\[)?{_M}
+    (?P<stamp>
+      (?P<d1>\d{{1,4}})(?P<sep>[./-])[ ]?(?P<d2>\d{{1,2}})(?P=sep)[ ]?(?P<d3>\d{{1,4}})\.?
+      (?:,[ ]?|[ ])(?:à[ ]|klo[ ]|um[ ]|às[ ])?(?:(?P<pre>{_PRE_AMPM})[ ]?)?
+      (?P<H>\d{{1,2}})[:.](?P<Min>\d{{2}})(?:[:.](?P<S>\d{{2}}))?
+      (?:[ \u00a0\u202f_]?(?P<ampm>{_AMPM}))?)\.?
     (?(open)\][ ]?{_M}
       |(?:[ ]{{1,2}}[-\u2013][ ]{_M}
         |(?(S)(?::[ ]|[ ])(?=[^\n:]{{1,80}}:[ ])|(?!))))
-    (?:(?P<sender>[^\n]*?):[ ])?  # "Name: " where the line has one; the rest is decided in _message""",
+    (?:(?P<sender>[^:\n]+(?::(?![ ])[^:\n]*)*):[ ])?"""  # "Name: " up to the line's first ": ", if it has one
+HEADER = re.compile(_HEADER, re.MULTILINE | re.VERBOSE)
+# One match per message: its header and every following line up to one that starts like a date. A line that
+# starts like a date but is no header, or a line at the start of a chunk, comes back alone as `stray`.
+_MESSAGES = re.compile(
+    rf"""(?P<head>{_HEADER})(?P<body>[^\n]*(?:\n(?!{_M}\[?{_M}\d{{1,4}}[./-]|\Z)[^\n]*)*)\n?
+    |(?P<stray>[^\n]*\n?)""",
     re.MULTILINE | re.VERBOSE,
 )
 # A line that starts like a header but is not one: reported, and kept as message text.
-_LOOKS_LIKE_HEADER = re.compile(rf"^{_M}\[?{_M}\d{{1,4}}[./-] ?\d{{1,2}}[./-] ?\d{{2,4}}\b", re.MULTILINE)
+_LOOKS_LIKE_HEADER = re.compile(rf"{_M}\[?{_M}\d{{1,4}}[./-] ?\d{{1,2}}[./-] ?\d{{2,4}}\b")
 
 _AM = frozenset({"am", "vorm", "πμ", "ص", "오전", "上午", "午前"})
 _PM = frozenset({"pm", "nachm", "μμ", "م", "오후", "下午", "午後"})
 _AMPM_NOISE = str.maketrans("", "", ". \u00a0\u202f")
-_QUOTES = re.compile('["“”«»]')
 _CHAT_FILE_NAME = re.compile(
     r"^(?:WhatsApp Chat with |WhatsApp Chat - |WhatsApp Chat mit |Discussion WhatsApp avec |Chat de WhatsApp con |"
     r"Conversa do WhatsApp com |Chat WhatsApp con |WhatsApp-chat met |WhatsApp Chat con )(?P<title>.+?)(?: \(\d+\))?$"
@@ -112,8 +117,12 @@ def _is_chat_file_name(name: str) -> bool:
 
 def _looks_like_chat(source: TextSource) -> bool:
     lines = head_text(source).split("\n", _SNIFF_LINES)[:_SNIFF_LINES]
-    matches = (HEADER.match(line) for line in lines)
-    return any(_header_timestamp(match, "dmy") or _header_timestamp(match, "mdy") for match in matches if match)
+    fields = (
+        match.group("d1", "d2", "d3", "H", "Min", "S", "ampm", "pre")
+        for line in lines
+        if (match := HEADER.match(line))
+    )
+    return any(_header_timestamp(header, "dmy") or _header_timestamp(header, "mdy") for header in fields)
 
 
 # --- parsing ------------------------------------------------------------------------------------------------------
@@ -143,60 +152,61 @@ def parse(
 
 
 def _parse_source(source: TextSource, order: DateOrder, report: ParseReport, progress: Progress | None):
-    pending = None  # (sender, timestamp, line, text parts) of the last message read: it may go on in the next chunk
-    line = 1  # line number at `position` in the current chunk
+    pending = None  # (sender, timestamp, line, text lines) of the last message read: it may go on in the next chunk
+    line = 1  # line number of the next match
+    clock = _HeaderClock(order, report)
     for chunk in read_chunks(source, progress):
-        position = text_start = 0
-        for match in HEADER.finditer(chunk):
-            timestamp = _timestamp(match, order, report)
-            if timestamp is None:
-                continue  # not a real date or time: the line stays text of the message above
-            start = match.start()
+        # the groups of _MESSAGES in order; unused ones are named _
+        for head, _, stamp, d1, _, d2, d3, pre, hour, minute, second, ampm, sender, body, stray in _MESSAGES.findall(chunk):
+            if stamp and (timestamp := clock(stamp, (d1, d2, d3, hour, minute, second, ampm, pre))):
+                if pending is not None:
+                    yield _message(*pending)
+                pending = (sender, timestamp, line, [body])
+                line += body.count("\n") + 1
+                continue
+            text = f"{head}{body}" if stamp else stray.removesuffix("\n")  # a header naming no real time is text
+            if not stamp and not stray:
+                continue  # the empty match at the end of a chunk
             if pending is not None:
-                pending[3].append(chunk[text_start:start])
-                yield _message(*pending, report)
-            elif chunk[:start].strip(_BLANK_LINES):
-                raise ParseError(
-                    source.label, line, "text before the first message header: not a WhatsApp chat export"
-                )
-            line += chunk.count("\n", position, start)
-            position, text_start = start, match.end()
-            pending = (match["sender"], timestamp, line, [])
-        if pending is not None:
-            pending[3].append(chunk[text_start:])
-        elif chunk.strip(_BLANK_LINES):
-            raise ParseError(source.label, line, "text before the first message header: not a WhatsApp chat export")
-        line += chunk.count("\n", position)
+                if _LOOKS_LIKE_HEADER.match(text):
+                    report.note_suspicious(line)
+                pending[3].append(text)
+            elif text.strip(_BLANK_LINES):
+                raise ParseError(source.label, line, "text before the first message header: not a WhatsApp chat export")
+            line += text.count("\n") + 1
     if pending is None:
         raise ParseError(source.label, None, "no message header found: not a WhatsApp chat export")
-    yield _message(*pending, report)
+    yield _message(*pending)
 
 
-def _timestamp(match: re.Match, order: DateOrder, report: ParseReport) -> datetime | None:
-    timestamp = _header_timestamp(match, order)
-    if timestamp is None and order != "ymd":
-        timestamp = _header_timestamp(match, "mdy" if order == "dmy" else "dmy")
-        if timestamp is not None:
-            _warn_once(report, "some headers contradict the chosen day/month order; read those the other way")
-    return timestamp
+class _HeaderClock:
+    """Header → timestamp for one file, remembering the last header: messages come in bursts within a minute."""
+
+    def __init__(self, order: DateOrder, report: ParseReport):
+        self.order, self.report = order, report
+        self.last_stamp: str | None = None
+        self.last_time: datetime | None = None
+
+    def __call__(self, stamp: str, fields: tuple) -> datetime | None:
+        """The time of a header from its date-and-time text and its (d1, d2, d3, H, Min, S, ampm, pre) fields."""
+        if stamp != self.last_stamp:
+            self.last_stamp, self.last_time = stamp, self._read(fields)
+        return self.last_time
+
+    def _read(self, fields: tuple) -> datetime | None:
+        timestamp = _header_timestamp(fields, self.order)
+        if timestamp is None and self.order != "ymd":
+            timestamp = _header_timestamp(fields, "mdy" if self.order == "dmy" else "dmy")
+            if timestamp is not None:
+                _warn_once(self.report, "some headers contradict the chosen day/month order; read those the other way")
+        return timestamp
 
 
-def _note_suspicious(body: str, line: int, report: ParseReport) -> None:
-    """Report continuation lines of a message that start like a header (kept as text, but worth a look)."""
-    position = 0
-    for match in _LOOKS_LIKE_HEADER.finditer(body, 1):
-        line += body.count("\n", position, match.start())
-        position = match.start()
-        report.note_suspicious(line)
-
-
-def _message(sender: str | None, timestamp: datetime, line: int, parts: list[str], report: ParseReport) -> Message:
-    text = "".join(parts).rstrip("\n")
-    if "\n" in text:
-        _note_suspicious(text, line, report)
-    if sender is None:
+def _message(sender: str, timestamp: datetime, line: int, lines: list[str]) -> Message:
+    text = (lines[0] if len(lines) == 1 else "\n".join(lines)).rstrip("\n")
+    if not sender:
         sender, text = _split_sender(text)
-    elif _QUOTES.search(sender):  # 'Alex changed the subject to "Plans: Friday"'
+    elif _has_quote(sender):  # 'Alex changed the subject to "Plans: Friday"'
         sender, text = None, f"{sender}: {text}"
     else:
         sender = sender.strip(phrases.MARKS)
@@ -206,6 +216,10 @@ def _message(sender: str | None, timestamp: datetime, line: int, parts: list[str
     if kind == "system":  # the encryption notice written in the chat name's sender slot
         sender = None
     return Message(sender, timestamp, text, kind, attachment, edited, line)
+
+
+def _has_quote(sender: str) -> bool:
+    return '"' in sender or "“" in sender or "”" in sender or "«" in sender or "»" in sender
 
 
 def _split_sender(body: str) -> tuple[str | None, str]:
@@ -221,13 +235,14 @@ def _split_sender(body: str) -> tuple[str | None, str]:
             return None, body
         text_start = cut + 1
     sender = first[:cut].strip(phrases.MARKS)
-    if _QUOTES.search(sender):
+    if _has_quote(sender):
         return None, body
     return sender, body[text_start:]
 
 
-def _header_timestamp(match: re.Match, order: DateOrder) -> datetime | None:
-    d1, d2, d3, hour, minute, second, ampm, pre = match.group("d1", "d2", "d3", "H", "Min", "S", "ampm", "pre")
+def _header_timestamp(fields: tuple, order: DateOrder) -> datetime | None:
+    """The time a header's (d1, d2, d3, H, Min, S, ampm, pre) fields name, or None if there is no such time."""
+    d1, d2, d3, hour, minute, second, ampm, pre = fields
     date = _calendar_date(d1, d2, d3, order)
     if date is None:
         return None
