@@ -157,7 +157,9 @@ def _parse_source(source: TextSource, order: DateOrder, report: ParseReport, pro
     clock = _HeaderClock(order, report)
     for chunk in read_chunks(source, progress):
         # the groups of _MESSAGES in order; unused ones are named _
-        for head, _, stamp, d1, _, d2, d3, pre, hour, minute, second, ampm, sender, body, stray in _MESSAGES.findall(chunk):
+        for head, _, stamp, d1, _, d2, d3, pre, hour, minute, second, ampm, sender, body, stray in _MESSAGES.findall(
+            chunk
+        ):
             if stamp and (timestamp := clock(stamp, (d1, d2, d3, hour, minute, second, ampm, pre))):
                 if pending is not None:
                     yield _message(*pending)
@@ -172,7 +174,9 @@ def _parse_source(source: TextSource, order: DateOrder, report: ParseReport, pro
                     report.note_suspicious(line)
                 pending[3].append(text)
             elif text.strip(_BLANK_LINES):
-                raise ParseError(source.label, line, "text before the first message header: not a WhatsApp chat export")
+                raise ParseError(
+                    source.label, line, "text before the first message header: not a WhatsApp chat export"
+                )
             line += text.count("\n") + 1
     if pending is None:
         raise ParseError(source.label, None, "no message header found: not a WhatsApp chat export")
@@ -264,7 +268,7 @@ def _calendar_date(d1: str, d2: str, d3: str, order: DateOrder) -> tuple[int, in
     key = (d1, d2, d3, order)
     if key in _DATES:
         return _DATES[key]
-    if len(_DATES) > 100_000:  # a chat has a few thousand distinct days: bound the cache anyway
+    if len(_DATES) > 10_000:  # a chat has a few thousand distinct days: bound the cache anyway
         _DATES.clear()
     _DATES[key] = date = _compute_calendar_date(d1, d2, d3, order)
     return date
