@@ -152,7 +152,7 @@ def parse(
 
 
 def _parse_source(source: TextSource, order: DateOrder, report: ParseReport, progress: Progress | None):
-    pending = None  # (sender, timestamp, line, text lines) of the last message read: it may go on in the next chunk
+    pending = None  # (sender, timestamp, line, text) of the last message read: it may go on in the next chunk
     line = 1  # line number of the next match
     clock = _HeaderClock(order, report)
     for chunk in read_chunks(source, progress):
@@ -160,19 +160,26 @@ def _parse_source(source: TextSource, order: DateOrder, report: ParseReport, pro
         for head, _, stamp, d1, _, d2, d3, pre, hour, minute, second, ampm, sender, body, stray in _MESSAGES.findall(
             chunk
         ):
-            if stamp and (timestamp := clock(stamp, (d1, d2, d3, hour, minute, second, ampm, pre))):
-                if pending is not None:
-                    yield _message(*pending)
-                pending = (sender, timestamp, line, [body])
-                line += body.count("\n") + 1
-                continue
-            text = f"{head}{body}" if stamp else stray.removesuffix("\n")  # a header naming no real time is text
-            if not stamp and not stray:
+            if stamp:
+                if stamp == clock.last_stamp:
+                    timestamp = clock.last_time
+                else:
+                    timestamp = clock.read(stamp, (d1, d2, d3, hour, minute, second, ampm, pre))
+                if timestamp:
+                    if pending is not None:
+                        yield _message(*pending)
+                    pending = (sender, timestamp, line, body)
+                    line += body.count("\n") + 1
+                    continue
+                text = f"{head}{body}"  # a header that names no real time is text
+            elif stray:
+                text = stray.removesuffix("\n")
+            else:
                 continue  # the empty match at the end of a chunk
             if pending is not None:
                 if _LOOKS_LIKE_HEADER.match(text):
                     report.note_suspicious(line)
-                pending[3].append(text)
+                pending = (*pending[:3], f"{pending[3]}\n{text}")
             elif text.strip(_BLANK_LINES):
                 raise ParseError(
                     source.label, line, "text before the first message header: not a WhatsApp chat export"
@@ -184,30 +191,29 @@ def _parse_source(source: TextSource, order: DateOrder, report: ParseReport, pro
 
 
 class _HeaderClock:
-    """Header → timestamp for one file, remembering the last header: messages come in bursts within a minute."""
+    """Header → timestamp for one file, remembering the last header: messages come in bursts within a minute.
+
+    The parse loop checks `last_stamp` itself before calling `read`: this runs once per message.
+    """
 
     def __init__(self, order: DateOrder, report: ParseReport):
         self.order, self.report = order, report
         self.last_stamp: str | None = None
         self.last_time: datetime | None = None
 
-    def __call__(self, stamp: str, fields: tuple) -> datetime | None:
+    def read(self, stamp: str, fields: tuple) -> datetime | None:
         """The time of a header from its date-and-time text and its (d1, d2, d3, H, Min, S, ampm, pre) fields."""
-        if stamp != self.last_stamp:
-            self.last_stamp, self.last_time = stamp, self._read(fields)
-        return self.last_time
-
-    def _read(self, fields: tuple) -> datetime | None:
         timestamp = _header_timestamp(fields, self.order)
         if timestamp is None and self.order != "ymd":
             timestamp = _header_timestamp(fields, "mdy" if self.order == "dmy" else "dmy")
             if timestamp is not None:
                 _warn_once(self.report, "some headers contradict the chosen day/month order; read those the other way")
+        self.last_stamp, self.last_time = stamp, timestamp
         return timestamp
 
 
-def _message(sender: str, timestamp: datetime, line: int, lines: list[str]) -> Message:
-    text = (lines[0] if len(lines) == 1 else "\n".join(lines)).rstrip("\n")
+def _message(sender: str, timestamp: datetime, line: int, text: str) -> Message:
+    text = text.rstrip("\n")
     if not sender:
         sender, text = _split_sender(text)
     elif _has_quote(sender):  # 'Alex changed the subject to "Plans: Friday"'

@@ -85,13 +85,13 @@ E2E_NOTICE_PREFIXES = (
 )
 
 _BLANK = " " + MARKS
-_SHORT = 160
-# Cheap pre-checks: most messages are ruled out by one character or their length.
+_SHORT = 160  # placeholders and notices are short; longer first lines skip the table look-ups
+# Cheap pre-checks: most messages are ruled out by their last character or their length.
 _MEDIA_LAST_CHARS = frozenset(phrase[-1] for phrase in MEDIA_PLACEHOLDERS) | {">", ")"}
+_MEDIA_LAST_CHARS |= {char.upper() for char in _MEDIA_LAST_CHARS}
+_SHORTEST_DELETED_NOTICE = min(map(len, DELETED_NOTICES))
 _LONGEST_DELETED_NOTICE = max(map(len, DELETED_NOTICES)) + 8  # room for marks, spaces, a final "."
-_E2E_FIRST_CHARS = frozenset(prefix[0] for prefix in E2E_NOTICE_PREFIXES) | set(
-    _BLANK
-)  # placeholders and notices are short; longer first lines skip the table look-ups
+_SHORTEST_E2E_NOTICE = min(map(len, E2E_NOTICE_PREFIXES))
 
 
 def classify(text: str) -> tuple[Kind, str | None, str, bool]:
@@ -103,14 +103,14 @@ def classify(text: str) -> tuple[Kind, str | None, str, bool]:
     edited = False
     if text.endswith(">"):
         text, edited = split_edited_marker(text)
-    if text[:1].lower() in _E2E_FIRST_CHARS and is_e2e_notice(text):
+    if len(text) >= _SHORTEST_E2E_NOTICE and is_e2e_notice(text):
         return "system", None, text, edited
-    first_line = text.partition("\n")[0]
-    if first_line.rstrip(_BLANK)[-1:].lower() in _MEDIA_LAST_CHARS:
+    first_line = text if "\n" not in text else text[: text.index("\n")]
+    if first_line.rstrip(_BLANK)[-1:] in _MEDIA_LAST_CHARS:
         is_media, attachment = media_attachment(first_line)
         if is_media:
             return "media", attachment, text, edited
-    if len(text) <= _LONGEST_DELETED_NOTICE and is_deleted_notice(text):
+    if _SHORTEST_DELETED_NOTICE <= len(text) <= _LONGEST_DELETED_NOTICE and is_deleted_notice(text):
         return "deleted", None, text, edited
     return "text", None, text, edited
 
