@@ -26,12 +26,13 @@ DATE_ORDERS: tuple[DateOrder, ...] = ("dmy", "mdy", "ymd")
 _M = f"[{phrases.MARKS}]*"
 _AMPM = r"[AaPp]\.?[ \u00a0\u202f]?[Mm]\.?|vorm\.|nachm\.|π\.?[ \u00a0]?μ\.|μ\.?[ \u00a0]?μ\.|ص|م"
 _PRE_AMPM = "오전|오후|上午|下午|午前|午後"
+# (?=[…]) before an alternation: one character test rules it out, instead of trying every alternative
 _HEADER = rf"""^{_M}(?P<open>\[)?{_M}
     (?P<stamp>
       (?P<d1>\d{{1,4}})(?P<sep>[./-])[ ]?(?P<d2>\d{{1,2}})(?P=sep)[ ]?(?P<d3>\d{{1,4}})\.?
-      (?:,[ ]?|[ ])(?:à[ ]|klo[ ]|um[ ]|às[ ])?(?:(?P<pre>{_PRE_AMPM})[ ]?)?
+      (?:,[ ]?|[ ])(?:(?=[àku])(?:à[ ]|klo[ ]|um[ ]|às[ ]))?(?:(?=[오上午])(?P<pre>{_PRE_AMPM})[ ]?)?
       (?P<H>\d{{1,2}})[:.](?P<Min>\d{{2}})(?:[:.](?P<S>\d{{2}}))?
-      (?:[ \u00a0\u202f_]?(?P<ampm>{_AMPM}))?)\.?
+      (?:[ \u00a0\u202f_]?(?=[AaPpvnπμصم])(?P<ampm>{_AMPM}))?)\.?
     (?(open)\][ ]?{_M}
       |(?:[ ]{{1,2}}[-\u2013][ ]{_M}
         |(?(S)(?::[ ]|[ ])(?=[^\n:]{{1,80}}:[ ])|(?!))))
