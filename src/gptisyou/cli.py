@@ -118,7 +118,12 @@ def _bytes_progress(console: Console, label: str):
     class _Bar:
         def __enter__(self):
             progress.start()
-            return lambda done, total: progress.update(task, completed=done, total=total)
+
+            def update(done: int, total: int) -> None:
+                stage = label if done < total else f"{label}: storing"  # the database work follows the reading
+                progress.update(task, completed=done, total=total, description=stage)
+
+            return update
 
         def __exit__(self, *exc_info):
             progress.stop()
