@@ -13,13 +13,8 @@ pytestmark = pytest.mark.skipif(not CORPUS.exists(), reason="../shared/corpus/wh
 
 
 def _summary(message) -> dict:
-    return {
-        "sender": message.sender,
-        "timestamp": message.timestamp.isoformat(),
-        "text": message.text,
-        "kind": message.kind,
-        "line": message.line,
-    }
+    fields = message.to_dict()
+    return {key: fields[key] for key in ("sender", "timestamp", "text", "kind")} | {"line": message.line}
 
 
 def _expected_summary(entry: dict) -> dict:
