@@ -1,0 +1,123 @@
+"""Redaction before a dataset can leave the machine: phone numbers, e-mail addresses, URLs, IBANs, card numbers
+and the names of people outside the persona pair become pseudonyms.
+
+Pseudonyms are consistent: one real value always gets the same one within a dataset (`[PHONE_1]`, `[EMAIL_2]`,
+or a made-up first name per real name). `Redactor.mapping` (real → pseudonym) is for the local workspace only.
+IBANs (mod 97) and card numbers (Luhn) are checksum-validated; phone numbers are validated by `phonenumbers`,
+in international form for any country and in national form for a list of regions; dates, times, prices and
+short numbers are left alone.
+"""
+
+import re
+from collections.abc import Iterable
+
+import phonenumbers
+
+# Countries whose national number formats ("030 1234567", "06 12 34 56 78") are recognised without a "+".
+DEFAULT_REGIONS = ("US", "GB", "DE", "FR", "ES", "IT", "NL", "BE", "CH", "AT", "PT", "BR", "MX", "AR", "IN", "SE")
+FAKE_NAMES = (
+    "Robin", "Sasha", "Jordan", "Noa", "Kim", "Charlie", "Eden", "Quinn", "Rowan", "Sky", "Alexis", "Dana",
+    "Emery", "Finley", "Harper", "Jules", "Kai", "Lou", "Milan", "Nico", "Oakley", "Remy", "Sam", "Toni",
+)  # fmt: skip
+
+_URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"']+[^\s<>\"'.,;:!?)]", re.IGNORECASE)
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}\b")
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,30}\b")
+_CARD = re.compile(r"(?<![\d.,])\d(?:[ -]?\d){12,18}(?![\d.,]\d)")
+_PHONE = re.compile(r"(?<![\w+/.,:-])(?:\+|00)?\(?\d[\d ().\-/]{5,20}\d(?![\w/:]|[.,]\d)")
+_DATE_LIKE = re.compile(r"\d{1,4}([./-])\d{1,2}\1\d{1,4}")
+_MONEY_NEAR = re.compile(r"[€$£¥₹]\s*$|^\s*(?:[€$£¥₹]|eur|usd|gbp|chf|euros?|dollars?|pounds?)\b", re.IGNORECASE)
+
+
+class Redactor:
+    """Replaces personal data in texts with pseudonyms, the same pseudonym for the same value every time."""
+
+    def __init__(self, hidden_names: Iterable[str] = (), regions: tuple[str, ...] = DEFAULT_REGIONS):
+        self.regions = regions
+        self.mapping: dict[str, str] = {}
+        self._counts: dict[str, int] = {}
+        self._full_name = _name_forms(hidden_names)
+        alternatives = "|".join(re.escape(form) for form in sorted(self._full_name, key=len, reverse=True))
+        self._names = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)") if alternatives else None
+
+    def redact(self, text: str) -> str:
+        text = _URL.sub(lambda m: self._pseudonym("URL", m[0]), text)
+        text = _EMAIL.sub(lambda m: self._pseudonym("EMAIL", m[0]), text)
+        text = _IBAN.sub(lambda m: self._pseudonym("IBAN", m[0]) if _iban_ok(m[0]) else m[0], text)
+        text = _CARD.sub(lambda m: self._pseudonym("CARD", m[0]) if _luhn_ok(m[0]) else m[0], text)
+        text = _PHONE.sub(self._phone, text)
+        if self._names:
+            text = self._names.sub(lambda m: self._fake_name(m[0]), text)
+        return text
+
+    def _pseudonym(self, kind: str, value: str, key: str | None = None) -> str:
+        key = key or (re.sub(r"[\s().\-/]", "", value) if kind in ("CARD", "IBAN") else value.lower())
+        if key not in self.mapping:
+            self._counts[kind] = self._counts.get(kind, 0) + 1
+            self.mapping[key] = f"[{kind}_{self._counts[kind]}]"
+        return self.mapping[key]
+
+    def _phone(self, match: re.Match) -> str:
+        number = self._phone_number(match)
+        if number is None:
+            return match[0]
+        return self._pseudonym(
+            "PHONE", match[0], phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        )
+
+    def _phone_number(self, match: re.Match) -> phonenumbers.PhoneNumber | None:
+        candidate = match[0]
+        digits = re.sub(r"\D", "", candidate)
+        if not 7 <= len(digits) <= 15 or _DATE_LIKE.fullmatch(candidate.strip()):
+            return None
+        before, after = match.string[max(0, match.start() - 3) : match.start()], match.string[match.end() :][:8]
+        if _MONEY_NEAR.search(before) or _MONEY_NEAR.search(after):
+            return None
+        if candidate.startswith(("+", "00")):
+            return _parsed("+" + (digits[2:] if candidate.startswith("00") else digits), None)
+        if len(digits) < 8:
+            return None
+        return next(filter(None, (_parsed(candidate, region) for region in self.regions)), None)
+
+    def _fake_name(self, form: str) -> str:
+        real = self._full_name[form]  # "Maria" and "Maria Lopez" get the same fake name
+        if real not in self.mapping:
+            taken = set(self.mapping.values())
+            free = [name for name in FAKE_NAMES if name not in taken and name not in self._full_name]
+            self.mapping[real] = free[0] if free else f"[PERSON_{len(taken) + 1}]"
+        return self.mapping[real]
+
+
+def _name_forms(names: Iterable[str]) -> dict[str, str]:
+    """Each way a hidden name may appear (the full name, its first word of three letters or more) → full name."""
+    forms: dict[str, str] = {}
+    for name in sorted(set(names)):
+        forms[name] = name
+        first = name.split()[0] if name.split() else ""
+        if len(first) >= 3 and first[0].isalpha():
+            forms.setdefault(first, name)
+    return forms
+
+
+def _parsed(number: str, region: str | None) -> phonenumbers.PhoneNumber | None:
+    """The phone number `number` is in `region` (or in international form), if it is a valid one."""
+    try:
+        parsed = phonenumbers.parse(number, region)
+    except phonenumbers.NumberParseException:
+        return None
+    return parsed if phonenumbers.is_valid_number(parsed) else None
+
+
+def _luhn_ok(candidate: str) -> bool:
+    digits = [int(char) for char in candidate if char.isdigit()]
+    if not 13 <= len(digits) <= 19:
+        return False
+    total = sum(digit if index % 2 == 0 else (digit * 2 - 9 if digit > 4 else digit * 2)
+                for index, digit in enumerate(reversed(digits)))  # fmt: skip
+    return total % 10 == 0
+
+
+def _iban_ok(candidate: str) -> bool:
+    compact = candidate.replace(" ", "")
+    rearranged = compact[4:] + compact[:4]
+    return int("".join(str(int(char, 36)) for char in rearranged)) % 97 == 1
