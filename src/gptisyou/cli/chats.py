@@ -1,13 +1,6 @@
-"""The `gptisyou` command line: parse options, call one library function, render the result.
-
-Results go to stdout, progress, warnings and errors to stderr. Every `GptisyouError` becomes one line
-`Error: …` with its exit code; anything else is a bug and says how to get the traceback.
-"""
+"""Reading chats in: `import`, and looking at what came in: `chats`, `people`, `show`."""
 
 import json
-import logging
-import os
-import sys
 from pathlib import Path
 
 import click
@@ -15,71 +8,15 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from gptisyou import __version__
-from gptisyou.errors import GptisyouError
-from gptisyou.workspace import workspace_dir
+from gptisyou.cli.context import day, open_store, print_table, stderr_console
 
 DATE_ORDERS = ("dmy", "mdy", "ymd")  # gptisyou.sources.whatsapp.DATE_ORDERS, without importing the parser here
-
-
-class _Cli(click.Group):
-    def invoke(self, ctx: click.Context):
-        try:
-            return super().invoke(ctx)
-        except GptisyouError as error:
-            click.echo(f"Error: {error}", err=True)
-            ctx.exit(error.exit_code)
-        except KeyboardInterrupt:
-            click.echo("Interrupted: nothing from the unfinished step was saved.", err=True)
-            ctx.exit(130)
-
-
-@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="gptisyou")
-@click.option(
-    "--workspace",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Workspace directory (default: $GPTISYOU_HOME, else your user data directory).",
-)
-@click.option("-v", "--verbose", count=True, help="More detail on stderr (-vv for debug).")
-@click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
-@click.pass_context
-def cli(ctx: click.Context, workspace: Path | None, verbose: int, quiet: bool) -> None:
-    """Turn a chat history into a model that writes like one participant — on your own machine.
-
-    \b
-    Start with:
-      gptisyou import "WhatsApp Chat with Alex.zip"
-      gptisyou chats
-      gptisyou people
-    """
-    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    ctx.obj = {"workspace": workspace_dir(workspace), "quiet": quiet, "verbose": verbose}
-
-
-def _store(ctx: click.Context):
-    from gptisyou.store import Store
-
-    return Store.open(ctx.obj["workspace"])
-
-
-def _stderr(ctx: click.Context) -> Console:
-    return Console(stderr=True, quiet=ctx.obj["quiet"], highlight=False, soft_wrap=True)
-
-
-def _print_table(table: Table) -> None:
-    """Tables fit the terminal; piped into a file or another program they keep whole lines."""
-    console = Console(highlight=False)
-    if not console.is_terminal:
-        console = Console(highlight=False, width=1_000)
-    console.print(table)
 
 
 # --- import ----------------------------------------------------------------------------------------------------
 
 
-@cli.command("import")
+@click.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--date-order",
@@ -100,8 +37,8 @@ def import_command(
 
     for path in files:
         sources.detect(path)
-    console = _stderr(ctx)
-    with _store(ctx) as store:
+    console = stderr_console(ctx)
+    with open_store(ctx) as store:
         for path in files:
             with _bytes_progress(console, path.name) as progress:
                 result = ingest.import_file(store, path, date_order=date_order, chat_id=chat_id, progress=progress)
@@ -154,11 +91,11 @@ def _print_import(result, console: Console, verbose: int) -> None:
 # --- chats, people, show ---------------------------------------------------------------------------------------
 
 
-@cli.command()
+@click.command()
 @click.pass_context
 def chats(ctx: click.Context) -> None:
     """List the chats in the workspace with their message counts and date ranges."""
-    with _store(ctx) as store:
+    with open_store(ctx) as store:
         rows = store.chats()
     if not rows:
         click.echo("No chats yet. Import one: gptisyou import 'WhatsApp Chat with Alex.zip'")
@@ -167,17 +104,17 @@ def chats(ctx: click.Context) -> None:
     for chat in rows:
         table.add_row(
             str(chat.id), chat.title, chat.source, str(chat.people), f"{chat.messages:,}",
-            _day(chat.first), _day(chat.last),
+            day(chat.first), day(chat.last),
         )  # fmt: skip
-    _print_table(table)
+    print_table(table)
 
 
-@cli.command()
+@click.command()
 @click.option("--chat", "chat_id", type=int, help="Only this chat.")
 @click.pass_context
 def people(ctx: click.Context, chat_id: int | None = None) -> None:
     """List the participants of each chat: messages, words, first and last message."""
-    with _store(ctx) as store:
+    with open_store(ctx) as store:
         if chat_id is not None:
             store.chat(chat_id)
         rows = store.people(chat_id)
@@ -188,12 +125,12 @@ def people(ctx: click.Context, chat_id: int | None = None) -> None:
     for person in rows:
         table.add_row(
             f"{person.chat_id} {person.chat_title}", person.name, f"{person.messages:,}", f"{person.words:,}",
-            _day(person.first), _day(person.last),
+            day(person.first), day(person.last),
         )  # fmt: skip
-    _print_table(table)
+    print_table(table)
 
 
-@cli.command()
+@click.command()
 @click.option("--chat", "chat_id", type=int, help="Chat ID from `gptisyou chats` (default: the only chat).")
 @click.option("--last", type=click.IntRange(min=1), help="Only the latest N messages (default 20; --json: all).")
 @click.option("--json", "as_json", is_flag=True, help="Every message as a JSON line, for scripts and jq.")
@@ -203,7 +140,7 @@ def show(ctx: click.Context, chat_id: int | None = None, last: int | None = None
 
     JSON fields: chat, sender, timestamp (ISO 8601), text, kind (text, media, system, deleted), attachment, edited.
     """
-    with _store(ctx) as store:
+    with open_store(ctx) as store:
         chat_id = chat_id if chat_id is not None else _only_chat(store)
         store.chat(chat_id)
         messages = store.messages(chat_id, last=last if (last or as_json) else 20)
@@ -212,35 +149,6 @@ def show(ctx: click.Context, chat_id: int | None = None, last: int | None = None
                 click.echo(json.dumps({"chat": chat_id, **message.to_dict()}, ensure_ascii=False))
             else:
                 click.echo(_preview(message))
-
-
-# --- demo ------------------------------------------------------------------------------------------------------
-
-
-@cli.command()
-@click.pass_context
-def demo(ctx: click.Context) -> None:
-    """Run the product end to end on a bundled sample chat (two real people, 4,981 messages).
-
-    Writes the sample as a WhatsApp export into the workspace, imports it, and shows what came in.
-    """
-    from gptisyou import demo as sample
-
-    console = _stderr(ctx)
-    console.rule("[bold]1. A WhatsApp export of a real two-person chat (chitchat-dataset, MIT)")
-    export = sample.write_sample_export(ctx.obj["workspace"] / "demo")
-    console.print(f"wrote {export}")
-    console.rule("[bold]2. Import it into the workspace")
-    ctx.invoke(import_command, files=(export,))
-    console.rule("[bold]3. What is in the workspace")
-    ctx.invoke(chats)
-    ctx.invoke(people)
-    console.rule("[bold]4. The latest messages")
-    with _store(ctx) as store:
-        chat_id = max(chat.id for chat in store.chats() if chat.title == "Sam")
-    ctx.invoke(show, chat_id=chat_id, last=8)
-    console.rule("[bold]Next")
-    console.print(f"Try: gptisyou --workspace {ctx.obj['workspace']} show --chat {chat_id} --json | head")
 
 
 def _only_chat(store) -> int:
@@ -269,21 +177,3 @@ def _preview(message) -> str:
         head, text = f"{message.sender}:", message.text + (" <edited>" if message.edited else "")
     indent = "\n" + " " * (len(stamp) + 2)
     return f"{stamp}  {head} {text.strip() if message.kind == 'media' else text}".replace("\n", indent)
-
-
-def _day(value) -> str:
-    return f"{value:%Y-%m-%d}" if value else "—"
-
-
-def main() -> None:
-    """Console entry point: user errors are one line (the group handles them); bugs are one line plus a hint."""
-    try:
-        cli.main(prog_name="gptisyou")
-    except Exception as error:
-        if os.environ.get("GPTISYOU_DEBUG"):
-            raise
-        click.echo(
-            f"Error: internal error: {type(error).__name__}: {error} (set GPTISYOU_DEBUG=1 for the traceback)",
-            err=True,
-        )
-        sys.exit(1)

@@ -1,0 +1,74 @@
+"""The `gptisyou` command line: parse options, call one library function, render the result.
+
+One module per command group; this one holds the root group, its error handling and the entry point.
+
+Results go to stdout, progress, warnings and errors to stderr. Every `GptisyouError` becomes one line
+`Error: …` with its exit code; anything else is a bug and says how to get the traceback.
+"""
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from gptisyou import __version__
+from gptisyou.cli.chats import chats, import_command, people, show
+from gptisyou.cli.demo import demo
+from gptisyou.errors import GptisyouError
+from gptisyou.workspace import workspace_dir
+
+
+class _Cli(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except GptisyouError as error:
+            click.echo(f"Error: {error}", err=True)
+            ctx.exit(error.exit_code)
+        except KeyboardInterrupt:
+            click.echo("Interrupted: nothing from the unfinished step was saved.", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="gptisyou")
+@click.option(
+    "--workspace",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Workspace directory (default: $GPTISYOU_HOME, else your user data directory).",
+)
+@click.option("-v", "--verbose", count=True, help="More detail on stderr (-vv for debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
+@click.pass_context
+def cli(ctx: click.Context, workspace: Path | None, verbose: int, quiet: bool) -> None:
+    """Turn a chat history into a model that writes like one participant — on your own machine.
+
+    \b
+    Start with:
+      gptisyou import "WhatsApp Chat with Alex.zip"
+      gptisyou chats
+      gptisyou people
+    """
+    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    ctx.obj = {"workspace": workspace_dir(workspace), "quiet": quiet, "verbose": verbose}
+
+
+for command in (import_command, chats, people, show, demo):
+    cli.add_command(command)
+
+
+def main() -> None:
+    """Console entry point: user errors are one line (the group handles them); bugs are one line plus a hint."""
+    try:
+        cli.main(prog_name="gptisyou")
+    except Exception as error:
+        if os.environ.get("GPTISYOU_DEBUG"):
+            raise
+        click.echo(
+            f"Error: internal error: {type(error).__name__}: {error} (set GPTISYOU_DEBUG=1 for the traceback)",
+            err=True,
+        )
+        sys.exit(1)

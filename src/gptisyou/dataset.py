@@ -1,0 +1,165 @@
+"""Training data for one persona: which sessions, the split by time, redaction, and examples.
+
+The persona (`--as`) is any participant. Its chats' messages become sessions of turns (`conversations`); the most
+recent share of its turns is held out for validation and evaluation and appears in no training example, not even
+as context. Examples are windows of consecutive turns inside a session, so each of the persona's turns is a
+training target exactly once; `dataset_formats` renders them for each destination.
+"""
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from gptisyou.conversations import Session, SessionConfig, Turn, split_sessions
+from gptisyou.errors import InputError
+from gptisyou.redact import Redactor
+from gptisyou.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetConfig:
+    persona: str  # the participant the model learns to write like (--as)
+    chats: tuple[int, ...] = ()  # only these chats (--chat); empty: every chat the persona wrote in
+    with_people: tuple[str, ...] = ()  # only sessions where one of them speaks too (--with)
+    gap_hours: float = 4.0  # a silence this long starts a new session (--gap)
+    val_fraction: float = 0.1  # the most recent share of the persona's turns, held out (--val)
+    window_turns: int = 24  # turns per example at most; windows do not overlap
+    context_turns: int = 8  # turns of context before each reply in the legacy prompt/completion form
+    redact: bool = True  # pseudonyms for phone numbers, e-mails, URLs, IBANs, cards and third-party names
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """A window of consecutive turns of one session; the persona's turns with words are its targets."""
+
+    chat_id: int
+    turns: tuple[Turn, ...]
+
+
+@dataclass
+class PersonaData:
+    persona: str
+    people: dict[int, list[str]]  # chat id → its participants
+    train: list[Session]
+    val: list[Session]
+    redactor: Redactor | None
+    examples: list[Example] = field(default_factory=list)  # training windows
+
+    @property
+    def group(self) -> bool:
+        return any(len(names) > 2 for names in self.people.values())
+
+
+def build(store: Store, config: DatasetConfig) -> PersonaData:
+    """Select, split, redact and window the persona's conversations.
+
+    Raises:
+        InputError: an unknown persona, chat or --with name, or a persona with no turns to learn from.
+    """
+    people = _persona_chats(store, config)
+    sessions = [
+        session
+        for chat_id in sorted(people)
+        for session in split_sessions(store.messages(chat_id), chat_id, SessionConfig(config.gap_hours))
+        if _wanted(session, config)
+    ]
+    sessions.sort(key=lambda session: (session.start, session.chat_id))
+    train, val = split_by_time(sessions, config.persona, config.val_fraction)
+    redactor = Redactor(_hidden_names(people, config)) if config.redact else None
+    if redactor:
+        train, val = _redacted(train, redactor), _redacted(val, redactor)
+    data = PersonaData(config.persona, people, train, val, redactor)
+    data.examples = list(windows(train, _speaker(config.persona, redactor), config.window_turns))
+    if not data.examples:
+        raise InputError(f"{config.persona} has no messages with words to learn from in the selected chats")
+    return data
+
+
+def split_by_time(sessions: list[Session], persona: str, val_fraction: float) -> tuple[list[Session], list[Session]]:
+    """(train, val): val holds everything from the first of the latest `val_fraction` of the persona's turns on."""
+    starts = sorted(turn.start for session in sessions for turn in session.turns if _is_target(turn, persona))
+    held_out = math.ceil(len(starts) * val_fraction) if val_fraction > 0 and len(starts) > 1 else 0
+    if not held_out:
+        return sessions, []
+    cutoff = starts[len(starts) - held_out]
+    train, val = [], []
+    for session in sessions:
+        before = tuple(turn for turn in session.turns if turn.start < cutoff)
+        after = tuple(turn for turn in session.turns if turn.start >= cutoff)
+        if before:
+            train.append(Session(session.chat_id, before))
+        if after:
+            val.append(Session(session.chat_id, after))
+    return train, val
+
+
+def windows(sessions: Iterable[Session], persona: str, window_turns: int):
+    """Consecutive, non-overlapping windows of each session that end with a turn of the persona with words."""
+    for session in sessions:
+        turns = session.turns
+        start = 0
+        while start < len(turns):
+            end = min(start + window_turns, len(turns))
+            while end > start and not _is_target(turns[end - 1], persona):
+                end -= 1
+            if end == start:  # no target in this stretch: move on
+                start += window_turns
+                continue
+            yield Example(session.chat_id, turns[start:end])
+            start = end
+
+
+def _is_target(turn: Turn, persona: str) -> bool:
+    return turn.sender == persona and turn.has_words
+
+
+def _persona_chats(store: Store, config: DatasetConfig) -> dict[int, list[str]]:
+    everyone = store.db.execute("SELECT chat_id, name FROM people ORDER BY chat_id, name").fetchall()
+    people: dict[int, list[str]] = {}
+    for chat_id, name in everyone:
+        people.setdefault(chat_id, []).append(name)
+    known = sorted({name for _, name in everyone})
+    if config.persona not in known:
+        raise InputError(
+            f"no participant '{config.persona}' (known: {', '.join(known) or 'none: import a chat first'})"
+        )
+    chosen = {chat_id: names for chat_id, names in people.items() if config.persona in names}
+    for chat_id in config.chats:
+        if chat_id not in chosen:
+            raise InputError(
+                f"--chat {chat_id}: {config.persona} did not write in that chat (their chats: {', '.join(map(str, chosen))})"
+            )
+    if config.chats:
+        chosen = {chat_id: chosen[chat_id] for chat_id in config.chats}
+    for name in config.with_people:
+        if not any(name in names for names in chosen.values()):
+            raise InputError(f"--with {name}: not a participant of {config.persona}'s chats")
+    return chosen
+
+
+def _wanted(session: Session, config: DatasetConfig) -> bool:
+    return not config.with_people or any(turn.sender in config.with_people for turn in session.turns)
+
+
+def _hidden_names(people: dict[int, list[str]], config: DatasetConfig) -> list[str]:
+    """Everyone but the persona and its partners: the --with people, or the other side of a two-person chat."""
+    partners = set(config.with_people)
+    for names in people.values():
+        if len(names) == 2:
+            partners.update(names)
+    return sorted({name for names in people.values() for name in names} - partners - {config.persona})
+
+
+def _redacted(sessions: list[Session], redactor: Redactor) -> list[Session]:
+    return [
+        Session(session.chat_id, tuple(
+            Turn(_speaker(turn.sender, redactor), tuple(map(redactor.redact, turn.bubbles)), turn.start, turn.end,
+                 turn.has_words)
+            for turn in session.turns
+        ))
+        for session in sessions
+    ]  # fmt: skip
+
+
+def _speaker(name: str, redactor: Redactor | None) -> str:
+    return redactor.redact(name) if redactor else name

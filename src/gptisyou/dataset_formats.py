@@ -1,0 +1,97 @@
+"""Rendering a persona's examples for each destination, and writing them to a file.
+
+- `openai`: chat JSONL for hosted fine-tuning. The persona is `assistant` (weight 1 on turns with words, 0 on
+  media-only ones), everyone else `user` (prefixed with their name in group chats), after a short system line.
+- `legacy`: the original prompt/completion form: the last turns as `Name: text` lines ending in `\\n\\n###\\n\\n`,
+  and the completion ` reply ###`.
+- `sharegpt`: `{"conversations": [{"from": "system" | "human" | "gpt", "value": …}]}`.
+- `local`: `Name: text` transcripts with the character spans the model is trained on (the persona's turns and
+  their end-of-turn marker), for `gptisyou train`.
+"""
+
+import json
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from gptisyou.conversations import Session
+from gptisyou.dataset import Example, PersonaData
+
+FORMATS = ("openai", "legacy", "sharegpt", "local")
+SYSTEM_LINE = "You are {persona}. Reply as {persona} would in this chat."
+LEGACY_SEPARATOR = "\n\n###\n\n"
+LEGACY_STOP = " ###"
+END_OF_TURN = "<eot>"
+
+
+def records(data: PersonaData, format_name: str, context_turns: int = 8) -> Iterator[dict]:
+    if format_name == "legacy":
+        yield from legacy_records(data.train, data.persona, context_turns)
+        return
+    render = {"openai": openai_record, "sharegpt": sharegpt_record, "local": local_record}[format_name]
+    for example in data.examples:
+        yield render(example, data.persona, data.group)
+
+
+def openai_record(example: Example, persona: str, group: bool) -> dict:
+    messages = [{"role": "system", "content": SYSTEM_LINE.format(persona=persona)}]
+    for turn in example.turns:
+        if turn.sender == persona:
+            messages.append({"role": "assistant", "content": turn.text, "weight": int(turn.has_words)})
+        else:
+            messages.append({"role": "user", "content": f"{turn.sender}: {turn.text}" if group else turn.text})
+    return {"messages": messages}
+
+
+def sharegpt_record(example: Example, persona: str, group: bool) -> dict:
+    conversation = [{"from": "system", "value": SYSTEM_LINE.format(persona=persona)}]
+    for turn in example.turns:
+        if turn.sender == persona:
+            conversation.append({"from": "gpt", "value": turn.text})
+        else:
+            conversation.append({"from": "human", "value": f"{turn.sender}: {turn.text}" if group else turn.text})
+    return {"conversations": conversation}
+
+
+def local_record(example: Example, persona: str, group: bool = True) -> dict:
+    """A transcript and the [start, end) character spans to train on: each persona turn and its end marker."""
+    text, targets = [], []
+    position = 0
+    for turn in example.turns:
+        header = f"{turn.sender}: "
+        body = f"{turn.text}{END_OF_TURN}\n"
+        if turn.sender == persona and turn.has_words:
+            start = position + len(header)
+            targets.append([start, start + len(turn.text) + len(END_OF_TURN)])
+        text.append(header + body)
+        position += len(header) + len(body)
+    return {"chat": example.chat_id, "text": "".join(text), "targets": targets}
+
+
+def legacy_records(sessions: Iterable[Session], persona: str, context_turns: int) -> Iterator[dict]:
+    """One record per persona turn with words that has something before it to reply to."""
+    for session in sessions:
+        for index, turn in enumerate(session.turns):
+            if turn.sender != persona or not turn.has_words or index == 0:
+                continue
+            context = session.turns[max(0, index - context_turns) : index]
+            prompt = "\n".join(f"{earlier.sender}: {earlier.text}" for earlier in context) + LEGACY_SEPARATOR
+            yield {"prompt": prompt, "completion": f" {turn.text}{LEGACY_STOP}"}
+
+
+def write_jsonl(rows: Iterable[dict], path: Path) -> int:
+    """Write rows as JSON lines, readable by the owner only; all or nothing. Returns the number of rows."""
+    path = Path(path)
+    partial = path.with_name(f".{path.name}.partial")
+    count = 0
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as out:
+            for row in rows:
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                count += 1
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return count
