@@ -15,6 +15,7 @@ import click
 
 from gptisyou import __version__
 from gptisyou.cli.chats import chats, import_command, people, show
+from gptisyou.cli.dataset import dataset, validate
 from gptisyou.cli.demo import demo
 from gptisyou.errors import GptisyouError
 from gptisyou.workspace import workspace_dir
@@ -56,7 +57,7 @@ def cli(ctx: click.Context, workspace: Path | None, verbose: int, quiet: bool) -
     ctx.obj = {"workspace": workspace_dir(workspace), "quiet": quiet, "verbose": verbose}
 
 
-for command in (import_command, chats, people, show, demo):
+for command in (import_command, chats, people, show, dataset, validate, demo):
     cli.add_command(command)
 
 

@@ -1,0 +1,119 @@
+"""`dataset`: a persona's training data for local or hosted fine-tuning; `validate`: check a file before upload."""
+
+import json
+from pathlib import Path
+
+import click
+
+from gptisyou.cli.context import open_store, stderr_console
+
+FORMATS = ("openai", "legacy", "sharegpt", "local")  # gptisyou.dataset_formats.FORMATS, without importing it here
+REDACTED_BY_DEFAULT = ("openai", "legacy")  # the formats meant to leave the machine
+PREVIEWS = 3
+
+
+@click.command()
+@click.option("--as", "persona", required=True, help="The participant to imitate (see `gptisyou people`).")
+@click.option("--chat", "chats", type=int, multiple=True, help="Only this chat (repeatable). Default: all of theirs.")
+@click.option("--with", "with_people", multiple=True, help="Only conversations with this person (repeatable).")
+@click.option("--format", "format_name", type=click.Choice(FORMATS), default="openai", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the dataset here.")
+@click.option("--gap", "gap_hours", type=click.FloatRange(min=0, min_open=True), default=4.0, show_default=True,
+              help="Hours of silence that start a new conversation.")  # fmt: skip
+@click.option("--val", "val_fraction", type=click.FloatRange(0, 0.9), default=0.1, show_default=True,
+              help="Share of the persona's most recent turns held out for validation and evaluation.")  # fmt: skip
+@click.option("--redact/--no-redact", default=None,
+              help="Pseudonyms for phone numbers, e-mails, URLs, IBANs, cards and third-party names. "
+                   "Default: on for openai and legacy, off for the local formats.")  # fmt: skip
+@click.option("--stats", is_flag=True, help="Print examples, tokens, estimated hosted cost and 3 previews.")
+@click.option("--model", default=None, help="Hosted model for token limits and cost (default gpt-4o-mini).")
+@click.option(
+    "--epochs", type=click.IntRange(1, 50), default=3, show_default=True, help="Epochs for the cost estimate."
+)
+@click.pass_context
+def dataset(
+    ctx: click.Context, persona: str, chats: tuple[int, ...], with_people: tuple[str, ...], format_name: str,
+    output: Path | None, gap_hours: float, val_fraction: float, redact: bool | None, stats: bool,
+    model: str | None, epochs: int,
+) -> None:  # fmt: skip
+    """Build a persona's dataset: conversations split by time, redacted, rendered for fine-tuning.
+
+    The most recent turns (--val) are held out and appear in no training example. Formats: openai (chat JSONL),
+    legacy (the original prompt/completion pairs), sharegpt, local (transcripts with the spans to train on).
+    """
+    from gptisyou import dataset as datasets
+    from gptisyou import dataset_formats, pricing
+
+    if output is None and not stats:
+        raise click.UsageError("give -o PATH to write the dataset, or --stats to look at it")
+    model = model or pricing.DEFAULT_MODEL
+    if model not in pricing.HOSTED_MODELS:
+        raise click.BadParameter(f"unknown model; known: {', '.join(pricing.HOSTED_MODELS)}", param_hint="--model")
+    config = datasets.DatasetConfig(
+        persona, chats, with_people, gap_hours, val_fraction,
+        redact=format_name in REDACTED_BY_DEFAULT if redact is None else redact,
+    )  # fmt: skip
+    with open_store(ctx) as store:
+        data = datasets.build(store, config)
+    rows = list(dataset_formats.records(data, format_name, config.context_turns))
+    if output is not None:
+        dataset_formats.write_jsonl(rows, output)
+        if data.redactor:
+            _save_redaction_map(ctx.obj["workspace"], persona, data.redactor.mapping)
+        click.echo(f"wrote {len(rows):,} {format_name} examples to {output}")
+    if stats:
+        _print_stats(data, rows, format_name, model, epochs)
+    if format_name in ("openai", "legacy") and len(rows) < 10:
+        stderr_console(ctx).print(f"[yellow]warning:[/] {len(rows)} examples; hosted fine-tuning needs at least 10")
+
+
+@click.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--model", default=None, help="Hosted model whose token limit applies (default gpt-4o-mini).")
+def validate(file: Path, model: str | None) -> None:
+    """Check a fine-tuning JSONL file against OpenAI's rules; every problem is listed with its line."""
+    from gptisyou import pricing
+    from gptisyou import validate as validation
+    from gptisyou.errors import InputError
+
+    model = model or pricing.DEFAULT_MODEL
+    problems = validation.problems(file, model, pricing.token_counter(model))
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        raise InputError(f"{file}: {len(problems)} problem(s), see above")
+    click.echo(f"{file}: valid for {model}")
+
+
+def _print_stats(data, rows: list[dict], format_name: str, model: str, epochs: int) -> None:
+    from gptisyou import pricing
+
+    counter = pricing.token_counter(model)
+    tokens = sum(counter.record(row) if format_name != "local" else counter.text(row["text"]) for row in rows)
+    targets = sum(turn.sender == data.persona and turn.has_words for s in data.train for turn in s.turns)
+    held_out = sum(turn.sender == data.persona and turn.has_words for s in data.val for turn in s.turns)
+    cost = pricing.training_cost_usd(tokens, model, epochs)
+    click.echo(f"persona: {data.persona} in chat(s) {', '.join(map(str, sorted(data.people)))}")
+    click.echo(f"conversations: {len(data.train):,} for training, {len(data.val):,} held out")
+    click.echo(f"persona turns: {targets:,} to learn from, {held_out:,} held out for validation")
+    click.echo(f"examples ({format_name}): {len(rows):,}")
+    click.echo(f"tokens: {tokens:,} ({counter.method})")
+    click.echo(
+        f"estimated hosted cost: ${cost:,.2f} for {model}, {epochs} epoch(s) "
+        f"(prices as published {pricing.PRICES_CHECKED}; check your provider's current prices)"
+    )
+    for row in rows[:PREVIEWS]:
+        click.echo(json.dumps(row, ensure_ascii=False, indent=1)[:1200])
+
+
+def _save_redaction_map(workspace: Path, persona: str, mapping: dict[str, str]) -> None:
+    """The real → pseudonym map stays in the workspace, readable by the owner only."""
+    import os
+
+    from gptisyou.workspace import ensure_private_dir
+
+    folder = ensure_private_dir(workspace / "redaction")
+    path = folder / f"{''.join(c if c.isalnum() else '_' for c in persona)}.json"
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        json.dump(mapping, out, ensure_ascii=False, indent=1, sort_keys=True)

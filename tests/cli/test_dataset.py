@@ -1,0 +1,101 @@
+import json
+import stat
+
+import pytest
+
+from gptisyou import pricing
+
+
+@pytest.fixture
+def imported(run, tmp_path):
+    """A two-person chat long enough for a dataset: the round-trip writer renders it as a real export."""
+    from datetime import datetime, timedelta
+
+    from gptisyou.messages import Message
+    from gptisyou.sources import whatsapp_writer
+
+    start = datetime(2023, 5, 1, 18, 0)  # fourteen evenings of eight messages
+    messages = [
+        Message(
+            "Ann" if i % 2 == 0 else "Bob",
+            start + timedelta(days=i // 8, minutes=20 * (i % 8)),
+            f"message {i}, call +44 20 7946 0958",
+        )
+        for i in range(112)
+    ]
+    path = tmp_path / "WhatsApp Chat with Bob.txt"
+    whatsapp_writer.write_file(messages, path, whatsapp_writer.VARIANTS_BY_NAME["android-dmy-24h"])
+    assert run("import", path).exit_code == 0
+    return path
+
+
+def test_dataset_writes_a_private_redacted_valid_file(run, imported, tmp_path, workspace):
+    out = tmp_path / "ann.jsonl"
+    result = run("dataset", "--as", "Ann", "-o", out)
+    assert (result.exit_code, result.stdout) == (0, f"wrote 13 openai examples to {out}\n")
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert "7946" not in out.read_text()
+    assert "[PHONE_1]" in out.read_text()
+    mapping = workspace / "redaction" / "Ann.json"
+    assert json.loads(mapping.read_text()) == {"+442079460958": "[PHONE_1]"}
+    assert stat.S_IMODE(mapping.stat().st_mode) == 0o600
+    assert run("validate", out).stdout == f"{out}: valid for gpt-4o-mini-2024-07-18\n"
+
+
+def test_local_formats_are_not_redacted_unless_asked(run, imported, tmp_path):
+    out = tmp_path / "ann.jsonl"
+    run("dataset", "--as", "Ann", "--format", "sharegpt", "-o", out)
+    assert "+44 20 7946 0958" in out.read_text()
+    run("dataset", "--as", "Ann", "--format", "sharegpt", "--redact", "-o", out)
+    assert "+44 20 7946 0958" not in out.read_text()
+
+
+def test_stats_show_examples_tokens_cost_and_previews(run, imported):
+    result = run("dataset", "--as", "Bob", "--format", "legacy", "--stats")
+    lines = result.stdout.splitlines()
+    assert lines[:4] == [
+        "persona: Bob in chat(s) 1",
+        "conversations: 13 for training, 2 held out",
+        "persona turns: 50 to learn from, 6 held out for validation",
+        "examples (legacy): 50",
+    ]
+    assert lines[4].startswith("tokens: ")
+    assert "tiktoken cl100k_base" in lines[4]
+    tokens = int(lines[4].split()[1].replace(",", ""))
+    cost = pricing.training_cost_usd(tokens, "gpt-4o-mini-2024-07-18", 3)
+    assert lines[5].startswith(f"estimated hosted cost: ${cost:,.2f} for gpt-4o-mini-2024-07-18, 3 epoch(s)")
+    assert '"prompt": "Ann: message 0, call [PHONE_1]\\n\\n###\\n\\n"' in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["--as", "Nobody", "--stats"], "Error: no participant 'Nobody' (known: Ann, Bob)\n"),
+        (
+            ["--as", "Ann", "--chat", "5", "--stats"],
+            "Error: --chat 5: Ann did not write in that chat (their chats: 1)\n",
+        ),
+    ],
+)
+def test_bad_persona_or_chat_is_one_line_exit_2(run, imported, args, error):
+    result = run("dataset", *args)
+    assert (result.exit_code, result.stderr) == (2, error)
+
+
+def test_dataset_needs_an_output_or_stats(run, imported):
+    result = run("dataset", "--as", "Ann")
+    assert result.exit_code == 2
+    assert "give -o PATH to write the dataset, or --stats to look at it" in result.stderr
+
+
+def test_validate_lists_every_problem_and_exits_2(run, tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"messages": [{"role": "user", "content": "hi"}]}\nnot json\n')
+    result = run("validate", bad)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"{bad}:1: no assistant message to learn from",
+        f"{bad}:2: not valid JSON (Expecting value)",
+        f"{bad}: 2 examples; OpenAI needs at least 10",
+        f"Error: {bad}: 3 problem(s), see above",
+    ]

@@ -1,0 +1,195 @@
+import json
+import stat
+from datetime import datetime, timedelta
+
+import pytest
+
+from gptisyou import dataset_formats, ingest, pricing, validate
+from gptisyou.dataset import DatasetConfig, build
+from gptisyou.errors import InputError
+from gptisyou.messages import Message
+from gptisyou.sources import whatsapp_writer
+from gptisyou.store import Store
+
+ANDROID = whatsapp_writer.VARIANTS_BY_NAME["android-dmy-24h"]
+START = datetime(2023, 1, 2, 9, 0)
+
+
+def _chat(days: int = 12, people=("Ann", "Bob")) -> list[Message]:
+    """A session a day. Every text is unique, so where a text ends up can be checked exactly; the sixth turn is
+    the last person's (a third one in a group), the seventh is media only."""
+    senders = ("Ann", "Bob", "Ann", "Bob", "Ann", people[-1], "Ann", "Bob", "Ann")
+    messages = []
+    for day in range(days):
+        for index, sender in enumerate(senders):
+            at = START + timedelta(days=day, minutes=3 * index)
+            if index == 6:
+                messages.append(Message(sender, at, "<Media omitted>", "media"))
+            else:
+                messages.append(Message(sender, at, f"day {day} line {index} from {sender}"))
+    return messages
+
+
+@pytest.fixture
+def store(workspace, tmp_path):
+    path = tmp_path / "WhatsApp Chat with Bob.txt"
+    whatsapp_writer.write_file(_chat(), path, ANDROID)
+    with Store.open(workspace) as opened:
+        ingest.import_file(opened, path)
+        yield opened
+
+
+def _texts(record: dict, role: str | None = None) -> list[str]:
+    return [m["content"] for m in record["messages"] if role is None or m["role"] == role]
+
+
+def test_persona_is_the_assistant_and_only_the_assistant(store):
+    data = build(store, DatasetConfig("Ann", val_fraction=0))
+    records = list(dataset_formats.records(data, "openai"))
+    for record in records:
+        assert record["messages"][0] == {"role": "system", "content": "You are Ann. Reply as Ann would in this chat."}
+        assert all("from Ann" not in text for text in _texts(record, "user"))
+        assert all("from Bob" not in text for text in _texts(record, "assistant"))
+    trained = [
+        text for record in records for m in record["messages"] if m.get("weight") == 1 for text in [m["content"]]
+    ]
+    assert len(trained) == 12 * 4  # every turn of Ann with words is trained on exactly once
+
+
+def test_media_only_turns_are_context_with_weight_0(store):
+    data = build(store, DatasetConfig("Bob", val_fraction=0))
+    contexts = [m for r in dataset_formats.records(data, "openai") for m in r["messages"] if m["content"] == "<media>"]
+    assert contexts
+    assert all(m["role"] == "user" for m in contexts)
+    data = build(store, DatasetConfig("Ann", val_fraction=0))
+    messages = dataset_formats.openai_record(data.examples[0], "Ann", False)["messages"]
+    assert {"role": "assistant", "content": "<media>", "weight": 0} in messages
+    assert messages[-1]["weight"] == 1  # a window never ends on a turn that is not trained on
+
+
+def test_validation_period_never_appears_in_training_output(store):
+    data = build(store, DatasetConfig("Ann", val_fraction=0.25))
+    held_out = {bubble for session in data.val for turn in session.turns for bubble in turn.bubbles}
+    ann_held_out = [turn for session in data.val for turn in session.turns if turn.sender == "Ann" and turn.has_words]
+    assert len(ann_held_out) == 12  # 25 % of Ann's 48 turns, the most recent ones
+    assert min(turn.start for turn in ann_held_out) > max(t.end for s in data.train for t in s.turns)
+    for format_name in dataset_formats.FORMATS:
+        written = json.dumps(list(dataset_formats.records(data, format_name)), ensure_ascii=False)
+        assert not any(text in written for text in held_out if text != "<media>")
+
+
+def test_legacy_records_have_the_original_form(store):
+    data = build(store, DatasetConfig("Bob", val_fraction=0, redact=False))
+    first = next(dataset_formats.records(data, "legacy"))
+    assert first == {
+        "prompt": "Ann: day 0 line 0 from Ann\n\n###\n\n",
+        "completion": " day 0 line 1 from Bob ###",
+    }
+    records = list(dataset_formats.records(data, "legacy"))
+    assert records[1]["prompt"] == (
+        "Ann: day 0 line 0 from Ann\nBob: day 0 line 1 from Bob\nAnn: day 0 line 2 from Ann\n\n###\n\n"
+    )
+    assert all(r["completion"].startswith(" ") and r["completion"].endswith(" ###") for r in records)
+
+
+def test_local_transcripts_mark_the_spans_to_train_on(store):
+    data = build(store, DatasetConfig("Bob", val_fraction=0, redact=False))
+    record = next(dataset_formats.records(data, "local"))
+    assert record["text"].startswith("Ann: day 0 line 0 from Ann<eot>\nBob: day 0 line 1 from Bob<eot>\n")
+    spans = [record["text"][start:end] for start, end in record["targets"]]
+    assert spans[:2] == ["day 0 line 1 from Bob<eot>", "day 0 line 3 from Bob<eot>"]
+
+
+def test_same_workspace_and_options_give_byte_identical_files(store, tmp_path):
+    outputs = []
+    for attempt in range(2):
+        path = tmp_path / f"out{attempt}.jsonl"
+        data = build(store, DatasetConfig("Ann"))
+        dataset_formats.write_jsonl(dataset_formats.records(data, "openai"), path)
+        outputs.append(path.read_bytes())
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert outputs[0] == outputs[1]
+
+
+def test_group_chat_hides_third_parties_and_names_speakers(workspace, tmp_path):
+    path = tmp_path / "WhatsApp Chat with Trip.txt"
+    whatsapp_writer.write_file(_chat(people=("Ann", "Bob", "Carla Diaz")), path, ANDROID)
+    with Store.open(workspace) as store:
+        ingest.import_file(store, path)
+        data = build(store, DatasetConfig("Ann", with_people=("Bob",), val_fraction=0))
+    user_texts = [t for r in dataset_formats.records(data, "openai") for t in _texts(r, "user")]
+    assert any(text.startswith("Bob: ") for text in user_texts)
+    assert not any("Carla" in text for text in user_texts)
+    assert any(text.startswith("Robin: ") for text in user_texts)  # Carla Diaz's consistent pseudonym
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (DatasetConfig("Nobody"), "no participant 'Nobody' (known: Ann, Bob)"),
+        (DatasetConfig("Ann", chats=(4,)), "--chat 4: Ann did not write in that chat (their chats: 1)"),
+        (DatasetConfig("Ann", with_people=("Zed",)), "--with Zed: not a participant of Ann's chats"),
+    ],
+)
+def test_bad_selection_is_an_input_error(store, config, message):
+    with pytest.raises(InputError) as error:
+        build(store, config)
+    assert str(error.value) == message
+
+
+# --- validation and cost -------------------------------------------------------------------------------------
+
+COUNTER = pricing.token_counter()
+
+
+def _write(tmp_path, rows) -> str:
+    path = tmp_path / "file.jsonl"
+    path.write_text("".join((row if isinstance(row, str) else json.dumps(row)) + "\n" for row in rows))
+    return path
+
+
+GOOD = {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hey", "weight": 1}]}
+
+
+def test_a_dataset_we_write_is_valid(store, tmp_path):
+    path = tmp_path / "ann.jsonl"
+    dataset_formats.write_jsonl(dataset_formats.records(build(store, DatasetConfig("Ann")), "openai"), path)
+    assert validate.problems(path, pricing.DEFAULT_MODEL, COUNTER) == []
+
+
+@pytest.mark.parametrize(
+    ("bad", "problem"),
+    [
+        ("{not json", "not valid JSON"),
+        ({"messages": []}, "messages must be a non-empty list"),
+        (
+            {"messages": [{"role": "robot", "content": "x"}, GOOD["messages"][1]]},
+            "role must be system, user or assistant",
+        ),
+        ({"messages": [{"role": "user", "content": " "}, GOOD["messages"][1]]}, "content must be non-empty text"),
+        ({"messages": [{"role": "user", "content": "a", "weight": 1}, GOOD["messages"][1]]}, "weight must be 0 or 1"),
+        ({"messages": [{"role": "user", "content": "a"}]}, "no assistant message to learn from"),
+        ({"prompt": "a"}, "completion must be a string"),
+        ({"text": "a"}, "neither a chat example"),
+        (
+            {"messages": [{"role": "user", "content": "word " * 70_000}, GOOD["messages"][1]]},
+            "more than the model's 65,536",
+        ),
+    ],
+)
+def test_validator_rejects_bad_records_with_their_line(tmp_path, bad, problem):
+    path = _write(tmp_path, [GOOD] * 10 + [bad])
+    found = validate.problems(path, pricing.DEFAULT_MODEL, COUNTER)
+    assert len(found) == 1
+    assert found[0].startswith(f"{path}:11: ")
+    assert problem in found[0]
+
+
+def test_validator_wants_ten_examples(tmp_path):
+    path = _write(tmp_path, [GOOD] * 9)
+    assert validate.problems(path, pricing.DEFAULT_MODEL, COUNTER) == [f"{path}: 9 examples; OpenAI needs at least 10"]
+
+
+def test_cost_estimate_uses_the_price_table():
+    assert pricing.training_cost_usd(1_000_000, "gpt-4o-mini-2024-07-18", epochs=3) == pytest.approx(9.0)
+    assert COUNTER.record(GOOD) == 3 + (3 + COUNTER.text("hi")) + (3 + COUNTER.text("hey"))
