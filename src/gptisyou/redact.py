@@ -8,6 +8,7 @@ in international form for any country and in national form for a list of regions
 short numbers are left alone.
 """
 
+import functools
 import re
 from collections.abc import Iterable
 
@@ -20,11 +21,18 @@ FAKE_NAMES = (
     "Emery", "Finley", "Harper", "Jules", "Kai", "Lou", "Milan", "Nico", "Oakley", "Remy", "Sam", "Toni",
 )  # fmt: skip
 
-_URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"']+[^\s<>\"'.,;:!?)]", re.IGNORECASE)
-_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}\b")
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,30}\b")
-_CARD = re.compile(r"(?<![\d.,])\d(?:[ -]?\d){12,18}(?![\d.,]\d)")
-_PHONE = re.compile(r"(?<![\w+/.,:-])(?:\+|00)?\(?\d[\d ().\-/]{5,20}\d(?![\w/:]|[.,]\d)")
+# One scan finds every kind; earlier alternatives win where they overlap (a URL holding an e-mail address).
+_DATA = re.compile(
+    r"""(?P<URL>(?i:\b(?:https?://|www\.)[^\s<>"']+[^\s<>"'.,;:!?)]))
+    |(?P<EMAIL>\b[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}\b)
+    |(?P<IBAN>\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,30}\b)
+    |(?P<CARD>(?<![\d.,])\d(?:[ -]?\d){12,18}(?![\d.,]\d))
+    |(?P<PHONE>(?<![\w+/.,:-])(?:\+|00)?\(?\d[\d ().\-/]{5,20}\d(?![\w/:]|[.,]\d))""",
+    re.VERBOSE,
+)
+_SEPARATORS = re.compile(r"[\s().\-/]")
+_NOT_DIGIT = re.compile(r"\D")
+_MAYBE_DATA = re.compile(r"\d|@|www\.|https?:", re.IGNORECASE)  # one scan rules out most messages
 _DATE_LIKE = re.compile(r"\d{1,4}([./-])\d{1,2}\1\d{1,4}")
 _MONEY_NEAR = re.compile(r"[€$£¥₹]\s*$|^\s*(?:[€$£¥₹]|eur|usd|gbp|chf|euros?|dollars?|pounds?)\b", re.IGNORECASE)
 
@@ -41,17 +49,24 @@ class Redactor:
         self._names = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)") if alternatives else None
 
     def redact(self, text: str) -> str:
-        text = _URL.sub(lambda m: self._pseudonym("URL", m[0]), text)
-        text = _EMAIL.sub(lambda m: self._pseudonym("EMAIL", m[0]), text)
-        text = _IBAN.sub(lambda m: self._pseudonym("IBAN", m[0]) if _iban_ok(m[0]) else m[0], text)
-        text = _CARD.sub(lambda m: self._pseudonym("CARD", m[0]) if _luhn_ok(m[0]) else m[0], text)
-        text = _PHONE.sub(self._phone, text)
+        if _MAYBE_DATA.search(text):
+            text = _DATA.sub(self._replace, text)
         if self._names:
             text = self._names.sub(lambda m: self._fake_name(m[0]), text)
         return text
 
+    def _replace(self, match: re.Match) -> str:
+        kind, value = match.lastgroup, match[0]
+        if kind == "IBAN":
+            return self._pseudonym(kind, value) if _iban_ok(value) else value
+        if kind == "CARD" and _luhn_ok(value):
+            return self._pseudonym(kind, value)
+        if kind in ("CARD", "PHONE"):  # a long run of digits that is no card may still be a phone number
+            return self._phone(match)
+        return self._pseudonym(kind, value)
+
     def _pseudonym(self, kind: str, value: str, key: str | None = None) -> str:
-        key = key or (re.sub(r"[\s().\-/]", "", value) if kind in ("CARD", "IBAN") else value.lower())
+        key = key or (_SEPARATORS.sub("", value) if kind in ("CARD", "IBAN") else value.lower())
         if key not in self.mapping:
             self._counts[kind] = self._counts.get(kind, 0) + 1
             self.mapping[key] = f"[{kind}_{self._counts[kind]}]"
@@ -67,7 +82,7 @@ class Redactor:
 
     def _phone_number(self, match: re.Match) -> phonenumbers.PhoneNumber | None:
         candidate = match[0]
-        digits = re.sub(r"\D", "", candidate)
+        digits = _NOT_DIGIT.sub("", candidate)
         if not 7 <= len(digits) <= 15 or _DATE_LIKE.fullmatch(candidate.strip()):
             return None
         before, after = match.string[max(0, match.start() - 3) : match.start()], match.string[match.end() :][:8]
@@ -99,6 +114,7 @@ def _name_forms(names: Iterable[str]) -> dict[str, str]:
     return forms
 
 
+@functools.lru_cache(maxsize=65_536)
 def _parsed(number: str, region: str | None) -> phonenumbers.PhoneNumber | None:
     """The phone number `number` is in `region` (or in international form), if it is a valid one."""
     try:
