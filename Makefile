@@ -21,8 +21,9 @@ test: $(STAMP)  ## set up, then run every test (slow ones included)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"
 
-bench: $(STAMP)  ## speed and memory against the peers, measured in one run
+bench: $(STAMP)  ## speed and memory against the peers and baselines, measured in one run
 	$(BIN)/python benchmarks/bench_import.py
+	$(BIN)/python benchmarks/bench_dataset.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

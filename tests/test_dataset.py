@@ -193,3 +193,14 @@ def test_validator_wants_ten_examples(tmp_path):
 def test_cost_estimate_uses_the_price_table():
     assert pricing.training_cost_usd(1_000_000, "gpt-4o-mini-2024-07-18", epochs=3) == pytest.approx(9.0)
     assert COUNTER.record(GOOD) == 3 + (3 + COUNTER.text("hi")) + (3 + COUNTER.text("hey"))
+
+
+def test_local_windows_stay_within_the_token_budget(store):
+    count = pricing.token_counter().text
+    data = build(store, DatasetConfig("Ann", val_fraction=0, max_tokens=40), count)
+    assert len(data.examples) > 12  # a session a day no longer fits one window
+    for example in data.examples:
+        tokens = sum(count(f"{turn.sender}: {turn.text}") + 3 for turn in example.turns)
+        assert tokens <= 40 or len(example.turns) == 1
+    targets = [turn for example in data.examples for turn in example.turns if turn.sender == "Ann" and turn.has_words]
+    assert len(targets) == 12 * 4  # still every turn once

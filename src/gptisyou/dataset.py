@@ -7,13 +7,15 @@ training target exactly once; `dataset_formats` renders them for each destinatio
 """
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from gptisyou.conversations import Session, SessionConfig, Turn, split_sessions
 from gptisyou.errors import InputError
 from gptisyou.redact import Redactor
 from gptisyou.store import Store
+
+_TURN_OVERHEAD_TOKENS = 3  # the end-of-turn marker and line break around each turn
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +26,7 @@ class DatasetConfig:
     gap_hours: float = 4.0  # a silence this long starts a new session (--gap)
     val_fraction: float = 0.1  # the most recent share of the persona's turns, held out (--val)
     window_turns: int = 24  # turns per example at most; windows do not overlap
+    max_tokens: int | None = None  # tokens per example at most (local training windows), counted by count_tokens
     context_turns: int = 8  # turns of context before each reply in the legacy prompt/completion form
     redact: bool = True  # pseudonyms for phone numbers, e-mails, URLs, IBANs, cards and third-party names
 
@@ -50,7 +53,7 @@ class PersonaData:
         return any(len(names) > 2 for names in self.people.values())
 
 
-def build(store: Store, config: DatasetConfig) -> PersonaData:
+def build(store: Store, config: DatasetConfig, count_tokens: Callable[[str], int] | None = None) -> PersonaData:
     """Select, split, redact and window the persona's conversations.
 
     Raises:
@@ -69,7 +72,8 @@ def build(store: Store, config: DatasetConfig) -> PersonaData:
     if redactor:
         train, val = _redacted(train, redactor), _redacted(val, redactor)
     data = PersonaData(config.persona, people, train, val, redactor)
-    data.examples = list(windows(train, _speaker(config.persona, redactor), config.window_turns))
+    persona = _speaker(config.persona, redactor)
+    data.examples = list(windows(train, persona, config.window_turns, config.max_tokens, count_tokens))
     if not data.examples:
         raise InputError(f"{config.persona} has no messages with words to learn from in the selected chats")
     return data
@@ -93,20 +97,38 @@ def split_by_time(sessions: list[Session], persona: str, val_fraction: float) ->
     return train, val
 
 
-def windows(sessions: Iterable[Session], persona: str, window_turns: int):
-    """Consecutive, non-overlapping windows of each session that end with a turn of the persona with words."""
+def windows(
+    sessions: Iterable[Session],
+    persona: str,
+    window_turns: int,
+    max_tokens: int | None = None,
+    count_tokens: Callable[[str], int] | None = None,
+) -> Iterator[Example]:
+    """Consecutive, non-overlapping windows of each session, each ending with a turn of the persona with words.
+
+    A window holds at most `window_turns` turns and, with `max_tokens`, at most that many tokens of
+    `Name: text` lines (a single longer turn gets a window of its own).
+    """
     for session in sessions:
-        turns = session.turns
-        start = 0
-        while start < len(turns):
-            end = min(start + window_turns, len(turns))
-            while end > start and not _is_target(turns[end - 1], persona):
-                end -= 1
-            if end == start:  # no target in this stretch: move on
-                start += window_turns
-                continue
-            yield Example(session.chat_id, turns[start:end])
-            start = end
+        window: list[Turn] = []
+        tokens = 0
+        for turn in session.turns:
+            cost = count_tokens(f"{turn.sender}: {turn.text}") + _TURN_OVERHEAD_TOKENS if max_tokens else 0
+            if window and (len(window) == window_turns or (max_tokens and tokens + cost > max_tokens)):
+                yield from _trimmed(session.chat_id, window, persona)
+                window, tokens = [], 0
+            window.append(turn)
+            tokens += cost
+        yield from _trimmed(session.chat_id, window, persona)
+
+
+def _trimmed(chat_id: int, window: list[Turn], persona: str) -> Iterator[Example]:
+    """The window without the turns after its last target, if it has a target at all."""
+    end = len(window)
+    while end and not _is_target(window[end - 1], persona):
+        end -= 1
+    if end:
+        yield Example(chat_id, tuple(window[:end]))
 
 
 def _is_target(turn: Turn, persona: str) -> bool:

@@ -10,6 +10,7 @@ from gptisyou.cli.context import open_store, stderr_console
 FORMATS = ("openai", "legacy", "sharegpt", "local")  # gptisyou.dataset_formats.FORMATS, without importing it here
 REDACTED_BY_DEFAULT = ("openai", "legacy")  # the formats meant to leave the machine
 PREVIEWS = 3
+LOCAL_MAX_TOKENS = 512
 
 
 @click.command()
@@ -25,6 +26,10 @@ PREVIEWS = 3
 @click.option("--redact/--no-redact", default=None,
               help="Pseudonyms for phone numbers, e-mails, URLs, IBANs, cards and third-party names. "
                    "Default: on for openai and legacy, off for the local formats.")  # fmt: skip
+@click.option("--max-tokens", type=click.IntRange(min=16), default=None,
+              help="Tokens per example at most. Default: 512 for --format local, else only --window-turns applies.")  # fmt: skip
+@click.option("--window-turns", type=click.IntRange(min=1), default=24, show_default=True,
+              help="Turns per example at most; examples never overlap.")  # fmt: skip
 @click.option("--stats", is_flag=True, help="Print examples, tokens, estimated hosted cost and 3 previews.")
 @click.option("--model", default=None, help="Hosted model for token limits and cost (default gpt-4o-mini).")
 @click.option(
@@ -33,7 +38,8 @@ PREVIEWS = 3
 @click.pass_context
 def dataset(
     ctx: click.Context, persona: str, chats: tuple[int, ...], with_people: tuple[str, ...], format_name: str,
-    output: Path | None, gap_hours: float, val_fraction: float, redact: bool | None, stats: bool,
+    output: Path | None, gap_hours: float, val_fraction: float, redact: bool | None, max_tokens: int | None,
+    window_turns: int, stats: bool,
     model: str | None, epochs: int,
 ) -> None:  # fmt: skip
     """Build a persona's dataset: conversations split by time, redacted, rendered for fine-tuning.
@@ -50,11 +56,14 @@ def dataset(
     if model not in pricing.HOSTED_MODELS:
         raise click.BadParameter(f"unknown model; known: {', '.join(pricing.HOSTED_MODELS)}", param_hint="--model")
     config = datasets.DatasetConfig(
-        persona, chats, with_people, gap_hours, val_fraction,
+        persona, chats, with_people, gap_hours, val_fraction, window_turns,
+        max_tokens=max_tokens or (LOCAL_MAX_TOKENS if format_name == "local" else None),
         redact=format_name in REDACTED_BY_DEFAULT if redact is None else redact,
     )  # fmt: skip
+    # until `train` brings the local model's tokenizer, tiktoken's cl100k_base stands in for it
+    counter = pricing.token_counter(model)
     with open_store(ctx) as store:
-        data = datasets.build(store, config)
+        data = datasets.build(store, config, counter.text)
     rows = list(dataset_formats.records(data, format_name, config.context_turns))
     if output is not None:
         dataset_formats.write_jsonl(rows, output)
