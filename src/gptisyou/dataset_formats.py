@@ -7,17 +7,20 @@
 - `sharegpt`: `{"conversations": [{"from": "system" | "human" | "gpt", "value": …}]}`.
 - `local`: `Name: text` transcripts with the character spans the model is trained on (the persona's turns and
   their end-of-turn marker), for `gptisyou train`.
+- `hf`: the `local` records as a Hugging Face `datasets` dataset saved to a directory (`load_from_disk`).
 """
 
 import json
 import os
+import shutil
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from gptisyou.conversations import Session
 from gptisyou.dataset import Example, PersonaData
+from gptisyou.errors import MissingExtra
 
-FORMATS = ("openai", "legacy", "sharegpt", "local")
+FORMATS = ("openai", "legacy", "sharegpt", "local", "hf")
 SYSTEM_LINE = "You are {persona}. Reply as {persona} would in this chat."
 LEGACY_SEPARATOR = "\n\n###\n\n"
 LEGACY_STOP = " ###"
@@ -28,7 +31,9 @@ def records(data: PersonaData, format_name: str, context_turns: int = 8) -> Iter
     if format_name == "legacy":
         yield from legacy_records(data.train, data.persona, context_turns)
         return
-    render = {"openai": openai_record, "sharegpt": sharegpt_record, "local": local_record}[format_name]
+    render = {"openai": openai_record, "sharegpt": sharegpt_record, "local": local_record, "hf": local_record}[
+        format_name
+    ]
     for example in data.examples:
         yield render(example, data.persona, data.group)
 
@@ -95,3 +100,25 @@ def write_jsonl(rows: Iterable[dict], path: Path) -> int:
         partial.unlink(missing_ok=True)
         raise
     return count
+
+
+def write_hf(rows: list[dict], path: Path) -> int:
+    """Save rows as a Hugging Face dataset directory, readable by the owner only; all or nothing."""
+    try:
+        import datasets  # heavy: only for this format
+    except ImportError:
+        raise MissingExtra("train", "the hf format") from None
+    path = Path(path)
+    partial = path.with_name(f".{path.name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        datasets.Dataset.from_list(rows).save_to_disk(str(partial))
+        for file in partial.rglob("*"):
+            file.chmod(0o600 if file.is_file() else 0o700)
+        partial.chmod(0o700)
+        shutil.rmtree(path, ignore_errors=True)
+        partial.rename(path)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return len(rows)

@@ -99,3 +99,21 @@ def test_validate_lists_every_problem_and_exits_2(run, tmp_path):
         f"{bad}: 2 examples; OpenAI needs at least 10",
         f"Error: {bad}: 3 problem(s), see above",
     ]
+
+
+def test_hf_format_saves_a_loadable_private_dataset(run, imported, tmp_path):
+    datasets = pytest.importorskip("datasets")
+    out = tmp_path / "ann-hf"
+    assert run("dataset", "--as", "Ann", "--format", "hf", "-o", out).exit_code == 0
+    loaded = datasets.load_from_disk(str(out))
+    assert loaded.column_names == ["chat", "text", "targets"]
+    first = loaded[0]
+    spans = [first["text"][start:end] for start, end in first["targets"]]
+    assert spans == [
+        "message 0, call +44 20 7946 0958<eot>",
+        "message 2, call +44 20 7946 0958<eot>",
+        "message 4, call +44 20 7946 0958<eot>",
+        "message 6, call +44 20 7946 0958<eot>",
+    ]
+    assert all(stat.S_IMODE(path.stat().st_mode) == 0o600 for path in out.rglob("*") if path.is_file())
+    assert stat.S_IMODE(out.stat().st_mode) == 0o700

@@ -7,7 +7,13 @@ import click
 
 from gptisyou.cli.context import open_store, stderr_console
 
-FORMATS = ("openai", "legacy", "sharegpt", "local")  # gptisyou.dataset_formats.FORMATS, without importing it here
+FORMATS = (
+    "openai",
+    "legacy",
+    "sharegpt",
+    "local",
+    "hf",
+)  # gptisyou.dataset_formats.FORMATS, without importing it here
 REDACTED_BY_DEFAULT = ("openai", "legacy")  # the formats meant to leave the machine
 PREVIEWS = 3
 LOCAL_MAX_TOKENS = 512
@@ -18,7 +24,7 @@ LOCAL_MAX_TOKENS = 512
 @click.option("--chat", "chats", type=int, multiple=True, help="Only this chat (repeatable). Default: all of theirs.")
 @click.option("--with", "with_people", multiple=True, help="Only conversations with this person (repeatable).")
 @click.option("--format", "format_name", type=click.Choice(FORMATS), default="openai", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the dataset here.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the dataset here (hf: a directory).")
 @click.option("--gap", "gap_hours", type=click.FloatRange(min=0, min_open=True), default=4.0, show_default=True,
               help="Hours of silence that start a new conversation.")  # fmt: skip
 @click.option("--val", "val_fraction", type=click.FloatRange(0, 0.9), default=0.1, show_default=True,
@@ -45,7 +51,8 @@ def dataset(
     """Build a persona's dataset: conversations split by time, redacted, rendered for fine-tuning.
 
     The most recent turns (--val) are held out and appear in no training example. Formats: openai (chat JSONL),
-    legacy (the original prompt/completion pairs), sharegpt, local (transcripts with the spans to train on).
+    legacy (the original prompt/completion pairs), sharegpt, local (transcripts with the spans to train on),
+    hf (the local records as a Hugging Face dataset directory).
     """
     from gptisyou import dataset as datasets
     from gptisyou import dataset_formats, pricing
@@ -57,7 +64,7 @@ def dataset(
         raise click.BadParameter(f"unknown model; known: {', '.join(pricing.HOSTED_MODELS)}", param_hint="--model")
     config = datasets.DatasetConfig(
         persona, chats, with_people, gap_hours, val_fraction, window_turns,
-        max_tokens=max_tokens or (LOCAL_MAX_TOKENS if format_name == "local" else None),
+        max_tokens=max_tokens or (LOCAL_MAX_TOKENS if format_name in ("local", "hf") else None),
         redact=format_name in REDACTED_BY_DEFAULT if redact is None else redact,
     )  # fmt: skip
     # until `train` brings the local model's tokenizer, tiktoken's cl100k_base stands in for it
@@ -66,7 +73,8 @@ def dataset(
         data = datasets.build(store, config, counter.text)
     rows = list(dataset_formats.records(data, format_name, config.context_turns))
     if output is not None:
-        dataset_formats.write_jsonl(rows, output)
+        write = dataset_formats.write_hf if format_name == "hf" else dataset_formats.write_jsonl
+        write(rows, output)
         if data.redactor:
             _save_redaction_map(ctx.obj["workspace"], persona, data.redactor.mapping)
         click.echo(f"wrote {len(rows):,} {format_name} examples to {output}")
@@ -98,7 +106,7 @@ def _print_stats(data, rows: list[dict], format_name: str, model: str, epochs: i
     from gptisyou import pricing
 
     counter = pricing.token_counter(model)
-    tokens = sum(counter.record(row) if format_name != "local" else counter.text(row["text"]) for row in rows)
+    tokens = sum(counter.text(row["text"]) if "text" in row else counter.record(row) for row in rows)
     targets = sum(turn.sender == data.persona and turn.has_words for s in data.train for turn in s.turns)
     held_out = sum(turn.sender == data.persona and turn.has_words for s in data.val for turn in s.turns)
     cost = pricing.training_cost_usd(tokens, model, epochs)
