@@ -204,3 +204,22 @@ def test_local_windows_stay_within_the_token_budget(store):
         assert tokens <= 40 or len(example.turns) == 1
     targets = [turn for example in data.examples for turn in example.turns if turn.sender == "Ann" and turn.has_words]
     assert len(targets) == 12 * 4  # still every turn once
+
+
+def test_a_persona_whose_name_is_a_phone_number_stays_the_assistant(workspace, tmp_path):
+    import phonenumbers
+
+    number = phonenumbers.format_number(
+        phonenumbers.example_number_for_type("GB", phonenumbers.PhoneNumberType.MOBILE),
+        phonenumbers.PhoneNumberFormat.INTERNATIONAL,
+    )
+    path = tmp_path / "chat.txt"
+    whatsapp_writer.write_file(_chat(people=("Ann", number)), path, ANDROID)
+    with Store.open(workspace) as store:
+        ingest.import_file(store, path)
+        data = build(store, DatasetConfig(number, with_people=("Ann",), val_fraction=0))
+    assert data.persona == "[PHONE_1]"
+    record = next(dataset_formats.records(data, "openai"))
+    assert record["messages"][0]["content"] == "You are [PHONE_1]. Reply as [PHONE_1] would in this chat."
+    assert any(m["role"] == "assistant" and m["weight"] == 1 for m in record["messages"])
+    assert number not in json.dumps(record, ensure_ascii=False)

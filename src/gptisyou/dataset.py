@@ -41,7 +41,7 @@ class Example:
 
 @dataclass
 class PersonaData:
-    persona: str
+    persona: str  # as the examples name it: the pseudonym, if redaction replaced the name itself
     people: dict[int, list[str]]  # chat id → its participants
     train: list[Session]
     val: list[Session]
@@ -71,9 +71,8 @@ def build(store: Store, config: DatasetConfig, count_tokens: Callable[[str], int
     redactor = Redactor(_hidden_names(people, config)) if config.redact else None
     if redactor:
         train, val = _redacted(train, redactor), _redacted(val, redactor)
-    data = PersonaData(config.persona, people, train, val, redactor)
-    persona = _speaker(config.persona, redactor)
-    data.examples = list(windows(train, persona, config.window_turns, config.max_tokens, count_tokens))
+    data = PersonaData(_speaker(config.persona, redactor), people, train, val, redactor)
+    data.examples = list(windows(train, data.persona, config.window_turns, config.max_tokens, count_tokens))
     if not data.examples:
         raise InputError(f"{config.persona} has no messages with words to learn from in the selected chats")
     return data
@@ -109,6 +108,7 @@ def windows(
     A window holds at most `window_turns` turns and, with `max_tokens`, at most that many tokens of
     `Name: text` lines (a single longer turn gets a window of its own).
     """
+    count_tokens = count_tokens or _estimated_tokens
     for session in sessions:
         window: list[Turn] = []
         tokens = 0
@@ -120,6 +120,10 @@ def windows(
             window.append(turn)
             tokens += cost
         yield from _trimmed(session.chat_id, window, persona)
+
+
+def _estimated_tokens(text: str) -> int:
+    return (len(text) + 3) // 4
 
 
 def _trimmed(chat_id: int, window: list[Turn], persona: str) -> Iterator[Example]:

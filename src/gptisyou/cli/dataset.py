@@ -79,9 +79,13 @@ def dataset(
             _save_redaction_map(ctx.obj["workspace"], persona, data.redactor.mapping)
         click.echo(f"wrote {len(rows):,} {format_name} examples to {output}")
     if stats:
-        _print_stats(data, rows, format_name, model, epochs)
-    if format_name in ("openai", "legacy") and len(rows) < 10:
-        stderr_console(ctx).print(f"[yellow]warning:[/] {len(rows)} examples; hosted fine-tuning needs at least 10")
+        _print_stats(persona, data, rows, format_name, model, epochs)
+    if format_name in REDACTED_BY_DEFAULT:
+        console = stderr_console(ctx)
+        if len(rows) < 10:
+            console.print(f"[yellow]warning:[/] {len(rows)} examples; hosted fine-tuning needs at least 10")
+        if output is not None:
+            console.print("This file is meant for a hosted provider: upload it only if the people in the chat agree.")
 
 
 @click.command()
@@ -102,7 +106,7 @@ def validate(file: Path, model: str | None) -> None:
     click.echo(f"{file}: valid for {model}")
 
 
-def _print_stats(data, rows: list[dict], format_name: str, model: str, epochs: int) -> None:
+def _print_stats(persona: str, data, rows: list[dict], format_name: str, model: str, epochs: int) -> None:
     from gptisyou import pricing
 
     counter = pricing.token_counter(model)
@@ -110,7 +114,7 @@ def _print_stats(data, rows: list[dict], format_name: str, model: str, epochs: i
     targets = sum(turn.sender == data.persona and turn.has_words for s in data.train for turn in s.turns)
     held_out = sum(turn.sender == data.persona and turn.has_words for s in data.val for turn in s.turns)
     cost = pricing.training_cost_usd(tokens, model, epochs)
-    click.echo(f"persona: {data.persona} in chat(s) {', '.join(map(str, sorted(data.people)))}")
+    click.echo(f"persona: {persona} in chat(s) {', '.join(map(str, sorted(data.people)))}")
     click.echo(f"conversations: {len(data.train):,} for training, {len(data.val):,} held out")
     click.echo(f"persona turns: {targets:,} to learn from, {held_out:,} held out for validation")
     click.echo(f"examples ({format_name}): {len(rows):,}")
