@@ -1,0 +1,58 @@
+import pytest
+
+from gptisyou.train.batches import IGNORE_INDEX, TokenizedExample, batches, collate, tokenize
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+tokenizers = pytest.importorskip("tokenizers")
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    words = ["[PAD]", "[UNK]", "Ann", "Bob", ":", "hi", "there", "yes", "<eot>"]
+    model = tokenizers.models.WordLevel({word: index for index, word in enumerate(words)}, unk_token="[UNK]")
+    backend = tokenizers.Tokenizer(model)
+    backend.pre_tokenizer = tokenizers.pre_tokenizers.Sequence([
+        tokenizers.pre_tokenizers.WhitespaceSplit(),
+        tokenizers.pre_tokenizers.Split(tokenizers.Regex(r"<eot>|\w+|[^\w\s]"), "isolated"),
+    ])  # fmt: skip
+    return transformers.PreTrainedTokenizerFast(tokenizer_object=backend, pad_token="[PAD]", unk_token="[UNK]")
+
+
+def test_labels_cover_exactly_the_target_spans(tokenizer):
+    text = "Ann: hi there<eot>\nBob: yes<eot>\n"
+    start = text.index("yes")
+    example = tokenize({"text": text, "targets": [[start, start + len("yes<eot>")]]}, tokenizer, max_tokens=64)
+    #                          Ann  :  hi there <eot> Bob  :  yes <eot>
+    assert example.input_ids == (2, 4, 5, 6, 8, 3, 4, 7, 8)
+    assert example.labels == (IGNORE_INDEX,) * 7 + (7, 8)
+    assert example.targets == 2
+
+
+def test_long_examples_are_cut(tokenizer):
+    text = "Ann: hi there<eot>\n" * 10
+    example = tokenize({"text": text, "targets": [[0, len(text)]]}, tokenizer, max_tokens=7)
+    assert len(example.input_ids) == len(example.labels) == 7
+
+
+def _example(length: int, targets: int = 1) -> TokenizedExample:
+    labels = (IGNORE_INDEX,) * (length - targets) + (1,) * targets
+    return TokenizedExample(tuple(range(length)), labels)
+
+
+def test_batches_group_lengths_under_the_budget_in_a_seeded_order():
+    examples = [_example(length) for length in (5, 9, 6, 20, 8, 7, 19)] + [_example(4, targets=0)]
+    grouped = batches(examples, max_batch_tokens=24, seed=1)
+    assert sorted(len(e.input_ids) for batch in grouped for e in batch) == [5, 6, 7, 8, 9, 19, 20]  # no target: out
+    assert all(len(batch) * max(len(e.input_ids) for e in batch) <= 24 or len(batch) == 1 for batch in grouped)
+    assert grouped == batches(examples, max_batch_tokens=24, seed=1)
+    assert [[len(e.input_ids) for e in b] for b in grouped] != [
+        [len(e.input_ids) for e in b] for b in batches(examples, 24, seed=2)
+    ]
+
+
+def test_collate_pads_right_with_ignored_labels():
+    batch = collate([TokenizedExample((5, 6, 7), (-100, 6, 7)), TokenizedExample((8,), (8,))], pad_id=0)
+    assert batch["input_ids"].tolist() == [[5, 6, 7], [8, 0, 0]]
+    assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 0, 0]]
+    assert batch["labels"].tolist() == [[-100, 6, 7], [8, -100, -100]]
