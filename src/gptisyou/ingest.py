@@ -15,6 +15,7 @@ from itertools import islice
 from pathlib import Path
 
 from gptisyou import sources
+from gptisyou.checksums import sha256_of
 from gptisyou.messages import Message
 from gptisyou.sources.textfile import Progress
 from gptisyou.sources.whatsapp import DateOrder, ParseReport
@@ -74,7 +75,7 @@ def import_file(
         import_id = db.execute(
             "INSERT INTO imports (chat_id, file_name, sha256, imported_at, date_order, messages_read,"
             " messages_added) VALUES (?, ?, ?, ?, ?, ?, 0)",
-            (chat_id, path.name, _sha256(path), _now(), report.date_order, read),
+            (chat_id, path.name, sha256_of(path), _now(), report.date_order, read),
         ).lastrowid
         added = _add_new_messages(db, chat_id, import_id)
         db.execute("UPDATE imports SET messages_added = ? WHERE id = ?", (added, import_id))
@@ -175,14 +176,6 @@ def _add_new_messages(db: sqlite3.Connection, chat_id: int, import_id: int) -> i
         (chat_id, import_id),
     )
     return db.total_changes - before
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        while block := file.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _now() -> str:

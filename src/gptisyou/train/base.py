@@ -5,7 +5,6 @@ So a GGUF is converted once into the workspace, `models/<sha256 of the file>/`, 
 files, and every later command loads that directory in seconds. A Hugging Face directory is used as it is.
 """
 
-import hashlib
 import json
 import shutil
 from collections.abc import Callable
@@ -13,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from gptisyou.checksums import sha256_of
 from gptisyou.errors import InputError, MissingExtra
 from gptisyou.workspace import ensure_private_dir
 
@@ -56,7 +56,7 @@ def local_token_counter(workspace: Path) -> Callable[[str], int] | None:
 
 
 def converted_directory(workspace: Path, gguf: Path) -> Path:
-    return workspace / "models" / _sha256(gguf)[:16]
+    return workspace / "models" / sha256_of(gguf)[:16]
 
 
 def _from_gguf(workspace: Path, gguf: Path, spec: str) -> BaseModel:
@@ -88,7 +88,7 @@ def _convert(gguf: Path, directory: Path) -> None:
         tokenizer.save_pretrained(partial)
         source = {
             "gguf": str(gguf),
-            "sha256": _sha256(gguf),
+            "sha256": sha256_of(gguf),
             "converted_at": datetime.now().isoformat(timespec="seconds"),
         }
         (partial / "source.json").write_text(json.dumps(source, indent=1))
@@ -107,11 +107,3 @@ def _default_gguf() -> Path:
     except ImportError:
         raise MissingExtra("train", "the default base model") from None
     return Path(assemble())
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        while block := file.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
