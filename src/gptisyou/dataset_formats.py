@@ -19,6 +19,7 @@ from pathlib import Path
 from gptisyou.conversations import Session
 from gptisyou.dataset import Example, PersonaData
 from gptisyou.errors import MissingExtra
+from gptisyou.workspace import make_private
 
 FORMATS = ("openai", "legacy", "sharegpt", "local", "hf")
 SYSTEM_LINE = "You are {persona}. Reply as {persona} would in this chat."
@@ -113,11 +114,8 @@ def write_hf(rows: list[dict], path: Path) -> int:
     shutil.rmtree(partial, ignore_errors=True)
     try:
         datasets.Dataset.from_list(rows).save_to_disk(str(partial))
-        for file in partial.rglob("*"):
-            file.chmod(0o600 if file.is_file() else 0o700)
-        partial.chmod(0o700)
         shutil.rmtree(path, ignore_errors=True)
-        partial.rename(path)
+        make_private(partial).rename(path)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise

@@ -29,5 +29,12 @@ def ensure_private_dir(path: Path) -> Path:
     return path
 
 
+def make_private(tree: Path) -> Path:
+    """Make a directory tree readable by its owner only: directories 0700, files 0600."""
+    for path in [tree, *tree.rglob("*")]:
+        path.chmod(0o700 if path.is_dir() else 0o600)
+    return tree
+
+
 def database_path(workspace: Path) -> Path:
     return workspace / DATABASE_NAME

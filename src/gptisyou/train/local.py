@@ -23,7 +23,9 @@ from gptisyou.store import Store
 from gptisyou.train import base as base_model
 from gptisyou.train.batches import TokenizedExample, batches, collate, tokenize
 from gptisyou.train.loss import targeted_loss
-from gptisyou.workspace import ensure_private_dir
+from gptisyou.workspace import ensure_private_dir, make_private
+
+_ANY_NUMBER_OF_TURNS = 1_000_000  # held-out windows are bounded by tokens only
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +77,7 @@ def train(
     train_set = [
         tokenize(dataset_formats.local_record(e, data.persona), tokenizer, config.max_tokens) for e in data.examples
     ]
-    val_examples = windows(data.val, data.persona, 1_000, config.max_tokens, count_tokens)
+    val_examples = windows(data.val, data.persona, _ANY_NUMBER_OF_TURNS, config.max_tokens, count_tokens)
     val_set = [
         tokenize(dataset_formats.local_record(e, data.persona), tokenizer, config.max_tokens) for e in val_examples
     ]
@@ -129,7 +131,7 @@ def train(
     if not val_set:
         model.save_pretrained(run / "adapter")
     tokenizer.save_pretrained(run / "adapter")
-    return run
+    return make_private(run)
 
 
 def evaluate(model, examples: list[TokenizedExample], pad_id: int, batch_tokens: int) -> Evaluation:
