@@ -59,7 +59,7 @@ def build(store: Store, config: DatasetConfig, count_tokens: Callable[[str], int
     Raises:
         InputError: an unknown persona, chat or --with name, or a persona with no turns to learn from.
     """
-    people = _persona_chats(store, config)
+    people = persona_chats(store, config)
     sessions = [
         session
         for chat_id in sorted(people)
@@ -139,7 +139,8 @@ def _is_target(turn: Turn, persona: str) -> bool:
     return turn.sender == persona and turn.has_words
 
 
-def _persona_chats(store: Store, config: DatasetConfig) -> dict[int, list[str]]:
+def persona_chats(store: Store, config: DatasetConfig) -> dict[int, list[str]]:
+    """Chat id → participants, for the chats the selection covers; raises InputError for a bad selection."""
     everyone = store.db.execute("SELECT chat_id, name FROM people ORDER BY chat_id, name").fetchall()
     people: dict[int, list[str]] = {}
     for chat_id, name in everyone:

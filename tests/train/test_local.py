@@ -3,7 +3,6 @@
 import json
 import stat
 import time
-from datetime import datetime, timedelta
 
 import pytest
 
@@ -11,59 +10,15 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 peft = pytest.importorskip("peft")
 
-from gptisyou import ingest  # noqa: E402
-from gptisyou.messages import Message  # noqa: E402
-from gptisyou.sources import whatsapp_writer  # noqa: E402
-from gptisyou.store import Store  # noqa: E402
 from gptisyou.train.local import TrainConfig, train  # noqa: E402
 
 
-@pytest.fixture
-def tiny_base(tmp_path):
-    """A Gemma 3 of a few thousand parameters with a real (tiny) fast tokenizer, as a model directory."""
-    import tokenizers
-
-    words = ["<pad>", "<unk>", "<bos>", "Ann", "Bob", ":", "<eot>", *[f"w{i}" for i in range(40)]]
-    backend = tokenizers.Tokenizer(tokenizers.models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))
-    backend.pre_tokenizer = tokenizers.pre_tokenizers.Sequence([
-        tokenizers.pre_tokenizers.WhitespaceSplit(),
-        tokenizers.pre_tokenizers.Split(tokenizers.Regex(r"<eot>|\w+|[^\w\s]"), "isolated"),
-    ])  # fmt: skip
-    tokenizer = transformers.PreTrainedTokenizerFast(tokenizer_object=backend, pad_token="<pad>", unk_token="<unk>")
-    torch.manual_seed(0)
-    config = transformers.Gemma3TextConfig(
-        vocab_size=len(words), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
-        num_key_value_heads=1, head_dim=16, max_position_embeddings=256, pad_token_id=0, initializer_range=0.5,
-    )  # fmt: skip
-    directory = tmp_path / "tiny-base"
-    transformers.Gemma3ForCausalLM(config).save_pretrained(directory)
-    tokenizer.save_pretrained(directory)
-    return directory
-
-
-@pytest.fixture
-def store(workspace, tmp_path):
-    """Ann always answers Bob's wN with w(N+1): a pattern a tiny model can learn in a few steps."""
-    start, messages = datetime(2024, 1, 1, 9), []
-    for day in range(30):
-        for turn in range(6):
-            at = start + timedelta(days=day, minutes=turn)
-            word = (day + turn) % 38
-            messages.append(Message("Bob", at, f"w{word}"))
-            messages.append(Message("Ann", at + timedelta(seconds=30), f"w{word + 1}"))
-    path = tmp_path / "WhatsApp Chat with Bob.txt"
-    whatsapp_writer.write_file(messages, path, whatsapp_writer.VARIANTS[0])
-    with Store.open(workspace) as opened:
-        ingest.import_file(opened, path)
-        yield opened
-
-
-def test_training_changes_only_lora_weights_and_lowers_the_loss(store, workspace, tiny_base):
+def test_training_changes_only_lora_weights_and_lowers_the_loss(learnable_chat, workspace, tiny_base):
     before = transformers.AutoModelForCausalLM.from_pretrained(tiny_base).state_dict()
     config = TrainConfig("Ann", base=str(tiny_base), max_steps=60, learning_rate=3e-2, eval_every=20, patience=10,
                          batch_tokens=256, lora_rank=8)  # fmt: skip
     steps = []
-    run = train(store, workspace, config, on_step=steps.append)
+    run = train(learnable_chat, workspace, config, on_step=steps.append)
 
     metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [m["step"] for m in metrics] == list(range(61))  # step 0: the untuned base on the held-out turns
@@ -88,10 +43,10 @@ def test_training_changes_only_lora_weights_and_lowers_the_loss(store, workspace
     assert {stat.S_IMODE(path.stat().st_mode) for path in run.rglob("*") if path.is_file()} == {0o600}
 
 
-def test_same_seed_same_run(store, workspace, tiny_base):
+def test_same_seed_same_run(learnable_chat, workspace, tiny_base):
     config = TrainConfig("Ann", base=str(tiny_base), max_steps=5, eval_every=5, batch_tokens=256)
-    first = (train(store, workspace, config) / "metrics.jsonl").read_text().splitlines()
+    first = (train(learnable_chat, workspace, config) / "metrics.jsonl").read_text().splitlines()
     time.sleep(1.1)  # runs are named by the second they start
-    second = (train(store, workspace, config) / "metrics.jsonl").read_text().splitlines()
+    second = (train(learnable_chat, workspace, config) / "metrics.jsonl").read_text().splitlines()
     losses = [[json.loads(line)["train_loss"] for line in run[1:]] for run in (first, second)]
     assert losses[0] == losses[1]

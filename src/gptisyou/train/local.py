@@ -18,10 +18,11 @@ from pathlib import Path
 import torch
 
 from gptisyou import dataset_formats
-from gptisyou.dataset import DatasetConfig, build, windows
+from gptisyou.dataset import DatasetConfig, build, persona_chats, windows
 from gptisyou.store import Store
 from gptisyou.train import base as base_model
 from gptisyou.train.batches import TokenizedExample, batches, collate, tokenize
+from gptisyou.train.curves import plot_curves
 from gptisyou.train.loss import targeted_loss
 from gptisyou.workspace import ensure_private_dir, make_private
 
@@ -69,11 +70,13 @@ def train(
         InputError: an unknown persona, or a base that is neither a model directory nor a GGUF file.
         MissingExtra: the train extra is not installed.
     """
+    dataset_config = DatasetConfig(config.persona, max_tokens=config.max_tokens, redact=False)
+    persona_chats(store, dataset_config)  # a bad persona fails now, not after a minute of model loading
     torch.manual_seed(config.seed)
     base = base_model.prepare(workspace, config.base)
     model, tokenizer = _load(base.directory, config)
     count_tokens = _token_counter(tokenizer)
-    data = build(store, DatasetConfig(config.persona, max_tokens=config.max_tokens, redact=False), count_tokens)
+    data = build(store, dataset_config, count_tokens)
     train_set = [
         tokenize(dataset_formats.local_record(e, data.persona), tokenizer, config.max_tokens) for e in data.examples
     ]
@@ -99,9 +102,11 @@ def train(
             metrics.write(json.dumps({"step": 0} | {f"val_{k}": v for k, v in asdict(evaluation).items()}) + "\n")
         for step in range(1, total_steps + 1):
             model.train()
-            loss_sum = correct = targets = 0
+            loss_sum = correct = targets = tokens = 0
+            step_started = time.monotonic()
             for _ in range(config.accumulation):
                 batch = collate(next(micro_batches), pad_id)
+                tokens += int(batch["attention_mask"].sum())
                 with torch.autocast(model.device.type, dtype=autocast, enabled=autocast is not None):
                     loss, right, count = _forward(model, batch)
                 (loss / config.accumulation).backward()
@@ -112,6 +117,7 @@ def train(
             optimizer.zero_grad(set_to_none=True)
             record = {"step": step, "train_loss": loss_sum / max(targets, 1),
                       "train_token_accuracy": correct / max(targets, 1), "lr": schedule.get_last_lr()[0],
+                      "tokens_per_s": tokens / (time.monotonic() - step_started),
                       "elapsed_s": time.monotonic() - started}  # fmt: skip
             last = step == total_steps or bool(config.minutes and record["elapsed_s"] > config.minutes * 60)
             if val_set and (step % config.eval_every == 0 or last):
@@ -131,6 +137,7 @@ def train(
     if not val_set:
         model.save_pretrained(run / "adapter")
     tokenizer.save_pretrained(run / "adapter")
+    plot_curves(run / "metrics.jsonl", run / "loss.png")
     return make_private(run)
 
 

@@ -1,0 +1,28 @@
+"""The loss curve of a run as a PNG: training loss per step and validation loss per evaluation."""
+
+import json
+from pathlib import Path
+
+
+def plot_curves(metrics_path: Path, png_path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display
+    import matplotlib.pyplot as plt
+
+    records = [json.loads(line) for line in Path(metrics_path).read_text().splitlines() if line.strip()]
+    train = [(r["step"], r["train_loss"]) for r in records if "train_loss" in r]
+    val = [(r["step"], r["val_loss"]) for r in records if "val_loss" in r]
+    figure, axes = plt.subplots(figsize=(7, 4), dpi=110)
+    if train:
+        axes.plot(*zip(*train, strict=True), label="training loss", color="#4c72b0", linewidth=1)
+    if val:
+        axes.plot(*zip(*val, strict=True), "o-", label="validation loss", color="#dd8452")
+    axes.set_xlabel("optimizer step")
+    axes.set_ylabel("cross-entropy on the persona's tokens")
+    axes.grid(alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(png_path)
+    plt.close(figure)
+    return png_path

@@ -1,0 +1,31 @@
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("peft")
+
+
+def test_train_then_runs(run, learnable_chat, tiny_base, workspace):
+    result = run("train", "--as", "Ann", "--base", tiny_base, "--max-steps", "3", "--learning-rate", "0.01")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"run: {workspace / 'runs' / 'Ann'}")
+    assert lines[1].startswith("steps: 3; best validation loss ")
+    run_dir = lines[0].removeprefix("run: ")
+    assert lines[2] == f"adapter: {run_dir}/adapter · loss curve: {run_dir}/loss.png"
+    assert Path(run_dir, "loss.png").read_bytes().startswith(b"\x89PNG")
+    table = run("runs").stdout.splitlines()
+    assert table[0].split()[:4] == ["Run", "Persona", "Base", "Steps"]
+    assert table[1].split()[1:4] == ["Ann", str(tiny_base), "3"]
+
+
+def test_train_unknown_persona_is_one_line_exit_2(run, learnable_chat, tiny_base):
+    result = run("train", "--as", "Nobody", "--base", tiny_base, "--max-steps", "1")
+    assert (result.exit_code, result.stderr.splitlines()[-1]) == (
+        2,
+        "Error: no participant 'Nobody' (known: Ann, Bob)",
+    )
+
+
+def test_no_runs_yet(run):
+    assert run("runs").stdout == "No runs yet. Train one: gptisyou train --as NAME\n"
