@@ -50,3 +50,31 @@ def test_same_seed_same_run(learnable_chat, workspace, tiny_base):
     second = (train(learnable_chat, workspace, config) / "metrics.jsonl").read_text().splitlines()
     losses = [[json.loads(line)["train_loss"] for line in run[1:]] for run in (first, second)]
     assert losses[0] == losses[1]
+
+
+def test_an_interrupted_run_resumes_exactly(learnable_chat, workspace, tiny_base):
+    config = TrainConfig("Ann", base=str(tiny_base), max_steps=6, eval_every=2, batch_tokens=256)
+    straight = (train(learnable_chat, workspace, config) / "metrics.jsonl").read_text().splitlines()
+    time.sleep(1.1)
+
+    def interrupt(record: dict) -> None:
+        if record["step"] == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(learnable_chat, workspace, config, on_step=interrupt)
+    resumed_run = train(learnable_chat, workspace, config, resume=True)
+    resumed = (resumed_run / "metrics.jsonl").read_text().splitlines()
+
+    def losses(lines):
+        return [(r["step"], r["train_loss"], r.get("val_loss")) for r in map(json.loads, lines) if r["step"] > 0]
+
+    assert losses(resumed) == losses(straight)
+    assert (resumed_run / "checkpoint" / "training_state.pt").is_file()
+
+
+def test_nothing_to_resume_is_an_input_error(learnable_chat, workspace, tiny_base):
+    from gptisyou.errors import InputError
+
+    with pytest.raises(InputError, match="no interrupted run of Ann to resume"):
+        train(learnable_chat, workspace, TrainConfig("Ann", base=str(tiny_base)), resume=True)

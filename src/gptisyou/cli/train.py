@@ -18,13 +18,15 @@ from gptisyou.cli.context import open_store, print_table, stderr_console
 @click.option("--learning-rate", type=float, default=2e-4, show_default=True)
 @click.option("--rank", "lora_rank", type=click.IntRange(min=1), default=16, show_default=True, help="LoRA rank.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--resume", is_flag=True, help="Continue the persona's interrupted run exactly where it stopped.")
 @click.pass_context
 def train(ctx: click.Context, persona: str, base: str | None, minutes: float | None, max_steps: int | None,
-          epochs: int, learning_rate: float, lora_rank: int, seed: int) -> None:  # fmt: skip
+          epochs: int, learning_rate: float, lora_rank: int, seed: int, resume: bool) -> None:  # fmt: skip
     """Fine-tune a LoRA adapter that writes like PERSONA, on CPU or GPU, with a progress bar and an ETA.
 
     The most recent 10 % of the persona's turns are held out: the run reports loss, perplexity and token accuracy
-    on them, keeps the best adapter and stops when they stop improving.
+    on them, keeps the best adapter and stops when they stop improving. A checkpoint is written every 5 minutes
+    and on Ctrl-C; --resume continues from it with the same data order and optimizer state.
     """
     from gptisyou.train.local import TrainConfig
     from gptisyou.train.local import train as run_training
@@ -43,7 +45,7 @@ def train(ctx: click.Context, persona: str, base: str | None, minutes: float | N
                 status += f" · val {record['val_loss']:.3f}"
             progress.update(task, completed=record["step"], total=record["total_steps"], status=status)
 
-        run = run_training(store, ctx.obj["workspace"], config, on_step=on_step)
+        run = run_training(store, ctx.obj["workspace"], config, on_step=on_step, resume=resume)
     _print_result(run, ctx.obj["workspace"])
 
 

@@ -9,6 +9,7 @@ best adapter, stop when validation stops improving → save (peft adapter, token
 import itertools
 import json
 import math
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -19,6 +20,7 @@ import torch
 
 from gptisyou import dataset_formats
 from gptisyou.dataset import DatasetConfig, build, persona_chats, windows
+from gptisyou.errors import InputError
 from gptisyou.store import Store
 from gptisyou.train import base as base_model
 from gptisyou.train.batches import TokenizedExample, batches, collate, tokenize
@@ -47,6 +49,7 @@ class TrainConfig:
     clip_norm: float = 1.0
     eval_every: int = 50  # optimizer steps between evaluations
     patience: int = 3  # evaluations without improvement before stopping early
+    checkpoint_minutes: float = 5.0  # also written on Ctrl-C
     seed: int = 0
 
 
@@ -58,18 +61,37 @@ class Evaluation:
     tokens: int
 
 
+@dataclass
+class _Progress:
+    """Where a run is: saved in its checkpoint, so that `resume` continues exactly."""
+
+    step: int = 0
+    micro_batches: int = 0  # consumed, in the seeded batch order
+    best: float = math.inf
+    stale: int = 0  # evaluations since the best one
+
+
 def train(
     store: Store,
     workspace: Path,
     config: TrainConfig,
     on_step: Callable[[dict], None] | None = None,
+    resume: bool = False,
 ) -> Path:
     """Fine-tune a LoRA adapter for the persona; returns the run directory.
 
+    With `resume`, the persona's latest interrupted run continues from its checkpoint with its own settings,
+    the same data order and optimizer state. A checkpoint is written every `checkpoint_minutes` and on Ctrl-C.
+
     Raises:
-        InputError: an unknown persona, or a base that is neither a model directory nor a GGUF file.
+        InputError: an unknown persona, a base that is neither a model directory nor a GGUF file, or nothing to
+            resume.
         MissingExtra: the train extra is not installed.
     """
+    run = _resumable_run(workspace, config.persona) if resume else None
+    if run:
+        limits = {"max_steps": config.max_steps, "minutes": config.minutes}
+        config = TrainConfig(**{**json.loads((run / "config.json").read_text())["train"], **limits})
     dataset_config = DatasetConfig(config.persona, max_tokens=config.max_tokens, redact=False)
     persona_chats(store, dataset_config)  # a bad persona fails now, not after a minute of model loading
     torch.manual_seed(config.seed)
@@ -77,63 +99,75 @@ def train(
     model, tokenizer = _load(base.directory, config)
     count_tokens = _token_counter(tokenizer)
     data = build(store, dataset_config, count_tokens)
-    train_set = [
-        tokenize(dataset_formats.local_record(e, data.persona), tokenizer, config.max_tokens) for e in data.examples
-    ]
-    val_examples = windows(data.val, data.persona, _ANY_NUMBER_OF_TURNS, config.max_tokens, count_tokens)
-    val_set = [
-        tokenize(dataset_formats.local_record(e, data.persona), tokenizer, config.max_tokens) for e in val_examples
-    ]
+    train_set = [tokenize(dataset_formats.local_record(e, data.persona), tokenizer, config.max_tokens)
+                 for e in data.examples]  # fmt: skip
+    val_windows = windows(data.val, data.persona, _ANY_NUMBER_OF_TURNS, config.max_tokens, count_tokens)
+    val_set = [tokenize(dataset_formats.local_record(e, data.persona), tokenizer, config.max_tokens)
+               for e in val_windows]  # fmt: skip
     plan = batches(train_set, config.batch_tokens, config.seed)
     total_steps = config.max_steps or max(1, math.ceil(len(plan) * config.epochs / config.accumulation))
-
-    run = ensure_private_dir(workspace / "runs" / _safe(config.persona) / datetime.now().strftime("%Y%m%d-%H%M%S"))
-    (run / "config.json").write_text(json.dumps({**asdict(config), "base_directory": str(base.directory)}, indent=1))
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.learning_rate)
     schedule = _cosine_with_warmup(optimizer, max(1, int(total_steps * config.warmup_fraction)), total_steps)
-    autocast = _autocast_dtype()
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
 
-    best, stale, started = math.inf, 0, time.monotonic()
-    micro_batches = itertools.cycle(plan)
-    with open(run / "metrics.jsonl", "w", encoding="utf-8") as metrics:
-        if val_set:  # the untuned base, for comparison
+    if run:
+        progress = _load_checkpoint(run, model, optimizer, schedule)
+    else:
+        run = ensure_private_dir(workspace / "runs" / _safe(config.persona) / datetime.now().strftime("%Y%m%d-%H%M%S"))
+        saved = {"train": asdict(config), "base_directory": str(base.directory)}
+        (run / "config.json").write_text(json.dumps(saved, indent=1))
+        progress = _Progress()
+
+    autocast = _autocast_dtype()
+    started = last_checkpoint = time.monotonic()
+    micro_batches = itertools.islice(itertools.cycle(plan), progress.micro_batches, None)
+    with open(run / "metrics.jsonl", "a", encoding="utf-8") as metrics:
+        if val_set and progress.step == 0:  # the untuned base, for comparison
             evaluation = evaluate(model, val_set, pad_id, config.batch_tokens)
             metrics.write(json.dumps({"step": 0} | {f"val_{k}": v for k, v in asdict(evaluation).items()}) + "\n")
-        for step in range(1, total_steps + 1):
-            model.train()
-            loss_sum = correct = targets = tokens = 0
-            step_started = time.monotonic()
-            for _ in range(config.accumulation):
-                batch = collate(next(micro_batches), pad_id)
-                tokens += int(batch["attention_mask"].sum())
-                with torch.autocast(model.device.type, dtype=autocast, enabled=autocast is not None):
-                    loss, right, count = _forward(model, batch)
-                (loss / config.accumulation).backward()
-                loss_sum, correct, targets = loss_sum + loss.item() * count, correct + int(right), targets + count
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
-            optimizer.step()
-            schedule.step()
-            optimizer.zero_grad(set_to_none=True)
-            record = {"step": step, "train_loss": loss_sum / max(targets, 1),
-                      "train_token_accuracy": correct / max(targets, 1), "lr": schedule.get_last_lr()[0],
-                      "tokens_per_s": tokens / (time.monotonic() - step_started),
-                      "elapsed_s": time.monotonic() - started}  # fmt: skip
-            last = step == total_steps or bool(config.minutes and record["elapsed_s"] > config.minutes * 60)
-            if val_set and (step % config.eval_every == 0 or last):
-                evaluation = evaluate(model, val_set, pad_id, config.batch_tokens)
-                record |= {f"val_{key}": value for key, value in asdict(evaluation).items()}
-                if evaluation.loss < best:  # keep the best adapter by validation loss
-                    best, stale = evaluation.loss, 0
-                    model.save_pretrained(run / "adapter")
-                else:
-                    stale += 1
-            metrics.write(json.dumps(record) + "\n")
-            metrics.flush()
-            if on_step:
-                on_step(record | {"total_steps": total_steps})
-            if last or stale >= config.patience:
-                break
+        try:
+            while progress.step < total_steps:
+                model.train()
+                loss_sum = correct = targets = tokens = 0
+                step_started = time.monotonic()
+                for _ in range(config.accumulation):
+                    batch = collate(next(micro_batches), pad_id)
+                    progress.micro_batches += 1
+                    tokens += int(batch["attention_mask"].sum())
+                    with torch.autocast(model.device.type, dtype=autocast, enabled=autocast is not None):
+                        loss, right, count = _forward(model, batch)
+                    (loss / config.accumulation).backward()
+                    loss_sum, correct, targets = loss_sum + loss.item() * count, correct + int(right), targets + count
+                torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
+                optimizer.step()
+                schedule.step()
+                optimizer.zero_grad(set_to_none=True)
+                progress.step += 1
+                now = time.monotonic()
+                record = {"step": progress.step, "train_loss": loss_sum / max(targets, 1),
+                          "train_token_accuracy": correct / max(targets, 1), "lr": schedule.get_last_lr()[0],
+                          "tokens_per_s": tokens / (now - step_started), "elapsed_s": now - started}  # fmt: skip
+                last = progress.step == total_steps or bool(config.minutes and now - started > config.minutes * 60)
+                if val_set and (progress.step % config.eval_every == 0 or last):
+                    evaluation = evaluate(model, val_set, pad_id, config.batch_tokens)
+                    record |= {f"val_{key}": value for key, value in asdict(evaluation).items()}
+                    if evaluation.loss < progress.best:  # keep the best adapter by validation loss
+                        progress.best, progress.stale = evaluation.loss, 0
+                        model.save_pretrained(run / "adapter")
+                    else:
+                        progress.stale += 1
+                metrics.write(json.dumps(record) + "\n")
+                metrics.flush()
+                if now - last_checkpoint > config.checkpoint_minutes * 60:
+                    _save_checkpoint(run, model, optimizer, schedule, progress)
+                    last_checkpoint = now
+                if on_step:
+                    on_step(record | {"total_steps": total_steps})
+                if last or progress.stale >= config.patience:
+                    break
+        except KeyboardInterrupt:
+            _save_checkpoint(run, model, optimizer, schedule, progress)
+            raise
     if not val_set:
         model.save_pretrained(run / "adapter")
     tokenizer.save_pretrained(run / "adapter")
@@ -151,6 +185,38 @@ def evaluate(model, examples: list[TokenizedExample], pad_id: int, batch_tokens:
             loss_sum, correct, targets = loss_sum + loss.item() * count, correct + int(right), targets + count
     loss = loss_sum / max(targets, 1)
     return Evaluation(loss, math.exp(min(loss, 50)), correct / max(targets, 1), targets)
+
+
+def _save_checkpoint(run: Path, model, optimizer, schedule, progress: _Progress) -> None:
+    """Adapter, optimizer, schedule, position and random state, replaced all at once."""
+    partial, checkpoint = run / ".checkpoint.partial", run / "checkpoint"
+    shutil.rmtree(partial, ignore_errors=True)
+    model.save_pretrained(partial)
+    state = {"optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(), "progress": asdict(progress),
+             "rng": torch.get_rng_state()}  # fmt: skip
+    torch.save(state, partial / "training_state.pt")
+    shutil.rmtree(checkpoint, ignore_errors=True)
+    make_private(partial).rename(checkpoint)
+
+
+def _load_checkpoint(run: Path, model, optimizer, schedule) -> _Progress:
+    from peft import set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    checkpoint = run / "checkpoint"
+    set_peft_model_state_dict(model, load_file(checkpoint / "adapter_model.safetensors"))
+    state = torch.load(checkpoint / "training_state.pt", weights_only=False)
+    optimizer.load_state_dict(state["optimizer"])
+    schedule.load_state_dict(state["schedule"])
+    torch.set_rng_state(state["rng"])
+    return _Progress(**state["progress"])
+
+
+def _resumable_run(workspace: Path, persona: str) -> Path:
+    runs = sorted((workspace / "runs" / _safe(persona)).glob("*/checkpoint/training_state.pt"))
+    if not runs:
+        raise InputError(f"no interrupted run of {persona} to resume (see gptisyou runs)")
+    return runs[-1].parent.parent
 
 
 def _forward(model, batch: dict):

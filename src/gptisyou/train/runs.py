@@ -23,7 +23,7 @@ def list_runs(workspace: Path) -> list[RunSummary]:
         metrics_path = config_path.with_name("metrics.jsonl")
         if not metrics_path.is_file():
             continue
-        config = json.loads(config_path.read_text())
+        config = json.loads(config_path.read_text())["train"]
         records = [json.loads(line) for line in metrics_path.read_text().splitlines() if line.strip()]
         evaluations = [r for r in records if "val_loss" in r and r["step"] > 0]
         best = min(evaluations, key=lambda r: r["val_loss"]) if evaluations else None
