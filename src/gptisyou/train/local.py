@@ -96,7 +96,7 @@ def train(
     persona_chats(store, dataset_config)  # a bad persona fails now, not after a minute of model loading
     torch.manual_seed(config.seed)
     base = base_model.prepare(workspace, config.base)
-    model, tokenizer = _load(base.directory, config)
+    model, tokenizer = load_lora_model(base.directory, config)
     count_tokens = _token_counter(tokenizer)
     data = build(store, dataset_config, count_tokens)
     train_set = [tokenize(dataset_formats.local_record(e, data.persona), tokenizer, config.max_tokens)
@@ -118,7 +118,7 @@ def train(
         (run / "config.json").write_text(json.dumps(saved, indent=1))
         progress = _Progress()
 
-    autocast = _autocast_dtype()
+    autocast = autocast_dtype()
     started = last_checkpoint = time.monotonic()
     micro_batches = itertools.islice(itertools.cycle(plan), progress.micro_batches, None)
     with open(run / "metrics.jsonl", "a", encoding="utf-8") as metrics:
@@ -135,7 +135,7 @@ def train(
                     progress.micro_batches += 1
                     tokens += int(batch["attention_mask"].sum())
                     with torch.autocast(model.device.type, dtype=autocast, enabled=autocast is not None):
-                        loss, right, count = _forward(model, batch)
+                        loss, right, count = targeted_forward(model, batch)
                     (loss / config.accumulation).backward()
                     loss_sum, correct, targets = loss_sum + loss.item() * count, correct + int(right), targets + count
                 torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
@@ -181,7 +181,7 @@ def evaluate(model, examples: list[TokenizedExample], pad_id: int, batch_tokens:
     loss_sum = correct = targets = 0
     with torch.no_grad():
         for batch in batches(examples, batch_tokens, seed=0):
-            loss, right, count = _forward(model, collate(batch, pad_id))
+            loss, right, count = targeted_forward(model, collate(batch, pad_id))
             loss_sum, correct, targets = loss_sum + loss.item() * count, correct + int(right), targets + count
     loss = loss_sum / max(targets, 1)
     return Evaluation(loss, math.exp(min(loss, 50)), correct / max(targets, 1), targets)
@@ -219,7 +219,7 @@ def _resumable_run(workspace: Path, persona: str) -> Path:
     return runs[-1].parent.parent
 
 
-def _forward(model, batch: dict):
+def targeted_forward(model, batch: dict):
     causal_lm = model.get_base_model()
     hidden = causal_lm.model(input_ids=batch["input_ids"].to(model.device),
                              attention_mask=batch["attention_mask"].to(model.device)).last_hidden_state  # fmt: skip
@@ -227,7 +227,7 @@ def _forward(model, batch: dict):
     return targeted_loss(hidden, causal_lm.lm_head, batch["labels"].to(model.device), softcap=softcap)
 
 
-def _load(directory: Path, config: TrainConfig):
+def load_lora_model(directory: Path, config: TrainConfig):
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -243,7 +243,7 @@ def _token_counter(tokenizer) -> Callable[[str], int]:
     return lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
-def _autocast_dtype():
+def autocast_dtype():
     if torch.cuda.is_available():
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
     return torch.bfloat16 if torch.ops.mkldnn._is_mkldnn_bf16_supported() else None
