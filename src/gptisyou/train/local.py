@@ -220,6 +220,7 @@ def _resumable_run(workspace: Path, persona: str) -> Path:
 
 
 def targeted_forward(model, batch: dict):
+    """(loss, correct, labelled positions) of a LoRA-wrapped causal LM on a collated batch: see `targeted_loss`."""
     causal_lm = model.get_base_model()
     hidden = causal_lm.model(input_ids=batch["input_ids"].to(model.device),
                              attention_mask=batch["attention_mask"].to(model.device)).last_hidden_state  # fmt: skip
@@ -228,6 +229,7 @@ def targeted_forward(model, batch: dict):
 
 
 def load_lora_model(directory: Path, config: TrainConfig):
+    """(peft model with fresh LoRA on every linear layer, tokenizer), on CUDA when there is one."""
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -244,6 +246,7 @@ def _token_counter(tokenizer) -> Callable[[str], int]:
 
 
 def autocast_dtype():
+    """bf16 where the hardware computes it natively (CUDA, or a CPU with AVX-512 bf16 / AMX), else None: fp32."""
     if torch.cuda.is_available():
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
     return torch.bfloat16 if torch.ops.mkldnn._is_mkldnn_bf16_supported() else None
