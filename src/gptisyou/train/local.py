@@ -50,6 +50,7 @@ class TrainConfig:
     eval_every: int = 50  # optimizer steps between evaluations
     patience: int = 3  # evaluations without improvement before stopping early
     checkpoint_minutes: float = 5.0  # also written on Ctrl-C
+    bf16_frozen_weights: bool = True  # store the frozen base in bf16 where bf16 autocast is available
     seed: int = 0
 
 
@@ -234,11 +235,14 @@ def load_lora_model(directory: Path, config: TrainConfig):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(directory)
-    model = AutoModelForCausalLM.from_pretrained(directory, dtype=torch.float32)
+    # frozen weights stored in bf16 where the hardware computes in it: autocast then casts nothing per step;
+    # the LoRA matrices, the only ones trained, stay fp32 (peft's autocast_adapter_dtype)
+    frozen_dtype = autocast_dtype() if config.bf16_frozen_weights else None
+    model = AutoModelForCausalLM.from_pretrained(directory, dtype=frozen_dtype or torch.float32)
     model.to("cuda" if torch.cuda.is_available() else "cpu")
     lora = LoraConfig(r=config.lora_rank, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
                       target_modules="all-linear", task_type="CAUSAL_LM")  # fmt: skip
-    return get_peft_model(model, lora), tokenizer
+    return get_peft_model(model, lora, autocast_adapter_dtype=True), tokenizer
 
 
 def _token_counter(tokenizer) -> Callable[[str], int]:
