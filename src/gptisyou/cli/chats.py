@@ -1,6 +1,8 @@
 """Reading chats in: `import`, and looking at what came in: `chats`, `people`, `show`."""
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -45,27 +47,18 @@ def import_command(
             _print_import(result, console, ctx.obj["verbose"])
 
 
-def _bytes_progress(console: Console, label: str):
-    progress = Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-        console=console, transient=True, disable=not console.is_terminal,
-    )  # fmt: skip
-    task = progress.add_task(label, total=None)
+@contextmanager
+def _bytes_progress(console: Console, label: str) -> Iterator[Callable[[int, int], None]]:
+    """A transient bar of bytes read, with an ETA; yields the callback the parser reports progress to."""
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as progress:
+        task = progress.add_task(label, total=None)
 
-    class _Bar:
-        def __enter__(self):
-            progress.start()
+        def update(done: int, total: int) -> None:
+            stage = label if done < total else f"{label}: storing"  # the database work follows the reading
+            progress.update(task, completed=done, total=total, description=stage)
 
-            def update(done: int, total: int) -> None:
-                stage = label if done < total else f"{label}: storing"  # the database work follows the reading
-                progress.update(task, completed=done, total=total, description=stage)
-
-            return update
-
-        def __exit__(self, *exc_info):
-            progress.stop()
-
-    return _Bar()
+        yield update
 
 
 def _print_import(result, console: Console, verbose: int) -> None:
