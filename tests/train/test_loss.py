@@ -55,3 +55,26 @@ def test_a_batch_without_targets_gives_zero_and_still_backpropagates(model):
     loss.backward()
     assert (loss.item(), int(correct), count) == (0.0, 0, 0)
     model.zero_grad()
+
+
+@pytest.mark.parametrize("softcap", [None, 30.0])
+def test_a_frozen_head_gives_the_same_loss_and_body_gradients(model, softcap):
+    """LoRA never trains the head: its gradient for the hidden states is then computed up front, chunk by chunk."""
+    model.config.final_logit_softcapping = softcap
+    model.lm_head.weight.requires_grad_(False)
+    probe = model.model.layers[0].mlp.down_proj.weight
+    try:
+        input_ids, labels = _batch()
+        reference = model(input_ids, labels=labels).loss
+        reference.backward()
+        expected = probe.grad.clone()
+        model.zero_grad()
+        hidden = model.model(input_ids).last_hidden_state
+        loss, _, _ = targeted_loss(hidden, model.lm_head, labels, chunk_size=4, softcap=softcap)
+        loss.backward()
+        assert torch.allclose(loss, reference, atol=1e-6)
+        assert torch.allclose(probe.grad, expected, atol=1e-6)
+    finally:
+        model.lm_head.weight.requires_grad_(True)
+        model.config.final_logit_softcapping = None
+        model.zero_grad()
