@@ -8,7 +8,6 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
 from gptisyou.cli.context import day, open_store, print_table, stderr_console
 
@@ -93,13 +92,11 @@ def chats(ctx: click.Context) -> None:
     if not rows:
         click.echo("No chats yet. Import one: gptisyou import 'WhatsApp Chat with Alex.zip'")
         return
-    table = Table("ID", "Title", "Source", "People", "Messages", "First", "Last", box=None)
-    for chat in rows:
-        table.add_row(
-            str(chat.id), chat.title, chat.source, str(chat.people), f"{chat.messages:,}",
-            day(chat.first), day(chat.last),
-        )  # fmt: skip
-    print_table(table)
+    columns = ("ID", "Title", "Source", "People", "Messages", "First", "Last")
+    print_table(columns, [
+        (str(chat.id), chat.title, chat.source, str(chat.people), f"{chat.messages:,}", day(chat.first), day(chat.last))
+        for chat in rows
+    ])  # fmt: skip
 
 
 @click.command()
@@ -114,13 +111,12 @@ def people(ctx: click.Context, chat_id: int | None = None) -> None:
     if not rows:
         click.echo("No people yet. Import a chat first: gptisyou import 'WhatsApp Chat with Alex.zip'")
         return
-    table = Table("Chat", "Name", "Messages", "Words", "First", "Last", box=None)
-    for person in rows:
-        table.add_row(
-            f"{person.chat_id} {person.chat_title}", person.name, f"{person.messages:,}", f"{person.words:,}",
-            day(person.first), day(person.last),
-        )  # fmt: skip
-    print_table(table)
+    columns = ("Chat", "Name", "Messages", "Words", "First", "Last")
+    print_table(columns, [
+        (f"{person.chat_id} {person.chat_title}", person.name, f"{person.messages:,}", f"{person.words:,}",
+         day(person.first), day(person.last))
+        for person in rows
+    ])  # fmt: skip
 
 
 @click.command()

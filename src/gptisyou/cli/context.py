@@ -15,8 +15,11 @@ def stderr_console(ctx: click.Context) -> Console:
     return Console(stderr=True, quiet=ctx.obj["quiet"], highlight=False, soft_wrap=True)
 
 
-def print_table(table: Table) -> None:
-    """Tables fit the terminal; piped into a file or another program they keep whole lines."""
+def print_table(columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    """A table on stdout: it fits the terminal; piped into a file or a program it keeps whole lines."""
+    table = Table(*columns, box=None)
+    for row in rows:
+        table.add_row(*row)
     console = Console(highlight=False)
     if not console.is_terminal:
         console = Console(highlight=False, width=1_000)

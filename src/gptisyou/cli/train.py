@@ -4,7 +4,6 @@ from pathlib import Path
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
 from gptisyou.cli.context import open_store, print_table, stderr_console
 
@@ -59,13 +58,12 @@ def runs(ctx: click.Context) -> None:
     if not found:
         click.echo("No runs yet. Train one: gptisyou train --as NAME")
         return
-    table = Table("Run", "Persona", "Base", "Steps", "Best val loss", "Val token acc.", "Train token acc.", box=None)
-    for run in found:
-        table.add_row(
-            f"{run.directory.parent.name}/{run.directory.name}", run.persona, run.base, str(run.steps),
-            _number(run.best_val_loss), _number(run.val_token_accuracy), _number(run.train_token_accuracy),
-        )  # fmt: skip
-    print_table(table)
+    columns = ("Run", "Persona", "Base", "Steps", "Best val loss", "Val token acc.", "Train token acc.")
+    print_table(columns, [
+        (f"{run.directory.parent.name}/{run.directory.name}", run.persona, run.base, str(run.steps),
+         _number(run.best_val_loss), _number(run.val_token_accuracy), _number(run.train_token_accuracy))
+        for run in found
+    ])  # fmt: skip
 
 
 def _print_result(run: Path, workspace: Path) -> None:
