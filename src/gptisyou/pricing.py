@@ -41,8 +41,7 @@ DEFAULT_EPOCHS = 3
 class TokenCounter:
     """Counts tokens of chat and prompt/completion records the way OpenAI's cookbook estimates them."""
 
-    exact: bool  # False: an approximation (another encoding, or characters / 4)
-    method: str
+    method: str  # how tokens are counted, and whether that is exact for the model
 
     def text(self, text: str) -> int:
         encoding = _offline_encoding()
@@ -56,9 +55,9 @@ class TokenCounter:
 
 def token_counter(model: str = DEFAULT_MODEL) -> TokenCounter:
     if _offline_encoding() is None:
-        return TokenCounter(False, "≈ characters / 4 (install gptisyou[openai] for tiktoken counts)")
-    exact = HOSTED_MODELS[model].encoding == "cl100k_base" if model in HOSTED_MODELS else False
-    return TokenCounter(exact, "tiktoken cl100k_base" + ("" if exact else f" (≈ for {model})"))
+        return TokenCounter("≈ characters / 4 (install gptisyou[openai] for tiktoken counts)")
+    exact = model in HOSTED_MODELS and HOSTED_MODELS[model].encoding == "cl100k_base"
+    return TokenCounter("tiktoken cl100k_base" + ("" if exact else f" (≈ for {model})"))
 
 
 def training_cost_usd(tokens: int, model: str = DEFAULT_MODEL, epochs: int = DEFAULT_EPOCHS) -> float:
