@@ -55,7 +55,7 @@ def import_file(
     path = Path(path)
     source_name, source = sources.detect(path)
     if chat_id is not None:
-        store.chat(chat_id)
+        store.require_chat(chat_id)
     report = ParseReport()
     title = source.chat_title(path)
     with store.transaction() as db:
@@ -180,7 +180,3 @@ def _add_new_messages(db: sqlite3.Connection, chat_id: int, import_id: int) -> i
 
 def _now() -> str:
     return datetime.now().isoformat(timespec="seconds")
-
-
-def _time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None

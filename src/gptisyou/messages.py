@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Literal, NamedTuple
 
 Kind = Literal["text", "media", "system", "deleted"]
-KINDS: tuple[Kind, ...] = ("text", "media", "system", "deleted")
 
 
 class Message(NamedTuple):

@@ -170,14 +170,12 @@ class Store:
         )
         return [ChatSummary(*row[:5], optional_time(row[5]), optional_time(row[6])) for row in rows]
 
-    def chat(self, chat_id: int) -> ChatSummary:
+    def require_chat(self, chat_id: int) -> None:
         """Raises InputError naming the known chats when `chat_id` is not one of them."""
-        chats = self.chats()
-        for chat in chats:
-            if chat.id == chat_id:
-                return chat
-        known = ", ".join(str(chat.id) for chat in chats) or "none yet: run gptisyou import"
-        raise InputError(f"no chat {chat_id} in the workspace (known: {known})")
+        known = [row[0] for row in self.db.execute("SELECT id FROM chats ORDER BY id")]
+        if chat_id not in known:
+            listed = ", ".join(map(str, known)) or "none yet: run gptisyou import"
+            raise InputError(f"no chat {chat_id} in the workspace (known: {listed})")
 
     def people(self, chat_id: int | None = None) -> list[PersonSummary]:
         rows = self.db.execute(

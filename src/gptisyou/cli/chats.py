@@ -106,7 +106,7 @@ def people(ctx: click.Context, chat_id: int | None = None) -> None:
     """List the participants of each chat: messages, words, first and last message."""
     with open_store(ctx) as store:
         if chat_id is not None:
-            store.chat(chat_id)
+            store.require_chat(chat_id)
         rows = store.people(chat_id)
     if not rows:
         click.echo("No people yet. Import a chat first: gptisyou import 'WhatsApp Chat with Alex.zip'")
@@ -131,7 +131,7 @@ def show(ctx: click.Context, chat_id: int | None = None, last: int | None = None
     """
     with open_store(ctx) as store:
         chat_id = chat_id if chat_id is not None else _only_chat(store)
-        store.chat(chat_id)
+        store.require_chat(chat_id)
         messages = store.messages(chat_id, last=last if (last or as_json) else 20)
         for message in messages:
             if as_json:
