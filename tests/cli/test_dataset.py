@@ -117,3 +117,14 @@ def test_hf_format_saves_a_loadable_private_dataset(run, imported, tmp_path):
     ]
     assert all(stat.S_IMODE(path.stat().st_mode) == 0o600 for path in out.rglob("*") if path.is_file())
     assert stat.S_IMODE(out.stat().st_mode) == 0o700
+
+
+def test_cli_choices_match_the_library():
+    """The CLI repeats these tuples so that starting it imports no parser or dataset code."""
+    import importlib
+
+    from gptisyou import dataset_formats
+    from gptisyou.sources import whatsapp
+
+    assert importlib.import_module("gptisyou.cli.dataset").FORMATS == dataset_formats.FORMATS
+    assert importlib.import_module("gptisyou.cli.chats").DATE_ORDERS == whatsapp.DATE_ORDERS
