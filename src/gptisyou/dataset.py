@@ -6,14 +6,18 @@ as context. Examples are windows of consecutive turns inside a session, so each 
 training target exactly once; `dataset_formats` renders them for each destination.
 """
 
+import json
 import math
+import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from gptisyou.conversations import Session, SessionConfig, Turn, split_sessions
 from gptisyou.errors import InputError
 from gptisyou.redact import Redactor
 from gptisyou.store import Store
+from gptisyou.workspace import ensure_private_dir, file_name_for
 
 _TURN_OVERHEAD_TOKENS = 3  # the end-of-turn marker and line break around each turn
 
@@ -46,11 +50,26 @@ class PersonaData:
     train: list[Session]
     val: list[Session]
     redactor: Redactor | None
+    real_persona: str  # the name as in the chat, for local file names
     examples: list[Example] = field(default_factory=list)  # training windows
 
     @property
     def group(self) -> bool:
         return any(len(names) > 2 for names in self.people.values())
+
+    def target_turns(self, sessions: Iterable[Session]) -> int:
+        """How many of the persona's turns in `sessions` are learned from (or, held out, evaluated on)."""
+        return sum(_is_target(turn, self.persona) for session in sessions for turn in session.turns)
+
+    def save_redaction_map(self, workspace: Path) -> Path | None:
+        """Write the real → pseudonym map into the workspace, readable by the owner only."""
+        if self.redactor is None:
+            return None
+        path = ensure_private_dir(workspace / "redaction") / f"{file_name_for(self.real_persona)}.json"
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+            json.dump(self.redactor.mapping, out, ensure_ascii=False, indent=1, sort_keys=True)
+        return path
 
 
 def build(store: Store, config: DatasetConfig, count_tokens: Callable[[str], int] | None = None) -> PersonaData:
@@ -71,7 +90,7 @@ def build(store: Store, config: DatasetConfig, count_tokens: Callable[[str], int
     redactor = Redactor(_hidden_names(people, config)) if config.redact else None
     if redactor:
         train, val = _redacted(train, redactor), _redacted(val, redactor)
-    data = PersonaData(_speaker(config.persona, redactor), people, train, val, redactor)
+    data = PersonaData(_speaker(config.persona, redactor), people, train, val, redactor, config.persona)
     data.examples = list(windows(train, data.persona, config.window_turns, config.max_tokens, count_tokens))
     if not data.examples:
         raise InputError(f"{config.persona} has no messages with words to learn from in the selected chats")

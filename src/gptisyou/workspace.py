@@ -36,5 +36,10 @@ def make_private(tree: Path) -> Path:
     return tree
 
 
+def file_name_for(name: str) -> str:
+    """A display name (a person's, with spaces, emoji or a phone number) as a safe file or folder name."""
+    return "".join(char if char.isalnum() else "_" for char in name)
+
+
 def database_path(workspace: Path) -> Path:
     return workspace / DATABASE_NAME

@@ -75,8 +75,7 @@ def dataset(
     if output is not None:
         write = dataset_formats.write_hf if format_name == "hf" else dataset_formats.write_jsonl
         write(rows, output)
-        if data.redactor:
-            _save_redaction_map(ctx.obj["workspace"], persona, data.redactor.mapping)
+        data.save_redaction_map(ctx.obj["workspace"])
         click.echo(f"wrote {len(rows):,} {format_name} examples to {output}")
     if stats:
         _print_stats(persona, data, rows, format_name, model, epochs, count_tokens, method)
@@ -110,15 +109,14 @@ def _token_counting(workspace: Path, format_name: str, model: str):
     """(count_tokens, how): the local model's tokenizer for the local formats once it is converted, else tiktoken."""
     from gptisyou import pricing
 
-    if format_name in LOCAL_FORMATS:
-        from gptisyou.train.base import local_token_counter
-
-        if count := local_token_counter(workspace):
-            return count, "the local model's tokenizer"
-        counter = pricing.token_counter(model)
-        return counter.text, f"{counter.method}; the local tokenizer is used once the base model is converted"
     counter = pricing.token_counter(model)
-    return counter.text, counter.method
+    if format_name not in LOCAL_FORMATS:
+        return counter.text, counter.method
+    from gptisyou.train.base import local_token_counter
+
+    if count := local_token_counter(workspace):
+        return count, "the local model's tokenizer"
+    return counter.text, f"{counter.method}; the local tokenizer is used once the base model is converted"
 
 
 def _print_stats(persona, data, rows, format_name, model, epochs, count_tokens, method) -> None:
@@ -126,8 +124,7 @@ def _print_stats(persona, data, rows, format_name, model, epochs, count_tokens, 
 
     counter = pricing.token_counter(model)
     tokens = sum(count_tokens(row["text"]) if "text" in row else counter.record(row) for row in rows)
-    targets = sum(turn.sender == data.persona and turn.has_words for s in data.train for turn in s.turns)
-    held_out = sum(turn.sender == data.persona and turn.has_words for s in data.val for turn in s.turns)
+    targets, held_out = data.target_turns(data.train), data.target_turns(data.val)
     cost = pricing.training_cost_usd(tokens, model, epochs)
     click.echo(f"persona: {persona} in chat(s) {', '.join(map(str, sorted(data.people)))}")
     click.echo(f"conversations: {len(data.train):,} for training, {len(data.val):,} held out")
@@ -141,16 +138,3 @@ def _print_stats(persona, data, rows, format_name, model, epochs, count_tokens, 
         )
     for row in rows[:PREVIEWS]:
         click.echo(json.dumps(row, ensure_ascii=False, indent=1)[:1200])
-
-
-def _save_redaction_map(workspace: Path, persona: str, mapping: dict[str, str]) -> None:
-    """The real → pseudonym map stays in the workspace, readable by the owner only."""
-    import os
-
-    from gptisyou.workspace import ensure_private_dir
-
-    folder = ensure_private_dir(workspace / "redaction")
-    path = folder / f"{''.join(c if c.isalnum() else '_' for c in persona)}.json"
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
-        json.dump(mapping, out, ensure_ascii=False, indent=1, sort_keys=True)

@@ -26,7 +26,7 @@ from gptisyou.train import base as base_model
 from gptisyou.train.batches import TokenizedExample, batches, collate, tokenize
 from gptisyou.train.curves import plot_curves
 from gptisyou.train.loss import targeted_loss
-from gptisyou.workspace import ensure_private_dir, make_private
+from gptisyou.workspace import ensure_private_dir, file_name_for, make_private
 
 _ANY_NUMBER_OF_TURNS = 1_000_000  # held-out windows are bounded by tokens only
 
@@ -114,7 +114,9 @@ def train(
     if run:
         progress = _load_checkpoint(run, model, optimizer, schedule)
     else:
-        run = ensure_private_dir(workspace / "runs" / _safe(config.persona) / datetime.now().strftime("%Y%m%d-%H%M%S"))
+        run = ensure_private_dir(
+            workspace / "runs" / file_name_for(config.persona) / datetime.now().strftime("%Y%m%d-%H%M%S")
+        )
         saved = {"train": asdict(config), "base_directory": str(base.directory)}
         (run / "config.json").write_text(json.dumps(saved, indent=1))
         progress = _Progress()
@@ -214,7 +216,7 @@ def _load_checkpoint(run: Path, model, optimizer, schedule) -> _Progress:
 
 
 def _resumable_run(workspace: Path, persona: str) -> Path:
-    runs = sorted((workspace / "runs" / _safe(persona)).glob("*/checkpoint/training_state.pt"))
+    runs = sorted((workspace / "runs" / file_name_for(persona)).glob("*/checkpoint/training_state.pt"))
     if not runs:
         raise InputError(f"no interrupted run of {persona} to resume (see gptisyou runs)")
     return runs[-1].parent.parent
@@ -264,7 +266,3 @@ def _cosine_with_warmup(optimizer, warmup_steps: int, total_steps: int):
         return 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-
-
-def _safe(name: str) -> str:
-    return "".join(char if char.isalnum() else "_" for char in name)
