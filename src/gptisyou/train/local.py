@@ -100,11 +100,14 @@ def train(
     model, tokenizer = load_lora_model(base.directory, config)
     count_tokens = _token_counter(tokenizer)
     data = build(store, dataset_config, count_tokens)
-    train_set = [tokenize(dataset_formats.local_record(e, data.persona), tokenizer, config.max_tokens)
-                 for e in data.examples]  # fmt: skip
-    val_windows = windows(data.val, data.persona, _ANY_NUMBER_OF_TURNS, config.max_tokens, count_tokens)
-    val_set = [tokenize(dataset_formats.local_record(e, data.persona), tokenizer, config.max_tokens)
-               for e in val_windows]  # fmt: skip
+
+    def tokenized(examples) -> list[TokenizedExample]:
+        return [
+            tokenize(dataset_formats.local_record(e, data.persona), tokenizer, config.max_tokens) for e in examples
+        ]
+
+    train_set = tokenized(data.examples)
+    val_set = tokenized(windows(data.val, data.persona, _ANY_NUMBER_OF_TURNS, config.max_tokens, count_tokens))
     plan = batches(train_set, config.batch_tokens, config.seed)
     total_steps = config.max_steps or max(1, math.ceil(len(plan) * config.epochs / config.accumulation))
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.learning_rate)
