@@ -18,6 +18,8 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from machine import describe  # benchmarks/machine.py
+
 from gptisyou import dataset_formats
 from gptisyou.dataset import DatasetConfig, build
 from gptisyou.messages import Message
@@ -58,7 +60,7 @@ def main() -> None:
         start = time.perf_counter()
         count = sum(1 for chat in store.chats() for _ in store.messages(chat.id))
         read_s = time.perf_counter() - start
-        print(f"\n{count:,} messages; machine: {_machine()}\n")
+        print(f"\n{count:,} messages; machine: {describe()}\n")
         print(f"{'step':<34} {'seconds':>8} {'messages/s':>12} {'vs reading':>11}")
         print(f"{'read back from the store':<34} {read_s:>8.1f} {count / read_s:>12,.0f} {1:>10.1f}x")
         for format_name, redact in (("openai", True), ("legacy", True), ("local", False)):
@@ -73,13 +75,6 @@ def main() -> None:
             print(
                 f"{label:<34} {seconds:>8.1f} {count / seconds:>12,.0f} {seconds / read_s:>10.1f}x  ({rows:,} examples)"
             )
-
-
-def _machine() -> str:
-    import os
-    import platform
-
-    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from machine import describe  # benchmarks/machine.py
+
 from gptisyou.messages import Message
 from gptisyou.sources import whatsapp_writer
 
@@ -199,7 +201,7 @@ def main() -> None:
     small_peak = measure("gptisyou", sys.executable, small)["peak_mb"]
     import_seconds = time_whole_import(big)
 
-    print(f"\nWhatsApp export: {size_mb:.0f} MB ({big.name}); machine: {_machine()}\n")
+    print(f"\nWhatsApp export: {size_mb:.0f} MB ({big.name}); machine: {describe()}\n")
     print(f"{'parser':<24} {'seconds':>8} {'MB/s':>7} {'peak MB':>8} {'messages':>11}")
     for name, result in results.items():
         if "error" in result:
@@ -230,13 +232,6 @@ def main() -> None:
     print(f"whole `gptisyou import` (parse + SQLite, start-up included): {import_seconds:.1f} s{verdict}")
     if fastest:
         print(f"  vs whatstk told the format: {fastest / import_seconds:.2f}x")
-
-
-def _machine() -> str:
-    import os
-    import platform
-
-    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 if __name__ == "__main__":

@@ -12,12 +12,11 @@ Printed: tokens/s of each, the ratio, the measured matmul peak and the model FLO
 
 import argparse
 import math
-import os
-import platform
 import time
 from pathlib import Path
 
 import torch
+from machine import describe  # benchmarks/machine.py
 
 from gptisyou.train import base
 from gptisyou.train.batches import IGNORE_INDEX
@@ -89,7 +88,7 @@ def main() -> None:
     head = vocab * model.get_base_model().config.hidden_size
     # forward + backward through frozen weights ≈ 4 FLOPs per weight per token; the head at labelled tokens only
     flops_per_token = 4 * body + 4 * head * 0.5
-    print(f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+    print(f"\nmachine: {describe()}, torch {torch.__version__}, "
           f"bf16 autocast: {autocast is not None}; batches of {args.batch}x{args.length} tokens, half labelled\n")  # fmt: skip
     print(f"plain HF + PEFT (full logits, fp32):           {baseline:8.1f} tokens/s")
     print(f"+ head at labels only, chunked, bf16 autocast: {head_only:8.1f} tokens/s  {head_only / baseline:.2f}x")
