@@ -170,9 +170,13 @@ class Store:
         )
         return [ChatSummary(*row[:5], optional_time(row[5]), optional_time(row[6])) for row in rows]
 
+    def chat_ids(self) -> list[int]:
+        """The chats' ids, without counting their messages."""
+        return [row[0] for row in self.db.execute("SELECT id FROM chats ORDER BY id")]
+
     def require_chat(self, chat_id: int) -> None:
         """Raises InputError naming the known chats when `chat_id` is not one of them."""
-        known = [row[0] for row in self.db.execute("SELECT id FROM chats ORDER BY id")]
+        known = self.chat_ids()
         if chat_id not in known:
             listed = ", ".join(map(str, known)) or "none yet: run gptisyou import"
             raise InputError(f"no chat {chat_id} in the workspace (known: {listed})")

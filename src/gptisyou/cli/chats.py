@@ -130,8 +130,10 @@ def show(ctx: click.Context, chat_id: int | None = None, last: int | None = None
     JSON fields: chat, sender, timestamp (ISO 8601), text, kind (text, media, system, deleted), attachment, edited.
     """
     with open_store(ctx) as store:
-        chat_id = chat_id if chat_id is not None else _only_chat(store)
-        store.require_chat(chat_id)
+        if chat_id is None:
+            chat_id = _only_chat(store)
+        else:
+            store.require_chat(chat_id)
         messages = store.messages(chat_id, last=last if (last or as_json) else 20)
         for message in messages:
             if as_json:
@@ -143,12 +145,12 @@ def show(ctx: click.Context, chat_id: int | None = None, last: int | None = None
 def _only_chat(store) -> int:
     from gptisyou.errors import InputError
 
-    chats = store.chats()
-    if len(chats) == 1:
-        return chats[0].id
-    if not chats:
+    chat_ids = store.chat_ids()
+    if len(chat_ids) == 1:
+        return chat_ids[0]
+    if not chat_ids:
         raise InputError("the workspace has no chats yet: run gptisyou import first")
-    raise InputError(f"--chat is needed: the workspace has {len(chats)} chats (see gptisyou chats)")
+    raise InputError(f"--chat is needed: the workspace has {len(chat_ids)} chats (see gptisyou chats)")
 
 
 def _preview(message) -> str:
