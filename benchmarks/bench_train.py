@@ -1,17 +1,26 @@
-"""Training speed on this machine: gptisyou's LoRA step against a plain Hugging Face + PEFT step, in one run.
+"""Training speed and memory: gptisyou's LoRA step against a plain Hugging Face Trainer + PEFT, in one run.
 
     python benchmarks/bench_train.py [--steps 4] [--batch 4] [--length 256]
 
-Both train the embedded Gemma 3 270M (converted once into benchmarks/.data/) with LoRA r=16 on all linear
-layers, on the same batches: `--batch` sequences of `--length` tokens, the second half of each labelled (a
-reply after its context). The baseline computes full logits in fp32 and lets the model compute the loss; ours
-evaluates the vocabulary head only at labelled positions, in chunks, under bf16 autocast where the CPU has it,
-with the frozen weights stored in bf16.
-Printed: tokens/s of each, the ratio, the measured matmul peak and the model FLOPs utilisation (MFU).
+Every variant trains the embedded Gemma 3 270M (converted once into benchmarks/.data/) with LoRA r=16 on all
+linear layers, on the same batches: `--batch` sequences of `--length` tokens, the second half of each labelled (a
+reply after its context). Each runs in its own process, so its peak memory is its own:
+
+- baseline: `transformers.Trainer` with its defaults (fp32, full logits, the model computes the loss);
+- head only: gptisyou's loss — the vocabulary head evaluated only at labelled positions, in chunks — under bf16
+  autocast where the hardware has it, frozen weights in fp32;
+- gptisyou: the same with the frozen weights stored in bf16 (the recipe's default).
+
+Printed: tokens/s and peak memory of each, the ratios to the baseline, the matmul peak measured in the same run
+and the model FLOPs utilisation (MFU). CUDA when present, CPU otherwise.
 """
 
 import argparse
-import math
+import json
+import resource
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -23,23 +32,11 @@ from gptisyou.train.batches import IGNORE_INDEX
 from gptisyou.train.local import TrainConfig, autocast_dtype, load_lora_model, targeted_forward
 
 DATA = Path(__file__).resolve().parent / ".data"
-
-
-def matmul_peak_gflops(dtype: torch.dtype, size: int = 2048, repeats: int = 5) -> float:
-    a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
-    a @ b
-    start = time.perf_counter()
-    for _ in range(repeats):
-        a @ b
-    return 2 * size**3 * repeats / (time.perf_counter() - start) / 1e9
-
-
-def measure(step, batches: list[dict], tokens_per_batch: int) -> float:
-    step(batches[0])  # warm-up
-    start = time.perf_counter()
-    for batch in batches:
-        step(batch)
-    return tokens_per_batch * len(batches) / (time.perf_counter() - start)
+VARIANTS = {
+    "baseline": "HF Trainer + PEFT (full logits, fp32)",
+    "head-only": "+ head at labels only, chunked, bf16 autocast",
+    "gptisyou": "+ frozen weights in bf16 (gptisyou's default)",
+}
 
 
 def main() -> None:
@@ -47,58 +44,128 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--length", type=int, default=256)
+    parser.add_argument("--base", type=Path, help="a model directory instead of the embedded Gemma 3 270M")
+    parser.add_argument("--variant", choices=VARIANTS, help=argparse.SUPPRESS)  # one measurement, in a child
     args = parser.parse_args()
+    directory = args.base or base.prepare(DATA / "workspace-train").directory
+    if args.variant:
+        print(json.dumps(measure(args, directory)))
+        return
+    device = torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU"
+    autocast = autocast_dtype()
+    print(f"\nmachine: {describe()}, {device}, torch {torch.__version__}, bf16 autocast: {autocast is not None}; "
+          f"{args.steps} steps of {args.batch}x{args.length} tokens, half labelled\n")  # fmt: skip
+    results = {}
+    for variant, label in VARIANTS.items():
+        child = [sys.executable, __file__, "--variant", variant, *_shared_arguments(args)]
+        output = subprocess.run(child, check=True, capture_output=True, text=True).stdout
+        results[variant] = json.loads(output.splitlines()[-1])  # the Trainer prints its own summary first
+        speed, memory = results[variant]["tokens_per_s"], results[variant]["peak_memory_mb"]
+        ratio = speed / results["baseline"]["tokens_per_s"]
+        print(f"{label:48} {speed:8.1f} tokens/s  {ratio:5.2f}x   peak memory {memory:7.0f} MB")
+    peak, size = matmul_peak_gflops(torch.bfloat16 if autocast else torch.float32)
+    ours = results["gptisyou"]
+    print(f"\ntarget: ≥ 3x the baseline's tokens/s on a 2-core CPU → {ours['tokens_per_s'] / results['baseline']['tokens_per_s']:.2f}x")  # fmt: skip
+    print(f"matmul peak ({'bf16' if autocast else 'fp32'} {size}²): {peak:.0f} GFLOP/s; "
+          f"MFU ≈ {ours['tokens_per_s'] * ours['flops_per_token'] / 1e9 / peak:.1%} "
+          f"(≈{ours['flops_per_token'] / 1e9:.2f} GFLOP per token)")  # fmt: skip
+
+
+def _shared_arguments(args) -> list[str]:
+    shared = ["--steps", str(args.steps), "--batch", str(args.batch), "--length", str(args.length)]
+    return shared + (["--base", str(args.base)] if args.base else [])
+
+
+def measure(args, directory: Path) -> dict:
     torch.manual_seed(0)
-    directory = base.prepare(DATA / "workspace-train").directory
-    plain, _ = load_lora_model(directory, TrainConfig("bench", bf16_frozen_weights=False))
-    vocab = plain.get_base_model().config.vocab_size
+    model, _ = load_lora_model(directory, TrainConfig("bench", bf16_frozen_weights=args.variant == "gptisyou"))
+    config = model.get_base_model().config
+    batches = _random_batches(args, config.vocab_size, model.device)
+    seconds = (_trainer_seconds if args.variant == "baseline" else _loop_seconds)(model, batches)
+    # forward + backward through the frozen weights ≈ 4 FLOPs per weight per token; the head at labelled tokens only
+    body = sum(p.numel() for n, p in model.named_parameters() if "embed" not in n)
+    head = config.vocab_size * config.hidden_size
+    return {
+        "tokens_per_s": args.batch * args.length * args.steps / seconds,
+        "peak_memory_mb": _peak_memory_mb(),
+        "flops_per_token": 4 * body + 4 * head * 0.5,
+    }
+
+
+def _random_batches(args, vocab: int, device) -> list[dict]:
     batches = []
-    for _ in range(args.steps):
+    for _ in range(args.steps + 1):  # the first one warms up
         input_ids = torch.randint(0, vocab, (args.batch, args.length))
         labels = input_ids.clone()
         labels[:, : args.length // 2] = IGNORE_INDEX
-        batches.append({"input_ids": input_ids, "attention_mask": torch.ones_like(input_ids), "labels": labels})
-    autocast = autocast_dtype()
+        batch = {"input_ids": input_ids, "attention_mask": torch.ones_like(input_ids), "labels": labels}
+        batches.append({key: value.to(device) for key, value in batch.items()})
+    return batches
 
-    def step_of(model, loss_of):
-        optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
 
-        def step(batch: dict) -> None:
-            loss_of(model, batch).backward()
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
+def _loop_seconds(model, batches: list[dict]) -> float:
+    """gptisyou's step: targeted loss under autocast, AdamW on the LoRA weights."""
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
+    autocast = autocast_dtype(model.device)
+    for index, batch in enumerate(batches):
+        if index == 1:
+            _synchronise()
+            start = time.perf_counter()
+        with torch.autocast(model.device.type, dtype=autocast, enabled=autocast is not None):
+            loss = targeted_forward(model, batch)[0]
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+    _synchronise()
+    return time.perf_counter() - start
 
-        return step
 
-    def full_logits_loss(model, batch):
-        return model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=batch["labels"]).loss
+def _trainer_seconds(model, batches: list[dict]) -> float:
+    """A plain `transformers.Trainer` over the same rows, timed from the end of its first (warm-up) step."""
+    from transformers import Trainer, TrainerCallback, TrainingArguments, default_data_collator
 
-    def targeted(model, batch):
-        with torch.autocast("cpu", dtype=autocast, enabled=autocast is not None):
-            return targeted_forward(model, batch)[0]
+    rows = [{key: batch[key][i].cpu() for key in batch} for batch in batches for i in range(len(batch["input_ids"]))]
+    marks = []
 
-    tokens = args.batch * args.length
-    baseline = measure(step_of(plain, full_logits_loss), batches, tokens)
-    head_only = measure(step_of(plain, targeted), batches, tokens)
-    del plain
-    model, _ = load_lora_model(directory, TrainConfig("bench"))  # the recipe's default: bf16 frozen weights
-    ours = measure(step_of(model, targeted), batches, tokens)
-    peak = matmul_peak_gflops(torch.bfloat16 if autocast else torch.float32)
-    body = sum(p.numel() for n, p in model.named_parameters() if "embed" not in n)  # matmul weights per token
-    head = vocab * model.get_base_model().config.hidden_size
-    # forward + backward through frozen weights ≈ 4 FLOPs per weight per token; the head at labelled tokens only
-    flops_per_token = 4 * body + 4 * head * 0.5
-    print(f"\nmachine: {describe()}, torch {torch.__version__}, "
-          f"bf16 autocast: {autocast is not None}; batches of {args.batch}x{args.length} tokens, half labelled\n")  # fmt: skip
-    print(f"plain HF + PEFT (full logits, fp32):           {baseline:8.1f} tokens/s")
-    print(f"+ head at labels only, chunked, bf16 autocast: {head_only:8.1f} tokens/s  {head_only / baseline:.2f}x")
-    print(f"+ frozen weights in bf16 (gptisyou's default): {ours:8.1f} tokens/s  {ours / baseline:.2f}x (target ≥ 3x)")
-    print(
-        f"matmul peak ({'bf16' if autocast else 'fp32'} 2048²): {peak:.0f} GFLOP/s; "
-        f"MFU ≈ {ours * flops_per_token / 1e9 / peak:.1%} (≈{flops_per_token / 1e9:.2f} GFLOP per token)"
-    )
-    if math.isnan(ours):
-        raise SystemExit(1)
+    class StepTimes(TrainerCallback):
+        def on_step_end(self, *_, **__):
+            _synchronise()
+            marks.append(time.perf_counter())
+
+    with tempfile.TemporaryDirectory() as output:
+        arguments = TrainingArguments(
+            output, max_steps=len(batches), per_device_train_batch_size=len(batches[0]["input_ids"]),
+            learning_rate=1e-4, report_to=[], save_strategy="no", logging_strategy="no", disable_tqdm=True,
+            use_cpu=not torch.cuda.is_available(), dataloader_num_workers=0,
+        )  # fmt: skip
+        Trainer(model=model, args=arguments, train_dataset=rows, data_collator=default_data_collator,
+                callbacks=[StepTimes()]).train()  # fmt: skip
+    return marks[-1] - marks[0]
+
+
+def _synchronise() -> None:
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
+def _peak_memory_mb() -> float:
+    if torch.cuda.is_available():
+        return torch.cuda.max_memory_allocated() / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+
+
+def matmul_peak_gflops(dtype: torch.dtype) -> tuple[float, int]:
+    """(GFLOP/s of a square matmul, its size): 2048² on a CPU, 8192² on a GPU."""
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    size, repeats = (8192, 50) if device == "cuda" else (2048, 5)
+    a, b = torch.randn(size, size, dtype=dtype, device=device), torch.randn(size, size, dtype=dtype, device=device)
+    a @ b
+    _synchronise()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    _synchronise()
+    return 2 * size**3 * repeats / (time.perf_counter() - start) / 1e9, size
 
 
 if __name__ == "__main__":

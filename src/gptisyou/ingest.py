@@ -169,11 +169,11 @@ def _add_new_messages(db: sqlite3.Connection, chat_id: int, import_id: int) -> i
         """
         INSERT OR IGNORE INTO messages (chat_id, sender_id, ts, text, kind, attachment, edited, words,
                                         content_hash, ordinal, import_id, line)
-        SELECT ?1, p.id, i.ts, i.text, i.kind, i.attachment, i.edited, i.words, i.content_hash, i.ordinal, ?2, i.line
-        FROM incoming i LEFT JOIN people p ON p.chat_id = ?1 AND p.name = i.sender
+        SELECT :chat, p.id, i.ts, i.text, i.kind, i.attachment, i.edited, i.words, i.content_hash, i.ordinal, :import, i.line
+        FROM incoming i LEFT JOIN people p ON p.chat_id = :chat AND p.name = i.sender
         ORDER BY i.line
         """,
-        (chat_id, import_id),
+        {"chat": chat_id, "import": import_id},
     )
     return db.total_changes - before
 

@@ -186,13 +186,13 @@ class Store:
             """
             WITH written AS (
                 SELECT sender_id, COUNT(*) AS n, SUM(words) AS words, MIN(ts) AS first, MAX(ts) AS last
-                FROM messages WHERE sender_id IS NOT NULL AND (?1 IS NULL OR chat_id = ?1) GROUP BY sender_id)
+                FROM messages WHERE sender_id IS NOT NULL AND (:chat IS NULL OR chat_id = :chat) GROUP BY sender_id)
             SELECT c.id, c.title, p.name, COALESCE(w.n, 0), COALESCE(w.words, 0), w.first, w.last
             FROM people p JOIN chats c ON c.id = p.chat_id LEFT JOIN written w ON w.sender_id = p.id
-            WHERE ?1 IS NULL OR c.id = ?1
+            WHERE :chat IS NULL OR c.id = :chat
             ORDER BY c.id, COALESCE(w.n, 0) DESC, p.name
             """,
-            (chat_id,),
+            {"chat": chat_id},
         )
         return [PersonSummary(*row[:5], optional_time(row[5]), optional_time(row[6])) for row in rows]
 

@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,15 @@ def test_train_then_runs(run, learnable_chat, tiny_base, workspace):
     assert lines[0].startswith(f"run: {workspace / 'runs' / 'Ann'}")
     assert lines[1].startswith("steps: 3; best validation loss ")
     run_dir = lines[0].removeprefix("run: ")
-    assert lines[2] == f"adapter: {run_dir}/adapter · loss curve: {run_dir}/loss.png"
+    assert lines[2] == (
+        f"adapter: {run_dir}/adapter · loss curve: {run_dir}/loss.png · sample replies: {run_dir}/samples.md"
+    )
     assert Path(run_dir, "loss.png").read_bytes().startswith(b"\x89PNG")
+    assert "**Model's reply:**" in Path(run_dir, "samples.md").read_text()
+    plan = next(line for line in result.stderr.splitlines() if "tokens per epoch" in line)
+    assert re.search(r"3 steps on (cpu|cuda); the time left shows once the first steps are timed$", plan)
+    second = run("train", "--as", "Ann", "--base", tiny_base, "--max-steps", "3", "--learning-rate", "0.01")
+    assert " tokens/s of the last run" in second.stderr
     table = run("runs").stdout.splitlines()
     assert table[0].split()[:4] == ["Run", "Persona", "Base", "Steps"]
     assert table[1].split()[1:4] == ["Ann", str(tiny_base), "3"]

@@ -16,11 +16,35 @@ from gptisyou.cli.context import open_store, print_table, stderr_console
 @click.option("--epochs", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--learning-rate", type=float, default=2e-4, show_default=True)
 @click.option("--rank", "lora_rank", type=click.IntRange(min=1), default=16, show_default=True, help="LoRA rank.")
+@click.option("--alpha", "lora_alpha", type=click.IntRange(min=1), default=32, show_default=True, help="LoRA alpha.")
+@click.option(
+    "--dropout",
+    "lora_dropout",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=0.05,
+    show_default=True,
+    help="LoRA dropout.",
+)
+@click.option(
+    "--batch-tokens",
+    type=click.IntRange(min=64),
+    default=2048,
+    show_default=True,
+    help="Padded tokens per micro-batch (lower it if memory runs short).",
+)
+@click.option(
+    "--accumulation",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Micro-batches per optimizer step (per process).",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--resume", is_flag=True, help="Continue the persona's interrupted run exactly where it stopped.")
 @click.pass_context
 def train(ctx: click.Context, persona: str, base: str | None, minutes: float | None, max_steps: int | None,
-          epochs: int, learning_rate: float, lora_rank: int, seed: int, resume: bool) -> None:  # fmt: skip
+          epochs: int, learning_rate: float, lora_rank: int, lora_alpha: int, lora_dropout: float, batch_tokens: int,
+          accumulation: int, seed: int, resume: bool) -> None:  # fmt: skip
     """Fine-tune a LoRA adapter that writes like PERSONA, on CPU or GPU, with a progress bar and an ETA.
 
     The most recent 10 % of the persona's turns are held out: the run reports loss, perplexity and token accuracy
@@ -31,7 +55,8 @@ def train(ctx: click.Context, persona: str, base: str | None, minutes: float | N
     from gptisyou.train.local import train as run_training
 
     config = TrainConfig(persona, base, learning_rate=learning_rate, max_steps=max_steps, minutes=minutes,
-                         epochs=epochs, lora_rank=lora_rank, seed=seed)  # fmt: skip
+                         epochs=epochs, lora_rank=lora_rank, lora_alpha=lora_alpha, lora_dropout=lora_dropout,
+                         batch_tokens=batch_tokens, accumulation=accumulation, seed=seed)  # fmt: skip
     console = stderr_console(ctx)
     columns = (TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[status]}"),
                TimeRemainingColumn())  # fmt: skip
@@ -44,7 +69,10 @@ def train(ctx: click.Context, persona: str, base: str | None, minutes: float | N
                 status += f" · val {record['val_loss']:.3f}"
             progress.update(task, completed=record["step"], total=record["total_steps"], status=status)
 
-        run = run_training(store, ctx.obj["workspace"], config, on_step=on_step, resume=resume)
+        def on_plan(plan) -> None:
+            progress.console.print(_plan_line(plan, ctx.obj["workspace"]))
+
+        run = run_training(store, ctx.obj["workspace"], config, on_step=on_step, resume=resume, on_plan=on_plan)
     _print_result(run, ctx.obj["workspace"])
 
 
@@ -66,6 +94,19 @@ def runs(ctx: click.Context) -> None:
     ])  # fmt: skip
 
 
+def _plan_line(plan, workspace: Path) -> str:
+    from gptisyou.train.runs import recent_speed
+
+    where = plan.device if plan.processes == 1 else f"{plan.processes} processes ({plan.device})"
+    line = f"{plan.examples} windows · {plan.tokens_per_epoch:,} tokens per epoch · {plan.steps} steps on {where}; "
+    speed = recent_speed(workspace)
+    if speed:
+        line += f"≈ {plan.tokens / speed / 60:.0f} min at the {speed:.0f} tokens/s of the last run"
+    else:
+        line += "the time left shows once the first steps are timed"
+    return line
+
+
 def _print_result(run: Path, workspace: Path) -> None:
     from gptisyou.train.runs import list_runs
 
@@ -73,7 +114,7 @@ def _print_result(run: Path, workspace: Path) -> None:
     click.echo(f"run: {run}")
     click.echo(f"steps: {summary.steps}; best validation loss {_number(summary.best_val_loss)}, "
                f"token accuracy {_number(summary.val_token_accuracy)} (train {_number(summary.train_token_accuracy)})")  # fmt: skip
-    click.echo(f"adapter: {run / 'adapter'} · loss curve: {run / 'loss.png'}")
+    click.echo(f"adapter: {run / 'adapter'} · loss curve: {run / 'loss.png'} · sample replies: {run / 'samples.md'}")
 
 
 def _number(value: float | None) -> str:

@@ -9,6 +9,7 @@ best adapter, stop when validation stops improving → save (peft adapter, token
 import itertools
 import json
 import math
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -19,12 +20,15 @@ from pathlib import Path
 import torch
 
 from gptisyou import dataset_formats
-from gptisyou.dataset import DatasetConfig, build, persona_chats, windows
+from gptisyou.dataset import DatasetConfig, PersonaData, build, persona_chats, windows
 from gptisyou.errors import InputError
+from gptisyou.generate import Clone, Sampling
 from gptisyou.store import Store
 from gptisyou.train import base as base_model
+from gptisyou.train import samples
 from gptisyou.train.batches import TokenizedExample, batches, collate, tokenize
 from gptisyou.train.curves import plot_curves
+from gptisyou.train.distributed import Processes
 from gptisyou.train.loss import targeted_loss
 from gptisyou.workspace import ensure_private_dir, file_name_for, make_private
 
@@ -44,7 +48,7 @@ class TrainConfig:
     minutes: float | None = None  # stop after this long, whatever the step
     epochs: int = 1
     max_tokens: int = 512  # tokens per example
-    batch_tokens: int = 2048  # padded tokens per micro-batch
+    batch_tokens: int | None = None  # padded tokens per micro-batch; None: 2048 on a CPU, 8192 on a GPU
     accumulation: int = 1  # micro-batches per optimizer step
     clip_norm: float = 1.0
     eval_every: int = 50  # optimizer steps between evaluations
@@ -72,23 +76,39 @@ class _Progress:
     stale: int = 0  # evaluations since the best one
 
 
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What a run is about to do, known once the data is tokenized: shown before the first step."""
+
+    examples: int
+    tokens_per_epoch: int
+    steps: int
+    tokens: int  # to be trained on in all the steps
+    processes: int
+    device: str
+
+
 def train(
     store: Store,
     workspace: Path,
     config: TrainConfig,
     on_step: Callable[[dict], None] | None = None,
     resume: bool = False,
+    on_plan: Callable[[Plan], None] | None = None,
 ) -> Path:
     """Fine-tune a LoRA adapter for the persona; returns the run directory.
 
     With `resume`, the persona's latest interrupted run continues from its checkpoint with its own settings,
     the same data order and optimizer state. A checkpoint is written every `checkpoint_minutes` and on Ctrl-C.
+    Under `accelerate launch`, each process trains on its share of the batches (see `distributed`); only the
+    main process writes the run directory.
 
     Raises:
         InputError: an unknown persona, a base that is neither a model directory nor a GGUF file, or nothing to
             resume.
         MissingExtra: the train extra is not installed.
     """
+    processes = Processes()
     run = _resumable_run(workspace, config.persona) if resume else None
     if run:
         limits = {"max_steps": config.max_steps, "minutes": config.minutes}
@@ -96,8 +116,11 @@ def train(
     dataset_config = DatasetConfig(config.persona, max_tokens=config.max_tokens, redact=False)
     persona_chats(store, dataset_config)  # a bad persona fails now, not after a minute of model loading
     torch.manual_seed(config.seed)
-    base = base_model.prepare(workspace, config.base)
-    model, tokenizer = load_lora_model(base.directory, config)
+    with processes.main_first():  # one conversion of the base, not one per process
+        base = base_model.prepare(workspace, config.base)
+    model, tokenizer = load_lora_model(base.directory, config, processes.device)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    processes.synchronise(trainable)
     count_tokens = _token_counter(tokenizer)
     data = build(store, dataset_config, count_tokens)
 
@@ -108,87 +131,132 @@ def train(
 
     train_set = tokenized(data.examples)
     val_set = tokenized(windows(data.val, data.persona, _ANY_NUMBER_OF_TURNS, config.max_tokens, count_tokens))
-    plan = batches(train_set, config.batch_tokens, config.seed)
-    total_steps = config.max_steps or max(1, math.ceil(len(plan) * config.epochs / config.accumulation))
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.learning_rate)
+    batch_tokens = config.batch_tokens or (8192 if processes.device.type == "cuda" else 2048)
+    plan = batches(train_set, batch_tokens, config.seed)
+    per_step = config.accumulation * processes.count  # micro-batches per optimizer step, over all processes
+    total_steps = config.max_steps or max(1, math.ceil(len(plan) * config.epochs / per_step))
+    optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate)
     schedule = _cosine_with_warmup(optimizer, max(1, int(total_steps * config.warmup_fraction)), total_steps)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    if on_plan and processes.is_main:
+        per_epoch = sum(len(example.input_ids) for example in train_set)
+        planned = round(per_epoch * total_steps * per_step / len(plan))
+        on_plan(Plan(len(train_set), per_epoch, total_steps, planned, processes.count, processes.device.type))
 
     if run:
         progress = _load_checkpoint(run, model, optimizer, schedule)
     else:
-        run = ensure_private_dir(
-            workspace / "runs" / file_name_for(config.persona) / datetime.now().strftime("%Y%m%d-%H%M%S")
-        )
-        saved = {"train": asdict(config), "base_directory": str(base.directory)}
-        (run / "config.json").write_text(json.dumps(saved, indent=1))
+        run = processes.share(_new_run(workspace, config, base.directory) if processes.is_main else None)
         progress = _Progress()
 
-    autocast = autocast_dtype()
+    def evaluated() -> dict:
+        evaluation = evaluate(model, val_set, pad_id, batch_tokens, processes)
+        return {f"val_{key}": value for key, value in asdict(evaluation).items()}
+
+    autocast = autocast_dtype(processes.device)
     started = last_checkpoint = time.monotonic()
-    micro_batches = itertools.islice(itertools.cycle(plan), progress.micro_batches, None)
-    with open(run / "metrics.jsonl", "a", encoding="utf-8") as metrics:
+    mine = itertools.islice(itertools.cycle(plan), progress.micro_batches + processes.rank, None, processes.count)
+    save = processes.is_main
+    with open(run / "metrics.jsonl" if save else os.devnull, "a", encoding="utf-8") as metrics:
         if val_set and progress.step == 0:  # the untuned base, for comparison
-            evaluation = evaluate(model, val_set, pad_id, config.batch_tokens)
-            metrics.write(json.dumps({"step": 0} | {f"val_{k}": v for k, v in asdict(evaluation).items()}) + "\n")
+            metrics.write(json.dumps({"step": 0} | evaluated()) + "\n")
         try:
             while progress.step < total_steps:
                 model.train()
                 loss_sum = correct = targets = tokens = 0
                 step_started = time.monotonic()
                 for _ in range(config.accumulation):
-                    batch = collate(next(micro_batches), pad_id)
-                    progress.micro_batches += 1
+                    batch = collate(next(mine), pad_id)
                     tokens += int(batch["attention_mask"].sum())
-                    with torch.autocast(model.device.type, dtype=autocast, enabled=autocast is not None):
+                    with torch.autocast(processes.device.type, dtype=autocast, enabled=autocast is not None):
                         loss, right, count = targeted_forward(model, batch)
                     (loss / config.accumulation).backward()
                     loss_sum, correct, targets = loss_sum + loss.item() * count, correct + int(right), targets + count
-                torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
+                progress.micro_batches += per_step
+                processes.average_gradients(trainable)
+                torch.nn.utils.clip_grad_norm_(trainable, config.clip_norm)
                 optimizer.step()
                 schedule.step()
                 optimizer.zero_grad(set_to_none=True)
                 progress.step += 1
                 now = time.monotonic()
+                time_up = bool(config.minutes and now - started > config.minutes * 60)
+                checkpoint_due = now - last_checkpoint > config.checkpoint_minutes * 60
+                # every process takes the same decisions: on the sums, and on any process's clock
+                loss_sum, correct, targets, tokens, time_up, checkpoint_due = processes.sum(
+                    loss_sum, correct, targets, tokens, time_up, checkpoint_due
+                )
                 record = {"step": progress.step, "train_loss": loss_sum / max(targets, 1),
                           "train_token_accuracy": correct / max(targets, 1), "lr": schedule.get_last_lr()[0],
                           "tokens_per_s": tokens / (now - step_started), "elapsed_s": now - started}  # fmt: skip
-                last = progress.step == total_steps or bool(config.minutes and now - started > config.minutes * 60)
+                last = progress.step == total_steps or time_up > 0
                 if val_set and (progress.step % config.eval_every == 0 or last):
-                    evaluation = evaluate(model, val_set, pad_id, config.batch_tokens)
-                    record |= {f"val_{key}": value for key, value in asdict(evaluation).items()}
-                    if evaluation.loss < progress.best:  # keep the best adapter by validation loss
-                        progress.best, progress.stale = evaluation.loss, 0
-                        model.save_pretrained(run / "adapter")
+                    record |= evaluated()
+                    if record["val_loss"] < progress.best:  # keep the best adapter by validation loss
+                        progress.best, progress.stale = record["val_loss"], 0
+                        if save:
+                            model.save_pretrained(run / "adapter")
                     else:
                         progress.stale += 1
                 metrics.write(json.dumps(record) + "\n")
                 metrics.flush()
-                if now - last_checkpoint > config.checkpoint_minutes * 60:
-                    _save_checkpoint(run, model, optimizer, schedule, progress)
+                if checkpoint_due:
+                    if save:
+                        _save_checkpoint(run, model, optimizer, schedule, progress)
                     last_checkpoint = now
-                if on_step:
+                if on_step and save:
                     on_step(record | {"total_steps": total_steps})
                 if last or progress.stale >= config.patience:
                     break
         except KeyboardInterrupt:
-            _save_checkpoint(run, model, optimizer, schedule, progress)
+            if save:
+                _save_checkpoint(run, model, optimizer, schedule, progress)
             raise
-    if not val_set:
+    if save:
+        _finish(run, model, tokenizer, data, config, best_saved=bool(val_set))
+    return run
+
+
+def _new_run(workspace: Path, config: TrainConfig, base_directory: Path) -> Path:
+    run = ensure_private_dir(
+        workspace / "runs" / file_name_for(config.persona) / datetime.now().strftime("%Y%m%d-%H%M%S")
+    )
+    saved = {"train": asdict(config), "base_directory": str(base_directory)}
+    (run / "config.json").write_text(json.dumps(saved, indent=1))
+    return run
+
+
+def _finish(run: Path, model, tokenizer, data: PersonaData, config: TrainConfig, best_saved: bool) -> None:
+    """The adapter (the best one by validation loss, if any), tokenizer, loss curve and a few sample replies."""
+    if best_saved:
+        _load_adapter(model, run / "adapter")
+    else:
         model.save_pretrained(run / "adapter")
     tokenizer.save_pretrained(run / "adapter")
     plot_curves(run / "metrics.jsonl", run / "loss.png")
-    return make_private(run)
+    autocast = autocast_dtype(model.device)
+    with torch.autocast(model.device.type, dtype=autocast, enabled=autocast is not None):
+        clone = Clone(model, tokenizer, data.persona, max_context_tokens=config.max_tokens)
+        samples.write(run / "samples.md", clone, data, Sampling(seed=config.seed))
+    make_private(run)
 
 
-def evaluate(model, examples: list[TokenizedExample], pad_id: int, batch_tokens: int) -> Evaluation:
-    """Loss, perplexity and token accuracy on the held-out turns, over every labelled token."""
+def evaluate(
+    model, examples: list[TokenizedExample], pad_id: int, batch_tokens: int, processes: Processes | None = None
+) -> Evaluation:
+    """Loss, perplexity and token accuracy on the held-out turns, over every labelled token.
+
+    Under several processes each evaluates its share of the batches; the sums are combined.
+    """
     model.eval()
     loss_sum = correct = targets = 0
+    rank, count = (processes.rank, processes.count) if processes else (0, 1)
     with torch.no_grad():
-        for batch in batches(examples, batch_tokens, seed=0):
-            loss, right, count = targeted_forward(model, collate(batch, pad_id))
-            loss_sum, correct, targets = loss_sum + loss.item() * count, correct + int(right), targets + count
+        for batch in batches(examples, batch_tokens, seed=0)[rank::count]:
+            loss, right, labelled = targeted_forward(model, collate(batch, pad_id))
+            loss_sum, correct, targets = loss_sum + loss.item() * labelled, correct + int(right), targets + labelled
+    if processes:
+        loss_sum, correct, targets = processes.sum(loss_sum, correct, targets)
     loss = loss_sum / max(targets, 1)
     return Evaluation(loss, math.exp(min(loss, 50)), correct / max(targets, 1), targets)
 
@@ -199,22 +267,29 @@ def _save_checkpoint(run: Path, model, optimizer, schedule, progress: _Progress)
     shutil.rmtree(partial, ignore_errors=True)
     model.save_pretrained(partial)
     state = {"optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(), "progress": asdict(progress),
-             "rng": torch.get_rng_state()}  # fmt: skip
+             "rng": torch.get_rng_state(),
+             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}  # fmt: skip
     torch.save(state, partial / "training_state.pt")
     shutil.rmtree(checkpoint, ignore_errors=True)
     make_private(partial).rename(checkpoint)
 
 
-def _load_checkpoint(run: Path, model, optimizer, schedule) -> _Progress:
+def _load_adapter(model, directory: Path) -> None:
     from peft import set_peft_model_state_dict
     from safetensors.torch import load_file
 
+    set_peft_model_state_dict(model, load_file(directory / "adapter_model.safetensors"))
+
+
+def _load_checkpoint(run: Path, model, optimizer, schedule) -> _Progress:
     checkpoint = run / "checkpoint"
-    set_peft_model_state_dict(model, load_file(checkpoint / "adapter_model.safetensors"))
-    state = torch.load(checkpoint / "training_state.pt", weights_only=False)
+    _load_adapter(model, checkpoint)
+    state = torch.load(checkpoint / "training_state.pt", weights_only=False, map_location="cpu")
     optimizer.load_state_dict(state["optimizer"])
     schedule.load_state_dict(state["schedule"])
     torch.set_rng_state(state["rng"])
+    if state.get("cuda_rng") and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda_rng"])
     return _Progress(**state["progress"])
 
 
@@ -234,17 +309,17 @@ def targeted_forward(model, batch: dict):
     return targeted_loss(hidden, causal_lm.lm_head, batch["labels"].to(model.device), softcap=softcap)
 
 
-def load_lora_model(directory: Path, config: TrainConfig):
-    """(peft model with fresh LoRA on every linear layer, tokenizer), on CUDA when there is one."""
+def load_lora_model(directory: Path, config: TrainConfig, device: torch.device | None = None):
+    """(peft model with fresh LoRA on every linear layer, tokenizer), on `device` (default: CUDA if present)."""
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(directory)
     # frozen weights stored in bf16 where the hardware computes in it: autocast then casts nothing per step;
     # the LoRA matrices, the only ones trained, stay fp32 (peft's autocast_adapter_dtype)
-    frozen_dtype = autocast_dtype() if config.bf16_frozen_weights else None
-    model = AutoModelForCausalLM.from_pretrained(directory, dtype=frozen_dtype or torch.float32)
-    model.to("cuda" if torch.cuda.is_available() else "cpu")
+    device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    frozen_dtype = autocast_dtype(device) if config.bf16_frozen_weights else None
+    model = AutoModelForCausalLM.from_pretrained(directory, dtype=frozen_dtype or torch.float32).to(device)
     lora = LoraConfig(r=config.lora_rank, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
                       target_modules="all-linear", task_type="CAUSAL_LM")  # fmt: skip
     return get_peft_model(model, lora, autocast_adapter_dtype=True), tokenizer
@@ -254,9 +329,11 @@ def _token_counter(tokenizer) -> Callable[[str], int]:
     return lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
-def autocast_dtype():
+def autocast_dtype(device: torch.device | None = None):
     """bf16 where the hardware computes it natively (CUDA, or a CPU with AVX-512 bf16 / AMX), else None: fp32."""
-    if torch.cuda.is_available():
+    if device is None:
+        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
     return torch.bfloat16 if torch.ops.mkldnn._is_mkldnn_bf16_supported() else None
 

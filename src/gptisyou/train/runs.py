@@ -37,3 +37,18 @@ def list_runs(workspace: Path) -> list[RunSummary]:
             )
         )  # fmt: skip
     return summaries
+
+
+def recent_speed(workspace: Path) -> float | None:
+    """Median training tokens/s of the most recent run that took steps: a guide to how long the next one takes."""
+    for metrics_path in sorted(
+        (workspace / "runs").glob("*/*/metrics.jsonl"), key=lambda p: p.parent.name, reverse=True
+    ):
+        speeds = sorted(
+            record["tokens_per_s"]
+            for record in map(json.loads, metrics_path.read_text().splitlines())
+            if "tokens_per_s" in record
+        )
+        if speeds:
+            return speeds[len(speeds) // 2]
+    return None

@@ -1,0 +1,146 @@
+"""The clone's next turn: the conversation so far in the training format, sampled token by token.
+
+A conversation is rendered exactly as the model was trained (`Name: text<eot>` lines, bubbles separated by line
+breaks), followed by `Persona: `. Tokens are sampled with a KV cache (temperature, top-p, seeded) until the
+end-of-turn marker, another speaker's header, or the token limit. Text is streamed as it is produced; a tail
+that could still become a stop marker is held back, so a caller never sees a half marker.
+"""
+
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from gptisyou.dataset_formats import END_OF_TURN
+from gptisyou.errors import InputError
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One turn of a conversation: who wrote it and what (bubbles separated by line breaks)."""
+
+    speaker: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Sampling:
+    temperature: float = 0.8  # 0: always the most likely token
+    top_p: float = 0.95
+    max_new_tokens: int = 120
+    seed: int | None = None
+
+
+class Clone:
+    """A causal LM (tuned or base) that writes as `persona`; one generation at a time (a lock guards the model)."""
+
+    def __init__(self, model, tokenizer, persona: str, max_context_tokens: int = 1024) -> None:
+        self.model, self.tokenizer, self.persona = model, tokenizer, persona
+        self.max_context_tokens = max_context_tokens
+        self._lock = threading.Lock()
+
+    def stream(self, history: Sequence[Line], sampling: Sampling = Sampling()) -> Iterator[str]:
+        """Pieces of text of the persona's next turn, as they are sampled."""
+        stops = [END_OF_TURN, *{f"\n{line.speaker}:" for line in history if line.speaker != self.persona}]
+        with self._lock:
+            held = ""  # sampled text not yet given out: it could be the start of a stop marker
+            for piece in self._tokens_as_text(self._prompt_ids(history), sampling):
+                held += piece
+                cut = min((held.find(stop) for stop in stops if stop in held), default=-1)
+                if cut >= 0:
+                    held = held[:cut]
+                    break
+                safe = len(held) - _longest_stop_prefix(held, stops)
+                if safe:
+                    yield held[:safe]
+                    held = held[safe:]
+            if held.rstrip():
+                yield held.rstrip()
+
+    def reply(self, history: Sequence[Line], sampling: Sampling = Sampling()) -> str:
+        return "".join(self.stream(history, sampling)).strip()
+
+    def _prompt_ids(self, history: Sequence[Line]) -> list[int]:
+        """The rendered conversation, oldest turns dropped until it fits the context budget."""
+        opening = f"{self.persona}: "
+        turns = [f"{line.speaker}: {line.text}{END_OF_TURN}\n" for line in history]
+        ids = self._encode("".join(turns) + opening)
+        while len(ids) > self.max_context_tokens and turns:
+            turns.pop(0)
+            ids = self._encode("".join(turns) + opening)
+        return ids[-self.max_context_tokens :]
+
+    def _encode(self, text: str) -> list[int]:
+        bos = [self.tokenizer.bos_token_id] if self.tokenizer.bos_token_id is not None else []
+        return bos + self.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    @torch.inference_mode()
+    def _tokens_as_text(self, prompt: list[int], sampling: Sampling) -> Iterator[str]:
+        """Decoded text, piece by piece, sampled after `prompt`."""
+        self.model.eval()
+        device = self.model.device
+        generator = torch.Generator(device=device)
+        if sampling.seed is None:
+            generator.seed()
+        else:
+            generator.manual_seed(sampling.seed)
+        ids = torch.tensor([prompt], device=device)
+        cache, new, printed = None, [], ""
+        for _ in range(sampling.max_new_tokens):
+            output = self.model(input_ids=ids, cache=cache, use_cache=True)
+            cache = output.cache
+            token = _sample(output.logits[0, -1].float(), sampling, generator)
+            if token == self.tokenizer.eos_token_id:
+                return
+            new.append(token)
+            text = self.tokenizer.decode(new, skip_special_tokens=True)
+            if not text.endswith("\ufffd"):  # a multi-byte character is complete
+                yield text[len(printed) :]
+                printed = text
+            ids = torch.tensor([[token]], device=device)
+
+
+def bubbles(turn: str) -> list[str]:
+    """A turn's separate messages, as the chat showed them."""
+    return [bubble.strip() for bubble in turn.split("\n") if bubble.strip()]
+
+
+def load(run: Path | None, base_directory: Path, persona: str, dtype: torch.dtype | None = None) -> Clone:
+    """The base model with the run's adapter (or the base alone when `run` is None), ready to generate.
+
+    Raises:
+        InputError: the run has no adapter.
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    dtype = dtype or (torch.bfloat16 if device == "cuda" else torch.float32)
+    model = AutoModelForCausalLM.from_pretrained(base_directory, dtype=dtype).to(device)
+    tokenizer = AutoTokenizer.from_pretrained(base_directory)
+    if run is not None:
+        from peft import PeftModel
+
+        adapter = run / "adapter"
+        if not (adapter / "adapter_config.json").is_file():
+            raise InputError(f"{run}: no adapter (the run stopped before its first evaluation?)")
+        model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
+    return Clone(model, tokenizer, persona)
+
+
+def _sample(logits: torch.Tensor, sampling: Sampling, generator: torch.Generator) -> int:
+    if sampling.temperature <= 0:
+        return int(logits.argmax())
+    probabilities = torch.softmax(logits / sampling.temperature, dim=-1)
+    ordered, order = probabilities.sort(descending=True)
+    # keep the smallest set of tokens whose probability reaches top_p (always at least the first)
+    outside = ordered.cumsum(0) - ordered > sampling.top_p
+    ordered[outside] = 0
+    choice = torch.multinomial(ordered, 1, generator=generator)
+    return int(order[choice])
+
+
+def _longest_stop_prefix(text: str, stops: list[str]) -> int:
+    """How many trailing characters of `text` could be the start of a stop marker."""
+    return max((n for stop in stops for n in range(1, len(stop)) if text.endswith(stop[:n])), default=0)

@@ -1,0 +1,83 @@
+"""Sampling the persona's next turn: the prompt in the training format, stops, streaming, seeds, bubbles."""
+
+import pytest
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+
+from gptisyou.generate import Clone, Line, Sampling, _longest_stop_prefix, bubbles  # noqa: E402
+
+
+class Scripted:
+    """A stand-in model that 'samples' a fixed token sequence: its logits put all mass on the next scripted id."""
+
+    def __init__(self, script: list[int], vocab: int) -> None:
+        self.script, self.vocab, self.device, self.prompts = script, vocab, torch.device("cpu"), []
+
+    def eval(self):
+        return self
+
+    def __call__(self, input_ids, cache=None, use_cache=True):
+        position = 0 if cache is None else cache + 1
+        if cache is None:
+            self.prompts.append(input_ids[0].tolist())
+        logits = torch.full((1, input_ids.shape[1], self.vocab), -1e9)
+        logits[0, -1, self.script[min(position, len(self.script) - 1)]] = 0
+        return type("Output", (), {"logits": logits, "cache": position})()
+
+
+@pytest.fixture
+def tokenizer(tiny_base):
+    return transformers.AutoTokenizer.from_pretrained(tiny_base)
+
+
+def clone_saying(text: str, tokenizer, **kwargs) -> Clone:
+    script = tokenizer(text, add_special_tokens=False)["input_ids"]
+    return Clone(Scripted(script, len(tokenizer)), tokenizer, "Ann", **kwargs)
+
+
+def test_the_prompt_is_the_training_format_ending_in_the_persona_header(tokenizer):
+    clone = clone_saying("w1 <eot>", tokenizer)
+    clone.reply([Line("Bob", "w3"), Line("Ann", "w4\nw5")])
+    assert tokenizer.decode(clone.model.prompts[0]) == "Bob : w3 <eot> Ann : w4 w5 <eot> Ann :"
+
+
+def test_the_turn_ends_at_the_end_marker(tokenizer):
+    clone = clone_saying("w1 w2 <eot> Bob : w9", tokenizer)
+    pieces = list(clone.stream([Line("Bob", "w3")], Sampling(temperature=0)))
+    assert "".join(pieces) == "w1 w2"
+    assert not any("<" in piece for piece in pieces)  # a half marker is never streamed
+
+
+def test_the_turn_ends_at_the_next_speakers_header_split_across_pieces(tokenizer):
+    clone = clone_saying("", tokenizer)
+    clone._tokens_as_text = lambda prompt, sampling: iter(["hey", " you\n", "Bo", "b: w9"])
+    assert list(clone.stream([Line("Bob", "w3")])) == ["hey", " you"]
+
+
+def test_the_token_limit_ends_a_turn_that_never_stops(tokenizer):
+    clone = clone_saying("w1 " * 50, tokenizer)
+    assert clone.reply([Line("Bob", "w3")], Sampling(max_new_tokens=5, temperature=0)) == " ".join(["w1"] * 5)
+
+
+def test_old_turns_are_dropped_to_fit_the_context(tokenizer):
+    clone = clone_saying("w1 <eot>", tokenizer, max_context_tokens=12)
+    clone.reply([Line("Bob", "w7 w7 w7 w7 w7"), Line("Ann", "w8"), Line("Bob", "w9")])
+    assert tokenizer.decode(clone.model.prompts[0]) == "Ann : w8 <eot> Bob : w9 <eot> Ann :"
+
+
+def test_sampling_is_seeded_and_stays_inside_top_p(tiny_base, tokenizer):
+    model = transformers.AutoModelForCausalLM.from_pretrained(tiny_base)
+    clone = Clone(model, tokenizer, "Ann")
+    history = [Line("Bob", "w3 w4")]
+    first, again = (clone.reply(history, Sampling(seed=7, max_new_tokens=8)) for _ in range(2))
+    assert first == again
+    greedy = {clone.reply(history, Sampling(temperature=0, max_new_tokens=8, seed=seed)) for seed in range(3)}
+    assert len(greedy) == 1
+
+
+def test_helpers():
+    assert bubbles(" hi \n\n how are you?\n") == ["hi", "how are you?"]
+    assert _longest_stop_prefix("ok <eo", ["<eot>", "\nBob:"]) == 3
+    assert _longest_stop_prefix("ok\nBo", ["<eot>", "\nBob:"]) == 3
+    assert _longest_stop_prefix("ok", ["<eot>"]) == 0

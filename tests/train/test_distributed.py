@@ -1,0 +1,42 @@
+"""The same training code under `accelerate launch`: two CPU processes (gloo) make one run."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytest.importorskip("accelerate")
+pytest.importorskip("peft")
+
+from gptisyou.train.local import TrainConfig, train
+
+
+def test_two_processes_train_like_one_with_twice_the_batch(learnable_chat, workspace, tiny_base):
+    launch = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+              "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "0"]  # fmt: skip
+    options = ["--max-steps", "4", "--dropout", "0", "--batch-tokens", "256", "--learning-rate", "0.03"]
+    finished = subprocess.run(
+        [*launch, "-m", "gptisyou", "train", "--as", "Ann", "--base", str(tiny_base), *options],
+        env=os.environ | {"GPTISYOU_HOME": str(workspace), "CUDA_VISIBLE_DEVICES": ""},
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    [distributed_run] = (workspace / "runs" / "Ann").iterdir()  # one run directory, written by the main process
+    assert (distributed_run / "adapter" / "adapter_model.safetensors").is_file()
+
+    config = TrainConfig("Ann", base=str(tiny_base), max_steps=4, lora_dropout=0, batch_tokens=256,
+                         learning_rate=0.03, accumulation=2)  # fmt: skip
+    single_run = train(learnable_chat, workspace, config)
+
+    def losses(run):
+        lines = (run / "metrics.jsonl").read_text().splitlines()
+        return [(r["step"], r.get("train_loss", 0), r.get("val_loss", 0)) for r in map(json.loads, lines)]
+
+    distributed, single = losses(distributed_run), losses(single_run)
+    assert [step for step, *_ in distributed] == [0, 1, 2, 3, 4]
+    # each process took every other micro-batch; averaged gradients equal one process accumulating both
+    assert [value for record in distributed for value in record] == pytest.approx(
+        [value for record in single for value in record], rel=1e-4
+    )
