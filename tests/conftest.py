@@ -1,3 +1,4 @@
+import contextlib
 import os
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -74,3 +75,50 @@ def learnable_chat(workspace, tmp_path):
     with Store.open(workspace) as opened:
         ingest.import_file(opened, path)
         yield opened
+
+
+class ScriptedModel:
+    """A stand-in causal LM that 'samples' a fixed token sequence: its logits put all mass on the next scripted id."""
+
+    def __init__(self, script: list[int], vocab: int) -> None:
+        import torch
+
+        self.script, self.vocab, self.device, self.prompts = script, vocab, torch.device("cpu"), []
+
+    @classmethod
+    def saying(cls, text: str, tokenizer) -> "ScriptedModel":
+        return cls(tokenizer(text, add_special_tokens=False)["input_ids"], len(tokenizer))
+
+    def eval(self):
+        return self
+
+    def __call__(self, input_ids, cache=None, use_cache=True):
+        import torch
+
+        position = 0 if cache is None else cache + 1
+        if cache is None:
+            self.prompts.append(input_ids[0].tolist())
+        logits = torch.full((1, input_ids.shape[1], self.vocab), -1e9)
+        logits[0, -1, self.script[min(position, len(self.script) - 1)]] = 0
+        return type("Output", (), {"logits": logits, "cache": position})()
+
+
+@contextlib.contextmanager
+def live_server(app):
+    """Run an ASGI app under a real uvicorn server on a free port of 127.0.0.1; yields its base URL."""
+    import threading
+    import time
+
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

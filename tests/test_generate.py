@@ -6,24 +6,7 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
 from gptisyou.generate import Clone, Line, Sampling, _longest_stop_prefix, bubbles  # noqa: E402
-
-
-class Scripted:
-    """A stand-in model that 'samples' a fixed token sequence: its logits put all mass on the next scripted id."""
-
-    def __init__(self, script: list[int], vocab: int) -> None:
-        self.script, self.vocab, self.device, self.prompts = script, vocab, torch.device("cpu"), []
-
-    def eval(self):
-        return self
-
-    def __call__(self, input_ids, cache=None, use_cache=True):
-        position = 0 if cache is None else cache + 1
-        if cache is None:
-            self.prompts.append(input_ids[0].tolist())
-        logits = torch.full((1, input_ids.shape[1], self.vocab), -1e9)
-        logits[0, -1, self.script[min(position, len(self.script) - 1)]] = 0
-        return type("Output", (), {"logits": logits, "cache": position})()
+from tests.conftest import ScriptedModel  # noqa: E402
 
 
 @pytest.fixture
@@ -32,8 +15,7 @@ def tokenizer(tiny_base):
 
 
 def clone_saying(text: str, tokenizer, **kwargs) -> Clone:
-    script = tokenizer(text, add_special_tokens=False)["input_ids"]
-    return Clone(Scripted(script, len(tokenizer)), tokenizer, "Ann", **kwargs)
+    return Clone(ScriptedModel.saying(text, tokenizer), tokenizer, "Ann", **kwargs)
 
 
 def test_the_prompt_is_the_training_format_ending_in_the_persona_header(tokenizer):
@@ -51,7 +33,7 @@ def test_the_turn_ends_at_the_end_marker(tokenizer):
 
 def test_the_turn_ends_at_the_next_speakers_header_split_across_pieces(tokenizer):
     clone = clone_saying("", tokenizer)
-    clone._tokens_as_text = lambda prompt, sampling: iter(["hey", " you\n", "Bo", "b: w9"])
+    clone._tokens_as_text = lambda prompt, sampling, usage: iter(["hey", " you\n", "Bo", "b: w9"])
     assert list(clone.stream([Line("Bob", "w3")])) == ["hey", " you"]
 
 

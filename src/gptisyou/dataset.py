@@ -209,3 +209,17 @@ def _redacted(sessions: list[Session], redactor: Redactor) -> list[Session]:
 
 def _speaker(name: str, redactor: Redactor | None) -> str:
     return redactor.redact(name) if redactor else name
+
+
+def counterpart(store: Store, persona: str) -> str:
+    """Who the persona writes with most: who "you" are by default when talking to the clone.
+
+    Raises:
+        InputError: an unknown persona.
+    """
+    chats = persona_chats(store, DatasetConfig(persona))
+    written: dict[str, int] = {}
+    for person in store.people():
+        if person.chat_id in chats and person.name != persona:
+            written[person.name] = written.get(person.name, 0) + person.messages
+    return max(written, key=lambda name: (written[name], name)) if written else "You"

@@ -6,8 +6,8 @@ end-of-turn marker, another speaker's header, or the token limit. Text is stream
 that could still become a stop marker is held back, so a caller never sees a half marker.
 """
 
-import threading
-from collections.abc import Iterator, Sequence
+import json
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +15,7 @@ import torch
 
 from gptisyou.dataset_formats import END_OF_TURN
 from gptisyou.errors import InputError
+from gptisyou.workspace import file_name_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,31 +34,49 @@ class Sampling:
     seed: int | None = None
 
 
+@dataclass
+class Usage:
+    """Filled in while a turn is generated: what the OpenAI API reports as `usage` and `finish_reason`."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    finish_reason: str = "length"  # "stop" when the turn ended by itself
+
+
 class Clone:
-    """A causal LM (tuned or base) that writes as `persona`; one generation at a time (a lock guards the model)."""
+    """A causal LM (tuned or base) that writes as `persona`. Not thread-safe: one generation at a time."""
 
     def __init__(self, model, tokenizer, persona: str, max_context_tokens: int = 1024) -> None:
         self.model, self.tokenizer, self.persona = model, tokenizer, persona
         self.max_context_tokens = max_context_tokens
-        self._lock = threading.Lock()
 
-    def stream(self, history: Sequence[Line], sampling: Sampling = Sampling()) -> Iterator[str]:
-        """Pieces of text of the persona's next turn, as they are sampled."""
+    def stream(
+        self,
+        history: Sequence[Line],
+        sampling: Sampling = Sampling(),
+        usage: Usage | None = None,
+        cancelled: Callable[[], bool] = lambda: False,
+    ) -> Iterator[str]:
+        """Pieces of text of the persona's next turn, as they are sampled; `cancelled()` stops it early."""
+        usage = usage or Usage()
         stops = [END_OF_TURN, *{f"\n{line.speaker}:" for line in history if line.speaker != self.persona}]
-        with self._lock:
-            held = ""  # sampled text not yet given out: it could be the start of a stop marker
-            for piece in self._tokens_as_text(self._prompt_ids(history), sampling):
-                held += piece
-                cut = min((held.find(stop) for stop in stops if stop in held), default=-1)
-                if cut >= 0:
-                    held = held[:cut]
-                    break
-                safe = len(held) - _longest_stop_prefix(held, stops)
-                if safe:
-                    yield held[:safe]
-                    held = held[safe:]
-            if held.rstrip():
-                yield held.rstrip()
+        prompt = self._prompt_ids(history)
+        usage.prompt_tokens = len(prompt)
+        held = ""  # sampled text not yet given out: it could be the start of a stop marker
+        for piece in self._tokens_as_text(prompt, sampling, usage):
+            held += piece
+            cut = min((held.find(stop) for stop in stops if stop in held), default=-1)
+            if cut >= 0:
+                held, usage.finish_reason = held[:cut], "stop"
+                break
+            safe = len(held) - _longest_stop_prefix(held, stops)
+            if safe:
+                yield held[:safe]
+                held = held[safe:]
+            if cancelled():
+                return
+        if held.rstrip():
+            yield held.rstrip()
 
     def reply(self, history: Sequence[Line], sampling: Sampling = Sampling()) -> str:
         return "".join(self.stream(history, sampling)).strip()
@@ -77,7 +96,7 @@ class Clone:
         return bos + self.tokenizer(text, add_special_tokens=False)["input_ids"]
 
     @torch.inference_mode()
-    def _tokens_as_text(self, prompt: list[int], sampling: Sampling) -> Iterator[str]:
+    def _tokens_as_text(self, prompt: list[int], sampling: Sampling, usage: Usage) -> Iterator[str]:
         """Decoded text, piece by piece, sampled after `prompt`."""
         self.model.eval()
         device = self.model.device
@@ -93,8 +112,10 @@ class Clone:
             cache = output.cache
             token = _sample(output.logits[0, -1].float(), sampling, generator)
             if token == self.tokenizer.eos_token_id:
+                usage.finish_reason = "stop"
                 return
             new.append(token)
+            usage.completion_tokens += 1
             text = self.tokenizer.decode(new, skip_special_tokens=True)
             if not text.endswith("\ufffd"):  # a multi-byte character is complete
                 yield text[len(printed) :]
@@ -107,24 +128,39 @@ def bubbles(turn: str) -> list[str]:
     return [bubble.strip() for bubble in turn.split("\n") if bubble.strip()]
 
 
-def load(run: Path | None, base_directory: Path, persona: str, dtype: torch.dtype | None = None) -> Clone:
-    """The base model with the run's adapter (or the base alone when `run` is None), ready to generate.
+def latest_run(workspace: Path, persona: str) -> Path:
+    """The persona's most recent run with an adapter.
+
+    Raises:
+        InputError: no such run.
+    """
+    adapters = sorted((workspace / "runs" / file_name_for(persona)).glob("*/adapter/adapter_config.json"))
+    if not adapters:
+        raise InputError(f"no trained model of {persona} yet: gptisyou train --as {persona}")
+    return adapters[-1].parent.parent
+
+
+def load(run: Path, persona: str, base_only: bool = False, dtype: torch.dtype | None = None) -> Clone:
+    """The run's base model with its adapter merged in (or the base alone), ready to generate.
+
+    fp32 on a CPU (bf16 generation is slower there for one token at a time), bf16 on a GPU.
 
     Raises:
         InputError: the run has no adapter.
     """
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    adapter = run / "adapter"
+    if not (adapter / "adapter_config.json").is_file():
+        raise InputError(f"{run}: no adapter (the run stopped before its first evaluation?)")
+    base_directory = Path(json.loads((run / "config.json").read_text())["base_directory"])
     device = "cuda" if torch.cuda.is_available() else "cpu"
     dtype = dtype or (torch.bfloat16 if device == "cuda" else torch.float32)
     model = AutoModelForCausalLM.from_pretrained(base_directory, dtype=dtype).to(device)
-    tokenizer = AutoTokenizer.from_pretrained(base_directory)
-    if run is not None:
+    tokenizer = AutoTokenizer.from_pretrained(adapter)
+    if not base_only:
         from peft import PeftModel
 
-        adapter = run / "adapter"
-        if not (adapter / "adapter_config.json").is_file():
-            raise InputError(f"{run}: no adapter (the run stopped before its first evaluation?)")
         model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
     return Clone(model, tokenizer, persona)
 

@@ -1,0 +1,199 @@
+"""Talking to a clone: `chat` (a REPL), `ask` (one question, or an analysis preset) and `serve` (HTTP + web page)."""
+
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from gptisyou.cli.context import open_store, stderr_console
+
+PRESETS = {  # the analysis prompts of the original experiment, asked as "you" in the chat
+    "personality": "Be honest with me: what kind of person am I? Describe my personality.",
+    "topics": "What have we talked about all this time? List the topics of our conversations.",
+    "cold-reply": "Well that was worth a try?",
+}
+_WEAK_MODEL_NOTE = ("Note: a 270M model imitates style; it is weak at this kind of analysis. "
+                    "Larger bases (--base) or a hosted fine-tune answer better.")  # fmt: skip
+
+
+def _persona_options(command):
+    options = [
+        click.option("--as", "persona", required=True, help="The participant the clone writes like."),
+        click.option("--me", help="Who you are in the conversation (default: who the persona writes with most)."),
+        click.option(
+            "--run",
+            "run_dir",
+            type=click.Path(exists=True, file_okay=False, path_type=Path),
+            help="A run directory (default: the persona's latest run).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _load(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, base_only: bool = False):
+    """(clone, run, me) with a status line on stderr while the model loads."""
+    from gptisyou import generate
+    from gptisyou.dataset import counterpart
+
+    with open_store(ctx) as store:
+        me = me or counterpart(store, persona)
+    run = run_dir or generate.latest_run(ctx.obj["workspace"], persona)
+    with stderr_console(ctx).status(f"loading {persona}'s model…"):
+        return generate.load(run, persona, base_only=base_only), run, me
+
+
+@click.command()
+@_persona_options
+@click.option("--temperature", type=click.FloatRange(0, 2), default=0.8, show_default=True)
+@click.option("--seed", type=int, help="Make the replies repeatable.")
+@click.pass_context
+def chat(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, temperature: float,
+         seed: int | None) -> None:  # fmt: skip
+    """Talk to the clone of PERSONA: you type as yourself, it answers in bubbles.
+
+    \b
+    /reset      start a new conversation
+    /save FILE  write the conversation to FILE
+    /temp X     sampling temperature (0 = always the likeliest word)
+    /base       also show what the untuned base model would say (again to stop)
+    /quit       or Ctrl-D / Ctrl-C
+    """
+    from gptisyou.generate import Line, Sampling, load
+
+    clone, run, me = _load(ctx, persona, me, run_dir)
+    console = Console(highlight=False)
+    console.print(f"[dim]Talking to {persona} (model: {run.name}) as {me}. /help for commands.[/dim]")
+    history: list[Line] = []
+    base = None
+    compare = False
+    while True:
+        try:
+            text = click.prompt(click.style(me, fg="green", bold=True), prompt_suffix="> ", default="",
+                                show_default=False)  # fmt: skip
+        except click.Abort:
+            console.print()
+            return
+        command, _, argument = text.strip().partition(" ")
+        if command in ("/quit", "/exit"):
+            return
+        if command == "/help":
+            console.print(chat.help.split("\b\n", 1)[1])
+        elif command == "/reset":
+            history.clear()
+            console.print("[dim]New conversation.[/dim]")
+        elif command == "/save":
+            _save_transcript(Path(argument or "conversation.txt"), history, console)
+        elif command == "/temp":
+            temperature = _temperature(argument, temperature, console)
+        elif command == "/base":
+            compare = not compare
+            if compare and base is None:
+                with stderr_console(ctx).status("loading the base model…"):
+                    base = load(run, persona, base_only=True)
+            console.print(f"[dim]Base model replies {'on' if compare else 'off'}.[/dim]")
+        elif text.strip():
+            history.append(Line(me, text.strip()))
+            sampling = Sampling(temperature=temperature, seed=seed)
+            reply = _speak(console, persona, clone.stream(history, sampling))
+            history.append(Line(persona, reply))
+            if compare:
+                _speak(console, f"{persona} (base model)", base.stream(history[:-1], sampling), style="dim")
+
+
+def _speak(console: Console, name: str, pieces, style: str = "") -> str:
+    """Print a turn as it streams, one bubble per line under the speaker's name; return its text."""
+    console.print(f"[bold magenta]{name}[/bold magenta]: ", end="")
+    text = ""
+    for piece in pieces:
+        text += piece
+        console.print(piece.replace("\n", "\n" + " " * (len(name) + 2)), end="", style=style or None)
+    console.print("" if text.strip() else "[dim](no reply)[/dim]")
+    return text.strip()
+
+
+def _save_transcript(path: Path, history, console: Console) -> None:
+    from gptisyou.workspace import make_private
+
+    path.write_text("".join(f"{line.speaker}: {line.text}\n" for line in history), encoding="utf-8")
+    make_private(path)
+    console.print(f"[dim]Saved {len(history)} turns to {path}.[/dim]")
+
+
+def _temperature(argument: str, current: float, console: Console) -> float:
+    try:
+        value = float(argument)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 2:
+        console.print(f"[dim]/temp takes a number from 0 to 2 (now {current}).[/dim]")
+        return current
+    console.print(f"[dim]Temperature {value}.[/dim]")
+    return value
+
+
+@click.command()
+@_persona_options
+@click.argument("question", required=False)
+@click.option("--preset", type=click.Choice(tuple(PRESETS)), help="One of the original experiment's prompts.")
+@click.option("--base", "base_only", is_flag=True, help="Ask the untuned base model instead, for comparison.")
+@click.option("--temperature", type=click.FloatRange(0, 2), default=0.8, show_default=True)
+@click.option("--seed", type=int, help="Make the reply repeatable.")
+@click.pass_context
+def ask(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, question: str | None,
+        preset: str | None, base_only: bool, temperature: float, seed: int | None) -> None:  # fmt: skip
+    """Ask the clone of PERSONA one QUESTION (or a --preset: personality, topics, cold-reply) and print its reply."""
+    from gptisyou.errors import InputError
+    from gptisyou.generate import Line, Sampling
+
+    if (question is None) == (preset is None):
+        raise InputError("give a QUESTION or a --preset (personality, topics, cold-reply), not both")
+    clone, _, me = _load(ctx, persona, me, run_dir, base_only=base_only)
+    if preset in ("personality", "topics"):
+        stderr_console(ctx).print(f"[dim]{_WEAK_MODEL_NOTE}[/dim]")
+    asked = PRESETS[preset] if preset else question
+    reply = clone.reply([Line(me, asked)], Sampling(temperature=temperature, seed=seed))
+    click.echo(f"{me}: {asked}")
+    click.echo(f"{persona}: {reply or '(no reply)'}")
+
+
+@click.command()
+@_persona_options
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Where to listen; 0.0.0.0 opens it to your network."
+)
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--api-key", envvar="GPTISYOU_API_KEY", help="Require this bearer key on /v1 (or $GPTISYOU_API_KEY).")
+@click.option("--base", "base_only", is_flag=True, help="Serve the untuned base model instead.")
+@click.option("--max-tokens", type=click.IntRange(1, 4096), default=512, show_default=True,
+              help="The most a request may ask for.")  # fmt: skip
+@click.pass_context
+def serve(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, host: str, port: int,
+          api_key: str | None, base_only: bool, max_tokens: int) -> None:  # fmt: skip
+    """Serve the clone of PERSONA: a web chat page at / and an OpenAI-compatible API at /v1.
+
+    \b
+    Any OpenAI client works: base_url="http://127.0.0.1:8000/v1", model=<the persona, lower case>.
+    """
+    from gptisyou.errors import MissingExtra
+
+    try:
+        import uvicorn
+
+        from gptisyou.server import create_app
+    except ImportError as missing:
+        raise MissingExtra(f"serving needs the serve extra ({missing.name}): pip install 'gptisyou[serve]'") from None
+    from gptisyou.workspace import file_name_for
+
+    clone, run, me = _load(ctx, persona, me, run_dir, base_only=base_only)
+    model_id = file_name_for(persona).lower() + ("-base" if base_only else "")
+    console = stderr_console(ctx)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        console.print(f"[yellow]Listening on {host}: anyone who can reach this machine can talk to the clone"
+                      f"{'' if api_key else ' (no --api-key set)'}.[/yellow]")  # fmt: skip
+    console.print(
+        f"{persona}'s clone ({run.name}) as model '{model_id}': http://{host}:{port}/ · API http://{host}:{port}/v1"
+    )
+    app = create_app(clone, model_id, me=me, api_key=api_key, max_new_tokens=max_tokens)
+    uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -1,0 +1,109 @@
+"""`chat`, `ask` and `serve` on a tiny trained run."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+pytest.importorskip("peft")
+
+from gptisyou.cli import cli
+from gptisyou.train.local import TrainConfig, train
+
+
+@pytest.fixture
+def trained(learnable_chat, workspace, tiny_base):
+    return train(learnable_chat, workspace, TrainConfig("Ann", base=str(tiny_base), max_steps=3, batch_tokens=256))
+
+
+def chat(*lines: str, options=()):
+    return CliRunner().invoke(
+        cli, ["chat", "--as", "Ann", "--seed", "1", *options], input="".join(f"{line}\n" for line in lines)
+    )
+
+
+def test_the_repl_answers_in_the_persona_name_and_saves_the_conversation(trained, tmp_path):
+    saved = tmp_path / "talk.txt"
+    result = chat("w3", "/temp 0", "w4", "/base", "w5", f"/save {saved}", "/reset", "/quit")
+    assert result.exit_code == 0, result.output
+    assert f"Talking to Ann (model: {trained.name}) as Bob." in result.output
+    assert result.output.count("Bob> ") == 8  # the prompt: you are who Ann writes with most
+    assert result.output.count("\nAnn: ") >= 3
+    assert "Ann (base model): " in result.output
+    assert "Temperature 0.0." in result.output
+    transcript = saved.read_text().splitlines()
+    assert [line.split(":")[0] for line in transcript] == ["Bob", "Ann"] * 3
+    assert transcript[0] == "Bob: w3"
+    assert oct(saved.stat().st_mode & 0o777) == "0o600"
+
+
+def test_end_of_input_ends_the_repl_cleanly(trained):
+    result = chat("w3")
+    assert result.exit_code == 0
+    assert "Traceback" not in result.output
+
+
+def test_bad_temperature_is_explained_not_fatal(trained):
+    result = chat("/temp hot", "/quit")
+    assert result.exit_code == 0
+    assert "/temp takes a number from 0 to 2 (now 0.8)." in result.output
+
+
+def test_ask_a_preset_and_a_question(run, trained):
+    result = run("ask", "--as", "Ann", "--preset", "cold-reply", "--seed", "2")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[0] == "Bob: Well that was worth a try?"
+    assert result.stdout.splitlines()[1].startswith("Ann: ")
+    topics = run("ask", "--as", "Ann", "--preset", "topics", "--base")
+    assert "weak at this kind of analysis" in topics.stderr
+    assert run("ask", "--as", "Ann", "w3 w4", "--me", "Carol").stdout.startswith("Carol: w3 w4\nAnn: ")
+
+
+def test_ask_needs_exactly_one_question(run, trained):
+    result = run("ask", "--as", "Ann")
+    assert (result.exit_code, result.stderr.strip()) == (
+        2, "Error: give a QUESTION or a --preset (personality, topics, cold-reply), not both"
+    )  # fmt: skip
+
+
+def test_no_trained_model_is_one_line_exit_2(run, learnable_chat):
+    result = run("chat", "--as", "Bob")
+    assert (result.exit_code, result.stderr.strip()) == (
+        2,
+        "Error: no trained model of Bob yet: gptisyou train --as Bob",
+    )
+
+
+def test_serve_answers_the_official_client(trained, workspace):
+    openai = pytest.importorskip("openai")
+    pytest.importorskip("uvicorn")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "gptisyou", "serve", "--as", "Ann", "--port", str(port), "--api-key", "k"]
+    server = subprocess.Popen(command, env=os.environ | {"GPTISYOU_HOME": str(workspace)}, stderr=subprocess.PIPE,
+                              text=True)  # fmt: skip
+    try:
+        client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="k", max_retries=0)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                models = client.models.list()
+                break
+            except openai.APIConnectionError:
+                assert server.poll() is None, "the server stopped"
+                assert time.monotonic() < deadline, "the server did not start in a minute"
+                time.sleep(0.2)
+        assert [model.id for model in models] == ["ann"]
+        reply = client.chat.completions.create(model="ann", messages=[{"role": "user", "content": "w3"}], seed=1)
+        assert isinstance(reply.choices[0].message.content, str)
+    finally:
+        server.terminate()
+        _, stderr = server.communicate(timeout=30)
+    assert f"as model 'ann': http://127.0.0.1:{port}/" in stderr
+    assert Path(workspace).is_dir()

@@ -1,0 +1,70 @@
+"""The chat page in headless Chromium: it loads offline, sends a message and shows the streamed reply."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+transformers = pytest.importorskip("transformers")
+pytest.importorskip("uvicorn")
+playwright = pytest.importorskip("playwright.sync_api")
+
+from gptisyou.generate import Clone  # noqa: E402
+from gptisyou.server import create_app  # noqa: E402
+from tests.conftest import ScriptedModel, live_server  # noqa: E402
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (.ci/run installs it)"),
+]
+
+
+@pytest.fixture
+def browser():
+    with playwright.sync_playwright() as driver:
+        launched = driver.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+        )
+        yield launched
+        launched.close()
+
+
+def app_saying(text: str, tiny_base, **options):
+    tokenizer = transformers.AutoTokenizer.from_pretrained(tiny_base)
+    return create_app(Clone(ScriptedModel.saying(text, tokenizer), tokenizer, "Ann"), "ann", me="Bob", **options)
+
+
+def test_a_message_gets_a_streamed_reply_on_a_phone_sized_screen(browser, tiny_base):
+    with live_server(app_saying("w1 w2 <eot>", tiny_base)) as url:
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        requests = []
+        page.on("request", lambda request: requests.append(request))
+        page.goto(url)
+        expect = playwright.expect
+        expect(page.locator("#persona")).to_have_text("Ann")
+        expect(page.locator("#status")).to_have_text("online")
+        page.fill("#input", "w3 w4")
+        page.press("#input", "Enter")
+        expect(page.locator(".bubble.mine .text")).to_have_text("w3 w4")
+        expect(page.locator(".bubble.theirs .text")).to_have_text("w1 w2")
+        expect(page.locator(".bubble.theirs .who")).to_have_text("Ann")
+        page.fill("#input", "w5")
+        page.click("#send")
+        expect(page.locator(".bubble.theirs .text")).to_have_count(2)
+
+        assert all(request.url.startswith(url) for request in requests)  # no CDN, nothing outside the server
+        completions = [json.loads(r.post_data) for r in requests if r.url.endswith("/v1/chat/completions")]
+        assert completions[0] == {"model": "ann", "stream": True, "messages": [{"role": "user", "content": "w3 w4"}]}
+        assert [m["role"] for m in completions[1]["messages"]] == ["user", "assistant", "user"]
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
+
+
+def test_the_page_asks_for_the_api_key_when_the_server_needs_one(browser, tiny_base):
+    with live_server(app_saying("w1 <eot>", tiny_base, api_key="sesame")) as url:
+        page = browser.new_page()
+        page.on("dialog", lambda dialog: dialog.accept("sesame"))
+        page.goto(url)
+        page.fill("#input", "w3")
+        page.press("#input", "Enter")
+        playwright.expect(page.locator(".bubble.theirs .text")).to_have_text("w1")
