@@ -223,3 +223,19 @@ def counterpart(store: Store, persona: str) -> str:
         if person.chat_id in chats and person.name != persona:
             written[person.name] = written.get(person.name, 0) + person.messages
     return max(written, key=lambda name: (written[name], name)) if written else "You"
+
+
+def reply_moments(
+    sessions: Iterable[Session], persona: str, count: int, context_turns: int = 8
+) -> list[tuple[tuple[Turn, ...], Turn]]:
+    """Up to `count` (context, reply) pairs, spread evenly over the sessions: a persona turn with words and the
+    turns of its session just before it (at least one)."""
+    candidates = [
+        (session.turns[max(0, index - context_turns) : index], turn)
+        for session in sessions
+        for index, turn in enumerate(session.turns)
+        if index and _is_target(turn, persona)
+    ]
+    if len(candidates) <= count:
+        return candidates
+    return [candidates[i * len(candidates) // count] for i in range(count)]

@@ -17,6 +17,7 @@ from gptisyou import __version__
 from gptisyou.cli.chats import chats, import_command, people, show
 from gptisyou.cli.dataset import dataset, validate
 from gptisyou.cli.demo import demo
+from gptisyou.cli.evaluate import eval_command
 from gptisyou.cli.talk import ask, chat, serve
 from gptisyou.cli.train import runs, train
 from gptisyou.errors import GptisyouError
@@ -59,7 +60,21 @@ def cli(ctx: click.Context, workspace: Path | None, verbose: int, quiet: bool) -
     ctx.obj = {"workspace": workspace_dir(workspace), "quiet": quiet, "verbose": verbose}
 
 
-for command in (import_command, chats, people, show, dataset, validate, train, runs, chat, ask, serve, demo):
+for command in (
+    import_command,
+    chats,
+    people,
+    show,
+    dataset,
+    validate,
+    train,
+    runs,
+    chat,
+    ask,
+    serve,
+    eval_command,
+    demo,
+):
     cli.add_command(command)
 
 

@@ -1,32 +1,56 @@
-"""`demo`: the whole product on a bundled sample chat."""
+"""`demo`: the whole product on a bundled sample chat, from a WhatsApp export to an evaluated clone."""
+
+import json
+import time
 
 import click
 
-from gptisyou.cli.chats import chats, import_command, people, show
-from gptisyou.cli.context import open_store, stderr_console
+from gptisyou.cli.chats import import_command, people
+from gptisyou.cli.context import stderr_console
+
+DEMO_PERSONA = "Sam"  # the contact in the demo export: the classic case, a model of the other person
 
 
 @click.command()
+@click.option("--minutes", type=click.FloatRange(min=0, min_open=True), default=5.0, show_default=True,
+              help="Training time.")  # fmt: skip
+@click.option("--samples", type=click.IntRange(min=1), default=24, show_default=True,
+              help="Held-out replies each model writes in the evaluation.")  # fmt: skip
+@click.option("--base", default=None, help="Another base model (default: the embedded Gemma 3 270M).")
+@click.option("--import-only", is_flag=True, help="Stop after the import (no training, no model needed).")
 @click.pass_context
-def demo(ctx: click.Context) -> None:
+def demo(ctx: click.Context, minutes: float, samples: int, base: str | None, import_only: bool) -> None:
     """Run the product end to end on a bundled sample chat (two real people, 4,981 messages).
 
-    Writes the sample as a WhatsApp export into the workspace, imports it, and shows what came in.
+    Writes the sample as a WhatsApp export, imports it, fine-tunes the local model to write like Sam for a
+    few minutes, evaluates it on Sam's most recent replies and says how to talk to it.
     """
     from gptisyou import demo as sample
+    from gptisyou.cli.evaluate import key_figures, run_evaluation
+    from gptisyou.cli.train import train
 
+    started = time.monotonic()
     console = stderr_console(ctx)
-    console.rule("[bold]1. A WhatsApp export of a real two-person chat (chitchat-dataset, MIT)")
-    export = sample.write_sample_export(ctx.obj["workspace"] / "demo")
+    workspace = ctx.obj["workspace"]
+    console.rule("[bold]1/4 A WhatsApp export of a real two-person chat (chitchat-dataset, MIT)")
+    export = sample.write_sample_export(workspace / "demo")
     console.print(f"wrote {export}")
-    console.rule("[bold]2. Import it into the workspace")
+    console.rule("[bold]2/4 Import it into the workspace")
     ctx.invoke(import_command, files=(export,))
-    console.rule("[bold]3. What is in the workspace")
-    ctx.invoke(chats)
     ctx.invoke(people)
-    console.rule("[bold]4. The latest messages")
-    with open_store(ctx) as store:
-        chat_id = max(chat.id for chat in store.chats() if chat.title == "Sam")
-    ctx.invoke(show, chat_id=chat_id, last=8)
-    console.rule("[bold]Next")
-    console.print(f"Try: gptisyou --workspace {ctx.obj['workspace']} show --chat {chat_id} --json | head")
+    if import_only:
+        return
+    console.rule(f"[bold]3/4 Fine-tune the local model to write like {DEMO_PERSONA} ({minutes:g} minutes)")
+    ctx.invoke(train, persona=DEMO_PERSONA, base=base, minutes=minutes)
+    console.rule(f"[bold]4/4 How well does it write like {DEMO_PERSONA}? (held-out replies, tuned vs base)")
+    directory = run_evaluation(ctx, DEMO_PERSONA, None, samples, seed=0)
+    metrics = json.loads((directory / "metrics.json").read_text())
+    console.rule("[bold]Result")
+    for line in key_figures(metrics):
+        click.echo(line)
+    click.echo(f"report: {directory / 'report.html'}")
+    click.echo(f"demo finished in {(time.monotonic() - started) / 60:.1f} minutes. Next:")
+    prefix = f"gptisyou --workspace {workspace}"
+    click.echo(f"  {prefix} chat --as {DEMO_PERSONA}      # talk to the clone")
+    click.echo(f"  {prefix} serve --as {DEMO_PERSONA}     # web chat page + OpenAI-compatible API on 127.0.0.1:8000")
+    click.echo(f"  {prefix} ask --as {DEMO_PERSONA} --preset cold-reply")

@@ -2,9 +2,10 @@
 
 import json
 from pathlib import Path
+from typing import BinaryIO
 
 
-def plot_curves(metrics_path: Path, png_path: Path) -> Path:
+def plot_curves(metrics_path: Path, png_path: Path | BinaryIO) -> Path | BinaryIO:
     import matplotlib
 
     matplotlib.use("Agg")  # files only, no display
@@ -23,6 +24,6 @@ def plot_curves(metrics_path: Path, png_path: Path) -> Path:
     axes.grid(alpha=0.3)
     axes.legend()
     figure.tight_layout()
-    figure.savefig(png_path)
+    figure.savefig(png_path, format="png")
     plt.close(figure)
     return png_path

@@ -121,16 +121,9 @@ def train(
     model, tokenizer = load_lora_model(base.directory, config, processes.device)
     trainable = [p for p in model.parameters() if p.requires_grad]
     processes.synchronise(trainable)
-    count_tokens = _token_counter(tokenizer)
-    data = build(store, dataset_config, count_tokens)
-
-    def tokenized(examples) -> list[TokenizedExample]:
-        return [
-            tokenize(dataset_formats.local_record(e, data.persona), tokenizer, config.max_tokens) for e in examples
-        ]
-
-    train_set = tokenized(data.examples)
-    val_set = tokenized(windows(data.val, data.persona, _ANY_NUMBER_OF_TURNS, config.max_tokens, count_tokens))
+    data = build(store, dataset_config, _token_counter(tokenizer))
+    train_set = tokenized(data.examples, data.persona, tokenizer, config.max_tokens)
+    val_set = held_out(data, tokenizer, config.max_tokens)
     batch_tokens = config.batch_tokens or (8192 if processes.device.type == "cuda" else 2048)
     plan = batches(train_set, batch_tokens, config.seed)
     per_step = config.accumulation * processes.count  # micro-batches per optimizer step, over all processes
@@ -217,6 +210,31 @@ def train(
     return run
 
 
+def tokenized(examples, persona: str, tokenizer, max_tokens: int) -> list[TokenizedExample]:
+    return [tokenize(dataset_formats.local_record(e, persona), tokenizer, max_tokens) for e in examples]
+
+
+def held_out(data: PersonaData, tokenizer, max_tokens: int) -> list[TokenizedExample]:
+    """The held-out sessions as windows of at most `max_tokens`, every persona turn in them a target."""
+    examples = windows(data.val, data.persona, _ANY_NUMBER_OF_TURNS, max_tokens, _token_counter(tokenizer))
+    return tokenized(examples, data.persona, tokenizer, max_tokens)
+
+
+def load_run(run: Path):
+    """(peft model with the run's best adapter, tokenizer, the run's TrainConfig), on CUDA when there is one.
+
+    Raises:
+        InputError: the run has no adapter.
+    """
+    if not (run / "adapter" / "adapter_model.safetensors").is_file():
+        raise InputError(f"{run}: no adapter (the run stopped before its first evaluation?)")
+    saved = json.loads((run / "config.json").read_text())
+    config = TrainConfig(**saved["train"])
+    model, tokenizer = load_lora_model(Path(saved["base_directory"]), config)
+    load_adapter(model, run / "adapter")
+    return model, tokenizer, config
+
+
 def _new_run(workspace: Path, config: TrainConfig, base_directory: Path) -> Path:
     run = ensure_private_dir(
         workspace / "runs" / file_name_for(config.persona) / datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -229,7 +247,7 @@ def _new_run(workspace: Path, config: TrainConfig, base_directory: Path) -> Path
 def _finish(run: Path, model, tokenizer, data: PersonaData, config: TrainConfig, best_saved: bool) -> None:
     """The adapter (the best one by validation loss, if any), tokenizer, loss curve and a few sample replies."""
     if best_saved:
-        _load_adapter(model, run / "adapter")
+        load_adapter(model, run / "adapter")
     else:
         model.save_pretrained(run / "adapter")
     tokenizer.save_pretrained(run / "adapter")
@@ -274,7 +292,7 @@ def _save_checkpoint(run: Path, model, optimizer, schedule, progress: _Progress)
     make_private(partial).rename(checkpoint)
 
 
-def _load_adapter(model, directory: Path) -> None:
+def load_adapter(model, directory: Path) -> None:
     from peft import set_peft_model_state_dict
     from safetensors.torch import load_file
 
@@ -283,7 +301,7 @@ def _load_adapter(model, directory: Path) -> None:
 
 def _load_checkpoint(run: Path, model, optimizer, schedule) -> _Progress:
     checkpoint = run / "checkpoint"
-    _load_adapter(model, checkpoint)
+    load_adapter(model, checkpoint)
     state = torch.load(checkpoint / "training_state.pt", weights_only=False, map_location="cpu")
     optimizer.load_state_dict(state["optimizer"])
     schedule.load_state_dict(state["schedule"])

@@ -1,0 +1,66 @@
+"""`eval`: how well a run imitates its persona, on held-out replies: report.html and metrics.json."""
+
+import json
+from pathlib import Path
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from gptisyou.cli.context import open_store, stderr_console
+
+
+@click.command("eval")
+@click.option("--as", "persona", required=True, help="The persona whose run to evaluate.")
+@click.option("--run", "run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A run directory (default: the persona's latest run).")  # fmt: skip
+@click.option("--samples", type=click.IntRange(min=1), default=40, show_default=True,
+              help="Held-out moments each model replies to.")  # fmt: skip
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.pass_context
+def eval_command(ctx: click.Context, persona: str, run_dir: Path | None, samples: int, seed: int) -> None:
+    """Measure how well the model writes like PERSONA on the held-out (most recent) replies, against the base model.
+
+    Perplexity, token accuracy, who-said-it attribution, style statistics, verbatim copies and leaked contact
+    details, in <run>/eval/report.html (with plots and sample replies) and metrics.json.
+    """
+    directory = run_evaluation(ctx, persona, run_dir, samples, seed)
+    metrics = json.loads((directory / "metrics.json").read_text())
+    for line in key_figures(metrics):
+        click.echo(line)
+    click.echo(f"report: {directory / 'report.html'}")
+
+
+def run_evaluation(ctx: click.Context, persona: str, run_dir: Path | None, samples: int, seed: int) -> Path:
+    from gptisyou.errors import InputError
+    from gptisyou.eval.evaluate import EvalConfig, evaluate_run
+    from gptisyou.generate import latest_run
+
+    run = run_dir or latest_run(ctx.obj["workspace"], persona)
+    trained = (
+        json.loads((run / "config.json").read_text())["train"]["persona"] if (run / "config.json").is_file() else None
+    )
+    if trained != persona:
+        raise InputError(f"{run} is not a run of {persona}")
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=stderr_console(ctx), transient=True) as progress, open_store(ctx) as store:
+        task = progress.add_task("loading the model", total=None)
+
+        def on_progress(stage: str, done: int, total: int) -> None:
+            progress.update(task, description=stage, completed=done, total=total)
+
+        return evaluate_run(store, run, EvalConfig(samples=samples, seed=seed), on_progress)
+
+
+def key_figures(metrics: dict) -> list[str]:
+    fit, persona = metrics["fit"], metrics["persona"]
+    lines = [(f"perplexity on {persona}'s held-out replies: base {fit['base']['perplexity']:.1f} → tuned "
+             f"{fit['tuned']['perplexity']:.1f} (token accuracy {fit['base']['token_accuracy']:.0%} → "
+             f"{fit['tuned']['token_accuracy']:.0%})")]  # fmt: skip
+    if attribution := metrics.get("attribution"):
+        lines.append(f"attributed to {persona} by the who-said-it classifier: real replies {attribution['real']:.0%} · "
+                     f"tuned {attribution['tuned']:.0%} · base {attribution['base']:.0%}")  # fmt: skip
+    memorisation = metrics["memorisation"]
+    lines.append(f"verbatim copies of training data ({memorisation['span_words']}+ words): tuned "
+                 f"{memorisation['tuned']:.0%} · base {memorisation['base']:.0%}; leaked contacts: "
+                 f"{metrics['pii_leakage']['tuned']}")  # fmt: skip
+    return lines

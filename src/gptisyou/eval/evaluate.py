@@ -1,0 +1,141 @@
+"""The evaluation of a run: the persona's held-out replies against the tuned model's and the base model's.
+
+The held-out turns are the validation period of the dataset (the most recent persona turns, never trained on).
+For each sampled held-out moment, the real reply, the tuned model's and the base model's reply to the same
+context. Then, for base and tuned side by side: loss, perplexity and token accuracy on the real held-out
+replies; the who-said-it attribution share; style statistics; verbatim copies of training data; leaked
+phone numbers and e-mail addresses. Everything lands in `metrics.json` and `report.html` in `<run>/eval/`.
+"""
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from gptisyou.dataset import DatasetConfig, PersonaData, build, reply_moments
+from gptisyou.eval import report
+from gptisyou.eval.attribution import WhoSaidIt
+from gptisyou.eval.copying import CopyDetector, leaked_personal_data
+from gptisyou.eval.style import style_of
+from gptisyou.generate import Clone, Line, Sampling
+from gptisyou.store import Store
+from gptisyou.train.local import autocast_dtype, evaluate, held_out, load_run
+from gptisyou.workspace import ensure_private_dir, make_private
+
+
+@dataclass(frozen=True, slots=True)
+class EvalConfig:
+    samples: int = 40  # held-out moments the models reply to
+    context_turns: int = 8  # turns of context before each reply
+    max_new_tokens: int = 60
+    temperature: float = 0.8
+    seed: int = 0
+
+
+def evaluate_run(store: Store, run: Path, config: EvalConfig = EvalConfig(),
+                 on_progress: Callable[[str, int, int], None] | None = None) -> Path:  # fmt: skip
+    """Evaluate `run` on its persona's held-out turns; returns the directory with metrics.json and report.html.
+
+    `on_progress(stage, done, total)` follows the slow parts.
+
+    Raises:
+        InputError: the run has no adapter, or its persona is no longer in the workspace.
+    """
+    started = time.monotonic()
+    progress = on_progress or (lambda *_: None)
+    torch.manual_seed(config.seed)
+    model, tokenizer, train_config = load_run(run)
+    persona = train_config.persona
+    data = build(store, DatasetConfig(persona, max_tokens=train_config.max_tokens, redact=False))
+    autocast = autocast_dtype(model.device)
+
+    def computing():
+        return torch.autocast(model.device.type, dtype=autocast, enabled=autocast is not None)
+
+    val_set = held_out(data, tokenizer, train_config.max_tokens)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    progress("held-out loss", 0, 2)
+    with computing():
+        tuned_fit = evaluate(model, val_set, pad_id, batch_tokens=2048)
+        progress("held-out loss", 1, 2)
+        with model.disable_adapter():
+            base_fit = evaluate(model, val_set, pad_id, batch_tokens=2048)
+    progress("held-out loss", 2, 2)
+
+    moments = reply_moments(data.val or data.train, persona, config.samples, config.context_turns)
+    clone = Clone(model, tokenizer, persona, max_context_tokens=train_config.max_tokens)
+    samples = []
+    for index, (context, real) in enumerate(moments):
+        progress("replies", index, len(moments))
+        history = [Line(turn.sender, turn.text) for turn in context]
+        sampling = Sampling(config.temperature, max_new_tokens=config.max_new_tokens, seed=config.seed + index)
+        with computing():
+            tuned = clone.reply(history, sampling)
+            with model.disable_adapter():
+                base = clone.reply(history, sampling)
+        samples.append({"context": [asdict(line) for line in history], "real": real.text, "tuned": tuned,
+                        "base": base})  # fmt: skip
+    progress("replies", len(moments), len(moments))
+
+    metrics = _metrics(data, samples, tuned_fit, base_fit, config)
+    metrics |= {"persona": persona, "run": str(run), "base": train_config.base or "gemma-3-270m",
+                "seconds": round(time.monotonic() - started, 1)}  # fmt: skip
+    directory = ensure_private_dir(run / "eval")
+    (directory / "metrics.json").write_text(json.dumps(metrics | {"samples": samples}, indent=1, ensure_ascii=False))
+    report.write(directory / "report.html", metrics, samples, run / "metrics.jsonl")
+    return make_private(directory)
+
+
+def _metrics(data: PersonaData, samples: list[dict], tuned_fit, base_fit, config: EvalConfig) -> dict:
+    persona_train, others_train = _texts_by_speaker(data.train, data.persona)
+    persona_val, others_val = _texts_by_speaker(data.val, data.persona)
+    replies = {kind: [sample[kind] for sample in samples] for kind in ("real", "tuned", "base")}
+    metrics = {
+        "held_out": {"persona_turns": data.target_turns(data.val), "tokens": tuned_fit.tokens,
+                     "samples": len(samples), "first": _day(data.val, "start"), "last": _day(data.val, "end")},
+        "fit": {"tuned": asdict(tuned_fit), "base": asdict(base_fit)},
+        "style": {kind: style_of(texts).to_dict() for kind, texts in replies.items()},
+        "settings": asdict(config),
+    }  # fmt: skip
+    if persona_train and others_train:
+        judge = WhoSaidIt(persona_train, others_train, seed=config.seed)
+        metrics["attribution"] = {
+            "real": judge.share(replies["real"]),
+            "tuned": judge.share(replies["tuned"]),
+            "base": judge.share(replies["base"]),
+            "others_held_out": judge.share(others_val),
+            "persona_held_out": judge.share(persona_val),
+            "training_messages": judge.training_messages,
+        }
+    training_texts = persona_train + others_train
+    copies = CopyDetector(training_texts)
+    metrics["memorisation"] = {
+        "span_words": copies.span_words,
+        "tuned": copies.share(replies["tuned"]),
+        "base": copies.share(replies["base"]),
+        "real": copies.share(replies["real"]),
+    }
+    metrics["pii_leakage"] = {
+        "tuned": len(leaked_personal_data(replies["tuned"], training_texts)),
+        "base": len(leaked_personal_data(replies["base"], training_texts)),
+    }
+    return metrics
+
+
+def _texts_by_speaker(sessions, persona: str) -> tuple[list[str], list[str]]:
+    mine, theirs = [], []
+    for session in sessions:
+        for turn in session.turns:
+            if turn.has_words:
+                (mine if turn.sender == persona else theirs).append(turn.text)
+    return mine, theirs
+
+
+def _day(sessions, end: str) -> str | None:
+    if not sessions:
+        return None
+    moment = sessions[0].start if end == "start" else sessions[-1].end
+    return f"{moment:%Y-%m-%d}"

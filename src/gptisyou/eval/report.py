@@ -1,0 +1,195 @@
+"""report.html: one self-contained page (plots embedded as PNG) that shows how well the clone imitates."""
+
+import base64
+import html
+import io
+import re
+from pathlib import Path
+
+from gptisyou.train.curves import plot_curves
+
+_WORD = re.compile(r"\w+")
+_COLOURS = {"real": "#55a868", "tuned": "#4c72b0", "base": "#c44e52", "others": "#8c8c8c"}
+
+
+def write(path: Path, metrics: dict, samples: list[dict], training_metrics: Path) -> None:
+    persona = html.escape(metrics["persona"])
+    figures = [_png(lambda out: plot_curves(training_metrics, out)) if training_metrics.is_file() else None,
+               _png(lambda out: _bars(metrics, out)), _png(lambda out: _lengths(samples, out))]  # fmt: skip
+    body = [
+        f"<h1>How well does the model write like {persona}?</h1>",
+        (
+            f"<p class=meta>Run {html.escape(Path(metrics['run']).name)} · base {html.escape(metrics['base'])} · "
+            f"{metrics['held_out']['persona_turns']} held-out turns of {persona} "
+            f"({metrics['held_out']['first']} to {metrics['held_out']['last']}), never trained on · "
+            f"{metrics['held_out']['samples']} replies generated per model · {metrics['seconds']:.0f} s</p>"
+        ),
+        "<h2>What the numbers say</h2><ul>" + "".join(f"<li>{line}</li>" for line in reading(metrics)) + "</ul>",
+        _table(metrics),
+        "<h2>Plots</h2>",
+        *(f'<img alt="plot" src="data:image/png;base64,{figure}">' for figure in figures if figure),
+        "<h2>Style, real and generated</h2>",
+        _style_table(metrics["style"]),
+        (
+            "<h2>Held-out moments</h2><p>The same context, three replies: what they really wrote, the tuned model, "
+            "the untuned base model.</p>"
+        ),
+        _samples(samples[:25], persona),
+    ]
+    path.write_text(_PAGE.format(title=f"gptisyou — {persona}", body="\n".join(body)), encoding="utf-8")
+
+
+def reading(metrics: dict) -> list[str]:
+    """The numbers in plain words."""
+    persona = html.escape(metrics["persona"])
+    tuned, base = metrics["fit"]["tuned"], metrics["fit"]["base"]
+    lines = [
+        f"<b>Predicting {persona}'s real words.</b> On the held-out replies the tuned model's perplexity is "
+        f"{tuned['perplexity']:.1f}, the base model's {base['perplexity']:.1f}: "
+        + (f"the tuned model is {base['perplexity'] / tuned['perplexity']:.1f} times less surprised by what {persona} "
+           f"actually wrote." if tuned["perplexity"] < base["perplexity"] else
+           "tuning did not make it better at predicting them (too few steps, or too little data?).")
+        + f" It guesses the next token right {tuned['token_accuracy']:.0%} of the time (base: {base['token_accuracy']:.0%})."
+    ]  # fmt: skip
+    if attribution := metrics.get("attribution"):
+        lines.append(
+            f"<b>Who said it?</b> A classifier trained on the real messages tells {persona} from the others. "
+            f"It attributes {attribution['real']:.0%} of {persona}'s real held-out replies to {persona} (the ceiling) "
+            f"and {attribution['others_held_out']:.0%} of the others' (the floor). Tuned replies: "
+            f"{attribution['tuned']:.0%}; base replies: {attribution['base']:.0%}."
+        )
+    memorisation = metrics["memorisation"]
+    lines.append(
+        f"<b>Copying.</b> {memorisation['tuned']:.0%} of the tuned replies contain a run of "
+        f"{memorisation['span_words']} words found verbatim in the training messages (base: "
+        f"{memorisation['base']:.0%}); it should stay near zero. Leaked phone numbers or e-mail addresses from the "
+        f"training data: {metrics['pii_leakage']['tuned']} (base: {metrics['pii_leakage']['base']})."
+    )
+    style = metrics["style"]
+    lines.append(
+        f"<b>Style.</b> {persona}'s real replies average {style['real']['words']:.1f} words in "
+        f"{style['real']['bubbles']:.1f} bubbles; the tuned model's {style['tuned']['words']:.1f} words in "
+        f"{style['tuned']['bubbles']:.1f}, the base model's {style['base']['words']:.1f} in {style['base']['bubbles']:.1f}."
+    )
+    lines.append("A 270M model learns tone, length and pet phrases, not facts: read the replies below as style.")
+    return lines
+
+
+def _table(metrics: dict) -> str:
+    tuned, base = metrics["fit"]["tuned"], metrics["fit"]["base"]
+    rows = [
+        ("Perplexity on held-out replies (lower is better)", f"{base['perplexity']:.1f}", f"{tuned['perplexity']:.1f}", ""),
+        ("Loss (cross-entropy per token)", f"{base['loss']:.3f}", f"{tuned['loss']:.3f}", ""),
+        ("Token accuracy", f"{base['token_accuracy']:.1%}", f"{tuned['token_accuracy']:.1%}", ""),
+    ]  # fmt: skip
+    if attribution := metrics.get("attribution"):
+        rows.append(("Attributed to the persona", f"{attribution['base']:.0%}", f"{attribution['tuned']:.0%}",
+                     f"{attribution['real']:.0%}"))  # fmt: skip
+    memorisation = metrics["memorisation"]
+    rows.append(("Replies copying 8+ words of training data", f"{memorisation['base']:.0%}",
+                 f"{memorisation['tuned']:.0%}", f"{memorisation['real']:.0%}"))  # fmt: skip
+    rows.append(("Leaked phone numbers / e-mails", str(metrics["pii_leakage"]["base"]),
+                 str(metrics["pii_leakage"]["tuned"]), ""))  # fmt: skip
+    cells = "".join(f"<tr><td>{name}</td><td>{b}</td><td>{t}</td><td>{r}</td></tr>" for name, b, t, r in rows)
+    return f"<table><tr><th></th><th>Base</th><th>Tuned</th><th>Real replies</th></tr>{cells}</table>"
+
+
+def _style_table(style: dict) -> str:
+    names = {"words": "words per reply", "bubbles": "bubbles per reply", "emoji": "with emoji",
+             "questions": "with a question mark", "exclamations": "with an exclamation mark",
+             "capitalised": "starting with a capital", "final_period": "ending in a full stop"}  # fmt: skip
+    rows = []
+    for key, name in names.items():
+        values = [style[kind][key] for kind in ("real", "tuned", "base")]
+        shown = [f"{v:.1f}" if key in ("words", "bubbles") else f"{v:.0%}" for v in values]
+        rows.append(f"<tr><td>{name}</td>" + "".join(f"<td>{v}</td>" for v in shown) + "</tr>")
+    for key in ("top_words", "language"):
+        values = [style[kind][key] for kind in ("real", "tuned", "base")]
+        shown = [html.escape(", ".join(v) if isinstance(v, list) else v) for v in values]
+        rows.append(f"<tr><td>{key.replace('_', ' ')}</td>" + "".join(f"<td>{v}</td>" for v in shown) + "</tr>")
+    return "<table><tr><th></th><th>Real</th><th>Tuned</th><th>Base</th></tr>" + "".join(rows) + "</table>"
+
+
+def _samples(samples: list[dict], persona: str) -> str:
+    rows = []
+    for sample in samples:
+        context = "".join(f"<div><b>{html.escape(line['speaker'])}:</b> {_lines(line['text'])}</div>"
+                          for line in sample["context"][-4:])  # fmt: skip
+        replies = "".join(f"<td class={kind}>{_lines(sample[kind]) or '<i>(nothing)</i>'}</td>"
+                          for kind in ("real", "tuned", "base"))  # fmt: skip
+        rows.append(f"<tr><td class=context>{context}</td>{replies}</tr>")
+    header = f"<tr><th>Context</th><th>{persona} (real)</th><th>Tuned model</th><th>Base model</th></tr>"
+    return f"<table class=samples>{header}{''.join(rows)}</table>"
+
+
+def _lines(text: str) -> str:
+    return "<br>".join(html.escape(line) for line in text.split("\n"))
+
+
+def _png(draw) -> str:
+    buffer = io.BytesIO()
+    draw(buffer)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _bars(metrics: dict, out) -> None:
+    plt = _pyplot()
+    panels = 2 if "attribution" in metrics else 1
+    figure, axes = plt.subplots(1, panels, figsize=(7, 3.2), dpi=110, squeeze=False)
+    fit = metrics["fit"]
+    axes[0][0].bar(["base", "tuned"], [fit["base"]["perplexity"], fit["tuned"]["perplexity"]],
+                   color=[_COLOURS["base"], _COLOURS["tuned"]])  # fmt: skip
+    axes[0][0].set_title("perplexity on held-out replies\n(lower is better)", fontsize=10)
+    if panels == 2:
+        attribution = metrics["attribution"]
+        kinds = ["others", "base", "tuned", "real"]
+        values = [attribution["others_held_out"], attribution["base"], attribution["tuned"], attribution["real"]]
+        axes[0][1].bar(kinds, values, color=[_COLOURS[kind] for kind in kinds])
+        axes[0][1].set_ylim(0, 1)
+        axes[0][1].set_title("share attributed to the persona\n(real = ceiling, others = floor)", fontsize=10)
+    figure.tight_layout()
+    figure.savefig(out, format="png")
+    plt.close(figure)
+
+
+def _lengths(samples: list[dict], out) -> None:
+    plt = _pyplot()
+    figure, axes = plt.subplots(figsize=(7, 3.2), dpi=110)
+    lengths = {kind: [len(_WORD.findall(sample[kind])) for sample in samples] for kind in ("real", "tuned", "base")}
+    top = max([1, *(n for values in lengths.values() for n in values)])
+    bins = range(0, top + 2, max(1, top // 20))
+    for kind, values in lengths.items():
+        axes.hist(values, bins=bins, alpha=0.5, label=kind, color=_COLOURS[kind])
+    axes.set_xlabel("words per reply")
+    axes.set_ylabel("replies")
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(out, format="png")
+    plt.close(figure)
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>
+body {{ font: 15px/1.5 system-ui, sans-serif; max-width: 980px; margin: 2em auto; padding: 0 1em; color: #1d2327; }}
+h1 {{ font-size: 1.6em; }} .meta {{ color: #667; }}
+table {{ border-collapse: collapse; margin: 1em 0; width: 100%; }}
+th, td {{ border-bottom: 1px solid #dde; padding: .35em .6em; text-align: left; vertical-align: top; }}
+img {{ max-width: 100%; display: block; margin: 1em 0; }}
+.samples td {{ width: 25%; font-size: 14px; }} .context {{ color: #555; }}
+td.real {{ background: #eef7f0; }} td.tuned {{ background: #eef2fa; }} td.base {{ background: #fbefef; }}
+</style></head>
+<body>
+{body}
+</body></html>
+"""

@@ -1,0 +1,76 @@
+"""`gptisyou eval` end to end on a tiny trained model: every metric, deterministic, a report that renders."""
+
+import json
+from html.parser import HTMLParser
+
+import pytest
+
+pytest.importorskip("peft")
+pytest.importorskip("sklearn")
+
+from gptisyou.eval.evaluate import EvalConfig, evaluate_run
+from gptisyou.train.local import TrainConfig, train
+
+
+@pytest.fixture
+def trained(learnable_chat, workspace, tiny_base):
+    config = TrainConfig("Ann", base=str(tiny_base), max_steps=30, learning_rate=3e-2, batch_tokens=256)
+    return train(learnable_chat, workspace, config)
+
+
+def test_every_metric_for_base_and_tuned_deterministically(learnable_chat, trained):
+    directory = evaluate_run(learnable_chat, trained, EvalConfig(samples=6, max_new_tokens=8, seed=1))
+    metrics = json.loads((directory / "metrics.json").read_text())
+    assert metrics["persona"] == "Ann"
+    assert metrics["held_out"]["samples"] == len(metrics["samples"]) == 6
+    assert metrics["fit"]["tuned"]["perplexity"] < metrics["fit"]["base"]["perplexity"]  # it learned the pattern
+    assert set(metrics["attribution"]) >= {"real", "tuned", "base", "others_held_out"}
+    assert set(metrics["style"]) == {"real", "tuned", "base"}
+    assert set(metrics["memorisation"]) >= {"tuned", "base", "real"}
+    assert metrics["pii_leakage"] == {"tuned": 0, "base": 0}
+    sample = metrics["samples"][0]
+    assert sample["context"][-1]["speaker"] == "Bob"
+    assert set(sample) == {"context", "real", "tuned", "base"}
+
+    again = json.loads((evaluate_run(learnable_chat, trained, EvalConfig(samples=6, max_new_tokens=8, seed=1))
+                        / "metrics.json").read_text())  # fmt: skip
+    drop = {"seconds"}
+    assert {k: v for k, v in again.items() if k not in drop} == {k: v for k, v in metrics.items() if k not in drop}
+
+
+def test_the_report_is_one_self_contained_page(learnable_chat, trained):
+    directory = evaluate_run(learnable_chat, trained, EvalConfig(samples=4, max_new_tokens=6))
+    page = (directory / "report.html").read_text()
+
+    class Collect(HTMLParser):
+        images, links, text = [], [], []
+
+        def handle_starttag(self, tag, attrs):
+            attributes = dict(attrs)
+            if tag == "img":
+                self.images.append(attributes["src"])
+            if "href" in attributes or (tag == "script" and "src" in attributes):
+                self.links.append(attributes)
+
+        def handle_data(self, data):
+            self.text.append(data)
+
+    parser = Collect()
+    parser.feed(page)
+    assert len(parser.images) == 3  # training curves, metric bars, reply lengths
+    assert all(src.startswith("data:image/png;base64,iVBOR") for src in parser.images)
+    assert parser.links == []  # nothing to fetch: it opens offline
+    text = " ".join(parser.text)
+    assert "How well does the model write like Ann?" in text
+    assert "Who said it?" in text
+    assert oct((directory / "report.html").stat().st_mode & 0o777) == "0o600"
+
+
+def test_eval_command_prints_the_key_figures(run, trained):
+    result = run("eval", "--as", "Ann", "--samples", "3")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("perplexity on Ann's held-out replies: base ")
+    assert lines[-1] == f"report: {trained / 'eval' / 'report.html'}"
+    other = run("eval", "--as", "Bob", "--run", trained)
+    assert (other.exit_code, other.stderr.strip()) == (2, f"Error: {trained} is not a run of Bob")

@@ -1,0 +1,57 @@
+"""The measures on their own: who-said-it, verbatim copies, leaked contacts, style statistics."""
+
+import pytest
+
+from gptisyou.eval.copying import CopyDetector, leaked_personal_data
+from gptisyou.eval.style import style_of
+
+CASUAL = ["lol ok 😂", "omg yesss", "haha same tbh", "nah im good lol", "wait what 😂😂", "ok ok fine lol",
+          "yesss finally", "lmao no way", "brb food", "haha ok cya", "ugh monday again lol", "sure thing 😂"]  # fmt: skip
+FORMAL = ["Good morning. Could you send me the report, please?", "Thank you, I will call you later.",
+          "Yes. The meeting is at ten o'clock.", "Please confirm the address.", "I agree. Let us proceed.",
+          "Certainly, I will take care of it.", "Have a pleasant evening.", "Understood. Talk tomorrow.",
+          "That sounds reasonable to me.", "I will be there at noon.", "Kind regards to your family.",
+          "Noted, thank you for letting me know."]  # fmt: skip
+
+
+def test_who_said_it_ranks_the_persona_above_the_others():
+    pytest.importorskip("sklearn")
+    from gptisyou.eval.attribution import WhoSaidIt
+
+    judge = WhoSaidIt(CASUAL, FORMAL)
+    persona_like = ["lol ok cya 😂", "omg haha yesss"]
+    other_like = ["Thank you. Please send the address.", "I will confirm the meeting tomorrow."]
+    assert min(judge.probability(persona_like)) > max(judge.probability(other_like))
+    assert judge.share(persona_like) == 1.0
+    assert judge.share(other_like) == 0.0
+    assert judge.training_messages == 24
+
+
+def test_a_planted_copy_is_found_and_common_short_phrases_are_not():
+    training = ["we should totally go to that little ramen place near the old station next week",
+                "see you tomorrow then", "ok"]  # fmt: skip
+    detector = CopyDetector(training)
+    planted = "honestly we should totally go to that little ramen place near the old station!!"
+    assert detector.copies(planted)
+    assert not detector.copies("see you tomorrow then")  # a phrase everyone writes: under 8 words
+    assert not detector.copies("we should totally go to that new ramen place")  # 7 words in a row at most
+    assert detector.share([planted, "see you tomorrow then"]) == 0.5
+
+
+def test_leaked_contacts_must_come_from_the_training_data():
+    training = ["call me on +44 7911 123456", "mail ann@example.com"]
+    replies = ["my number is +447911123456", "write to bob@example.org", "it costs 12.50"]
+    assert leaked_personal_data(replies, training) == ["+447911123456"]
+
+
+def test_style_statistics():
+    style = style_of(["hey!\nhow are you?", "Good. Thanks.", "lol 😂"])
+    assert style.replies == 3
+    assert style.words == pytest.approx((4 + 2 + 1) / 3)
+    assert style.bubbles == pytest.approx(4 / 3)
+    assert (style.emoji, style.questions, style.exclamations) == pytest.approx((1 / 3, 1 / 3, 1 / 3))
+    assert style.capitalised == pytest.approx(1 / 3)
+    assert style.final_period == pytest.approx(1 / 3)
+    assert "thanks" in style.top_words
+    assert style_of(["le chat est là et je ne sais pas"]).language == "fr"
+    assert style_of([""]).language == "?"
