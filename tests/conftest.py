@@ -92,7 +92,7 @@ class ScriptedModel:
     def eval(self):
         return self
 
-    def __call__(self, input_ids, cache=None, use_cache=True):
+    def __call__(self, input_ids, cache=None, use_cache=True, logits_to_keep=0):
         import torch
 
         position = 0 if cache is None else cache + 1
