@@ -5,6 +5,7 @@ migrations applied once each and recorded in `_migrations`. Readers get `Message
 lives in `ingest`, which writes through `transaction()`.
 """
 
+import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -75,7 +76,37 @@ def _run_script(db: sqlite3.Connection, script: str) -> None:
             db.execute(statement)
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_initial_schema]
+def _remote_objects(db: sqlite3.Connection) -> None:
+    _run_script(
+        db,
+        """
+        CREATE TABLE remote_objects (      -- what was sent to, or made at, a hosted provider: `forget --remote` finds it
+            id INTEGER PRIMARY KEY,
+            provider TEXT NOT NULL,        -- the API's base URL
+            kind TEXT NOT NULL CHECK (kind IN ('file', 'job', 'model')),
+            remote_id TEXT NOT NULL,
+            persona TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT '{}',  -- JSON: base model, status, file name...
+            created_at TEXT NOT NULL,
+            deleted_at TEXT,
+            UNIQUE (provider, kind, remote_id)
+        );
+        """,
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_initial_schema, _remote_objects]
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteObject:
+    provider: str
+    kind: str  # file | job | model
+    remote_id: str
+    persona: str
+    detail: dict
+    created_at: datetime
+    deleted_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +239,37 @@ class Store:
             rows = self.db.execute(f"SELECT * FROM ({latest}) ORDER BY ts, import_id, line", (chat_id, last))
         for name, ts, text, kind, attachment, edited, line, _import_id in rows:
             yield Message(name, datetime.fromisoformat(ts), text, kind, attachment, bool(edited), line)
+
+    # --- what lives at hosted providers ----------------------------------------------------------------------
+
+    def record_remote(self, provider: str, kind: str, remote_id: str, persona: str, **detail) -> None:
+        """Remember a file, job or model at a provider; `detail` is merged into what is known of it."""
+        self.db.execute(
+            """INSERT INTO remote_objects (provider, kind, remote_id, persona, detail, created_at)
+               VALUES (?, ?, ?, ?, ?, ?)
+               ON CONFLICT (provider, kind, remote_id) DO UPDATE SET detail = json_patch(detail, excluded.detail)""",
+            (provider, kind, remote_id, persona, json.dumps(detail), datetime.now().isoformat(timespec="seconds")),
+        )
+
+    def remote_deleted(self, provider: str, kind: str, remote_id: str) -> None:
+        self.db.execute(
+            "UPDATE remote_objects SET deleted_at = ? WHERE provider = ? AND kind = ? AND remote_id = ?",
+            (datetime.now().isoformat(timespec="seconds"), provider, kind, remote_id),
+        )
+
+    def remote_objects(self, persona: str | None = None, kind: str | None = None,
+                       include_deleted: bool = True) -> list[RemoteObject]:  # fmt: skip
+        """Oldest first."""
+        rows = self.db.execute(
+            """SELECT provider, kind, remote_id, persona, detail, created_at, deleted_at FROM remote_objects
+               WHERE (:persona IS NULL OR persona = :persona) AND (:kind IS NULL OR kind = :kind)
+                 AND (:deleted OR deleted_at IS NULL)
+               ORDER BY id""",
+            {"persona": persona, "kind": kind, "deleted": include_deleted},
+        )
+        return [RemoteObject(provider, kind_, remote_id, who, json.loads(detail), datetime.fromisoformat(created),
+                             optional_time(deleted))
+                for provider, kind_, remote_id, who, detail, created, deleted in rows]  # fmt: skip
 
 
 def optional_time(value: str | None) -> datetime | None:

@@ -18,6 +18,7 @@ from gptisyou.cli.chats import chats, import_command, people, show
 from gptisyou.cli.dataset import dataset, validate
 from gptisyou.cli.demo import demo
 from gptisyou.cli.evaluate import eval_command
+from gptisyou.cli.hosted import forget, hosted
 from gptisyou.cli.talk import ask, chat, serve
 from gptisyou.cli.train import runs, train
 from gptisyou.errors import GptisyouError
@@ -73,6 +74,8 @@ for command in (
     ask,
     serve,
     eval_command,
+    hosted,
+    forget,
     demo,
 ):
     cli.add_command(command)

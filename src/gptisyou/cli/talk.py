@@ -1,5 +1,6 @@
 """Talking to a clone: `chat` (a REPL), `ask` (one question, or an analysis preset) and `serve` (HTTP + web page)."""
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -20,28 +21,42 @@ def _persona_options(command):
     options = [
         click.option("--as", "persona", required=True, help="The participant the clone writes like."),
         click.option("--me", help="Who you are in the conversation (default: who the persona writes with most)."),
-        click.option(
-            "--run",
-            "run_dir",
-            type=click.Path(exists=True, file_okay=False, path_type=Path),
-            help="A run directory (default: the persona's latest run).",
-        ),
-    ]
+        click.option("--run", "run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+                     help="A run directory (default: the persona's latest run)."),
+        click.option("--backend", type=click.Choice(("local", "openai")), default="local", show_default=True,
+                     help="openai: the persona's hosted fine-tuned model (see gptisyou openai train)."),
+    ]  # fmt: skip
     for option in reversed(options):
         command = option(command)
     return command
 
 
-def _load(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, base_only: bool = False):
-    """(clone, run, me) with a status line on stderr while the model loads."""
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    clone: object  # a generate.Clone, or a hosted.clone.HostedClone
+    label: str  # which model, for people
+    me: str
+    run: Path | None  # the local run, for /base
+
+
+def _load(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, backend: str,
+          base_only: bool = False) -> _Loaded:  # fmt: skip
+    """The clone, with a status line on stderr while the model loads."""
     from gptisyou import generate
     from gptisyou.dataset import counterpart
 
     with open_store(ctx) as store:
         me = me or counterpart(store, persona)
+        if backend == "openai":
+            from gptisyou.hosted.clone import load as load_hosted
+            from gptisyou.hosted.providers import endpoint
+
+            models = store.remote_objects(persona, kind="model", include_deleted=False)
+            clone = load_hosted(store, endpoint(base_url=models[-1].provider if models else None), persona)
+            return _Loaded(clone, clone.model_id, me, None)
     run = run_dir or generate.latest_run(ctx.obj["workspace"], persona)
     with stderr_console(ctx).status(f"loading {persona}'s model…"):
-        return generate.load(run, persona, base_only=base_only), run, me
+        return _Loaded(generate.load(run, persona, base_only=base_only), run.name, me, run)
 
 
 @click.command()
@@ -49,7 +64,7 @@ def _load(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None
 @click.option("--temperature", type=click.FloatRange(0, 2), default=0.8, show_default=True)
 @click.option("--seed", type=int, help="Make the replies repeatable.")
 @click.pass_context
-def chat(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, temperature: float,
+def chat(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, backend: str, temperature: float,
          seed: int | None) -> None:  # fmt: skip
     """Talk to the clone of PERSONA: you type as yourself, it answers in bubbles.
 
@@ -62,9 +77,10 @@ def chat(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None,
     """
     from gptisyou.generate import Line, Sampling, load
 
-    clone, run, me = _load(ctx, persona, me, run_dir)
+    loaded = _load(ctx, persona, me, run_dir, backend)
+    clone, me = loaded.clone, loaded.me
     console = Console(highlight=False)
-    console.print(f"[dim]Talking to {persona} (model: {run.name}) as {me}. /help for commands.[/dim]")
+    console.print(f"[dim]Talking to {persona} (model: {loaded.label}) as {me}. /help for commands.[/dim]")
     history: list[Line] = []
     base = None
     compare = False
@@ -87,11 +103,13 @@ def chat(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None,
             _save_transcript(Path(argument or "conversation.txt"), history, console)
         elif command == "/temp":
             temperature = _temperature(argument, temperature, console)
+        elif command == "/base" and loaded.run is None:
+            console.print("[dim]/base compares with the local base model: not with --backend openai.[/dim]")
         elif command == "/base":
             compare = not compare
             if compare and base is None:
                 with stderr_console(ctx).status("loading the base model…"):
-                    base = load(run, persona, base_only=True)
+                    base = load(loaded.run, persona, base_only=True)
             console.print(f"[dim]Base model replies {'on' if compare else 'off'}.[/dim]")
         elif text.strip():
             history.append(Line(me, text.strip()))
@@ -141,7 +159,7 @@ def _temperature(argument: str, current: float, console: Console) -> float:
 @click.option("--temperature", type=click.FloatRange(0, 2), default=0.8, show_default=True)
 @click.option("--seed", type=int, help="Make the reply repeatable.")
 @click.pass_context
-def ask(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, question: str | None,
+def ask(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, backend: str, question: str | None,
         preset: str | None, base_only: bool, temperature: float, seed: int | None) -> None:  # fmt: skip
     """Ask the clone of PERSONA one QUESTION (or a --preset: personality, topics, cold-reply) and print its reply."""
     from gptisyou.errors import InputError
@@ -149,7 +167,8 @@ def ask(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, 
 
     if (question is None) == (preset is None):
         raise InputError("give a QUESTION or a --preset (personality, topics, cold-reply), not both")
-    clone, _, me = _load(ctx, persona, me, run_dir, base_only=base_only)
+    loaded = _load(ctx, persona, me, run_dir, backend, base_only=base_only)
+    clone, me = loaded.clone, loaded.me
     if preset in ("personality", "topics"):
         stderr_console(ctx).print(f"[dim]{_WEAK_MODEL_NOTE}[/dim]")
     asked = PRESETS[preset] if preset else question
@@ -169,7 +188,7 @@ def ask(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, 
 @click.option("--max-tokens", type=click.IntRange(1, 4096), default=512, show_default=True,
               help="The most a request may ask for.")  # fmt: skip
 @click.pass_context
-def serve(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, host: str, port: int,
+def serve(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, backend: str, host: str, port: int,
           api_key: str | None, base_only: bool, max_tokens: int) -> None:  # fmt: skip
     """Serve the clone of PERSONA: a web chat page at / and an OpenAI-compatible API at /v1.
 
@@ -183,17 +202,17 @@ def serve(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None
 
         from gptisyou.server import create_app
     except ImportError as missing:
-        raise MissingExtra(f"serving needs the serve extra ({missing.name}): pip install 'gptisyou[serve]'") from None
+        raise MissingExtra("serve", f"serving ({missing.name})") from None
     from gptisyou.workspace import file_name_for
 
-    clone, run, me = _load(ctx, persona, me, run_dir, base_only=base_only)
+    loaded = _load(ctx, persona, me, run_dir, backend, base_only=base_only)
     model_id = file_name_for(persona).lower() + ("-base" if base_only else "")
     console = stderr_console(ctx)
     if host not in ("127.0.0.1", "localhost", "::1"):
         console.print(f"[yellow]Listening on {host}: anyone who can reach this machine can talk to the clone"
                       f"{'' if api_key else ' (no --api-key set)'}.[/yellow]")  # fmt: skip
     console.print(
-        f"{persona}'s clone ({run.name}) as model '{model_id}': http://{host}:{port}/ · API http://{host}:{port}/v1"
+        f"{persona}'s clone ({loaded.label}) as model '{model_id}': http://{host}:{port}/ · API http://{host}:{port}/v1"
     )
-    app = create_app(clone, model_id, me=me, api_key=api_key, max_new_tokens=max_tokens)
+    app = create_app(loaded.clone, model_id, me=loaded.me, api_key=api_key, max_new_tokens=max_tokens)
     uvicorn.run(app, host=host, port=port, log_level="warning")

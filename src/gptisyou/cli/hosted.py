@@ -1,0 +1,243 @@
+"""`openai …`: hosted fine-tuning through an OpenAI-compatible API, opt-in; `forget`: delete, here and there."""
+
+import shutil
+from pathlib import Path
+
+import click
+
+from gptisyou.cli.context import open_store, print_table, stderr_console
+
+
+@click.group("openai")
+@click.option("--provider", help="Provider profile: openai, or compatible (any OpenAI-compatible fine-tuning API).")
+@click.option("--base-url", help="The API's base URL (or $OPENAI_BASE_URL), e.g. https://host/v1.")
+@click.option("--api-key", help="The API key (default: $OPENAI_API_KEY).")
+@click.pass_context
+def hosted(ctx: click.Context, provider: str | None, base_url: str | None, api_key: str | None) -> None:
+    """Fine-tune a hosted model, the original route: nothing is sent before you have seen what and agreed.
+
+    \b
+    OpenAI is winding fine-tuning down: no new jobs for organisations that never fine-tuned (announced
+    2026-05-07), none for anyone from 2027-01-06. Other providers serve the same API (--base-url); the local
+    route needs no account: gptisyou train --as NAME.
+    """
+    ctx.obj["endpoint"] = {"provider": provider, "base_url": base_url, "api_key": api_key}
+
+
+def _endpoint(ctx: click.Context):
+    from gptisyou.hosted.providers import endpoint
+
+    return endpoint(**ctx.obj["endpoint"])
+
+
+@hosted.command("train")
+@click.option("--as", "persona", required=True, help="The participant to imitate.")
+@click.option("--model", help="The base model to fine-tune (default gpt-4o-mini-2024-07-18; davinci-002 and "
+                              "babbage-002 take the original prompt/completion form).")  # fmt: skip
+@click.option("--epochs", type=click.IntRange(1, 50), default=3, show_default=True)
+@click.option(
+    "--no-redact", "keep_personal_data", is_flag=True, help="Send phone numbers, e-mails, names as they are."
+)
+@click.option("--yes", is_flag=True, help="Confirm consent without asking (the other people agreed).")
+@click.option("--no-wait", is_flag=True, help="Start the job and return; follow it with `gptisyou openai status`.")
+@click.option("--poll-seconds", type=float, default=10.0, hidden=True)
+@click.pass_context
+def train(ctx: click.Context, persona: str, model: str | None, epochs: int, keep_personal_data: bool, yes: bool,
+          no_wait: bool, poll_seconds: float) -> None:  # fmt: skip
+    """Upload PERSONA's dataset and start a fine-tuning job, after showing what is sent and what it costs."""
+    from gptisyou import pricing
+    from gptisyou.errors import ConsentError, RemoteError
+    from gptisyou.hosted import finetune
+    from gptisyou.hosted.providers import client
+
+    target = _endpoint(ctx)
+    model = model or pricing.DEFAULT_MODEL
+    console = stderr_console(ctx)
+    with open_store(ctx) as store:
+        plan = finetune.plan(store, ctx.obj["workspace"], persona, model, epochs, redact=not keep_personal_data)
+        for line in _plan_lines(plan, target):
+            click.echo(line)
+        if target.provider.note:
+            console.print(f"[dim]{target.provider.note}[/dim]")
+        if not yes and not _consents(persona, target.base_url):
+            raise ConsentError("nothing was sent")
+        api = client(target)
+        job_id = finetune.start(store, target, api, plan)
+        click.echo(f"job {job_id} started for {persona} on {model}")
+        if no_wait:
+            return
+        with console.status("following the job (Ctrl-C stops following, not the job)…"):
+            job = finetune.follow(store, target, api, job_id, lambda message: console.print(f"  {message}"),
+                                  poll_seconds=poll_seconds)  # fmt: skip
+        if job.status != "succeeded":
+            reason = f": {job.error.message}" if job.error and job.error.message else ""
+            raise RemoteError(f"job {job_id} {job.status}{reason}")
+        click.echo(f"fine-tuned model: {job.fine_tuned_model}")
+        click.echo(f"next: gptisyou openai results {job_id} · gptisyou chat --as {persona} --backend openai")
+
+
+def _plan_lines(plan, target) -> list[str]:
+    cost = f"≈ ${plan.cost_usd:,.2f}" if plan.cost_usd is not None else "unknown (not in the price table)"
+    redaction = (f"on: {plan.replaced_values} phone numbers, e-mails, URLs, card numbers and third-party names "
+                 "replaced by pseudonyms" if plan.redacted else "OFF: personal data is sent as it is")  # fmt: skip
+    validation = (
+        f" + {plan.validation_examples} held-out ({plan.validation_file.name})" if plan.validation_file else ""
+    )
+    return [
+        f"What would be sent to {target.base_url} ({target.provider.name}):",
+        f"  {plan.examples:,} {plan.format} training examples ({plan.train_file}){validation}",
+        f"  {plan.tokens:,} tokens ({plan.token_method}), {plan.epochs} epochs, on {plan.model}: {cost}",
+        f"  redaction {redaction}",
+    ]
+
+
+def _consents(persona: str, base_url: str) -> bool:
+    click.echo(f"These are messages of {persona} and of the people they wrote with. They will be stored and "
+               f"processed by the provider at {base_url}.")  # fmt: skip
+    answer = click.prompt("Type yes if everyone in these chats agreed to that", default="", show_default=False)
+    return answer.strip().lower() == "yes"
+
+
+@hosted.command()
+@click.argument("job_id", required=False)
+@click.pass_context
+def status(ctx: click.Context, job_id: str | None) -> None:
+    """The state of JOB (default: the latest job started from this workspace)."""
+    from gptisyou.hosted import finetune
+    from gptisyou.hosted.providers import client
+
+    target = _endpoint(ctx)
+    with open_store(ctx) as store:
+        job = finetune.retrieve(store, target, client(target), job_id or _latest_job(store, target))
+    for name, value in (("job", job.id), ("status", job.status), ("base model", job.model),
+                        ("fine-tuned model", job.fine_tuned_model or "—"),
+                        ("trained tokens", f"{job.trained_tokens:,}" if job.trained_tokens else "—")):  # fmt: skip
+        click.echo(f"{name}: {value}")
+
+
+@hosted.command()
+@click.argument("job_id", required=False)
+@click.pass_context
+def events(ctx: click.Context, job_id: str | None) -> None:
+    """The provider's messages about JOB, oldest first."""
+    from datetime import datetime
+
+    from gptisyou.hosted.finetune import _provider_errors
+    from gptisyou.hosted.providers import client
+
+    target = _endpoint(ctx)
+    with open_store(ctx) as store:
+        job_id = job_id or _latest_job(store, target)
+    with _provider_errors("events"):
+        found = list(client(target).fine_tuning.jobs.list_events(job_id, limit=100))
+    for event in reversed(found):
+        click.echo(f"{datetime.fromtimestamp(event.created_at):%Y-%m-%d %H:%M:%S}  {event.message}")
+
+
+@hosted.command()
+@click.argument("job_id", required=False)
+@click.pass_context
+def cancel(ctx: click.Context, job_id: str | None) -> None:
+    """Stop JOB at the provider."""
+    from gptisyou.hosted import finetune
+    from gptisyou.hosted.providers import client
+
+    target = _endpoint(ctx)
+    with open_store(ctx) as store:
+        job = finetune.cancel(store, target, client(target), job_id or _latest_job(store, target))
+    click.echo(f"job {job.id}: {job.status}")
+
+
+@hosted.command()
+@click.argument("job_id", required=False)
+@click.pass_context
+def results(ctx: click.Context, job_id: str | None) -> None:
+    """Training loss and token accuracy per step of a finished JOB, as a table and a plot."""
+    from gptisyou.hosted import finetune
+    from gptisyou.hosted.providers import client
+
+    target = _endpoint(ctx)
+    with open_store(ctx) as store:
+        job_id = job_id or _latest_job(store, target)
+        steps = finetune.results(store, target, client(target), job_id)
+    shown = steps if len(steps) <= 20 else steps[:: max(1, len(steps) // 20)] + steps[-1:]
+    print_table(("Step", "Train loss", "Train token acc.", "Val loss", "Val token acc."), [
+        (str(s.step), _value(s.train_loss), _value(s.train_accuracy), _value(s.valid_loss), _value(s.valid_accuracy))
+        for s in shown
+    ])  # fmt: skip
+    plot = ctx.obj["workspace"] / "hosted" / f"{job_id}.png"
+    _plot_results(steps, plot)
+    click.echo(f"plot: {plot}")
+
+
+def _plot_results(steps, path: Path) -> None:
+    import json
+    import tempfile
+
+    from gptisyou.train.curves import plot_curves
+    from gptisyou.workspace import make_private
+
+    records = [{"step": s.step, "train_loss": s.train_loss} | ({"val_loss": s.valid_loss} if s.valid_loss else {})
+               for s in steps if s.train_loss is not None]  # fmt: skip
+    with tempfile.TemporaryDirectory() as scratch:
+        metrics = Path(scratch) / "metrics.jsonl"
+        metrics.write_text("".join(json.dumps(record) + "\n" for record in records))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        plot_curves(metrics, path)
+    make_private(path)
+
+
+def _value(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
+def _latest_job(store, target) -> str:
+    from gptisyou.errors import InputError
+
+    jobs = [job for job in store.remote_objects(kind="job") if job.provider == target.base_url]
+    if not jobs:
+        raise InputError(f"no job started from this workspace at {target.base_url}")
+    return jobs[-1].remote_id
+
+
+@click.command()
+@click.option("--as", "persona", help="Forget what was made for this persona: runs, hosted uploads, redaction map.")
+@click.option("--all", "everything", is_flag=True, help="Delete the whole workspace: chats, runs, models, all.")
+@click.option("--remote", is_flag=True, help="Also delete uploaded files and fine-tuned models at the provider.")
+@click.option("--provider", help="Provider profile for --remote (see gptisyou openai --help).")
+@click.option("--base-url", help="The API's base URL for --remote (default: where the uploads went).")
+@click.option("--api-key", help="The API key for --remote (default: $OPENAI_API_KEY).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def forget(ctx: click.Context, persona: str | None, everything: bool, remote: bool, provider: str | None,
+           base_url: str | None, api_key: str | None, yes: bool) -> None:  # fmt: skip
+    """Delete local data (a persona's runs and uploads, or --all) and, with --remote, what went to a provider."""
+    from gptisyou.errors import InputError, RemoteError
+    from gptisyou.workspace import file_name_for
+
+    if bool(persona) == everything:
+        raise InputError("say what to forget: --as NAME, or --all")
+    workspace = ctx.obj["workspace"]
+    what = "the whole workspace" if everything else f"{persona}'s runs, uploads and redaction map"
+    if not yes:
+        click.confirm(f"Delete {what}{' and their files and models at the provider' if remote else ''}?", abort=True)
+    if remote:
+        from gptisyou.hosted import finetune
+        from gptisyou.hosted.providers import client, endpoint
+
+        with open_store(ctx) as store:
+            providers = {o.provider for o in store.remote_objects(persona, include_deleted=False)}
+            for url in sorted({base_url} if base_url else providers):
+                target = endpoint(provider, url, api_key)
+                failed = finetune.forget(store, target, client(target), persona,
+                                         lambda kind, remote_id: click.echo(f"deleted {kind} {remote_id}"))  # fmt: skip
+                if failed:
+                    raise RemoteError("could not delete " + "; ".join(failed) + " (nothing local was deleted)")
+    if everything:
+        shutil.rmtree(workspace, ignore_errors=True)
+    else:
+        name = file_name_for(persona)
+        for path in (workspace / "runs" / name, workspace / "hosted" / name):
+            shutil.rmtree(path, ignore_errors=True)
+        (workspace / "redaction" / f"{name}.json").unlink(missing_ok=True)
+    stderr_console(ctx).print(f"Deleted {what}.")

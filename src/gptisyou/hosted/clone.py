@@ -1,0 +1,60 @@
+"""A hosted fine-tuned model behind the same interface as a local `Clone`: chat, ask and serve use either."""
+
+from collections.abc import Callable, Iterator, Sequence
+
+from gptisyou.dataset_formats import SYSTEM_LINE
+from gptisyou.errors import InputError
+from gptisyou.generate import Line, Sampling, Usage
+from gptisyou.hosted.providers import Endpoint, client
+from gptisyou.store import Store
+
+
+class HostedClone:
+    def __init__(self, api, model_id: str, persona: str) -> None:
+        self.api, self.model_id, self.persona = api, model_id, persona
+
+    def stream(self, history: Sequence[Line], sampling: Sampling = Sampling(), usage: Usage | None = None,
+               cancelled: Callable[[], bool] = lambda: False) -> Iterator[str]:  # fmt: skip
+        """The persona's next turn from the provider, as it streams; the conversation is sent as it was trained."""
+        from gptisyou.hosted.finetune import _provider_errors
+
+        usage = usage or Usage()
+        messages = [{"role": "system", "content": SYSTEM_LINE.format(persona=self.persona)}]
+        for line in history:
+            mine = line.speaker == self.persona
+            messages.append({"role": "assistant" if mine else "user", "content": line.text})
+        with _provider_errors("chat"):
+            chunks = self.api.chat.completions.create(
+                model=self.model_id, messages=messages, temperature=sampling.temperature, top_p=sampling.top_p,
+                max_tokens=sampling.max_new_tokens, seed=sampling.seed, stream=True,
+            )  # fmt: skip
+            for chunk in chunks:
+                if not chunk.choices:
+                    continue
+                choice = chunk.choices[0]
+                if choice.finish_reason:
+                    usage.finish_reason = choice.finish_reason
+                if choice.delta.content:
+                    usage.completion_tokens += 1
+                    yield choice.delta.content
+                if cancelled():
+                    return
+
+    def reply(self, history: Sequence[Line], sampling: Sampling = Sampling()) -> str:
+        return "".join(self.stream(history, sampling)).strip()
+
+
+def load(store: Store, target: Endpoint, persona: str) -> HostedClone:
+    """The persona's most recent fine-tuned model at this provider.
+
+    Raises:
+        InputError: none is recorded (the job has not finished, or nothing was trained there).
+    """
+    models = [
+        m for m in store.remote_objects(persona, kind="model", include_deleted=False) if m.provider == target.base_url
+    ]
+    if not models:
+        raise InputError(
+            f"no hosted model of {persona} at {target.base_url} yet: gptisyou openai train --as {persona}"
+        )
+    return HostedClone(client(target), models[-1].remote_id, persona)
