@@ -45,16 +45,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tokens", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--base", type=Path, help="a model directory instead of the embedded model (no llama.cpp)")
     args = parser.parse_args()
-    prepared = base.prepare(DATA / "workspace-train")
+    directory = args.base or base.prepare(DATA / "workspace-train").directory
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU"
     print(f"\nmachine: {describe()}, {device}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
           f"{args.tokens} new tokens after a {len(HISTORY)}-turn chat, median of {args.repeats}\n")  # fmt: skip
     results = {}
     for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
-        results[f"gptisyou (transformers, {name})"] = measure_transformers(prepared.directory, dtype, args)
-    gguf = Path(json.loads((prepared.directory / "source.json").read_text())["gguf"])
-    llama = measure_llama_cpp(gguf, prepared.directory, args)
+        results[f"gptisyou (transformers, {name})"] = measure_transformers(directory, dtype, args)
+    source = directory / "source.json"
+    llama = (
+        measure_llama_cpp(Path(json.loads(source.read_text())["gguf"]), directory, args) if source.is_file() else None
+    )
     if llama:
         results["llama.cpp (same GGUF, Q4_K_M)"] = llama
     reference = llama

@@ -156,8 +156,10 @@ def load(run: Path, persona: str, base_only: bool = False, dtype: torch.dtype | 
     if not (adapter / "adapter_config.json").is_file():
         raise InputError(f"{run}: no adapter (the run stopped before its first evaluation?)")
     base_directory = Path(json.loads((run / "config.json").read_text())["base_directory"])
+    from gptisyou.train.base import quiet_transformers
     from gptisyou.train.local import autocast_dtype
 
+    quiet_transformers()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     dtype = dtype or autocast_dtype() or torch.float32
     model = AutoModelForCausalLM.from_pretrained(base_directory, dtype=dtype).to(device)

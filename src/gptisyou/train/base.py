@@ -76,7 +76,7 @@ def _convert(gguf: Path, directory: Path) -> None:
     ensure_private_dir(directory.parent)
     partial = directory.with_name(f".{directory.name}.partial")
     shutil.rmtree(partial, ignore_errors=True)
-    try:
+    try:  # transformers' own progress bar stays on here: the conversion is the slow first minute
         tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
         model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
         # the weights are plain float tensors once dequantised: save them as such
@@ -104,3 +104,14 @@ def _default_gguf() -> Path:
     except ImportError:
         raise MissingExtra("train", "the default base model") from None
     return Path(assemble())
+
+
+def quiet_transformers() -> None:
+    """No per-file progress bars or deprecation chatter from transformers/peft: our own progress says enough."""
+    import warnings
+
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+    transformers_logging.set_verbosity_error()
+    warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")

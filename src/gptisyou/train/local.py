@@ -332,6 +332,7 @@ def load_lora_model(directory: Path, config: TrainConfig, device: torch.device |
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    base_model.quiet_transformers()
     tokenizer = AutoTokenizer.from_pretrained(directory)
     # frozen weights stored in bf16 where the hardware computes in it: autocast then casts nothing per step;
     # the LoRA matrices, the only ones trained, stay fp32 (peft's autocast_adapter_dtype)
