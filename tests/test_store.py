@@ -17,7 +17,7 @@ def test_blank_workspace_gets_the_full_schema(workspace):
         indexes = {row[1]: row[2] for row in store.db.execute("PRAGMA index_list(messages)")}
         foreign = {(row[2], row[3]) for row in store.db.execute("PRAGMA foreign_key_list(messages)")}
         applied = [name for (name,) in store.db.execute("SELECT name FROM _migrations")]
-    assert tables == {"_migrations", "chats", "people", "imports", "messages"}
+    assert tables == {"_migrations", "chats", "people", "imports", "messages", "remote_objects"}
     assert columns == [
         "id", "chat_id", "sender_id", "ts", "text", "kind", "attachment", "edited", "words",
         "content_hash", "ordinal", "import_id", "line",
@@ -54,3 +54,34 @@ def test_kind_is_checked_by_the_database(workspace):
                 "INSERT INTO messages (chat_id, ts, text, kind, content_hash, ordinal, import_id, line)"
                 " VALUES (1, '2020-01-01T00:00:00', 'x', 'sticker', 0, 0, 1, 1)"
             )
+
+
+def test_remote_objects_are_recorded_merged_and_marked_deleted(workspace):
+    with Store.open(workspace) as store:
+        store.record_remote("https://api.example/v1", "job", "ftjob-1", "Ann", model="m", status="queued")
+        store.record_remote("https://api.example/v1", "job", "ftjob-1", "Ann", status="succeeded")
+        store.record_remote("https://api.example/v1", "file", "file-1", "Bob")
+        [job] = store.remote_objects("Ann")
+        assert (job.kind, job.remote_id, job.detail) == ("job", "ftjob-1", {"model": "m", "status": "succeeded"})
+        store.remote_deleted("https://api.example/v1", "file", "file-1")
+        assert [o.remote_id for o in store.remote_objects(include_deleted=False)] == ["ftjob-1"]
+        assert store.remote_objects(kind="file")[0].deleted_at is not None
+
+
+def test_an_older_workspace_is_upgraded_in_place(workspace):
+    import sqlite3
+
+    from gptisyou.store import _initial_schema
+    from gptisyou.workspace import database_path
+
+    workspace.mkdir(parents=True)
+    db = sqlite3.connect(database_path(workspace))
+    db.execute("CREATE TABLE _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    _initial_schema(db)
+    db.execute("INSERT INTO _migrations VALUES ('_initial_schema', '2026-11-01')")
+    db.execute("INSERT INTO chats (title, source, created_at) VALUES ('Alex', 'whatsapp', '2026-11-01')")
+    db.commit()
+    db.close()
+    with Store.open(workspace) as store:
+        assert [chat.title for chat in store.chats()] == ["Alex"]
+        assert store.remote_objects() == []

@@ -4,31 +4,34 @@ import json
 import os
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
 pytest.importorskip("accelerate")
 pytest.importorskip("peft")
 
-from gptisyou.train.local import TrainConfig, train
 
-
-def test_two_processes_train_like_one_with_twice_the_batch(learnable_chat, workspace, tiny_base):
+@pytest.mark.usefixtures("learnable_chat")
+def test_two_processes_train_like_one_with_twice_the_batch(workspace, tiny_base):
     launch = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "0"]  # fmt: skip
-    options = ["--max-steps", "4", "--dropout", "0", "--batch-tokens", "256", "--learning-rate", "0.03"]
-    finished = subprocess.run(
-        [*launch, "-m", "gptisyou", "train", "--as", "Ann", "--base", str(tiny_base), *options],
-        env=os.environ | {"GPTISYOU_HOME": str(workspace), "CUDA_VISIBLE_DEVICES": ""},
-        capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
-    assert finished.returncode == 0, finished.stderr[-3000:]
-    [distributed_run] = (workspace / "runs" / "Ann").iterdir()  # one run directory, written by the main process
-    assert (distributed_run / "adapter" / "adapter_model.safetensors").is_file()
+    train = ["-m", "gptisyou", "train", "--as", "Ann", "--base", str(tiny_base), "--max-steps", "4", "--dropout", "0",
+             "--batch-tokens", "256", "--learning-rate", "0.03"]  # fmt: skip
 
-    config = TrainConfig("Ann", base=str(tiny_base), max_steps=4, lora_dropout=0, batch_tokens=256,
-                         learning_rate=0.03, accumulation=2)  # fmt: skip
-    single_run = train(learnable_chat, workspace, config)
+    def run(command: list[str]) -> Path:
+        # both on the CPU, in fp32 or bf16 alike, even where a GPU is present
+        finished = subprocess.run(command, env=os.environ | {"GPTISYOU_HOME": str(workspace), "CUDA_VISIBLE_DEVICES": ""},
+                                  capture_output=True, text=True, timeout=600, check=False)  # fmt: skip
+        assert finished.returncode == 0, finished.stderr[-3000:]
+        return Path(finished.stdout.splitlines()[0].removeprefix("run: "))
+
+    distributed_run = run([*launch, *train])
+    assert [path.name for path in (workspace / "runs" / "Ann").iterdir()] == [distributed_run.name]  # main writes
+    assert (distributed_run / "adapter" / "adapter_model.safetensors").is_file()
+    time.sleep(1.1)  # runs are named by the second they start
+    single_run = run([sys.executable, *train, "--accumulation", "2"])
 
     def losses(run):
         lines = (run / "metrics.jsonl").read_text().splitlines()

@@ -73,7 +73,8 @@ def train(ctx: click.Context, persona: str, base: str | None, minutes: float | N
             progress.console.print(_plan_line(plan, ctx.obj["workspace"]))
 
         run = run_training(store, ctx.obj["workspace"], config, on_step=on_step, resume=resume, on_plan=on_plan)
-    _print_result(run, ctx.obj["workspace"])
+    if run is not None:  # None in the other processes under accelerate launch
+        _print_result(run, ctx.obj["workspace"])
 
 
 @click.command()

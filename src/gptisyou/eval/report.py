@@ -186,7 +186,7 @@ h1 {{ font-size: 1.6em; }} .meta {{ color: #667; }}
 table {{ border-collapse: collapse; margin: 1em 0; width: 100%; }}
 th, td {{ border-bottom: 1px solid #dde; padding: .35em .6em; text-align: left; vertical-align: top; }}
 img {{ max-width: 100%; display: block; margin: 1em 0; }}
-.samples td {{ width: 25%; font-size: 14px; }} .context {{ color: #555; }}
+.samples {{ table-layout: fixed; }} .samples td {{ font-size: 14px; overflow-wrap: anywhere; }} .context {{ color: #555; }}
 td.real {{ background: #eef7f0; }} td.tuned {{ background: #eef2fa; }} td.base {{ background: #fbefef; }}
 </style></head>
 <body>

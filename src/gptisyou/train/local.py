@@ -95,8 +95,9 @@ def train(
     on_step: Callable[[dict], None] | None = None,
     resume: bool = False,
     on_plan: Callable[[Plan], None] | None = None,
-) -> Path:
-    """Fine-tune a LoRA adapter for the persona; returns the run directory.
+) -> Path | None:
+    """Fine-tune a LoRA adapter for the persona; returns the run directory (None in the other processes of a
+    distributed run: only the main process reports).
 
     With `resume`, the persona's latest interrupted run continues from its checkpoint with its own settings,
     the same data order and optimizer state. A checkpoint is written every `checkpoint_minutes` and on Ctrl-C.
@@ -207,7 +208,7 @@ def train(
             raise
     if save:
         _finish(run, model, tokenizer, data, config, best_saved=bool(val_set))
-    return run
+    return run if save else None
 
 
 def tokenized(examples, persona: str, tokenizer, max_tokens: int) -> list[TokenizedExample]:
