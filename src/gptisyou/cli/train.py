@@ -21,9 +21,9 @@ from gptisyou.cli.context import open_store, print_table, stderr_console
     "--dropout",
     "lora_dropout",
     type=click.FloatRange(0, 1, max_open=True),
-    default=0.05,
+    default=0.0,
     show_default=True,
-    help="LoRA dropout.",
+    help="LoRA dropout (any dropout makes a CPU step about 30 % slower; early stopping guards against overfitting).",
 )
 @click.option(
     "--batch-tokens",

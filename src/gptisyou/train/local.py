@@ -41,7 +41,7 @@ class TrainConfig:
     base: str | None = None  # a model directory or .gguf file; None: the embedded Gemma 3 270M
     lora_rank: int = 16
     lora_alpha: int = 32
-    lora_dropout: float = 0.05
+    lora_dropout: float = 0.0  # peft's default; 0.05 costs ~30 % of CPU speed (a masked copy of every input)
     learning_rate: float = 2e-4
     warmup_fraction: float = 0.05  # of the planned steps
     max_steps: int | None = None  # optimizer steps; None: `epochs` over the data
