@@ -150,3 +150,13 @@ def test_the_legacy_route_sends_prompt_completion_pairs(hosted, provider):
     assert '"prompt": "Bob: w' in first
     assert first.endswith(' ###"}')
     assert (job["model"], job["hyperparameters"]["n_epochs"]) == ("davinci-002", 1)
+
+
+def test_forgetting_locally_warns_about_what_stays_at_the_provider(hosted, provider, workspace):
+    assert hosted("train", "--as", "Ann", "--yes", "--no-wait").exit_code == 0
+    result = CliRunner().invoke(cli, ["forget", "--as", "Ann", "--yes"])
+    assert result.exit_code == 0
+    assert "stay at the provider" in result.stderr
+    assert "add --remote to delete them too" in result.stderr
+    assert not (workspace / "hosted" / "Ann").exists()
+    assert len(provider.user_files()) == 2  # nothing was deleted there

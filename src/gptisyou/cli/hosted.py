@@ -218,6 +218,12 @@ def forget(ctx: click.Context, persona: str | None, everything: bool, remote: bo
     if bool(persona) == everything:
         raise InputError("say what to forget: --as NAME, or --all")
     workspace = ctx.obj["workspace"]
+    if not remote:
+        with open_store(ctx) as store:
+            left = store.remote_objects(persona, include_deleted=False)
+        if left:
+            stderr_console(ctx).print(f"[yellow]{len(left)} uploaded files, jobs or models stay at the provider "
+                                      f"({left[0].provider}); add --remote to delete them too.[/yellow]")  # fmt: skip
     what = "the whole workspace" if everything else f"{persona}'s runs, uploads and redaction map"
     if not yes:
         click.confirm(f"Delete {what}{' and their files and models at the provider' if remote else ''}?", abort=True)
