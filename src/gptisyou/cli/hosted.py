@@ -1,6 +1,7 @@
 """`openai …`: hosted fine-tuning through an OpenAI-compatible API, opt-in; `forget`: delete, here and there."""
 
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -98,17 +99,25 @@ def _consents(persona: str, base_url: str) -> bool:
     return answer.strip().lower() == "yes"
 
 
-@hosted.command()
-@click.argument("job_id", required=False)
-@click.pass_context
-def status(ctx: click.Context, job_id: str | None) -> None:
-    """The state of JOB (default: the latest job started from this workspace)."""
-    from gptisyou.hosted import finetune
+@contextmanager
+def _job(ctx: click.Context, job_id: str | None):
+    """(store, endpoint, client, job id): the given job, or the latest one started from this workspace there."""
     from gptisyou.hosted.providers import client
 
     target = _endpoint(ctx)
     with open_store(ctx) as store:
-        job = finetune.retrieve(store, target, client(target), job_id or _latest_job(store, target))
+        yield store, target, client(target), job_id or _latest_job(store, target)
+
+
+@hosted.command()
+@click.argument("given", metavar="[JOB]", required=False)
+@click.pass_context
+def status(ctx: click.Context, given: str | None) -> None:
+    """The state of JOB (default: the latest job started from this workspace)."""
+    from gptisyou.hosted import finetune
+
+    with _job(ctx, given) as (store, target, api, job_id):
+        job = finetune.retrieve(store, target, api, job_id)
     for name, value in (("job", job.id), ("status", job.status), ("base model", job.model),
                         ("fine-tuned model", job.fine_tuned_model or "—"),
                         ("trained tokens", f"{job.trained_tokens:,}" if job.trained_tokens else "—")):  # fmt: skip
@@ -116,50 +125,41 @@ def status(ctx: click.Context, job_id: str | None) -> None:
 
 
 @hosted.command()
-@click.argument("job_id", required=False)
+@click.argument("given", metavar="[JOB]", required=False)
 @click.pass_context
-def events(ctx: click.Context, job_id: str | None) -> None:
+def events(ctx: click.Context, given: str | None) -> None:
     """The provider's messages about JOB, oldest first."""
     from datetime import datetime
 
-    from gptisyou.hosted.finetune import _provider_errors
-    from gptisyou.hosted.providers import client
+    from gptisyou.hosted import finetune
 
-    target = _endpoint(ctx)
-    with open_store(ctx) as store:
-        job_id = job_id or _latest_job(store, target)
-    with _provider_errors("events"):
-        found = list(client(target).fine_tuning.jobs.list_events(job_id, limit=100))
-    for event in reversed(found):
+    with _job(ctx, given) as (_store, _target, api, job_id):
+        found = finetune.events(api, job_id)
+    for event in found:
         click.echo(f"{datetime.fromtimestamp(event.created_at):%Y-%m-%d %H:%M:%S}  {event.message}")
 
 
 @hosted.command()
-@click.argument("job_id", required=False)
+@click.argument("given", metavar="[JOB]", required=False)
 @click.pass_context
-def cancel(ctx: click.Context, job_id: str | None) -> None:
+def cancel(ctx: click.Context, given: str | None) -> None:
     """Stop JOB at the provider."""
     from gptisyou.hosted import finetune
-    from gptisyou.hosted.providers import client
 
-    target = _endpoint(ctx)
-    with open_store(ctx) as store:
-        job = finetune.cancel(store, target, client(target), job_id or _latest_job(store, target))
+    with _job(ctx, given) as (store, target, api, job_id):
+        job = finetune.cancel(store, target, api, job_id)
     click.echo(f"job {job.id}: {job.status}")
 
 
 @hosted.command()
-@click.argument("job_id", required=False)
+@click.argument("given", metavar="[JOB]", required=False)
 @click.pass_context
-def results(ctx: click.Context, job_id: str | None) -> None:
+def results(ctx: click.Context, given: str | None) -> None:
     """Training loss and token accuracy per step of a finished JOB, as a table and a plot."""
     from gptisyou.hosted import finetune
-    from gptisyou.hosted.providers import client
 
-    target = _endpoint(ctx)
-    with open_store(ctx) as store:
-        job_id = job_id or _latest_job(store, target)
-        steps = finetune.results(store, target, client(target), job_id)
+    with _job(ctx, given) as (store, target, api, job_id):
+        steps = finetune.results(store, target, api, job_id)
     shown = steps if len(steps) <= 20 else steps[:: max(1, len(steps) // 20)] + steps[-1:]
     print_table(("Step", "Train loss", "Train token acc.", "Val loss", "Val token acc."), [
         (str(s.step), _value(s.train_loss), _value(s.train_accuracy), _value(s.valid_loss), _value(s.valid_accuracy))

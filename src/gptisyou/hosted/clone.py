@@ -5,7 +5,7 @@ from collections.abc import Callable, Iterator, Sequence
 from gptisyou.dataset_formats import SYSTEM_LINE
 from gptisyou.errors import InputError
 from gptisyou.generate import Line, Sampling, Usage
-from gptisyou.hosted.providers import Endpoint, client
+from gptisyou.hosted.providers import Endpoint, client, provider_errors
 from gptisyou.store import Store
 
 
@@ -16,14 +16,12 @@ class HostedClone:
     def stream(self, history: Sequence[Line], sampling: Sampling = Sampling(), usage: Usage | None = None,
                cancelled: Callable[[], bool] = lambda: False) -> Iterator[str]:  # fmt: skip
         """The persona's next turn from the provider, as it streams; the conversation is sent as it was trained."""
-        from gptisyou.hosted.finetune import _provider_errors
-
         usage = usage or Usage()
         messages = [{"role": "system", "content": SYSTEM_LINE.format(persona=self.persona)}]
         for line in history:
             mine = line.speaker == self.persona
             messages.append({"role": "assistant" if mine else "user", "content": line.text})
-        with _provider_errors("chat"):
+        with provider_errors("chat"):
             chunks = self.api.chat.completions.create(
                 model=self.model_id, messages=messages, temperature=sampling.temperature, top_p=sampling.top_p,
                 max_tokens=sampling.max_new_tokens, seed=sampling.seed, stream=True,

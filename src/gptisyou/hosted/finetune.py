@@ -7,16 +7,15 @@ failed attempts included.
 """
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from gptisyou import dataset_formats, pricing, validate
 from gptisyou.dataset import DatasetConfig, build, windows
-from gptisyou.errors import InputError, RemoteError
-from gptisyou.hosted.providers import LEGACY_MODELS, WIND_DOWN, Endpoint
+from gptisyou.errors import InputError
+from gptisyou.hosted.providers import LEGACY_MODELS, Endpoint, describe_error, provider_errors
 from gptisyou.store import Store
 from gptisyou.workspace import ensure_private_dir, file_name_for
 
@@ -90,7 +89,7 @@ def start(store: Store, target: Endpoint, client, plan: Plan, hyperparameters: d
     for role, path in (("training", plan.train_file), ("validation", plan.validation_file)):
         if path is None:
             continue
-        with _provider_errors("upload"), open(path, "rb") as handle:
+        with provider_errors("upload"), open(path, "rb") as handle:
             uploaded = client.files.create(file=handle, purpose="fine-tune")
         store.record_remote(target.base_url, "file", uploaded.id, plan.persona, name=path.name, role=role)
         files[role] = uploaded.id
@@ -98,7 +97,7 @@ def start(store: Store, target: Endpoint, client, plan: Plan, hyperparameters: d
         "type": "supervised",
         "supervised": {"hyperparameters": {"n_epochs": plan.epochs, **(hyperparameters or {})}},
     }
-    with _provider_errors("job creation"):
+    with provider_errors("job creation"):
         job = client.fine_tuning.jobs.create(
             model=plan.model, training_file=files["training"], validation_file=files.get("validation"),
             method=method, suffix=_suffix(plan.persona),
@@ -115,9 +114,7 @@ def follow(store: Store, target: Endpoint, client, job_id: str, on_event: Callab
     started = time.monotonic()
     while True:
         job = retrieve(store, target, client, job_id)
-        with _provider_errors("events"):
-            events = list(client.fine_tuning.jobs.list_events(job_id, limit=100))
-        for event in reversed(events):  # newest first from the API
+        for event in events(client, job_id):
             if event.id not in seen:
                 seen.add(event.id)
                 on_event(event.message)
@@ -126,9 +123,15 @@ def follow(store: Store, target: Endpoint, client, job_id: str, on_event: Callab
         time.sleep(poll_seconds)
 
 
+def events(client, job_id: str) -> list:
+    """The provider's latest 100 events of the job, oldest first."""
+    with provider_errors("events"):
+        return list(reversed(list(client.fine_tuning.jobs.list_events(job_id, limit=100))))  # newest first there
+
+
 def retrieve(store: Store, target: Endpoint, client, job_id: str):
     """The job as the provider sees it now; its status and model id are recorded."""
-    with _provider_errors("job lookup"):
+    with provider_errors("job lookup"):
         job = client.fine_tuning.jobs.retrieve(job_id)
     persona = _persona_of(store, target, job_id)
     store.record_remote(target.base_url, "job", job.id, persona, status=job.status)
@@ -140,7 +143,7 @@ def retrieve(store: Store, target: Endpoint, client, job_id: str):
 
 
 def cancel(store: Store, target: Endpoint, client, job_id: str):
-    with _provider_errors("cancel"):
+    with provider_errors("cancel"):
         job = client.fine_tuning.jobs.cancel(job_id)
     store.record_remote(target.base_url, "job", job.id, _persona_of(store, target, job_id), status=job.status)
     return job
@@ -167,7 +170,7 @@ def results(store: Store, target: Endpoint, client, job_id: str) -> list[StepRes
     job = retrieve(store, target, client, job_id)
     if not job.result_files:
         raise InputError(f"job {job_id} has no results yet (status: {job.status})")
-    with _provider_errors("result download"):
+    with provider_errors("result download"):
         content = client.files.content(job.result_files[0]).text
     return [
         StepResult(int(row["step"]), _number(row.get("train_loss")), _number(row.get("train_accuracy")),
@@ -197,7 +200,7 @@ def forget(store: Store, target: Endpoint, client, persona: str | None,
         except openai.NotFoundError:
             pass
         except openai.APIError as error:
-            failed.append(f"{remote.kind} {remote.remote_id}: {_describe(error)}")
+            failed.append(f"{remote.kind} {remote.remote_id}: {describe_error(error)}")
             continue
         store.remote_deleted(remote.provider, remote.kind, remote.remote_id)
         on_deleted(remote.kind, remote.remote_id)
@@ -220,34 +223,3 @@ def _number(value: str | None) -> float | None:
         return float(value) if value not in (None, "") else None
     except ValueError:
         return None
-
-
-@contextmanager
-def _provider_errors(action: str) -> Iterator[None]:
-    """The client's exceptions as one clear RemoteError line."""
-    import openai
-
-    try:
-        yield
-    except openai.PermissionDeniedError as error:
-        explanation = WIND_DOWN if action == "job creation" else _describe(error)
-        raise RemoteError(f"{action}: permission denied (403). {explanation}") from None
-    except openai.APIError as error:
-        raise RemoteError(f"{action}: {_describe(error)}") from None
-
-
-def _describe(error) -> str:
-    import openai
-
-    message = getattr(error, "message", str(error))
-    if isinstance(error, openai.AuthenticationError):
-        return f"the provider rejected the API key (401): {message}"
-    if isinstance(error, openai.NotFoundError):
-        return f"not found at the provider (404): {message}"
-    if isinstance(error, openai.RateLimitError):
-        return f"rate limited (429) after several retries; try again later: {message}"
-    if isinstance(error, openai.APIConnectionError):
-        return f"cannot reach the provider ({message})"
-    if isinstance(error, openai.APIStatusError):
-        return f"the provider answered {error.status_code}: {message}"
-    return message

@@ -7,9 +7,11 @@ January 2027.
 """
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from gptisyou.errors import InputError
+from gptisyou.errors import InputError, RemoteError
 from gptisyou.pricing import HOSTED_MODELS, HostedModel
 
 OPENAI_URL = "https://api.openai.com/v1"
@@ -76,3 +78,34 @@ def client(target: Endpoint, max_retries: int = 4):
 
         raise MissingExtra("openai", "hosted fine-tuning") from None
     return openai.OpenAI(base_url=target.base_url, api_key=target.api_key, max_retries=max_retries, timeout=120)
+
+
+@contextmanager
+def provider_errors(action: str) -> Iterator[None]:
+    """The client's exceptions as one clear RemoteError line."""
+    import openai
+
+    try:
+        yield
+    except openai.PermissionDeniedError as error:
+        explanation = WIND_DOWN if action == "job creation" else describe_error(error)
+        raise RemoteError(f"{action}: permission denied (403). {explanation}") from None
+    except openai.APIError as error:
+        raise RemoteError(f"{action}: {describe_error(error)}") from None
+
+
+def describe_error(error) -> str:
+    import openai
+
+    message = getattr(error, "message", str(error))
+    if isinstance(error, openai.AuthenticationError):
+        return f"the provider rejected the API key (401): {message}"
+    if isinstance(error, openai.NotFoundError):
+        return f"not found at the provider (404): {message}"
+    if isinstance(error, openai.RateLimitError):
+        return f"rate limited (429) after several retries; try again later: {message}"
+    if isinstance(error, openai.APIConnectionError):
+        return f"cannot reach the provider ({message})"
+    if isinstance(error, openai.APIStatusError):
+        return f"the provider answered {error.status_code}: {message}"
+    return message
