@@ -48,14 +48,15 @@ def plan(store: Store, workspace: Path, persona: str, model: str, epochs: int, r
         InputError: an unknown persona, or a dataset the provider would reject (the problems are listed).
     """
     format_name = "legacy" if model in LEGACY_MODELS else "openai"
-    data = build(store, DatasetConfig(persona, redact=redact))
+    config = DatasetConfig(persona, redact=redact)
+    data = build(store, config)
     directory = ensure_private_dir(
         workspace / "hosted" / file_name_for(persona) / datetime.now().strftime("%Y%m%d-%H%M%S")
     )
     train_file = directory / "train.jsonl"
     rows = list(dataset_formats.records(data, format_name))
     dataset_formats.write_jsonl(rows, train_file)
-    validation_rows = _validation_rows(data, format_name)
+    validation_rows = _validation_rows(data, format_name, config)
     validation_file = directory / "validation.jsonl" if validation_rows else None
     if validation_file:
         dataset_formats.write_jsonl(validation_rows, validation_file)
@@ -72,10 +73,11 @@ def plan(store: Store, workspace: Path, persona: str, model: str, epochs: int, r
                 tokens, cost, redact, replaced, counter.method)  # fmt: skip
 
 
-def _validation_rows(data, format_name: str) -> list[dict]:
+def _validation_rows(data, format_name: str, config: DatasetConfig) -> list[dict]:
+    """The held-out sessions in the upload's format: the provider reports validation loss on them."""
     if format_name == "legacy":
-        return list(dataset_formats.legacy_records(data.val, data.persona, DatasetConfig(data.persona).context_turns))
-    examples = windows(data.val, data.persona, DatasetConfig(data.persona).window_turns, None, None)
+        return list(dataset_formats.legacy_records(data.val, data.persona, config.context_turns))
+    examples = windows(data.val, data.persona, config.window_turns, None, None)
     return [dataset_formats.openai_record(example, data.persona, data.group) for example in examples]
 
 
