@@ -29,7 +29,7 @@ from machine import describe  # benchmarks/machine.py
 
 from gptisyou.train import base
 from gptisyou.train.batches import IGNORE_INDEX
-from gptisyou.train.local import TrainConfig, autocast_dtype, load_lora_model, targeted_forward
+from gptisyou.train.local import TrainConfig, autocast_dtype, load_lora_model, mixed_precision, targeted_forward
 
 DATA = Path(__file__).resolve().parent / ".data"
 VARIANTS = {
@@ -111,12 +111,11 @@ def _random_batches(args, vocab: int, device) -> list[dict]:
 def _loop_seconds(model, batches: list[dict]) -> float:
     """gptisyou's step: targeted loss under autocast, AdamW on the LoRA weights."""
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
-    autocast = autocast_dtype(model.device)
     for index, batch in enumerate(batches):
         if index == 1:
             _synchronise()
             start = time.perf_counter()
-        with torch.autocast(model.device.type, dtype=autocast, enabled=autocast is not None):
+        with mixed_precision(model.device):
             loss = targeted_forward(model, batch)[0]
         loss.backward()
         optimizer.step()

@@ -22,7 +22,8 @@ from gptisyou.eval.copying import CopyDetector, leaked_personal_data
 from gptisyou.eval.style import style_of
 from gptisyou.generate import Clone, Line, Sampling
 from gptisyou.store import Store
-from gptisyou.train.local import autocast_dtype, evaluate, held_out, load_run
+from gptisyou.train.batches import pad_token_id
+from gptisyou.train.local import evaluate, held_out, load_run, mixed_precision
 from gptisyou.workspace import ensure_private_dir, make_private
 
 
@@ -50,15 +51,10 @@ def evaluate_run(store: Store, run: Path, config: EvalConfig = EvalConfig(),
     model, tokenizer, train_config = load_run(run)
     persona = train_config.persona
     data = build(store, DatasetConfig(persona, max_tokens=train_config.max_tokens, redact=False))
-    autocast = autocast_dtype(model.device)
-
-    def computing():
-        return torch.autocast(model.device.type, dtype=autocast, enabled=autocast is not None)
-
     val_set = held_out(data, tokenizer, train_config.max_tokens)
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    pad_id = pad_token_id(tokenizer)
     progress("held-out loss", 0, 2)
-    with computing():
+    with mixed_precision(model.device):
         tuned_fit = evaluate(model, val_set, pad_id, batch_tokens=2048)
         progress("held-out loss", 1, 2)
         with model.disable_adapter():
@@ -72,7 +68,7 @@ def evaluate_run(store: Store, run: Path, config: EvalConfig = EvalConfig(),
         progress("replies", index, len(moments))
         history = [Line(turn.sender, turn.text) for turn in context]
         sampling = Sampling(config.temperature, max_new_tokens=config.max_new_tokens, seed=config.seed + index)
-        with computing():
+        with mixed_precision(model.device):
             tuned = clone.reply(history, sampling)
             with model.disable_adapter():
                 base = clone.reply(history, sampling)

@@ -48,6 +48,11 @@ def batches(examples: Iterable[TokenizedExample], max_batch_tokens: int, seed: i
     return grouped
 
 
+def pad_token_id(tokenizer) -> int:
+    """The tokenizer's padding id; 0 for one without (padding is masked out either way)."""
+    return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+
+
 def collate(batch: list[TokenizedExample], pad_id: int) -> dict:
     """Right-padded tensors: input_ids, attention_mask, labels."""
     import torch

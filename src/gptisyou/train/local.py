@@ -26,7 +26,7 @@ from gptisyou.generate import Clone, Sampling
 from gptisyou.store import Store
 from gptisyou.train import base as base_model
 from gptisyou.train import samples
-from gptisyou.train.batches import TokenizedExample, batches, collate, tokenize
+from gptisyou.train.batches import TokenizedExample, batches, collate, pad_token_id, tokenize
 from gptisyou.train.curves import plot_curves
 from gptisyou.train.distributed import Processes
 from gptisyou.train.loss import targeted_loss
@@ -131,7 +131,7 @@ def train(
     total_steps = config.max_steps or max(1, math.ceil(len(plan) * config.epochs / per_step))
     optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate)
     schedule = _cosine_with_warmup(optimizer, max(1, int(total_steps * config.warmup_fraction)), total_steps)
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    pad_id = pad_token_id(tokenizer)
     if on_plan and processes.is_main:
         per_epoch = sum(len(example.input_ids) for example in train_set)
         planned = round(per_epoch * total_steps * per_step / len(plan))
@@ -147,7 +147,6 @@ def train(
         evaluation = evaluate(model, val_set, pad_id, batch_tokens, processes)
         return {f"val_{key}": value for key, value in asdict(evaluation).items()}
 
-    autocast = autocast_dtype(processes.device)
     started = last_checkpoint = time.monotonic()
     mine = itertools.islice(itertools.cycle(plan), progress.micro_batches + processes.rank, None, processes.count)
     save = processes.is_main
@@ -162,7 +161,7 @@ def train(
                 for _ in range(config.accumulation):
                     batch = collate(next(mine), pad_id)
                     tokens += int(batch["attention_mask"].sum())
-                    with torch.autocast(processes.device.type, dtype=autocast, enabled=autocast is not None):
+                    with mixed_precision(processes.device):
                         loss, right, count = targeted_forward(model, batch)
                     (loss / config.accumulation).backward()
                     loss_sum, correct, targets = loss_sum + loss.item() * count, correct + int(right), targets + count
@@ -253,8 +252,7 @@ def _finish(run: Path, model, tokenizer, data: PersonaData, config: TrainConfig,
         model.save_pretrained(run / "adapter")
     tokenizer.save_pretrained(run / "adapter")
     plot_curves(run / "metrics.jsonl", run / "loss.png")
-    autocast = autocast_dtype(model.device)
-    with torch.autocast(model.device.type, dtype=autocast, enabled=autocast is not None):
+    with mixed_precision(model.device):
         clone = Clone(model, tokenizer, data.persona, max_context_tokens=config.max_tokens)
         samples.write(run / "samples.md", clone, data, Sampling(seed=config.seed))
     make_private(run)
@@ -347,6 +345,12 @@ def load_lora_model(directory: Path, config: TrainConfig, device: torch.device |
 
 def _token_counter(tokenizer) -> Callable[[str], int]:
     return lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+def mixed_precision(device: torch.device):
+    """bf16 autocast on `device` where its hardware has bf16, else a context that changes nothing (fp32)."""
+    dtype = autocast_dtype(device)
+    return torch.autocast(device.type, dtype=dtype, enabled=dtype is not None)
 
 
 def autocast_dtype(device: torch.device | None = None):
