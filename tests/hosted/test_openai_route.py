@@ -160,3 +160,9 @@ def test_forgetting_locally_warns_about_what_stays_at_the_provider(hosted, provi
     assert "add --remote to delete them too" in result.stderr
     assert not (workspace / "hosted" / "Ann").exists()
     assert len(provider.user_files()) == 2  # nothing was deleted there
+
+
+def test_forget_needs_to_know_what(workspace):
+    for args in ([], ["--as", "Ann", "--all"]):
+        result = invoke("forget", "--yes", *args)
+        assert (result.exit_code, result.output.strip()) == (2, "Error: say what to forget: --as NAME, or --all")
