@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gptisyou.conversations import Session, SessionConfig, Turn, split_sessions
-from gptisyou.errors import InputError
+from gptisyou.errors import InputError, RedactionError
 from gptisyou.redact import Redactor
 from gptisyou.store import Store
 from gptisyou.workspace import ensure_private_dir, file_name_for
@@ -65,8 +65,10 @@ class PersonaData:
         """Write the real → pseudonym map into the workspace, readable by the owner only."""
         if self.redactor is None:
             return None
-        path = ensure_private_dir(workspace / "redaction") / f"{file_name_for(self.real_persona)}.json"
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        path = (
+            ensure_private_dir(workspace / "redaction", inside=workspace) / f"{file_name_for(self.real_persona)}.json"
+        )
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as out:
             json.dump(self.redactor.mapping, out, ensure_ascii=False, indent=1, sort_keys=True)
         return path
@@ -87,8 +89,11 @@ def build(store: Store, config: DatasetConfig, count_tokens: Callable[[str], int
     ]
     sessions.sort(key=lambda session: (session.start, session.chat_id))
     train, val = split_by_time(sessions, config.persona, config.val_fraction)
-    redactor = Redactor(_hidden_names(people, config)) if config.redact else None
-    if redactor:
+    redactor = None
+    if config.redact:
+        everyone = {name for names in people.values() for name in names}
+        redactor = Redactor(_hidden_names(people, config), reserved_names=everyone)
+        _check_speakers(everyone, config.persona, redactor)
         train, val = _redacted(train, redactor), _redacted(val, redactor)
     data = PersonaData(_speaker(config.persona, redactor), people, train, val, redactor, config.persona)
     data.examples = list(windows(train, data.persona, config.window_turns, config.max_tokens, count_tokens))
@@ -205,6 +210,24 @@ def _redacted(sessions: list[Session], redactor: Redactor) -> list[Session]:
         ))
         for session in sessions
     ]  # fmt: skip
+
+
+def _check_speakers(everyone: set[str], persona: str, redactor: Redactor) -> None:
+    """Fail loudly unless redaction keeps every participant apart: the persona's turns, and only those, must
+    stay the persona's (the assistant turns of a hosted dataset), and no two people may become one.
+
+    Raises:
+        RedactionError: two participants would be written under one name.
+    """
+    speakers: dict[str, str] = {}
+    for name in sorted(everyone, key=lambda name: name != persona):  # the persona first
+        speaker = _speaker(name, redactor)
+        if speaker in speakers:
+            who = "the persona and another participant" if speakers[speaker] == persona else "two participants"
+            raise RedactionError(
+                f"redaction would write {who} as '{speaker}'; nothing was written (please report this)"
+            )
+        speakers[speaker] = name
 
 
 def _speaker(name: str, redactor: Redactor | None) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from gptisyou.conversations import Session
 from gptisyou.dataset import Example, PersonaData
-from gptisyou.errors import MissingExtra
+from gptisyou.errors import InputError, MissingExtra
 from gptisyou.workspace import make_private
 
 FORMATS = ("openai", "legacy", "sharegpt", "local", "hf")
@@ -86,8 +86,12 @@ def legacy_records(sessions: Iterable[Session], persona: str, context_turns: int
 
 
 def write_jsonl(rows: Iterable[dict], path: Path) -> int:
-    """Write rows as JSON lines, readable by the owner only; all or nothing. Returns the number of rows."""
-    path = Path(path)
+    """Write rows as JSON lines, readable by the owner only; all or nothing. Returns the number of rows.
+
+    Raises:
+        InputError: `path` is a folder, a device or other special file, or its folder does not exist.
+    """
+    path = _regular_file_target(Path(path))
     partial = path.with_name(f".{path.name}.partial")
     count = 0
     descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -110,6 +114,7 @@ def write_hf(rows: list[dict], path: Path) -> int:
     except ImportError:
         raise MissingExtra("train", "the hf format") from None
     path = Path(path)
+    _check_folder_target(path)
     partial = path.with_name(f".{path.name}.partial")
     shutil.rmtree(partial, ignore_errors=True)
     try:
@@ -120,3 +125,32 @@ def write_hf(rows: list[dict], path: Path) -> int:
         shutil.rmtree(partial, ignore_errors=True)
         raise
     return len(rows)
+
+
+def _regular_file_target(path: Path) -> Path:
+    """Where a file written through a temporary file and a rename can go: a new or regular file (a link to one is
+    followed) in an existing folder. Devices, pipes and folders are refused, never replaced."""
+    target = path.resolve() if path.is_symlink() else path
+    if target.is_dir():
+        raise InputError(f"{path}: is a folder; give a file name")
+    if target.exists() and not target.is_file():
+        raise InputError(f"{path}: is a device or other special file; give a regular file")
+    _check_parent(path, target)
+    return target
+
+
+def _check_folder_target(path: Path) -> None:
+    """A dataset folder replaces only an earlier saved dataset, never a folder of anything else."""
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{path}: exists and is not a folder")
+    if path.is_dir() and any(path.iterdir()) and not (path / "dataset_info.json").is_file():
+        raise InputError(f"{path}: a folder that holds something other than a saved dataset; give a new folder")
+    _check_parent(path, path)
+
+
+def _check_parent(given: Path, target: Path) -> None:
+    parent = target.parent
+    if not parent.is_dir():
+        raise InputError(f"{given}: the folder {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"{given}: cannot write in the folder {parent} (permission denied)")

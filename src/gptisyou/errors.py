@@ -30,6 +30,10 @@ class ParseError(InputError):
         self.reason = reason
 
 
+class RedactionError(GptisyouError):
+    """Redaction would mix people up (a third party's turns written as the persona's): a defect, never uploaded."""
+
+
 class ConsentError(GptisyouError):
     """An upload or other irreversible step the user did not confirm."""
 

@@ -32,6 +32,7 @@ class Sampling:
     top_p: float = 0.95
     max_new_tokens: int = 120
     seed: int | None = None
+    stop: tuple[str, ...] = ()  # more texts that end the turn (not included in it), as OpenAI's `stop`
 
 
 @dataclass
@@ -59,7 +60,8 @@ class Clone:
     ) -> Iterator[str]:
         """Pieces of text of the persona's next turn, as they are sampled; `cancelled()` stops it early."""
         usage = usage or Usage()
-        stops = [END_OF_TURN, *{f"\n{line.speaker}:" for line in history if line.speaker != self.persona}]
+        speakers = {line.speaker for line in history if line.speaker != self.persona}
+        stops = [END_OF_TURN, *(f"\n{speaker}:" for speaker in sorted(speakers)), *filter(None, sampling.stop)]
         prompt = self._prompt_ids(history)
         usage.prompt_tokens = len(prompt)
         held = ""  # sampled text not yet given out: it could be the start of a stop marker
@@ -75,6 +77,8 @@ class Clone:
                 held = held[safe:]
             if cancelled():
                 return
+        if usage.finish_reason != "stop":  # cut at the token limit: never end in half a marker ("18000<eot")
+            held = held[: len(held) - _longest_stop_prefix(held, stops)]
         if held.rstrip():
             yield held.rstrip()
 
@@ -82,18 +86,24 @@ class Clone:
         return "".join(self.stream(history, sampling)).strip()
 
     def _prompt_ids(self, history: Sequence[Line]) -> list[int]:
-        """The rendered conversation, oldest turns dropped until it fits the context budget."""
+        """The rendered conversation: the newest turns that fit the context budget, each encoded once, so the
+        cost grows with the history's length, not its square. A newest turn longer than the budget keeps its end."""
+        bos = [self.tokenizer.bos_token_id] if self.tokenizer.bos_token_id is not None else []
         opening = f"{self.persona}: "
-        turns = [f"{line.speaker}: {line.text}{END_OF_TURN}\n" for line in history]
-        ids = self._encode("".join(turns) + opening)
-        while len(ids) > self.max_context_tokens and turns:
-            turns.pop(0)
-            ids = self._encode("".join(turns) + opening)
-        return ids[-self.max_context_tokens :]
+        budget = self.max_context_tokens - len(bos) - len(self._encode(opening))
+        kept: list[str] = []
+        used = 0
+        for line in reversed(history):
+            turn = f"{line.speaker}: {line.text}{END_OF_TURN}\n"
+            used += len(self._encode(turn))
+            if kept and used > budget:
+                break
+            kept.append(turn)
+        ids = self._encode("".join(reversed(kept)) + opening)  # one encoding of what is kept: exact seams
+        return bos + ids[-(self.max_context_tokens - len(bos)) :]
 
     def _encode(self, text: str) -> list[int]:
-        bos = [self.tokenizer.bos_token_id] if self.tokenizer.bos_token_id is not None else []
-        return bos + self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
 
     @torch.inference_mode()
     def _tokens_as_text(self, prompt: list[int], sampling: Sampling, usage: Usage) -> Iterator[str]:

@@ -17,7 +17,7 @@ from pathlib import Path
 from gptisyou import sources
 from gptisyou.checksums import sha256_of
 from gptisyou.messages import Message
-from gptisyou.sources.textfile import Progress
+from gptisyou.sources.textfile import DEFAULT_MAX_UNZIPPED_MB, Progress
 from gptisyou.sources.whatsapp import DateOrder, ParseReport
 from gptisyou.store import Store, optional_time
 
@@ -45,6 +45,7 @@ def import_file(
     date_order: DateOrder | None = None,
     chat_id: int | None = None,
     progress: Progress | None = None,
+    max_unzipped_mb: int = DEFAULT_MAX_UNZIPPED_MB,
 ) -> ImportResult:
     """Import one export file; `chat_id` forces the chat it is added to.
 
@@ -64,7 +65,8 @@ def import_file(
             "CREATE TEMP TABLE incoming (line INTEGER PRIMARY KEY, content_hash INTEGER, ordinal INTEGER,"
             " sender TEXT, ts TEXT, text TEXT, kind TEXT, attachment TEXT, edited INTEGER, words INTEGER)"
         )
-        messages = source.parse(path, date_order=date_order, report=report, progress=progress)
+        messages = source.parse(path, date_order=date_order, report=report, progress=progress,
+                                max_unzipped_bytes=max_unzipped_mb * 1_000_000)  # fmt: skip
         read = _stage(db, messages)
         new_chat = chat_id is None and (chat_id := _matching_chat(db, title, source_name)) is None
         if new_chat:

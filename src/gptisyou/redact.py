@@ -20,43 +20,111 @@ FAKE_NAMES = (
     "Robin", "Sasha", "Jordan", "Noa", "Kim", "Charlie", "Eden", "Quinn", "Rowan", "Sky", "Alexis", "Dana",
     "Emery", "Finley", "Harper", "Jules", "Kai", "Lou", "Milan", "Nico", "Oakley", "Remy", "Sam", "Toni",
 )  # fmt: skip
+# Lower-case words that are also first names: "we will see" keeps its "will" even when a Will is hidden.
+_COMMON_WORDS = frozenset(
+    [
+        "will",
+        "may",
+        "mark",
+        "bill",
+        "rose",
+        "grace",
+        "hope",
+        "joy",
+        "june",
+        "april",
+        "art",
+        "pat",
+        "sue",
+        "dawn",
+        "faith",
+        "jack",
+        "ray",
+        "rich",
+        "max",
+        "don",
+        "guy",
+        "sunny",
+        "summer",
+        "autumn",
+        "olive",
+        "ruby",
+        "amber",
+        "crystal",
+        "frank",
+        "chase",
+        "drew",
+        "hunter",
+        "miles",
+        "penny",
+        "rob",
+        "sandy",
+        "gene",
+    ]
+)
 
 # One scan finds every kind; earlier alternatives win where they overlap (a URL holding an e-mail address).
 _DATA = re.compile(
-    r"""(?P<URL>(?i:\b(?:https?://|www\.)[^\s<>"']+[^\s<>"'.,;:!?)]))
+    r"""(?P<WALINK>(?i:\b(?:https?://)?(?:wa\.me|api\.whatsapp\.com/send\?phone=)/?)\+?\d{7,15}\b)
+    |(?P<URL>(?i:\b(?:https?://|www\.)[^\s<>"']+[^\s<>"'.,;:!?)]))
     |(?P<EMAIL>\b[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}\b)
     |(?P<IBAN>\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,30}\b)
     |(?P<CARD>(?<![\d.,])\d(?:[ -]?\d){12,18}(?![\d.,]\d))
-    |(?P<PHONE>(?<![\w+/.,:-])(?:\+|00)?\(?\d[\d ().\-/]{5,20}\d(?![\w/:]|[.,]\d))""",
+    |(?P<PHONE>(?<![\w+/.,-])(?<!\d:)(?:\+|00)?\(?\d[\d ().\-/]{5,20}\d(?![\w/:]|[.,]\d))""",
     re.VERBOSE,
 )
 _SEPARATORS = re.compile(r"[\s().\-/]")
 _NOT_DIGIT = re.compile(r"\D")
 _MAYBE_DATA = re.compile(r"\d|@|www\.|https?:", re.IGNORECASE)  # one scan rules out most messages
 _DATE_LIKE = re.compile(r"\d{1,4}([./-])\d{1,2}\1\d{1,4}")
+# "tel:", "number: ", "call me on": a number after these is a phone number even in a range phonenumbers
+# does not know (new or fictional), as long as it is possible in length for some region
+_PHONE_CUE = re.compile(
+    r"(?:\btel|\bphone|\bnumber|\bnum|\bnr|\bno|\bmob(?:ile)?|\bcell|\bcall(?:\s+me)?(?:\s+(?:on|at))?|"
+    r"\bwhatsapp|\btelefon|\btéléphone|\bnummer|\bnúmero|\bnumero)\.?\s*[:=]?\s*$",
+    re.IGNORECASE,
+)
 _MONEY_NEAR = re.compile(r"[€$£¥₹]\s*$|^\s*(?:[€$£¥₹]|eur|usd|gbp|chf|euros?|dollars?|pounds?)\b", re.IGNORECASE)
 
 
 class Redactor:
     """Replaces personal data in texts with pseudonyms, the same pseudonym for the same value every time."""
 
-    def __init__(self, hidden_names: Iterable[str] = (), regions: tuple[str, ...] = DEFAULT_REGIONS):
+    def __init__(
+        self,
+        hidden_names: Iterable[str] = (),
+        regions: tuple[str, ...] = DEFAULT_REGIONS,
+        reserved_names: Iterable[str] = (),
+    ):
+        """`hidden_names` are replaced by made-up names; no made-up name is, or is a word of, one of them or of
+        `reserved_names` (everyone else in the chats), so a third party can never be renamed into the persona."""
+        hidden_names = list(hidden_names)
         self.regions = regions
         self.mapping: dict[str, str] = {}
         self._counts: dict[str, int] = {}
-        self._full_name = _name_forms(hidden_names)
+        self._full_name = _name_forms(hidden_names)  # casefolded form → full name
+        self._unusable = _name_words([*hidden_names, *reserved_names])
         alternatives = "|".join(re.escape(form) for form in sorted(self._full_name, key=len, reverse=True))
-        self._names = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)") if alternatives else None
+        self._names = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE) if alternatives else None
 
     def redact(self, text: str) -> str:
         if _MAYBE_DATA.search(text):
             text = _DATA.sub(self._replace, text)
         if self._names:
-            text = self._names.sub(lambda m: self._fake_name(m[0]), text)
+            text = self._names.sub(self._replace_name, text)
         return text
+
+    def _replace_name(self, match: re.Match) -> str:
+        form = match[0]
+        if form.islower() and form.casefold() in _COMMON_WORDS:  # "will", "may": a word, not Will or May
+            return form
+        return self._fake_name(form)
 
     def _replace(self, match: re.Match) -> str:
         kind, value = match.lastgroup, match[0]
+        if kind == "WALINK":
+            digits = _NOT_DIGIT.sub("", value)
+            return self._pseudonym("PHONE", value, "+" + digits)
         if kind == "IBAN":
             return self._pseudonym(kind, value) if _iban_ok(value) else value
         if kind == "CARD" and _luhn_ok(value):
@@ -88,40 +156,58 @@ class Redactor:
         before, after = match.string[max(0, match.start() - 3) : match.start()], match.string[match.end() :][:8]
         if _MONEY_NEAR.search(before) or _MONEY_NEAR.search(after):
             return None
+        cued = bool(_PHONE_CUE.search(match.string[max(0, match.start() - 24) : match.start()]))
         if candidate.startswith(("+", "00")):
-            return _parsed("+" + (digits[2:] if candidate.startswith("00") else digits), None)
+            # international form: a "+" and the right length is evidence enough, valid range or not
+            return _parsed("+" + (digits[2:] if candidate.startswith("00") else digits), None, possible=True)
         if len(digits) < 8:
             return None
-        return next(filter(None, (_parsed(candidate, region) for region in self.regions)), None)
+        # national form: a valid number, or a possible one with a trunk "0" or a cue such as "tel:"
+        if valid := self._in_regions(candidate, possible=False):
+            return valid
+        if cued or (digits.startswith("0") and len(digits) >= 10):
+            return self._in_regions(candidate, possible=True)
+        return None
+
+    def _in_regions(self, candidate: str, possible: bool) -> phonenumbers.PhoneNumber | None:
+        return next(filter(None, (_parsed(candidate, region, possible) for region in self.regions)), None)
 
     def _fake_name(self, form: str) -> str:
-        real = self._full_name[form]  # "Maria" and "Maria Lopez" get the same fake name
+        real = self._full_name[form.casefold()]  # "Maria", "maria" and "Maria Lopez" get the same fake name
         if real not in self.mapping:
-            taken = set(self.mapping.values())
-            free = [name for name in FAKE_NAMES if name not in taken and name not in self._full_name]
+            taken = {pseudonym.casefold() for pseudonym in self.mapping.values()}
+            free = [name for name in FAKE_NAMES if name.casefold() not in taken | self._unusable]
             self.mapping[real] = free[0] if free else f"[PERSON_{len(taken) + 1}]"
         return self.mapping[real]
 
 
 def _name_forms(names: Iterable[str]) -> dict[str, str]:
-    """Each way a hidden name may appear (the full name, its first word of three letters or more) → full name."""
+    """Each way a hidden name may appear, casefolded (the full name, its first word of three letters or more) →
+    the full name."""
     forms: dict[str, str] = {}
     for name in sorted(set(names)):
-        forms[name] = name
+        forms.setdefault(name.casefold(), name)
         first = name.split()[0] if name.split() else ""
         if len(first) >= 3 and first[0].isalpha():
-            forms.setdefault(first, name)
+            forms.setdefault(first.casefold(), name)
     return forms
 
 
+def _name_words(names: Iterable[str]) -> set[str]:
+    """Every name and every word of every name, casefolded: what a made-up name must never be."""
+    return {form.casefold() for name in names for form in (name, *name.split())}
+
+
 @functools.lru_cache(maxsize=65_536)
-def _parsed(number: str, region: str | None) -> phonenumbers.PhoneNumber | None:
-    """The phone number `number` is in `region` (or in international form), if it is a valid one."""
+def _parsed(number: str, region: str | None, possible: bool = False) -> phonenumbers.PhoneNumber | None:
+    """The phone number `number` is in `region` (or in international form), if it is a valid one (or, with
+    `possible`, one of a possible length there)."""
     try:
         parsed = phonenumbers.parse(number, region)
     except phonenumbers.NumberParseException:
         return None
-    return parsed if phonenumbers.is_valid_number(parsed) else None
+    check = phonenumbers.is_possible_number if possible else phonenumbers.is_valid_number
+    return parsed if check(parsed) else None
 
 
 def _luhn_ok(candidate: str) -> bool:

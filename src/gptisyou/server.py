@@ -3,16 +3,19 @@
 - `GET /v1/models`, `POST /v1/chat/completions` (with `stream: true`: server-sent events as OpenAI sends them),
   so the official `openai` client works unchanged with `base_url="http://127.0.0.1:8000/v1"`.
 - `GET /` the chat page (one self-contained file: no CDN, works offline), `GET /health`, `GET /api/info`.
-- Errors are OpenAI-style JSON (`{"error": {"message", "type", "param", "code"}}`) with 4xx codes.
-- One model, one generation at a time: requests queue on a single worker thread, so outputs never mix.
+- Errors are OpenAI-style JSON (`{"error": {"message", "type", "param", "code"}}`) on every path, a stream's
+  included (an error event, then `[DONE]`).
+- One model, one generation at a time: requests queue on a single worker thread, so outputs never mix; a client
+  that disconnects stops its generation. Bodies are bounded as they arrive, a request's messages in number.
 """
 
 import asyncio
 import inspect
 import json
+import logging
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from typing import Literal
@@ -21,12 +24,19 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gptisyou.errors import GptisyouError, InputError, RemoteError
 from gptisyou.generate import Clone, Line, Sampling, Usage
+
+log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 256 * 1024
 MAX_NEW_TOKENS = 512
+MAX_MESSAGES = 1000  # messages in one request
+_DISCONNECT_POLL_S = 0.25  # how often a waiting non-streaming request checks that its client is still there
 # recent FastAPI records OpenTelemetry spans, metrics and logs by default (sent nowhere unless an exporter is
 # configured); the clone's server records none
 _NO_TELEMETRY = (
@@ -55,81 +65,117 @@ class ChatMessage(BaseModel):
 
     def text(self) -> str:
         if isinstance(self.content, list):
-            return "".join(part.text for part in self.content)
-        return self.content or ""
+            return _valid_text("".join(part.text for part in self.content))
+        return _valid_text(self.content or "")
+
+    def speaker(self, default: str) -> str:
+        return _valid_text(self.name) if self.name else default
 
 
 class ChatRequest(BaseModel):
     model: str
-    messages: list[ChatMessage] = Field(min_length=1)
+    # older turns are dropped to fit the context anyway; the bound keeps one request's work bounded
+    messages: list[ChatMessage] = Field(min_length=1, max_length=MAX_MESSAGES)
     stream: bool = False
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, gt=0, le=1)
     max_tokens: int | None = Field(default=None, ge=1)
     max_completion_tokens: int | None = Field(default=None, ge=1)
-    seed: int | None = None
+    seed: int | None = Field(default=None, ge=-(2**63), lt=2**64)  # what a 64-bit generator seed takes
+    stop: str | list[str] | None = Field(default=None)
     n: int = Field(default=1, ge=1, le=1)
+
+    def stop_texts(self) -> tuple[str, ...]:
+        texts = [self.stop] if isinstance(self.stop, str) else (self.stop or [])
+        if len(texts) > 4:
+            raise ApiError(400, "stop: at most 4 sequences", param="stop")
+        return tuple(_valid_text(text) for text in texts if text)
+
+
+def _valid_text(text: str) -> str:
+    """Text as UTF-8 can carry it: a lone surrogate (valid JSON, invalid Unicode) becomes U+FFFD."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return text
 
 
 class Worker:
-    """Runs generations one after another on its own thread."""
+    """Runs generations one after another on its own thread; a client that goes away stops its generation."""
 
     def __init__(self, clone: Clone) -> None:
         self.clone = clone
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="generate")
 
-    async def complete(self, history: list[Line], sampling: Sampling) -> tuple[str, Usage]:
+    async def complete(
+        self, history: list[Line], sampling: Sampling, disconnected: Callable[[], Awaitable[bool]]
+    ) -> tuple[str, Usage]:
+        """The whole reply; stopped early (and answered with nothing) if the client disconnects meanwhile."""
         usage = Usage()
-        loop = asyncio.get_running_loop()
-        text = await loop.run_in_executor(self._thread, lambda: "".join(self.clone.stream(history, sampling, usage)))
-        return text.strip(), usage
+        collect = asyncio.ensure_future(_joined(self.stream(history, sampling, usage)))
+        try:
+            while not collect.done():
+                await asyncio.wait({collect}, timeout=_DISCONNECT_POLL_S)
+                if not collect.done() and await disconnected():
+                    collect.cancel()  # closes the stream, which stops the generation at its next token
+                    await asyncio.gather(collect, return_exceptions=True)  # until the worker is free again
+                    return "", usage
+            return collect.result().strip(), usage
+        finally:
+            collect.cancel()  # a no-op once it is done
 
     async def stream(self, history: list[Line], sampling: Sampling, usage: Usage) -> AsyncIterator[str]:
         """Pieces as they are sampled; a client that goes away stops the generation at the next token."""
         loop = asyncio.get_running_loop()
-        pieces: asyncio.Queue[str | None] = asyncio.Queue()
+        pieces: asyncio.Queue[str | BaseException | None] = asyncio.Queue()
         stopped = False
 
         def produce() -> None:
             try:
                 for piece in self.clone.stream(history, sampling, usage, cancelled=lambda: stopped):
                     loop.call_soon_threadsafe(pieces.put_nowait, piece)
+            except Exception as error:  # noqa: BLE001 -- handed to the request, which answers it as an error
+                loop.call_soon_threadsafe(pieces.put_nowait, error)
             finally:
                 loop.call_soon_threadsafe(pieces.put_nowait, None)
 
         done = loop.run_in_executor(self._thread, produce)
         try:
             while (piece := await pieces.get()) is not None:
+                if isinstance(piece, BaseException):
+                    raise piece
                 yield piece
         finally:
             stopped = True
-            await done
+            await asyncio.shield(done)
+
+
+async def _joined(pieces: AsyncIterator[str]) -> str:
+    return "".join([piece async for piece in pieces])
 
 
 def create_app(clone: Clone, model_id: str, me: str, api_key: str | None = None,
-               max_body_bytes: int = MAX_BODY_BYTES, max_new_tokens: int = MAX_NEW_TOKENS) -> FastAPI:  # fmt: skip
-    """The app serving `clone` as the model `model_id`; `me` is who a `user` message is from, unless it names one."""
+               max_body_bytes: int = MAX_BODY_BYTES, max_new_tokens: int = MAX_NEW_TOKENS,
+               allowed_hosts: Collection[str] | None = None) -> FastAPI:  # fmt: skip
+    """The app serving `clone` as the model `model_id`; `me` is who a `user` message is from, unless it names one.
+
+    `allowed_hosts`: the host names a request's `Host` header may carry (None: any). A server on 127.0.0.1 accepts
+    only its own names, so a web page cannot reach it through a name it rebinds to 127.0.0.1.
+    """
     app = FastAPI(title="gptisyou", docs_url=None, redoc_url=None, openapi_url=None, **_NO_TELEMETRY)
+    app.add_middleware(Guard, max_body_bytes=max_body_bytes, api_key=api_key, allowed_hosts=allowed_hosts)
     worker = Worker(clone)
     created = int(time.time())
     page = resources.files("gptisyou").joinpath("web/chat.html").read_text(encoding="utf-8")
 
-    @app.middleware("http")
-    async def guard(request: Request, call_next):
-        try:
-            length = int(request.headers.get("content-length") or 0)
-        except ValueError:
-            length = max_body_bytes + 1
-        if length > max_body_bytes:
-            return _error(ApiError(413, f"request body over {max_body_bytes} bytes", code="request_too_large"))
-        if api_key and request.url.path.startswith("/v1/") and not _authorised(request, api_key):
-            return _error(ApiError(401, "invalid or missing API key (Authorization: Bearer KEY)",
-                                   kind="authentication_error", code="invalid_api_key"))  # fmt: skip
-        return await call_next(request)
-
     @app.exception_handler(ApiError)
     async def api_error(_request: Request, error: ApiError):
         return _error(error)
+
+    @app.exception_handler(Exception)
+    async def failure(_request: Request, error: Exception):
+        return _error(_api_error(error))
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, error: RequestValidationError):
@@ -167,16 +213,16 @@ def create_app(clone: Clone, model_id: str, me: str, api_key: str | None = None,
         return _model_card(model_id, created)
 
     @app.post("/v1/chat/completions")
-    async def chat_completions(request: ChatRequest):
-        _check_model(request.model, model_id)
-        history = _history(request.messages, clone.persona, me)
-        sampling = _sampling(request, max_new_tokens)
+    async def chat_completions(body: ChatRequest, request: Request):
+        _check_model(body.model, model_id)
+        history = _history(body.messages, clone.persona, me)
+        sampling = _sampling(body, max_new_tokens)
         completion_id = f"chatcmpl-{secrets.token_hex(12)}"
-        if request.stream:
+        if body.stream:
             usage = Usage()
             events = _events(worker.stream(history, sampling, usage), usage, completion_id, model_id)
             return StreamingResponse(events, media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
-        text, usage = await worker.complete(history, sampling)
+        text, usage = await worker.complete(history, sampling, request.is_disconnected)
         return {
             "id": completion_id, "object": "chat.completion", "created": int(time.time()), "model": model_id,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
@@ -197,9 +243,13 @@ async def _events(pieces: AsyncIterator[str], usage: Usage, completion_id: str, 
         return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
 
     yield chunk({"role": "assistant", "content": ""})
-    async for piece in pieces:
-        yield chunk({"content": piece})
-    yield chunk({}, usage.finish_reason)
+    try:
+        async for piece in pieces:
+            yield chunk({"content": piece})
+    except Exception as error:  # noqa: BLE001 -- the status is sent already: the error goes into the stream
+        yield f"data: {json.dumps(_error_body(_api_error(error)), ensure_ascii=False)}\n\n"
+    else:
+        yield chunk({}, usage.finish_reason)
     yield "data: [DONE]\n\n"
 
 
@@ -210,7 +260,7 @@ def _history(messages: list[ChatMessage], persona: str, me: str) -> list[Line]:
         if message.role == "assistant":
             lines.append(Line(persona, message.text()))
         elif message.role == "user":
-            lines.append(Line(message.name or me, message.text()))
+            lines.append(Line(message.speaker(me), message.text()))
     if not lines or lines[-1].speaker == persona:
         raise ApiError(400, "messages: end with a user message for the clone to answer", param="messages")
     return lines
@@ -226,6 +276,7 @@ def _sampling(request: ChatRequest, max_new_tokens: int) -> Sampling:
         top_p=defaults.top_p if request.top_p is None else request.top_p,
         max_new_tokens=wanted,
         seed=request.seed,
+        stop=request.stop_texts(),
     )
 
 
@@ -244,11 +295,108 @@ def _usage(usage: Usage) -> dict:
     return {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens, "total_tokens": total}
 
 
-def _authorised(request: Request, api_key: str) -> bool:
-    given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-    return secrets.compare_digest(given.encode(), api_key.encode())
+def _api_error(error: Exception) -> ApiError:
+    """Any failure as the OpenAI-shaped error its class calls for; an unexpected one names no internals."""
+    if isinstance(error, ApiError):
+        return error
+    if isinstance(error, RemoteError):
+        return ApiError(502, str(error), kind="api_error", code="upstream_error")
+    if isinstance(error, InputError):
+        return ApiError(400, str(error))
+    if isinstance(error, GptisyouError):
+        return ApiError(500, str(error), kind="server_error")
+    log.exception("generation failed")
+    return ApiError(500, f"the server failed to generate a reply ({type(error).__name__})", kind="server_error")
+
+
+def _error_body(error: ApiError) -> dict:
+    return {"error": {"message": str(error), "type": error.kind, "param": error.param, "code": error.code}}
 
 
 def _error(error: ApiError) -> JSONResponse:
-    body = {"error": {"message": str(error), "type": error.kind, "param": error.param, "code": error.code}}
-    return JSONResponse(body, status_code=error.status)
+    return JSONResponse(_error_body(error), status_code=error.status)
+
+
+class Guard:
+    """Checks every request before the app sees it: its Host, its API key (on /v1 and /api) and the size of its
+    body, counted as it arrives, so a chunked body cannot pass the limit. The body (at most the limit) is read
+    first and replayed to the app."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int, api_key: str | None,
+                 allowed_hosts: Collection[str] | None) -> None:  # fmt: skip
+        self.app, self.max_body_bytes, self.api_key = app, max_body_bytes, api_key
+        self.allowed_hosts = None if allowed_hosts is None else {host.lower() for host in allowed_hosts}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if refusal := self._refusal(scope):
+            await _error(refusal)(scope, receive, send)
+            return
+        body, complete = await self._body(receive)
+        if not complete:
+            await _error(ApiError(413, f"request body over {self.max_body_bytes} bytes", code="request_too_large"))(
+                scope, receive, send
+            )
+            return
+        await self.app(scope, _replaying(body, receive), send)
+
+    def _refusal(self, scope: Scope) -> ApiError | None:
+        headers = Headers(scope=scope)
+        host = _host_name(headers.get("host", ""))
+        if self.allowed_hosts is not None and host not in self.allowed_hosts:
+            return ApiError(400, f"Host '{host}' is not served here (start serve with --allow-host)",
+                            code="invalid_host")  # fmt: skip
+        try:
+            length = int(headers.get("content-length") or 0)
+        except ValueError:
+            return ApiError(400, "Content-Length is not a number", code="invalid_request")
+        if length > self.max_body_bytes:
+            return ApiError(413, f"request body over {self.max_body_bytes} bytes", code="request_too_large")
+        path = scope["path"]
+        if self.api_key and path.startswith(("/v1/", "/api/")) and not _authorised(headers, self.api_key):
+            return ApiError(401, "invalid or missing API key (Authorization: Bearer KEY)",
+                            kind="authentication_error", code="invalid_api_key")  # fmt: skip
+        return None
+
+    async def _body(self, receive: Receive) -> tuple[bytes, bool]:
+        """(body, complete): stops reading as soon as the body passes the limit."""
+        parts, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return b"".join(parts), True  # the client left: the app will see it
+            size += len(message.get("body", b""))
+            if size > self.max_body_bytes:
+                return b"", False
+            parts.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                return b"".join(parts), True
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that gives the app the body read already, then the client's later messages (a disconnect)."""
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+def _host_name(host: str) -> str:
+    """The name in a Host header, without its port: "127.0.0.1:8000" → "127.0.0.1", "[::1]:80" → "::1"."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    return host.rpartition(":")[0] if host.count(":") == 1 else host
+
+
+def _authorised(headers: Headers, api_key: str) -> bool:
+    given = headers.get("authorization", "").removeprefix("Bearer ").strip()
+    return secrets.compare_digest(given.encode(), api_key.encode())

@@ -19,6 +19,9 @@ from gptisyou.errors import InputError
 from gptisyou.messages import Message
 from gptisyou.workspace import database_path, ensure_private_dir
 
+# How long a write waits for another process's write (a long import) before giving up.
+BUSY_TIMEOUT_S = 600.0
+
 
 def _initial_schema(db: sqlite3.Connection) -> None:
     _run_script(
@@ -146,14 +149,17 @@ class Store:
         if not path.exists():
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))  # SQLite gives -wal/-shm the same mode
         try:
-            db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA journal_mode = WAL")
+            # a writer (an import) waits for another writer instead of failing; readers never wait in WAL mode
+            db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_S)
+            if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                db.execute("PRAGMA journal_mode = WAL")
         except sqlite3.DatabaseError as error:
             raise InputError(f"{path}: not a gptisyou workspace database ({error})") from None
         db.execute("PRAGMA foreign_keys = ON")
         db.execute("PRAGMA synchronous = NORMAL")
         store = cls(db, path)
-        store._migrate()
+        if store._pending_migrations():
+            store._migrate()
         return store
 
     def close(self) -> None:
@@ -175,6 +181,14 @@ class Store:
             self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
+
+    def _pending_migrations(self) -> bool:
+        """Whether the schema is behind, read without taking the write lock that `_migrate` needs."""
+        tables = {row[0] for row in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "_migrations" not in tables:
+            return True
+        done = {name for (name,) in self.db.execute("SELECT name FROM _migrations")}
+        return any(migration.__name__ not in done for migration in MIGRATIONS)
 
     def _migrate(self) -> None:
         with self.transaction() as db:

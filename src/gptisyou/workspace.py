@@ -5,9 +5,12 @@ created private (0700) so that `forget` can remove it and nothing else.
 """
 
 import os
+import stat
 from pathlib import Path
 
 import platformdirs
+
+from gptisyou.errors import InputError
 
 ENV_VAR = "GPTISYOU_HOME"
 DATABASE_NAME = "workspace.db"
@@ -21,12 +24,50 @@ def workspace_dir(explicit: Path | None = None) -> Path:
     return Path(platformdirs.user_data_dir("gptisyou", appauthor=False))
 
 
-def ensure_private_dir(path: Path) -> Path:
-    """Create `path` (and parents) if needed; a directory gptisyou creates is readable by the owner only."""
+def ensure_private_dir(path: Path, inside: Path | None = None) -> Path:
+    """Create `path` (and parents) if needed; a directory gptisyou creates is readable by the owner only.
+
+    With `inside` (the workspace), no part of `path` below it may be a link: a link planted in the workspace is
+    refused, not followed.
+
+    Raises:
+        InputError: a part of `path` below `inside` is a link or not a directory.
+    """
+    if inside is not None:
+        current = inside
+        for part in path.relative_to(inside).parts:
+            current = current / part
+            if current.is_symlink():
+                raise InputError(f"{current}: is a link; gptisyou does not write through links in its workspace")
+            if not current.exists():
+                current.mkdir(mode=0o700)
+                current.chmod(0o700)  # mkdir's mode is filtered by the umask
+            elif not current.is_dir():
+                raise InputError(f"{current}: is not a directory")
+        return path
     if not path.exists():
         path.mkdir(parents=True, mode=0o700)
-        path.chmod(0o700)  # mkdir's mode is filtered by the umask
+        path.chmod(0o700)
     return path
+
+
+def private_umask() -> None:
+    """Everything this process creates is the owner's only (0700 folders, 0600 files) from the moment it exists."""
+    os.umask(0o077)
+
+
+def safety_warnings(workspace: Path) -> list[str]:
+    """What makes a workspace unsafe to keep private data in: other users may write to it, or it is theirs."""
+    try:
+        info = workspace.stat()
+    except OSError:
+        return []
+    warnings = []
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        warnings.append(f"{workspace}: other users can write to this workspace (chmod 700 it)")
+    if hasattr(os, "getuid") and info.st_uid != os.getuid():
+        warnings.append(f"{workspace}: this workspace belongs to another user")
+    return warnings
 
 
 def make_private(tree: Path) -> Path:

@@ -15,6 +15,7 @@ import click
 
 from gptisyou import __version__
 from gptisyou.cli.chats import chats, import_command, people, show
+from gptisyou.cli.context import printable
 from gptisyou.cli.dataset import dataset, validate
 from gptisyou.cli.demo import demo
 from gptisyou.cli.evaluate import eval_command
@@ -22,7 +23,7 @@ from gptisyou.cli.hosted import forget, hosted
 from gptisyou.cli.talk import ask, chat, serve
 from gptisyou.cli.train import runs, train
 from gptisyou.errors import GptisyouError
-from gptisyou.workspace import workspace_dir
+from gptisyou.workspace import private_umask, safety_warnings, workspace_dir
 
 
 class _Cli(click.Group):
@@ -30,7 +31,7 @@ class _Cli(click.Group):
         try:
             return super().invoke(ctx)
         except GptisyouError as error:
-            click.echo(f"Error: {error}", err=True)
+            click.echo(f"Error: {printable(str(error))}", err=True)
             ctx.exit(error.exit_code)
         except KeyboardInterrupt:
             click.echo("Interrupted: nothing from the unfinished step was saved.", err=True)
@@ -58,7 +59,10 @@ def cli(ctx: click.Context, workspace: Path | None, verbose: int, quiet: bool) -
     """
     level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    private_umask()
     ctx.obj = {"workspace": workspace_dir(workspace), "quiet": quiet, "verbose": verbose}
+    for warning in safety_warnings(ctx.obj["workspace"]):
+        click.echo(f"warning: {printable(warning)}", err=True)
 
 
 for command in (
@@ -89,7 +93,8 @@ def main() -> None:
         if os.environ.get("GPTISYOU_DEBUG"):
             raise
         click.echo(
-            f"Error: internal error: {type(error).__name__}: {error} (set GPTISYOU_DEBUG=1 for the traceback)",
+            f"Error: internal error: {type(error).__name__}: {printable(str(error))} "
+            "(set GPTISYOU_DEBUG=1 for the traceback)",
             err=True,
         )
         sys.exit(1)

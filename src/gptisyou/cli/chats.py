@@ -7,9 +7,11 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-from gptisyou.cli.context import day, open_store, print_table, stderr_console
+from gptisyou.cli.context import day, literal, open_store, print_table, printable, stderr_console
+from gptisyou.sources.textfile import DEFAULT_MAX_UNZIPPED_MB
 
 DATE_ORDERS = ("dmy", "mdy", "ymd")  # gptisyou.sources.whatsapp.DATE_ORDERS, without importing the parser here
 
@@ -25,10 +27,13 @@ DATE_ORDERS = ("dmy", "mdy", "ymd")  # gptisyou.sources.whatsapp.DATE_ORDERS, wi
     help="Order of day, month and year in the export's dates. Default: decided from the file.",
 )
 @click.option("--chat", "chat_id", type=int, help="Add to this chat (see `gptisyou chats`) instead of detecting it.")
+@click.option("--max-unzipped-mb", type=click.IntRange(min=1), default=None,
+              help=f"Refuse a chat inside a zip that unpacks to more than this (default {DEFAULT_MAX_UNZIPPED_MB:,}).")  # fmt: skip
 @click.pass_context
 def import_command(
-    ctx: click.Context, files: tuple[Path, ...], date_order: str | None = None, chat_id: int | None = None
-) -> None:
+    ctx: click.Context, files: tuple[Path, ...], date_order: str | None = None, chat_id: int | None = None,
+    max_unzipped_mb: int | None = None,
+) -> None:  # fmt: skip
     """Import chat exports (WhatsApp .txt or .zip) into the workspace.
 
     Re-importing a file adds nothing; importing a newer export of the same chat adds only the new messages.
@@ -42,7 +47,8 @@ def import_command(
     with open_store(ctx) as store:
         for path in files:
             with _bytes_progress(console, path.name) as progress:
-                result = ingest.import_file(store, path, date_order=date_order, chat_id=chat_id, progress=progress)
+                result = ingest.import_file(store, path, date_order=date_order, chat_id=chat_id, progress=progress,
+                                            max_unzipped_mb=max_unzipped_mb or DEFAULT_MAX_UNZIPPED_MB)  # fmt: skip
             _print_import(result, console, ctx.obj["verbose"])
 
 
@@ -51,6 +57,7 @@ def _bytes_progress(console: Console, label: str) -> Iterator[Callable[[int, int
     """A transient bar of bytes read, with an ETA; yields the callback the parser reports progress to."""
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as progress:
+        label = escape(printable(label))  # the description is read as markup
         task = progress.add_task(label, total=None)
 
         def update(done: int, total: int) -> None:
@@ -64,19 +71,24 @@ def _print_import(result, console: Console, verbose: int) -> None:
     span = f"{result.first:%Y-%m-%d} → {result.last:%Y-%m-%d}" if result.first else "no messages"
     chat = f"chat {result.chat_id} '{result.chat_title}'" + (" (new)" if result.new_chat else "")
     click.echo(
-        f"{result.path.name} → {chat}: {result.messages_read:,} messages read, {result.messages_added:,} new, {span}"
+        printable(
+            f"{result.path.name} → {chat}: {result.messages_read:,} messages read, {result.messages_added:,} new, {span}"
+        )
     )
     report = result.report
     if verbose:
-        console.print(f"date order {report.date_order}: {report.date_order_reason}")
+        console.print(literal(f"date order {report.date_order}: {report.date_order_reason}"))
     for warning in report.warnings:
-        console.print(f"[yellow]warning:[/] {warning}")
+        console.print("[yellow]warning:[/]", literal(warning))
     if report.suspicious_count:
         lines = ", ".join(map(str, report.suspicious_lines))
         more = ", …" if report.suspicious_count > len(report.suspicious_lines) else ""
         console.print(
-            f"[yellow]warning:[/] {result.path.name}: {report.suspicious_count} line(s) look like a damaged message "
-            f"header (line {lines}{more}); kept as text of the message above"
+            "[yellow]warning:[/]",
+            literal(
+                f"{result.path.name}: {report.suspicious_count} line(s) look like a damaged message "
+                f"header (line {lines}{more}); kept as text of the message above"
+            ),
         )
 
 
@@ -139,7 +151,7 @@ def show(ctx: click.Context, chat_id: int | None = None, last: int | None = None
             if as_json:
                 click.echo(json.dumps({"chat": chat_id, **message.to_dict()}, ensure_ascii=False))
             else:
-                click.echo(_preview(message))
+                click.echo(printable(_preview(message)))
 
 
 def _only_chat(store) -> int:

@@ -1,8 +1,15 @@
-"""What every command shares: the workspace's store, the stderr console, tables on stdout."""
+"""What every command shares: the workspace's store, the stderr console, tables on stdout, and printing user
+data (names, file names, replies) literally: never as terminal markup or raw escape codes."""
+
+import re
 
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
+
+# C0 and C1 control characters but tab and line break: an escape code in a file name must not reach a terminal
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def open_store(ctx: click.Context):
@@ -19,7 +26,7 @@ def print_table(columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
     """A table on stdout: it fits the terminal; piped into a file or a program it keeps whole lines."""
     table = Table(*columns, box=None)
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(Text(printable(cell)) for cell in row))
     console = Console(highlight=False)
     if not console.is_terminal:
         console = Console(highlight=False, width=1_000)
@@ -28,3 +35,13 @@ def print_table(columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
 
 def day(value) -> str:
     return f"{value:%Y-%m-%d}" if value else "—"
+
+
+def printable(text: str) -> str:
+    """`text` with control characters shown as escapes (`\\x1b`), safe to write to a terminal."""
+    return _CONTROL.sub(lambda match: match[0].encode("unicode_escape").decode("ascii"), text)
+
+
+def literal(text: str, style: str = "") -> Text:
+    """User data for a rich console: printed as it is, brackets included, never read as markup."""
+    return Text(printable(text), style=style)

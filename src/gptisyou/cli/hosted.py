@@ -1,12 +1,13 @@
 """`openai …`: hosted fine-tuning through an OpenAI-compatible API, opt-in; `forget`: delete, here and there."""
 
-import shutil
 from contextlib import contextmanager
 from pathlib import Path
 
 import click
+from rich.markup import escape
 
-from gptisyou.cli.context import open_store, print_table, stderr_console
+from gptisyou.cli.context import literal, open_store, print_table, stderr_console
+from gptisyou.workspace import DATABASE_NAME
 
 
 @click.group("openai")
@@ -68,7 +69,7 @@ def train(ctx: click.Context, persona: str, model: str | None, epochs: int, keep
         if no_wait:
             return
         with console.status("following the job (Ctrl-C stops following, not the job)…"):
-            job = finetune.follow(store, target, api, job_id, lambda message: console.print(f"  {message}"),
+            job = finetune.follow(store, target, api, job_id, lambda message: console.print(literal(f"  {message}")),
                                   poll_seconds=poll_seconds)  # fmt: skip
         if job.status != "succeeded":
             reason = f": {job.error.message}" if job.error and job.error.message else ""
@@ -95,7 +96,11 @@ def _plan_lines(plan, target) -> list[str]:
 def _consents(persona: str, base_url: str) -> bool:
     click.echo(f"These are messages of {persona} and of the people they wrote with. They will be stored and "
                f"processed by the provider at {base_url}.")  # fmt: skip
-    answer = click.prompt("Type yes if everyone in these chats agreed to that", default="", show_default=False)
+    try:
+        answer = click.prompt("Type yes if everyone in these chats agreed to that", default="", show_default=False)
+    except click.Abort:  # standard input closed, or Ctrl-C at the prompt: no consent
+        click.echo(err=True)
+        return False
     return answer.strip().lower() == "yes"
 
 
@@ -211,22 +216,33 @@ def _latest_job(store, target) -> str:
 @click.pass_context
 def forget(ctx: click.Context, persona: str | None, everything: bool, remote: bool, provider: str | None,
            base_url: str | None, api_key: str | None, yes: bool) -> None:  # fmt: skip
-    """Delete local data (a persona's runs and uploads, or --all) and, with --remote, what went to a provider."""
-    from gptisyou.errors import InputError, RemoteError
-    from gptisyou.workspace import file_name_for
+    """Delete local data (a persona's runs and uploads, or --all) and, with --remote, what went to a provider.
+
+    Only what gptisyou made is deleted: --all refuses a directory that holds no gptisyou database, and leaves
+    (and names) any file in the workspace that gptisyou did not put there.
+    """
+    from gptisyou import forget as forgetting
+    from gptisyou.errors import ConsentError, InputError, RemoteError
 
     if bool(persona) == everything:
         raise InputError("say what to forget: --as NAME, or --all")
     workspace = ctx.obj["workspace"]
+    if not workspace.exists() and not workspace.is_symlink():
+        click.echo(f"No workspace at {workspace}: nothing to delete.", err=True)
+        return
+    if not forgetting.is_workspace(workspace.resolve()):
+        raise InputError(
+            f"{workspace}: not a gptisyou workspace (no {DATABASE_NAME} made by gptisyou); nothing was deleted"
+        )
     if not remote:
         with open_store(ctx) as store:
             left = store.remote_objects(persona, include_deleted=False)
         if left:
             stderr_console(ctx).print(f"[yellow]{len(left)} uploaded files, jobs or models stay at the provider "
-                                      f"({left[0].provider}); add --remote to delete them too.[/yellow]")  # fmt: skip
-    what = "the whole workspace" if everything else f"{persona}'s runs, uploads and redaction map"
-    if not yes:
-        click.confirm(f"Delete {what}{' and their files and models at the provider' if remote else ''}?", abort=True)
+                                      f"({escape(left[0].provider)}); add --remote to delete them too.[/yellow]")  # fmt: skip
+    what = f"the whole workspace {workspace}" if everything else f"{persona}'s runs, uploads and redaction map"
+    if not yes and not _confirmed(f"Delete {what}{' and their files and models at the provider' if remote else ''}?"):
+        raise ConsentError("not confirmed: nothing was deleted")
     if remote:
         from gptisyou.hosted import finetune
         from gptisyou.hosted.providers import client, endpoint
@@ -239,11 +255,20 @@ def forget(ctx: click.Context, persona: str | None, everything: bool, remote: bo
                                          lambda kind, remote_id: click.echo(f"deleted {kind} {remote_id}"))  # fmt: skip
                 if failed:
                     raise RemoteError("could not delete " + "; ".join(failed) + " (nothing local was deleted)")
-    if everything:
-        shutil.rmtree(workspace, ignore_errors=True)
+    deletion = forgetting.forget_workspace(workspace) if everything else forgetting.forget_persona(workspace, persona)
+    deletion.raise_for_failures()
+    if deletion.kept:
+        shown = ", ".join(path.name for path in deletion.kept[:5]) + (" …" if len(deletion.kept) > 5 else "")
+        click.echo(
+            f"Deleted gptisyou's data; kept {len(deletion.kept)} item(s) gptisyou did not make: {shown}", err=True
+        )
     else:
-        name = file_name_for(persona)
-        for path in (workspace / "runs" / name, workspace / "hosted" / name):
-            shutil.rmtree(path, ignore_errors=True)
-        (workspace / "redaction" / f"{name}.json").unlink(missing_ok=True)
-    stderr_console(ctx).print(f"Deleted {what}.")
+        click.echo(f"Deleted {what}.", err=True)
+
+
+def _confirmed(question: str) -> bool:
+    try:
+        return click.confirm(question)
+    except click.Abort:  # standard input closed
+        click.echo(err=True)
+        return False

@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from gptisyou.cli.context import open_store, stderr_console
+from gptisyou.cli.context import literal, open_store, printable, stderr_console
 
 PRESETS = {  # the analysis prompts of the original experiment, asked as "you" in the chat
     "personality": "Be honest with me: what kind of person am I? Describe my personality.",
@@ -80,7 +80,7 @@ def chat(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None,
     loaded = _load(ctx, persona, me, run_dir, backend)
     clone, me = loaded.clone, loaded.me
     console = Console(highlight=False)
-    console.print(f"[dim]Talking to {persona} (model: {loaded.label}) as {me}. /help for commands.[/dim]")
+    console.print(literal(f"Talking to {persona} (model: {loaded.label}) as {me}. /help for commands.", "dim"))
     history: list[Line] = []
     base = None
     compare = False
@@ -122,11 +122,11 @@ def chat(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None,
 
 def _speak(console: Console, name: str, pieces, style: str = "") -> str:
     """Print a turn as it streams, one bubble per line under the speaker's name; return its text."""
-    console.print(f"[bold magenta]{name}[/bold magenta]: ", end="")
+    console.print(literal(name, "bold magenta"), ": ", sep="", end="")
     text = ""
     for piece in pieces:
         text += piece
-        console.print(piece.replace("\n", "\n" + " " * (len(name) + 2)), end="", style=style or None)
+        console.print(literal(piece.replace("\n", "\n" + " " * (len(name) + 2)), style), end="")
     console.print("" if text.strip() else "[dim](no reply)[/dim]")
     return text.strip()
 
@@ -136,7 +136,7 @@ def _save_transcript(path: Path, history, console: Console) -> None:
 
     path.write_text("".join(f"{line.speaker}: {line.text}\n" for line in history), encoding="utf-8")
     make_private(path)
-    console.print(f"[dim]Saved {len(history)} turns to {path}.[/dim]")
+    console.print(literal(f"Saved {len(history)} turns to {path}.", "dim"))
 
 
 def _temperature(argument: str, current: float, console: Console) -> float:
@@ -173,8 +173,22 @@ def ask(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, 
         stderr_console(ctx).print(f"[dim]{_WEAK_MODEL_NOTE}[/dim]")
     asked = PRESETS[preset] if preset else question
     reply = clone.reply([Line(me, asked)], Sampling(temperature=temperature, seed=seed))
-    click.echo(f"{me}: {asked}")
-    click.echo(f"{persona}: {reply or '(no reply)'}")
+    click.echo(printable(f"{me}: {asked}"))
+    click.echo(printable(f"{persona}: {reply or '(no reply)'}"))
+
+
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+
+
+def served_host_names(host: str, extra: tuple[str, ...] = ()) -> set[str] | None:
+    """The `Host` header names a server listening on `host` answers (None: any). On a loopback address only its
+    own names, so a web page cannot reach the server through a domain it rebinds to 127.0.0.1 (DNS rebinding)."""
+    if "*" in extra or (host in ("0.0.0.0", "::", "") and not extra):
+        return None
+    names = {*extra, *LOOPBACK_NAMES}
+    if host not in ("0.0.0.0", "::", ""):
+        names.add(host)
+    return {name.lower() for name in names}
 
 
 @click.command()
@@ -187,9 +201,12 @@ def ask(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, 
 @click.option("--base", "base_only", is_flag=True, help="Serve the untuned base model instead.")
 @click.option("--max-tokens", type=click.IntRange(1, 4096), default=512, show_default=True,
               help="The most a request may ask for.")  # fmt: skip
+@click.option("--allow-host", "allow_hosts", multiple=True,
+              help="Also accept requests addressed to this host name (repeatable; * for any). By default only the "
+                   "names of the address it listens on.")  # fmt: skip
 @click.pass_context
 def serve(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, backend: str, host: str, port: int,
-          api_key: str | None, base_only: bool, max_tokens: int) -> None:  # fmt: skip
+          api_key: str | None, base_only: bool, max_tokens: int, allow_hosts: tuple[str, ...]) -> None:  # fmt: skip
     """Serve the clone of PERSONA: a web chat page at / and an OpenAI-compatible API at /v1.
 
     \b
@@ -208,11 +225,14 @@ def serve(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None
     loaded = _load(ctx, persona, me, run_dir, backend, base_only=base_only)
     model_id = file_name_for(persona).lower() + ("-base" if base_only else "")
     console = stderr_console(ctx)
-    if host not in ("127.0.0.1", "localhost", "::1"):
+    if host not in LOOPBACK_NAMES:
         console.print(f"[yellow]Listening on {host}: anyone who can reach this machine can talk to the clone"
                       f"{'' if api_key else ' (no --api-key set)'}.[/yellow]")  # fmt: skip
     console.print(
-        f"{persona}'s clone ({loaded.label}) as model '{model_id}': http://{host}:{port}/ · API http://{host}:{port}/v1"
+        literal(
+            f"{persona}'s clone ({loaded.label}) as model '{model_id}': http://{host}:{port}/ · API http://{host}:{port}/v1"
+        )
     )
-    app = create_app(loaded.clone, model_id, me=loaded.me, api_key=api_key, max_new_tokens=max_tokens)
+    app = create_app(loaded.clone, model_id, me=loaded.me, api_key=api_key, max_new_tokens=max_tokens,
+                     allowed_hosts=served_host_names(host, allow_hosts))  # fmt: skip
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -79,7 +79,7 @@ def evaluate_run(store: Store, run: Path, config: EvalConfig = EvalConfig(),
     metrics = _metrics(data, samples, tuned_fit, base_fit, config)
     metrics |= {"persona": persona, "run": str(run), "base": train_config.base or "gemma-3-270m",
                 "seconds": round(time.monotonic() - started, 1)}  # fmt: skip
-    directory = ensure_private_dir(run / "eval")
+    directory = ensure_private_dir(run / "eval", inside=run)
     (directory / "metrics.json").write_text(json.dumps(metrics | {"samples": samples}, indent=1, ensure_ascii=False))
     report.write(directory / "report.html", metrics, samples, run / "metrics.jsonl")
     return make_private(directory)

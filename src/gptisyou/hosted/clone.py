@@ -24,7 +24,8 @@ class HostedClone:
         with provider_errors("chat"):
             chunks = self.api.chat.completions.create(
                 model=self.model_id, messages=messages, temperature=sampling.temperature, top_p=sampling.top_p,
-                max_tokens=sampling.max_new_tokens, seed=sampling.seed, stream=True,
+                max_tokens=sampling.max_new_tokens, seed=sampling.seed, stop=list(sampling.stop) or None,
+                stream=True,
             )  # fmt: skip
             for chunk in chunks:
                 if not chunk.choices:

@@ -51,7 +51,7 @@ def plan(store: Store, workspace: Path, persona: str, model: str, epochs: int, r
     config = DatasetConfig(persona, redact=redact)
     data = build(store, config)
     directory = ensure_private_dir(
-        workspace / "hosted" / file_name_for(persona) / datetime.now().strftime("%Y%m%d-%H%M%S")
+        workspace / "hosted" / file_name_for(persona) / datetime.now().strftime("%Y%m%d-%H%M%S"), inside=workspace
     )
     train_file = directory / "train.jsonl"
     rows = list(dataset_formats.records(data, format_name))

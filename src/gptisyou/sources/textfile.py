@@ -18,6 +18,8 @@ from gptisyou.errors import InputError, ParseError
 
 CHUNK_BYTES = 1 << 20
 _SNIFF_BYTES = 64 * 1024
+_ENCRYPTED = 0x1  # general-purpose flag bit 0 of a zip entry
+DEFAULT_MAX_UNZIPPED_MB = 1024
 
 Progress = Callable[[int, int], None]  # (bytes read, bytes total)
 
@@ -46,12 +48,33 @@ def head_text(source: TextSource, size: int = _SNIFF_BYTES) -> str:
 
 
 def zip_members(path: Path) -> list[str]:
-    """Names of the files in a zip archive; raises InputError for a damaged archive."""
+    """Names of the files in a zip archive.
+
+    Raises:
+        InputError: a damaged or password-protected archive.
+    """
     try:
         with zipfile.ZipFile(path) as archive:
-            return [info.filename for info in archive.infolist() if not info.is_dir()]
+            members = [info for info in archive.infolist() if not info.is_dir()]
     except (zipfile.BadZipFile, OSError) as error:
         raise InputError(f"{path}: not a readable zip archive ({error})") from None
+    if any(info.flag_bits & _ENCRYPTED for info in members):
+        raise InputError(f"{path}: the zip archive is password-protected; unzip it yourself and import the chat file")
+    return [info.filename for info in members]
+
+
+def check_unzipped_size(source: TextSource, max_bytes: int) -> None:
+    """Raise a one-line InputError when a zip member would unpack to more than `max_bytes` (a zip bomb, or an
+    export far larger than any chat): the size is the archive's own record, which reading never exceeds."""
+    if source.member is None:
+        return
+    with zipfile.ZipFile(source.path) as archive:
+        size = archive.getinfo(source.member).file_size
+    if size > max_bytes:
+        raise InputError(
+            f"{source.label}: unpacks to {size / 1e6:,.0f} MB, over the {max_bytes / 1e6:,.0f} MB limit "
+            "(--max-unzipped-mb raises it)"
+        )
 
 
 def check_is_text(source: TextSource) -> None:
@@ -59,7 +82,7 @@ def check_is_text(source: TextSource) -> None:
     head = head_bytes(source, 8192)
     if not head.strip():
         raise InputError(f"{source.label}: empty file, no messages to import")
-    if b"\x00" in head and _encoding_of(head) != "utf-16":
+    if b"\x00" in head and not _encoding_of(head).startswith("utf-16"):
         raise InputError(f"{source.label}: binary file, not a chat export")
 
 
@@ -73,7 +96,7 @@ def read_chunks(source: TextSource, progress: Progress | None = None) -> Iterato
         ParseError: bytes that are not valid text in the detected encoding, with the line where they start.
     """
     with _open_binary(source) as (raw, total):
-        decoder = codecs.getincrementaldecoder(_encoding_of(raw.peek(4)[:4]))(errors="strict")
+        decoder = codecs.getincrementaldecoder(_encoding_of(raw.peek(_SNIFF_BYTES)[:512]))(errors="strict")
         carry = ""
         lines_done = 0
         while True:
@@ -120,8 +143,17 @@ def _open_binary(source: TextSource) -> Iterator[tuple[BinaryIO, int]]:
 
 
 def _encoding_of(head: bytes) -> str:
+    """The text encoding the first bytes show: a UTF-16 BOM, UTF-16 without one (every other byte zero in the
+    ASCII range a chat's digits and punctuation are in), else UTF-8."""
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
+    pairs = len(head) // 2
+    if pairs >= 8:
+        even_zeros, odd_zeros = head[0 : pairs * 2 : 2].count(0), head[1 : pairs * 2 : 2].count(0)
+        if odd_zeros > 0.6 * pairs and even_zeros < 0.1 * pairs:
+            return "utf-16-le"
+        if even_zeros > 0.6 * pairs and odd_zeros < 0.1 * pairs:
+            return "utf-16-be"
     return "utf-8-sig"
 
 

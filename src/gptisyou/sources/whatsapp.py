@@ -18,7 +18,16 @@ from typing import Literal
 from gptisyou.errors import InputError, ParseError
 from gptisyou.messages import Message
 from gptisyou.sources import whatsapp_phrases as phrases
-from gptisyou.sources.textfile import Progress, TextSource, check_is_text, head_text, read_chunks, zip_members
+from gptisyou.sources.textfile import (
+    DEFAULT_MAX_UNZIPPED_MB,
+    Progress,
+    TextSource,
+    check_is_text,
+    check_unzipped_size,
+    head_text,
+    read_chunks,
+    zip_members,
+)
 
 DateOrder = Literal["dmy", "mdy", "ymd"]
 DATE_ORDERS: tuple[DateOrder, ...] = ("dmy", "mdy", "ymd")
@@ -134,14 +143,17 @@ def parse(
     date_order: DateOrder | None = None,
     report: ParseReport | None = None,
     progress: Progress | None = None,
+    max_unzipped_bytes: int = DEFAULT_MAX_UNZIPPED_MB * 1_000_000,
 ) -> Iterator[Message]:
     """Stream the messages of a WhatsApp export in file order.
 
     Raises:
-        InputError: empty, binary or non-chat file; zip without a chat.
+        InputError: empty, binary or non-chat file; zip without a chat, password-protected or unpacking to
+            more than `max_unzipped_bytes`.
         ParseError: text before the first message header, or bytes that are not UTF-8.
     """
     source = chat_source(path)
+    check_unzipped_size(source, max_unzipped_bytes)
     check_is_text(source)
     report = report if report is not None else ParseReport()
     if date_order is None:
@@ -153,7 +165,10 @@ def parse(
 
 
 def _parse_source(source: TextSource, order: DateOrder, report: ParseReport, progress: Progress | None):
-    pending = None  # (sender, timestamp, line, text) of the last message read: it may go on in the next chunk
+    # the last message read: (sender, timestamp, line) and its text in parts, joined once it is complete, so a
+    # message of many lines costs time in proportion to its length (it may go on in the next chunk)
+    pending: tuple[str, datetime, int] | None = None
+    parts: list[str] = []
     line = 1  # line number of the next match
     clock = _HeaderClock(order, report)
     for chunk in read_chunks(source, progress):
@@ -168,8 +183,8 @@ def _parse_source(source: TextSource, order: DateOrder, report: ParseReport, pro
                     timestamp = clock.read(stamp, (d1, d2, d3, hour, minute, second, ampm, pre))
                 if timestamp:
                     if pending is not None:
-                        yield _message(*pending)
-                    pending = (sender, timestamp, line, body)
+                        yield _message(*pending, "\n".join(parts))
+                    pending, parts = (sender, timestamp, line), [body]
                     line += body.count("\n") + 1
                     continue
                 text = f"{head}{body}"  # a header that names no real time is text
@@ -180,7 +195,7 @@ def _parse_source(source: TextSource, order: DateOrder, report: ParseReport, pro
             if pending is not None:
                 if _LOOKS_LIKE_HEADER.match(text):
                     report.note_suspicious(line)
-                pending = (*pending[:3], f"{pending[3]}\n{text}")
+                parts.append(text)
             elif text.strip(_BLANK_LINES):
                 raise ParseError(
                     source.label, line, "text before the first message header: not a WhatsApp chat export"
@@ -188,7 +203,7 @@ def _parse_source(source: TextSource, order: DateOrder, report: ParseReport, pro
             line += text.count("\n") + 1
     if pending is None:
         raise ParseError(source.label, None, "no message header found: not a WhatsApp chat export")
-    yield _message(*pending)
+    yield _message(*pending, "\n".join(parts))
 
 
 class _HeaderClock:

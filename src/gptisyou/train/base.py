@@ -73,7 +73,7 @@ def _convert(gguf: Path, directory: Path) -> None:
         from transformers import AutoModelForCausalLM, AutoTokenizer
     except ImportError:
         raise MissingExtra("train", "local models") from None
-    ensure_private_dir(directory.parent)
+    ensure_private_dir(directory.parent, inside=directory.parent.parent)
     partial = directory.with_name(f".{directory.name}.partial")
     shutil.rmtree(partial, ignore_errors=True)
     try:  # transformers' own progress bar stays on here: the conversion is the slow first minute

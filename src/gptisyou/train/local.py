@@ -237,7 +237,8 @@ def load_run(run: Path):
 
 def _new_run(workspace: Path, config: TrainConfig, base_directory: Path) -> Path:
     run = ensure_private_dir(
-        workspace / "runs" / file_name_for(config.persona) / datetime.now().strftime("%Y%m%d-%H%M%S")
+        workspace / "runs" / file_name_for(config.persona) / datetime.now().strftime("%Y%m%d-%H%M%S"),
+        inside=workspace,
     )
     saved = {"train": asdict(config), "base_directory": str(base_directory)}
     (run / "config.json").write_text(json.dumps(saved, indent=1))
