@@ -26,6 +26,23 @@ def workspace(tmp_path, monkeypatch) -> Path:
 
 
 @pytest.fixture
+def loose_umask():
+    """The umask most shells have (022), restored afterwards: files gptisyou makes must be private regardless."""
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+def not_private(tree: Path) -> list[str]:
+    """Everything under `tree` (itself included) that others may read: folders must be 0700, files 0600."""
+    return [
+        f"{path} {oct(path.stat().st_mode & 0o777)}"
+        for path in [tree, *tree.rglob("*")]
+        if not path.is_symlink() and path.stat().st_mode & 0o777 != (0o700 if path.is_dir() else 0o600)
+    ]
+
+
+@pytest.fixture
 def run():
     """Invoke the CLI in-process; bugs raise (catch_exceptions=False), user errors give exit codes."""
 

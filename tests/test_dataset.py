@@ -123,6 +123,35 @@ def test_group_chat_hides_third_parties_and_names_speakers(workspace, tmp_path):
     assert any(text.startswith("Robin: ") for text in user_texts)  # Carla Diaz's consistent pseudonym
 
 
+def test_a_third_party_is_never_renamed_into_the_persona(workspace, tmp_path):
+    # the first made-up name is "Robin": with Robin as the persona, Dave's turns must not become Robin's
+    senders = ("Bob", "Robin", "Dave Okafor", "Robin")
+    messages = [
+        Message(sender, START + timedelta(days=day, minutes=index), f"day {day} line {index} from {sender}")
+        for day in range(10)
+        for index, sender in enumerate(senders)
+    ]
+    path = tmp_path / "WhatsApp Chat with Trip.txt"
+    whatsapp_writer.write_file(messages, path, ANDROID)
+    with Store.open(workspace) as store:
+        ingest.import_file(store, path)
+        data = build(store, DatasetConfig("Robin", with_people=("Bob",), val_fraction=0))
+    records = list(dataset_formats.records(data, "openai"))
+    assistant = [text for record in records for text in _texts(record, "assistant")]
+    assert len(assistant) == 20
+    assert all(text.endswith("from Robin") for text in assistant)
+    assert data.redactor.mapping["Dave Okafor"] not in ("Robin", "Bob")
+
+
+def test_the_build_refuses_redaction_that_would_merge_two_people(store, monkeypatch):
+    from gptisyou import dataset
+    from gptisyou.errors import RedactionError
+
+    monkeypatch.setattr(dataset, "_speaker", lambda name, redactor: "Ann")  # a defect that renames everyone
+    with pytest.raises(RedactionError, match="the persona and another participant as 'Ann'"):
+        build(store, DatasetConfig("Ann", val_fraction=0))
+
+
 @pytest.mark.parametrize(
     ("config", "message"),
     [

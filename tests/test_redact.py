@@ -149,3 +149,37 @@ def test_hidden_names_get_one_fake_name_each():
     text = redactor.redact("Maria said Tom should call Maria Lopez, not Tommy or Alex")
     assert text == "Robin said Sasha should call Robin, not Tommy or Alex"
     assert redactor.mapping == {"Maria Lopez": "Robin", "Tom": "Sasha"}
+
+
+def test_a_made_up_name_is_never_a_participants_name():
+    # Robin is the persona: Dave must not become "Robin", nor "Sasha" (a word of another participant's name)
+    redactor = Redactor(hidden_names=["Dave Okafor"], reserved_names=["Robin", "Lee Sasha", "Dave Okafor"])
+    assert redactor.redact("Dave Okafor: see you") == "Jordan: see you"
+    assert redactor.mapping == {"Dave Okafor": "Jordan"}
+
+
+def test_two_hidden_people_never_share_a_made_up_name():
+    redactor = Redactor(hidden_names=["Ann", "Bo"], reserved_names=["Robin", "Sasha", "Jordan", "Noa"])
+    assert redactor.redact("Ann and Bo") == "Kim and Charlie"
+
+
+def test_hidden_names_written_in_lower_case_are_hidden_too():
+    redactor = Redactor(hidden_names=["Maria Lopez", "Will Smith"])
+    assert redactor.redact("ask maria, or MARIA LOPEZ herself") == "ask Robin, or Robin herself"
+    assert redactor.redact("Will says we will see") == "Sasha says we will see"  # "will" the word stays
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("number:07922 654321", "number:[PHONE_1]"),
+        ("tel:+14155550132", "tel:[PHONE_1]"),
+        ("wa.me/447922654321", "[PHONE_1]"),
+        ("https://wa.me/447922654321 is me", "[PHONE_1] is me"),
+        ("+44 7700 900123 (a drama number)", "[PHONE_1] (a drama number)"),  # possible, not valid
+        ("call me on 0161 496 0000", "call me on [PHONE_1]"),  # Ofcom's range for fiction
+        ("my number: 555 0199 123", "my number: [PHONE_1]"),
+    ],
+)
+def test_phone_numbers_in_common_written_forms(text, expected):
+    assert Redactor().redact(text) == expected

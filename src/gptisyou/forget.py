@@ -2,10 +2,12 @@
 
 Only what gptisyou made is deleted. A directory is a workspace when it holds a gptisyou database; then its
 database files and known folders go, the redaction map (the key back to real names) first, and anything else in
-it stays and is named. Links are removed, never followed, and every file that could not be removed is
-reported: a deletion that did not happen never reads as one that did.
+it stays and is named. The database goes last, and only once everything else is gone, so that a deletion that
+failed halfway can be run again. Links are removed, never followed, and every file that could not be removed
+is reported: a deletion that did not happen never reads as one that did.
 """
 
+import errno
 import os
 import shutil
 import sqlite3
@@ -79,7 +81,11 @@ def forget_workspace(workspace: Path) -> Deletion:
             f"{workspace}: not a gptisyou workspace (no {DATABASE_NAME} made by gptisyou in it); nothing was deleted"
         )
     deletion = Deletion()
-    for name in (*KNOWN_FOLDERS, *DATABASE_FILES):
+    for name in KNOWN_FOLDERS:
+        _remove(directory / name, deletion)
+    if deletion.failed:  # the database stays, so the directory is still a workspace to run forget on again
+        return deletion
+    for name in DATABASE_FILES:
         _remove(directory / name, deletion)
     deletion.kept = sorted(path for path in directory.iterdir()) if directory.exists() else []
     if not deletion.kept and not deletion.failed:
@@ -112,10 +118,11 @@ def _remove(path: Path, deletion: Deletion) -> None:
     failures = len(deletion.failed)
 
     def failed(_function, failed_path, exc_info) -> None:
-        deletion.failed.append((Path(failed_path), _reason(exc_info[1])))
+        if getattr(exc_info[1], "errno", None) != errno.ENOTEMPTY:  # a folder left because of a file in it
+            deletion.failed.append((Path(failed_path), _reason(exc_info[1])))
 
     shutil.rmtree(path, onerror=failed)  # removes links inside the tree, never follows them
-    if len(deletion.failed) == failures:
+    if len(deletion.failed) == failures and not path.exists():
         deletion.removed.append(path)
 
 

@@ -1,4 +1,5 @@
 import json
+import os
 import stat
 
 import pytest
@@ -128,3 +129,42 @@ def test_cli_choices_match_the_library():
 
     assert importlib.import_module("gptisyou.cli.dataset").FORMATS == dataset_formats.FORMATS
     assert importlib.import_module("gptisyou.cli.chats").DATE_ORDERS == whatsapp.DATE_ORDERS
+
+
+def test_a_device_is_refused_not_replaced(run, imported, tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)  # a special file anyone may create; /dev/null is the same case for root
+    result = run("dataset", "--as", "Ann", "-o", fifo)
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"Error: {fifo}: is a device or other special file; give a regular file\n",
+    )
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert sorted(path.name for path in tmp_path.iterdir() if path.name.startswith(".")) == []
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("folder", "{path}: is a folder; give a file name"),
+        ("missing/ann.jsonl", "{path}: the folder {parent} does not exist"),
+    ],
+)
+def test_a_folder_or_a_missing_folder_is_one_line(run, imported, tmp_path, target, message):
+    (tmp_path / "folder").mkdir()
+    path = tmp_path / target
+    result = run("dataset", "--as", "Ann", "-o", path)
+    assert (result.exit_code, result.stderr) == (2, "Error: " + message.format(path=path, parent=path.parent) + "\n")
+
+
+def test_the_hf_format_never_replaces_a_folder_of_something_else(run, imported, tmp_path):
+    pytest.importorskip("datasets")
+    folder = tmp_path / "Documents"
+    folder.mkdir()
+    (folder / "letter.txt").write_text("keep me")
+    result = run("dataset", "--as", "Ann", "--format", "hf", "-o", folder)
+    assert result.exit_code == 2
+    assert "holds something other than a saved dataset" in result.stderr
+    assert (folder / "letter.txt").read_text() == "keep me"
+    assert run("dataset", "--as", "Ann", "--format", "hf", "-o", tmp_path / "ann-hf").exit_code == 0
+    assert run("dataset", "--as", "Ann", "--format", "hf", "-o", tmp_path / "ann-hf").exit_code == 0  # replaced

@@ -3,10 +3,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import not_private
+
 pytest.importorskip("peft")
 
 
-def test_train_then_runs(run, learnable_chat, tiny_base, workspace):
+def test_train_then_runs(run, learnable_chat, tiny_base, workspace, loose_umask):
     result = run("train", "--as", "Ann", "--base", tiny_base, "--max-steps", "3", "--learning-rate", "0.01")
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -22,6 +24,7 @@ def test_train_then_runs(run, learnable_chat, tiny_base, workspace):
     assert re.search(r"3 steps on (cpu|cuda); the time left shows once the first steps are timed$", plan)
     second = run("train", "--as", "Ann", "--base", tiny_base, "--max-steps", "3", "--learning-rate", "0.01")
     assert " tokens/s of the last run" in second.stderr
+    assert not_private(workspace) == []  # runs/, runs/Ann, every file of a run: 0700 and 0600 from the start
     table = run("runs").stdout.splitlines()
     assert table[0].split()[:4] == ["Run", "Persona", "Base", "Steps"]
     assert table[1].split()[1:4] == ["Ann", str(tiny_base), "3"]

@@ -9,7 +9,7 @@ pytest.importorskip("openai")
 pytest.importorskip("multipart")
 
 from gptisyou.cli import cli
-from tests.conftest import live_server
+from tests.conftest import live_server, not_private
 from tests.fake_openai import FakeProvider
 
 KEY = "sk-fake"
@@ -42,7 +42,9 @@ def invoke(*args: str, input: str | None = None):
     return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
 
 
-def test_the_whole_route_then_forget_leaves_nothing_behind(hosted, provider, base_url, tmp_path):
+def test_the_whole_route_then_forget_leaves_nothing_behind(
+    hosted, provider, base_url, tmp_path, workspace, loose_umask
+):
     started = hosted("train", "--as", "Ann", "--poll-seconds", "0", input="yes\n")
     assert started.exit_code == 0, started.output
     assert f"What would be sent to {base_url} (compatible):" in started.output
@@ -68,6 +70,7 @@ def test_the_whole_route_then_forget_leaves_nothing_behind(hosted, provider, bas
     assert "0.550" in results.output  # token accuracy 0.25 → 0.55, as in the original experiment
     plot = results.output.strip().splitlines()[-1].removeprefix("plot: ")
     assert Path(plot).read_bytes().startswith(b"\x89PNG")
+    assert not_private(workspace) == []  # hosted/, its uploads and the plot
 
     chat = invoke("chat", "--as", "Ann", "--backend", "openai", input="w3\n/quit\n")
     assert chat.exit_code == 0, chat.output
@@ -77,6 +80,13 @@ def test_the_whole_route_then_forget_leaves_nothing_behind(hosted, provider, bas
     assert forgotten.exit_code == 0, forgotten.output
     assert provider.files == {}  # uploads and the result file
     assert provider.tuned_models() == []
+
+
+def test_consent_with_standard_input_closed_is_no_consent(hosted, provider):
+    refused = hosted("train", "--as", "Ann", input=None)
+    assert refused.exit_code == 3
+    assert refused.output.strip().splitlines()[-1] == "Error: nothing was sent"
+    assert provider.requests == []
 
 
 def test_no_consent_sends_nothing(hosted, provider):

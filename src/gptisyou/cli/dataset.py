@@ -74,8 +74,8 @@ def dataset(
     rows = list(dataset_formats.records(data, format_name, config.context_turns))
     if output is not None:
         write = dataset_formats.write_hf if format_name == "hf" else dataset_formats.write_jsonl
+        data.save_redaction_map(ctx.obj["workspace"])  # first: a dataset is never written without its map
         write(rows, output)
-        data.save_redaction_map(ctx.obj["workspace"])
         click.echo(f"wrote {len(rows):,} {format_name} examples to {output}")
     if stats:
         _print_stats(persona, data, rows, format_name, model, epochs, count_tokens, method)

@@ -99,7 +99,7 @@ def _consents(persona: str, base_url: str) -> bool:
     try:
         answer = click.prompt("Type yes if everyone in these chats agreed to that", default="", show_default=False)
     except click.Abort:  # standard input closed, or Ctrl-C at the prompt: no consent
-        click.echo(err=True)
+        click.echo()  # end the prompt's line
         return False
     return answer.strip().lower() == "yes"
 
@@ -270,5 +270,5 @@ def _confirmed(question: str) -> bool:
     try:
         return click.confirm(question)
     except click.Abort:  # standard input closed
-        click.echo(err=True)
+        click.echo()  # end the prompt's line
         return False

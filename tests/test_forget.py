@@ -1,0 +1,100 @@
+"""`forget`: only a gptisyou workspace is deleted, links are handled on purpose, and every failure is reported."""
+
+import os
+import sqlite3
+
+import pytest
+
+from gptisyou.store import Store
+
+
+@pytest.fixture
+def full_workspace(workspace):
+    """A workspace as commands leave it: the database, a run, an upload, a converted model, a redaction map."""
+    Store.open(workspace).close()
+    for folder in ("runs/Ann/20260101-120000/adapter", "hosted/Ann/20260101-120000", "models/abc", "redaction"):
+        (workspace / folder).mkdir(parents=True)
+    (workspace / "runs/Ann/20260101-120000/adapter/adapter_model.safetensors").write_bytes(b"weights")
+    (workspace / "hosted/Ann/20260101-120000/train.jsonl").write_text("{}\n")
+    (workspace / "redaction/Ann.json").write_text('{"Carla": "Robin"}')
+    return workspace
+
+
+def test_forget_all_refuses_a_folder_that_is_not_a_workspace(run, tmp_path):
+    home = tmp_path / "home"
+    (home / "Documents").mkdir(parents=True)
+    (home / ".ssh").mkdir()
+    (home / ".ssh/id_ed25519").write_text("secret")
+    result = run("--workspace", home, "forget", "--all", "--yes")
+    assert result.exit_code == 2
+    assert (
+        result.output
+        == f"Error: {home}: not a gptisyou workspace (no workspace.db made by gptisyou); nothing was deleted\n"
+    )
+    assert sorted(path.name for path in home.iterdir()) == [".ssh", "Documents"]  # not even a database was made
+    assert (home / ".ssh/id_ed25519").read_text() == "secret"
+
+
+def test_forget_all_refuses_a_foreign_database_of_the_same_name(run, tmp_path):
+    folder = tmp_path / "app"
+    folder.mkdir()
+    sqlite3.connect(folder / "workspace.db").execute("CREATE TABLE notes (text)").connection.close()
+    assert run("--workspace", folder, "forget", "--all", "--yes").exit_code == 2
+    assert (folder / "workspace.db").exists()
+
+
+def test_forget_all_deletes_what_gptisyou_made_and_names_what_it_kept(run, full_workspace):
+    (full_workspace / "my notes.txt").write_text("mine")
+    result = run("forget", "--all", "--yes")
+    assert result.exit_code == 0
+    assert "kept 1 item(s) gptisyou did not make: my notes.txt" in result.output
+    assert sorted(path.name for path in full_workspace.iterdir()) == ["my notes.txt"]
+
+
+def test_forget_all_through_a_link_deletes_the_workspace_and_the_link(run, full_workspace, tmp_path):
+    link = tmp_path / "link"
+    link.symlink_to(full_workspace)
+    result = run("--workspace", link, "forget", "--all", "--yes")
+    assert result.exit_code == 0
+    assert not full_workspace.exists()
+    assert not os.path.lexists(link)
+
+
+def test_a_file_that_cannot_be_removed_is_reported_and_the_redaction_map_is_gone(run, full_workspace, monkeypatch):
+    real_unlink = os.unlink
+
+    def unlink(path, *args, **kwargs):
+        if str(path).endswith("adapter_model.safetensors"):
+            raise PermissionError(13, "Operation not permitted")
+        return real_unlink(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "unlink", unlink)
+    for args in (("--all",), ("--as", "Ann")):
+        result = run("forget", *args, "--yes")
+        assert result.exit_code == 1
+        assert "Error: could not delete 1 file(s): " in result.output
+        assert "adapter_model.safetensors (Operation not permitted)" in result.output
+        assert "Deleted" not in result.output
+        assert not (full_workspace / "redaction/Ann.json").exists()
+
+
+def test_forget_a_persona_removes_its_files_only(run, full_workspace):
+    (full_workspace / "runs/Bob/20260101-120000").mkdir(parents=True)
+    result = run("forget", "--as", "Ann", "--yes")
+    assert result.exit_code == 0
+    assert not (full_workspace / "runs/Ann").exists()
+    assert not (full_workspace / "hosted/Ann").exists()
+    assert not (full_workspace / "redaction/Ann.json").exists()
+    assert (full_workspace / "runs/Bob/20260101-120000").is_dir()
+    assert (full_workspace / "workspace.db").exists()
+
+
+def test_confirming_with_standard_input_closed_is_no_consent(run, full_workspace):
+    from click.testing import CliRunner
+
+    from gptisyou.cli import cli
+
+    result = CliRunner().invoke(cli, ["forget", "--all"], input=None)
+    assert result.exit_code == 3
+    assert "Error: not confirmed: nothing was deleted" in result.output
+    assert (full_workspace / "workspace.db").exists()

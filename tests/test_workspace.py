@@ -1,0 +1,48 @@
+"""The workspace directory: private from the moment anything is made, links inside it refused, risks warned of."""
+
+import pytest
+
+from gptisyou.errors import InputError
+from gptisyou.workspace import ensure_private_dir
+from tests.conftest import not_private
+
+
+def test_every_folder_made_inside_the_workspace_is_private(workspace, loose_umask):
+    workspace.mkdir(mode=0o700)
+    ensure_private_dir(workspace / "runs" / "Ann" / "20260101-120000", inside=workspace)
+    assert not_private(workspace) == []
+
+
+def test_a_link_planted_in_the_workspace_is_not_followed(workspace, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    workspace.mkdir()
+    (workspace / "runs").symlink_to(elsewhere)
+    with pytest.raises(InputError, match="runs: is a link; gptisyou does not write through links in its workspace"):
+        ensure_private_dir(workspace / "runs" / "Ann", inside=workspace)
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_a_workspace_others_can_write_to_is_warned_about(run, workspace):
+    workspace.mkdir()
+    workspace.chmod(0o777)
+    result = run("chats")
+    assert result.exit_code == 0
+    assert f"warning: {workspace}: other users can write to this workspace (chmod 700 it)" in result.stderr
+
+
+def test_the_dataset_of_a_workspace_with_a_planted_link_is_refused(run, workspace, tmp_path):
+    from gptisyou.sources import whatsapp_writer
+    from tests.test_dataset import ANDROID, _chat
+
+    export = tmp_path / "WhatsApp Chat with Bob.txt"
+    whatsapp_writer.write_file(_chat(), export, ANDROID)
+    assert run("import", export).exit_code == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (workspace / "redaction").symlink_to(elsewhere)
+    result = run("dataset", "--as", "Ann", "-o", tmp_path / "ann.jsonl")
+    assert result.exit_code == 2
+    assert "redaction: is a link" in result.stderr
+    assert list(elsewhere.iterdir()) == []
+    assert not (tmp_path / "ann.jsonl").exists()
