@@ -63,3 +63,41 @@ def test_helpers():
     assert _longest_stop_prefix("ok <eo", ["<eot>", "\nBob:"]) == 3
     assert _longest_stop_prefix("ok\nBo", ["<eot>", "\nBob:"]) == 3
     assert _longest_stop_prefix("ok", ["<eot>"]) == 0
+
+
+def test_a_turn_cut_at_the_token_limit_never_ends_in_half_a_marker(tokenizer):
+    clone = clone_saying("", tokenizer)
+    clone._tokens_as_text = lambda prompt, sampling, usage: iter(["18000", "<eo"])  # then the limit
+    assert clone.reply([Line("Bob", "w3")]) == "18000"
+
+
+def test_stop_sequences_end_the_turn(tokenizer):
+    clone = clone_saying("", tokenizer)
+    clone._tokens_as_text = lambda prompt, sampling, usage: iter(["w1 w", "2 w3 w4"])
+    assert clone.reply([Line("Bob", "w3")], Sampling(stop=("2 w3",))) == "w1 w"
+
+
+def test_a_prompt_longer_than_the_context_keeps_its_end(tokenizer):
+    clone = clone_saying("w1 <eot>", tokenizer, max_context_tokens=12)
+    clone.reply([Line("Bob", "w2 " * 5_000 + "w9")])
+    prompt = clone.model.prompts[0]
+    assert len(prompt) == 12
+    assert tokenizer.decode(prompt).endswith("w2 w2 w9 <eot> Ann :")
+
+
+def test_trimming_a_long_history_encodes_only_the_turns_that_fit(tokenizer):
+    encoded = []
+
+    class Counting:
+        bos_token_id = None
+
+        def __call__(self, text, **kwargs):
+            encoded.append(len(text))
+            return tokenizer(text, **kwargs)
+
+    clone = Clone(ScriptedModel.saying("w1 <eot>", tokenizer), Counting(), "Ann", max_context_tokens=64)
+    history = [Line("Bob" if i % 2 else "Ann", "w1") for i in range(10_000)]
+    clone._prompt_ids(history)
+    rendered = sum(len(f"{line.speaker}: {line.text}<eot>\n") for line in history)
+    assert sum(encoded) < 100 * 20  # the turns that fit, not the whole history again for every dropped turn
+    assert rendered > 100_000

@@ -133,3 +133,154 @@ async def _text(request) -> str:
     if isinstance(answer, openai.AsyncStream):
         return "".join([chunk.choices[0].delta.content or "" async for chunk in answer]).strip()
     return answer.choices[0].message.content
+
+
+# --- what a careless or hostile client can send -------------------------------------------------------------------
+
+
+def _post(url, body: dict | bytes, **kwargs):
+    content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json", **kwargs.pop("headers", {})}
+    kwargs.setdefault("timeout", 60)
+    return httpx.post(f"{url}/v1/chat/completions", content=content, headers=headers, **kwargs)
+
+
+def test_a_chunked_body_over_the_limit_is_413(url):
+    def chunks():
+        yield b'{"model": "ann", "messages": [{"role": "user", "content": "'
+        for _ in range(100):
+            yield b"w1 " * 1_000  # 300 kB in all, the limit is 20 kB
+        yield b'"}]}'
+
+    response = httpx.post(
+        f"{url}/v1/chat/completions", content=chunks(), headers={"Authorization": f"Bearer {KEY}"}, timeout=60
+    )
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "request_too_large"
+
+
+def test_too_many_messages_are_refused(tiny_clone):
+    messages = [{"role": "user", "content": ""}] * 1_001  # 30 kB: under the default body limit
+    with live_server(create_app(tiny_clone, "ann", me="Bob")) as url:
+        response = _post(url, {"model": "ann", "messages": messages})
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == "messages"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "fragment"),
+    [
+        ({"seed": 2**70}, 400, "seed"),
+        ({"stop": ["a", "b", "c", "d", "e"]}, 400, "stop: at most 4"),
+    ],
+)
+def test_out_of_range_parameters_are_400(url, body, status, fragment):
+    response = _post(url, {"model": "ann", "messages": ASK, "max_tokens": 3} | body)
+    assert response.status_code == status
+    assert fragment in response.json()["error"]["message"]
+
+
+def test_a_lone_surrogate_is_answered(url):
+    body = b'{"model": "ann", "max_tokens": 3, "messages": [{"role": "user", "content": "w1 \\ud800"}]}'
+    response = _post(url, body)
+    assert response.status_code == 200
+    assert response.json()["object"] == "chat.completion"
+
+
+def test_the_host_header_must_name_the_server(tiny_clone):
+    app = create_app(tiny_clone, "ann", me="Bob", allowed_hosts={"127.0.0.1", "localhost"})
+    with live_server(app) as url:
+        assert httpx.get(f"{url}/health").status_code == 200
+        rebound = httpx.get(f"{url}/api/info", headers={"Host": "attacker.example:8000"})
+        assert rebound.status_code == 400
+        assert rebound.json()["error"]["code"] == "invalid_host"
+
+
+def test_info_needs_the_key_when_there_is_one(url):
+    assert httpx.get(f"{url}/api/info").status_code == 401
+    info = httpx.get(f"{url}/api/info", headers={"Authorization": f"Bearer {KEY}"})
+    assert info.json()["api_key_required"] is True
+
+
+class _Failing:
+    """A clone whose provider fails after a first piece, as a hosted model's can."""
+
+    persona = "Ann"
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def stream(self, history, sampling, usage, cancelled=lambda: False):
+        yield "w1"
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "kind"),
+    [
+        ("remote", 502, "api_error"),
+        ("bug", 500, "server_error"),
+    ],
+)
+def test_every_failure_is_an_openai_error_streamed_or_not(error, status, kind):
+    from gptisyou.errors import RemoteError
+
+    failure = RemoteError("chat: rate limited (429)") if error == "remote" else RuntimeError("boom")
+    with live_server(create_app(_Failing(failure), "ann", me="Bob")) as url:
+        response = _post(url, {"model": "ann", "messages": ASK})
+        assert response.status_code == status
+        assert response.json()["error"]["type"] == kind
+        with httpx.stream(
+            "POST", f"{url}/v1/chat/completions", json={"model": "ann", "messages": ASK, "stream": True}
+        ) as r:
+            events = [line for line in r.iter_lines() if line]
+    assert events[-1] == "data: [DONE]"
+    assert json.loads(events[-2].removeprefix("data: "))["error"]["type"] == kind
+
+
+def test_stop_sequences_are_honoured(tiny_base):
+    from tests.conftest import ScriptedModel
+
+    tokenizer = transformers.AutoTokenizer.from_pretrained(tiny_base)
+    clone = Clone(ScriptedModel.saying("w1 w2 w3 w4 <eot>", tokenizer), tokenizer, "Ann")
+    with live_server(create_app(clone, "ann", me="Bob")) as url:
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
+        answer = client.chat.completions.create(model="ann", messages=ASK, stop=["w3"])
+    assert answer.choices[0].message.content == "w1 w2"
+    assert answer.choices[0].finish_reason == "stop"
+
+
+class _Slow:
+    """A model that takes 20 ms a token and never ends its turn: it counts how many tokens it was asked for."""
+
+    def __init__(self, tokenizer) -> None:
+        from tests.conftest import ScriptedModel
+
+        self.inner = ScriptedModel.saying("w1", tokenizer)
+        self.device, self.calls = self.inner.device, 0
+
+    def eval(self):
+        return self
+
+    def __call__(self, *args, **kwargs):
+        import time
+
+        self.calls += 1
+        time.sleep(0.02)
+        return self.inner(*args, **kwargs)
+
+
+def test_a_client_that_leaves_stops_its_generation(tiny_base):
+    import time
+
+    tokenizer = transformers.AutoTokenizer.from_pretrained(tiny_base)
+    model = _Slow(tokenizer)
+    clone = Clone(model, tokenizer, "Ann")
+    with live_server(create_app(clone, "ann", me="Bob", max_new_tokens=500)) as url:
+        with pytest.raises(httpx.ReadTimeout):
+            _post(url, {"model": "ann", "messages": ASK, "max_tokens": 500}, timeout=0.5)
+        time.sleep(1.5)
+        stopped_at = model.calls
+        time.sleep(0.5)
+        assert model.calls == stopped_at < 200  # 500 tokens would take 10 s
+        assert _post(url, {"model": "ann", "messages": ASK, "max_tokens": 2}).status_code == 200

@@ -85,3 +85,55 @@ def test_an_older_workspace_is_upgraded_in_place(workspace):
     with Store.open(workspace) as store:
         assert [chat.title for chat in store.chats()] == ["Alex"]
         assert store.remote_objects() == []
+
+
+# --- several commands at once -------------------------------------------------------------------------------------
+
+
+def _writing(workspace) -> sqlite3.Connection:
+    """A connection in the middle of a write transaction, as an import holds one while it reads its file."""
+    writer = sqlite3.connect(workspace / "workspace.db", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("INSERT INTO chats (title, source, created_at) VALUES ('busy', 'whatsapp', '2026-01-01')")
+    return writer
+
+
+def test_readers_never_wait_for_a_writer(run, workspace):
+    Store.open(workspace).close()
+    writer = _writing(workspace)
+    try:
+        for command in ("chats", "people", "runs"):
+            result = run(command)
+            assert result.exit_code == 0, result.output
+            assert "locked" not in result.output
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+
+
+def test_concurrent_imports_wait_for_each_other_and_all_succeed(workspace, tmp_path):
+    import subprocess
+    import sys
+    import time
+    from datetime import datetime, timedelta
+
+    from gptisyou.messages import Message
+    from gptisyou.sources import whatsapp_writer
+
+    exports = []
+    for index in range(4):
+        start = datetime(2024, 1, 1) + timedelta(days=index)
+        messages = [Message(f"P{index}" if i % 2 else "Me", start + timedelta(minutes=i), f"m{i}") for i in range(400)]
+        exports.append(tmp_path / f"WhatsApp Chat with P{index}.txt")
+        whatsapp_writer.write_file(messages, exports[-1], whatsapp_writer.VARIANTS[0])
+    Store.open(workspace).close()
+    writer = _writing(workspace)  # every import has to wait for it, then for each other
+    command = [sys.executable, "-m", "gptisyou", "--workspace", str(workspace), "import"]
+    processes = [subprocess.Popen([*command, str(export)], stderr=subprocess.PIPE, text=True) for export in exports]
+    time.sleep(6)  # longer than SQLite's default 5 s wait: a long import must not make the others fail
+    writer.execute("ROLLBACK")
+    writer.close()
+    errors = [process.communicate(timeout=300)[1] for process in processes]
+    assert [process.returncode for process in processes] == [0, 0, 0, 0], errors
+    with Store.open(workspace) as store:
+        assert sorted(chat.messages for chat in store.chats()) == [400, 400, 400, 400]

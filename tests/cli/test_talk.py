@@ -107,3 +107,18 @@ def test_serve_answers_the_official_client(trained, workspace):
         _, stderr = server.communicate(timeout=30)
     assert f"as model 'ann': http://127.0.0.1:{port}/" in stderr
     assert Path(workspace).is_dir()
+
+
+def test_serve_answers_only_its_own_host_names_by_default():
+    from gptisyou.cli.talk import served_host_names
+
+    assert served_host_names("127.0.0.1") == {"127.0.0.1", "localhost", "::1"}
+    assert served_host_names("192.168.1.5", ("clone.lan",)) == {
+        "192.168.1.5",
+        "clone.lan",
+        "127.0.0.1",
+        "localhost",
+        "::1",
+    }
+    assert served_host_names("0.0.0.0") is None  # every address: the host names cannot be known, a warning says so
+    assert served_host_names("127.0.0.1", ("*",)) is None
