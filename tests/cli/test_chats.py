@@ -177,3 +177,52 @@ def test_cli_import_stays_light():
     code = f"import sys, gptisyou.cli; print([m for m in {HEAVY!r} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_names_and_texts_are_printed_literally_never_as_markup(run, tmp_path):
+    from datetime import datetime, timedelta
+
+    from gptisyou.messages import Message
+    from gptisyou.sources import whatsapp_writer
+
+    start = datetime(2024, 3, 1, 9)
+    senders = ["Ann", "~ [/]", "[bold red]Eve[/]"]
+    messages = [Message(senders[i % 3], start + timedelta(minutes=i), f"hi [/] \x1b[2J {i}") for i in range(6)]
+    path = tmp_path / "WhatsApp Chat with \x1b[31mgroup.txt"
+    whatsapp_writer.write_file(messages, path, whatsapp_writer.VARIANTS[0])
+    imported = run("import", path)
+    assert imported.exit_code == 0, imported.output
+    assert "\x1b" not in imported.output
+    assert "\\x1b[31mgroup" in imported.stdout
+    people = run("people")
+    assert people.exit_code == 0, people.output
+    assert "~ [/]" in people.stdout
+    assert "[bold red]Eve[/]" in people.stdout
+    shown = run("show", "--chat", "1")
+    assert "hi [/] \\x1b[2J 0" in shown.stdout
+    assert "\x1b" not in shown.stdout
+
+
+def test_a_reply_is_printed_literally_in_the_repl():
+    import io
+
+    from rich.console import Console
+
+    from gptisyou.cli.talk import _speak
+
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=False, width=200)
+    assert _speak(console, "[b]Ann", iter(["[red]hi[/red] ", "\x1b[2Jthere"])) == "[red]hi[/red] \x1b[2Jthere"
+    assert out.getvalue() == "[b]Ann: [red]hi[/red] \\x1b[2Jthere\n"
+
+
+def test_import_bounds_what_a_zip_may_unpack_to(run, tmp_path, workspace):
+    import zipfile
+
+    archive = tmp_path / "WhatsApp Chat with Bob.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zipped:
+        zipped.writestr("WhatsApp Chat with Bob.txt", "01/02/2023, 10:00 - Ann: hi\n" * 60_000)  # 1.7 MB
+    refused = run("import", "--max-unzipped-mb", "1", archive)
+    assert refused.exit_code == 2
+    assert "unpacks to 2 MB, over the 1 MB limit (--max-unzipped-mb raises it)" in refused.stderr
+    assert run("import", archive).exit_code == 0

@@ -187,3 +187,58 @@ def test_round_trip_in_every_variant(tmp_path_factory, variant, data):
         return message.sender, message.timestamp, text, message.kind, message.edited
 
     assert [comparable(m) for m in parsed] == [comparable(m) for m in messages]
+
+
+def test_a_message_of_many_megabytes_parses_in_linear_time(tmp_path):
+    import signal
+
+    body = "\n".join(f"line {i} of a very long message" for i in range(300_000))  # 9 MB
+    path = tmp_path / "chat.txt"
+    path.write_text(f"01/02/2023, 10:00 - Ann: start\n{body}\n01/02/2023, 10:01 - Bob: ok\n", encoding="utf-8")
+
+    def quadratic(*_):
+        raise AssertionError("still parsing after 60 s: continuation lines cost more than their length")
+
+    previous = signal.signal(signal.SIGALRM, quadratic)
+    signal.alarm(60)  # linear: about a second; quadratic, as it was: minutes
+    try:
+        messages = list(whatsapp.parse(path))
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert [message.text for message in messages] == [f"start\n{body}", "ok"]
+
+
+def _zipped_chat(tmp_path, text: str):
+    archive = tmp_path / "WhatsApp Chat with Bob.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zipped:
+        zipped.writestr("WhatsApp Chat with Bob.txt", text)
+    return archive
+
+
+def test_a_zip_that_unpacks_beyond_the_limit_is_refused(tmp_path):
+    lines = "".join(f"01/02/2023, 10:{i % 60:02d} - Ann: {'x' * 100}\n" for i in range(25_000))  # 2.8 MB, zips small
+    archive = _zipped_chat(tmp_path, lines)
+    assert archive.stat().st_size < 100_000
+    with pytest.raises(InputError, match=r"unpacks to 3 MB, over the 1 MB limit \(--max-unzipped-mb raises it\)"):
+        list(whatsapp.parse(archive, max_unzipped_bytes=1_000_000))
+    assert len(list(whatsapp.parse(archive))) == 25_000
+
+
+def test_a_password_protected_zip_says_so(tmp_path):
+    archive = _zipped_chat(tmp_path, "01/02/2023, 10:00 - Ann: hi\n")
+    data = bytearray(archive.read_bytes())
+    for signature, flag_offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):  # mark the entry encrypted
+        at = data.find(signature)
+        data[at + flag_offset] |= 0x1
+    archive.write_bytes(bytes(data))
+    with pytest.raises(InputError, match="the zip archive is password-protected; unzip it yourself"):
+        list(whatsapp.parse(archive))
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_bom_is_read(tmp_path, encoding):
+    path = tmp_path / "chat.txt"
+    text = "01/02/2023, 10:00 - Ann: héllo 👋\n01/02/2023, 10:01 - Bob: ok\n"
+    path.write_bytes(text.encode(encoding))
+    assert [message.text for message in whatsapp.parse(path)] == ["héllo 👋", "ok"]
