@@ -97,7 +97,7 @@ def test_local_transcripts_mark_the_spans_to_train_on(store):
     record = next(dataset_formats.records(data, "local"))
     assert record["text"].startswith("Ann: day 0 line 0 from Ann<eot>\nBob: day 0 line 1 from Bob<eot>\n")
     spans = [record["text"][start:end] for start, end in record["targets"]]
-    assert spans[:2] == ["day 0 line 1 from Bob<eot>", "day 0 line 3 from Bob<eot>"]
+    assert spans[:2] == [" day 0 line 1 from Bob<eot>", " day 0 line 3 from Bob<eot>"]  # from the space on
 
 
 def test_same_workspace_and_options_give_byte_identical_files(store, tmp_path):

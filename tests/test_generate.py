@@ -89,7 +89,7 @@ def test_trimming_a_long_history_encodes_only_the_turns_that_fit(tokenizer):
     encoded = []
 
     class Counting:
-        bos_token_id = None
+        bos_token_id = eos_token_id = None
 
         def __call__(self, text, **kwargs):
             encoded.append(len(text))

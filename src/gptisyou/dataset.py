@@ -59,7 +59,7 @@ class PersonaData:
 
     def target_turns(self, sessions: Iterable[Session]) -> int:
         """How many of the persona's turns in `sessions` are learned from (or, held out, evaluated on)."""
-        return sum(_is_target(turn, self.persona) for session in sessions for turn in session.turns)
+        return sum(is_target(turn, self.persona) for session in sessions for turn in session.turns)
 
     def save_redaction_map(self, workspace: Path) -> Path | None:
         """Write the real → pseudonym map into the workspace, readable by the owner only."""
@@ -104,7 +104,7 @@ def build(store: Store, config: DatasetConfig, count_tokens: Callable[[str], int
 
 def split_by_time(sessions: list[Session], persona: str, val_fraction: float) -> tuple[list[Session], list[Session]]:
     """(train, val): val holds everything from the first of the latest `val_fraction` of the persona's turns on."""
-    starts = sorted(turn.start for session in sessions for turn in session.turns if _is_target(turn, persona))
+    starts = sorted(turn.start for session in sessions for turn in session.turns if is_target(turn, persona))
     held_out = math.ceil(len(starts) * val_fraction) if val_fraction > 0 and len(starts) > 1 else 0
     if not held_out:
         return sessions, []
@@ -153,13 +153,14 @@ def _estimated_tokens(text: str) -> int:
 def _trimmed(chat_id: int, window: list[Turn], persona: str) -> Iterator[Example]:
     """The window without the turns after its last target, if it has a target at all."""
     end = len(window)
-    while end and not _is_target(window[end - 1], persona):
+    while end and not is_target(window[end - 1], persona):
         end -= 1
     if end:
         yield Example(chat_id, tuple(window[:end]))
 
 
-def _is_target(turn: Turn, persona: str) -> bool:
+def is_target(turn: Turn, persona: str) -> bool:
+    """A turn the model learns from: the persona's, with words (not media only)."""
     return turn.sender == persona and turn.has_words
 
 
@@ -257,7 +258,7 @@ def reply_moments(
         (session.turns[max(0, index - context_turns) : index], turn)
         for session in sessions
         for index, turn in enumerate(session.turns)
-        if index and _is_target(turn, persona)
+        if index and is_target(turn, persona)
     ]
     if len(candidates) <= count:
         return candidates

@@ -16,8 +16,9 @@ import shutil
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from gptisyou import render
 from gptisyou.conversations import Session
-from gptisyou.dataset import Example, PersonaData
+from gptisyou.dataset import Example, PersonaData, is_target
 from gptisyou.errors import InputError, MissingExtra
 from gptisyou.workspace import make_private
 
@@ -25,7 +26,6 @@ FORMATS = ("openai", "legacy", "sharegpt", "local", "hf")
 SYSTEM_LINE = "You are {persona}. Reply as {persona} would in this chat."
 LEGACY_SEPARATOR = "\n\n###\n\n"
 LEGACY_STOP = " ###"
-END_OF_TURN = "<eot>"
 
 
 def records(data: PersonaData, format_name: str, context_turns: int = 8) -> Iterator[dict]:
@@ -60,17 +60,17 @@ def sharegpt_record(example: Example, persona: str, group: bool) -> dict:
 
 
 def local_record(example: Example, persona: str, group: bool = True) -> dict:
-    """A transcript and the [start, end) character spans to train on: each persona turn and its end marker."""
+    """A transcript and the [start, end) character spans to train on: each persona reply (from the space before
+    its first word, as `render` trains it) and its end marker."""
     text, targets = [], []
     position = 0
     for turn in example.turns:
-        header = f"{turn.sender}: "
-        body = f"{turn.text}{END_OF_TURN}\n"
-        if turn.sender == persona and turn.has_words:
-            start = position + len(header)
-            targets.append([start, start + len(turn.text) + len(END_OF_TURN)])
-        text.append(header + body)
-        position += len(header) + len(body)
+        rendered = render.turn_text(turn.sender, turn.text)
+        if is_target(turn, persona):
+            start, end = render.target_span(turn.sender, turn.text)
+            targets.append([position + start, position + end])
+        text.append(rendered)
+        position += len(rendered)
     return {"chat": example.chat_id, "text": "".join(text), "targets": targets}
 
 

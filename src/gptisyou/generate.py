@@ -1,7 +1,7 @@
 """The clone's next turn: the conversation so far in the training format, sampled token by token.
 
-A conversation is rendered exactly as the model was trained (`Name: text<eot>` lines, bubbles separated by line
-breaks), followed by `Persona: `. Tokens are sampled with a KV cache (temperature, top-p, seeded) until the
+A conversation is rendered exactly as the model was trained (`render.Transcript`: `Name: text<marker>` turns,
+bubbles separated by line breaks), followed by `Persona:`. Tokens are sampled with a KV cache (temperature, top-p, seeded) until the
 end-of-turn marker, another speaker's header, or the token limit. Text is streamed as it is produced; a tail
 that could still become a stop marker is held back, so a caller never sees a half marker.
 """
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import torch
 
-from gptisyou.dataset_formats import END_OF_TURN
 from gptisyou.errors import InputError
+from gptisyou.render import END_OF_TURN_TEXT, Spoken, Transcript
 from gptisyou.workspace import file_name_for
 
 
@@ -50,6 +50,9 @@ class Clone:
     def __init__(self, model, tokenizer, persona: str, max_context_tokens: int = 1024) -> None:
         self.model, self.tokenizer, self.persona = model, tokenizer, persona
         self.max_context_tokens = max_context_tokens
+        self.transcript = Transcript(tokenizer)
+        # the turn ends at the marker token, or at the end-of-sequence one
+        self._stop_ids = {self.transcript.stop_token_id, tokenizer.eos_token_id} - {None}
 
     def stream(
         self,
@@ -61,16 +64,21 @@ class Clone:
         """Pieces of text of the persona's next turn, as they are sampled; `cancelled()` stops it early."""
         usage = usage or Usage()
         speakers = {line.speaker for line in history if line.speaker != self.persona}
-        stops = [END_OF_TURN, *(f"\n{speaker}:" for speaker in sorted(speakers)), *filter(None, sampling.stop)]
+        markers = {END_OF_TURN_TEXT, self.transcript.marker}  # as text too: a sampler may spell the marker out
+        stops = [*sorted(markers), *(f"\n{speaker}:" for speaker in sorted(speakers)), *filter(None, sampling.stop)]
         prompt = self._prompt_ids(history)
         usage.prompt_tokens = len(prompt)
         held = ""  # sampled text not yet given out: it could be the start of a stop marker
+        started = False
         for piece in self._tokens_as_text(prompt, sampling, usage):
             held += piece
             cut = min((held.find(stop) for stop in stops if stop in held), default=-1)
             if cut >= 0:
                 held, usage.finish_reason = held[:cut], "stop"
                 break
+            if not started:  # the reply begins with the space that follows `Persona:`
+                held = held.lstrip(" ")
+                started = bool(held)
             safe = len(held) - _longest_stop_prefix(held, stops)
             if safe:
                 yield held[:safe]
@@ -86,24 +94,9 @@ class Clone:
         return "".join(self.stream(history, sampling)).strip()
 
     def _prompt_ids(self, history: Sequence[Line]) -> list[int]:
-        """The rendered conversation: the newest turns that fit the context budget, each encoded once, so the
-        cost grows with the history's length, not its square. A newest turn longer than the budget keeps its end."""
-        bos = [self.tokenizer.bos_token_id] if self.tokenizer.bos_token_id is not None else []
-        opening = f"{self.persona}: "
-        budget = self.max_context_tokens - len(bos) - len(self._encode(opening))
-        kept: list[str] = []
-        used = 0
-        for line in reversed(history):
-            turn = f"{line.speaker}: {line.text}{END_OF_TURN}\n"
-            used += len(self._encode(turn))
-            if kept and used > budget:
-                break
-            kept.append(turn)
-        ids = self._encode("".join(reversed(kept)) + opening)  # one encoding of what is kept: exact seams
-        return bos + ids[-(self.max_context_tokens - len(bos)) :]
-
-    def _encode(self, text: str) -> list[int]:
-        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        """The conversation as training rendered it, the newest turns that fit the context, then `Persona:`."""
+        turns = [Spoken(line.speaker, line.text) for line in history]
+        return self.transcript.prompt(turns, self.persona, self.max_context_tokens)
 
     @torch.inference_mode()
     def _tokens_as_text(self, prompt: list[int], sampling: Sampling, usage: Usage) -> Iterator[str]:
@@ -122,7 +115,7 @@ class Clone:
             output = self.model(input_ids=ids, cache=cache, use_cache=True, logits_to_keep=1)
             cache = output.cache
             token = _sample(output.logits[0, -1].float(), sampling, generator)
-            if token == self.tokenizer.eos_token_id:
+            if token in self._stop_ids:
                 usage.finish_reason = "stop"
                 return
             new.append(token)

@@ -111,10 +111,10 @@ def test_hf_format_saves_a_loadable_private_dataset(run, imported, tmp_path):
     first = loaded[0]
     spans = [first["text"][start:end] for start, end in first["targets"]]
     assert spans == [
-        "message 0, call +44 20 7946 0958<eot>",
-        "message 2, call +44 20 7946 0958<eot>",
-        "message 4, call +44 20 7946 0958<eot>",
-        "message 6, call +44 20 7946 0958<eot>",
+        " message 0, call +44 20 7946 0958<eot>",
+        " message 2, call +44 20 7946 0958<eot>",
+        " message 4, call +44 20 7946 0958<eot>",
+        " message 6, call +44 20 7946 0958<eot>",
     ]
     assert all(stat.S_IMODE(path.stat().st_mode) == 0o600 for path in out.rglob("*") if path.is_file())
     assert stat.S_IMODE(out.stat().st_mode) == 0o700

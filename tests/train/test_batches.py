@@ -1,5 +1,10 @@
+from datetime import datetime
+
 import pytest
 
+from gptisyou.conversations import Turn
+from gptisyou.dataset import Example
+from gptisyou.render import Transcript
 from gptisyou.train.batches import IGNORE_INDEX, TokenizedExample, batches, collate, tokenize
 
 torch = pytest.importorskip("torch")
@@ -19,10 +24,13 @@ def tokenizer():
     return transformers.PreTrainedTokenizerFast(tokenizer_object=backend, pad_token="[PAD]", unk_token="[UNK]")
 
 
-def test_labels_cover_exactly_the_target_spans(tokenizer):
-    text = "Ann: hi there<eot>\nBob: yes<eot>\n"
-    start = text.index("yes")
-    example = tokenize({"text": text, "targets": [[start, start + len("yes<eot>")]]}, tokenizer, max_tokens=64)
+def _turns(*spoken: tuple[str, str]) -> Example:
+    at = datetime(2024, 1, 1)
+    return Example(1, tuple(Turn(speaker, (text,), at, at, text != "<photo>") for speaker, text in spoken))
+
+
+def test_labels_cover_exactly_the_persona_replies(tokenizer):
+    example = tokenize(_turns(("Ann", "hi there"), ("Bob", "yes")), "Bob", Transcript(tokenizer), max_tokens=64)
     #                          Ann  :  hi there <eot> Bob  :  yes <eot>
     assert example.input_ids == (2, 4, 5, 6, 8, 3, 4, 7, 8)
     assert example.labels == (IGNORE_INDEX,) * 7 + (7, 8)
@@ -30,8 +38,7 @@ def test_labels_cover_exactly_the_target_spans(tokenizer):
 
 
 def test_long_examples_are_cut(tokenizer):
-    text = "Ann: hi there<eot>\n" * 10
-    example = tokenize({"text": text, "targets": [[0, len(text)]]}, tokenizer, max_tokens=7)
+    example = tokenize(_turns(*[("Ann", "hi there")] * 10), "Ann", Transcript(tokenizer), max_tokens=7)
     assert len(example.input_ids) == len(example.labels) == 7
 
 

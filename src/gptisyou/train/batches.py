@@ -1,16 +1,17 @@
-"""From local examples to training batches: token ids, -100 labels outside the persona's turns, little padding.
+"""From examples to training batches: token ids, -100 labels outside the persona's turns, little padding.
 
-A local example is a transcript and the character spans to learn (`dataset_formats.local_record`). A token is a
-target when its first character lies inside a span: the persona's words and its end-of-turn marker, never the
-other people's turns, the `Name: ` headers or the padding. Batches group examples of similar length under a
-token budget, in a seeded order, so padding is small and a run can be repeated exactly.
+An example's turns are rendered by `render.Transcript`: the targets are the persona's replies (from the first
+word's token) and their end-of-turn markers, never the other people's turns, the `Name:` headers or the padding.
+Batches group examples of similar length under a token budget, in a seeded order, so padding is small and a
+run can be repeated exactly.
 """
 
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-IGNORE_INDEX = -100  # the label of a position without loss (the PyTorch and Hugging Face convention)
+from gptisyou.dataset import Example, is_target
+from gptisyou.render import IGNORE_INDEX, Spoken, Transcript
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,15 +24,11 @@ class TokenizedExample:
         return sum(label != IGNORE_INDEX for label in self.labels)
 
 
-def tokenize(record: dict, tokenizer, max_tokens: int) -> TokenizedExample:
-    """Token ids and labels of one local example; longer examples are cut at `max_tokens`."""
-    encoding = tokenizer(record["text"], return_offsets_mapping=True, truncation=True, max_length=max_tokens)
-    spans = record["targets"]
-    labels = tuple(
-        token if _inside(start, end, spans) else IGNORE_INDEX
-        for token, (start, end) in zip(encoding["input_ids"], encoding["offset_mapping"], strict=True)
-    )
-    return TokenizedExample(tuple(encoding["input_ids"]), labels)
+def tokenize(example: Example, persona: str, transcript: Transcript, max_tokens: int) -> TokenizedExample:
+    """Token ids and labels of one example; longer examples are cut at `max_tokens`."""
+    turns = [Spoken(turn.sender, turn.text, is_target(turn, persona)) for turn in example.turns]
+    ids, labels = transcript.training(turns, max_tokens)
+    return TokenizedExample(tuple(ids), tuple(labels))
 
 
 def batches(examples: Iterable[TokenizedExample], max_batch_tokens: int, seed: int) -> list[list[TokenizedExample]]:
@@ -67,7 +64,3 @@ def collate(batch: list[TokenizedExample], pad_id: int) -> dict:
         "attention_mask": torch.tensor([padded((1,) * len(e.input_ids), 0) for e in batch]),
         "labels": torch.tensor([padded(e.labels, IGNORE_INDEX) for e in batch]),
     }
-
-
-def _inside(start: int, end: int, spans: list[list[int]]) -> bool:
-    return end > start and any(span_start <= start < span_end for span_start, span_end in spans)

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import torch
 
-from gptisyou import dataset_formats
 from gptisyou.dataset import DatasetConfig, PersonaData, build, persona_chats, windows
 from gptisyou.errors import InputError
 from gptisyou.generate import Clone, Sampling
+from gptisyou.render import Transcript
 from gptisyou.store import Store
 from gptisyou.train import base as base_model
 from gptisyou.train import samples
@@ -211,7 +211,8 @@ def train(
 
 
 def tokenized(examples, persona: str, tokenizer, max_tokens: int) -> list[TokenizedExample]:
-    return [tokenize(dataset_formats.local_record(e, persona), tokenizer, max_tokens) for e in examples]
+    transcript = Transcript(tokenizer)
+    return [tokenize(example, persona, transcript, max_tokens) for example in examples]
 
 
 def held_out(data: PersonaData, tokenizer, max_tokens: int) -> list[TokenizedExample]:

@@ -1,0 +1,107 @@
+"""One rendering of a conversation, for training, generation and any exported chat template.
+
+A turn is the speaker's header `Name:`, then ` text` (bubbles separated by line breaks), the end-of-turn marker
+and a line break:
+
+    Sam: hi<end_of_turn>
+    Robin: yeah sure<end_of_turn>
+
+The space after the colon belongs to the reply, not to the header, because the tokenizers of Gemma and most
+BPE models put a word's leading space inside the word's token (`Robin: yeah` → `Robin`, `:`, `▁yeah`). So the
+persona's targets in training start with its first word's token, and the prompt in generation ends right after
+`Robin:`, exactly where training's targets begin. The marker is the tokenizer's own end-of-turn token where it
+has one (Gemma's `<end_of_turn>`: one token, and a stop a sampler can see), else the text `<eot>`.
+
+Each piece is encoded on its own: training and generation see the very same token ids for the same
+conversation, and a long history can be trimmed turn by turn in linear time.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+END_OF_TURN_TOKEN = "<end_of_turn>"  # Gemma's marker: one token in its vocabulary
+END_OF_TURN_TEXT = "<eot>"  # the marker for a tokenizer without one of its own, and in text exports
+IGNORE_INDEX = -100  # the label of a position without loss (the PyTorch and Hugging Face convention)
+
+
+@dataclass(frozen=True, slots=True)
+class Spoken:
+    """One turn to render: who, what, and whether the model learns it (a persona turn with words)."""
+
+    speaker: str
+    text: str
+    target: bool = False
+
+
+def turn_text(speaker: str, text: str, marker: str = END_OF_TURN_TEXT) -> str:
+    """A turn as text, the same layout the token renderer encodes piece by piece."""
+    return f"{speaker}: {text}{marker}\n"
+
+
+def target_span(speaker: str, text: str, marker: str = END_OF_TURN_TEXT) -> tuple[int, int]:
+    """The [start, end) characters of `turn_text` a model learns: the reply from its leading space, and the marker."""
+    start = len(speaker) + 1
+    return start, start + 1 + len(text) + len(marker)
+
+
+class Transcript:
+    """Renders conversations into token ids with one tokenizer (a Hugging Face tokenizer or anything callable
+    the same way)."""
+
+    def __init__(self, tokenizer) -> None:
+        self.tokenizer = tokenizer
+        self.bos = [tokenizer.bos_token_id] if getattr(tokenizer, "bos_token_id", None) is not None else []
+        own = _vocabulary(tokenizer).get(END_OF_TURN_TOKEN)
+        self.marker = END_OF_TURN_TOKEN if own is not None else END_OF_TURN_TEXT
+        self.marker_ids = [own] if own is not None else self._encode(END_OF_TURN_TEXT)
+        self._newline = self._encode("\n")
+
+    @property
+    def stop_token_id(self) -> int | None:
+        """The marker's token id when it is a single token, for a sampler to stop at."""
+        return self.marker_ids[0] if len(self.marker_ids) == 1 else None
+
+    def header(self, speaker: str) -> list[int]:
+        return self._encode(f"{speaker}:")
+
+    def reply(self, text: str) -> list[int]:
+        """What the model learns for a turn: its text from the leading space, and the end-of-turn marker."""
+        return self._encode(f" {text}") + self.marker_ids
+
+    def turn(self, speaker: str, text: str) -> list[int]:
+        return self.header(speaker) + self.reply(text) + self._newline
+
+    def training(self, turns: Sequence[Spoken], max_tokens: int) -> tuple[list[int], list[int]]:
+        """(input ids, labels) of a window of turns: labels are the ids of the target turns' replies, else
+        IGNORE_INDEX. Cut at `max_tokens`."""
+        ids, labels = list(self.bos), [IGNORE_INDEX] * len(self.bos)
+        for turn in turns:
+            header, reply = self.header(turn.speaker), self.reply(turn.text)
+            ids += header + reply + self._newline
+            labels += [IGNORE_INDEX] * len(header)
+            labels += reply if turn.target else [IGNORE_INDEX] * len(reply)
+            labels += [IGNORE_INDEX] * len(self._newline)
+        return ids[:max_tokens], labels[:max_tokens]
+
+    def prompt(self, turns: Sequence[Spoken], persona: str, max_tokens: int) -> list[int]:
+        """The ids a model continues with the persona's next reply: the newest turns that fit `max_tokens`, then
+        the persona's header. A newest turn longer than the budget keeps its end."""
+        opening = self.header(persona)
+        budget = max_tokens - len(self.bos) - len(opening)
+        kept: list[list[int]] = []
+        used = 0
+        for turn in reversed(turns):
+            ids = self.turn(turn.speaker, turn.text)
+            if kept and used + len(ids) > budget:
+                break
+            kept.append(ids)
+            used += len(ids)
+        history = [token for ids in reversed(kept) for token in ids]
+        return self.bos + history[max(0, len(history) - budget) :] + opening
+
+    def _encode(self, text: str) -> list[int]:
+        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+
+def _vocabulary(tokenizer) -> dict[str, int]:
+    return tokenizer.get_vocab() if hasattr(tokenizer, "get_vocab") else {}
