@@ -22,7 +22,8 @@ from pathlib import Path
 import torch
 from machine import describe  # benchmarks/machine.py
 
-from gptisyou.generate import Clone, Line, Sampling, Usage
+from gptisyou.engine.torch_engine import Clone
+from gptisyou.engine.types import Line, Sampling, Usage
 from gptisyou.train import base
 
 HERE = Path(__file__).resolve().parent

@@ -27,9 +27,11 @@ from pathlib import Path
 import torch
 from machine import describe  # benchmarks/machine.py
 
+from gptisyou.engine.device import autocast_dtype, default_device, mixed_precision
 from gptisyou.train import base
 from gptisyou.train.batches import IGNORE_INDEX
-from gptisyou.train.local import TrainConfig, autocast_dtype, load_lora_model, mixed_precision, targeted_forward
+from gptisyou.train.config import TrainConfig
+from gptisyou.train.model import flops_per_token, load_lora_model, matmul_peak_flops, targeted_forward
 
 DATA = Path(__file__).resolve().parent / ".data"
 VARIANTS = {
@@ -68,7 +70,8 @@ def main() -> None:
         print(f"{label:48} {speed:8.1f} tokens/s  {ratio}   peak memory {memory:7.0f} MB")
     if "baseline" not in results or "gptisyou" not in results:
         return
-    peak, size = matmul_peak_gflops(torch.bfloat16 if autocast else torch.float32)
+    peak = matmul_peak_flops(default_device(), torch.bfloat16 if autocast else torch.float32) / 1e9
+    size = 8192 if torch.cuda.is_available() else 2048
     ours = results["gptisyou"]
     print(f"\ntarget: ≥ 3x the baseline's tokens/s on a 2-core CPU → {ours['tokens_per_s'] / results['baseline']['tokens_per_s']:.2f}x")  # fmt: skip
     print(f"matmul peak ({'bf16' if autocast else 'fp32'} {size}²): {peak:.0f} GFLOP/s; "
@@ -87,13 +90,10 @@ def measure(args, directory: Path) -> dict:
     config = model.get_base_model().config
     batches = _random_batches(args, config.vocab_size, model.device)
     seconds = (_trainer_seconds if args.variant == "baseline" else _loop_seconds)(model, batches)
-    # forward + backward through the frozen weights ≈ 4 FLOPs per weight per token; the head at labelled tokens only
-    body = sum(p.numel() for n, p in model.named_parameters() if "embed" not in n)
-    head = config.vocab_size * config.hidden_size
     return {
         "tokens_per_s": args.batch * args.length * args.steps / seconds,
         "peak_memory_mb": _peak_memory_mb(),
-        "flops_per_token": 4 * body + 4 * head * 0.5,
+        "flops_per_token": flops_per_token(model, labelled_share=0.5),  # half of each row is labelled
     }
 
 
@@ -156,20 +156,6 @@ def _peak_memory_mb() -> float:
     if torch.cuda.is_available():
         return torch.cuda.max_memory_allocated() / 2**20
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
-
-
-def matmul_peak_gflops(dtype: torch.dtype) -> tuple[float, int]:
-    """(GFLOP/s of a square matmul, its size): 2048² on a CPU, 8192² on a GPU."""
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    size, repeats = (8192, 50) if device == "cuda" else (2048, 5)
-    a, b = torch.randn(size, size, dtype=dtype, device=device), torch.randn(size, size, dtype=dtype, device=device)
-    a @ b
-    _synchronise()
-    start = time.perf_counter()
-    for _ in range(repeats):
-        a @ b
-    _synchronise()
-    return 2 * size**3 * repeats / (time.perf_counter() - start) / 1e9, size
 
 
 if __name__ == "__main__":

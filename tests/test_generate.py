@@ -5,7 +5,8 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from gptisyou.generate import Clone, Line, Sampling, _longest_stop_prefix, bubbles  # noqa: E402
+from gptisyou.engine.torch_engine import Clone, _longest_stop_prefix  # noqa: E402
+from gptisyou.engine.types import Line, Sampling, bubbles  # noqa: E402
 from tests.conftest import ScriptedModel  # noqa: E402
 
 

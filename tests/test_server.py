@@ -10,7 +10,7 @@ openai = pytest.importorskip("openai")
 uvicorn = pytest.importorskip("uvicorn")
 httpx = pytest.importorskip("httpx2")  # the HTTP client the openai package ships with
 
-from gptisyou.generate import Clone  # noqa: E402
+from gptisyou.engine.torch_engine import Clone  # noqa: E402
 from gptisyou.server import create_app  # noqa: E402
 from tests.conftest import live_server  # noqa: E402
 

@@ -9,7 +9,7 @@ transformers = pytest.importorskip("transformers")
 pytest.importorskip("uvicorn")
 playwright = pytest.importorskip("playwright.sync_api")
 
-from gptisyou.generate import Clone  # noqa: E402
+from gptisyou.engine.torch_engine import Clone  # noqa: E402
 from gptisyou.server import create_app  # noqa: E402
 from tests.conftest import ScriptedModel, live_server  # noqa: E402
 

@@ -28,8 +28,8 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gptisyou.engine.types import Line, Responder, Sampling, Usage
 from gptisyou.errors import GptisyouError, InputError, RemoteError
-from gptisyou.generate import Clone, Line, Sampling, Usage
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ def _valid_text(text: str) -> str:
 class Worker:
     """Runs generations one after another on its own thread; a client that goes away stops its generation."""
 
-    def __init__(self, clone: Clone) -> None:
+    def __init__(self, clone: Responder) -> None:
         self.clone = clone
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="generate")
 
@@ -155,7 +155,7 @@ async def _joined(pieces: AsyncIterator[str]) -> str:
     return "".join([piece async for piece in pieces])
 
 
-def create_app(clone: Clone, model_id: str, me: str, api_key: str | None = None,
+def create_app(clone: Responder, model_id: str, me: str, api_key: str | None = None,
                max_body_bytes: int = MAX_BODY_BYTES, max_new_tokens: int = MAX_NEW_TOKENS,
                allowed_hosts: Collection[str] | None = None) -> FastAPI:  # fmt: skip
     """The app serving `clone` as the model `model_id`; `me` is who a `user` message is from, unless it names one.

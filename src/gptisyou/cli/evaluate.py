@@ -31,16 +31,16 @@ def eval_command(ctx: click.Context, persona: str, run_dir: Path | None, samples
 
 
 def run_evaluation(ctx: click.Context, persona: str, run_dir: Path | None, samples: int, seed: int) -> Path:
-    from gptisyou.errors import InputError
-    from gptisyou.eval.evaluate import EvalConfig, evaluate_run
-    from gptisyou.generate import latest_run
+    from gptisyou.errors import InputError, MissingExtra
+    from gptisyou.runs import Run
 
-    run = run_dir or latest_run(ctx.obj["workspace"], persona)
-    trained = (
-        json.loads((run / "config.json").read_text())["train"]["persona"] if (run / "config.json").is_file() else None
-    )
-    if trained != persona:
-        raise InputError(f"{run} is not a run of {persona}")
+    try:
+        from gptisyou.eval.evaluate import EvalConfig, evaluate_run
+    except ImportError as missing:
+        raise MissingExtra("eval", f"evaluation ({missing.name})") from None
+    run = Run(run_dir) if run_dir else Run.latest(ctx.obj["workspace"], persona)
+    if run.persona != persona:
+        raise InputError(f"{run.directory} is not a run of {persona}")
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=stderr_console(ctx), transient=True) as progress, open_store(ctx) as store:
         task = progress.add_task("loading the model", total=None)
@@ -48,7 +48,7 @@ def run_evaluation(ctx: click.Context, persona: str, run_dir: Path | None, sampl
         def on_progress(stage: str, done: int, total: int) -> None:
             progress.update(task, description=stage, completed=done, total=total)
 
-        return evaluate_run(store, run, EvalConfig(samples=samples, seed=seed), on_progress)
+        return evaluate_run(store, run.directory, EvalConfig(samples=samples, seed=seed), on_progress)
 
 
 def key_figures(metrics: dict) -> list[str]:

@@ -176,20 +176,13 @@ def results(ctx: click.Context, given: str | None) -> None:
 
 
 def _plot_results(steps, path: Path) -> None:
-    import json
-    import tempfile
-
     from gptisyou.train.curves import plot_curves
-    from gptisyou.workspace import make_private
+    from gptisyou.workspace import ensure_private_dir
 
     records = [{"step": s.step, "train_loss": s.train_loss} | ({"val_loss": s.valid_loss} if s.valid_loss else {})
                for s in steps if s.train_loss is not None]  # fmt: skip
-    with tempfile.TemporaryDirectory() as scratch:
-        metrics = Path(scratch) / "metrics.jsonl"
-        metrics.write_text("".join(json.dumps(record) + "\n" for record in records))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        plot_curves(metrics, path)
-    make_private(path)
+    ensure_private_dir(path.parent, inside=path.parent.parent)
+    plot_curves(records, path)
 
 
 def _value(value: float | None) -> str:

@@ -33,17 +33,17 @@ def _persona_options(command):
 
 @dataclass(frozen=True, slots=True)
 class _Loaded:
-    clone: object  # a generate.Clone, or a hosted.clone.HostedClone
+    clone: object  # an engine.types.Responder: a torch_engine.Clone, or a hosted.clone.HostedClone
     label: str  # which model, for people
     me: str
-    run: Path | None  # the local run, for /base
+    run: object | None  # the local runs.Run, for /base
 
 
 def _load(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, backend: str,
           base_only: bool = False) -> _Loaded:  # fmt: skip
     """The clone, with a status line on stderr while the model loads."""
-    from gptisyou import generate
     from gptisyou.dataset import counterpart
+    from gptisyou.runs import Run
 
     with open_store(ctx) as store:
         me = me or counterpart(store, persona)
@@ -54,9 +54,10 @@ def _load(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None
             models = store.remote_objects(persona, kind="model", include_deleted=False)
             clone = load_hosted(store, endpoint(base_url=models[-1].provider if models else None), persona)
             return _Loaded(clone, clone.model_id, me, None)
-    run = run_dir or generate.latest_run(ctx.obj["workspace"], persona)
+    run = Run(run_dir) if run_dir else Run.latest(ctx.obj["workspace"], persona)
+    load = _torch_engine().load
     with stderr_console(ctx).status(f"loading {persona}'s model…"):
-        return _Loaded(generate.load(run, persona, base_only=base_only), run.name, me, run)
+        return _Loaded(load(run, persona, base_only=base_only), run.name, me, run)
 
 
 @click.command()
@@ -75,7 +76,7 @@ def chat(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None,
     /base       also show what the untuned base model would say (again to stop)
     /quit       or Ctrl-D / Ctrl-C
     """
-    from gptisyou.generate import Line, Sampling, load
+    from gptisyou.engine.types import Line, Sampling
 
     loaded = _load(ctx, persona, me, run_dir, backend)
     clone, me = loaded.clone, loaded.me
@@ -109,7 +110,7 @@ def chat(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None,
             compare = not compare
             if compare and base is None:
                 with stderr_console(ctx).status("loading the base model…"):
-                    base = load(loaded.run, persona, base_only=True)
+                    base = _torch_engine().load(loaded.run, persona, base_only=True)
             console.print(f"[dim]Base model replies {'on' if compare else 'off'}.[/dim]")
         elif text.strip():
             history.append(Line(me, text.strip()))
@@ -162,8 +163,8 @@ def _temperature(argument: str, current: float, console: Console) -> float:
 def ask(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, backend: str, question: str | None,
         preset: str | None, base_only: bool, temperature: float, seed: int | None) -> None:  # fmt: skip
     """Ask the clone of PERSONA one QUESTION (or a --preset: personality, topics, cold-reply) and print its reply."""
+    from gptisyou.engine.types import Line, Sampling
     from gptisyou.errors import InputError
-    from gptisyou.generate import Line, Sampling
 
     if (question is None) == (preset is None):
         raise InputError("give a QUESTION or a --preset (personality, topics, cold-reply), not both")
@@ -236,3 +237,14 @@ def serve(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None
     app = create_app(loaded.clone, model_id, me=loaded.me, api_key=api_key, max_new_tokens=max_tokens,
                      allowed_hosts=served_host_names(host, allow_hosts))  # fmt: skip
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _torch_engine():
+    """The local engine, or a one-line MissingExtra naming the extra that brings it."""
+    from gptisyou.errors import MissingExtra
+
+    try:
+        from gptisyou.engine import torch_engine
+    except ImportError as missing:
+        raise MissingExtra("train", f"the local model ({missing.name})") from None
+    return torch_engine

@@ -7,56 +7,51 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from gptisyou.cli.context import open_store, print_table, stderr_console
 
+# (flag, TrainConfig field, click type): every default and help text comes from TrainConfig
+_SETTINGS = (
+    ("--base", "base", str),
+    ("--minutes", "minutes", click.FloatRange(min=0, min_open=True)),
+    ("--max-steps", "max_steps", click.IntRange(min=1)),
+    ("--epochs", "epochs", click.IntRange(min=1)),
+    ("--learning-rate", "learning_rate", click.FloatRange(min=0, min_open=True)),
+    ("--rank", "lora_rank", click.IntRange(min=1)),
+    ("--alpha", "lora_alpha", click.IntRange(min=1)),
+    ("--dropout", "lora_dropout", click.FloatRange(0, 1, max_open=True)),
+    ("--batch-tokens", "batch_tokens", click.IntRange(min=64)),
+    ("--accumulation", "accumulation", click.IntRange(min=1)),
+    ("--seed", "seed", int),
+)
+
+
+def _config_options(command):
+    from gptisyou.train.config import help_of  # light: a dataclass, no torch
+
+    for flag, name, kind in reversed(_SETTINGS):
+        command = click.option(flag, name, type=kind, default=None, help=help_of(name))(command)
+    return command
+
 
 @click.command()
 @click.option("--as", "persona", required=True, help="The participant to imitate (see `gptisyou people`).")
-@click.option("--base", default=None, help="A model directory or .gguf file (default: the embedded Gemma 3 270M).")
-@click.option("--minutes", type=click.FloatRange(min=0, min_open=True), help="Stop after this many minutes.")
-@click.option("--max-steps", type=click.IntRange(min=1), help="Stop after this many optimizer steps.")
-@click.option("--epochs", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--learning-rate", type=float, default=2e-4, show_default=True)
-@click.option("--rank", "lora_rank", type=click.IntRange(min=1), default=16, show_default=True, help="LoRA rank.")
-@click.option("--alpha", "lora_alpha", type=click.IntRange(min=1), default=32, show_default=True, help="LoRA alpha.")
-@click.option(
-    "--dropout",
-    "lora_dropout",
-    type=click.FloatRange(0, 1, max_open=True),
-    default=0.0,
-    show_default=True,
-    help="LoRA dropout (any dropout makes a CPU step about 30 % slower; early stopping guards against overfitting).",
-)
-@click.option(
-    "--batch-tokens",
-    type=click.IntRange(min=64),
-    default=2048,
-    show_default=True,
-    help="Padded tokens per micro-batch (lower it if memory runs short).",
-)
-@click.option(
-    "--accumulation",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Micro-batches per optimizer step (per process).",
-)
-@click.option("--seed", type=int, default=0, show_default=True)
+@_config_options
 @click.option("--resume", is_flag=True, help="Continue the persona's interrupted run exactly where it stopped.")
 @click.pass_context
-def train(ctx: click.Context, persona: str, base: str | None, minutes: float | None, max_steps: int | None,
-          epochs: int, learning_rate: float, lora_rank: int, lora_alpha: int, lora_dropout: float, batch_tokens: int,
-          accumulation: int, seed: int, resume: bool) -> None:  # fmt: skip
+def train(ctx: click.Context, persona: str, resume: bool, **given) -> None:
     """Fine-tune a LoRA adapter that writes like PERSONA, on CPU or GPU, with a progress bar and an ETA.
 
     The most recent 10 % of the persona's turns are held out: the run reports loss, perplexity and token accuracy
     on them, keeps the best adapter and stops when they stop improving. A checkpoint is written every 5 minutes
     and on Ctrl-C; --resume continues from it with the same data order and optimizer state.
     """
-    from gptisyou.train.local import TrainConfig
-    from gptisyou.train.local import train as run_training
+    from gptisyou.errors import MissingExtra
+    from gptisyou.train.config import TrainConfig
 
-    config = TrainConfig(persona, base, learning_rate=learning_rate, max_steps=max_steps, minutes=minutes,
-                         epochs=epochs, lora_rank=lora_rank, lora_alpha=lora_alpha, lora_dropout=lora_dropout,
-                         batch_tokens=batch_tokens, accumulation=accumulation, seed=seed)  # fmt: skip
+    try:
+        from gptisyou.train.local import train as run_training
+    except ImportError as missing:
+        raise MissingExtra("train", f"local training ({missing.name})") from None
+    # only what the user gave: everything else keeps TrainConfig's default (batch_tokens: CPU- or GPU-sized)
+    config = TrainConfig(persona, **{name: value for name, value in given.items() if value is not None})
     console = stderr_console(ctx)
     columns = (TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[status]}"),
                TimeRemainingColumn())  # fmt: skip
@@ -81,7 +76,7 @@ def train(ctx: click.Context, persona: str, base: str | None, minutes: float | N
 @click.pass_context
 def runs(ctx: click.Context) -> None:
     """List the training runs: persona, base, steps, best validation loss and token accuracy."""
-    from gptisyou.train.runs import list_runs
+    from gptisyou.runs import list_runs
 
     found = list_runs(ctx.obj["workspace"])
     if not found:
@@ -96,7 +91,7 @@ def runs(ctx: click.Context) -> None:
 
 
 def _plan_line(plan, workspace: Path) -> str:
-    from gptisyou.train.runs import recent_speed
+    from gptisyou.runs import recent_speed
 
     where = plan.device if plan.processes == 1 else f"{plan.processes} processes ({plan.device})"
     line = f"{plan.examples} windows · {plan.tokens_per_epoch:,} tokens per epoch · {plan.steps} steps on {where}; "
@@ -109,7 +104,7 @@ def _plan_line(plan, workspace: Path) -> str:
 
 
 def _print_result(run: Path, workspace: Path) -> None:
-    from gptisyou.train.runs import list_runs
+    from gptisyou.runs import list_runs
 
     summary = next(s for s in list_runs(workspace) if s.directory == run)
     click.echo(f"run: {run}")

@@ -16,14 +16,18 @@ from pathlib import Path
 import torch
 
 from gptisyou.dataset import DatasetConfig, PersonaData, build, reply_moments
+from gptisyou.engine.device import autocast_dtype, default_device, mixed_precision
+from gptisyou.engine.torch_engine import Clone, load_tuned
+from gptisyou.engine.types import Line, Sampling
 from gptisyou.eval import report
 from gptisyou.eval.attribution import WhoSaidIt
 from gptisyou.eval.copying import CopyDetector, leaked_personal_data
 from gptisyou.eval.style import style_of
-from gptisyou.generate import Clone, Line, Sampling
+from gptisyou.runs import Run
 from gptisyou.store import Store
 from gptisyou.train.batches import pad_token_id
-from gptisyou.train.local import evaluate, held_out, load_run, mixed_precision
+from gptisyou.train.config import TrainConfig
+from gptisyou.train.evaluation import evaluate, held_out
 from gptisyou.workspace import ensure_private_dir, make_private
 
 
@@ -48,7 +52,11 @@ def evaluate_run(store: Store, run: Path, config: EvalConfig = EvalConfig(),
     started = time.monotonic()
     progress = on_progress or (lambda *_: None)
     torch.manual_seed(config.seed)
-    model, tokenizer, train_config = load_run(run)
+    run = Run(Path(run))
+    train_config = TrainConfig(**run.config()["train"])
+    device = default_device()
+    frozen_dtype = autocast_dtype(device) if train_config.bf16_frozen_weights else None
+    model, tokenizer = load_tuned(run, device, frozen_dtype or torch.float32)
     persona = train_config.persona
     data = build(store, DatasetConfig(persona, max_tokens=train_config.max_tokens, redact=False))
     val_set = held_out(data, tokenizer, train_config.max_tokens)
@@ -77,11 +85,11 @@ def evaluate_run(store: Store, run: Path, config: EvalConfig = EvalConfig(),
     progress("replies", len(moments), len(moments))
 
     metrics = _metrics(data, samples, tuned_fit, base_fit, config)
-    metrics |= {"persona": persona, "run": str(run), "base": train_config.base or "gemma-3-270m",
+    metrics |= {"persona": persona, "run": str(run.directory), "base": train_config.base or "gemma-3-270m",
                 "seconds": round(time.monotonic() - started, 1)}  # fmt: skip
-    directory = ensure_private_dir(run / "eval", inside=run)
+    directory = ensure_private_dir(run.eval_dir, inside=run.directory)
     (directory / "metrics.json").write_text(json.dumps(metrics | {"samples": samples}, indent=1, ensure_ascii=False))
-    report.write(directory / "report.html", metrics, samples, run / "metrics.jsonl")
+    report.write(directory / "report.html", metrics, samples, run.metrics())
     return make_private(directory)
 
 

@@ -12,9 +12,9 @@ _WORD = re.compile(r"\w+")
 _COLOURS = {"real": "#55a868", "tuned": "#4c72b0", "base": "#c44e52", "others": "#8c8c8c"}
 
 
-def write(path: Path, metrics: dict, samples: list[dict], training_metrics: Path) -> None:
+def write(path: Path, metrics: dict, samples: list[dict], training_metrics: list[dict]) -> None:
     persona = html.escape(metrics["persona"])
-    figures = [_png(lambda out: plot_curves(training_metrics, out)) if training_metrics.is_file() else None,
+    figures = [_png(lambda out: plot_curves(training_metrics, out)) if training_metrics else None,
                _png(lambda out: _bars(metrics, out)), _png(lambda out: _lengths(samples, out))]  # fmt: skip
     body = [
         f"<h1>How well does the model write like {persona}?</h1>",

@@ -3,8 +3,8 @@
 from collections.abc import Callable, Iterator, Sequence
 
 from gptisyou.dataset_formats import SYSTEM_LINE
+from gptisyou.engine.types import Line, Sampling, Usage
 from gptisyou.errors import InputError
-from gptisyou.generate import Line, Sampling, Usage
 from gptisyou.hosted.providers import Endpoint, client, provider_errors
 from gptisyou.store import Store
 

@@ -1,1 +1,2 @@
-"""Local fine-tuning: the base model, and (to come) the LoRA training recipe. Heavy imports live only in here."""
+"""Local fine-tuning: `local` is the recipe over small components (config, model, batches, loss, evaluation,
+checkpoint, distributed). Heavy imports live in here; `config` stays light for the CLI."""

@@ -104,14 +104,3 @@ def _default_gguf() -> Path:
     except ImportError:
         raise MissingExtra("train", "the default base model") from None
     return Path(assemble())
-
-
-def quiet_transformers() -> None:
-    """No per-file progress bars or deprecation chatter from transformers/peft: our own progress says enough."""
-    import warnings
-
-    from transformers.utils import logging as transformers_logging
-
-    transformers_logging.disable_progress_bar()
-    transformers_logging.set_verbosity_error()
-    warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")

@@ -1,17 +1,18 @@
 """The loss curve of a run as a PNG: training loss per step and validation loss per evaluation."""
 
-import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
 
-def plot_curves(metrics_path: Path, png_path: Path | BinaryIO) -> Path | BinaryIO:
+def plot_curves(records: Iterable[dict], png_path: Path | BinaryIO) -> Path | BinaryIO:
+    """Records with `step` and `train_loss` and/or `val_loss` (a run's metrics.jsonl, a provider's results)."""
     import matplotlib
 
     matplotlib.use("Agg")  # files only, no display
     import matplotlib.pyplot as plt
 
-    records = [json.loads(line) for line in Path(metrics_path).read_text().splitlines() if line.strip()]
+    records = list(records)
     train = [(r["step"], r["train_loss"]) for r in records if "train_loss" in r]
     val = [(r["step"], r["val_loss"]) for r in records if "val_loss" in r]
     figure, axes = plt.subplots(figsize=(7, 4), dpi=110)

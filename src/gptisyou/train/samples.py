@@ -3,7 +3,8 @@
 from pathlib import Path
 
 from gptisyou.dataset import PersonaData, reply_moments
-from gptisyou.generate import Clone, Line, Sampling
+from gptisyou.engine.torch_engine import Clone
+from gptisyou.engine.types import Line, Sampling
 from gptisyou.workspace import make_private
 
 

@@ -6,42 +6,14 @@ end-of-turn marker, another speaker's header, or the token limit. Text is stream
 that could still become a stop marker is held back, so a caller never sees a half marker.
 """
 
-import json
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 
-from gptisyou.errors import InputError
+from gptisyou.engine.device import autocast_dtype, default_device, quiet_transformers
+from gptisyou.engine.types import Line, Sampling, Usage
 from gptisyou.render import END_OF_TURN_TEXT, Spoken, Transcript
-from gptisyou.workspace import file_name_for
-
-
-@dataclass(frozen=True, slots=True)
-class Line:
-    """One turn of a conversation: who wrote it and what (bubbles separated by line breaks)."""
-
-    speaker: str
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class Sampling:
-    temperature: float = 0.8  # 0: always the most likely token
-    top_p: float = 0.95
-    max_new_tokens: int = 120
-    seed: int | None = None
-    stop: tuple[str, ...] = ()  # more texts that end the turn (not included in it), as OpenAI's `stop`
-
-
-@dataclass
-class Usage:
-    """Filled in while a turn is generated: what the OpenAI API reports as `usage` and `finish_reason`."""
-
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    finish_reason: str = "length"  # "stop" when the turn ended by itself
+from gptisyou.runs import Run
 
 
 class Clone:
@@ -127,24 +99,7 @@ class Clone:
             ids = torch.tensor([[token]], device=device)
 
 
-def bubbles(turn: str) -> list[str]:
-    """A turn's separate messages, as the chat showed them."""
-    return [bubble.strip() for bubble in turn.split("\n") if bubble.strip()]
-
-
-def latest_run(workspace: Path, persona: str) -> Path:
-    """The persona's most recent run with an adapter.
-
-    Raises:
-        InputError: no such run.
-    """
-    adapters = sorted((workspace / "runs" / file_name_for(persona)).glob("*/adapter/adapter_config.json"))
-    if not adapters:
-        raise InputError(f"no trained model of {persona} yet: gptisyou train --as {persona}")
-    return adapters[-1].parent.parent
-
-
-def load(run: Path, persona: str, base_only: bool = False, dtype: torch.dtype | None = None) -> Clone:
+def load(run: Run, persona: str, base_only: bool = False, dtype: torch.dtype | None = None) -> Clone:
     """The run's base model with its adapter merged in (or the base alone), ready to generate.
 
     On a CPU with native bf16 (AVX-512 bf16, AMX) the weights are bf16: one token at a time reads every weight
@@ -154,25 +109,26 @@ def load(run: Path, persona: str, base_only: bool = False, dtype: torch.dtype | 
     Raises:
         InputError: the run has no adapter.
     """
+    device = default_device()
+    dtype = dtype or (autocast_dtype(device) if device.type == "cpu" else None) or torch.float32
+    model, tokenizer = load_tuned(run, device, dtype)
+    return Clone(model.unload() if base_only else model.merge_and_unload(), tokenizer, persona)
+
+
+def load_tuned(run: Run, device: torch.device | None = None, dtype: torch.dtype = torch.float32):
+    """(the run's base model with its best adapter, as a peft model; the tokenizer): the one loader of a run.
+
+    Raises:
+        InputError: the run has no adapter.
+    """
+    from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    adapter = run / "adapter"
-    if not (adapter / "adapter_config.json").is_file():
-        raise InputError(f"{run}: no adapter (the run stopped before its first evaluation?)")
-    base_directory = Path(json.loads((run / "config.json").read_text())["base_directory"])
-    from gptisyou.train.base import quiet_transformers
-    from gptisyou.train.local import autocast_dtype
-
+    run.require_adapter()
     quiet_transformers()
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    dtype = dtype or (autocast_dtype() if device == "cpu" else None) or torch.float32
-    model = AutoModelForCausalLM.from_pretrained(base_directory, dtype=dtype).to(device)
-    tokenizer = AutoTokenizer.from_pretrained(adapter)
-    if not base_only:
-        from peft import PeftModel
-
-        model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
-    return Clone(model, tokenizer, persona)
+    base = AutoModelForCausalLM.from_pretrained(run.config()["base_directory"], dtype=dtype)
+    model = PeftModel.from_pretrained(base.to(device or default_device()), run.adapter)
+    return model, AutoTokenizer.from_pretrained(run.adapter)
 
 
 def _sample(logits: torch.Tensor, sampling: Sampling, generator: torch.Generator) -> int:

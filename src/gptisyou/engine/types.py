@@ -1,0 +1,59 @@
+"""What every engine speaks: a conversation's `Line`s in, the persona's next turn out, streamed in pieces.
+
+Light on purpose (no torch): the hosted backend, the server and the CLI import it without the train extra.
+"""
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One turn of a conversation: who wrote it and what (bubbles separated by line breaks)."""
+
+    speaker: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Sampling:
+    temperature: float = 0.8  # 0: always the most likely token
+    top_p: float = 0.95
+    max_new_tokens: int = 120
+    seed: int | None = None
+    stop: tuple[str, ...] = ()  # more texts that end the turn (not included in it), as OpenAI's `stop`
+
+
+@dataclass
+class Usage:
+    """Filled in while a turn is generated: what the OpenAI API reports as `usage` and `finish_reason`."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    finish_reason: str = "length"  # "stop" when the turn ended by itself
+
+
+class Responder(Protocol):
+    """A clone: writes the persona's next turn after a conversation. Not thread-safe: one turn at a time."""
+
+    persona: str
+
+    def stream(
+        self,
+        history: Sequence[Line],
+        sampling: Sampling = ...,
+        usage: Usage | None = None,
+        cancelled: Callable[[], bool] = ...,
+    ) -> Iterator[str]:
+        """Pieces of the persona's next turn as they are produced; `cancelled()` stops it early."""
+        ...
+
+    def reply(self, history: Sequence[Line], sampling: Sampling = ...) -> str:
+        """The whole next turn, stripped."""
+        ...
+
+
+def bubbles(turn: str) -> list[str]:
+    """A turn's separate messages, as the chat showed them."""
+    return [bubble.strip() for bubble in turn.split("\n") if bubble.strip()]

@@ -1,0 +1,210 @@
+"""Training runs on disk: the one place that knows a run directory's layout.
+
+    runs/<persona>/<started>/   config.json · metrics.jsonl · loss.png · samples.md
+                                adapter/ (the best adapter, peft format) · checkpoint/ (to resume) · eval/
+
+A run is created exclusively: two runs started in the same second get two directories. Light on purpose: the
+CLI lists and finds runs without loading torch.
+"""
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Self
+
+from gptisyou.errors import InputError
+from gptisyou.workspace import ensure_private_dir, file_name_for
+
+RUNS_FOLDER = "runs"
+_NAME_FORMAT = "%Y%m%d-%H%M%S"
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    directory: Path
+
+    # --- layout ---------------------------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return self.directory.name
+
+    @property
+    def config_file(self) -> Path:
+        return self.directory / "config.json"
+
+    @property
+    def adapter(self) -> Path:
+        return self.directory / "adapter"
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.directory / "checkpoint"
+
+    @property
+    def metrics_file(self) -> Path:
+        return self.directory / "metrics.jsonl"
+
+    @property
+    def loss_plot(self) -> Path:
+        return self.directory / "loss.png"
+
+    @property
+    def samples_file(self) -> Path:
+        return self.directory / "samples.md"
+
+    @property
+    def eval_dir(self) -> Path:
+        return self.directory / "eval"
+
+    # --- state ----------------------------------------------------------------------------------------------
+
+    @property
+    def has_adapter(self) -> bool:
+        return (self.adapter / "adapter_config.json").is_file() and (
+            self.adapter / "adapter_model.safetensors"
+        ).is_file()
+
+    @property
+    def resumable(self) -> bool:
+        return (self.checkpoint / "training_state.pt").is_file()
+
+    def config(self) -> dict:
+        """What `write_config` saved: {"train": the TrainConfig's fields, "base_directory": …}."""
+        return json.loads(self.config_file.read_text())
+
+    def write_config(self, train: dict, base_directory: Path) -> None:
+        self.config_file.write_text(json.dumps({"train": train, "base_directory": str(base_directory)}, indent=1))
+
+    @property
+    def persona(self) -> str | None:
+        """The persona the run trained, from its config (None for a run without one)."""
+        return self.config()["train"]["persona"] if self.config_file.is_file() else None
+
+    def metrics(self) -> list[dict]:
+        if not self.metrics_file.is_file():
+            return []
+        return [json.loads(line) for line in self.metrics_file.read_text().splitlines() if line.strip()]
+
+    def require_adapter(self) -> None:
+        """Raises:
+        InputError: the run has no adapter (it stopped before its first evaluation)."""
+        if not self.has_adapter:
+            raise InputError(f"{self.directory}: no adapter (the run stopped before its first evaluation?)")
+
+    # --- finding and making runs ----------------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, workspace: Path, persona: str, started: datetime | None = None) -> Self:
+        """A new, empty run directory of `persona`, never one that exists already (`-2`, `-3`… in the same second).
+
+        Raises:
+            InputError: a link planted where the runs folder should be.
+        """
+        parent = ensure_private_dir(persona_dir(workspace, persona), inside=workspace)
+        stem = (started or datetime.now()).strftime(_NAME_FORMAT)
+        for attempt in range(1, 1000):
+            directory = parent / (stem if attempt == 1 else f"{stem}-{attempt}")
+            try:
+                os.mkdir(directory, 0o700)  # exclusive: fails if another run took the name
+            except FileExistsError:
+                continue
+            return cls(directory)
+        raise InputError(f"{parent}: too many runs started in the same second")
+
+    @classmethod
+    def of(cls, workspace: Path, persona: str) -> list[Self]:
+        """The persona's runs, oldest first."""
+        folder = persona_dir(workspace, persona)
+        return sorted((cls(path) for path in folder.iterdir() if path.is_dir()), key=_order) if folder.is_dir() else []
+
+    @classmethod
+    def every(cls, workspace: Path) -> list[Self]:
+        """Every run in the workspace, by persona folder, oldest first."""
+        root = workspace / RUNS_FOLDER
+        if not root.is_dir():
+            return []
+        return [run for folder in sorted(root.iterdir()) if folder.is_dir()
+                for run in sorted((cls(path) for path in folder.iterdir() if path.is_dir()), key=_order)]  # fmt: skip
+
+    @classmethod
+    def latest(cls, workspace: Path, persona: str) -> Self:
+        """The persona's most recent run with an adapter.
+
+        Raises:
+            InputError: no such run.
+        """
+        trained = [run for run in cls.of(workspace, persona) if run.has_adapter]
+        if not trained:
+            raise InputError(f"no trained model of {persona} yet: gptisyou train --as {persona}")
+        return trained[-1]
+
+    @classmethod
+    def latest_resumable(cls, workspace: Path, persona: str) -> Self:
+        """The persona's most recent interrupted run.
+
+        Raises:
+            InputError: none to resume.
+        """
+        interrupted = [run for run in cls.of(workspace, persona) if run.resumable]
+        if not interrupted:
+            raise InputError(f"no interrupted run of {persona} to resume (see gptisyou runs)")
+        return interrupted[-1]
+
+
+def persona_dir(workspace: Path, persona: str) -> Path:
+    return workspace / RUNS_FOLDER / file_name_for(persona)
+
+
+def _order(run: Run) -> tuple[str, int]:
+    """Time order: "20260101-120000" < "20260101-120000-2" < "20260101-120001"."""
+    stem, dash, attempt = run.name.rpartition("-")
+    if dash and attempt.isdigit() and len(attempt) < 4:  # "…-2": the second run started in that second
+        return stem, int(attempt)
+    return run.name, 1
+
+
+# --- summaries ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    directory: Path
+    persona: str
+    base: str
+    steps: int
+    best_val_loss: float | None
+    val_token_accuracy: float | None  # at the best validation loss
+    train_token_accuracy: float | None  # at the last step
+
+
+def list_runs(workspace: Path) -> list[RunSummary]:
+    """Every run with a config and metrics, by persona, oldest first."""
+    summaries = []
+    for run in Run.every(workspace):
+        if not (run.config_file.is_file() and run.metrics_file.is_file()):
+            continue
+        config, records = run.config()["train"], run.metrics()
+        evaluations = [r for r in records if "val_loss" in r and r["step"] > 0]
+        best = min(evaluations, key=lambda r: r["val_loss"]) if evaluations else None
+        trained = [r for r in records if "train_loss" in r]
+        summaries.append(
+            RunSummary(
+                run.directory, config["persona"], config.get("base") or "gemma-3-270m",
+                trained[-1]["step"] if trained else 0,
+                best["val_loss"] if best else None, best["val_token_accuracy"] if best else None,
+                trained[-1]["train_token_accuracy"] if trained else None,
+            )
+        )  # fmt: skip
+    return summaries
+
+
+def recent_speed(workspace: Path) -> float | None:
+    """Median training tokens/s of the most recent run that took steps: a guide to how long the next one takes."""
+    for run in sorted(Run.every(workspace), key=_order, reverse=True):
+        speeds = sorted(record["tokens_per_s"] for record in run.metrics() if "tokens_per_s" in record)
+        if speeds:
+            return speeds[len(speeds) // 2]
+    return None

@@ -1,0 +1,50 @@
+"""The settings of a local training run, each with its default and its help text: the one home of both.
+
+The CLI builds its options from these fields (an option left out keeps the default here); a run saves the
+resolved config beside its adapter.
+"""
+
+from dataclasses import dataclass, field, fields
+
+
+def _setting(default, help: str):
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True, slots=True)
+class TrainConfig:
+    persona: str = field(metadata={"help": "The participant to imitate (see `gptisyou people`)."})
+    base: str | None = _setting(None, "A model directory or .gguf file (default: the embedded Gemma 3 270M).")
+    lora_rank: int = _setting(16, "LoRA rank.")
+    lora_alpha: int = _setting(32, "LoRA alpha.")
+    lora_dropout: float = _setting(
+        0.0,
+        "LoRA dropout (any dropout makes a CPU step about 30 % slower; early stopping guards against overfitting).",
+    )
+    learning_rate: float = _setting(2e-4, "Peak learning rate (cosine schedule after a short warm-up).")
+    warmup_fraction: float = _setting(0.05, "Share of the planned steps spent warming up the learning rate.")
+    max_steps: int | None = _setting(None, "Stop after this many optimizer steps (default: the epochs' worth).")
+    minutes: float | None = _setting(None, "Stop after this many minutes, whatever the step.")
+    epochs: int = _setting(1, "Passes over the training windows.")
+    max_tokens: int = _setting(512, "Tokens per training window at most.")
+    batch_tokens: int | None = _setting(
+        None, "Padded tokens per micro-batch (default: 2048 on a CPU, 8192 on a GPU; lower it if memory runs short)."
+    )
+    accumulation: int = _setting(1, "Micro-batches per optimizer step (per process).")
+    clip_norm: float = _setting(1.0, "Gradient norm clipping.")
+    eval_every: int = _setting(50, "Optimizer steps between evaluations on the held-out turns.")
+    patience: int = _setting(3, "Evaluations without improvement before stopping early.")
+    checkpoint_minutes: float = _setting(5.0, "Minutes between checkpoints (one is also written on Ctrl-C).")
+    bf16_frozen_weights: bool = _setting(True, "Store the frozen base in bf16 where bf16 autocast is available.")
+    seed: int = _setting(0, "Seed of the data order, the LoRA initialisation and the sample replies.")
+
+    def batch_tokens_on(self, device_type: str) -> int:
+        """The micro-batch size to use on a device: the given one, else what suits a CPU or a GPU."""
+        return self.batch_tokens or (8192 if device_type == "cuda" else 2048)
+
+
+def help_of(name: str) -> str:
+    """The help text of a TrainConfig field, with its default when it has a plain one."""
+    setting = next(f for f in fields(TrainConfig) if f.name == name)
+    default = f" [default: {setting.default}]" if setting.default is not None and name != "persona" else ""
+    return setting.metadata["help"] + default

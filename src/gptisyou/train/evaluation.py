@@ -1,0 +1,59 @@
+"""Held-out evaluation of a model being trained or tuned: loss, perplexity and token accuracy on the persona's
+held-out turns, every one of them a target."""
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import torch
+
+from gptisyou.dataset import Example, PersonaData, windows
+from gptisyou.render import Transcript
+from gptisyou.train.batches import TokenizedExample, batches, collate, tokenize
+from gptisyou.train.distributed import Processes
+from gptisyou.train.model import targeted_forward
+
+_ANY_NUMBER_OF_TURNS = 1_000_000  # held-out windows are bounded by tokens only
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    loss: float
+    perplexity: float
+    token_accuracy: float
+    tokens: int
+
+
+def tokenized(examples: Iterable[Example], persona: str, tokenizer, max_tokens: int) -> list[TokenizedExample]:
+    transcript = Transcript(tokenizer)
+    return [tokenize(example, persona, transcript, max_tokens) for example in examples]
+
+
+def held_out(data: PersonaData, tokenizer, max_tokens: int) -> list[TokenizedExample]:
+    """The held-out sessions as windows of at most `max_tokens`, every persona turn in them a target."""
+    examples = windows(data.val, data.persona, _ANY_NUMBER_OF_TURNS, max_tokens, token_counter(tokenizer))
+    return tokenized(examples, data.persona, tokenizer, max_tokens)
+
+
+def evaluate(
+    model, examples: list[TokenizedExample], pad_id: int, batch_tokens: int, processes: Processes | None = None
+) -> Evaluation:
+    """Loss, perplexity and token accuracy on the held-out turns, over every labelled token.
+
+    Under several processes each evaluates its share of the batches; the sums are combined.
+    """
+    model.eval()
+    loss_sum = correct = targets = 0
+    rank, count = (processes.rank, processes.count) if processes else (0, 1)
+    with torch.no_grad():
+        for batch in batches(examples, batch_tokens, seed=0)[rank::count]:
+            loss, right, labelled = targeted_forward(model, collate(batch, pad_id))
+            loss_sum, correct, targets = loss_sum + loss.item() * labelled, correct + int(right), targets + labelled
+    if processes:
+        loss_sum, correct, targets = processes.sum(loss_sum, correct, targets)
+    loss = loss_sum / max(targets, 1)
+    return Evaluation(loss, math.exp(min(loss, 50)), correct / max(targets, 1), targets)
+
+
+def token_counter(tokenizer) -> Callable[[str], int]:
+    return lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"])
