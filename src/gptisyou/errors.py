@@ -48,6 +48,21 @@ class MissingExtra(GptisyouError):
     def __init__(self, extra: str, purpose: str):
         super().__init__(f"{purpose} needs the '{extra}' extra: pip install 'gptisyou[{extra}]'")
 
+    @classmethod
+    def from_import(cls, error: ImportError, purpose: str) -> "MissingExtra":
+        """The extra that brings the module an import could not find."""
+        top = (error.name or "").partition(".")[0]
+        return cls(_EXTRA_OF.get(top, "train"), f"{purpose} ({top or 'a module'} is missing)")
+
+
+# the optional extras of pyproject.toml, by the modules they bring
+_EXTRA_OF = {
+    **dict.fromkeys(("torch", "transformers", "peft", "accelerate", "safetensors", "datasets"), "train"),
+    **dict.fromkeys(("fastapi", "uvicorn", "starlette"), "serve"),
+    **dict.fromkeys(("sklearn", "matplotlib"), "eval"),
+    **dict.fromkeys(("openai", "tiktoken"), "openai"),
+}
+
 
 class RemoteError(GptisyouError):
     """A provider or other remote service failed."""

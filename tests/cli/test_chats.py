@@ -150,12 +150,28 @@ def test_workspace_option_wins_over_the_environment(run, tmp_path, workspace):
     assert not workspace.exists()
 
 
-@pytest.mark.parametrize("command", ["import", "chats", "people", "show", "demo"])
+def _every_command(group=None, prefix=()):
+    from gptisyou.cli import cli
+
+    group = group or cli
+    for name, command in sorted(group.commands.items()):
+        yield (*prefix, name)
+        if hasattr(command, "commands"):
+            yield from _every_command(command, (*prefix, name))
+
+
+@pytest.mark.parametrize("command", list(_every_command()), ids=" ".join)
 def test_every_command_has_help(run, command):
-    result = run(command, "--help")
+    result = run(*command, "--help")
     assert result.exit_code == 0
-    assert result.stdout.startswith(f"Usage: cli {command}")
+    assert result.stdout.startswith(f"Usage: cli {' '.join(command)}")
     assert len(result.stdout.splitlines()) > 4
+
+
+def test_there_are_all_the_commands_of_the_design():
+    names = {" ".join(command) for command in _every_command()}
+    assert names >= {"import", "chats", "people", "show", "dataset", "validate", "train", "runs", "chat", "ask",
+                     "serve", "eval", "openai", "openai train", "forget", "demo"}  # fmt: skip
 
 
 def test_internal_error_is_one_line_with_a_hint(monkeypatch, capsys):

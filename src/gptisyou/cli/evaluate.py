@@ -37,7 +37,7 @@ def run_evaluation(ctx: click.Context, persona: str, run_dir: Path | None, sampl
     try:
         from gptisyou.eval.evaluate import EvalConfig, evaluate_run
     except ImportError as missing:
-        raise MissingExtra("eval", f"evaluation ({missing.name})") from None
+        raise MissingExtra.from_import(missing, "evaluation") from None
     run = Run(run_dir) if run_dir else Run.latest(ctx.obj["workspace"], persona)
     if run.persona != persona:
         raise InputError(f"{run.directory} is not a run of {persona}")

@@ -220,7 +220,7 @@ def serve(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None
 
         from gptisyou.server import create_app
     except ImportError as missing:
-        raise MissingExtra("serve", f"serving ({missing.name})") from None
+        raise MissingExtra.from_import(missing, "serving") from None
     from gptisyou.workspace import file_name_for
 
     loaded = _load(ctx, persona, me, run_dir, backend, base_only=base_only)
@@ -246,5 +246,5 @@ def _torch_engine():
     try:
         from gptisyou.engine import torch_engine
     except ImportError as missing:
-        raise MissingExtra("train", f"the local model ({missing.name})") from None
+        raise MissingExtra.from_import(missing, "the local model") from None
     return torch_engine

@@ -1,0 +1,68 @@
+"""Without an optional extra, each command that needs it says which one to install (exit 4), never a traceback."""
+
+import subprocess
+import sys
+from datetime import datetime
+
+import pytest
+
+from gptisyou.runs import Run
+from tests.test_dataset import ANDROID, _chat
+
+BLOCK = """
+import sys
+class Missing:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in {blocked!r}:
+            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+sys.meta_path.insert(0, Missing())
+sys.argv = ["gptisyou", *{args!r}]
+from gptisyou.cli import main
+main()
+"""
+
+
+@pytest.fixture
+def trained_looking(run, workspace, tmp_path):
+    """A chat and a run that looks trained: enough for each command to reach the point where it needs torch."""
+    from gptisyou.sources import whatsapp_writer
+
+    export = tmp_path / "WhatsApp Chat with Bob.txt"
+    whatsapp_writer.write_file(_chat(), export, ANDROID)
+    assert run("import", export).exit_code == 0
+    trained = Run.create(workspace, "Ann", datetime(2026, 1, 1))
+    trained.write_config({"persona": "Ann"}, workspace / "models" / "x")
+    trained.adapter.mkdir()
+    for name in ("adapter_config.json", "adapter_model.safetensors"):
+        (trained.adapter / name).write_text("{}")
+    return workspace
+
+
+def _without(blocked: set[str], *args: str, workspace) -> subprocess.CompletedProcess:
+    code = BLOCK.format(blocked=blocked, args=["--workspace", str(workspace), *args])
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("train", "--as", "Ann"), ("chat", "--as", "Ann"), ("ask", "--as", "Ann", "hi"), ("serve", "--as", "Ann"),
+     ("eval", "--as", "Ann")],
+    ids=lambda args: args[0],
+)  # fmt: skip
+def test_without_torch_each_heavy_command_names_the_train_extra(trained_looking, args):
+    result = _without({"torch", "transformers", "peft", "accelerate"}, *args, workspace=trained_looking)
+    assert result.returncode == 4, result.stderr
+    assert result.stderr.strip().splitlines()[-1].endswith("needs the 'train' extra: pip install 'gptisyou[train]'")
+
+
+def test_the_hosted_backend_needs_no_torch(trained_looking):
+    result = _without({"torch", "transformers", "peft", "accelerate"}, "ask", "--as", "Ann", "hi", "--backend",
+                      "openai", workspace=trained_looking)  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == "Error: no API key: set $OPENAI_API_KEY or pass --api-key\n"  # got past every import
+
+
+def test_without_fastapi_serve_names_the_serve_extra(trained_looking):
+    result = _without({"fastapi", "uvicorn"}, "serve", "--as", "Ann", workspace=trained_looking)
+    assert result.returncode == 4, result.stderr
+    assert "needs the 'serve' extra" in result.stderr

@@ -1,0 +1,50 @@
+"""Run directories: one owner of the layout, created exclusively, found newest first."""
+
+from datetime import datetime
+
+import pytest
+
+from gptisyou.errors import InputError
+from gptisyou.runs import Run
+
+NOON = datetime(2026, 1, 1, 12, 0, 0)
+
+
+def _trained(run: Run) -> Run:
+    run.adapter.mkdir()
+    (run.adapter / "adapter_config.json").write_text("{}")
+    (run.adapter / "adapter_model.safetensors").write_bytes(b"")
+    return run
+
+
+def test_runs_started_in_the_same_second_get_their_own_directories(workspace):
+    workspace.mkdir()
+    first, second, third = (Run.create(workspace, "Ann", NOON) for _ in range(3))
+    assert [run.name for run in (first, second, third)] == [
+        "20260101-120000",
+        "20260101-120000-2",
+        "20260101-120000-3",
+    ]
+    later = Run.create(workspace, "Ann", datetime(2026, 1, 1, 12, 0, 1))
+    assert Run.of(workspace, "Ann") == [first, second, third, later]
+    assert oct(first.directory.stat().st_mode & 0o777) == "0o700"
+
+
+def test_the_latest_run_is_the_newest_with_an_adapter(workspace):
+    workspace.mkdir()
+    with pytest.raises(InputError, match="no trained model of Ann yet: gptisyou train --as Ann"):
+        Run.latest(workspace, "Ann")
+    trained = _trained(Run.create(workspace, "Ann", NOON))
+    Run.create(workspace, "Ann", NOON)  # newer, but stopped before its first evaluation
+    assert Run.latest(workspace, "Ann") == trained
+    with pytest.raises(InputError, match="no interrupted run of Ann to resume"):
+        Run.latest_resumable(workspace, "Ann")
+
+
+def test_a_run_without_an_adapter_says_so(workspace):
+    workspace.mkdir()
+    run = Run.create(workspace, "Ann", NOON)
+    with pytest.raises(InputError, match="no adapter"):
+        run.require_adapter()
+    run.write_config({"persona": "Ann"}, workspace / "models" / "x")
+    assert run.persona == "Ann"
