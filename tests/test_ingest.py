@@ -176,3 +176,29 @@ ingest.import_file(Store.open({str(workspace)!r}), {str(path)!r})
     with Store.open(workspace) as store:
         assert _counts(store) == before
         assert store.db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_an_export_of_many_chats_imports_each_in_one_transaction(store, tmp_path, monkeypatch):
+    """The `Source` interface the next formats implement: one export, several chats, all or nothing."""
+    from types import SimpleNamespace
+
+    from gptisyou import sources
+    from gptisyou.sources.types import Chat
+
+    def chats(path, options, report, progress=None):
+        for index, title in enumerate(("Alex", "Family")):
+            at = datetime(2024, 1, 1 + index, 9)
+            yield (
+                Chat(title, title),
+                iter([Message("Me", at, f"hi {title}", line=1), Message(title, at, "hey", line=2)]),
+            )
+
+    export = tmp_path / "account-export.json"
+    export.write_text("{}")
+    fake = SimpleNamespace(sniff=lambda path: path.suffix == ".json", chats=chats)
+    monkeypatch.setattr(sources, "SOURCES", (("fake", fake), *sources.SOURCES))
+    monkeypatch.setattr(sources, "check_is_text", lambda source: None)
+    results = ingest.import_chats(store, export)
+    assert [(r.chat_title, r.messages_added) for r in results] == [("Alex", 2), ("Family", 2)]
+    assert [chat.source for chat in store.chats()] == ["fake", "fake"]
+    assert [r.messages_added for r in ingest.import_chats(store, export)] == [0, 0]  # each finds its own chat again

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from gptisyou import sources
 from gptisyou.checksums import sha256_of
+from gptisyou.errors import InputError
 from gptisyou.messages import Message
-from gptisyou.sources.textfile import DEFAULT_MAX_UNZIPPED_MB, Progress
-from gptisyou.sources.whatsapp import DateOrder, ParseReport
+from gptisyou.sources.types import DEFAULT_MAX_UNZIPPED_MB, Chat, DateOrder, ParseReport, Progress, ReadOptions
 from gptisyou.store import Store, optional_time
 
 _BATCH = 5000
@@ -38,7 +38,19 @@ class ImportResult:
     report: ParseReport
 
 
-def import_file(
+def import_file(store: Store, path: Path, **options) -> ImportResult:
+    """Import an export of a single chat (see `import_chats` for the options).
+
+    Raises:
+        InputError: as `import_chats`, or an export that holds several chats.
+    """
+    results = import_chats(store, path, **options)
+    if len(results) != 1:
+        raise InputError(f"{path}: holds {len(results)} chats, not one")
+    return results[0]
+
+
+def import_chats(
     store: Store,
     path: Path,
     *,
@@ -46,8 +58,8 @@ def import_file(
     chat_id: int | None = None,
     progress: Progress | None = None,
     max_unzipped_mb: int = DEFAULT_MAX_UNZIPPED_MB,
-) -> ImportResult:
-    """Import one export file; `chat_id` forces the chat it is added to.
+) -> list[ImportResult]:
+    """Import every chat of one export file, all or nothing; `chat_id` forces the chat they are added to.
 
     Raises:
         InputError: the file is not a readable export, or `chat_id` names no chat.
@@ -58,32 +70,37 @@ def import_file(
     if chat_id is not None:
         store.require_chat(chat_id)
     report = ParseReport()
-    title = source.chat_title(path)
+    options = ReadOptions(date_order, max_unzipped_mb * 1_000_000)
     with store.transaction() as db:
-        db.execute("DROP TABLE IF EXISTS temp.incoming")
-        db.execute(
-            "CREATE TEMP TABLE incoming (line INTEGER PRIMARY KEY, content_hash INTEGER, ordinal INTEGER,"
-            " sender TEXT, ts TEXT, text TEXT, kind TEXT, attachment TEXT, edited INTEGER, words INTEGER)"
-        )
-        messages = source.parse(path, date_order=date_order, report=report, progress=progress,
-                                max_unzipped_bytes=max_unzipped_mb * 1_000_000)  # fmt: skip
-        read = _stage(db, messages)
-        new_chat = chat_id is None and (chat_id := _matching_chat(db, title, source_name)) is None
-        if new_chat:
-            chat_id = db.execute(
-                "INSERT INTO chats (title, source, created_at) VALUES (?, ?, ?)",
-                (title, source_name, _now()),
-            ).lastrowid
-        import_id = db.execute(
-            "INSERT INTO imports (chat_id, file_name, sha256, imported_at, date_order, messages_read,"
-            " messages_added) VALUES (?, ?, ?, ?, ?, ?, 0)",
-            (chat_id, path.name, sha256_of(path), _now(), report.date_order, read),
+        return [
+            _import_chat(db, path, source_name, chat, messages, chat_id, report)
+            for chat, messages in source.chats(path, options, report, progress)
+        ]
+
+
+def _import_chat(db: sqlite3.Connection, path: Path, source_name: str, chat: Chat, messages: Iterable[Message],
+                 chat_id: int | None, report: ParseReport) -> ImportResult:  # fmt: skip
+    db.execute("DROP TABLE IF EXISTS temp.incoming")
+    db.execute(
+        "CREATE TEMP TABLE incoming (line INTEGER PRIMARY KEY, content_hash INTEGER, ordinal INTEGER,"
+        " sender TEXT, ts TEXT, text TEXT, kind TEXT, attachment TEXT, edited INTEGER, words INTEGER)"
+    )
+    read = _stage(db, messages)
+    new_chat = chat_id is None and (chat_id := _matching_chat(db, chat.title, source_name)) is None
+    if new_chat:
+        chat_id = db.execute(
+            "INSERT INTO chats (title, source, created_at) VALUES (?, ?, ?)", (chat.title, source_name, _now())
         ).lastrowid
-        added = _add_new_messages(db, chat_id, import_id)
-        db.execute("UPDATE imports SET messages_added = ? WHERE id = ?", (added, import_id))
-        first, last = db.execute("SELECT MIN(ts), MAX(ts) FROM incoming").fetchone()
-        chat_title = db.execute("SELECT title FROM chats WHERE id = ?", (chat_id,)).fetchone()[0]
-        db.execute("DROP TABLE temp.incoming")
+    import_id = db.execute(
+        "INSERT INTO imports (chat_id, file_name, sha256, imported_at, date_order, messages_read,"
+        " messages_added) VALUES (?, ?, ?, ?, ?, ?, 0)",
+        (chat_id, path.name, sha256_of(path), _now(), report.date_order, read),
+    ).lastrowid
+    added = _add_new_messages(db, chat_id, import_id)
+    db.execute("UPDATE imports SET messages_added = ? WHERE id = ?", (added, import_id))
+    first, last = db.execute("SELECT MIN(ts), MAX(ts) FROM incoming").fetchone()
+    chat_title = db.execute("SELECT title FROM chats WHERE id = ?", (chat_id,)).fetchone()[0]
+    db.execute("DROP TABLE temp.incoming")
     return ImportResult(
         path, chat_id, chat_title, new_chat, read, added, optional_time(first), optional_time(last), report
     )

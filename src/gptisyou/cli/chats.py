@@ -11,10 +11,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from gptisyou.cli.context import day, literal, open_store, print_table, printable, stderr_console
-from gptisyou.sources.textfile import DEFAULT_MAX_UNZIPPED_MB
-
-DATE_ORDERS = ("dmy", "mdy", "ymd")  # gptisyou.sources.whatsapp.DATE_ORDERS, without importing the parser here
-
+from gptisyou.sources.types import DATE_ORDERS, DEFAULT_MAX_UNZIPPED_MB
 
 # --- import ----------------------------------------------------------------------------------------------------
 
@@ -47,9 +44,11 @@ def import_command(
     with open_store(ctx) as store:
         for path in files:
             with _bytes_progress(console, path.name) as progress:
-                result = ingest.import_file(store, path, date_order=date_order, chat_id=chat_id, progress=progress,
-                                            max_unzipped_mb=max_unzipped_mb or DEFAULT_MAX_UNZIPPED_MB)  # fmt: skip
-            _print_import(result, console, ctx.obj["verbose"])
+                results = ingest.import_chats(store, path, date_order=date_order, chat_id=chat_id,
+                                              progress=progress,
+                                              max_unzipped_mb=max_unzipped_mb or DEFAULT_MAX_UNZIPPED_MB)  # fmt: skip
+            for result in results:
+                _print_import(result, console, ctx.obj["verbose"])
 
 
 @contextmanager

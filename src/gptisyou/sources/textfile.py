@@ -8,20 +8,18 @@ loop per line, while memory stays flat in the file size.
 import codecs
 import io
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from gptisyou.errors import InputError, ParseError
+from gptisyou.sources.types import Progress
 
 CHUNK_BYTES = 1 << 20
 _SNIFF_BYTES = 64 * 1024
 _ENCRYPTED = 0x1  # general-purpose flag bit 0 of a zip entry
-DEFAULT_MAX_UNZIPPED_MB = 1024
-
-Progress = Callable[[int, int], None]  # (bytes read, bytes total)
 
 
 @dataclass(frozen=True, slots=True)

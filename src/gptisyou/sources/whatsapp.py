@@ -10,17 +10,13 @@ then chronology, then day-first with a warning), unless `date_order` is given.
 import itertools
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
 
 from gptisyou.errors import InputError, ParseError
 from gptisyou.messages import Message
 from gptisyou.sources import whatsapp_phrases as phrases
 from gptisyou.sources.textfile import (
-    DEFAULT_MAX_UNZIPPED_MB,
-    Progress,
     TextSource,
     check_is_text,
     check_unzipped_size,
@@ -28,9 +24,14 @@ from gptisyou.sources.textfile import (
     read_chunks,
     zip_members,
 )
-
-DateOrder = Literal["dmy", "mdy", "ymd"]
-DATE_ORDERS: tuple[DateOrder, ...] = ("dmy", "mdy", "ymd")
+from gptisyou.sources.types import (
+    DEFAULT_MAX_UNZIPPED_MB,
+    Chat,
+    DateOrder,
+    ParseReport,
+    Progress,
+    ReadOptions,
+)
 
 _M = f"[{phrases.MARKS}]*"
 _AMPM = r"[AaPp]\.?[ \u00a0\u202f]?[Mm]\.?|vorm\.|nachm\.|π\.?[ \u00a0]?μ\.|μ\.?[ \u00a0]?μ\.|ص|م"
@@ -54,6 +55,10 @@ _MESSAGES = re.compile(
     |(?P<stray>[^\n]*\n?)""",
     re.MULTILINE | re.VERBOSE,
 )
+# _parse_source unpacks findall's tuples by position: the groups must stay exactly these, in this order
+_GROUPS = ("head", "open", "stamp", "d1", "sep", "d2", "d3", "pre", "H", "Min", "S", "ampm", "sender", "body", "stray")
+if tuple(sorted(_MESSAGES.groupindex, key=_MESSAGES.groupindex.get)) != _GROUPS or _MESSAGES.groups != len(_GROUPS):
+    raise RuntimeError("whatsapp._MESSAGES changed its groups: update _GROUPS and the unpacking in _parse_source")
 # A line that starts like a header but is not one: reported, and kept as message text.
 _LOOKS_LIKE_HEADER = re.compile(rf"{_M}\[?{_M}\d{{1,4}}[./-] ?\d{{1,2}}[./-] ?\d{{2,4}}\b")
 
@@ -67,22 +72,6 @@ _CHAT_FILE_NAME = re.compile(
 _SNIFF_LINES = 40
 _DATES: dict[tuple[str, str, str, str], tuple[int, int, int] | None] = {}
 _BLANK_LINES = phrases.MARKS + " \n"
-
-
-@dataclass
-class ParseReport:
-    """What the parser decided and what a user should know; filled in while parsing."""
-
-    date_order: DateOrder | None = None
-    date_order_reason: str = ""
-    warnings: list[str] = field(default_factory=list)
-    suspicious_lines: list[int] = field(default_factory=list)  # first few line numbers
-    suspicious_count: int = 0
-
-    def note_suspicious(self, line: int) -> None:
-        self.suspicious_count += 1
-        if len(self.suspicious_lines) < 5:
-            self.suspicious_lines.append(line)
 
 
 # --- finding the chat text --------------------------------------------------------------------------------------
@@ -136,6 +125,14 @@ def _looks_like_chat(source: TextSource) -> bool:
 
 
 # --- parsing ------------------------------------------------------------------------------------------------------
+
+
+def chats(
+    path: Path, options: ReadOptions, report: ParseReport, progress: Progress | None = None
+) -> Iterator[tuple[Chat, Iterator[Message]]]:
+    """The `Source` interface: a WhatsApp export holds one chat, titled after its file name."""
+    messages = parse(path, options.date_order, report, progress, options.max_unzipped_bytes)
+    yield Chat(key=chat_title(path), title=chat_title(path)), messages
 
 
 def parse(

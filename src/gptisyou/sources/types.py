@@ -1,0 +1,67 @@
+"""What every source shares: the `Source` interface the registry and the import speak to, the options of a
+read, and the report a parser fills in while it reads."""
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol
+
+from gptisyou.messages import Message
+
+DateOrder = Literal["dmy", "mdy", "ymd"]
+DATE_ORDERS: tuple[DateOrder, ...] = ("dmy", "mdy", "ymd")
+DEFAULT_MAX_UNZIPPED_MB = 1024
+
+Progress = Callable[[int, int], None]  # (bytes read, bytes total)
+
+
+@dataclass(frozen=True, slots=True)
+class ReadOptions:
+    """How to read an export, where the user knows better than the file."""
+
+    date_order: DateOrder | None = None  # None: decided from the dates
+    max_unzipped_bytes: int = DEFAULT_MAX_UNZIPPED_MB * 1_000_000  # a chat inside a zip, unpacked
+
+
+@dataclass(frozen=True, slots=True)
+class Chat:
+    """One chat of an export: a source-side key (stable across exports of the same chat) and a title."""
+
+    key: str
+    title: str
+
+
+@dataclass
+class ParseReport:
+    """What the parser decided and what a user should know; filled in while parsing."""
+
+    date_order: DateOrder | None = None
+    date_order_reason: str = ""
+    warnings: list[str] = field(default_factory=list)
+    suspicious_lines: list[int] = field(default_factory=list)  # first few line numbers
+    suspicious_count: int = 0
+
+    def note_suspicious(self, line: int) -> None:
+        self.suspicious_count += 1
+        if len(self.suspicious_lines) < 5:
+            self.suspicious_lines.append(line)
+
+
+class Source(Protocol):
+    """An export format: one module per platform in `sources/`, listed in the registry (`sources.SOURCES`)."""
+
+    def sniff(self, path: Path) -> bool:
+        """Whether `path` is this format, from its first few KB only."""
+        ...
+
+    def chats(
+        self, path: Path, options: ReadOptions, report: ParseReport, progress: Progress | None = None
+    ) -> Iterator[tuple[Chat, Iterator[Message]]]:
+        """Each chat of the export and its messages in order, streamed: one export may hold many chats. Each
+        message's `line` is its line (or record number) in the export, increasing within a chat.
+
+        Raises:
+            InputError: a file this format cannot read.
+            ParseError: a record that cannot be read, with file and line.
+        """
+        ...
