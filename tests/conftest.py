@@ -52,8 +52,8 @@ def run():
     return invoke
 
 
-@pytest.fixture
-def tiny_base(tmp_path):
+@pytest.fixture(scope="session")
+def tiny_base(tmp_path_factory):
     """A Gemma 3 of a few thousand parameters with a real (tiny) fast tokenizer, as a model directory."""
     import tokenizers
     import torch
@@ -71,14 +71,13 @@ def tiny_base(tmp_path):
         vocab_size=len(words), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
         num_key_value_heads=1, head_dim=16, max_position_embeddings=256, pad_token_id=0, initializer_range=0.5,
     )  # fmt: skip
-    directory = tmp_path / "tiny-base"
+    directory = tmp_path_factory.mktemp("tiny-base")
     transformers.Gemma3ForCausalLM(config).save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return directory
 
 
-@pytest.fixture
-def learnable_chat(workspace, tmp_path):
+def _import_learnable_chat(workspace: Path, folder: Path) -> Store:
     """Ann always answers Bob's wN with w(N+1): a pattern a tiny model can learn in a few steps."""
     start, messages = datetime(2024, 1, 1, 9), []
     for day in range(30):
@@ -87,11 +86,40 @@ def learnable_chat(workspace, tmp_path):
             word = (day + turn) % 38
             messages.append(Message("Bob", at, f"w{word}"))
             messages.append(Message("Ann", at + timedelta(seconds=30), f"w{word + 1}"))
-    path = tmp_path / "WhatsApp Chat with Bob.txt"
+    path = folder / "WhatsApp Chat with Bob.txt"
     whatsapp_writer.write_file(messages, path, whatsapp_writer.VARIANTS[0])
-    with Store.open(workspace) as opened:
-        ingest.import_file(opened, path)
-        yield opened
+    store = Store.open(workspace)
+    ingest.import_file(store, path)
+    return store
+
+
+@pytest.fixture
+def learnable_chat(workspace, tmp_path):
+    with _import_learnable_chat(workspace, tmp_path) as store:
+        yield store
+
+
+@pytest.fixture(scope="session")
+def _trained_template(tmp_path_factory, tiny_base) -> Path:
+    """A workspace with the learnable chat and a tiny model trained on it: trained once per test session."""
+    from gptisyou.train.local import TrainConfig, train
+
+    folder = tmp_path_factory.mktemp("trained")
+    template = folder / "workspace"
+    with _import_learnable_chat(template, folder) as store:
+        config = TrainConfig("Ann", base=str(tiny_base), max_steps=30, learning_rate=3e-2, batch_tokens=256)
+        train(store, template, config)
+    return template
+
+
+@pytest.fixture
+def trained(_trained_template, workspace) -> Path:
+    """This test's workspace as a copy of the trained template; returns its run directory."""
+    import shutil
+
+    shutil.copytree(_trained_template, workspace)
+    [run] = (workspace / "runs" / "Ann").iterdir()
+    return run
 
 
 class ScriptedModel:
@@ -131,7 +159,11 @@ def live_server(app):
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
+    deadline = time.monotonic() + 30
     while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            raise RuntimeError("the server did not start within 30 s")
         time.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
     try:

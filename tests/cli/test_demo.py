@@ -9,6 +9,7 @@ pytest.importorskip("peft")
 pytest.importorskip("sklearn")
 
 
+@pytest.mark.slow  # minutes of CPU: in `make test` and CI, not in `make test-fast`
 def test_the_demo_goes_from_export_to_an_evaluated_clone(run, workspace, tiny_base):
     result = run("demo", "--base", tiny_base, "--minutes", "0.05", "--samples", "2")
     assert result.exit_code == 0, result.stderr

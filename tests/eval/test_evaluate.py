@@ -9,17 +9,17 @@ pytest.importorskip("peft")
 pytest.importorskip("sklearn")
 
 from gptisyou.eval.evaluate import EvalConfig, evaluate_run
-from gptisyou.train.local import TrainConfig, train
+from gptisyou.store import Store
 
 
 @pytest.fixture
-def trained(learnable_chat, workspace, tiny_base):
-    config = TrainConfig("Ann", base=str(tiny_base), max_steps=30, learning_rate=3e-2, batch_tokens=256)
-    return train(learnable_chat, workspace, config)
+def store(trained, workspace):
+    with Store.open(workspace) as opened:
+        yield opened
 
 
-def test_every_metric_for_base_and_tuned_deterministically(learnable_chat, trained):
-    directory = evaluate_run(learnable_chat, trained, EvalConfig(samples=6, max_new_tokens=8, seed=1))
+def test_every_metric_for_base_and_tuned_deterministically(store, trained):
+    directory = evaluate_run(store, trained, EvalConfig(samples=6, max_new_tokens=8, seed=1))
     metrics = json.loads((directory / "metrics.json").read_text())
     assert metrics["persona"] == "Ann"
     assert metrics["held_out"]["samples"] == len(metrics["samples"]) == 6
@@ -32,14 +32,14 @@ def test_every_metric_for_base_and_tuned_deterministically(learnable_chat, train
     assert sample["context"][-1]["speaker"] == "Bob"
     assert set(sample) == {"context", "real", "tuned", "base"}
 
-    again = json.loads((evaluate_run(learnable_chat, trained, EvalConfig(samples=6, max_new_tokens=8, seed=1))
+    again = json.loads((evaluate_run(store, trained, EvalConfig(samples=6, max_new_tokens=8, seed=1))
                         / "metrics.json").read_text())  # fmt: skip
     drop = {"seconds"}
     assert {k: v for k, v in again.items() if k not in drop} == {k: v for k, v in metrics.items() if k not in drop}
 
 
-def test_the_report_is_one_self_contained_page(learnable_chat, trained):
-    directory = evaluate_run(learnable_chat, trained, EvalConfig(samples=4, max_new_tokens=6))
+def test_the_report_is_one_self_contained_page(store, trained):
+    directory = evaluate_run(store, trained, EvalConfig(samples=4, max_new_tokens=6))
     page = (directory / "report.html").read_text()
 
     class Collect(HTMLParser):

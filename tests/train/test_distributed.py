@@ -13,6 +13,7 @@ pytest.importorskip("peft")
 
 
 @pytest.mark.usefixtures("learnable_chat")
+@pytest.mark.slow  # minutes of CPU: in `make test` and CI, not in `make test-fast`
 def test_two_processes_train_like_one_with_twice_the_batch(workspace, tiny_base):
     launch = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "0"]  # fmt: skip
