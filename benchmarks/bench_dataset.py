@@ -20,11 +20,11 @@ from pathlib import Path
 
 from machine import describe  # benchmarks/machine.py
 
-from gptisyou import dataset_formats
-from gptisyou.dataset import DatasetConfig, build
+from gptisyou.data import formats as dataset_formats
+from gptisyou.data.dataset import DatasetConfig, build
 from gptisyou.messages import Message
 from gptisyou.sources import whatsapp_writer
-from gptisyou.store import Store
+from gptisyou.store.database import Store
 
 DATA = Path(__file__).resolve().parent / ".data"
 _WORDS = ("hey", "ok", "yes", "no", "maybe", "tonight", "dinner", "at", "8", "call", "me", "+44 20 7946 0958", "or",

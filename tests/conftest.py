@@ -6,11 +6,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from gptisyou import ingest
 from gptisyou.cli import cli
 from gptisyou.messages import Message
 from gptisyou.sources import whatsapp_writer
-from gptisyou.store import Store
+from gptisyou.store import ingest
+from gptisyou.store.database import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"

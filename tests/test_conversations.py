@@ -1,6 +1,6 @@
 from datetime import datetime, timedelta
 
-from gptisyou.conversations import SessionConfig, media_placeholder, split_sessions
+from gptisyou.data.conversations import SessionConfig, media_placeholder, split_sessions
 from gptisyou.messages import Message
 from gptisyou.sources import whatsapp
 from tests.conftest import FIXTURES

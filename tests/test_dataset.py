@@ -4,12 +4,14 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from gptisyou import dataset_formats, ingest, pricing, validate
-from gptisyou.dataset import DatasetConfig, build
+from gptisyou.data import formats as dataset_formats
+from gptisyou.data import pricing, validate
+from gptisyou.data.dataset import DatasetConfig, build
 from gptisyou.errors import InputError
 from gptisyou.messages import Message
 from gptisyou.sources import whatsapp_writer
-from gptisyou.store import Store
+from gptisyou.store import ingest
+from gptisyou.store.database import Store
 
 ANDROID = whatsapp_writer.VARIANTS_BY_NAME["android-dmy-24h"]
 START = datetime(2023, 1, 2, 9, 0)
@@ -144,7 +146,7 @@ def test_a_third_party_is_never_renamed_into_the_persona(workspace, tmp_path):
 
 
 def test_the_build_refuses_redaction_that_would_merge_two_people(store, monkeypatch):
-    from gptisyou import dataset
+    from gptisyou.data import dataset
     from gptisyou.errors import RedactionError
 
     monkeypatch.setattr(dataset, "_speaker", lambda name, redactor: "Ann")  # a defect that renames everyone

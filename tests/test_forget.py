@@ -5,7 +5,7 @@ import sqlite3
 
 import pytest
 
-from gptisyou.store import Store
+from gptisyou.store.database import Store
 
 
 @pytest.fixture

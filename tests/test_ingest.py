@@ -6,11 +6,11 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from gptisyou import ingest
 from gptisyou.errors import InputError, ParseError
 from gptisyou.messages import Message
 from gptisyou.sources import whatsapp_writer
-from gptisyou.store import Store
+from gptisyou.store import ingest
+from gptisyou.store.database import Store
 from tests.conftest import FIXTURES
 
 ANDROID = whatsapp_writer.VARIANTS_BY_NAME["android-dmy-24h"]
@@ -160,8 +160,8 @@ def test_killed_import_leaves_the_store_as_before(workspace, tmp_path):
     path = _export(tmp_path, "killed.txt", _conversation(12000))
     script = f"""
 import os, signal
-from gptisyou import ingest
-from gptisyou.store import Store
+from gptisyou.store import ingest
+from gptisyou.store.database import Store
 real_parse = ingest.sources.whatsapp.parse
 def dying_parse(*args, **kwargs):
     for index, message in enumerate(real_parse(*args, **kwargs)):

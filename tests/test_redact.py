@@ -3,7 +3,7 @@ import random
 import phonenumbers
 import pytest
 
-from gptisyou.redact import DEFAULT_REGIONS, Redactor
+from gptisyou.data.redact import DEFAULT_REGIONS, Redactor
 
 TEMPLATES = [
     "Call me at {} tonight",

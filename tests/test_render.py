@@ -2,7 +2,7 @@
 
 import pytest
 
-from gptisyou.render import IGNORE_INDEX, Spoken, Transcript, target_span, turn_text
+from gptisyou.data.render import IGNORE_INDEX, Spoken, Transcript, target_span, turn_text
 
 tokenizers = pytest.importorskip("tokenizers")
 transformers = pytest.importorskip("transformers")

@@ -11,7 +11,7 @@ uvicorn = pytest.importorskip("uvicorn")
 httpx = pytest.importorskip("httpx2")  # the HTTP client the openai package ships with
 
 from gptisyou.engine.torch_engine import Clone  # noqa: E402
-from gptisyou.server import create_app  # noqa: E402
+from gptisyou.serve.server import create_app  # noqa: E402
 from tests.conftest import live_server  # noqa: E402
 
 KEY = "test-key"

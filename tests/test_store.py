@@ -3,7 +3,7 @@ import stat
 
 import pytest
 
-from gptisyou.store import MIGRATIONS, Store
+from gptisyou.store.database import MIGRATIONS, Store
 
 
 def _mode(path) -> int:
@@ -71,8 +71,8 @@ def test_remote_objects_are_recorded_merged_and_marked_deleted(workspace):
 def test_an_older_workspace_is_upgraded_in_place(workspace):
     import sqlite3
 
-    from gptisyou.store import _initial_schema
-    from gptisyou.workspace import database_path
+    from gptisyou.store.database import _initial_schema
+    from gptisyou.store.workspace import database_path
 
     workspace.mkdir(parents=True)
     db = sqlite3.connect(database_path(workspace))

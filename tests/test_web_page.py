@@ -10,7 +10,7 @@ pytest.importorskip("uvicorn")
 playwright = pytest.importorskip("playwright.sync_api")
 
 from gptisyou.engine.torch_engine import Clone  # noqa: E402
-from gptisyou.server import create_app  # noqa: E402
+from gptisyou.serve.server import create_app  # noqa: E402
 from tests.conftest import ScriptedModel, live_server  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")

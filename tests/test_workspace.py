@@ -3,7 +3,7 @@
 import pytest
 
 from gptisyou.errors import InputError
-from gptisyou.workspace import ensure_private_dir
+from gptisyou.store.workspace import ensure_private_dir
 from tests.conftest import not_private
 
 

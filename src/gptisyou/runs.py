@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Self
 
 from gptisyou.errors import InputError
-from gptisyou.workspace import ensure_private_dir, file_name_for
+from gptisyou.store.workspace import ensure_private_dir, file_name_for
 
 RUNS_FOLDER = "runs"
 _NAME_FORMAT = "%Y%m%d-%H%M%S"

@@ -6,7 +6,7 @@ import zipfile
 import pytest
 
 from gptisyou import cli as cli_module
-from gptisyou.store import Store
+from gptisyou.store.database import Store
 from tests.conftest import FIXTURES
 
 GROUP = FIXTURES / "whatsapp" / "android_dmy_24h_group.txt"
@@ -178,7 +178,7 @@ def test_internal_error_is_one_line_with_a_hint(monkeypatch, capsys):
     def broken(*args, **kwargs):
         raise ZeroDivisionError("oops")
 
-    monkeypatch.setattr("gptisyou.store.Store.chats", broken)
+    monkeypatch.setattr("gptisyou.store.database.Store.chats", broken)
     monkeypatch.setattr(sys, "argv", ["gptisyou", "chats"])
     monkeypatch.delenv("GPTISYOU_DEBUG", raising=False)
     with pytest.raises(SystemExit) as exit_info:

@@ -4,7 +4,7 @@ import stat
 
 import pytest
 
-from gptisyou import pricing
+from gptisyou.data import pricing
 
 
 @pytest.fixture
@@ -124,7 +124,7 @@ def test_cli_choices_match_the_library():
     """The CLI repeats the formats so that starting it imports no dataset code."""
     import importlib
 
-    from gptisyou import dataset_formats
+    from gptisyou.data import formats as dataset_formats
 
     assert importlib.import_module("gptisyou.cli.dataset").FORMATS == dataset_formats.FORMATS
 

@@ -9,7 +9,7 @@ pytest.importorskip("peft")
 pytest.importorskip("sklearn")
 
 from gptisyou.eval.evaluate import EvalConfig, evaluate_run
-from gptisyou.store import Store
+from gptisyou.store.database import Store
 
 
 @pytest.fixture

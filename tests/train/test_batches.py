@@ -2,9 +2,9 @@ from datetime import datetime
 
 import pytest
 
-from gptisyou.conversations import Turn
-from gptisyou.dataset import Example
-from gptisyou.render import Transcript
+from gptisyou.data.conversations import Turn
+from gptisyou.data.dataset import Example
+from gptisyou.data.render import Transcript
 from gptisyou.train.batches import IGNORE_INDEX, TokenizedExample, batches, collate, tokenize
 
 torch = pytest.importorskip("torch")

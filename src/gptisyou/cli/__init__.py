@@ -23,7 +23,7 @@ from gptisyou.cli.hosted import forget, hosted
 from gptisyou.cli.talk import ask, chat, serve
 from gptisyou.cli.train import runs, train
 from gptisyou.errors import GptisyouError
-from gptisyou.workspace import private_umask, safety_warnings, workspace_dir
+from gptisyou.store.workspace import private_umask, safety_warnings, workspace_dir
 
 
 class _Cli(click.Group):

@@ -36,7 +36,8 @@ def import_command(
     Re-importing a file adds nothing; importing a newer export of the same chat adds only the new messages.
     Every file is checked before any is imported, and each import is all-or-nothing.
     """
-    from gptisyou import ingest, sources
+    from gptisyou import sources
+    from gptisyou.store import ingest
 
     for path in files:
         sources.detect(path)

@@ -13,7 +13,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def open_store(ctx: click.Context):
-    from gptisyou.store import Store
+    from gptisyou.store.database import Store
 
     return Store.open(ctx.obj["workspace"])
 

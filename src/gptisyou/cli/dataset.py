@@ -13,7 +13,7 @@ FORMATS = (
     "sharegpt",
     "local",
     "hf",
-)  # gptisyou.dataset_formats.FORMATS, without importing it here
+)  # gptisyou.data.formats.FORMATS, without importing it here
 REDACTED_BY_DEFAULT = ("openai", "legacy")  # the formats meant to leave the machine
 PREVIEWS = 3
 LOCAL_MAX_TOKENS = 512
@@ -55,8 +55,9 @@ def dataset(
     legacy (the original prompt/completion pairs), sharegpt, local (transcripts with the spans to train on),
     hf (the local records as a Hugging Face dataset directory).
     """
-    from gptisyou import dataset as datasets
-    from gptisyou import dataset_formats, pricing
+    from gptisyou.data import dataset as datasets
+    from gptisyou.data import formats as dataset_formats
+    from gptisyou.data import pricing
 
     if output is None and not stats:
         raise click.UsageError("give -o PATH to write the dataset, or --stats to look at it")
@@ -92,8 +93,8 @@ def dataset(
 @click.option("--model", default=None, help="Hosted model whose token limit applies (default gpt-4o-mini).")
 def validate(file: Path, model: str | None) -> None:
     """Check a fine-tuning JSONL file against OpenAI's rules; every problem is listed with its line."""
-    from gptisyou import pricing
-    from gptisyou import validate as validation
+    from gptisyou.data import pricing
+    from gptisyou.data import validate as validation
     from gptisyou.errors import InputError
 
     model = model or pricing.DEFAULT_MODEL
@@ -107,7 +108,7 @@ def validate(file: Path, model: str | None) -> None:
 
 def _token_counting(workspace: Path, format_name: str, model: str):
     """(count_tokens, how): the local model's tokenizer for the local formats once it is converted, else tiktoken."""
-    from gptisyou import pricing
+    from gptisyou.data import pricing
 
     counter = pricing.token_counter(model)
     if format_name not in LOCAL_FORMATS:
@@ -120,7 +121,7 @@ def _token_counting(workspace: Path, format_name: str, model: str):
 
 
 def _print_stats(persona, data, rows, format_name, model, epochs, count_tokens, method) -> None:
-    from gptisyou import pricing
+    from gptisyou.data import pricing
 
     counter = pricing.token_counter(model)
     tokens = sum(count_tokens(row["text"]) if "text" in row else counter.record(row) for row in rows)

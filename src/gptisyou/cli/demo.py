@@ -25,9 +25,9 @@ def demo(ctx: click.Context, minutes: float, samples: int, base: str | None, imp
     Writes the sample as a WhatsApp export, imports it, fine-tunes the local model to write like Sam for a
     few minutes, evaluates it on Sam's most recent replies and says how to talk to it.
     """
-    from gptisyou import demo as sample
     from gptisyou.cli.evaluate import key_figures, run_evaluation
     from gptisyou.cli.train import train
+    from gptisyou.sources import sample
 
     started = time.monotonic()
     console = stderr_console(ctx)

@@ -7,7 +7,7 @@ import click
 from rich.markup import escape
 
 from gptisyou.cli.context import literal, open_store, print_table, stderr_console
-from gptisyou.workspace import DATABASE_NAME
+from gptisyou.store.workspace import DATABASE_NAME
 
 
 @click.group("openai")
@@ -47,7 +47,7 @@ def _endpoint(ctx: click.Context):
 def train(ctx: click.Context, persona: str, model: str | None, epochs: int, keep_personal_data: bool, yes: bool,
           no_wait: bool, poll_seconds: float) -> None:  # fmt: skip
     """Upload PERSONA's dataset and start a fine-tuning job, after showing what is sent and what it costs."""
-    from gptisyou import pricing
+    from gptisyou.data import pricing
     from gptisyou.errors import ConsentError, RemoteError
     from gptisyou.hosted import finetune
     from gptisyou.hosted.providers import client
@@ -176,8 +176,8 @@ def results(ctx: click.Context, given: str | None) -> None:
 
 
 def _plot_results(steps, path: Path) -> None:
+    from gptisyou.store.workspace import ensure_private_dir
     from gptisyou.train.curves import plot_curves
-    from gptisyou.workspace import ensure_private_dir
 
     records = [{"step": s.step, "train_loss": s.train_loss} | ({"val_loss": s.valid_loss} if s.valid_loss else {})
                for s in steps if s.train_loss is not None]  # fmt: skip
@@ -214,8 +214,8 @@ def forget(ctx: click.Context, persona: str | None, everything: bool, remote: bo
     Only what gptisyou made is deleted: --all refuses a directory that holds no gptisyou database, and leaves
     (and names) any file in the workspace that gptisyou did not put there.
     """
-    from gptisyou import forget as forgetting
     from gptisyou.errors import ConsentError, InputError, RemoteError
+    from gptisyou.store import forget as forgetting
 
     if bool(persona) == everything:
         raise InputError("say what to forget: --as NAME, or --all")

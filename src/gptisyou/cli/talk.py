@@ -42,7 +42,7 @@ class _Loaded:
 def _load(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, backend: str,
           base_only: bool = False) -> _Loaded:  # fmt: skip
     """The clone, with a status line on stderr while the model loads."""
-    from gptisyou.dataset import counterpart
+    from gptisyou.data.dataset import counterpart
     from gptisyou.runs import Run
 
     with open_store(ctx) as store:
@@ -133,7 +133,7 @@ def _speak(console: Console, name: str, pieces, style: str = "") -> str:
 
 
 def _save_transcript(path: Path, history, console: Console) -> None:
-    from gptisyou.workspace import make_private
+    from gptisyou.store.workspace import make_private
 
     path.write_text("".join(f"{line.speaker}: {line.text}\n" for line in history), encoding="utf-8")
     make_private(path)
@@ -218,10 +218,10 @@ def serve(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None
     try:
         import uvicorn
 
-        from gptisyou.server import create_app
+        from gptisyou.serve.server import create_app
     except ImportError as missing:
         raise MissingExtra.from_import(missing, "serving") from None
-    from gptisyou.workspace import file_name_for
+    from gptisyou.store.workspace import file_name_for
 
     loaded = _load(ctx, persona, me, run_dir, backend, base_only=base_only)
     model_id = file_name_for(persona).lower() + ("-base" if base_only else "")

@@ -10,9 +10,9 @@ from collections.abc import Callable, Iterator, Sequence
 
 import torch
 
+from gptisyou.data.render import END_OF_TURN_TEXT, Spoken, Transcript
 from gptisyou.engine.device import autocast_dtype, default_device, quiet_transformers
 from gptisyou.engine.types import Line, Sampling, Usage
-from gptisyou.render import END_OF_TURN_TEXT, Spoken, Transcript
 from gptisyou.runs import Run
 
 

@@ -9,7 +9,7 @@ in the training messages.
 import re
 from collections.abc import Iterable
 
-from gptisyou.redact import Redactor
+from gptisyou.data.redact import Redactor
 
 _WORD = re.compile(r"\w+")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from gptisyou.dataset import DatasetConfig, PersonaData, build, reply_moments
+from gptisyou.data.dataset import DatasetConfig, PersonaData, build, reply_moments
 from gptisyou.engine.device import autocast_dtype, default_device, mixed_precision
 from gptisyou.engine.torch_engine import Clone, load_tuned
 from gptisyou.engine.types import Line, Sampling
@@ -24,11 +24,11 @@ from gptisyou.eval.attribution import WhoSaidIt
 from gptisyou.eval.copying import CopyDetector, leaked_personal_data
 from gptisyou.eval.style import style_of
 from gptisyou.runs import Run
-from gptisyou.store import Store
+from gptisyou.store.database import Store
+from gptisyou.store.workspace import ensure_private_dir, make_private
 from gptisyou.train.batches import pad_token_id
 from gptisyou.train.config import TrainConfig
 from gptisyou.train.evaluation import evaluate, held_out
-from gptisyou.workspace import ensure_private_dir, make_private
 
 
 @dataclass(frozen=True, slots=True)

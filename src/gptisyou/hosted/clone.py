@@ -2,11 +2,11 @@
 
 from collections.abc import Callable, Iterator, Sequence
 
-from gptisyou.dataset_formats import SYSTEM_LINE
+from gptisyou.data.formats import SYSTEM_LINE
 from gptisyou.engine.types import Line, Sampling, Usage
 from gptisyou.errors import InputError
 from gptisyou.hosted.providers import Endpoint, client, provider_errors
-from gptisyou.store import Store
+from gptisyou.store.database import Store
 
 
 class HostedClone:

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from gptisyou import dataset_formats, pricing, validate
-from gptisyou.dataset import DatasetConfig, build, windows
+from gptisyou.data import formats as dataset_formats
+from gptisyou.data import pricing, validate
+from gptisyou.data.dataset import DatasetConfig, build, windows
 from gptisyou.errors import InputError
 from gptisyou.hosted.providers import LEGACY_MODELS, Endpoint, describe_error, provider_errors
-from gptisyou.store import Store
-from gptisyou.workspace import ensure_private_dir, file_name_for
+from gptisyou.store.database import Store
+from gptisyou.store.workspace import ensure_private_dir, file_name_for
 
 FINISHED = ("succeeded", "failed", "cancelled")
 

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from gptisyou.data.pricing import HOSTED_MODELS, HostedModel
 from gptisyou.errors import InputError, RemoteError
-from gptisyou.pricing import HOSTED_MODELS, HostedModel
 
 OPENAI_URL = "https://api.openai.com/v1"
 LEGACY_MODELS = ("davinci-002", "babbage-002")  # prompt/completion, the original experiment's route

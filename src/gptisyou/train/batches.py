@@ -10,8 +10,8 @@ import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from gptisyou.dataset import Example, is_target
-from gptisyou.render import IGNORE_INDEX, Spoken, Transcript
+from gptisyou.data.dataset import Example, is_target
+from gptisyou.data.render import IGNORE_INDEX, Spoken, Transcript
 
 
 @dataclass(frozen=True, slots=True)

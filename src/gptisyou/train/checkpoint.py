@@ -8,8 +8,8 @@ from dataclasses import asdict, dataclass
 import torch
 
 from gptisyou.runs import Run
+from gptisyou.store.workspace import make_private
 from gptisyou.train.model import load_adapter
-from gptisyou.workspace import make_private
 
 
 @dataclass

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import torch
 
-from gptisyou.dataset import Example, PersonaData, windows
-from gptisyou.render import Transcript
+from gptisyou.data.dataset import Example, PersonaData, windows
+from gptisyou.data.render import Transcript
 from gptisyou.train.batches import TokenizedExample, batches, collate, tokenize
 from gptisyou.train.distributed import Processes
 from gptisyou.train.model import targeted_forward

@@ -19,12 +19,13 @@ from pathlib import Path
 
 import torch
 
-from gptisyou.dataset import DatasetConfig, PersonaData, build, persona_chats
+from gptisyou.data.dataset import DatasetConfig, PersonaData, build, persona_chats
 from gptisyou.engine.device import autocast_dtype, mixed_precision
 from gptisyou.engine.torch_engine import Clone
 from gptisyou.engine.types import Sampling
 from gptisyou.runs import Run
-from gptisyou.store import Store
+from gptisyou.store.database import Store
+from gptisyou.store.workspace import make_private
 from gptisyou.train import base as base_model
 from gptisyou.train import checkpoint, samples
 from gptisyou.train.batches import TokenizedExample, batches, collate, pad_token_id
@@ -33,7 +34,6 @@ from gptisyou.train.curves import plot_curves
 from gptisyou.train.distributed import Processes
 from gptisyou.train.evaluation import evaluate, held_out, token_counter, tokenized
 from gptisyou.train.model import flops_per_token, load_adapter, load_lora_model, matmul_peak_flops, targeted_forward
-from gptisyou.workspace import make_private
 
 __all__ = ["Plan", "TrainConfig", "train"]
 

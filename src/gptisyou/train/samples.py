@@ -2,10 +2,10 @@
 
 from pathlib import Path
 
-from gptisyou.dataset import PersonaData, reply_moments
+from gptisyou.data.dataset import PersonaData, reply_moments
 from gptisyou.engine.torch_engine import Clone
 from gptisyou.engine.types import Line, Sampling
-from gptisyou.workspace import make_private
+from gptisyou.store.workspace import make_private
 
 
 def write(path: Path, clone: Clone, data: PersonaData, sampling: Sampling, count: int = 3) -> None:

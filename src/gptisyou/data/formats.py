@@ -16,11 +16,11 @@ import shutil
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from gptisyou import render
-from gptisyou.conversations import Session
-from gptisyou.dataset import Example, PersonaData, is_target
+from gptisyou.data import render
+from gptisyou.data.conversations import Session
+from gptisyou.data.dataset import Example, PersonaData, is_target
 from gptisyou.errors import InputError, MissingExtra
-from gptisyou.workspace import make_private
+from gptisyou.store.workspace import make_private
 
 FORMATS = ("openai", "legacy", "sharegpt", "local", "hf")
 SYSTEM_LINE = "You are {persona}. Reply as {persona} would in this chat."

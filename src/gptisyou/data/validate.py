@@ -9,7 +9,7 @@ to learn from; no more tokens than the model's training context. Legacy files: s
 import json
 from pathlib import Path
 
-from gptisyou.pricing import HOSTED_MODELS, TokenCounter
+from gptisyou.data.pricing import HOSTED_MODELS, TokenCounter
 
 MIN_EXAMPLES = 10
 _ROLES = {"system", "user", "assistant"}

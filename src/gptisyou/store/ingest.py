@@ -19,7 +19,7 @@ from gptisyou.checksums import sha256_of
 from gptisyou.errors import InputError
 from gptisyou.messages import Message
 from gptisyou.sources.types import DEFAULT_MAX_UNZIPPED_MB, Chat, DateOrder, ParseReport, Progress, ReadOptions
-from gptisyou.store import Store, optional_time
+from gptisyou.store.database import Store, optional_time
 
 _BATCH = 5000
 _OVERLAP_SAMPLE = 5000  # a newer export starts inside the older one, so its first messages show the overlap

@@ -17,7 +17,7 @@ from typing import Self
 
 from gptisyou.errors import InputError
 from gptisyou.messages import Message
-from gptisyou.workspace import database_path, ensure_private_dir
+from gptisyou.store.workspace import database_path, ensure_private_dir
 
 # How long a write waits for another process's write (a long import) before giving up.
 BUSY_TIMEOUT_S = 600.0

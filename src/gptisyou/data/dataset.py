@@ -13,11 +13,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gptisyou.conversations import Session, SessionConfig, Turn, split_sessions
+from gptisyou.data.conversations import Session, SessionConfig, Turn, split_sessions
+from gptisyou.data.redact import Redactor
 from gptisyou.errors import InputError, RedactionError
-from gptisyou.redact import Redactor
-from gptisyou.store import Store
-from gptisyou.workspace import ensure_private_dir, file_name_for
+from gptisyou.store.database import Store
+from gptisyou.store.workspace import ensure_private_dir, file_name_for
 
 _TURN_OVERHEAD_TOKENS = 3  # the end-of-turn marker and line break around each turn
 

@@ -167,7 +167,7 @@ def create_app(clone: Responder, model_id: str, me: str, api_key: str | None = N
     app.add_middleware(Guard, max_body_bytes=max_body_bytes, api_key=api_key, allowed_hosts=allowed_hosts)
     worker = Worker(clone)
     created = int(time.time())
-    page = resources.files("gptisyou").joinpath("web/chat.html").read_text(encoding="utf-8")
+    page = resources.files("gptisyou.serve").joinpath("web/chat.html").read_text(encoding="utf-8")
 
     @app.exception_handler(ApiError)
     async def api_error(_request: Request, error: ApiError):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gptisyou.errors import GptisyouError, InputError
-from gptisyou.workspace import DATABASE_NAME, file_name_for
+from gptisyou.store.workspace import DATABASE_NAME, file_name_for
 
 # What a workspace holds, the redaction maps first: if anything fails, the map back to real names is gone already.
 KNOWN_FOLDERS = ("redaction", "hosted", "runs", "models", "demo")
