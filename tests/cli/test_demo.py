@@ -14,7 +14,7 @@ def test_the_demo_goes_from_export_to_an_evaluated_clone(run, workspace, tiny_ba
     result = run("demo", "--base", tiny_base, "--minutes", "0.05", "--samples", "2")
     assert result.exit_code == 0, result.stderr
     assert "4,981" in result.stdout or "4981" in result.stdout.replace(",", "")  # the import's people table
-    assert "perplexity on Sam's held-out replies: base " in result.stdout
+    assert "Predicting Sam's real words: perplexity " in result.stdout
     assert f"gptisyou --workspace {workspace} chat --as Sam" in result.stdout
     [metrics_path] = workspace.glob("runs/Sam/*/eval/metrics.json")
     assert len(json.loads(metrics_path.read_text())["samples"]) == 2

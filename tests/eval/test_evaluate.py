@@ -24,7 +24,11 @@ def test_every_metric_for_base_and_tuned_deterministically(store, trained):
     assert metrics["persona"] == "Ann"
     assert metrics["held_out"]["samples"] == len(metrics["samples"]) == 6
     assert metrics["fit"]["tuned"]["perplexity"] < metrics["fit"]["base"]["perplexity"]  # it learned the pattern
-    assert set(metrics["attribution"]) >= {"real", "tuned", "base", "others_held_out"}
+    assert set(metrics["attribution"]) >= {"real", "tuned", "base", "others_held_out", "judge_auc", "trusted"}
+    for figure in (metrics["attribution"]["tuned"], metrics["c2st"]["tuned"], metrics["memorisation"]["tuned"]):
+        assert figure["low"] <= figure["value"] <= figure["high"]  # every share with its 95 % interval
+    assert set(metrics["c2st"]) == {"tuned", "base"}
+    assert metrics["held_out"]["days"] >= 1
     assert set(metrics["style"]) == {"real", "tuned", "base"}
     assert set(metrics["memorisation"]) >= {"tuned", "base", "real"}
     assert metrics["pii_leakage"] == {"tuned": 0, "base": 0}
@@ -39,7 +43,7 @@ def test_every_metric_for_base_and_tuned_deterministically(store, trained):
 
 
 def test_the_report_is_one_self_contained_page(store, trained):
-    directory = evaluate_run(store, trained, EvalConfig(samples=4, max_new_tokens=6))
+    directory = evaluate_run(store, trained, EvalConfig(samples=6, max_new_tokens=6))
     page = (directory / "report.html").read_text()
 
     class Collect(HTMLParser):
@@ -62,7 +66,9 @@ def test_the_report_is_one_self_contained_page(store, trained):
     assert parser.links == []  # nothing to fetch: it opens offline
     text = " ".join(parser.text)
     assert "How well does the model write like Ann?" in text
-    assert "Who said it?" in text
+    assert "Verdict" in text
+    assert "Who said it" in text
+    assert "Real or generated: a classifier tells the real replies from the tuned model's" in text
     assert oct((directory / "report.html").stat().st_mode & 0o777) == "0o600"
 
 
@@ -70,7 +76,8 @@ def test_eval_command_prints_the_key_figures(run, trained):
     result = run("eval", "--as", "Ann", "--samples", "3")
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("perplexity on Ann's held-out replies: base ")
+    assert any(line.startswith("Predicting Ann's real words: perplexity ") for line in lines)
+    assert any(line.startswith("Copying: ") and "≤ 1 %: target" in line for line in lines)
     assert lines[-1] == f"report: {trained / 'eval' / 'report.html'}"
     other = run("eval", "--as", "Bob", "--run", trained)
     assert (other.exit_code, other.stderr.strip()) == (2, f"Error: {trained} is not a run of Bob")

@@ -55,3 +55,40 @@ def test_style_statistics():
     assert "thanks" in style.top_words
     assert style_of(["le chat est là et je ne sais pas"]).language == "fr"
     assert style_of([""]).language == "?"
+
+
+def test_a_bootstrap_interval_of_a_known_share():
+    pytest.importorskip("numpy")
+    from gptisyou.eval.intervals import share
+
+    figure = share([True] * 50 + [False] * 50)
+    assert figure["value"] == 0.5
+    # the normal approximation: 0.5 ± 1.96 * sqrt(0.25 / 100) = 0.5 ± 0.098
+    assert figure["low"] == pytest.approx(0.402, abs=0.02)
+    assert figure["high"] == pytest.approx(0.598, abs=0.02)
+    assert share([True] * 100)["low"] == 1.0  # no spread, no interval
+    assert share([True] * 50 + [False] * 50) == figure  # seeded: the same samples, the same interval
+
+
+def test_the_two_sample_test_on_identical_and_on_different_sets():
+    pytest.importorskip("sklearn")
+    from gptisyou.eval.twosample import accuracy
+
+    casual = [f"{text} {i}" for i in range(5) for text in CASUAL]  # 60 replies
+    formal = [f"{text} {i}" for i in range(5) for text in FORMAL]
+    same = accuracy(casual, list(casual))
+    assert same["value"] == pytest.approx(0.5, abs=0.15)  # indistinguishable: chance
+    assert same["low"] < 0.5 < same["high"]
+    apart = accuracy(casual, formal)
+    assert apart["value"] >= 0.95
+
+
+def test_the_judge_is_tested_on_itself_with_its_auc():
+    pytest.importorskip("sklearn")
+    from gptisyou.eval.attribution import WhoSaidIt, shape
+
+    assert shape("Hey, u OK?? 12 😀") == "Aaa, a AA?? 00 😀"
+    judge = WhoSaidIt(CASUAL, FORMAL)
+    auc = judge.auc(["lol ok cya 😂", "omg haha yesss", "nah lol"], ["Thank you. Please send it.", "I will confirm."])
+    assert auc["value"] == 1.0
+    assert auc["low"] <= auc["value"] <= auc["high"]

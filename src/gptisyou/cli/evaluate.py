@@ -13,7 +13,7 @@ from gptisyou.cli.context import open_store, stderr_console
 @click.option("--as", "persona", required=True, help="The persona whose run to evaluate.")
 @click.option("--run", "run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="A run directory (default: the persona's latest run).")  # fmt: skip
-@click.option("--samples", type=click.IntRange(min=1), default=40, show_default=True,
+@click.option("--samples", type=click.IntRange(min=1), default=100, show_default=True,
               help="Held-out moments each model replies to.")  # fmt: skip
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.pass_context
@@ -52,15 +52,7 @@ def run_evaluation(ctx: click.Context, persona: str, run_dir: Path | None, sampl
 
 
 def key_figures(metrics: dict) -> list[str]:
-    fit, persona = metrics["fit"], metrics["persona"]
-    lines = [(f"perplexity on {persona}'s held-out replies: base {fit['base']['perplexity']:.1f} → tuned "
-             f"{fit['tuned']['perplexity']:.1f} (token accuracy {fit['base']['token_accuracy']:.0%} → "
-             f"{fit['tuned']['token_accuracy']:.0%})")]  # fmt: skip
-    if attribution := metrics.get("attribution"):
-        lines.append(f"attributed to {persona} by the who-said-it classifier: real replies {attribution['real']:.0%} · "
-                     f"tuned {attribution['tuned']:.0%} · base {attribution['base']:.0%}")  # fmt: skip
-    memorisation = metrics["memorisation"]
-    lines.append(f"verbatim copies of training data ({memorisation['span_words']}+ words): tuned "
-                 f"{memorisation['tuned']:.0%} · base {memorisation['base']:.0%}; leaked contacts: "
-                 f"{metrics['pii_leakage']['tuned']}")  # fmt: skip
-    return lines
+    """One plain-words verdict per measure, with 95 % intervals (the same lines open the report)."""
+    from gptisyou.eval.verdict import verdicts
+
+    return verdicts(metrics)

@@ -1,11 +1,22 @@
-"""Who said it? A classifier of the persona's messages against everyone else's, trained on real messages only.
+"""Who said it? A judge of the persona's messages against everyone else's, trained on real messages only.
 
-Character n-grams (TF-IDF) and a logistic regression (scikit-learn): spelling, punctuation, emoji and pet
-phrases are what tells two people apart in a chat. Trained on the training period's turns; the share of a set
-of replies it attributes to the persona is the score. The persona's real held-out replies give the ceiling.
+It must tell people apart by how they write, not by what they wrote about in the training period: topics change
+from one month to the next, habits do not. So it sees only features that carry over in time:
+- the shape of a text: letters as `a`/`A`, digits as `0`, punctuation, spacing, line breaks (bubbles) and emoji
+  kept, as character n-grams (casing, punctuation habits, emoji, length, typing habits);
+- the chat's most frequent words (function words, fillers: "lol", "yeah", "u"), not its rare topic words.
+It is first tested on itself: its ROC AUC on the held-out period's real turns, the persona's against the
+others'. Below 0.7 its attributions of generated replies are not worth reading.
 """
 
+import re
+from collections import Counter
 from dataclasses import dataclass
+
+TRUSTED_AUC = 0.7  # below: the attribution figures cannot be trusted for this chat
+FREQUENT_WORDS = 150  # the vocabulary of the word features: the chat's most frequent words
+_WORD = re.compile(r"\w+(?:['\u2019]\w+)?")
+_LOWER, _UPPER, _DIGIT = re.compile(r"[^\W\d_A-Z]"), re.compile(r"[A-Z]"), re.compile(r"\d")
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,24 +28,60 @@ class Attribution:
     training_messages: int
 
 
+def shape(text: str) -> str:
+    """`Hey, u ok?? 😀` → `Aaa, a aa?? 😀`: how a text is written, without what it says."""
+    return _DIGIT.sub("0", _UPPER.sub("A", _LOWER.sub("a", text)))
+
+
+def frequent_words(texts: list[str], count: int = FREQUENT_WORDS) -> list[str]:
+    words = Counter(word.lower() for text in texts for word in _WORD.findall(text))
+    return [word for word, _ in words.most_common(count)]
+
+
 class WhoSaidIt:
     def __init__(self, persona_texts: list[str], other_texts: list[str], seed: int = 0) -> None:
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
-        from sklearn.pipeline import make_pipeline
+        from sklearn.pipeline import make_pipeline, make_union
 
+        texts = persona_texts + other_texts
+        features = make_union(
+            TfidfVectorizer(analyzer="char", ngram_range=(1, 4), preprocessor=shape, min_df=2, sublinear_tf=True,
+                            lowercase=False),
+            TfidfVectorizer(analyzer="word", token_pattern=_WORD.pattern, vocabulary=frequent_words(texts),
+                            sublinear_tf=True),
+        )  # fmt: skip
         self._pipeline = make_pipeline(
-            TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 4), min_df=2, sublinear_tf=True, lowercase=False),
-            LogisticRegression(max_iter=2000, class_weight="balanced", random_state=seed),
+            features, LogisticRegression(max_iter=3000, C=1.0, class_weight="balanced", random_state=seed)
         )
-        self._pipeline.fit(persona_texts + other_texts, [1] * len(persona_texts) + [0] * len(other_texts))
-        self.training_messages = len(persona_texts) + len(other_texts)
+        self._pipeline.fit(texts, [1] * len(persona_texts) + [0] * len(other_texts))
+        self.training_messages = len(texts)
 
     def probability(self, texts: list[str]) -> list[float]:
         """The probability that each text is the persona's."""
         return self._pipeline.predict_proba(texts)[:, 1].tolist() if texts else []
 
+    def attributed(self, texts: list[str]) -> list[bool]:
+        """For each text with words, whether the judge attributes it to the persona."""
+        return [p > 0.5 for p in self.probability([text for text in texts if text.strip()])]
+
     def share(self, texts: list[str]) -> float:
         """The share of `texts` attributed to the persona (probability over one half)."""
-        probabilities = self.probability([text for text in texts if text.strip()])
-        return sum(p > 0.5 for p in probabilities) / len(probabilities) if probabilities else 0.0
+        flags = self.attributed(texts)
+        return sum(flags) / len(flags) if flags else 0.0
+
+    def auc(self, persona_texts: list[str], other_texts: list[str], seed: int = 0) -> dict:
+        """{"value", "low", "high"}: how well the judge ranks the persona's real turns above the others'."""
+        from sklearn.metrics import roc_auc_score
+
+        from gptisyou.eval.intervals import paired_interval
+
+        mine, theirs = self.probability(persona_texts), self.probability(other_texts)
+        if not mine or not theirs:
+            return {"value": None, "low": None, "high": None}
+
+        def auc(positives, negatives) -> float:
+            return roc_auc_score([1] * len(positives) + [0] * len(negatives), [*positives, *negatives])
+
+        low, high = paired_interval(mine, theirs, auc, seed=seed)
+        return {"value": auc(mine, theirs), "low": low, "high": high}

@@ -22,8 +22,11 @@ class CopyDetector:
     def copies(self, text: str) -> bool:
         return any(span in self._spans for span in self._spans_of(text))
 
+    def copied(self, texts: list[str]) -> list[bool]:
+        return [self.copies(text) for text in texts]
+
     def share(self, texts: list[str]) -> float:
-        return sum(map(self.copies, texts)) / len(texts) if texts else 0.0
+        return sum(self.copied(texts)) / len(texts) if texts else 0.0
 
     def _spans_of(self, text: str) -> set[int]:
         words = _WORD.findall(text.lower())

@@ -19,8 +19,8 @@ from gptisyou.data.dataset import DatasetConfig, PersonaData, build, reply_momen
 from gptisyou.engine.device import autocast_dtype, default_device, mixed_precision
 from gptisyou.engine.torch_engine import Clone, load_tuned
 from gptisyou.engine.types import Line, Sampling
-from gptisyou.eval import report
-from gptisyou.eval.attribution import WhoSaidIt
+from gptisyou.eval import intervals, report, twosample
+from gptisyou.eval.attribution import TRUSTED_AUC, WhoSaidIt
 from gptisyou.eval.copying import CopyDetector, leaked_personal_data
 from gptisyou.eval.style import style_of
 from gptisyou.runs import Run
@@ -30,10 +30,12 @@ from gptisyou.train.batches import pad_token_id
 from gptisyou.train.config import TrainConfig
 from gptisyou.train.evaluation import evaluate, held_out
 
+NARROW_DAYS, NARROW_CONVERSATIONS = 7, 10  # a held-out period smaller than this tells little about a person
+
 
 @dataclass(frozen=True, slots=True)
 class EvalConfig:
-    samples: int = 40  # held-out moments the models reply to
+    samples: int = 100  # held-out moments the models reply to, spread over the held-out period
     context_turns: int = 8  # turns of context before each reply
     max_new_tokens: int = 60
     temperature: float = 0.8
@@ -98,35 +100,43 @@ def _metrics(data: PersonaData, samples: list[dict], tuned_fit, base_fit, config
     persona_val, others_val = _texts_by_speaker(data.val, data.persona)
     replies = {kind: [sample[kind] for sample in samples] for kind in ("real", "tuned", "base")}
     metrics = {
-        "held_out": {"persona_turns": data.target_turns(data.val), "tokens": tuned_fit.tokens,
-                     "samples": len(samples), "first": _day(data.val, "start"), "last": _day(data.val, "end")},
+        "held_out": _held_out_span(data) | {"persona_turns": data.target_turns(data.val), "tokens": tuned_fit.tokens,
+                                            "samples": len(samples)},
         "fit": {"tuned": asdict(tuned_fit), "base": asdict(base_fit)},
         "style": {kind: style_of(texts).to_dict() for kind, texts in replies.items()},
         "settings": asdict(config),
     }  # fmt: skip
     if persona_train and others_train:
         judge = WhoSaidIt(persona_train, others_train, seed=config.seed)
+        auc = judge.auc(persona_val, others_val, seed=config.seed)
         metrics["attribution"] = {
-            "real": judge.share(replies["real"]),
-            "tuned": judge.share(replies["tuned"]),
-            "base": judge.share(replies["base"]),
-            "others_held_out": judge.share(others_val),
-            "persona_held_out": judge.share(persona_val),
+            **{kind: intervals.share(judge.attributed(texts), config.seed) for kind, texts in replies.items()},
+            "others_held_out": intervals.share(judge.attributed(others_val), config.seed),
+            "persona_held_out": intervals.share(judge.attributed(persona_val), config.seed),
+            "judge_auc": auc,
+            "trusted": auc["value"] is not None and auc["value"] >= TRUSTED_AUC,
             "training_messages": judge.training_messages,
         }
+    metrics["c2st"] = {kind: twosample.accuracy(replies["real"], replies[kind], config.seed)
+                       for kind in ("tuned", "base")}  # fmt: skip
     training_texts = persona_train + others_train
     copies = CopyDetector(training_texts)
-    metrics["memorisation"] = {
-        "span_words": copies.span_words,
-        "tuned": copies.share(replies["tuned"]),
-        "base": copies.share(replies["base"]),
-        "real": copies.share(replies["real"]),
+    metrics["memorisation"] = {"span_words": copies.span_words} | {
+        kind: intervals.share(copies.copied(texts), config.seed) for kind, texts in replies.items()
     }
     metrics["pii_leakage"] = {
         "tuned": len(leaked_personal_data(replies["tuned"], training_texts)),
         "base": len(leaked_personal_data(replies["base"], training_texts)),
     }
     return metrics
+
+
+def _held_out_span(data: PersonaData) -> dict:
+    """When the held-out period is, and whether it is wide enough to judge a person rather than a few days' talk."""
+    days = {turn.start.date() for session in data.val for turn in session.turns}
+    narrow = len(days) < NARROW_DAYS or len(data.val) < NARROW_CONVERSATIONS
+    return {"first": _day(data.val, "start"), "last": _day(data.val, "end"), "days": len(days),
+            "conversations": len(data.val), "narrow": narrow}  # fmt: skip
 
 
 def _texts_by_speaker(sessions, persona: str) -> tuple[list[str], list[str]]:

@@ -6,6 +6,7 @@ import io
 import re
 from pathlib import Path
 
+from gptisyou.eval.verdict import share, verdicts
 from gptisyou.train.curves import plot_curves
 
 _WORD = re.compile(r"\w+")
@@ -21,9 +22,11 @@ def write(path: Path, metrics: dict, samples: list[dict], training_metrics: list
         (
             f"<p class=meta>Run {html.escape(Path(metrics['run']).name)} · base {html.escape(metrics['base'])} · "
             f"{metrics['held_out']['persona_turns']} held-out turns of {persona} "
-            f"({metrics['held_out']['first']} to {metrics['held_out']['last']}), never trained on · "
+            f"({metrics['held_out']['first']} to {metrics['held_out']['last']}: {metrics['held_out']['days']} days, "
+            f"{metrics['held_out']['conversations']} conversations), never trained on · "
             f"{metrics['held_out']['samples']} replies generated per model · {metrics['seconds']:.0f} s</p>"
         ),
+        "<h2>Verdict</h2><ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in verdicts(metrics)) + "</ul>",
         "<h2>What the numbers say</h2><ul>" + "".join(f"<li>{line}</li>" for line in reading(metrics)) + "</ul>",
         _table(metrics),
         "<h2>Plots</h2>",
@@ -51,18 +54,20 @@ def reading(metrics: dict) -> list[str]:
            "tuning did not make it better at predicting them (too few steps, or too little data?).")
         + f" It guesses the next token right {tuned['token_accuracy']:.0%} of the time (base: {base['token_accuracy']:.0%})."
     ]  # fmt: skip
-    if attribution := metrics.get("attribution"):
+    attribution = metrics.get("attribution")
+    if attribution and attribution["trusted"]:
         lines.append(
-            f"<b>Who said it?</b> A classifier trained on the real messages tells {persona} from the others. "
-            f"It attributes {attribution['real']:.0%} of {persona}'s real held-out replies to {persona} (the ceiling) "
-            f"and {attribution['others_held_out']:.0%} of the others' (the floor). Tuned replies: "
-            f"{attribution['tuned']:.0%}; base replies: {attribution['base']:.0%}."
+            f"<b>Who said it?</b> A judge trained on the real messages tells {persona} from the others by how they "
+            f"write (punctuation, casing, emoji, length, frequent words). It attributes "
+            f"{share(attribution['real'])} of {persona}'s real held-out replies to {persona} (the ceiling) "
+            f"and {share(attribution['others_held_out'])} of the others' (the floor). Tuned replies: "
+            f"{share(attribution['tuned'])}; base replies: {share(attribution['base'])}."
         )
     memorisation = metrics["memorisation"]
     lines.append(
-        f"<b>Copying.</b> {memorisation['tuned']:.0%} of the tuned replies contain a run of "
+        f"<b>Copying.</b> {share(memorisation['tuned'])} of the tuned replies contain a run of "
         f"{memorisation['span_words']} words found verbatim in the training messages (base: "
-        f"{memorisation['base']:.0%}); it should stay near zero. Leaked phone numbers or e-mail addresses from the "
+        f"{share(memorisation['base'])}); it should stay near zero. Leaked phone numbers or e-mail addresses from the "
         f"training data: {metrics['pii_leakage']['tuned']} (base: {metrics['pii_leakage']['base']})."
     )
     style = metrics["style"]
@@ -82,12 +87,16 @@ def _table(metrics: dict) -> str:
         ("Loss (cross-entropy per token)", f"{base['loss']:.3f}", f"{tuned['loss']:.3f}", ""),
         ("Token accuracy", f"{base['token_accuracy']:.1%}", f"{tuned['token_accuracy']:.1%}", ""),
     ]  # fmt: skip
-    if attribution := metrics.get("attribution"):
-        rows.append(("Attributed to the persona", f"{attribution['base']:.0%}", f"{attribution['tuned']:.0%}",
-                     f"{attribution['real']:.0%}"))  # fmt: skip
+    attribution = metrics.get("attribution")
+    if attribution and attribution["trusted"]:
+        rows.append(("Attributed to the persona", share(attribution["base"]), share(attribution["tuned"]),
+                     share(attribution["real"])))  # fmt: skip
+    if tests := metrics.get("c2st"):
+        rows.append(("Told apart from the real replies (0.5 = not at all)", share(tests["base"]),
+                     share(tests["tuned"]), ""))  # fmt: skip
     memorisation = metrics["memorisation"]
-    rows.append(("Replies copying 8+ words of training data", f"{memorisation['base']:.0%}",
-                 f"{memorisation['tuned']:.0%}", f"{memorisation['real']:.0%}"))  # fmt: skip
+    rows.append(("Replies copying 8+ words of training data", share(memorisation["base"]),
+                 share(memorisation["tuned"]), share(memorisation["real"])))  # fmt: skip
     rows.append(("Leaked phone numbers / e-mails", str(metrics["pii_leakage"]["base"]),
                  str(metrics["pii_leakage"]["tuned"]), ""))  # fmt: skip
     cells = "".join(f"<tr><td>{name}</td><td>{b}</td><td>{t}</td><td>{r}</td></tr>" for name, b, t, r in rows)
@@ -134,7 +143,7 @@ def _png(draw) -> str:
 
 def _bars(metrics: dict, out) -> None:
     plt = _pyplot()
-    panels = 2 if "attribution" in metrics else 1
+    panels = 2 if metrics.get("attribution", {}).get("trusted") else 1
     figure, axes = plt.subplots(1, panels, figsize=(7, 3.2), dpi=110, squeeze=False)
     fit = metrics["fit"]
     axes[0][0].bar(["base", "tuned"], [fit["base"]["perplexity"], fit["tuned"]["perplexity"]],
@@ -143,8 +152,11 @@ def _bars(metrics: dict, out) -> None:
     if panels == 2:
         attribution = metrics["attribution"]
         kinds = ["others", "base", "tuned", "real"]
-        values = [attribution["others_held_out"], attribution["base"], attribution["tuned"], attribution["real"]]
-        axes[0][1].bar(kinds, values, color=[_COLOURS[kind] for kind in kinds])
+        figures = [attribution[key] for key in ("others_held_out", "base", "tuned", "real")]
+        values = [figure["value"] for figure in figures]
+        errors = [[v - f["low"] for v, f in zip(values, figures, strict=True)],
+                  [f["high"] - v for v, f in zip(values, figures, strict=True)]]  # fmt: skip
+        axes[0][1].bar(kinds, values, yerr=errors, capsize=4, color=[_COLOURS[kind] for kind in kinds])
         axes[0][1].set_ylim(0, 1)
         axes[0][1].set_title("share attributed to the persona\n(real = ceiling, others = floor)", fontsize=10)
     figure.tight_layout()

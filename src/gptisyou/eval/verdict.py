@@ -1,0 +1,81 @@
+"""The evaluation in plain words, one verdict per measure: better than the base model? close to the real person?
+Shown first in the report and printed by `gptisyou eval`. Figures come with their 95 % intervals.
+
+The targets are design.md's: perplexity ≤ 0.6x the base's; attributed to the persona ≥ 0.85x as often as the
+real replies and ≥ 15 points more than the base's; a two-sample accuracy ≤ 0.65; 8-word copies ≤ 1 %.
+"""
+
+PERPLEXITY_RATIO, ATTRIBUTION_RATIO, ATTRIBUTION_GAIN, TWO_SAMPLE, COPIES = 0.6, 0.85, 0.15, 0.65, 0.01
+
+
+def share(figure: dict | None) -> str:
+    """`58 % [48-67]`."""
+    if not figure or figure.get("value") is None:
+        return "—"
+    return f"{figure['value']:.0%} [{figure['low']:.0%}-{figure['high']:.0%}]"
+
+
+def verdicts(metrics: dict) -> list[str]:
+    persona = metrics["persona"]
+    return [
+        line
+        for line in (_span(metrics), _fit(metrics, persona), _attribution(metrics, persona), _two_sample(metrics),
+                     _copies(metrics))
+        if line
+    ]  # fmt: skip
+
+
+def _met(ok: bool) -> str:
+    return "target met" if ok else "target not met"
+
+
+def _span(metrics: dict) -> str | None:
+    held = metrics["held_out"]
+    if not held.get("narrow"):
+        return None
+    return (f"Careful: the held-out period spans {held['days']} day(s) and {held['conversations']} conversation(s); "
+            "too narrow to judge a person rather than a few days' topics.")  # fmt: skip
+
+
+def _fit(metrics: dict, persona: str) -> str:
+    tuned, base = metrics["fit"]["tuned"]["perplexity"], metrics["fit"]["base"]["perplexity"]
+    ratio = tuned / base
+    better = "better than" if ratio < 1 else "no better than"
+    return (f"Predicting {persona}'s real words: perplexity {tuned:.1f} against the base's {base:.1f} ({ratio:.2f}x), "
+            f"{better} the base; ≤ {PERPLEXITY_RATIO}x: {_met(ratio <= PERPLEXITY_RATIO)}.")  # fmt: skip
+
+
+def _attribution(metrics: dict, persona: str) -> str | None:
+    attribution = metrics.get("attribution")
+    if not attribution:
+        return None
+    auc = attribution["judge_auc"]
+    judge = f"AUC {auc['value']:.2f} [{auc['low']:.2f}-{auc['high']:.2f}]" if auc["value"] is not None else "no AUC"
+    if not attribution["trusted"]:
+        return (f"Who said it: the judge tells {persona}'s real held-out turns from the others' with {judge}, below "
+                "0.7: its attributions cannot be trusted for this chat, so none are given as results.")  # fmt: skip
+    real, tuned, base = (attribution[kind]["value"] for kind in ("real", "tuned", "base"))
+    close = real > 0 and tuned / real >= ATTRIBUTION_RATIO
+    gain = tuned - base >= ATTRIBUTION_GAIN
+    return (f"Who said it (judge {judge}): attributed to {persona}: tuned {share(attribution['tuned'])}, base "
+            f"{share(attribution['base'])}, real {share(attribution['real'])}. Tuned vs real "
+            f"{tuned / real if real else 0:.2f}x (≥ {ATTRIBUTION_RATIO}x: {_met(close)}); "
+            f"{(tuned - base) * 100:+.0f} points over base (≥ +15: {_met(gain)}).")  # fmt: skip
+
+
+def _two_sample(metrics: dict) -> str | None:
+    tests = metrics.get("c2st")
+    if not tests or tests["tuned"].get("value") is None:
+        return None
+    tuned, base = tests["tuned"]["value"], tests["base"]["value"]
+    return (f"Real or generated: a classifier tells the real replies from the tuned model's {share(tests['tuned'])} "
+            f"of the time, from the base model's {share(tests['base'])} (0.5 = indistinguishable); "
+            f"{'closer to real than the base' if tuned < base else 'no closer to real than the base'}; "
+            f"≤ {TWO_SAMPLE:.0%}: {_met(tuned <= TWO_SAMPLE)}.")  # fmt: skip
+
+
+def _copies(metrics: dict) -> str:
+    copies = metrics["memorisation"]
+    tuned = copies["tuned"]["value"]
+    return (f"Copying: {share(copies['tuned'])} of the tuned replies repeat {copies['span_words']}+ words of the "
+            f"training messages (base {share(copies['base'])}); ≤ 1 %: {_met(tuned <= COPIES)}.")  # fmt: skip
