@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gptisyou.errors import GptisyouError, InputError
+from gptisyou.runs import RUNS_FOLDER, persona_dir
 from gptisyou.store.workspace import DATABASE_NAME, file_name_for
 
 # What a workspace holds, the redaction maps first: if anything fails, the map back to real names is gone already.
-KNOWN_FOLDERS = ("redaction", "hosted", "runs", "models", "demo")
+KNOWN_FOLDERS = ("redaction", "hosted", RUNS_FOLDER, "models", "demo")
 DATABASE_FILES = tuple(DATABASE_NAME + suffix for suffix in ("", "-wal", "-shm", "-journal"))
 
 
@@ -103,7 +104,11 @@ def forget_persona(workspace: Path, persona: str) -> Deletion:
     """
     name = file_name_for(persona)
     deletion = Deletion()
-    for path in (workspace / "redaction" / f"{name}.json", workspace / "hosted" / name, workspace / "runs" / name):
+    for path in (
+        workspace / "redaction" / f"{name}.json",
+        workspace / "hosted" / name,
+        persona_dir(workspace, persona),
+    ):
         _remove(path, deletion)
     return deletion
 
