@@ -46,8 +46,8 @@ def not_private(tree: Path) -> list[str]:
 def run():
     """Invoke the CLI in-process; bugs raise (catch_exceptions=False), user errors give exit codes."""
 
-    def invoke(*args: str | os.PathLike):
-        return CliRunner().invoke(cli, [str(arg) for arg in args], catch_exceptions=False)
+    def invoke(*args: str | os.PathLike, input: str | None = None):
+        return CliRunner().invoke(cli, [str(arg) for arg in args], input=input, catch_exceptions=False)
 
     return invoke
 

@@ -179,6 +179,7 @@ def test_hidden_names_written_in_lower_case_are_hidden_too():
         ("+44 7700 900123 (a drama number)", "[PHONE_1] (a drama number)"),  # possible, not valid
         ("call me on 0161 496 0000", "call me on [PHONE_1]"),  # Ofcom's range for fiction
         ("my number: 555 0199 123", "my number: [PHONE_1]"),
+        ("call me on +44 7911 123456 (2)", "call me on [PHONE_1] (2)"),  # a digit after it is not part of it
     ],
 )
 def test_phone_numbers_in_common_written_forms(text, expected):

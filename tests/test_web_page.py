@@ -1,6 +1,7 @@
 """The chat page in headless Chromium: it loads offline, sends a message and shows the streamed reply."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,43 @@ def test_the_page_asks_for_the_api_key_when_the_server_needs_one(browser, tiny_b
         page.fill("#input", "w3")
         page.press("#input", "Enter")
         playwright.expect(page.locator(".bubble.theirs .text")).to_have_text("w1")
+
+
+def test_the_quiz_page_is_off_unless_asked_and_then_behind_the_key(browser, tiny_base, workspace):
+    from gptisyou.eval.quiz import WebQuiz
+    from gptisyou.store.database import Store
+
+    with live_server(app_saying("w1 <eot>", tiny_base)) as url:
+        assert browser.new_page().goto(f"{url}/quiz").status == 404  # real messages: not served unless asked
+
+    evaluated = _evaluated_run(workspace)
+    app = app_saying("w1 <eot>", tiny_base, api_key="sesame", quiz=WebQuiz(workspace, evaluated, "Ann", seed=1))
+    with live_server(app) as url:
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        page.on("dialog", lambda dialog: dialog.accept("sesame"))
+        page.goto(f"{url}/quiz")
+        expect = playwright.expect
+        expect(page.locator("#title")).to_have_text("Which did Ann really write?")
+        expect(page.locator(".line")).to_contain_text("[PHONE_1]")
+        expect(page.locator(".choices button")).to_have_count(2)
+        page.locator(".choices button").first.click()
+        expect(page.locator("#result")).to_have_text(re.compile("^(Right|No): "))
+        expect(page.locator(".choices button.real")).to_have_count(1)
+        expect(page.locator("#score")).to_contain_text("of 1 times")
+    with Store.open(workspace) as store:
+        assert len(store.quiz_answers(str(evaluated.directory))) == 1
+
+
+def _evaluated_run(workspace):
+    from datetime import datetime
+
+    from gptisyou.runs import Run
+    from gptisyou.store.database import Store
+    from tests.eval.test_quiz import SAMPLES
+
+    Store.open(workspace).close()
+    run = Run.create(workspace, "Ann", datetime(2026, 1, 1))
+    run.write_config({"persona": "Ann"}, workspace / "models" / "x")
+    run.eval_dir.mkdir(parents=True)
+    (run.eval_dir / "metrics.json").write_text(json.dumps({"samples": SAMPLES}))
+    return run

@@ -18,7 +18,7 @@ from gptisyou.cli.chats import chats, import_command, people, show
 from gptisyou.cli.context import printable
 from gptisyou.cli.dataset import dataset, validate
 from gptisyou.cli.demo import demo
-from gptisyou.cli.evaluate import eval_command
+from gptisyou.cli.evaluate import eval_command, quiz
 from gptisyou.cli.hosted import forget, hosted
 from gptisyou.cli.talk import ask, chat, serve
 from gptisyou.cli.train import runs, train
@@ -78,6 +78,7 @@ for command in (
     ask,
     serve,
     eval_command,
+    quiz,
     hosted,
     forget,
     demo,

@@ -56,3 +56,57 @@ def key_figures(metrics: dict) -> list[str]:
     from gptisyou.eval.verdict import verdicts
 
     return verdicts(metrics)
+
+
+@click.command()
+@click.option("--as", "persona", required=True, help="The persona whose clone to test.")
+@click.option("--run", "run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A run directory (default: the persona's latest run).")  # fmt: skip
+@click.option("--questions", "count", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--seed", type=int, help="The order of the questions (default: a new one each time).")
+@click.pass_context
+def quiz(ctx: click.Context, persona: str, run_dir: Path | None, count: int, seed: int | None) -> None:
+    """A blind test: a held-out moment, two replies, which one did PERSONA really write?
+
+    The questions are the moments of the run's last `gptisyou eval`; the answers are stored in the workspace
+    and shown in the next evaluation's report. Phone numbers and e-mail addresses are hidden.
+    """
+    import random
+
+    from gptisyou.errors import InputError
+    from gptisyou.eval import quiz as blind
+    from gptisyou.eval.verdict import share
+    from gptisyou.runs import Run
+
+    run = Run(run_dir) if run_dir else Run.latest(ctx.obj["workspace"], persona)
+    if run.persona != persona:
+        raise InputError(f"{run.directory} is not a run of {persona}")
+    asked = blind.questions(run, seed if seed is not None else random.randrange(2**31))[:count]
+    answers: list[bool] = []
+    with open_store(ctx) as store:
+        for number, question in enumerate(asked, start=1):
+            picked = _ask(number, len(asked), question, persona)
+            if picked is None:
+                break
+            answers.append(blind.answer(store, run, question, picked, via="terminal"))
+            click.echo(f"{'Right' if answers[-1] else 'No'}: {'ab'[question.real]} was {persona}'s real reply.\n")
+        total = blind.tally(store, run)
+    click.echo(f"You picked the real reply {sum(answers)} of {len(answers)} times. All answers for this run: "
+               f"{share(total)} of {total['n']} (50 % means the clone could not be told apart).")  # fmt: skip
+
+
+def _ask(number: int, total: int, question, persona: str) -> int | None:
+    """Show a question; the index of the reply picked, or None to stop."""
+    from gptisyou.cli.context import printable
+
+    click.echo(f"— {number}/{total} —")
+    for speaker, text in question.context[-6:]:
+        click.echo(printable(f"  {speaker}: {text}".replace("\n", "\n    ")))
+    for letter, reply in zip("ab", question.replies, strict=True):
+        click.echo(printable(f"{letter}) {reply}".replace("\n", "\n   ")))
+    try:
+        choice = click.prompt(f"Which did {persona} really write?", type=click.Choice(["a", "b", "q"]))
+    except click.Abort:
+        click.echo()
+        return None
+    return None if choice == "q" else "ab".index(choice)

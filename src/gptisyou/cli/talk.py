@@ -202,12 +202,19 @@ def served_host_names(host: str, extra: tuple[str, ...] = ()) -> set[str] | None
 @click.option("--base", "base_only", is_flag=True, help="Serve the untuned base model instead.")
 @click.option("--max-tokens", type=click.IntRange(1, 4096), default=512, show_default=True,
               help="The most a request may ask for.")  # fmt: skip
+@click.option(
+    "--quiz",
+    "with_quiz",
+    is_flag=True,
+    help="Also serve the blind test at /quiz: real held-out messages (redacted), behind --api-key if set.",
+)
 @click.option("--allow-host", "allow_hosts", multiple=True,
               help="Also accept requests addressed to this host name (repeatable; * for any). By default only the "
                    "names of the address it listens on.")  # fmt: skip
 @click.pass_context
 def serve(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, backend: str, host: str, port: int,
-          api_key: str | None, base_only: bool, max_tokens: int, allow_hosts: tuple[str, ...]) -> None:  # fmt: skip
+          api_key: str | None, base_only: bool, max_tokens: int, with_quiz: bool,
+          allow_hosts: tuple[str, ...]) -> None:  # fmt: skip
     """Serve the clone of PERSONA: a web chat page at / and an OpenAI-compatible API at /v1.
 
     \b
@@ -234,8 +241,16 @@ def serve(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None
             f"{persona}'s clone ({loaded.label}) as model '{model_id}': http://{host}:{port}/ · API http://{host}:{port}/v1"
         )
     )
+    quiz = None
+    if with_quiz:
+        from gptisyou.errors import InputError
+        from gptisyou.eval.quiz import WebQuiz
+
+        if loaded.run is None:
+            raise InputError("--quiz compares the real replies with a local run's: not with --backend openai")
+        quiz = WebQuiz(ctx.obj["workspace"], loaded.run, persona)
     app = create_app(loaded.clone, model_id, me=loaded.me, api_key=api_key, max_new_tokens=max_tokens,
-                     allowed_hosts=served_host_names(host, allow_hosts))  # fmt: skip
+                     allowed_hosts=served_host_names(host, allow_hosts), quiz=quiz)  # fmt: skip
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 

@@ -141,22 +141,28 @@ class Redactor:
         return self.mapping[key]
 
     def _phone(self, match: re.Match) -> str:
-        number = self._phone_number(match)
-        if number is None:
-            return match[0]
-        return self._pseudonym(
-            "PHONE", match[0], phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-        )
+        """The number, or the longest start of the match that is one ("+44 7911 123456 (2" → the first three
+        groups): the scan is greedy and may take in a digit that follows."""
+        text = match[0]
+        for end in [
+            len(text),
+            *reversed([i for i in range(1, len(text)) if text[i] in " (-/" and text[i - 1].isdigit()]),
+        ][:4]:
+            number = self._phone_number(match.string, match.start(), match.start() + end)
+            if number is not None:
+                e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+                return self._pseudonym("PHONE", text[:end], e164) + text[end:]
+        return text
 
-    def _phone_number(self, match: re.Match) -> phonenumbers.PhoneNumber | None:
-        candidate = match[0]
+    def _phone_number(self, string: str, start: int, end: int) -> phonenumbers.PhoneNumber | None:
+        candidate = string[start:end]
         digits = _NOT_DIGIT.sub("", candidate)
         if not 7 <= len(digits) <= 15 or _DATE_LIKE.fullmatch(candidate.strip()):
             return None
-        before, after = match.string[max(0, match.start() - 3) : match.start()], match.string[match.end() :][:8]
+        before, after = string[max(0, start - 3) : start], string[end:][:8]
         if _MONEY_NEAR.search(before) or _MONEY_NEAR.search(after):
             return None
-        cued = bool(_PHONE_CUE.search(match.string[max(0, match.start() - 24) : match.start()]))
+        cued = bool(_PHONE_CUE.search(string[max(0, start - 24) : start]))
         if candidate.startswith(("+", "00")):
             # international form: a "+" and the right length is evidence enough, valid range or not
             return _parsed("+" + (digits[2:] if candidate.startswith("00") else digits), None, possible=True)

@@ -19,7 +19,7 @@ from gptisyou.data.dataset import DatasetConfig, PersonaData, build, reply_momen
 from gptisyou.engine.device import autocast_dtype, default_device, mixed_precision
 from gptisyou.engine.torch_engine import Clone, load_tuned
 from gptisyou.engine.types import Line, Sampling
-from gptisyou.eval import intervals, report, twosample
+from gptisyou.eval import intervals, quiz, report, twosample
 from gptisyou.eval.attribution import TRUSTED_AUC, WhoSaidIt
 from gptisyou.eval.copying import CopyDetector, leaked_personal_data
 from gptisyou.eval.style import style_of
@@ -87,6 +87,8 @@ def evaluate_run(store: Store, run: Path, config: EvalConfig = EvalConfig(),
     progress("replies", len(moments), len(moments))
 
     metrics = _metrics(data, samples, tuned_fit, base_fit, config)
+    if store.quiz_answers(str(run.directory)):  # people's answers to the blind quiz so far
+        metrics["quiz"] = quiz.tally(store, run, config.seed)
     metrics |= {"persona": persona, "run": str(run.directory), "base": train_config.base or "gemma-3-270m",
                 "seconds": round(time.monotonic() - started, 1)}  # fmt: skip
     directory = ensure_private_dir(run.eval_dir, inside=run.directory)

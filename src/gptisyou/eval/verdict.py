@@ -20,7 +20,7 @@ def verdicts(metrics: dict) -> list[str]:
     return [
         line
         for line in (_span(metrics), _fit(metrics, persona), _attribution(metrics, persona), _two_sample(metrics),
-                     _copies(metrics))
+                     _people(metrics, persona), _copies(metrics))
         if line
     ]  # fmt: skip
 
@@ -72,6 +72,13 @@ def _two_sample(metrics: dict) -> str | None:
             f"of the time, from the base model's {share(tests['base'])} (0.5 = indistinguishable); "
             f"{'closer to real than the base' if tuned < base else 'no closer to real than the base'}; "
             f"≤ {TWO_SAMPLE:.0%}: {_met(tuned <= TWO_SAMPLE)}.")  # fmt: skip
+
+
+def _people(metrics: dict, persona: str) -> str | None:
+    if not (answers := metrics.get("quiz")):
+        return None
+    return (f"People, blind: shown {persona}'s real reply and the clone's, they picked the real one "
+            f"{share(answers)} of {answers['n']} times (50 % = they could not tell).")  # fmt: skip
 
 
 def _copies(metrics: dict) -> str:

@@ -157,11 +157,12 @@ async def _joined(pieces: AsyncIterator[str]) -> str:
 
 def create_app(clone: Responder, model_id: str, me: str, api_key: str | None = None,
                max_body_bytes: int = MAX_BODY_BYTES, max_new_tokens: int = MAX_NEW_TOKENS,
-               allowed_hosts: Collection[str] | None = None) -> FastAPI:  # fmt: skip
+               allowed_hosts: Collection[str] | None = None, quiz=None) -> FastAPI:  # fmt: skip
     """The app serving `clone` as the model `model_id`; `me` is who a `user` message is from, unless it names one.
 
     `allowed_hosts`: the host names a request's `Host` header may carry (None: any). A server on 127.0.0.1 accepts
     only its own names, so a web page cannot reach it through a name it rebinds to 127.0.0.1.
+    `quiz`: an `eval.quiz.WebQuiz` to serve the blind test at /quiz (it shows real messages: off unless given).
     """
     app = FastAPI(title="gptisyou", docs_url=None, redoc_url=None, openapi_url=None, **_NO_TELEMETRY)
     app.add_middleware(Guard, max_body_bytes=max_body_bytes, api_key=api_key, allowed_hosts=allowed_hosts)
@@ -194,6 +195,9 @@ def create_app(clone: Responder, model_id: str, me: str, api_key: str | None = N
     @app.get("/", response_class=HTMLResponse)
     async def chat_page() -> str:
         return page
+
+    if quiz is not None:
+        _add_quiz(app, quiz)
 
     @app.get("/health")
     async def health() -> dict:
@@ -231,6 +235,28 @@ def create_app(clone: Responder, model_id: str, me: str, api_key: str | None = N
         }  # fmt: skip
 
     return app
+
+
+class QuizAnswer(BaseModel):
+    number: int
+    picked: int = Field(ge=0, le=1)
+
+
+def _add_quiz(app: FastAPI, quiz) -> None:
+    """The blind test's page and API; /api/quiz sits behind the API key like every /api path."""
+    page = resources.files("gptisyou.serve").joinpath("web/quiz.html").read_text(encoding="utf-8")
+
+    @app.get("/quiz", response_class=HTMLResponse)
+    async def quiz_page() -> str:
+        return page
+
+    @app.get("/api/quiz")
+    async def next_question() -> dict:
+        return quiz.next_question()
+
+    @app.post("/api/quiz")
+    async def answer(body: QuizAnswer) -> dict:
+        return quiz.answer(body.number, body.picked)
 
 
 async def _events(pieces: AsyncIterator[str], usage: Usage, completion_id: str, model_id: str) -> AsyncIterator[str]:

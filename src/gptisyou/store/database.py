@@ -98,7 +98,23 @@ def _remote_objects(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_initial_schema, _remote_objects]
+def _quiz_answers(db: sqlite3.Connection) -> None:
+    _run_script(
+        db,
+        """
+        CREATE TABLE quiz_answers (        -- the blind test: which of two replies did the persona really write?
+            id INTEGER PRIMARY KEY,
+            run TEXT NOT NULL,             -- the run directory's path
+            question INTEGER NOT NULL,     -- the held-out moment's number in the run's evaluation
+            picked_real INTEGER NOT NULL,  -- 1 when the person picked the real reply
+            via TEXT NOT NULL,             -- terminal | web
+            answered_at TEXT NOT NULL
+        );
+        """,
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_initial_schema, _remote_objects, _quiz_answers]
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +269,20 @@ class Store:
             rows = self.db.execute(f"SELECT * FROM ({latest}) ORDER BY ts, import_id, line", (chat_id, last))
         for name, ts, text, kind, attachment, edited, line, _import_id in rows:
             yield Message(name, datetime.fromisoformat(ts), text, kind, attachment, bool(edited), line)
+
+    # --- the blind quiz -----------------------------------------------------------------------------------------
+
+    def record_quiz_answer(self, run: str, question: int, picked_real: bool, via: str) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO quiz_answers (run, question, picked_real, via, answered_at) VALUES (?, ?, ?, ?, ?)",
+                (run, question, int(picked_real), via, datetime.now().isoformat(timespec="seconds")),
+            )
+
+    def quiz_answers(self, run: str) -> list[bool]:
+        """Whether each answer for `run` picked the real reply, oldest first."""
+        rows = self.db.execute("SELECT picked_real FROM quiz_answers WHERE run = ? ORDER BY id", (run,))
+        return [bool(picked) for (picked,) in rows]
 
     # --- what lives at hosted providers ----------------------------------------------------------------------
 
