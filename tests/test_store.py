@@ -16,7 +16,7 @@ def test_blank_workspace_gets_the_full_schema(workspace):
         columns = [row[1] for row in store.db.execute("PRAGMA table_info(messages)")]
         indexes = {row[1]: row[2] for row in store.db.execute("PRAGMA index_list(messages)")}
         foreign = {(row[2], row[3]) for row in store.db.execute("PRAGMA foreign_key_list(messages)")}
-        applied = [name for (name,) in store.db.execute("SELECT name FROM _migrations")]
+        applied = [name for (name,) in store.db.execute("SELECT name FROM _migrations ORDER BY rowid")]
     assert tables == {"_migrations", "chats", "people", "imports", "messages", "remote_objects", "quiz_answers"}
     assert columns == [
         "id", "chat_id", "sender_id", "ts", "text", "kind", "attachment", "edited", "words",
