@@ -171,3 +171,22 @@ def live_server(app):
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def fake_trained_run(workspace: Path, persona: str = "Ann", samples: list[dict] | None = None):
+    """A run that looks trained (a config and adapter files, no weights), and evaluated when `samples` are given:
+    enough for the commands that find runs, without training one."""
+    import json
+
+    from gptisyou.runs import Run
+
+    Store.open(workspace).close()
+    run = Run.create(workspace, persona, datetime(2026, 1, 1))
+    run.write_config({"persona": persona}, workspace / "models" / "x")
+    run.adapter.mkdir()
+    for name in ("adapter_config.json", "adapter_model.safetensors"):
+        (run.adapter / name).write_text("{}")
+    if samples is not None:
+        run.eval_dir.mkdir()
+        (run.eval_dir / "metrics.json").write_text(json.dumps({"samples": samples}))
+    return run

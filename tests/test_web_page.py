@@ -78,7 +78,10 @@ def test_the_quiz_page_is_off_unless_asked_and_then_behind_the_key(browser, tiny
     with live_server(app_saying("w1 <eot>", tiny_base)) as url:
         assert browser.new_page().goto(f"{url}/quiz").status == 404  # real messages: not served unless asked
 
-    evaluated = _evaluated_run(workspace)
+    from tests.conftest import fake_trained_run
+    from tests.eval.test_quiz import SAMPLES
+
+    evaluated = fake_trained_run(workspace, samples=SAMPLES)
     app = app_saying("w1 <eot>", tiny_base, api_key="sesame", quiz=WebQuiz(workspace, evaluated, "Ann", seed=1))
     with live_server(app) as url:
         page = browser.new_page(viewport={"width": 390, "height": 844})
@@ -94,18 +97,3 @@ def test_the_quiz_page_is_off_unless_asked_and_then_behind_the_key(browser, tiny
         expect(page.locator("#score")).to_contain_text("of 1 times")
     with Store.open(workspace) as store:
         assert len(store.quiz_answers(str(evaluated.directory))) == 1
-
-
-def _evaluated_run(workspace):
-    from datetime import datetime
-
-    from gptisyou.runs import Run
-    from gptisyou.store.database import Store
-    from tests.eval.test_quiz import SAMPLES
-
-    Store.open(workspace).close()
-    run = Run.create(workspace, "Ann", datetime(2026, 1, 1))
-    run.write_config({"persona": "Ann"}, workspace / "models" / "x")
-    run.eval_dir.mkdir(parents=True)
-    (run.eval_dir / "metrics.json").write_text(json.dumps({"samples": SAMPLES}))
-    return run

@@ -2,11 +2,10 @@
 
 import subprocess
 import sys
-from datetime import datetime
 
 import pytest
 
-from gptisyou.runs import Run
+from tests.conftest import fake_trained_run
 from tests.test_dataset import ANDROID, _chat
 
 BLOCK = """
@@ -30,11 +29,7 @@ def trained_looking(run, workspace, tmp_path):
     export = tmp_path / "WhatsApp Chat with Bob.txt"
     whatsapp_writer.write_file(_chat(), export, ANDROID)
     assert run("import", export).exit_code == 0
-    trained = Run.create(workspace, "Ann", datetime(2026, 1, 1))
-    trained.write_config({"persona": "Ann"}, workspace / "models" / "x")
-    trained.adapter.mkdir()
-    for name in ("adapter_config.json", "adapter_model.safetensors"):
-        (trained.adapter / name).write_text("{}")
+    fake_trained_run(workspace)
     return workspace
 
 

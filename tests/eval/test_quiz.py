@@ -1,13 +1,11 @@
 """The blind quiz: questions from a run's evaluation, contacts hidden, answers stored and scored."""
 
-import json
-from datetime import datetime
-
 import pytest
 
 from gptisyou.eval import quiz
 from gptisyou.runs import Run
 from gptisyou.store.database import Store
+from tests.conftest import fake_trained_run
 
 SAMPLES = [
     {"context": [{"speaker": "Bob", "text": f"call me on +44 7911 123456 ({i})"}], "real": f"real {i}",
@@ -19,15 +17,7 @@ SAMPLES = [
 @pytest.fixture
 def evaluated(workspace) -> Run:
     """A run of Ann's with an evaluation's samples, as `gptisyou eval` leaves it."""
-    Store.open(workspace).close()
-    run = Run.create(workspace, "Ann", datetime(2026, 1, 1))
-    run.write_config({"persona": "Ann"}, workspace / "models" / "x")
-    run.adapter.mkdir()
-    for name in ("adapter_config.json", "adapter_model.safetensors"):
-        (run.adapter / name).write_text("{}")
-    run.eval_dir.mkdir()
-    (run.eval_dir / "metrics.json").write_text(json.dumps({"samples": SAMPLES}))
-    return run
+    return fake_trained_run(workspace, samples=SAMPLES)
 
 
 def test_questions_pair_the_real_reply_with_the_clones_and_hide_contacts(evaluated):
