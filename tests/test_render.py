@@ -11,7 +11,8 @@ transformers = pytest.importorskip("transformers")
 @pytest.fixture(scope="module")
 def sentencepiece_like():
     """A tokenizer that, like Gemma's, puts a word's leading space inside the word's token (`▁yeah`)."""
-    pieces = ["<unk>", "<bos>", "<end_of_turn>", "Sam", "Robin", ":", "\n", "▁hi", "▁yeah", "▁sure", "▁", "y", "e"]
+    specials = ["<unk>", "<bos>", "<end_of_turn>"]
+    pieces = [*specials, "<eot>", "Sam", "Robin", ":", "\n", "▁hi", "▁yeah", "▁sure", "▁", "y", "e"]
     model = tokenizers.models.Unigram([(piece, -1.0 if len(piece) > 1 else -5.0) for piece in pieces], unk_id=0)
     backend = tokenizers.Tokenizer(model)
     backend.normalizer = tokenizers.normalizers.Replace(" ", "▁")
@@ -29,9 +30,9 @@ def test_every_token_of_a_persona_reply_is_a_target_the_first_word_included(sent
     transcript = Transcript(sentencepiece_like)
     ids, labels = transcript.training([Spoken("Sam", "hi"), Spoken("Robin", "yeah sure", target=True)], 64)
     learned = [token for token, label in zip(ids, labels, strict=True) if label != IGNORE_INDEX]
-    assert _names(sentencepiece_like, learned) == ["▁yeah", "▁sure", "<end_of_turn>"]
+    assert _names(sentencepiece_like, learned) == ["▁yeah", "▁sure", "<eot>"]
     assert _names(sentencepiece_like, ids) == [
-        "<bos>", "Sam", ":", "▁hi", "<end_of_turn>", "\n", "Robin", ":", "▁yeah", "▁sure", "<end_of_turn>", "\n",
+        "<bos>", "Sam", ":", "▁hi", "<eot>", "\n", "Robin", ":", "▁yeah", "▁sure", "<eot>", "\n",
     ]  # fmt: skip
 
 
@@ -45,9 +46,10 @@ def test_generation_sees_training_s_ids_up_to_the_reply(sentencepiece_like):
     assert _names(sentencepiece_like, transcript.prompt(history, "Robin", 64))[-2:] == ["Robin", ":"]  # no lone ▁
 
 
-def test_the_end_of_turn_marker_is_one_token_where_the_tokenizer_has_one(sentencepiece_like, tiny_base):
-    assert Transcript(sentencepiece_like).marker == "<end_of_turn>"
-    assert Transcript(sentencepiece_like).stop_token_id == sentencepiece_like.convert_tokens_to_ids("<end_of_turn>")
+def test_the_end_of_turn_marker_is_text_even_where_the_tokenizer_has_a_token_of_its_own(sentencepiece_like, tiny_base):
+    # Gemma's <end_of_turn> went untrained in an epoch of LoRA and the clone's turns did not end (see render.py)
+    assert Transcript(sentencepiece_like).marker == "<eot>"
+    assert "<end_of_turn>" not in _names(sentencepiece_like, Transcript(sentencepiece_like).marker_ids)
     tiny = Transcript(transformers.AutoTokenizer.from_pretrained(tiny_base))
     assert (tiny.marker, tiny.stop_token_id) == ("<eot>", tiny.marker_ids[0])  # a word of the tiny vocabulary
 

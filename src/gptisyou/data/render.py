@@ -3,14 +3,20 @@
 A turn is the speaker's header `Name:`, then ` text` (bubbles separated by line breaks), the end-of-turn marker
 and a line break:
 
-    Sam: hi<end_of_turn>
-    Robin: yeah sure<end_of_turn>
+    Sam: hi<eot>
+    Robin: yeah sure<eot>
 
 The space after the colon belongs to the reply, not to the header, because the tokenizers of Gemma and most
 BPE models put a word's leading space inside the word's token (`Robin: yeah` → `Robin`, `:`, `▁yeah`). So the
 persona's targets in training start with its first word's token, and the prompt in generation ends right after
-`Robin:`, exactly where training's targets begin. The marker is the tokenizer's own end-of-turn token where it
-has one (Gemma's `<end_of_turn>`: one token, and a stop a sampler can see), else the text `<eot>`.
+`Robin:`, exactly where training's targets begin.
+
+The marker is the text `<eot>`, even where the tokenizer has an end-of-turn token of its own (Gemma's
+`<end_of_turn>`). Measured on the demo chat after one epoch: with Gemma's token the clone rarely ended its turn
+(43 words in 5 bubbles per reply against the person's 10 in 1.3; told apart from the real replies 96 % of the
+time), because that token's embedding, which LoRA does not train, means "the assistant is done" to the base
+model and almost never follows plain chat text. The text marker is spelled with ordinary tokens the model
+already reads, and is learned within the epoch (15 words in 1.6 bubbles; told apart 56 % of the time).
 
 Each piece is encoded on its own: training and generation see the very same token ids for the same
 conversation, and a long history can be trimmed turn by turn in linear time.
@@ -19,8 +25,7 @@ conversation, and a long history can be trimmed turn by turn in linear time.
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-END_OF_TURN_TOKEN = "<end_of_turn>"  # Gemma's marker: one token in its vocabulary
-END_OF_TURN_TEXT = "<eot>"  # the marker for a tokenizer without one of its own, and in text exports
+END_OF_TURN_TEXT = "<eot>"  # the end of every turn, in training, generation and text exports
 IGNORE_INDEX = -100  # the label of a position without loss (the PyTorch and Hugging Face convention)
 
 
@@ -51,9 +56,8 @@ class Transcript:
     def __init__(self, tokenizer) -> None:
         self.tokenizer = tokenizer
         self.bos = [tokenizer.bos_token_id] if getattr(tokenizer, "bos_token_id", None) is not None else []
-        own = _vocabulary(tokenizer).get(END_OF_TURN_TOKEN)
-        self.marker = END_OF_TURN_TOKEN if own is not None else END_OF_TURN_TEXT
-        self.marker_ids = [own] if own is not None else self._encode(END_OF_TURN_TEXT)
+        self.marker = END_OF_TURN_TEXT
+        self.marker_ids = self._encode(END_OF_TURN_TEXT)
         self._newline = self._encode("\n")
 
     @property
@@ -101,7 +105,3 @@ class Transcript:
 
     def _encode(self, text: str) -> list[int]:
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]
-
-
-def _vocabulary(tokenizer) -> dict[str, int]:
-    return tokenizer.get_vocab() if hasattr(tokenizer, "get_vocab") else {}
