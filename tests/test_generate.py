@@ -5,8 +5,9 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from gptisyou.engine.torch_engine import Clone, _longest_stop_prefix  # noqa: E402
+from gptisyou.engine.torch_engine import Clone, _longest_stop_prefix, load  # noqa: E402
 from gptisyou.engine.types import Line, Sampling, bubbles  # noqa: E402
+from gptisyou.runs import Run  # noqa: E402
 from tests.conftest import ScriptedModel  # noqa: E402
 
 
@@ -102,3 +103,20 @@ def test_trimming_a_long_history_encodes_only_the_turns_that_fit(tokenizer):
     rendered = sum(len(f"{line.speaker}: {line.text}<eot>\n") for line in history)
     assert sum(encoded) < 100 * 20  # the turns that fit, not the whole history again for every dropped turn
     assert rendered > 100_000
+
+
+def test_style_strength_scales_what_the_adapter_adds(trained):
+    def last_logits(clone):
+        ids = torch.tensor([clone._prompt_ids([Line("Bob", "hello there")])])
+        return clone.model(input_ids=ids).logits[0, -1].float()
+
+    run = Run(trained)
+    base = last_logits(load(run, "Ann", base_only=True, dtype=torch.float32))
+    as_trained = last_logits(load(run, "Ann", dtype=torch.float32))
+    off = last_logits(load(run, "Ann", dtype=torch.float32, style_strength=0))
+    doubled = last_logits(load(run, "Ann", dtype=torch.float32, style_strength=2))
+    torch.testing.assert_close(off, base, atol=1e-4, rtol=1e-4)
+    assert (as_trained - base).abs().max() > 0.1
+    # a LoRA update is linear in its scale, the model is not: the doubled step only goes further the same way
+    assert torch.nn.functional.cosine_similarity(doubled - base, as_trained - base, dim=0) > 0.5
+    assert (doubled - base).norm() > (as_trained - base).norm()

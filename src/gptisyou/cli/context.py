@@ -45,3 +45,13 @@ def printable(text: str) -> str:
 def literal(text: str, style: str = "") -> Text:
     """User data for a rich console: printed as it is, brackets included, never read as markup."""
     return Text(printable(text), style=style)
+
+
+style_strength_option = click.option(
+    "--style-strength",
+    type=click.FloatRange(0, 4),
+    default=1.0,
+    show_default=True,
+    help="How far the clone departs from the base model: the adapter's update scaled by this (1 = as trained; more "
+    "stresses the person's habits, at some cost in fluency; 0 = the base model).",
+)

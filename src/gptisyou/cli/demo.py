@@ -43,7 +43,7 @@ def demo(ctx: click.Context, minutes: float, samples: int, base: str | None, imp
     console.rule(f"[bold]3/4 Fine-tune the local model to write like {DEMO_PERSONA} ({minutes:g} minutes)")
     ctx.invoke(train, persona=DEMO_PERSONA, base=base, minutes=minutes)
     console.rule(f"[bold]4/4 How well does it write like {DEMO_PERSONA}? (held-out replies, tuned vs base)")
-    directory = run_evaluation(ctx, DEMO_PERSONA, None, samples, seed=0)
+    directory = run_evaluation(ctx, DEMO_PERSONA, None, samples=samples)
     metrics = json.loads((directory / "metrics.json").read_text())
     console.rule("[bold]Result")
     for line in key_figures(metrics):

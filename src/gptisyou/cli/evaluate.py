@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from gptisyou.cli.context import open_store, stderr_console
+from gptisyou.cli.context import open_store, stderr_console, style_strength_option
 
 
 @click.command("eval")
@@ -16,21 +16,26 @@ from gptisyou.cli.context import open_store, stderr_console
 @click.option("--samples", type=click.IntRange(min=1), default=100, show_default=True,
               help="Held-out moments each model replies to.")  # fmt: skip
 @click.option("--seed", type=int, default=0, show_default=True)
+@style_strength_option
 @click.pass_context
-def eval_command(ctx: click.Context, persona: str, run_dir: Path | None, samples: int, seed: int) -> None:
+def eval_command(
+    ctx: click.Context, persona: str, run_dir: Path | None, samples: int, seed: int, style_strength: float
+) -> None:
     """Measure how well the model writes like PERSONA on the held-out (most recent) replies, against the base model.
 
     Perplexity, token accuracy, who-said-it attribution, style statistics, verbatim copies and leaked contact
     details, in <run>/eval/report.html (with plots and sample replies) and metrics.json.
     """
-    directory = run_evaluation(ctx, persona, run_dir, samples, seed)
+    directory = run_evaluation(ctx, persona, run_dir, samples=samples, seed=seed, style_strength=style_strength)
     metrics = json.loads((directory / "metrics.json").read_text())
     for line in key_figures(metrics):
         click.echo(line)
     click.echo(f"report: {directory / 'report.html'}")
 
 
-def run_evaluation(ctx: click.Context, persona: str, run_dir: Path | None, samples: int, seed: int) -> Path:
+def run_evaluation(ctx: click.Context, persona: str, run_dir: Path | None, **settings) -> Path:
+    """Evaluate the run with `settings`, the fields of `eval.evaluate.EvalConfig` (imported only here: it needs
+    torch); returns the directory of its results."""
     from gptisyou.errors import InputError, MissingExtra
     from gptisyou.runs import Run
 
@@ -48,7 +53,7 @@ def run_evaluation(ctx: click.Context, persona: str, run_dir: Path | None, sampl
         def on_progress(stage: str, done: int, total: int) -> None:
             progress.update(task, description=stage, completed=done, total=total)
 
-        return evaluate_run(store, run.directory, EvalConfig(samples=samples, seed=seed), on_progress)
+        return evaluate_run(store, run.directory, EvalConfig(**settings), on_progress)
 
 
 def key_figures(metrics: dict) -> list[str]:

@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from gptisyou.cli.context import literal, open_store, printable, stderr_console
+from gptisyou.cli.context import literal, open_store, printable, stderr_console, style_strength_option
 
 PRESETS = {  # the analysis prompts of the original experiment, asked as "you" in the chat
     "personality": "Be honest with me: what kind of person am I? Describe my personality.",
@@ -25,6 +25,7 @@ def _persona_options(command):
                      help="A run directory (default: the persona's latest run)."),
         click.option("--backend", type=click.Choice(("local", "openai")), default="local", show_default=True,
                      help="openai: the persona's hosted fine-tuned model (see gptisyou openai train)."),
+        style_strength_option,
     ]  # fmt: skip
     for option in reversed(options):
         command = option(command)
@@ -40,7 +41,7 @@ class _Loaded:
 
 
 def _load(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, backend: str,
-          base_only: bool = False) -> _Loaded:  # fmt: skip
+          style_strength: float = 1.0, base_only: bool = False) -> _Loaded:  # fmt: skip
     """The clone, with a status line on stderr while the model loads."""
     from gptisyou.data.dataset import counterpart
     from gptisyou.runs import Run
@@ -57,7 +58,7 @@ def _load(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None
     run = Run(run_dir) if run_dir else Run.latest(ctx.obj["workspace"], persona)
     load = _torch_engine().load
     with stderr_console(ctx).status(f"loading {persona}'s model…"):
-        return _Loaded(load(run, persona, base_only=base_only), run.name, me, run)
+        return _Loaded(load(run, persona, base_only, style_strength=style_strength), run.name, me, run)
 
 
 @click.command()
@@ -65,8 +66,8 @@ def _load(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None
 @click.option("--temperature", type=click.FloatRange(0, 2), default=0.8, show_default=True)
 @click.option("--seed", type=int, help="Make the replies repeatable.")
 @click.pass_context
-def chat(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, backend: str, temperature: float,
-         seed: int | None) -> None:  # fmt: skip
+def chat(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, backend: str,
+         style_strength: float, temperature: float, seed: int | None) -> None:  # fmt: skip
     """Talk to the clone of PERSONA: you type as yourself, it answers in bubbles.
 
     \b
@@ -78,7 +79,7 @@ def chat(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None,
     """
     from gptisyou.engine.types import Line, Sampling
 
-    loaded = _load(ctx, persona, me, run_dir, backend)
+    loaded = _load(ctx, persona, me, run_dir, backend, style_strength)
     clone, me = loaded.clone, loaded.me
     console = Console(highlight=False)
     console.print(literal(f"Talking to {persona} (model: {loaded.label}) as {me}. /help for commands.", "dim"))
@@ -160,15 +161,16 @@ def _temperature(argument: str, current: float, console: Console) -> float:
 @click.option("--temperature", type=click.FloatRange(0, 2), default=0.8, show_default=True)
 @click.option("--seed", type=int, help="Make the reply repeatable.")
 @click.pass_context
-def ask(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, backend: str, question: str | None,
-        preset: str | None, base_only: bool, temperature: float, seed: int | None) -> None:  # fmt: skip
+def ask(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, backend: str, style_strength: float,
+        question: str | None, preset: str | None, base_only: bool, temperature: float,
+        seed: int | None) -> None:  # fmt: skip
     """Ask the clone of PERSONA one QUESTION (or a --preset: personality, topics, cold-reply) and print its reply."""
     from gptisyou.engine.types import Line, Sampling
     from gptisyou.errors import InputError
 
     if (question is None) == (preset is None):
         raise InputError("give a QUESTION or a --preset (personality, topics, cold-reply), not both")
-    loaded = _load(ctx, persona, me, run_dir, backend, base_only=base_only)
+    loaded = _load(ctx, persona, me, run_dir, backend, style_strength, base_only=base_only)
     clone, me = loaded.clone, loaded.me
     if preset in ("personality", "topics"):
         stderr_console(ctx).print(f"[dim]{_WEAK_MODEL_NOTE}[/dim]")
@@ -212,9 +214,9 @@ def served_host_names(host: str, extra: tuple[str, ...] = ()) -> set[str] | None
               help="Also accept requests addressed to this host name (repeatable; * for any). By default only the "
                    "names of the address it listens on.")  # fmt: skip
 @click.pass_context
-def serve(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, backend: str, host: str, port: int,
-          api_key: str | None, base_only: bool, max_tokens: int, with_quiz: bool,
-          allow_hosts: tuple[str, ...]) -> None:  # fmt: skip
+def serve(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, backend: str,
+          style_strength: float, host: str, port: int, api_key: str | None, base_only: bool, max_tokens: int,
+          with_quiz: bool, allow_hosts: tuple[str, ...]) -> None:  # fmt: skip
     """Serve the clone of PERSONA: a web chat page at / and an OpenAI-compatible API at /v1.
 
     \b
@@ -230,7 +232,7 @@ def serve(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None
         raise MissingExtra.from_import(missing, "serving") from None
     from gptisyou.store.workspace import file_name_for
 
-    loaded = _load(ctx, persona, me, run_dir, backend, base_only=base_only)
+    loaded = _load(ctx, persona, me, run_dir, backend, style_strength, base_only=base_only)
     model_id = file_name_for(persona).lower() + ("-base" if base_only else "")
     console = stderr_console(ctx)
     if host not in LOOPBACK_NAMES:

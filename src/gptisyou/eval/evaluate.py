@@ -17,7 +17,7 @@ import torch
 
 from gptisyou.data.dataset import DatasetConfig, PersonaData, build, reply_moments
 from gptisyou.engine.device import autocast_dtype, default_device, mixed_precision
-from gptisyou.engine.torch_engine import Clone, load_tuned
+from gptisyou.engine.torch_engine import Clone, load_tuned, styled
 from gptisyou.engine.types import Line, Sampling
 from gptisyou.eval import intervals, quiz, report, twosample
 from gptisyou.eval.attribution import TRUSTED_AUC, WhoSaidIt
@@ -40,6 +40,7 @@ class EvalConfig:
     max_new_tokens: int = 60
     temperature: float = 0.8
     seed: int = 0
+    style_strength: float = 1.0  # the adapter's update scaled by this when the tuned model replies
 
 
 def evaluate_run(store: Store, run: Path, config: EvalConfig = EvalConfig(),
@@ -78,10 +79,10 @@ def evaluate_run(store: Store, run: Path, config: EvalConfig = EvalConfig(),
         progress("replies", index, len(moments))
         history = [Line(turn.sender, turn.text) for turn in context]
         sampling = Sampling(config.temperature, max_new_tokens=config.max_new_tokens, seed=config.seed + index)
-        with mixed_precision(model.device):
+        with mixed_precision(model.device), styled(model, config.style_strength):
             tuned = clone.reply(history, sampling)
-            with model.disable_adapter():
-                base = clone.reply(history, sampling)
+        with mixed_precision(model.device), model.disable_adapter():
+            base = clone.reply(history, sampling)
         samples.append({"context": [asdict(line) for line in history], "real": real.text, "tuned": tuned,
                         "base": base})  # fmt: skip
     progress("replies", len(moments), len(moments))
@@ -90,6 +91,7 @@ def evaluate_run(store: Store, run: Path, config: EvalConfig = EvalConfig(),
     if store.quiz_answers(str(run.directory)):  # people's answers to the blind quiz so far
         metrics["quiz"] = quiz.tally(store, run, config.seed)
     metrics |= {"persona": persona, "run": str(run.directory), "base": train_config.base or "gemma-3-270m",
+                "style_strength": config.style_strength,
                 "seconds": round(time.monotonic() - started, 1)}  # fmt: skip
     directory = ensure_private_dir(run.eval_dir, inside=run.directory)
     (directory / "metrics.json").write_text(json.dumps(metrics | {"samples": samples}, indent=1, ensure_ascii=False))
