@@ -75,3 +75,19 @@ def test_nothing_to_resume_is_an_input_error(learnable_chat, workspace, tiny_bas
 
     with pytest.raises(InputError, match="no interrupted run of Ann to resume"):
         train(learnable_chat, workspace, TrainConfig("Ann", base=str(tiny_base)), resume=True)
+
+
+def test_a_run_with_memory_trains_evaluates_and_recalls_when_it_replies(learnable_chat, workspace, tiny_base):
+    from gptisyou.data.memory import remembered
+    from gptisyou.engine.torch_engine import Clone, load
+    from gptisyou.engine.types import Line
+    from gptisyou.runs import Run
+
+    config = TrainConfig("Ann", base=str(tiny_base), max_steps=2, batch_tokens=512, memory=2)
+    run = Run(train(learnable_chat, workspace, config))
+    assert run.config()["train"]["memory"] == 2
+    clone = load(run, "Ann", memory=remembered(learnable_chat, "Ann"))
+    prompt = clone._prompt_ids([Line("Bob", "w5")])
+    without = Clone(clone.model, clone.tokenizer, "Ann")._prompt_ids([Line("Bob", "w5")])
+    assert len(prompt) > len(without)
+    assert prompt[-len(without) + 1 :] == without[1:]  # the memory block comes after <bos>, before the conversation

@@ -44,6 +44,7 @@ def _load(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None
           style_strength: float = 1.0, base_only: bool = False) -> _Loaded:  # fmt: skip
     """The clone, with a status line on stderr while the model loads."""
     from gptisyou.data.dataset import counterpart
+    from gptisyou.data.memory import remembered
     from gptisyou.runs import Run
 
     with open_store(ctx) as store:
@@ -55,10 +56,11 @@ def _load(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None
             models = store.remote_objects(persona, kind="model", include_deleted=False)
             clone = load_hosted(store, endpoint(base_url=models[-1].provider if models else None), persona)
             return _Loaded(clone, clone.model_id, me, None)
-    run = Run(run_dir) if run_dir else Run.latest(ctx.obj["workspace"], persona)
+        run = Run(run_dir) if run_dir else Run.latest(ctx.obj["workspace"], persona)
+        memory = remembered(store, persona) if run.config()["train"].get("memory") else None
     load = _torch_engine().load
     with stderr_console(ctx).status(f"loading {persona}'s model…"):
-        return _Loaded(load(run, persona, base_only, style_strength=style_strength), run.name, me, run)
+        return _Loaded(load(run, persona, base_only, style_strength=style_strength, memory=memory), run.name, me, run)
 
 
 @click.command()

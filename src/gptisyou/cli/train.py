@@ -19,6 +19,7 @@ _SETTINGS = (
     ("--dropout", "lora_dropout", click.FloatRange(0, 1, max_open=True)),
     ("--batch-tokens", "batch_tokens", click.IntRange(min=64)),
     ("--accumulation", "accumulation", click.IntRange(min=1)),
+    ("--memory", "memory", click.IntRange(min=0)),
     ("--seed", "seed", int),
 )
 

@@ -18,6 +18,14 @@ time), because that token's embedding, which LoRA does not train, means "the ass
 model and almost never follows plain chat text. The text marker is spelled with ordinary tokens the model
 already reads, and is learned within the epoch (15 words in 1.6 bubbles; told apart 56 % of the time).
 
+A model with memory (`data.memory`) is shown a few of the persona's past exchanges first, each closed by a
+`---` line, then the conversation; they are context, never targets:
+
+    Alex: how was the gym<eot>
+    Sam: brutal, leg day<eot>
+    ---
+    Alex: hey<eot>
+
 Each piece is encoded on its own: training and generation see the very same token ids for the same
 conversation, and a long history can be trimmed turn by turn in linear time.
 """
@@ -27,6 +35,7 @@ from dataclasses import dataclass
 
 END_OF_TURN_TEXT = "<eot>"  # the end of every turn, in training, generation and text exports
 IGNORE_INDEX = -100  # the label of a position without loss (the PyTorch and Hugging Face convention)
+RECALLED_TURN_CHARACTERS = 240  # a recalled turn longer than this is shown cut
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +68,7 @@ class Transcript:
         self.marker = END_OF_TURN_TEXT
         self.marker_ids = self._encode(END_OF_TURN_TEXT)
         self._newline = self._encode("\n")
+        self._separator = self._encode("---\n")
 
     @property
     def stop_token_id(self) -> int | None:
@@ -75,10 +85,27 @@ class Transcript:
     def turn(self, speaker: str, text: str) -> list[int]:
         return self.header(speaker) + self.reply(text) + self._newline
 
-    def training(self, turns: Sequence[Spoken], max_tokens: int) -> tuple[list[int], list[int]]:
-        """(input ids, labels) of a window of turns: labels are the ids of the target turns' replies, else
-        IGNORE_INDEX. Cut at `max_tokens`."""
-        ids, labels = list(self.bos), [IGNORE_INDEX] * len(self.bos)
+    def recalled(self, exchanges: Sequence[tuple[Spoken, Spoken]], budget: int) -> list[int]:
+        """The memory block: past (message, reply) exchanges, each closed by a `---` line, as many as fit in
+        `budget` tokens."""
+        ids: list[int] = []
+        for said, reply in exchanges:
+            block = [
+                *self.turn(said.speaker, said.text[:RECALLED_TURN_CHARACTERS]),
+                *self.turn(reply.speaker, reply.text[:RECALLED_TURN_CHARACTERS]),
+                *self._separator,
+            ]
+            if len(ids) + len(block) > budget:
+                break
+            ids += block
+        return ids
+
+    def training(
+        self, turns: Sequence[Spoken], max_tokens: int, memory: Sequence[int] = ()
+    ) -> tuple[list[int], list[int]]:
+        """(input ids, labels) of a window of turns after the `memory` block: labels are the ids of the target
+        turns' replies, else IGNORE_INDEX. Cut at `max_tokens`."""
+        ids, labels = [*self.bos, *memory], [IGNORE_INDEX] * (len(self.bos) + len(memory))
         for turn in turns:
             header, reply = self.header(turn.speaker), self.reply(turn.text)
             ids += header + reply + self._newline
@@ -87,11 +114,11 @@ class Transcript:
             labels += [IGNORE_INDEX] * len(self._newline)
         return ids[:max_tokens], labels[:max_tokens]
 
-    def prompt(self, turns: Sequence[Spoken], persona: str, max_tokens: int) -> list[int]:
-        """The ids a model continues with the persona's next reply: the newest turns that fit `max_tokens`, then
-        the persona's header. A newest turn longer than the budget keeps its end."""
+    def prompt(self, turns: Sequence[Spoken], persona: str, max_tokens: int, memory: Sequence[int] = ()) -> list[int]:
+        """The ids a model continues with the persona's next reply: the `memory` block, the newest turns that fit
+        `max_tokens`, then the persona's header. A newest turn longer than the budget keeps its end."""
         opening = self.header(persona)
-        budget = max_tokens - len(self.bos) - len(opening)
+        budget = max_tokens - len(self.bos) - len(memory) - len(opening)
         kept: list[list[int]] = []
         used = 0
         for turn in reversed(turns):
@@ -101,7 +128,7 @@ class Transcript:
             kept.append(ids)
             used += len(ids)
         history = [token for ids in reversed(kept) for token in ids]
-        return self.bos + history[max(0, len(history) - budget) :] + opening
+        return [*self.bos, *memory, *history[max(0, len(history) - budget) :], *opening]
 
     def _encode(self, text: str) -> list[int]:
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]

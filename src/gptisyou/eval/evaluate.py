@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from gptisyou.data.dataset import DatasetConfig, PersonaData, build, reply_moments
+from gptisyou.data.memory import Memory
 from gptisyou.engine.device import autocast_dtype, default_device, mixed_precision
 from gptisyou.engine.torch_engine import Clone, load_tuned, styled
 from gptisyou.engine.types import Line, Sampling
@@ -61,8 +62,8 @@ def evaluate_run(store: Store, run: Path, config: EvalConfig = EvalConfig(),
     frozen_dtype = autocast_dtype(device) if train_config.bf16_frozen_weights else None
     model, tokenizer = load_tuned(run, device, frozen_dtype or torch.float32)
     persona = train_config.persona
-    data = build(store, DatasetConfig(persona, max_tokens=train_config.max_tokens, redact=False))
-    val_set = held_out(data, tokenizer, train_config.max_tokens)
+    data = build(store, DatasetConfig(persona, max_tokens=train_config.window_tokens, redact=False))
+    val_set = held_out(data, tokenizer, train_config)
     pad_id = pad_token_id(tokenizer)
     progress("held-out loss", 0, 2)
     with mixed_precision(model.device):
@@ -73,7 +74,8 @@ def evaluate_run(store: Store, run: Path, config: EvalConfig = EvalConfig(),
     progress("held-out loss", 2, 2)
 
     moments = reply_moments(data.val or data.train, persona, config.samples, config.context_turns)
-    clone = Clone(model, tokenizer, persona, max_context_tokens=train_config.max_tokens)
+    memory = Memory.of_training_period(data) if train_config.memory else None  # never the held-out period
+    clone = Clone(model, tokenizer, persona, train_config.max_tokens, memory, train_config.memory)
     samples = []
     for index, (context, real) in enumerate(moments):
         progress("replies", index, len(moments))

@@ -7,10 +7,11 @@ run can be repeated exactly.
 """
 
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from gptisyou.data.dataset import Example, is_target
+from gptisyou.data.memory import Exchange
 from gptisyou.data.render import IGNORE_INDEX, Spoken, Transcript
 
 
@@ -24,10 +25,13 @@ class TokenizedExample:
         return sum(label != IGNORE_INDEX for label in self.labels)
 
 
-def tokenize(example: Example, persona: str, transcript: Transcript, max_tokens: int) -> TokenizedExample:
-    """Token ids and labels of one example; longer examples are cut at `max_tokens`."""
+def tokenize(example: Example, persona: str, transcript: Transcript, max_tokens: int,
+             recalled: Sequence[Exchange] = (), memory_tokens: int = 0) -> TokenizedExample:  # fmt: skip
+    """Token ids and labels of one example after its recalled exchanges (at most `memory_tokens` of them); longer
+    examples are cut at `max_tokens`."""
     turns = [Spoken(turn.sender, turn.text, is_target(turn, persona)) for turn in example.turns]
-    ids, labels = transcript.training(turns, max_tokens)
+    memory = transcript.recalled([exchange.spoken() for exchange in recalled], memory_tokens)
+    ids, labels = transcript.training(turns, max_tokens, memory)
     return TokenizedExample(tuple(ids), tuple(labels))
 
 

@@ -6,6 +6,8 @@ resolved config beside its adapter.
 
 from dataclasses import dataclass, field, fields
 
+from gptisyou.data.memory import MEMORY_TOKENS
+
 
 def _setting(default, help: str):
     return field(default=default, metadata={"help": help})
@@ -36,7 +38,21 @@ class TrainConfig:
     patience: int = _setting(3, "Evaluations without improvement before stopping early.")
     checkpoint_minutes: float = _setting(5.0, "Minutes between checkpoints (one is also written on Ctrl-C).")
     bf16_frozen_weights: bool = _setting(True, "Store the frozen base in bf16 where bf16 autocast is available.")
+    memory: int = _setting(
+        0,
+        "Past exchanges of the persona (its replies to messages like the ones at hand) shown before each training "
+        "window and each reply; 0 for none.",
+    )
     seed: int = _setting(0, "Seed of the data order, the LoRA initialisation and the sample replies.")
+
+    @property
+    def memory_tokens(self) -> int:
+        return MEMORY_TOKENS if self.memory else 0
+
+    @property
+    def window_tokens(self) -> int:
+        """Tokens of conversation per training window: what `max_tokens` leaves beside the memory."""
+        return self.max_tokens - self.memory_tokens
 
     def batch_tokens_on(self, device_type: str) -> int:
         """The micro-batch size to use on a device: the given one, else what suits a CPU or a GPU."""

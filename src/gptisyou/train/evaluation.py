@@ -8,8 +8,10 @@ from dataclasses import dataclass
 import torch
 
 from gptisyou.data.dataset import Example, PersonaData, windows
+from gptisyou.data.memory import Memory
 from gptisyou.data.render import Transcript
 from gptisyou.train.batches import TokenizedExample, batches, collate, tokenize
+from gptisyou.train.config import TrainConfig
 from gptisyou.train.distributed import Processes
 from gptisyou.train.model import targeted_forward
 
@@ -24,15 +26,26 @@ class Evaluation:
     tokens: int
 
 
-def tokenized(examples: Iterable[Example], persona: str, tokenizer, max_tokens: int) -> list[TokenizedExample]:
+def tokenized(
+    examples: Iterable[Example], data: PersonaData, tokenizer, config: TrainConfig
+) -> list[TokenizedExample]:
+    """The examples as token ids, each after what it recalls of the training period when the run has memory."""
     transcript = Transcript(tokenizer)
-    return [tokenize(example, persona, transcript, max_tokens) for example in examples]
+    memory = Memory.of_training_period(data) if config.memory else None
+
+    def recalled(example: Example) -> list:
+        return memory.for_example(example, data.persona, config.memory) if memory else []
+
+    return [
+        tokenize(example, data.persona, transcript, config.max_tokens, recalled(example), config.memory_tokens)
+        for example in examples
+    ]
 
 
-def held_out(data: PersonaData, tokenizer, max_tokens: int) -> list[TokenizedExample]:
-    """The held-out sessions as windows of at most `max_tokens`, every persona turn in them a target."""
-    examples = windows(data.val, data.persona, _ANY_NUMBER_OF_TURNS, max_tokens, token_counter(tokenizer))
-    return tokenized(examples, data.persona, tokenizer, max_tokens)
+def held_out(data: PersonaData, tokenizer, config: TrainConfig) -> list[TokenizedExample]:
+    """The held-out sessions as windows of at most `config.window_tokens`, every persona turn in them a target."""
+    examples = windows(data.val, data.persona, _ANY_NUMBER_OF_TURNS, config.window_tokens, token_counter(tokenizer))
+    return tokenized(examples, data, tokenizer, config)
 
 
 def evaluate(

@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 from gptisyou.data.dataset import DatasetConfig, PersonaData, build, persona_chats
+from gptisyou.data.memory import Memory
 from gptisyou.engine.device import autocast_dtype, mixed_precision
 from gptisyou.engine.torch_engine import Clone
 from gptisyou.engine.types import Sampling
@@ -95,7 +96,7 @@ def train(
     if resumed:  # the run's own settings, with the new limits
         saved = TrainConfig(**resumed.config()["train"])
         config = replace(saved, max_steps=config.max_steps, minutes=config.minutes)
-    dataset_config = DatasetConfig(config.persona, max_tokens=config.max_tokens, redact=False)
+    dataset_config = DatasetConfig(config.persona, max_tokens=config.window_tokens, redact=False)
     persona_chats(store, dataset_config)  # a bad persona fails now, not after a minute of model loading
     torch.manual_seed(config.seed)
     setup = _setup(store, workspace, config, dataset_config, processes)
@@ -124,7 +125,7 @@ def _setup(store: Store, workspace: Path, config: TrainConfig, dataset_config: D
     trainable = [p for p in model.parameters() if p.requires_grad]
     processes.synchronise(trainable)
     data = build(store, dataset_config, token_counter(tokenizer))
-    train_set = tokenized(data.examples, data.persona, tokenizer, config.max_tokens)
+    train_set = tokenized(data.examples, data, tokenizer, config)
     batch_tokens = config.batch_tokens_on(processes.device.type)
     plan = batches(train_set, batch_tokens, config.seed)
     per_step = config.accumulation * processes.count  # micro-batches per optimizer step, over all processes
@@ -133,7 +134,7 @@ def _setup(store: Store, workspace: Path, config: TrainConfig, dataset_config: D
     schedule = _cosine_with_warmup(optimizer, max(1, int(total_steps * config.warmup_fraction)), total_steps)
     labelled = sum(e.targets for e in train_set) / max(1, sum(len(e.input_ids) for e in train_set))
     peak = matmul_peak_flops(processes.device, autocast_dtype(processes.device) or torch.float32)
-    return _Setup(model, tokenizer, data, train_set, held_out(data, tokenizer, config.max_tokens), plan, total_steps,
+    return _Setup(model, tokenizer, data, train_set, held_out(data, tokenizer, config), plan, total_steps,
                   optimizer, schedule, batch_tokens, base.directory, flops_per_token(model, labelled), peak)  # fmt: skip
 
 
@@ -252,7 +253,8 @@ def _finish(run: Run, setup: _Setup, config: TrainConfig) -> None:
     tokenizer.save_pretrained(run.adapter)
     plot_curves(run.metrics(), run.loss_plot)
     with mixed_precision(model.device):
-        clone = Clone(model, tokenizer, setup.data.persona, max_context_tokens=config.max_tokens)
+        memory = Memory.of_training_period(setup.data) if config.memory else None
+        clone = Clone(model, tokenizer, setup.data.persona, config.max_tokens, memory, config.memory)
         samples.write(run.samples_file, clone, setup.data, Sampling(seed=config.seed))
     make_private(run.directory)
 
