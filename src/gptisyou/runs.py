@@ -48,6 +48,10 @@ class Run:
         return self.directory / "metrics.jsonl"
 
     @property
+    def preference_file(self) -> Path:
+        return self.directory / "preference.jsonl"
+
+    @property
     def loss_plot(self) -> Path:
         return self.directory / "loss.png"
 

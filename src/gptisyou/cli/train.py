@@ -20,6 +20,8 @@ _SETTINGS = (
     ("--batch-tokens", "batch_tokens", click.IntRange(min=64)),
     ("--accumulation", "accumulation", click.IntRange(min=1)),
     ("--memory", "memory", click.IntRange(min=0)),
+    ("--preference-pairs", "preference_pairs", click.IntRange(min=0)),
+    ("--preference-beta", "preference_beta", click.FloatRange(min=0, min_open=True)),
     ("--seed", "seed", int),
 )
 

@@ -71,9 +71,9 @@ class Clone:
     def _prompt_ids(self, history: Sequence[Line]) -> list[int]:
         """The conversation as training rendered it, the newest turns that fit the context, then `Persona:`."""
         turns = [Spoken(line.speaker, line.text) for line in history]
-        return self.transcript.prompt(turns, self.persona, self.max_context_tokens, self._recalled(history))
+        return self.transcript.prompt(turns, self.persona, self.max_context_tokens, self.memory_block(history))
 
-    def _recalled(self, history: Sequence[Line]) -> list[int]:
+    def memory_block(self, history: Sequence[Line]) -> list[int]:
         """The memory block: the persona's past replies to messages like the other people's latest ones."""
         if not self.memory or not self.recall:
             return []

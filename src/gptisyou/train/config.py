@@ -43,6 +43,13 @@ class TrainConfig:
         "Past exchanges of the persona (its replies to messages like the ones at hand) shown before each training "
         "window and each reply; 0 for none.",
     )
+    preference_pairs: int = _setting(
+        0,
+        "After the fine-tune, moments of the training period where the real reply is preferred to the base model's "
+        "(DPO); 0 for none. Each costs the base model's reply and four passes.",
+    )
+    preference_beta: float = _setting(0.1, "DPO's beta: how far the preference may pull from the reference.")
+    preference_learning_rate: float = _setting(5e-5, "Learning rate of the preference tuning.")
     seed: int = _setting(0, "Seed of the data order, the LoRA initialisation and the sample replies.")
 
     @property

@@ -28,7 +28,7 @@ from gptisyou.runs import Run
 from gptisyou.store.database import Store
 from gptisyou.store.workspace import make_private
 from gptisyou.train import base as base_model
-from gptisyou.train import checkpoint, samples
+from gptisyou.train import checkpoint, preference, samples
 from gptisyou.train.batches import TokenizedExample, batches, collate, pad_token_id
 from gptisyou.train.config import TrainConfig
 from gptisyou.train.curves import plot_curves
@@ -110,6 +110,8 @@ def train(
     _loop(run, setup, config, processes, progress, on_step)
     if not processes.is_main:
         return None
+    if config.preference_pairs:
+        _prefer_real_replies(run, setup, config)
     _finish(run, setup, config)
     return run.directory
 
@@ -238,6 +240,30 @@ def _keep_if_best(run: Run, setup: _Setup, progress: checkpoint.Progress, val_lo
             setup.model.save_pretrained(run.adapter)
     else:
         progress.stale += 1
+
+
+# --- preference tuning -------------------------------------------------------------------------------------
+
+
+def _prefer_real_replies(run: Run, setup: _Setup, config: TrainConfig) -> None:
+    """DPO from the fine-tune's best adapter (`preference`); what it ends with is the run's adapter. Its records and
+    the held-out figures before and after go to preference.jsonl."""
+    model, tokenizer, pad_id = setup.model, setup.tokenizer, pad_token_id(setup.tokenizer)
+    if setup.val_set:
+        load_adapter(model, run.adapter)
+    before = evaluate(model, setup.val_set, pad_id, setup.batch_tokens) if setup.val_set else None
+    memory = Memory.of_training_period(setup.data) if config.memory else None
+    clone = Clone(model, tokenizer, setup.data.persona, config.max_tokens, memory, config.memory)
+    found = preference.pairs(clone, setup.data, config.preference_pairs, config.max_tokens, config.seed)
+    records = preference.tune(model, found, pad_id, config.preference_beta, config.preference_learning_rate)
+    model.save_pretrained(run.adapter)
+    with open(run.preference_file, "a", encoding="utf-8") as out:
+        out.writelines(json.dumps(record) + "\n" for record in records)
+        if before:
+            after = evaluate(model, setup.val_set, pad_id, setup.batch_tokens)
+            out.write(
+                json.dumps({"pairs": len(found), "val_loss_before": before.loss, "val_loss_after": after.loss}) + "\n"
+            )
 
 
 # --- finish --------------------------------------------------------------------------------------------------

@@ -1,0 +1,109 @@
+"""Preference tuning after the fine-tune (DPO): the person's real reply is preferred to the base model's.
+
+At moments of the training period the base model (the adapter switched off) writes its own reply; the real reply
+is "chosen", the base model's "rejected". Direct preference optimisation (Rafailov et al., 2023) then raises the
+tuned model's log-likelihood of the chosen reply relative to the rejected one, each measured against the
+reference, which is the adapter-off model too: what is learned is exactly what sets the person apart from
+a generic chat model. The log-likelihoods come from the fine-tune's own loss (`targeted_forward`: the
+vocabulary head at the reply's tokens only).
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from gptisyou.data.dataset import PersonaData, reply_moments
+from gptisyou.data.render import Spoken
+from gptisyou.engine.device import mixed_precision
+from gptisyou.engine.torch_engine import Clone
+from gptisyou.engine.types import Line, Sampling
+from gptisyou.train.batches import TokenizedExample, collate
+from gptisyou.train.model import targeted_forward
+
+CONTEXT_TURNS = 6  # turns before each moment: enough to reply to, short enough to keep a pair cheap
+PAIRS_PER_STEP = 8
+REJECTED_TOKENS = 48  # the base model's reply is cut here: the person's replies are short
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    """One moment twice: the same context, ending in the real reply (chosen) or the base model's (rejected)."""
+
+    chosen: TokenizedExample
+    rejected: TokenizedExample
+
+
+def pairs(clone: Clone, data: PersonaData, count: int, max_tokens: int, seed: int) -> list[Pair]:
+    """`count` moments of the training period, spread over it, each with the base model's reply to it."""
+    model, transcript = clone.model, clone.transcript
+    found = []
+    for index, (context, real) in enumerate(reply_moments(data.train, data.persona, count, CONTEXT_TURNS)):
+        history = [Line(turn.sender, turn.text) for turn in context]
+        with mixed_precision(model.device), model.disable_adapter():
+            rejected = clone.reply(history, Sampling(max_new_tokens=REJECTED_TOKENS, seed=seed + index))
+        if rejected and rejected != real.text:
+            memory = clone.memory_block(history)
+            found.append(Pair(*(example(transcript, history, data.persona, reply, max_tokens, memory)
+                                for reply in (real.text, rejected))))  # fmt: skip
+    return found
+
+
+def example(transcript, history: Sequence[Line], persona: str, reply: str, max_tokens: int,
+             memory: Sequence[int]) -> TokenizedExample:  # fmt: skip
+    """The context, then `reply` as the only target (the persona's earlier turns in the context are not)."""
+    turns = [*(Spoken(line.speaker, line.text) for line in history), Spoken(persona, reply, target=True)]
+    ids, labels = transcript.training(turns, max_tokens, memory)
+    return TokenizedExample(tuple(ids), tuple(labels))
+
+
+def log_likelihood(model, example: TokenizedExample, pad_id: int) -> torch.Tensor:
+    """The summed log-probability of the example's target tokens."""
+    loss, _, count = targeted_forward(model, collate([example], pad_id))
+    return -loss * count
+
+
+def dpo_loss(policy_chosen: torch.Tensor, policy_rejected: torch.Tensor, reference_chosen: torch.Tensor,
+             reference_rejected: torch.Tensor, beta: float) -> torch.Tensor:  # fmt: skip
+    """-log sigmoid(beta * (how much more the policy prefers chosen over rejected than the reference does))."""
+    margin = (policy_chosen - reference_chosen) - (policy_rejected - reference_rejected)
+    return -F.logsigmoid(beta * margin)
+
+
+def tune(model, pairs: list[Pair], pad_id: int, beta: float, learning_rate: float,
+         on_step: Callable[[dict], None] | None = None) -> list[dict]:  # fmt: skip
+    """One pass of DPO over `pairs` on the model's trainable (LoRA) weights; a record per optimizer step."""
+    with torch.no_grad(), mixed_precision(model.device), model.disable_adapter():
+        model.eval()
+        reference = [
+            (log_likelihood(model, p.chosen, pad_id), log_likelihood(model, p.rejected, pad_id)) for p in pairs
+        ]
+    trainable = [parameter for parameter in model.parameters() if parameter.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=learning_rate)
+    records = []
+    for start in range(0, len(pairs), PAIRS_PER_STEP):
+        model.train()
+        group = list(
+            zip(pairs[start : start + PAIRS_PER_STEP], reference[start : start + PAIRS_PER_STEP], strict=True)
+        )
+        loss_sum = preferred = 0.0
+        for pair, (reference_chosen, reference_rejected) in group:
+            with mixed_precision(model.device):
+                chosen, rejected = (
+                    log_likelihood(model, pair.chosen, pad_id),
+                    log_likelihood(model, pair.rejected, pad_id),
+                )
+            loss = dpo_loss(chosen, rejected, reference_chosen, reference_rejected, beta)
+            (loss / len(group)).backward()
+            loss_sum += loss.item()
+            preferred += float(chosen - reference_chosen > rejected - reference_rejected)
+        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        record = {"preference_step": len(records) + 1, "dpo_loss": loss_sum / len(group),
+                  "preference_accuracy": preferred / len(group)}  # fmt: skip
+        records.append(record)
+        if on_step:
+            on_step(record)
+    return records
