@@ -1,19 +1,19 @@
-"""Export readers, one module per platform, each `parse(path, ...) -> Iterator[Message]` plus a cheap `sniff`.
+"""Export readers, one module per platform, each a `types.Source`: a cheap `sniff` and `chats`.
 
 `detect` picks the reader for a file; a file no reader accepts gets a one-line error that says what it looks
 like instead, so a user who passes the wrong file knows why.
 """
 
-import json
+import re
 from pathlib import Path
 from types import ModuleType
 
 from gptisyou.errors import InputError
-from gptisyou.sources import whatsapp
+from gptisyou.sources import telegram, whatsapp
 from gptisyou.sources.textfile import TextSource, check_is_text, head_text
 
 # (name, module): tried in order by `detect`
-SOURCES: tuple[tuple[str, ModuleType], ...] = (("whatsapp", whatsapp),)
+SOURCES: tuple[tuple[str, ModuleType], ...] = (("whatsapp", whatsapp), ("telegram", telegram))
 
 
 def detect(path: Path) -> tuple[str, ModuleType]:
@@ -35,16 +35,16 @@ def detect(path: Path) -> tuple[str, ModuleType]:
     raise InputError(f"{path}: {_what_it_looks_like(path)}")
 
 
+_JSON_START = re.compile(r'\{|\[\s*[\[{"\]]')
+
+
 def _what_it_looks_like(path: Path) -> str:
     if path.suffix.lower() == ".zip":
         return "no supported chat export in this zip archive"
-    head = head_text(TextSource(path)).lstrip()
-    if head[:1] in "[{":
-        try:
-            json.loads(head_text(TextSource(path), 1 << 20))
-            return (
-                "a JSON file, not a WhatsApp export (Telegram, Discord and other JSON exports are not supported yet)"
-            )
-        except ValueError:
-            pass
+    head = head_text(TextSource(path)).lstrip("\ufeff \t\r\n")
+    if _JSON_START.match(head):  # not "[31/12/2023, 21:05:09] Name:" (WhatsApp on iOS)
+        return (
+            "a JSON file, but not a chat export gptisyou reads (WhatsApp, Telegram; Discord and other JSON exports "
+            "are not supported yet)"
+        )
     return "not a WhatsApp chat export (no line starts with a message header such as '31/12/2023, 21:05 - Name: ')"

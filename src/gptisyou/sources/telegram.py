@@ -1,0 +1,197 @@
+"""Telegram Desktop's JSON export: one chat's `result.json`, or the whole account's (`chats.list`, many chats).
+
+Read as a stream (ijson): an account-wide export of several GB never sits in memory, only one message at a time.
+A chat is a JSON object with `name`, `type`, `id` and `messages`, at the top (one chat) or in `chats.list` and
+`left_chats.list` (the account). What each entry becomes:
+
+- `type: "message"`: `from` wrote it; `text` is a string or a list of strings and entities (links, bold,
+  mentions, custom emoji), flattened to the text a reader saw; `photo`, `file` with its `media_type` (sticker,
+  voice message, video, animation, audio) → media, with the file's name and the caption after a line break;
+  `poll` → its question and answers as text; `edited` → edited. Forwards and replies keep their text.
+- `type: "service"` (joined, calls, pins, title changes) → system lines.
+- `date` is local time as Telegram Desktop wrote it; an entry with only `date_unixtime` is read in the
+  machine's time zone.
+- The chat's key is Telegram's chat id, so a later export of the same chat adds only what is new; "Saved
+  Messages" has no name and is titled so.
+"""
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+
+from gptisyou.errors import InputError, ParseError
+from gptisyou.messages import Message
+from gptisyou.sources.textfile import TextSource, head_text
+from gptisyou.sources.types import Chat, ParseReport, Progress, ReadOptions
+
+# where chats sit in an export: the top object itself (one chat), or the items of the account's chat lists
+_CHATS = ("", "chats.list.item", "left_chats.list.item")
+_MEDIA_WORDS = {  # Telegram's media_type → the placeholder word the conversations stage knows
+    "sticker": "sticker",
+    "voice_message": "audio",
+    "audio_file": "audio",
+    "video_file": "video",
+    "video_message": "video",
+    "animation": "gif",
+}
+_NOT_INCLUDED = "(File not included"  # how an export says a file was left out
+
+
+def sniff(path: Path) -> bool:
+    """A JSON object with Telegram's message keys near the top (`date_unixtime`, `from_id`, `text_entities`)."""
+    if path.suffix.lower() == ".zip":
+        return False
+    head = head_text(TextSource(path), 1 << 16).lstrip("\ufeff \t\r\n")
+    return head.startswith("{") and '"messages"' in head and ('"date_unixtime"' in head or '"from_id"' in head)
+
+
+def chats(
+    path: Path, options: ReadOptions, report: ParseReport, progress: Progress | None = None
+) -> Iterator[tuple[Chat, Iterator[Message]]]:
+    """The `Source` interface: each chat of the export with its messages, streamed."""
+    import ijson
+
+    with open(path, "rb") as stream:
+        numbered = _Counter()
+        events = _checked(ijson.parse(stream), path, numbered)
+        if progress:
+            events = _reporting(events, stream, path.stat().st_size, progress)
+        yield from _chats(events, path, numbered, report)
+
+
+class _Counter:
+    value = 0
+
+
+def _checked(events, path: Path, numbered: _Counter):
+    """The parser's events; broken JSON becomes a ParseError that says after which message it broke."""
+    import ijson
+
+    try:
+        yield from events
+    except ijson.JSONError as broken:
+        reason = str(broken).split("\n", 1)[0] or "the file ends too early"
+        raise ParseError(path, None, f"not valid JSON after message {numbered.value}: {reason}") from None
+
+
+def _reporting(events, stream, total: int, progress: Progress):
+    """The events, telling `progress` how far into the file they are every few thousand."""
+    for count, event in enumerate(events, start=1):
+        if count % 4096 == 0:
+            progress(stream.tell(), total)
+        yield event
+    progress(total, total)
+
+
+def _chats(events, path: Path, numbered: _Counter, report: ParseReport) -> Iterator[tuple[Chat, Iterator[Message]]]:
+    """Walk the event stream: the chat objects' fields, and each `messages` array as it comes."""
+    found = False
+    chat: dict = {}
+    for prefix, event, value in events:
+        parent, _, key = prefix.rpartition(".")
+        if event == "start_map" and prefix in _CHATS:
+            chat = {}
+        elif event in ("string", "number") and parent in _CHATS:
+            chat[key] = value
+        elif event == "start_array" and key == "messages" and parent in _CHATS:
+            found = True
+            yield _chat(chat, path), _messages(events, prefix, path, numbered, report)
+    if not found:
+        raise InputError(f"{path}: a JSON file without Telegram messages (no 'messages' list)")
+
+
+def _chat(fields: dict, path: Path) -> Chat:
+    """The chat's key and title from the fields read before its messages (an export writes them first)."""
+    name = fields.get("name")
+    if not name:
+        name = "Saved Messages" if fields.get("type") == "saved_messages" else path.parent.name or path.stem
+    key = f"telegram:{fields['id']}" if "id" in fields else f"telegram:{name}"
+    return Chat(key=key, title=str(name))
+
+
+def _messages(events, array: str, path: Path, numbered: _Counter, report: ParseReport) -> Iterator[Message]:
+    """The messages of the `messages` array at `array`, built one entry at a time from the shared event stream."""
+    import ijson
+
+    item_prefix = array + ".item"
+    builder = None
+    for prefix, event, value in events:
+        if builder is None:
+            if event == "end_array" and prefix == array:
+                return
+            if event == "start_map" and prefix == item_prefix:
+                builder = ijson.ObjectBuilder()
+        if builder is not None:
+            builder.event(event, value)
+            if event == "end_map" and prefix == item_prefix:
+                numbered.value += 1
+                message = _message(builder.value, numbered.value, path, report)
+                builder = None
+                if message is not None:
+                    yield message
+
+
+def _message(entry: dict, number: int, path: Path, report: ParseReport) -> Message | None:
+    timestamp = _timestamp(entry, number, path)
+    if entry.get("type") == "service":
+        return Message(None, timestamp, _service_text(entry), "system", line=number, source="telegram")
+    if entry.get("type", "message") != "message":
+        report.note_suspicious(number)
+        return None
+    sender = entry.get("from") or _unnamed(entry)
+    text = flatten(entry.get("text", ""))
+    edited = "edited" in entry or "edited_unixtime" in entry
+    if poll := entry.get("poll"):
+        answers = " / ".join(flatten(answer.get("text", "")) for answer in poll.get("answers", []))
+        text = f"Poll: {flatten(poll.get('question', ''))} ({answers})"
+    media = _media(entry)
+    if media:
+        word, attachment = media
+        return Message(sender, timestamp, f"{word} omitted" + (f"\n{text}" if text else ""), "media", attachment,
+                       edited, number, "telegram")  # fmt: skip
+    return Message(sender, timestamp, text, "text", None, edited, number, "telegram")
+
+
+def flatten(text) -> str:
+    """A message's text as its reader saw it: a string, or a list of strings and `{type, text}` entities."""
+    if isinstance(text, str):
+        return text
+    return "".join(part if isinstance(part, str) else str(part.get("text", "")) for part in text or ())
+
+
+def _media(entry: dict) -> tuple[str, str | None] | None:
+    """(placeholder word, file name or None) of an entry with a photo or a file."""
+    if "photo" in entry:
+        return "photo", _file_name(entry["photo"])
+    if "file" in entry or "media_type" in entry:
+        return _MEDIA_WORDS.get(entry.get("media_type"), "document"), _file_name(entry.get("file"))
+    return None
+
+
+def _file_name(value) -> str | None:
+    if not isinstance(value, str) or not value or value.startswith(_NOT_INCLUDED):
+        return None
+    return PurePosixPath(value).name
+
+
+def _service_text(entry: dict) -> str:
+    text = flatten(entry.get("text", ""))
+    if text:
+        return text
+    action = str(entry.get("action", "service")).replace("_", " ")
+    return f"{entry['actor']}: {action}" if entry.get("actor") else action
+
+
+def _unnamed(entry: dict) -> str:
+    """A sender without a name (a deleted account): its id, so its messages still belong together."""
+    return f"Deleted Account {entry['from_id']}" if entry.get("from_id") is not None else "Deleted Account"
+
+
+def _timestamp(entry: dict, number: int, path: Path) -> datetime:
+    """`date` (local time as written), else `date_unixtime` read in the machine's time zone."""
+    try:
+        if "date" in entry:
+            return datetime.fromisoformat(str(entry["date"]))
+        return datetime.fromtimestamp(int(entry["date_unixtime"])).replace(tzinfo=None)
+    except (KeyError, ValueError, OverflowError, OSError):
+        raise ParseError(path, None, f"message {number}: no readable 'date' or 'date_unixtime'") from None

@@ -1,0 +1,126 @@
+"""Telegram Desktop JSON: the corpus exports import by content alone, as their manifest counts them, and the
+quirks each has get a decided behaviour."""
+
+import json
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from gptisyou.errors import ParseError
+from gptisyou.sources import detect, telegram
+from gptisyou.sources.types import ParseReport, ReadOptions
+from tests.conftest import ROOT
+
+SOURCES = ROOT.parent / "shared" / "corpus" / "sources"
+MANIFEST = json.loads((SOURCES / "manifest.json").read_text())["files"] if SOURCES.exists() else []
+TELEGRAM = [entry for entry in MANIFEST if entry["source_format"] == "telegram_desktop_json"]
+pytestmark = pytest.mark.skipif(not SOURCES.exists(), reason="../shared/corpus/sources is not beside the checkout")
+
+
+@pytest.fixture(autouse=True)
+def utc(monkeypatch):
+    """`date_unixtime` is read in the machine's zone: these tests pin it to UTC, the manifest's reading."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def read(path: Path) -> list[tuple]:
+    return [(chat, list(messages)) for chat, messages in telegram.chats(path, ReadOptions(), ParseReport())]
+
+
+@pytest.mark.parametrize("entry", TELEGRAM, ids=[entry["path"] for entry in TELEGRAM])
+def test_each_export_is_detected_and_read_as_its_manifest_says(entry):
+    path = SOURCES / entry["path"]
+    assert detect(path)[0] == "telegram"
+    messages = [message for _, chat_messages in read(path) for message in chat_messages]
+    written = [message for message in messages if message.kind != "system"]
+    assert len(written) == entry["n_messages"]
+    assert len(messages) - len(written) == entry.get("n_service", 0)
+    assert Counter(message.sender for message in written) == {s["sender"]: s["count"] for s in entry["senders"]}
+    ordered = sorted(written, key=lambda message: message.timestamp)
+    for message, expected in ((ordered[0], entry["first_message"]), (ordered[-1], entry["last_message"])):
+        assert message.sender == expected["sender"]
+        assert message.text.endswith(expected["text"])  # a media message's text starts with its placeholder
+        assert message.timestamp.isoformat() == expected["timestamp_utc"].removesuffix("Z")
+
+
+def test_the_account_wide_export_is_one_import_of_several_chats():
+    chats = read(SOURCES / "telegram/mlomb-chat-analytics/MultiChat_2C_6M.json")
+    assert [(chat.key, chat.title, len(messages)) for chat, messages in chats] == [
+        ("telegram:700000001", "Chat One", 2),
+        ("telegram:700000002", "Chat Two", 4),
+    ]
+    lines = [message.line for _, messages in chats for message in messages]
+    assert lines == sorted(lines)  # record numbers increase through the file
+
+
+def test_entities_service_entries_media_and_missing_dates():
+    [(chat, messages)] = read(SOURCES / "telegram/mlomb-chat-analytics/DM_2A_7M.json")
+    assert chat.title == "Bob"
+    assert messages[0][:3] == (None, messages[0].timestamp, "Bob: joined telegram")  # a service entry
+    assert messages[0].kind == "system"
+    assert messages[1].text == "https://google.com 👀"  # a link entity and a string, flattened
+    photos = [message for message in messages if message.kind == "media"]
+    assert [message.text for message in photos] == ["photo omitted", "photo omitted"]
+    [(_, minimal)] = read(SOURCES / "telegram/joweich-chat-miner/test_single_export.json")
+    assert minimal[1].text == "Link:https://telegram.org/"  # bold and link entities, no text_entities, no date
+    assert minimal[0].timestamp.isoformat() == "2018-12-05T10:39:10"
+
+
+def test_polls_files_edits_and_deleted_accounts(tmp_path):
+    export = {"name": "Pat", "type": "personal_chat", "id": 42, "messages": [
+        {"id": 1, "type": "message", "date": "2024-05-01T09:00:00", "from": "Pat", "from_id": "user1",
+         "poll": {"question": "Lunch?", "answers": [{"text": "yes"}, {"text": "no"}]}, "text": ""},
+        {"id": 2, "type": "message", "date": "2024-05-01T09:01:00", "from": None, "from_id": "user9",
+         "file": "voice_messages/audio_1@01-05-2024.ogg", "media_type": "voice_message", "text": "listen"},
+        {"id": 3, "type": "message", "date": "2024-05-01T09:02:00", "edited": "2024-05-01T09:03:00",
+         "from": "Pat", "from_id": 1, "text": [{"type": "bold", "text": "sure"}, " thing"]},
+    ]}  # fmt: skip
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(export), encoding="utf-8")
+    [(chat, messages)] = read(path)
+    assert chat.key == "telegram:42"
+    assert messages[0].text == "Poll: Lunch? (yes / no)"
+    assert messages[1][:2] == ("Deleted Account user9", messages[1].timestamp)
+    assert (messages[1].kind, messages[1].attachment, messages[1].text) == (
+        "media", "audio_1@01-05-2024.ogg", "audio omitted\nlisten")  # fmt: skip
+    assert (messages[2].text, messages[2].edited) == ("sure thing", True)
+
+
+def test_a_cut_off_export_is_a_one_line_error_naming_the_file(tmp_path):
+    whole = (SOURCES / "telegram/mlomb-chat-analytics/DM_2A_7M.json").read_text(encoding="utf-8")
+    path = tmp_path / "result.json"
+    path.write_text(whole[: len(whole) // 2], encoding="utf-8")
+    with pytest.raises(ParseError, match=r"result\.json: not valid JSON after message \d+") as error:
+        read(path)
+    assert "\n" not in str(error.value)
+
+
+def test_import_reads_an_account_export_by_content_and_twice_adds_nothing(run, workspace, tmp_path):
+    export = tmp_path / "export.json"  # no telling name: detected by what it holds
+    export.write_bytes((SOURCES / "telegram/mlomb-chat-analytics/MultiChat_2C_6M.json").read_bytes())
+    first = run("import", export)
+    assert first.exit_code == 0, first.output
+    assert "'Chat One'" in first.output
+    assert "'Chat Two'" in first.output
+    again = run("import", export)
+    assert again.exit_code == 0
+    assert "0 new" in again.output
+    chats = run("chats")
+    assert "telegram" in chats.output
+
+
+def test_a_broken_export_stores_nothing(run, workspace, tmp_path):
+    whole = (SOURCES / "telegram/mlomb-chat-analytics/MultiChat_2C_6M.json").read_text(encoding="utf-8")
+    path = tmp_path / "result.json"
+    path.write_text(whole[: int(len(whole) * 0.8)], encoding="utf-8")  # the second chat breaks off
+    result = run("import", path)
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1
+    assert "result.json" in result.output
+    assert "No chats" in run("chats").output or "Chat One" not in run("chats").output
