@@ -9,11 +9,15 @@ from pathlib import Path
 from types import ModuleType
 
 from gptisyou.errors import InputError
-from gptisyou.sources import telegram, whatsapp
+from gptisyou.sources import messenger, telegram, whatsapp
 from gptisyou.sources.textfile import TextSource, check_is_text, head_text
 
 # (name, module): tried in order by `detect`
-SOURCES: tuple[tuple[str, ModuleType], ...] = (("whatsapp", whatsapp), ("telegram", telegram))
+SOURCES: tuple[tuple[str, ModuleType], ...] = (
+    ("whatsapp", whatsapp),
+    ("telegram", telegram),
+    ("messenger", messenger),  # Facebook Messenger and Instagram: one format
+)
 
 
 def detect(path: Path) -> tuple[str, ModuleType]:
@@ -44,7 +48,7 @@ def _what_it_looks_like(path: Path) -> str:
     head = head_text(TextSource(path)).lstrip("\ufeff \t\r\n")
     if _JSON_START.match(head):  # not "[31/12/2023, 21:05:09] Name:" (WhatsApp on iOS)
         return (
-            "a JSON file, but not a chat export gptisyou reads (WhatsApp, Telegram; Discord and other JSON exports "
+            "a JSON file, but not a chat export gptisyou reads (WhatsApp, Telegram, Messenger, Instagram; Discord and other JSON exports "
             "are not supported yet)"
         )
     return "not a WhatsApp chat export (no line starts with a message header such as '31/12/2023, 21:05 - Name: ')"

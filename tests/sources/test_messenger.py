@@ -1,0 +1,105 @@
+"""Facebook Messenger and Instagram JSON: detected by content, mojibake repaired in every string, oldest first."""
+
+import json
+import time
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from gptisyou.errors import ParseError
+from gptisyou.sources import detect, messenger
+from gptisyou.sources.types import ParseReport, ReadOptions
+from tests.conftest import ROOT
+
+SOURCES = ROOT.parent / "shared" / "corpus" / "sources"
+MANIFEST = json.loads((SOURCES / "manifest.json").read_text())["files"] if SOURCES.exists() else []
+META = [entry for entry in MANIFEST if entry["source_format"] in ("facebook_messenger_json", "instagram_dm_json")]
+pytestmark = pytest.mark.skipif(not SOURCES.exists(), reason="../shared/corpus/sources is not beside the checkout")
+
+
+@pytest.fixture(autouse=True)
+def utc(monkeypatch):
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def read(path: Path):
+    [(chat, messages)] = messenger.chats(path, ReadOptions(), ParseReport())
+    return chat, list(messages)
+
+
+def mojibake(text: str) -> str:
+    """How Meta writes `text`: each UTF-8 byte as the Latin-1 character of the same number."""
+    return text.encode("utf-8").decode("latin-1")
+
+
+@pytest.mark.parametrize("entry", META, ids=[entry["path"] for entry in META])
+def test_each_export_is_detected_and_read_as_its_manifest_says(entry):
+    path = SOURCES / entry["path"]
+    assert detect(path)[0] == "messenger"
+    _, messages = read(path)
+    assert len(messages) == entry["n_messages"]
+    senders = Counter(message.sender or mojibake("Jane Doe") for message in messages)  # the join line: system
+    assert senders == Counter({messenger.repaired(s["sender"]): s["count"] for s in entry["senders"]})
+    assert messages == sorted(messages, key=lambda message: message.timestamp)  # oldest first
+    for message, expected in ((messages[0], entry["first_message"]), (messages[-1], entry["last_message"])):
+        at = datetime.fromisoformat(expected["timestamp_utc"].removesuffix("Z"))
+        assert message.timestamp == at
+        # the manifest breaks ties in file order; we read a tie newest first, as the file is (see below)
+        assert any(messenger.repaired(expected["text"]) in m.text for m in messages if m.timestamp == at)
+
+
+def test_names_and_texts_are_repaired_exactly_emoji_included():
+    chat, messages = read(SOURCES / "instagram/joweich-chat-miner/testlog.json")
+    assert chat.title == "Test Log"
+    assert "J❤️hn Doe" in {message.sender for message in messages}
+    assert "Testing message with emoji: ❤️" in [message.text for message in messages]
+    assert messenger.repaired("already fine: é ❤️") == "already fine: é ❤️"  # a repaired file stays as it is
+    family = "👩\u200d👩\u200d👧 Zoë"
+    assert messenger.repaired(mojibake(family)) == family  # a ZWJ sequence, byte for byte
+
+
+def test_what_each_entry_becomes(tmp_path):
+    thread = {"participants": [{"name": mojibake("Zoë")}, {"name": "Sam"}], "title": mojibake("Zoë"),
+              "thread_path": "inbox/zoe_123", "messages": [  # newest first, as Meta writes them
+        {"sender_name": "Sam", "timestamp_ms": 1700000005000, "content": "https://x.example", "share": {"link": "https://x.example"}},
+        {"sender_name": mojibake("Zoë"), "timestamp_ms": 1700000004000, "content": "oops", "is_unsent": True},
+        {"sender_name": "Sam", "timestamp_ms": 1700000003000, "photos": [{"uri": "messages/inbox/zoe_123/photos/1.jpg"}], "content": "look"},
+        {"sender_name": mojibake("Zoë"), "timestamp_ms": 1700000002000, "reactions": [{"reaction": mojibake("❤️"), "actor": "Sam"}]},
+        {"sender_name": "Sam", "timestamp_ms": 1700000001000, "content": "Sam called you.", "type": "Call", "call_duration": 3},
+        {"sender_name": mojibake("Zoë"), "timestamp_ms": 1700000000000, "content": mojibake("ça va ? 😀")},
+    ]}  # fmt: skip
+    path = tmp_path / "message_1.json"
+    path.write_text(json.dumps(thread), encoding="utf-8")
+    chat, messages = read(path)
+    assert (chat.key, chat.title) == ("meta:inbox/zoe_123", "Zoë")
+    assert [(m.sender, m.kind, m.text, m.attachment) for m in messages] == [
+        ("Zoë", "text", "ça va ? 😀", None),
+        (None, "system", "Sam called you.", None),
+        ("Zoë", "deleted", "", None),  # only a reaction: reactions are not messages
+        ("Sam", "media", "photo omitted\nlook", "1.jpg"),
+        ("Zoë", "deleted", "oops", None),
+        ("Sam", "media", "link omitted\nhttps://x.example", "https://x.example"),
+    ]
+
+
+def test_messages_at_the_same_moment_keep_the_export_s_newest_first_meaning():
+    _, messages = read(SOURCES / "messenger/joweich-chat-miner/testlog.json")
+    # one millisecond for both: the later entry in the file is the older message
+    assert [message.text for message in messages] == ["Hello Allan", "Hello John"]
+
+
+def test_a_cut_off_export_is_a_one_line_error(tmp_path, run, workspace):
+    whole = (SOURCES / "messenger/langchain-community/facebook_chat.json").read_text(encoding="utf-8")
+    path = tmp_path / "message_1.json"
+    path.write_text(whole[: len(whole) // 2], encoding="utf-8")
+    with pytest.raises(ParseError, match=r"message_1\.json: not valid JSON"):
+        read(path)
+    result = run("import", path)
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1
