@@ -9,7 +9,7 @@ from pathlib import Path
 from types import ModuleType
 
 from gptisyou.errors import InputError
-from gptisyou.sources import messenger, telegram, whatsapp
+from gptisyou.sources import discord, messenger, telegram, whatsapp
 from gptisyou.sources.textfile import TextSource, check_is_text, head_text
 
 # (name, module): tried in order by `detect`
@@ -17,6 +17,7 @@ SOURCES: tuple[tuple[str, ModuleType], ...] = (
     ("whatsapp", whatsapp),
     ("telegram", telegram),
     ("messenger", messenger),  # Facebook Messenger and Instagram: one format
+    ("discord", discord),
 )
 
 
@@ -47,8 +48,5 @@ def _what_it_looks_like(path: Path) -> str:
         return "no supported chat export in this zip archive"
     head = head_text(TextSource(path)).lstrip("\ufeff \t\r\n")
     if _JSON_START.match(head):  # not "[31/12/2023, 21:05:09] Name:" (WhatsApp on iOS)
-        return (
-            "a JSON file, but not a chat export gptisyou reads (WhatsApp, Telegram, Messenger, Instagram; Discord and other JSON exports "
-            "are not supported yet)"
-        )
+        return "a JSON file, but not an export of Telegram, Messenger, Instagram or Discord that gptisyou reads"
     return "not a WhatsApp chat export (no line starts with a message header such as '31/12/2023, 21:05 - Name: ')"

@@ -21,6 +21,7 @@ from pathlib import Path, PurePosixPath
 
 from gptisyou.errors import InputError, ParseError
 from gptisyou.messages import Message
+from gptisyou.sources.jsonstream import Events, events_of
 from gptisyou.sources.textfile import TextSource, head_text
 from gptisyou.sources.types import Chat, ParseReport, Progress, ReadOptions
 
@@ -49,59 +50,23 @@ def chats(
     path: Path, options: ReadOptions, report: ParseReport, progress: Progress | None = None
 ) -> Iterator[tuple[Chat, Iterator[Message]]]:
     """The `Source` interface: each chat of the export with its messages, streamed."""
-    import ijson
-
-    with open(path, "rb") as stream:
-        numbered = _Counter()
-        events = _checked(ijson.parse(stream), path, numbered)
-        if progress:
-            events = _reporting(events, stream, path.stat().st_size, progress)
-        yield from _chats(events, path, numbered, report)
-
-
-class _Counter:
-    value = 0
-
-
-def _checked(events, path: Path, numbered: _Counter):
-    """The parser's events; broken JSON becomes a ParseError that says after which message it broke."""
-    import ijson
-
-    try:
-        yield from events
-    except ijson.JSONError as broken:
-        reason = str(broken).split("\n", 1)[0] or "the file ends too early"
-        raise ParseError(path, None, f"not valid JSON after message {numbered.value}: {reason}") from None
-
-
-def _reporting(events, stream, total: int, progress: Progress):
-    """The events, telling `progress` how far into the file they are every few thousand."""
-    for count, event in enumerate(events, start=1):
-        if count % 4096 == 0:
-            progress(stream.tell(), total)
-        yield event
-    progress(total, total)
-
-
-def _chats(events, path: Path, numbered: _Counter, report: ParseReport) -> Iterator[tuple[Chat, Iterator[Message]]]:
-    """Walk the event stream: the chat objects' fields, and each `messages` array as it comes."""
-    found = False
-    chat: dict = {}
-    for prefix, event, value in events:
-        parent, _, key = prefix.rpartition(".")
-        if event == "start_map" and prefix in _CHATS:
-            chat = {}
-        elif event in ("string", "number") and parent in _CHATS:
-            chat[key] = value
-        elif event == "start_array" and key == "messages" and parent in _CHATS:
-            found = True
-            yield _chat(chat, path), _messages(events, prefix, path, numbered, report)
-    if not found:
-        raise InputError(f"{path}: a JSON file without Telegram messages (no 'messages' list)")
+    with events_of(path, progress) as events:
+        found = False
+        chat: dict = {}
+        for prefix, event, value in events:
+            parent, _, key = prefix.rpartition(".")
+            if event == "start_map" and prefix in _CHATS:
+                chat = {}
+            elif event in ("string", "number") and parent in _CHATS:
+                chat[key] = value  # a chat's name, type and id come before its messages
+            elif event == "start_array" and key == "messages" and parent in _CHATS:
+                found = True
+                yield _chat(chat, path), _messages(events, prefix, path, report)
+        if not found:
+            raise InputError(f"{path}: a JSON file without Telegram messages (no 'messages' list)")
 
 
 def _chat(fields: dict, path: Path) -> Chat:
-    """The chat's key and title from the fields read before its messages (an export writes them first)."""
     name = fields.get("name")
     if not name:
         name = "Saved Messages" if fields.get("type") == "saved_messages" else path.parent.name or path.stem
@@ -109,26 +74,11 @@ def _chat(fields: dict, path: Path) -> Chat:
     return Chat(key=key, title=str(name))
 
 
-def _messages(events, array: str, path: Path, numbered: _Counter, report: ParseReport) -> Iterator[Message]:
-    """The messages of the `messages` array at `array`, built one entry at a time from the shared event stream."""
-    import ijson
-
-    item_prefix = array + ".item"
-    builder = None
-    for prefix, event, value in events:
-        if builder is None:
-            if event == "end_array" and prefix == array:
-                return
-            if event == "start_map" and prefix == item_prefix:
-                builder = ijson.ObjectBuilder()
-        if builder is not None:
-            builder.event(event, value)
-            if event == "end_map" and prefix == item_prefix:
-                numbered.value += 1
-                message = _message(builder.value, numbered.value, path, report)
-                builder = None
-                if message is not None:
-                    yield message
+def _messages(events: Events, array: str, path: Path, report: ParseReport) -> Iterator[Message]:
+    for entry in events.objects(array):
+        message = _message(entry, events.built, path, report)
+        if message is not None:
+            yield message
 
 
 def _message(entry: dict, number: int, path: Path, report: ParseReport) -> Message | None:

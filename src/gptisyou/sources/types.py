@@ -57,8 +57,9 @@ class Source(Protocol):
     def chats(
         self, path: Path, options: ReadOptions, report: ParseReport, progress: Progress | None = None
     ) -> Iterator[tuple[Chat, Iterator[Message]]]:
-        """Each chat of the export and its messages in order, streamed: one export may hold many chats. Each
-        message's `line` is its line (or record number) in the export, increasing within a chat.
+        """Each chat of the export and its messages in order, streamed: one export may hold many chats, so read
+        each chat's messages before asking for the next chat. Each message's `line` is its line (or record
+        number) in the export, increasing within a chat.
 
         Raises:
             InputError: a file this format cannot read.
