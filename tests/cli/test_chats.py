@@ -111,7 +111,7 @@ def _zip_without_chat(path):
         (
             "result.json",
             lambda p: p.write_text('{"name": "Alex", "messages": [{"text": "hi"}]}'),
-            "a JSON file, not a WhatsApp export",
+            "a JSON file, but not an export of Telegram, Messenger, Instagram or Discord",
         ),
         ("notes.txt", lambda p: p.write_text("shopping list\n- milk\n- eggs\n"), "not a WhatsApp chat export"),
     ],

@@ -26,12 +26,14 @@ from gptisyou.sources.types import DATE_ORDERS, DEFAULT_MAX_UNZIPPED_MB
 @click.option("--chat", "chat_id", type=int, help="Add to this chat (see `gptisyou chats`) instead of detecting it.")
 @click.option("--max-unzipped-mb", type=click.IntRange(min=1), default=None,
               help=f"Refuse a chat inside a zip that unpacks to more than this (default {DEFAULT_MAX_UNZIPPED_MB:,}).")  # fmt: skip
+@click.option("--me", help='Your name, where an export only says "sent" (SMS backups; default "Me").')
 @click.pass_context
 def import_command(
     ctx: click.Context, files: tuple[Path, ...], date_order: str | None = None, chat_id: int | None = None,
-    max_unzipped_mb: int | None = None,
+    max_unzipped_mb: int | None = None, me: str | None = None,
 ) -> None:  # fmt: skip
-    """Import chat exports (WhatsApp .txt or .zip) into the workspace.
+    """Import chat exports into the workspace: WhatsApp (.txt or .zip), Telegram, Messenger, Instagram and
+    Discord (JSON), SMS Backup & Restore (XML); the format is read from the content.
 
     Re-importing a file adds nothing; importing a newer export of the same chat adds only the new messages.
     Every file is checked before any is imported, and each import is all-or-nothing.
@@ -46,10 +48,12 @@ def import_command(
         for path in files:
             with _bytes_progress(console, path.name) as progress:
                 results = ingest.import_chats(store, path, date_order=date_order, chat_id=chat_id,
-                                              progress=progress,
+                                              progress=progress, me=me,
                                               max_unzipped_mb=max_unzipped_mb or DEFAULT_MAX_UNZIPPED_MB)  # fmt: skip
             for result in results:
                 _print_import(result, console, ctx.obj["verbose"])
+            if results:
+                _print_warnings(path, results[0].report, console)
 
 
 @contextmanager
@@ -75,9 +79,12 @@ def _print_import(result, console: Console, verbose: int) -> None:
             f"{result.path.name} → {chat}: {result.messages_read:,} messages read, {result.messages_added:,} new, {span}"
         )
     )
-    report = result.report
-    if verbose:
-        console.print(literal(f"date order {report.date_order}: {report.date_order_reason}"))
+    if verbose and result.report.date_order:
+        console.print(literal(f"date order {result.report.date_order}: {result.report.date_order_reason}"))
+
+
+def _print_warnings(path: Path, report, console: Console) -> None:
+    """What the reading of one file noticed: once per file, however many chats it held."""
     for warning in report.warnings:
         console.print("[yellow]warning:[/]", literal(warning))
     if report.suspicious_count:
@@ -86,7 +93,7 @@ def _print_import(result, console: Console, verbose: int) -> None:
         console.print(
             "[yellow]warning:[/]",
             literal(
-                f"{result.path.name}: {report.suspicious_count} line(s) look like a damaged message "
+                f"{path.name}: {report.suspicious_count} line(s) look like a damaged message "
                 f"header (line {lines}{more}); kept as text of the message above"
             ),
         )

@@ -9,7 +9,7 @@ from pathlib import Path
 from types import ModuleType
 
 from gptisyou.errors import InputError
-from gptisyou.sources import discord, messenger, telegram, whatsapp
+from gptisyou.sources import discord, messenger, sms, telegram, whatsapp
 from gptisyou.sources.textfile import TextSource, check_is_text, head_text
 
 # (name, module): tried in order by `detect`
@@ -18,6 +18,7 @@ SOURCES: tuple[tuple[str, ModuleType], ...] = (
     ("telegram", telegram),
     ("messenger", messenger),  # Facebook Messenger and Instagram: one format
     ("discord", discord),
+    ("sms", sms),  # SMS Backup & Restore XML
 )
 
 

@@ -58,6 +58,7 @@ def import_chats(
     chat_id: int | None = None,
     progress: Progress | None = None,
     max_unzipped_mb: int = DEFAULT_MAX_UNZIPPED_MB,
+    me: str | None = None,
 ) -> list[ImportResult]:
     """Import every chat of one export file, all or nothing; `chat_id` forces the chat they are added to.
 
@@ -70,7 +71,7 @@ def import_chats(
     if chat_id is not None:
         store.require_chat(chat_id)
     report = ParseReport()
-    options = ReadOptions(date_order, max_unzipped_mb * 1_000_000)
+    options = ReadOptions(date_order, max_unzipped_mb * 1_000_000, me)
     with store.transaction() as db:
         return [
             _import_chat(db, path, source_name, chat, messages, chat_id, report)
