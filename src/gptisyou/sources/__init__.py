@@ -9,7 +9,7 @@ from pathlib import Path
 from types import ModuleType
 
 from gptisyou.errors import InputError
-from gptisyou.sources import discord, messenger, sms, telegram, whatsapp
+from gptisyou.sources import discord, imessage, messenger, sms, telegram, whatsapp
 from gptisyou.sources.textfile import TextSource, check_is_text, head_text
 
 # (name, module): tried in order by `detect`
@@ -20,6 +20,7 @@ SOURCES: tuple[tuple[str, ModuleType], ...] = (
     ("discord", discord),
     ("sms", sms),  # SMS Backup & Restore XML
 )
+BINARY_SOURCES: tuple[tuple[str, ModuleType], ...] = (("imessage", imessage),)  # sniffed before the text check
 
 
 def detect(path: Path) -> tuple[str, ModuleType]:
@@ -31,6 +32,9 @@ def detect(path: Path) -> tuple[str, ModuleType]:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file")
+    for name, module in BINARY_SOURCES:
+        if module.sniff(path):
+            return name, module
     if path.suffix.lower() == ".zip":
         whatsapp.chat_source(path)  # raises for an archive without a chat
     else:
