@@ -9,7 +9,7 @@ from pathlib import Path
 from types import ModuleType
 
 from gptisyou.errors import InputError
-from gptisyou.sources import discord, imessage, messenger, sms, telegram, whatsapp
+from gptisyou.sources import discord, imessage, messenger, slack, sms, telegram, whatsapp
 from gptisyou.sources.textfile import TextSource, check_is_text, head_text
 
 # (name, module): tried in order by `detect`
@@ -20,7 +20,8 @@ SOURCES: tuple[tuple[str, ModuleType], ...] = (
     ("discord", discord),
     ("sms", sms),  # SMS Backup & Restore XML
 )
-BINARY_SOURCES: tuple[tuple[str, ModuleType], ...] = (("imessage", imessage),)  # sniffed before the text check
+# databases and archives of several files: sniffed before a file is checked to be text (or a WhatsApp zip)
+BINARY_SOURCES: tuple[tuple[str, ModuleType], ...] = (("imessage", imessage), ("slack", slack))
 
 
 def detect(path: Path) -> tuple[str, ModuleType]:
