@@ -26,14 +26,18 @@ from gptisyou.sources.types import DATE_ORDERS, DEFAULT_MAX_UNZIPPED_MB
 @click.option("--chat", "chat_id", type=int, help="Add to this chat (see `gptisyou chats`) instead of detecting it.")
 @click.option("--max-unzipped-mb", type=click.IntRange(min=1), default=None,
               help=f"Refuse a chat inside a zip that unpacks to more than this (default {DEFAULT_MAX_UNZIPPED_MB:,}).")  # fmt: skip
-@click.option("--me", help='Your name, where an export only says "sent" (SMS backups; default "Me").')
+@click.option("--me", help='Your name, where an export only says "sent" (SMS, iMessage; default "Me").')
+@click.option("--columns", callback=lambda _ctx, _param, value: _column_mapping(value),
+              help="Read the files as a CSV or JSON Lines table with these columns, e.g. "
+                   "sender=author,timestamp=date,text=body (and chat=… to split it into chats).")  # fmt: skip
 @click.pass_context
 def import_command(
     ctx: click.Context, files: tuple[Path, ...], date_order: str | None = None, chat_id: int | None = None,
-    max_unzipped_mb: int | None = None, me: str | None = None,
+    max_unzipped_mb: int | None = None, me: str | None = None, columns: tuple[tuple[str, str], ...] = (),
 ) -> None:  # fmt: skip
     """Import chat exports into the workspace: WhatsApp (.txt or .zip), Telegram, Messenger, Instagram and
-    Discord (JSON), SMS Backup & Restore (XML); the format is read from the content.
+    Discord (JSON), SMS Backup & Restore (XML), iMessage (chat.db), Slack (export zip), or any CSV/JSON Lines
+    table; the format is read from the content.
 
     Re-importing a file adds nothing; importing a newer export of the same chat adds only the new messages.
     Every file is checked before any is imported, and each import is all-or-nothing.
@@ -42,18 +46,34 @@ def import_command(
     from gptisyou.store import ingest
 
     for path in files:
-        sources.detect(path)
+        if not columns:
+            sources.detect(path)
     console = stderr_console(ctx)
     with open_store(ctx) as store:
         for path in files:
             with _bytes_progress(console, path.name) as progress:
                 results = ingest.import_chats(store, path, date_order=date_order, chat_id=chat_id,
-                                              progress=progress, me=me,
+                                              progress=progress, me=me, columns=columns,
                                               max_unzipped_mb=max_unzipped_mb or DEFAULT_MAX_UNZIPPED_MB)  # fmt: skip
             for result in results:
                 _print_import(result, console, ctx.obj["verbose"])
             if results:
                 _print_warnings(path, results[0].report, console)
+
+
+def _column_mapping(value: str | None) -> tuple[tuple[str, str], ...]:
+    """`sender=author,timestamp=date,text=body` → (("sender", "author"), …); a bad one is a usage error."""
+    from gptisyou.sources.table import FIELDS
+
+    if not value:
+        return ()
+    pairs = tuple(tuple(part.split("=", 1)) for part in value.split(",") if part.strip())
+    for pair in pairs:
+        if len(pair) != 2 or pair[0].strip() not in FIELDS or not pair[1].strip():
+            raise click.BadParameter(
+                f"'{'='.join(pair)}': expected FIELD=COLUMN with FIELD one of {', '.join(FIELDS)}"
+            )
+    return tuple((field.strip(), column.strip()) for field, column in pairs)
 
 
 @contextmanager

@@ -22,6 +22,7 @@ class ReadOptions:
     date_order: DateOrder | None = None  # None: decided from the dates
     max_unzipped_bytes: int = DEFAULT_MAX_UNZIPPED_MB * 1_000_000  # a chat inside a zip, unpacked
     me: str | None = None  # the owner's name where an export only says "sent" (SMS, iMessage)
+    columns: tuple[tuple[str, str], ...] = ()  # a table's (our field, its column) pairs, from --columns
 
 
 @dataclass(frozen=True, slots=True)

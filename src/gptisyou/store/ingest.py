@@ -59,6 +59,7 @@ def import_chats(
     progress: Progress | None = None,
     max_unzipped_mb: int = DEFAULT_MAX_UNZIPPED_MB,
     me: str | None = None,
+    columns: tuple[tuple[str, str], ...] = (),
 ) -> list[ImportResult]:
     """Import every chat of one export file, all or nothing; `chat_id` forces the chat they are added to.
 
@@ -67,11 +68,11 @@ def import_chats(
         ParseError: the file breaks off or is not text, with file:line.
     """
     path = Path(path)
-    source_name, source = sources.detect(path)
+    source_name, source = ("table", sources.table) if columns else sources.detect(path)
     if chat_id is not None:
         store.require_chat(chat_id)
     report = ParseReport()
-    options = ReadOptions(date_order, max_unzipped_mb * 1_000_000, me)
+    options = ReadOptions(date_order, max_unzipped_mb * 1_000_000, me, columns)
     with store.transaction() as db:
         return [
             _import_chat(db, path, source_name, chat, messages, chat_id, report)
