@@ -242,3 +242,11 @@ def test_utf16_without_a_bom_is_read(tmp_path, encoding):
     text = "01/02/2023, 10:00 - Ann: héllo 👋\n01/02/2023, 10:01 - Bob: ok\n"
     path.write_bytes(text.encode(encoding))
     assert [message.text for message in whatsapp.parse(path)] == ["héllo 👋", "ok"]
+
+
+def test_an_ios_document_with_its_page_count_is_media_named_after_the_file():
+    from gptisyou.sources.whatsapp_phrases import classify
+
+    assert classify("\u200eItinerary.pdf • 3 pages \u200edocument omitted")[:2] == ("media", "Itinerary.pdf")
+    assert classify("Notes.docx • document omitted")[:2] == ("media", "Notes.docx")
+    assert classify("pick one • the other document omitted by mistake, sorry")[0] == "text"

@@ -312,9 +312,11 @@ def _compute_calendar_date(d1: str, d2: str, d3: str, order: DateOrder) -> tuple
 
 
 def _decide_date_order(source: TextSource, report: ParseReport) -> tuple[DateOrder, str]:
-    """Scan headers until a field above 12 shows the order; fall back to chronology, then day-first."""
+    """Scan headers until a field above 12 shows the order; fall back to chronology, then to the export's locale
+    (WhatsApp in US English writes `m/d/yy` with a 12-hour clock), then to day-first."""
     dates: list[tuple[int, int, int]] = []  # distinct consecutive (first, second, year) of non-ymd headers
     saw_ymd = False
+    us_style = None  # every header so far `1/5/24, 9:05 PM`-like: slashes, a two-digit year, AM/PM
     for chunk in read_chunks(source):
         for match in HEADER.finditer(chunk):
             if len(match["d1"]) == 4:
@@ -325,6 +327,8 @@ def _decide_date_order(source: TextSource, report: ParseReport) -> tuple[DateOrd
                 return "dmy", f"day-first: {match['d1']}{match['sep']}{match['d2']} has a day above 12"
             if second > 12 >= first:
                 return "mdy", f"month-first: {match['d1']}{match['sep']}{match['d2']} has a day above 12"
+            looks_us = match["sep"] == "/" and len(match["d3"]) == 2 and match["ampm"] in ("AM", "PM") and not match["open"]
+            us_style = looks_us if us_style is None else us_style and looks_us
             entry = (first, second, int(match["d3"]))
             if not dates or dates[-1] != entry:
                 dates.append(entry)
@@ -335,6 +339,8 @@ def _decide_date_order(source: TextSource, report: ParseReport) -> tuple[DateOrd
         return "mdy", "month-first: only that order keeps the dates in chronological order"
     if backwards["dmy"] < backwards["mdy"]:
         return "dmy", "day-first: only that order keeps the dates in chronological order"
+    if us_style:
+        return "mdy", "month-first: written as WhatsApp in US English writes dates (m/d/yy, 12-hour clock)"
     report.warnings.append(
         f"{source.label}: cannot tell whether dates are day/month or month/day; assumed day-first "
         "(use --date-order mdy if that is wrong)"

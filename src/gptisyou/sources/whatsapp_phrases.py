@@ -119,6 +119,10 @@ def without_marks(text: str) -> str:
     return text.translate(_DROP_MARKS)
 
 
+# iOS names a shared document and its size: "Itinerary.pdf • 3 pages document omitted"
+IOS_DOCUMENT = re.compile(r"(?P<name>[^•]+?) • (?:[^•]+ )?document omitted", re.IGNORECASE)
+
+
 def media_attachment(first_line: str) -> tuple[bool, str | None]:
     """(is a media message, attached file name or None) for the first line of a message body."""
     probe = first_line.strip(_BLANK)
@@ -128,6 +132,8 @@ def media_attachment(first_line: str) -> tuple[bool, str | None]:
         return True, None
     if ("<" in probe or "(" in probe) and (match := ATTACHMENT.fullmatch(without_marks(probe))):
         return True, match["a"] or match["b"] or match["c"]
+    if " • " in probe and (match := IOS_DOCUMENT.fullmatch(without_marks(probe))):
+        return True, match["name"]
     return False, None
 
 
