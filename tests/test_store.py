@@ -17,7 +17,9 @@ def test_blank_workspace_gets_the_full_schema(workspace):
         indexes = {row[1]: row[2] for row in store.db.execute("PRAGMA index_list(messages)")}
         foreign = {(row[2], row[3]) for row in store.db.execute("PRAGMA foreign_key_list(messages)")}
         applied = [name for (name,) in store.db.execute("SELECT name FROM _migrations ORDER BY rowid")]
-    assert tables == {"_migrations", "chats", "people", "imports", "messages", "remote_objects", "quiz_answers"}
+    assert tables == {
+        "_migrations", "chats", "people", "imports", "messages", "remote_objects", "quiz_answers", "aliases",
+    }  # fmt: skip
     assert columns == [
         "id", "chat_id", "sender_id", "ts", "text", "kind", "attachment", "edited", "words",
         "content_hash", "ordinal", "import_id", "line",

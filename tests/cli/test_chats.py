@@ -106,7 +106,7 @@ def _zip_without_chat(path):
     [
         ("empty.txt", lambda p: p.write_bytes(b""), "empty file, no messages to import"),
         ("photo.txt", lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00"), "binary file, not a chat export"),
-        ("media.zip", _zip_without_chat, "the zip archive holds no WhatsApp chat"),
+        ("media.zip", _zip_without_chat, "the zip archive holds no chat export gptisyou reads"),
         ("broken.zip", lambda p: p.write_bytes(b"PK\x03\x04 truncated"), "not a readable zip archive"),
         (
             "result.json",

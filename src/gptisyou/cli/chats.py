@@ -17,7 +17,7 @@ from gptisyou.sources.types import DATE_ORDERS, DEFAULT_MAX_UNZIPPED_MB
 
 
 @click.command("import")
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--date-order",
     type=click.Choice(DATE_ORDERS),
@@ -37,28 +37,33 @@ def import_command(
 ) -> None:  # fmt: skip
     """Import chat exports into the workspace: WhatsApp (.txt or .zip), Telegram, Messenger, Instagram and
     Discord (JSON), SMS Backup & Restore (XML), iMessage (chat.db), Slack (export zip), or any CSV/JSON Lines
-    table; the format is read from the content.
+    table; the format is read from the content. A folder is walked and a zip of several exports unpacked;
+    files in them that are not chats are listed and skipped.
 
     Re-importing a file adds nothing; importing a newer export of the same chat adds only the new messages.
     Every file is checked before any is imported, and each import is all-or-nothing.
     """
-    from gptisyou import sources
+    from gptisyou.errors import InputError
+    from gptisyou.sources import walk
     from gptisyou.store import ingest
 
-    for path in files:
-        if not columns:
-            sources.detect(path)
     console = stderr_console(ctx)
-    with open_store(ctx) as store:
-        for path in files:
-            with _bytes_progress(console, path.name) as progress:
-                results = ingest.import_chats(store, path, date_order=date_order, chat_id=chat_id,
-                                              progress=progress, me=me, columns=columns,
-                                              max_unzipped_mb=max_unzipped_mb or DEFAULT_MAX_UNZIPPED_MB)  # fmt: skip
-            for result in results:
-                _print_import(result, console, ctx.obj["verbose"])
-            if results:
-                _print_warnings(path, results[0].report, console)
+    limit_mb = max_unzipped_mb or DEFAULT_MAX_UNZIPPED_MB
+    with walk.exports(list(files), limit_mb * 1_000_000, tables=bool(columns)) as found:
+        for path in found.unknown:
+            console.print(literal(f"skipped {found.shown.get(path, path)}: not a chat export gptisyou reads", "dim"))
+        if not found.exports:
+            raise InputError(f"no chat exports in {', '.join(map(str, files))}")
+        with open_store(ctx) as store:
+            for path, _ in found.exports:
+                with _bytes_progress(console, path.name) as progress:
+                    results = ingest.import_chats(store, path, date_order=date_order, chat_id=chat_id,
+                                                  progress=progress, me=me, columns=columns,
+                                                  max_unzipped_mb=limit_mb)  # fmt: skip
+                for result in results:
+                    _print_import(result, console, ctx.obj["verbose"])
+                if results:
+                    _print_warnings(path, results[0].report, console)
 
 
 def _column_mapping(value: str | None) -> tuple[tuple[str, str], ...]:

@@ -50,7 +50,9 @@ def _chat(header: dict, path: Path) -> Chat:
     name = channel.get("name") or path.stem
     in_server = guild.get("name") and guild.get("name") != "Direct Messages"
     title = f"{guild['name']} / #{name}" if in_server else name
-    return Chat(key=f"discord:{channel.get('id') or title}", title=title)
+    if channel.get("id"):
+        return Chat(key=f"discord:{channel['id']}", title=title)
+    return Chat(key=f"discord:{title}", title=title, stable=False)
 
 
 def _messages(events: Events, path: Path) -> Iterator[Message]:

@@ -47,13 +47,13 @@ def chats(
     """The `Source` interface: one thread (the file's part of it), its messages oldest first."""
     fields, entries = _read(path)
     title = repaired(fields.get("title") or "") or _participants_title(fields, path)
-    key = "meta:" + repaired(fields.get("thread_path") or title)
+    thread = repaired(fields.get("thread_path") or "")
     messages = [_message(entry, len(entries) - index, path) for index, entry in enumerate(entries)]
     messages.sort(key=lambda message: (message.timestamp, message.line))
     if progress:
         size = path.stat().st_size
         progress(size, size)
-    yield Chat(key=key, title=title), iter(messages)
+    yield Chat(key=f"meta:{thread or title}", title=title, stable=bool(thread)), iter(messages)
 
 
 def repaired(text: str) -> str:

@@ -55,7 +55,8 @@ def chats(
         progress(size, size)
     for chat, messages in by_chat.items():
         title = chat or path.stem
-        yield Chat(key=f"table:{path.name}:{chat}", title=title), iter(sorted(messages, key=lambda m: m.timestamp))
+        chat_messages = iter(sorted(messages, key=lambda message: message.timestamp))
+        yield Chat(key=f"table:{path.name}:{chat}", title=title, stable=False), chat_messages
 
 
 def _columns_of(first_line: str, path: Path) -> list[str]:

@@ -70,8 +70,9 @@ def _chat(fields: dict, path: Path) -> Chat:
     name = fields.get("name")
     if not name:
         name = "Saved Messages" if fields.get("type") == "saved_messages" else path.parent.name or path.stem
-    key = f"telegram:{fields['id']}" if "id" in fields else f"telegram:{name}"
-    return Chat(key=key, title=str(name))
+    if "id" in fields:
+        return Chat(key=f"telegram:{fields['id']}", title=str(name))
+    return Chat(key=f"telegram:{name}", title=str(name), stable=False)
 
 
 def _messages(events: Events, array: str, path: Path, report: ParseReport) -> Iterator[Message]:

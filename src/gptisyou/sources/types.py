@@ -27,10 +27,13 @@ class ReadOptions:
 
 @dataclass(frozen=True, slots=True)
 class Chat:
-    """One chat of an export: a source-side key (stable across exports of the same chat) and a title."""
+    """One chat of an export: a source-side key and a title. A stable key (an app's chat id) finds the same chat
+    in a later export; a key made from a file name is not stable, and the chat is found by its messages, or by
+    its title and people."""
 
     key: str
     title: str
+    stable: bool = True
 
 
 @dataclass

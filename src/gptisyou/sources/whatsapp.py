@@ -132,7 +132,7 @@ def chats(
 ) -> Iterator[tuple[Chat, Iterator[Message]]]:
     """The `Source` interface: a WhatsApp export holds one chat, titled after its file name."""
     messages = parse(path, options.date_order, report, progress, options.max_unzipped_bytes)
-    yield Chat(key=chat_title(path), title=chat_title(path)), messages
+    yield Chat(key=chat_title(path), title=chat_title(path), stable=False), messages
 
 
 def parse(
@@ -327,7 +327,9 @@ def _decide_date_order(source: TextSource, report: ParseReport) -> tuple[DateOrd
                 return "dmy", f"day-first: {match['d1']}{match['sep']}{match['d2']} has a day above 12"
             if second > 12 >= first:
                 return "mdy", f"month-first: {match['d1']}{match['sep']}{match['d2']} has a day above 12"
-            looks_us = match["sep"] == "/" and len(match["d3"]) == 2 and match["ampm"] in ("AM", "PM") and not match["open"]
+            looks_us = (
+                match["sep"] == "/" and len(match["d3"]) == 2 and match["ampm"] in ("AM", "PM") and not match["open"]
+            )
             us_style = looks_us if us_style is None else us_style and looks_us
             entry = (first, second, int(match["d3"]))
             if not dates or dates[-1] != entry:

@@ -114,7 +114,31 @@ def _quiz_answers(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_initial_schema, _remote_objects, _quiz_answers]
+def _chat_keys(db: sqlite3.Connection) -> None:
+    _run_script(
+        db,
+        """
+        ALTER TABLE chats ADD COLUMN source_key TEXT;  -- the export's own id of the chat, where it has a stable one
+        CREATE INDEX chats_by_key ON chats (source, source_key);
+        """,
+    )
+
+
+def _aliases(db: sqlite3.Connection) -> None:
+    _run_script(
+        db,
+        """
+        CREATE TABLE aliases (             -- people --merge: names that are one person across chats and apps
+            name TEXT PRIMARY KEY,         -- a participant's name as an export writes it
+            person TEXT NOT NULL           -- the one name the person goes by (a persona for --as)
+        );
+        """,
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    _initial_schema, _remote_objects, _quiz_answers, _chat_keys, _aliases,
+]  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

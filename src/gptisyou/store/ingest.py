@@ -88,10 +88,11 @@ def _import_chat(db: sqlite3.Connection, path: Path, source_name: str, chat: Cha
         " sender TEXT, ts TEXT, text TEXT, kind TEXT, attachment TEXT, edited INTEGER, words INTEGER)"
     )
     read = _stage(db, messages)
-    new_chat = chat_id is None and (chat_id := _matching_chat(db, chat.title, source_name)) is None
+    new_chat = chat_id is None and (chat_id := _matching_chat(db, chat, source_name)) is None
     if new_chat:
         chat_id = db.execute(
-            "INSERT INTO chats (title, source, created_at) VALUES (?, ?, ?)", (chat.title, source_name, _now())
+            "INSERT INTO chats (title, source, created_at, source_key) VALUES (?, ?, ?, ?)",
+            (chat.title, source_name, _now(), chat.key if chat.stable else None),
         ).lastrowid
     import_id = db.execute(
         "INSERT INTO imports (chat_id, file_name, sha256, imported_at, date_order, messages_read,"
@@ -158,7 +159,9 @@ def _count_out_of_order_duplicates(db: sqlite3.Connection) -> None:
     )
 
 
-def _matching_chat(db: sqlite3.Connection, title: str, source_name: str) -> int | None:
+def _matching_chat(db: sqlite3.Connection, chat: Chat, source_name: str) -> int | None:
+    """The chat an import adds to: the one it shares messages with; else, for an app's own chat id, the chat with
+    that id; else one with the same title and people."""
     overlap = db.execute(
         """
         WITH sample AS (SELECT ts, content_hash FROM incoming ORDER BY line LIMIT ?)
@@ -170,9 +173,12 @@ def _matching_chat(db: sqlite3.Connection, title: str, source_name: str) -> int 
     ).fetchone()
     if overlap and overlap[1]:
         return overlap[0]
+    if chat.stable:
+        keyed = db.execute("SELECT id FROM chats WHERE source = ? AND source_key = ?", (source_name, chat.key))
+        return next((row[0] for row in keyed), None)
     senders = {name for (name,) in db.execute("SELECT DISTINCT sender FROM incoming WHERE sender IS NOT NULL")}
     for (candidate,) in db.execute(
-        "SELECT id FROM chats WHERE title = ? AND source = ? ORDER BY id", (title, source_name)
+        "SELECT id FROM chats WHERE title = ? AND source = ? ORDER BY id", (chat.title, source_name)
     ):
         people = {name for (name,) in db.execute("SELECT name FROM people WHERE chat_id = ?", (candidate,))}
         if len(people & senders) >= min(2, len(people), len(senders)):
