@@ -144,23 +144,47 @@ def chats(ctx: click.Context) -> None:
 
 
 @click.command()
+@click.argument("names", nargs=-1)
 @click.option("--chat", "chat_id", type=int, help="Only this chat.")
+@click.option("--merge", is_flag=True, help="NAMES are one person, known by the first: --as uses all their chats.")
+@click.option("--unmerge", is_flag=True, help="Forget the merges of NAMES (a merged name, or a person's all).")
 @click.pass_context
-def people(ctx: click.Context, chat_id: int | None = None) -> None:
-    """List the participants of each chat: messages, words, first and last message."""
+def people(ctx: click.Context, names: tuple[str, ...], chat_id: int | None = None, merge: bool = False,
+           unmerge: bool = False) -> None:  # fmt: skip
+    """List the participants of each chat: messages, words, first and last message.
+
+    \b
+    gptisyou people --merge "Alex Martin" alex.m "+33 6 12 34 56 78"   one person across chats and apps
+    gptisyou people --unmerge alex.m
+    """
+    from gptisyou.errors import InputError
+
+    asked = merge or unmerge
+    if (merge and unmerge) or bool(names) != asked:
+        raise InputError("give NAMES with either --merge (the person first, then their other names) or --unmerge")
     with open_store(ctx) as store:
+        if merge:
+            store.merge_people(names[0], list(names[1:]))
+            click.echo(printable(f"{', '.join(names[1:]) or names[0]} → {names[0]}"))
+        elif unmerge:
+            click.echo(f"{store.unmerge_people(list(names))} merged name(s) forgotten")
         if chat_id is not None:
             store.require_chat(chat_id)
         rows = store.people(chat_id)
+        aliases = store.aliases()
     if not rows:
         click.echo("No people yet. Import a chat first: gptisyou import 'WhatsApp Chat with Alex.zip'")
         return
     columns = ("Chat", "Name", "Messages", "Words", "First", "Last")
     print_table(columns, [
-        (f"{person.chat_id} {person.chat_title}", person.name, f"{person.messages:,}", f"{person.words:,}",
-         day(person.first), day(person.last))
+        (f"{person.chat_id} {person.chat_title}", _shown_name(person.name, aliases), f"{person.messages:,}",
+         f"{person.words:,}", day(person.first), day(person.last))
         for person in rows
     ])  # fmt: skip
+
+
+def _shown_name(name: str, aliases: dict[str, str]) -> str:
+    return f"{name} (= {aliases[name]})" if name in aliases else name
 
 
 @click.command()

@@ -16,6 +16,7 @@ from pathlib import Path
 from gptisyou.data.conversations import Session, SessionConfig, Turn, split_sessions
 from gptisyou.data.redact import Redactor
 from gptisyou.errors import InputError, RedactionError
+from gptisyou.messages import Message
 from gptisyou.store.database import Store
 from gptisyou.store.workspace import ensure_private_dir, file_name_for
 
@@ -81,10 +82,13 @@ def build(store: Store, config: DatasetConfig, count_tokens: Callable[[str], int
         InputError: an unknown persona, chat or --with name, or a persona with no turns to learn from.
     """
     people = persona_chats(store, config)
+    aliases = store.aliases()
     sessions = [
         session
         for chat_id in sorted(people)
-        for session in split_sessions(store.messages(chat_id), chat_id, SessionConfig(config.gap_hours))
+        for session in split_sessions(
+            _as_people(store.messages(chat_id), aliases), chat_id, SessionConfig(config.gap_hours)
+        )
         if _wanted(session, config)
     ]
     sessions.sort(key=lambda session: (session.start, session.chat_id))
@@ -166,10 +170,15 @@ def is_target(turn: Turn, persona: str) -> bool:
 
 def persona_chats(store: Store, config: DatasetConfig) -> dict[int, list[str]]:
     """Chat id → participants, for the chats the selection covers; raises InputError for a bad selection."""
-    everyone = store.db.execute("SELECT chat_id, name FROM people ORDER BY chat_id, name").fetchall()
+    aliases = store.aliases()
+    everyone = [
+        (chat_id, aliases.get(name, name))
+        for chat_id, name in store.db.execute("SELECT chat_id, name FROM people ORDER BY chat_id, name")
+    ]
     people: dict[int, list[str]] = {}
     for chat_id, name in everyone:
-        people.setdefault(chat_id, []).append(name)
+        if name not in people.setdefault(chat_id, []):
+            people[chat_id].append(name)
     known = sorted({name for _, name in everyone})
     if config.persona not in known:
         raise InputError(
@@ -187,6 +196,12 @@ def persona_chats(store: Store, config: DatasetConfig) -> dict[int, list[str]]:
         if not any(name in names for names in chosen.values()):
             raise InputError(f"--with {name}: not a participant of {config.persona}'s chats")
     return chosen
+
+
+def _as_people(messages: Iterable[Message], aliases: dict[str, str]) -> Iterator[Message]:
+    """The messages with every merged name written as the person's one name (people --merge)."""
+    for message in messages:
+        yield message._replace(sender=aliases.get(message.sender, message.sender)) if aliases else message
 
 
 def _wanted(session: Session, config: DatasetConfig) -> bool:
@@ -242,10 +257,12 @@ def counterpart(store: Store, persona: str) -> str:
         InputError: an unknown persona.
     """
     chats = persona_chats(store, DatasetConfig(persona))
+    aliases = store.aliases()
     written: dict[str, int] = {}
     for person in store.people():
-        if person.chat_id in chats and person.name != persona:
-            written[person.name] = written.get(person.name, 0) + person.messages
+        name = aliases.get(person.name, person.name)
+        if person.chat_id in chats and name != persona:
+            written[name] = written.get(name, 0) + person.messages
     return max(written, key=lambda name: (written[name], name)) if written else "You"
 
 

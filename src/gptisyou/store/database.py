@@ -296,6 +296,33 @@ class Store:
 
     # --- the blind quiz -----------------------------------------------------------------------------------------
 
+    def aliases(self) -> dict[str, str]:
+        """Name → the person it belongs to, for every merged name (people --merge)."""
+        return dict(self.db.execute("SELECT name, person FROM aliases"))
+
+    def merge_people(self, person: str, names: list[str]) -> None:
+        """Record that `names` are `person` (written under other names, in other chats or apps).
+
+        Raises:
+            InputError: a name that is no participant of any chat.
+        """
+        known = {name for (name,) in self.db.execute("SELECT DISTINCT name FROM people")} | {person}
+        for name in names:
+            if name not in known:
+                raise InputError(f"no participant '{name}' in any chat (see gptisyou people)")
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT INTO aliases (name, person) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET person = ?",
+                [(name, person, person) for name in names if name != person],
+            )
+
+    def unmerge_people(self, names: list[str]) -> int:
+        """Forget merges of `names` (a merged name, or a person: all of theirs); returns how many were forgotten."""
+        with self.transaction() as db:
+            marks = ", ".join("?" * len(names))
+            return db.execute(f"DELETE FROM aliases WHERE name IN ({marks}) OR person IN ({marks})",
+                              [*names, *names]).rowcount  # fmt: skip
+
     def record_quiz_answer(self, run: str, question: int, picked_real: bool, via: str) -> None:
         with self.transaction() as db:
             db.execute(

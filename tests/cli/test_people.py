@@ -1,0 +1,49 @@
+"""people --merge: one person under several names, across chats and apps, used by --as."""
+
+import json
+
+import pytest
+
+
+def _telegram_chat(path, me: str, other: str, chat_id: int, day: int):
+    messages = [
+        {"id": n, "type": "message", "date": f"2024-05-{day:02d}T10:{n:02d}:00", "from": sender, "from_id": sender,
+         "text": f"{sender} says {n}"}
+        for n, sender in enumerate([other, me] * 5)
+    ]  # fmt: skip
+    path.write_text(json.dumps({"name": other, "type": "personal_chat", "id": chat_id, "messages": messages}))
+    return path
+
+
+def test_merged_names_are_one_persona_across_apps(run, workspace, tmp_path):
+    from gptisyou.data.dataset import DatasetConfig, build, counterpart
+    from gptisyou.store.database import Store
+
+    run("import", _telegram_chat(tmp_path / "a.json", "Alex Martin", "Sam", 1, 1))
+    run("import", _telegram_chat(tmp_path / "b.json", "alex.m", "Kim", 2, 2))
+    merged = run("people", "--merge", "Alex Martin", "alex.m")
+    assert merged.exit_code == 0, merged.output
+    assert "alex.m (= Alex Martin)" in merged.output
+    with Store.open(workspace) as store:
+        data = build(store, DatasetConfig("Alex Martin", redact=False, val_fraction=0))
+        assert sorted(data.people) == [1, 2]  # both chats, the second one written as alex.m
+        assert data.target_turns(data.train) == 10
+        assert counterpart(store, "Alex Martin") in ("Kim", "Sam")
+    unmerged = run("people", "--unmerge", "alex.m")
+    assert "1 merged name(s) forgotten" in unmerged.output
+    with Store.open(workspace) as store:
+        assert sorted(build(store, DatasetConfig("Alex Martin", redact=False)).people) == [1]
+
+
+@pytest.mark.parametrize("args", [("--merge",), ("Alex",), ("--merge", "--unmerge", "Alex")])
+def test_merge_needs_names_and_one_flag(run, workspace, args):
+    result = run("people", *args)
+    assert result.exit_code == 2
+    assert "--merge" in result.output
+
+
+def test_merging_an_unknown_name_is_refused(run, workspace, tmp_path):
+    run("import", _telegram_chat(tmp_path / "a.json", "Alex Martin", "Sam", 1, 1))
+    result = run("people", "--merge", "Alex Martin", "nobody")
+    assert result.exit_code == 2
+    assert "no participant 'nobody'" in result.output
