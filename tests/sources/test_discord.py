@@ -73,3 +73,10 @@ def test_a_cut_off_export_is_a_one_line_error(tmp_path):
     with pytest.raises(ParseError, match=r"channel\.json: not valid JSON after message \d") as error:
         read(path)
     assert "\n" not in str(error.value)
+
+
+def test_tz_shows_utc_times_in_the_zone_asked_for(run, workspace):
+    result = run("import", "--tz", "Asia/Tokyo", SOURCES / "discord/mlomb-chat-analytics/DM_2A_2M.json")
+    assert result.exit_code == 0, result.output
+    assert "2019-01-05 → 2020-07-18" in result.output  # 17:52 UTC on the 4th is 02:52 on the 5th in Tokyo
+    assert run("import", "--tz", "Mars/Olympus", SOURCES / "discord/mlomb-chat-analytics/DM_2A_2M.json").exit_code == 2

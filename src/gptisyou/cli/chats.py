@@ -30,10 +30,14 @@ from gptisyou.sources.types import DATE_ORDERS, DEFAULT_MAX_UNZIPPED_MB
 @click.option("--columns", callback=lambda _ctx, _param, value: _column_mapping(value),
               help="Read the files as a CSV or JSON Lines table with these columns, e.g. "
                    "sender=author,timestamp=date,text=body (and chat=… to split it into chats).")  # fmt: skip
+@click.option("--tz", callback=lambda _ctx, _param, value: _zone(value),
+              help="Show times stored in UTC (Telegram's epoch, Messenger, Discord, SMS, iMessage, Slack) in this zone, "
+                   "e.g. Europe/Paris (default: this machine's).")  # fmt: skip
 @click.pass_context
 def import_command(
     ctx: click.Context, files: tuple[Path, ...], date_order: str | None = None, chat_id: int | None = None,
     max_unzipped_mb: int | None = None, me: str | None = None, columns: tuple[tuple[str, str], ...] = (),
+    tz=None,
 ) -> None:  # fmt: skip
     """Import chat exports into the workspace: WhatsApp (.txt or .zip), Telegram, Messenger, Instagram and
     Discord (JSON), SMS Backup & Restore (XML), iMessage (chat.db), Slack (export zip), or any CSV/JSON Lines
@@ -58,12 +62,26 @@ def import_command(
             for path, _ in found.exports:
                 with _bytes_progress(console, path.name) as progress:
                     results = ingest.import_chats(store, path, date_order=date_order, chat_id=chat_id,
-                                                  progress=progress, me=me, columns=columns,
+                                                  progress=progress, me=me, columns=columns, tz=tz,
                                                   max_unzipped_mb=limit_mb)  # fmt: skip
                 for result in results:
                     _print_import(result, console, ctx.obj["verbose"])
                 if results:
                     _print_warnings(path, results[0].report, console)
+
+
+def _zone(name: str | None):
+    """An IANA zone (`Europe/Paris`) or a usage error."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(
+            f"'{name}' is not a time zone name such as Europe/Paris or America/New_York"
+        ) from None
 
 
 def _column_mapping(value: str | None) -> tuple[tuple[str, str], ...]:

@@ -17,7 +17,7 @@ from gptisyou.errors import InputError, ParseError
 from gptisyou.messages import Message
 from gptisyou.sources.jsonstream import Events, events_of
 from gptisyou.sources.textfile import TextSource, head_text
-from gptisyou.sources.types import Chat, ParseReport, Progress, ReadOptions
+from gptisyou.sources.types import Chat, ParseReport, Progress, ReadOptions, shown
 
 _WRITTEN_TYPES = {"Default", "Reply"}
 
@@ -40,7 +40,7 @@ def chats(
             if prefix in ("guild", "channel") and event == "start_map":
                 header[prefix] = events.value(prefix, event)
             elif prefix == "messages" and event == "start_array":
-                yield _chat(header, path), _messages(events, path)
+                yield _chat(header, path), _messages(events, path, options)
                 return
         raise InputError(f"{path}: a JSON file without Discord messages (no 'messages' list)")
 
@@ -55,13 +55,13 @@ def _chat(header: dict, path: Path) -> Chat:
     return Chat(key=f"discord:{title}", title=title, stable=False)
 
 
-def _messages(events: Events, path: Path) -> Iterator[Message]:
+def _messages(events: Events, path: Path, options: ReadOptions) -> Iterator[Message]:
     for entry in events.objects("messages"):
-        yield _message(entry, events.built, path)
+        yield _message(entry, events.built, path, options)
 
 
-def _message(entry: dict, number: int, path: Path) -> Message:
-    timestamp = _local_time(entry.get("timestamp"), number, path)
+def _message(entry: dict, number: int, path: Path, options: ReadOptions) -> Message:
+    timestamp = _local_time(entry.get("timestamp"), number, path, options)
     author = entry.get("author") or {}
     sender = author.get("nickname") or author.get("name") or "Unknown"
     text = entry.get("content") or ""
@@ -79,8 +79,8 @@ def _message(entry: dict, number: int, path: Path) -> Message:
     return Message(sender, timestamp, text, "text", None, edited, number, "discord")
 
 
-def _local_time(value, number: int, path: Path) -> datetime:
+def _local_time(value, number: int, path: Path, options: ReadOptions) -> datetime:
     try:
-        return datetime.fromisoformat(str(value)).astimezone().replace(tzinfo=None)
+        return shown(datetime.fromisoformat(str(value)), options.tz)
     except ValueError:
         raise ParseError(path, None, f"message {number}: no readable 'timestamp'") from None

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from gptisyou.errors import ParseError
 from gptisyou.messages import Message
-from gptisyou.sources.types import Chat, ParseReport, Progress, ReadOptions
+from gptisyou.sources.types import Chat, ParseReport, Progress, ReadOptions, shown
 
 OWNER = "Me"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -71,7 +71,7 @@ def chats(
     owner = options.me or OWNER
     for key, title in _conversations(rows, handles):
         mine = [row for row in rows if row[0] == key and row[6] not in _TAPBACKS]
-        yield Chat(key=f"imessage:{key}", title=title), (_message(row, handles, owner, path) for row in mine)
+        yield Chat(key=f"imessage:{key}", title=title), (_message(row, handles, owner, path, options) for row in mine)
 
 
 def _opened(path: Path) -> sqlite3.Connection:
@@ -111,9 +111,9 @@ def _conversations(rows: list, handles: dict) -> list[tuple[str, str]]:
     return [(key, ", ".join(names) or f"conversation {key}") for key, names in people.items()]
 
 
-def _message(row: tuple, handles: dict, owner: str, path: Path) -> Message:
+def _message(row: tuple, handles: dict, owner: str, path: Path, options: ReadOptions) -> Message:
     _, rowid, date, from_me, handle, text, _, body, item_type, attachment = row
-    timestamp = _local_time(date)
+    timestamp = _local_time(date, options)
     sender = owner if from_me else _handle(handle, handles)
     text = text if text is not None else _attributed_text(body, path, rowid)
     if item_type:
@@ -152,7 +152,7 @@ def _attributed_text(body: bytes | None, path: Path, rowid: int) -> str:
     return ""
 
 
-def _local_time(date: int | None) -> datetime:
+def _local_time(date: int | None, options: ReadOptions) -> datetime:
     date = date or 0
     seconds = date / 1e9 if abs(date) >= _NANOSECONDS_FROM else date
-    return (_APPLE_EPOCH + timedelta(seconds=seconds)).astimezone().replace(tzinfo=None)
+    return shown(_APPLE_EPOCH + timedelta(seconds=seconds), options.tz)

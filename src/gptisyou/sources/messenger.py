@@ -14,13 +14,12 @@ first; they are stored oldest first.
 """
 
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from gptisyou.errors import InputError, ParseError
 from gptisyou.messages import Kind, Message
 from gptisyou.sources.textfile import TextSource, head_text
-from gptisyou.sources.types import Chat, ParseReport, Progress, ReadOptions
+from gptisyou.sources.types import Chat, ParseReport, Progress, ReadOptions, from_epoch
 
 _MEDIA = {  # key of an entry → the placeholder word the conversations stage knows
     "photos": "photo",
@@ -48,7 +47,7 @@ def chats(
     fields, entries = _read(path)
     title = repaired(fields.get("title") or "") or _participants_title(fields, path)
     thread = repaired(fields.get("thread_path") or "")
-    messages = [_message(entry, len(entries) - index, path) for index, entry in enumerate(entries)]
+    messages = [_message(entry, len(entries) - index, path, options) for index, entry in enumerate(entries)]
     messages.sort(key=lambda message: (message.timestamp, message.line))
     if progress:
         size = path.stat().st_size
@@ -90,9 +89,9 @@ def _participants_title(fields: dict, path: Path) -> str:
     return " and ".join(names) or path.parent.name or path.stem
 
 
-def _message(entry: dict, line: int, path: Path) -> Message:
+def _message(entry: dict, line: int, path: Path, options: ReadOptions) -> Message:
     try:
-        timestamp = datetime.fromtimestamp(int(entry["timestamp_ms"]) / 1000)
+        timestamp = from_epoch(int(entry["timestamp_ms"]) / 1000, options.tz)
     except (KeyError, TypeError, ValueError, OverflowError, OSError):
         raise ParseError(path, None, f"message {line} (from the end): no readable 'timestamp_ms'") from None
     sender = repaired(entry.get("sender_name") or "") or None

@@ -18,12 +18,11 @@ import json
 import re
 import zipfile
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from gptisyou.errors import InputError, ParseError
 from gptisyou.messages import Message
-from gptisyou.sources.types import Chat, ParseReport, Progress, ReadOptions
+from gptisyou.sources.types import Chat, ParseReport, Progress, ReadOptions, from_epoch
 
 _LISTS = ("channels.json", "groups.json", "dms.json", "mpims.json")
 _SYSTEM_SUBTYPES = {"channel_join", "channel_leave", "channel_topic", "channel_purpose", "channel_name",
@@ -58,7 +57,7 @@ def chats(
     for folder, folder_entries in entries.items():
         key, title = titles.get(folder, (folder, f"#{folder}"))
         ordered = sorted(folder_entries, key=lambda entry: float(entry.get("ts") or 0))
-        messages = [_message(entry, number, people) for number, entry in enumerate(ordered, start=done + 1)]
+        messages = [_message(entry, n, people, options) for n, entry in enumerate(ordered, start=done + 1)]
         done += len(messages)
         if progress:
             progress(done, sum(len(e) for e in entries.values()))
@@ -114,8 +113,8 @@ def _titles(archive: zipfile.ZipFile, path: Path, people: dict[str, str]) -> dic
     return titles
 
 
-def _message(entry: dict, number: int, people: dict[str, str]) -> Message:
-    timestamp = datetime.fromtimestamp(float(entry.get("ts") or 0))
+def _message(entry: dict, number: int, people: dict[str, str], options: ReadOptions) -> Message:
+    timestamp = from_epoch(float(entry.get("ts") or 0), options.tz)
     user = entry.get("user")
     sender = (
         people.get(user)

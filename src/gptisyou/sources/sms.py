@@ -24,14 +24,13 @@ import sqlite3
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from xml.parsers import expat
 
 from gptisyou.errors import InputError, ParseError
 from gptisyou.messages import Message
 from gptisyou.sources.textfile import TextSource, head_text
-from gptisyou.sources.types import Chat, ParseReport, Progress, ReadOptions
+from gptisyou.sources.types import Chat, ParseReport, Progress, ReadOptions, from_epoch
 
 OWNER = "Me"  # the phone's owner, unless --me names them
 _RECEIVED_SMS, _DRAFT_SMS = "1", "3"
@@ -56,7 +55,7 @@ def chats(
         spool = _Spool(Path(folder) / "records.db")
         _read(path, spool, report, progress)
         for key, title in spool.chats():
-            yield Chat(key=f"sms:{key}", title=title), spool.messages(key, owner)
+            yield Chat(key=f"sms:{key}", title=title), spool.messages(key, owner, options)
         spool.close()
 
 
@@ -102,7 +101,7 @@ class _Spool:
     def chats(self) -> list[tuple[str, str]]:
         return self.db.execute("SELECT key, title FROM chats ORDER BY first_line").fetchall()
 
-    def messages(self, chat: str, owner: str) -> Iterator[Message]:
+    def messages(self, chat: str, owner: str, options: ReadOptions) -> Iterator[Message]:
         rows = self.db.execute(
             "SELECT r.date_ms, r.sent, r.text, r.line, r.sender_number, n.name, r.media, r.attachment FROM records r"
             " LEFT JOIN names n ON n.number = r.sender_number WHERE r.chat = ? ORDER BY r.date_ms, r.line",
@@ -110,7 +109,7 @@ class _Spool:
         )
         for date_ms, sent, text, line, number, name, media, attachment in rows:
             sender = owner if sent else (name or number or "Unknown")
-            yield Message(sender, datetime.fromtimestamp(date_ms / 1000), text, "media" if media else "text",
+            yield Message(sender, from_epoch(date_ms / 1000, options.tz), text, "media" if media else "text",
                           attachment, False, line, "sms")  # fmt: skip
 
     def close(self) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from gptisyou.errors import InputError, ParseError
 from gptisyou.messages import Message
 from gptisyou.sources.textfile import TextSource, head_text
-from gptisyou.sources.types import Chat, ParseReport, Progress, ReadOptions
+from gptisyou.sources.types import Chat, ParseReport, Progress, ReadOptions, from_epoch, shown
 
 FIELDS = {  # our field → the names an export commonly gives it
     "sender": ("sender", "author", "from", "name", "user", "username", "sender_name"),
@@ -49,7 +49,7 @@ def chats(
     by_chat: dict[str, list[Message]] = {}
     for line, row in rows:
         chat = str(row.get(mapping["chat"]) or "") if "chat" in mapping else ""
-        by_chat.setdefault(chat, []).append(_message(row, mapping, line, path))
+        by_chat.setdefault(chat, []).append(_message(row, mapping, line, path, options))
     if progress:
         size = path.stat().st_size
         progress(size, size)
@@ -98,20 +98,20 @@ def _rows(path: Path) -> Iterator[tuple[int, dict]]:
                 yield reader.line_num, row
 
 
-def _message(row: dict, mapping: dict[str, str], line: int, path: Path) -> Message:
-    timestamp = _timestamp(row.get(mapping["timestamp"]), path, line, mapping["timestamp"])
+def _message(row: dict, mapping: dict[str, str], line: int, path: Path, options: ReadOptions) -> Message:
+    timestamp = _timestamp(row.get(mapping["timestamp"]), path, line, mapping["timestamp"], options)
     sender = str(row.get(mapping["sender"]) or "").strip() or None
     text = str(row.get(mapping["text"]) or "")
     return Message(sender, timestamp, text, "text" if sender else "system", line=line, source="table")
 
 
-def _timestamp(value, path: Path, line: int, column: str) -> datetime:
+def _timestamp(value, path: Path, line: int, column: str, options: ReadOptions) -> datetime:
     text = str(value or "").strip()
     try:
         if text.replace(".", "", 1).isdigit():
             number = float(text)
-            return datetime.fromtimestamp(number / 1000 if number >= _MILLISECONDS_FROM else number)
+            return from_epoch(number / 1000 if number >= _MILLISECONDS_FROM else number, options.tz)
         moment = datetime.fromisoformat(text)
-        return moment.astimezone().replace(tzinfo=None) if moment.tzinfo else moment
+        return shown(moment, options.tz) if moment.tzinfo else moment
     except (ValueError, OverflowError, OSError):
         raise ParseError(path, line, f"'{column}' is not an ISO 8601 time or epoch seconds: {text[:40]!r}") from None

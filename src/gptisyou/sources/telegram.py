@@ -23,7 +23,7 @@ from gptisyou.errors import InputError, ParseError
 from gptisyou.messages import Message
 from gptisyou.sources.jsonstream import Events, events_of
 from gptisyou.sources.textfile import TextSource, head_text
-from gptisyou.sources.types import Chat, ParseReport, Progress, ReadOptions
+from gptisyou.sources.types import Chat, ParseReport, Progress, ReadOptions, from_epoch
 
 # where chats sit in an export: the top object itself (one chat), or the items of the account's chat lists
 _CHATS = ("", "chats.list.item", "left_chats.list.item")
@@ -61,7 +61,7 @@ def chats(
                 chat[key] = value  # a chat's name, type and id come before its messages
             elif event == "start_array" and key == "messages" and parent in _CHATS:
                 found = True
-                yield _chat(chat, path), _messages(events, prefix, path, report)
+                yield _chat(chat, path), _messages(events, prefix, path, report, options)
         if not found:
             raise InputError(f"{path}: a JSON file without Telegram messages (no 'messages' list)")
 
@@ -75,15 +75,15 @@ def _chat(fields: dict, path: Path) -> Chat:
     return Chat(key=f"telegram:{name}", title=str(name), stable=False)
 
 
-def _messages(events: Events, array: str, path: Path, report: ParseReport) -> Iterator[Message]:
+def _messages(events: Events, array: str, path: Path, report: ParseReport, options: ReadOptions) -> Iterator[Message]:
     for entry in events.objects(array):
-        message = _message(entry, events.built, path, report)
+        message = _message(entry, events.built, path, report, options)
         if message is not None:
             yield message
 
 
-def _message(entry: dict, number: int, path: Path, report: ParseReport) -> Message | None:
-    timestamp = _timestamp(entry, number, path)
+def _message(entry: dict, number: int, path: Path, report: ParseReport, options: ReadOptions) -> Message | None:
+    timestamp = _timestamp(entry, number, path, options)
     if entry.get("type") == "service":
         return Message(None, timestamp, _service_text(entry), "system", line=number, source="telegram")
     if entry.get("type", "message") != "message":
@@ -138,11 +138,11 @@ def _unnamed(entry: dict) -> str:
     return f"Deleted Account {entry['from_id']}" if entry.get("from_id") is not None else "Deleted Account"
 
 
-def _timestamp(entry: dict, number: int, path: Path) -> datetime:
+def _timestamp(entry: dict, number: int, path: Path, options: ReadOptions) -> datetime:
     """`date` (local time as written), else `date_unixtime` read in the machine's time zone."""
     try:
         if "date" in entry:
             return datetime.fromisoformat(str(entry["date"]))
-        return datetime.fromtimestamp(int(entry["date_unixtime"])).replace(tzinfo=None)
+        return from_epoch(int(entry["date_unixtime"]), options.tz)
     except (KeyError, ValueError, OverflowError, OSError):
         raise ParseError(path, None, f"message {number}: no readable 'date' or 'date_unixtime'") from None

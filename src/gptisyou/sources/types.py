@@ -3,6 +3,7 @@ read, and the report a parser fills in while it reads."""
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -23,6 +24,16 @@ class ReadOptions:
     max_unzipped_bytes: int = DEFAULT_MAX_UNZIPPED_MB * 1_000_000  # a chat inside a zip, unpacked
     me: str | None = None  # the owner's name where an export only says "sent" (SMS, iMessage)
     columns: tuple[tuple[str, str], ...] = ()  # a table's (our field, its column) pairs, from --columns
+    tz: tzinfo | None = None  # the zone moments stored in UTC are shown in (--tz); None: the machine's
+
+
+def shown(moment: datetime, tz: tzinfo | None) -> datetime:
+    """An aware moment as the naive local time a person reads it in: in `tz`, else in the machine's zone."""
+    return moment.astimezone(tz).replace(tzinfo=None)
+
+
+def from_epoch(seconds: float, tz: tzinfo | None) -> datetime:
+    return shown(datetime.fromtimestamp(seconds, UTC), tz)
 
 
 @dataclass(frozen=True, slots=True)

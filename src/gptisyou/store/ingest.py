@@ -10,7 +10,7 @@ import hashlib
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from itertools import islice
 from pathlib import Path
 
@@ -60,6 +60,7 @@ def import_chats(
     max_unzipped_mb: int = DEFAULT_MAX_UNZIPPED_MB,
     me: str | None = None,
     columns: tuple[tuple[str, str], ...] = (),
+    tz: tzinfo | None = None,
 ) -> list[ImportResult]:
     """Import every chat of one export file, all or nothing; `chat_id` forces the chat they are added to.
 
@@ -72,7 +73,7 @@ def import_chats(
     if chat_id is not None:
         store.require_chat(chat_id)
     report = ParseReport()
-    options = ReadOptions(date_order, max_unzipped_mb * 1_000_000, me, columns)
+    options = ReadOptions(date_order, max_unzipped_mb * 1_000_000, me, columns, tz)
     with store.transaction() as db:
         return [
             _import_chat(db, path, source_name, chat, messages, chat_id, report)
