@@ -69,3 +69,23 @@ def test_a_damaged_attributed_body_names_the_file_and_row(tmp_path):
         db.execute("UPDATE message SET attributedBody = x'040b73747265616d747970' WHERE ROWID = 241485")
     with pytest.raises(ParseError, match=r"chat\.db: message row 241485: attributedBody is not a readable"):
         read(path)
+
+
+def test_contacts_name_handles_and_numbers(run, workspace, tmp_path):
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_text("handle,name\ntestemail@gmail.com,Jordan\n+1 (555) 000-0001,Contact Alpha\n", encoding="utf-8")
+    result = run(
+        "import", "--contacts", contacts, "--me", "Alex", SOURCES / "imessage/langchain-community/imessage_chat.db"
+    )
+    assert result.exit_code == 0, result.output
+    assert "chat 1 'Jordan' (new)" in result.output
+    sms = run(
+        "import", "--contacts", contacts, SOURCES / "sms_backup_restore/devadvance-sms-backup-reader-2/sms_small.xml"
+    )
+    assert sms.exit_code == 0, sms.output
+    names = run("people").output
+    assert "Jordan" in names
+    assert "Contact Alpha" in names  # +15550000001 in the backup, written differently in the contacts
+    bad = tmp_path / "bad.csv"
+    bad.write_text("+15550000001\n", encoding="utf-8")
+    assert run("import", "--contacts", bad, SOURCES / "imessage/langchain-community/imessage_chat.db").exit_code == 2

@@ -33,11 +33,13 @@ from gptisyou.sources.types import DATE_ORDERS, DEFAULT_MAX_UNZIPPED_MB
 @click.option("--tz", callback=lambda _ctx, _param, value: _zone(value),
               help="Show times stored in UTC (Telegram's epoch, Messenger, Discord, SMS, iMessage, Slack) in this zone, "
                    "e.g. Europe/Paris (default: this machine's).")  # fmt: skip
+@click.option("--contacts", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A CSV of phone numbers or addresses and names (two columns), to name SMS and iMessage senders.")  # fmt: skip
 @click.pass_context
 def import_command(
     ctx: click.Context, files: tuple[Path, ...], date_order: str | None = None, chat_id: int | None = None,
     max_unzipped_mb: int | None = None, me: str | None = None, columns: tuple[tuple[str, str], ...] = (),
-    tz=None,
+    tz=None, contacts: Path | None = None,
 ) -> None:  # fmt: skip
     """Import chat exports into the workspace: WhatsApp (.txt or .zip), Telegram, Messenger, Instagram and
     Discord (JSON), SMS Backup & Restore (XML), iMessage (chat.db), Slack (export zip), or any CSV/JSON Lines
@@ -63,11 +65,29 @@ def import_command(
                 with _bytes_progress(console, path.name) as progress:
                     results = ingest.import_chats(store, path, date_order=date_order, chat_id=chat_id,
                                                   progress=progress, me=me, columns=columns, tz=tz,
+                                                  contacts=_contacts(contacts),
                                                   max_unzipped_mb=limit_mb)  # fmt: skip
                 for result in results:
                     _print_import(result, console, ctx.obj["verbose"])
                 if results:
                     _print_warnings(path, results[0].report, console)
+
+
+def _contacts(path: Path | None) -> tuple[tuple[str, str], ...]:
+    """(handle, name) pairs of a two-column CSV; a header row (`phone,name`) is skipped."""
+    import csv
+
+    from gptisyou.errors import ParseError
+
+    if path is None:
+        return ()
+    with open(path, encoding="utf-8-sig", newline="") as file:
+        rows = [row for row in csv.reader(file) if row and any(cell.strip() for cell in row)]
+    for number, row in enumerate(rows, start=1):
+        if len(row) < 2 or not row[0].strip() or not row[1].strip():
+            raise ParseError(path, number, "expected two columns: a phone number or address, and a name")
+    has_header = rows and not any(char.isdigit() or char == "@" for char in rows[0][0])
+    return tuple((row[0].strip(), row[1].strip()) for row in rows[1 if has_header else 0 :])
 
 
 def _zone(name: str | None):

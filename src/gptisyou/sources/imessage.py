@@ -69,7 +69,7 @@ def chats(
     if tapbacks:
         report.warnings.append(f"{path.name}: {tapbacks:,} tapback(s) are reactions, not messages, and were left out")
     owner = options.me or OWNER
-    for key, title in _conversations(rows, handles):
+    for key, title in _conversations(rows, handles, options):
         mine = [row for row in rows if row[0] == key and row[6] not in _TAPBACKS]
         yield Chat(key=f"imessage:{key}", title=title), (_message(row, handles, owner, path, options) for row in mine)
 
@@ -100,11 +100,11 @@ def _query(tables: set[str]) -> str:
     )
 
 
-def _conversations(rows: list, handles: dict) -> list[tuple[str, str]]:
+def _conversations(rows: list, handles: dict, options: ReadOptions) -> list[tuple[str, str]]:
     """(key, title) of each conversation, in order of its first message; titled by the other people's handles."""
     people: dict[str, list[str]] = {}
     for row in rows:
-        handle = _handle(row[4], handles)
+        handle = _handle(row[4], handles, options)
         names = people.setdefault(row[0], [])
         if not row[3] and handle not in names:
             names.append(handle)
@@ -114,7 +114,7 @@ def _conversations(rows: list, handles: dict) -> list[tuple[str, str]]:
 def _message(row: tuple, handles: dict, owner: str, path: Path, options: ReadOptions) -> Message:
     _, rowid, date, from_me, handle, text, _, body, item_type, attachment = row
     timestamp = _local_time(date, options)
-    sender = owner if from_me else _handle(handle, handles)
+    sender = owner if from_me else _handle(handle, handles, options)
     text = text if text is not None else _attributed_text(body, path, rowid)
     if item_type:
         return Message(None, timestamp, text or "conversation changed", "system", line=rowid, source="imessage")
@@ -126,11 +126,15 @@ def _message(row: tuple, handles: dict, owner: str, path: Path, options: ReadOpt
     return Message(sender, timestamp, text, "text", None, False, rowid, "imessage")
 
 
-def _handle(handle, handles: dict) -> str:
-    """The handle's address; one the database lacks keeps its number, so two unknown people stay apart."""
+def _handle(handle, handles: dict, options: ReadOptions | None = None) -> str:
+    """The handle's name from --contacts, else its address; one the database lacks keeps its number, so two
+    unknown people stay apart."""
     if not isinstance(handle, int):
         return "Unknown"
-    return handles.get(handle, f"handle {handle}")
+    address = handles.get(handle)
+    if address is None:
+        return f"handle {handle}"
+    return (options.contact_name(address) if options else None) or address
 
 
 def _attributed_text(body: bytes | None, path: Path, rowid: int) -> str:

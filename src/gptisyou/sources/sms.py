@@ -108,7 +108,7 @@ class _Spool:
             (chat,),
         )
         for date_ms, sent, text, line, number, name, media, attachment in rows:
-            sender = owner if sent else (name or number or "Unknown")
+            sender = owner if sent else (options.contact_name(number or "") or name or number or "Unknown")
             yield Message(sender, from_epoch(date_ms / 1000, options.tz), text, "media" if media else "text",
                           attachment, False, line, "sms")  # fmt: skip
 

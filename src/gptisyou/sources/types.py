@@ -25,6 +25,17 @@ class ReadOptions:
     me: str | None = None  # the owner's name where an export only says "sent" (SMS, iMessage)
     columns: tuple[tuple[str, str], ...] = ()  # a table's (our field, its column) pairs, from --columns
     tz: tzinfo | None = None  # the zone moments stored in UTC are shown in (--tz); None: the machine's
+    contacts: tuple[tuple[str, str], ...] = ()  # (phone number or address, name) from --contacts
+
+    def contact_name(self, handle: str) -> str | None:
+        """The name --contacts gives a phone number (compared by its digits) or an e-mail address."""
+        wanted = _handle_key(handle)
+        return next((name for known, name in self.contacts if _handle_key(known) == wanted), None)
+
+
+def _handle_key(handle: str) -> str:
+    digits = "".join(char for char in handle if char.isdigit())
+    return digits[-9:] if "@" not in handle and len(digits) >= 6 else handle.strip().lower()
 
 
 def shown(moment: datetime, tz: tzinfo | None) -> datetime:

@@ -61,6 +61,7 @@ def import_chats(
     me: str | None = None,
     columns: tuple[tuple[str, str], ...] = (),
     tz: tzinfo | None = None,
+    contacts: tuple[tuple[str, str], ...] = (),
 ) -> list[ImportResult]:
     """Import every chat of one export file, all or nothing; `chat_id` forces the chat they are added to.
 
@@ -73,7 +74,7 @@ def import_chats(
     if chat_id is not None:
         store.require_chat(chat_id)
     report = ParseReport()
-    options = ReadOptions(date_order, max_unzipped_mb * 1_000_000, me, columns, tz)
+    options = ReadOptions(date_order, max_unzipped_mb * 1_000_000, me, columns, tz, contacts)
     with store.transaction() as db:
         return [
             _import_chat(db, path, source_name, chat, messages, chat_id, report)
