@@ -1,7 +1,5 @@
 """DiscordChatExporter JSON: DMs, group DMs and server channels, detected by content, nicknames over names."""
 
-import json
-import time
 from collections import Counter
 
 import pytest
@@ -9,22 +7,11 @@ import pytest
 from gptisyou.errors import ParseError
 from gptisyou.sources import detect, discord
 from gptisyou.sources.types import ParseReport, ReadOptions
-from tests.conftest import ROOT
+from tests.sources.conftest import SOURCES, entries, needs_corpus
 
-SOURCES = ROOT.parent / "shared" / "corpus" / "sources"
-MANIFEST = json.loads((SOURCES / "manifest.json").read_text())["files"] if SOURCES.exists() else []
-DISCORD = [entry for entry in MANIFEST if entry["source_format"] == "discordchatexporter_json"]
+DISCORD = entries("discordchatexporter_json")
 NICKNAMES = {"Someones name": "Someones nickname", "not a plant": "theplant"}  # from the manifest's notes
-pytestmark = pytest.mark.skipif(not SOURCES.exists(), reason="../shared/corpus/sources is not beside the checkout")
-
-
-@pytest.fixture(autouse=True)
-def utc(monkeypatch):
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+pytestmark = needs_corpus
 
 
 def read(path):

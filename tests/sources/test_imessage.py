@@ -1,9 +1,7 @@
 """iMessage chat.db: read from a copy, never written; text from attributedBody; tapbacks are not messages."""
 
 import hashlib
-import json
 import sqlite3
-import time
 from collections import Counter
 
 import pytest
@@ -11,21 +9,10 @@ import pytest
 from gptisyou.errors import ParseError
 from gptisyou.sources import detect, imessage
 from gptisyou.sources.types import ParseReport, ReadOptions
-from tests.conftest import ROOT
+from tests.sources.conftest import SOURCES, entries, needs_corpus
 
-SOURCES = ROOT.parent / "shared" / "corpus" / "sources"
-MANIFEST = json.loads((SOURCES / "manifest.json").read_text())["files"] if SOURCES.exists() else []
-DATABASES = [entry for entry in MANIFEST if entry["source_format"] == "imessage_chat_db_sqlite"]
-pytestmark = pytest.mark.skipif(not SOURCES.exists(), reason="../shared/corpus/sources is not beside the checkout")
-
-
-@pytest.fixture(autouse=True)
-def utc(monkeypatch):
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+DATABASES = entries("imessage_chat_db_sqlite")
+pytestmark = needs_corpus
 
 
 def read(path, me=None, report=None):

@@ -1,7 +1,6 @@
 """Facebook Messenger and Instagram JSON: detected by content, mojibake repaired in every string, oldest first."""
 
 import json
-import time
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -11,21 +10,10 @@ import pytest
 from gptisyou.errors import ParseError
 from gptisyou.sources import detect, messenger
 from gptisyou.sources.types import ParseReport, ReadOptions
-from tests.conftest import ROOT
+from tests.sources.conftest import SOURCES, entries, needs_corpus
 
-SOURCES = ROOT.parent / "shared" / "corpus" / "sources"
-MANIFEST = json.loads((SOURCES / "manifest.json").read_text())["files"] if SOURCES.exists() else []
-META = [entry for entry in MANIFEST if entry["source_format"] in ("facebook_messenger_json", "instagram_dm_json")]
-pytestmark = pytest.mark.skipif(not SOURCES.exists(), reason="../shared/corpus/sources is not beside the checkout")
-
-
-@pytest.fixture(autouse=True)
-def utc(monkeypatch):
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+META = entries("facebook_messenger_json", "instagram_dm_json")
+pytestmark = needs_corpus
 
 
 def read(path: Path):

@@ -1,7 +1,6 @@
 """Slack workspace export zips: conversations, one name per person, system subtypes, markup as a reader saw it."""
 
 import json
-import time
 import zipfile
 
 import pytest
@@ -9,20 +8,10 @@ import pytest
 from gptisyou.errors import InputError
 from gptisyou.sources import detect, slack
 from gptisyou.sources.types import ParseReport, ReadOptions
-from tests.conftest import ROOT
+from tests.sources.conftest import SOURCES, entries, needs_corpus
 
-SOURCES = ROOT.parent / "shared" / "corpus" / "sources"
 EXPORT = SOURCES / "slack/langchain-community/slack_export.zip"
-pytestmark = pytest.mark.skipif(not SOURCES.exists(), reason="../shared/corpus/sources is not beside the checkout")
-
-
-@pytest.fixture(autouse=True)
-def utc(monkeypatch):
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+pytestmark = needs_corpus
 
 
 def read(path, options: ReadOptions | None = None):
@@ -31,9 +20,7 @@ def read(path, options: ReadOptions | None = None):
 
 
 def test_the_corpus_export_is_detected_and_read_as_its_manifest_says():
-    entry = next(
-        e for e in json.loads((SOURCES / "manifest.json").read_text())["files"] if e["path"].startswith("slack/")
-    )
+    [entry] = entries("slack_export_zip")
     assert detect(EXPORT)[0] == "slack"
     chats = read(EXPORT)
     assert [chat.title for chat, _ in chats] == ["#example-channel", "#general", "#random"]

@@ -1,8 +1,6 @@
 """SMS Backup & Restore XML: one chat per set of numbers, the owner named with --me, MMS parts, duplicates and a
 backup cut off mid-record."""
 
-import json
-import time
 from collections import Counter
 
 import pytest
@@ -10,22 +8,11 @@ import pytest
 from gptisyou.errors import ParseError
 from gptisyou.sources import detect, sms
 from gptisyou.sources.types import ParseReport, ReadOptions
-from tests.conftest import ROOT
+from tests.sources.conftest import SOURCES, entries, needs_corpus
 
-SOURCES = ROOT.parent / "shared" / "corpus" / "sources"
-MANIFEST = json.loads((SOURCES / "manifest.json").read_text())["files"] if SOURCES.exists() else []
-SMS = [entry for entry in MANIFEST if entry["source_format"] == "sms_backup_restore_xml"]
+SMS = entries("sms_backup_restore_xml")
 FOLDER = SOURCES / "sms_backup_restore"
-pytestmark = pytest.mark.skipif(not SOURCES.exists(), reason="../shared/corpus/sources is not beside the checkout")
-
-
-@pytest.fixture(autouse=True)
-def utc(monkeypatch):
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+pytestmark = needs_corpus
 
 
 def read(path, me=None, report=None):

@@ -1,22 +1,12 @@
 """Any app's messages as a CSV or JSON Lines table: columns found by their usual names or mapped with --columns."""
 
 import json
-import time
 
 import pytest
 
 from gptisyou.errors import InputError, ParseError
 from gptisyou.sources import detect, table
 from gptisyou.sources.types import ParseReport, ReadOptions
-
-
-@pytest.fixture(autouse=True)
-def utc(monkeypatch):
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 def read(path, columns=()):

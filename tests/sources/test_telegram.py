@@ -2,7 +2,6 @@
 quirks each has get a decided behaviour."""
 
 import json
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -11,22 +10,10 @@ import pytest
 from gptisyou.errors import ParseError
 from gptisyou.sources import detect, telegram
 from gptisyou.sources.types import ParseReport, ReadOptions
-from tests.conftest import ROOT
+from tests.sources.conftest import SOURCES, entries, needs_corpus
 
-SOURCES = ROOT.parent / "shared" / "corpus" / "sources"
-MANIFEST = json.loads((SOURCES / "manifest.json").read_text())["files"] if SOURCES.exists() else []
-TELEGRAM = [entry for entry in MANIFEST if entry["source_format"] == "telegram_desktop_json"]
-pytestmark = pytest.mark.skipif(not SOURCES.exists(), reason="../shared/corpus/sources is not beside the checkout")
-
-
-@pytest.fixture(autouse=True)
-def utc(monkeypatch):
-    """`date_unixtime` is read in the machine's zone: these tests pin it to UTC, the manifest's reading."""
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+TELEGRAM = entries("telegram_desktop_json")
+pytestmark = needs_corpus
 
 
 def read(path: Path) -> list[tuple]:

@@ -2,12 +2,9 @@
 
 import zipfile
 
-import pytest
+from tests.sources.conftest import SOURCES, needs_corpus
 
-from tests.conftest import ROOT
-
-SOURCES = ROOT.parent / "shared" / "corpus" / "sources"
-pytestmark = pytest.mark.skipif(not SOURCES.exists(), reason="../shared/corpus/sources is not beside the checkout")
+pytestmark = needs_corpus
 
 
 def test_a_folder_of_every_format_is_one_import_and_the_rest_is_listed(run, workspace):
