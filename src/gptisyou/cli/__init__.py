@@ -19,6 +19,7 @@ from gptisyou.cli.context import printable
 from gptisyou.cli.dataset import dataset, validate
 from gptisyou.cli.demo import demo
 from gptisyou.cli.evaluate import eval_command, quiz
+from gptisyou.cli.export import export
 from gptisyou.cli.hosted import forget, hosted
 from gptisyou.cli.talk import ask, chat, serve
 from gptisyou.cli.train import runs, train
@@ -79,6 +80,7 @@ for command in (
     serve,
     eval_command,
     quiz,
+    export,
     hosted,
     forget,
     demo,

@@ -1,0 +1,60 @@
+"""`export`: a trained clone out of gptisyou, as an adapter zip or a merged model, with its model card."""
+
+from pathlib import Path
+
+import click
+
+from gptisyou.cli.context import open_store, stderr_console, style_strength_option
+
+_HOW_TO_RUN = {
+    "adapter": """from peft import AutoPeftModelForCausalLM   # the base model must be where adapter_config.json says
+from transformers import AutoTokenizer
+model = AutoPeftModelForCausalLM.from_pretrained("adapter")
+tokenizer = AutoTokenizer.from_pretrained("adapter")""",
+    "merged": """from transformers import AutoModelForCausalLM, AutoTokenizer
+model = AutoModelForCausalLM.from_pretrained("{out}")
+tokenizer = AutoTokenizer.from_pretrained("{out}")""",
+}
+_KINDS = {"adapter": "LoRA adapter (peft)", "merged": "merged model (safetensors, fp32)"}
+
+
+@click.command()
+@click.option("--as", "persona", required=True, help="The persona whose clone to export.")
+@click.option("--to", "target", type=click.Choice(tuple(_KINDS)), required=True,
+              help="adapter: the peft adapter as a zip; merged: a model directory transformers loads as it is.")  # fmt: skip
+@click.option("-o", "--output", "out", type=click.Path(path_type=Path), required=True,
+              help="The zip (adapter) or the new folder (merged) to write; never overwritten.")  # fmt: skip
+@click.option("--run", "run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A run directory (default: the persona's latest run).")  # fmt: skip
+@style_strength_option
+@click.pass_context
+def export(ctx: click.Context, persona: str, target: str, out: Path, run_dir: Path | None,
+           style_strength: float) -> None:  # fmt: skip
+    """Export the clone of PERSONA with a model card (base, data period, last evaluation, how to run it).
+
+    The card holds names, dates and figures, never the chat's text. Share a clone only with the person's consent.
+    """
+    from gptisyou.data.dataset import counterpart
+    from gptisyou.errors import InputError, MissingExtra
+    from gptisyou.runs import Run
+
+    try:
+        from gptisyou.export import card, package
+    except ImportError as missing:
+        raise MissingExtra.from_import(missing, "export") from None
+    run = Run(run_dir) if run_dir else Run.latest(ctx.obj["workspace"], persona)
+    if run.persona != persona:
+        raise InputError(f"{run.directory} is not a run of {persona}")
+    with open_store(ctx) as store:
+        written = [person for person in store.people() if person.name == persona and person.first]
+        partner = counterpart(store, persona)
+    first, last = min(p.first for p in written), max(p.last for p in written)
+    facts = card.CardFacts(persona, partner, f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}", _KINDS[target],
+                           _HOW_TO_RUN[target].format(out=out))  # fmt: skip
+    text = card.card(run, facts)
+    with stderr_console(ctx).status(f"writing {persona}'s {target}…"):
+        if target == "adapter":
+            written_to = package.adapter_zip(run, out, text)
+        else:
+            written_to = package.merged(run, out, text, style_strength)
+    click.echo(f"{written_to} ({_KINDS[target]}, with README.md)")
