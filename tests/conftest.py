@@ -100,6 +100,16 @@ def learnable_chat(workspace, tmp_path):
 
 
 @pytest.fixture(scope="session")
+def converted(tmp_path_factory):
+    """The real default base (Gemma 3 270M), converted once for the whole session (about a minute): (workspace,
+    train.base.BaseModel)."""
+    from gptisyou.train import base
+
+    workspace = tmp_path_factory.mktemp("converted")
+    return workspace, base.prepare(workspace)
+
+
+@pytest.fixture(scope="session")
 def _trained_template(tmp_path_factory, tiny_base) -> Path:
     """A workspace with the learnable chat and a tiny model trained on it: trained once per test session."""
     from gptisyou.train.local import TrainConfig, train

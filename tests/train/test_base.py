@@ -37,13 +37,6 @@ def test_anything_else_is_a_one_line_input_error(tmp_path, workspace, name):
     assert str(error.value) == f"--base {spec}: not a model directory (with config.json) nor a .gguf file"
 
 
-@pytest.fixture(scope="session")
-def converted(tmp_path_factory):
-    """The real default base, converted once for the whole session (about a minute)."""
-    workspace = tmp_path_factory.mktemp("converted")
-    return workspace, base.prepare(workspace)
-
-
 @pytest.mark.slow
 def test_default_gguf_is_converted_once_into_the_workspace(converted):
     torch = pytest.importorskip("torch")

@@ -15,20 +15,35 @@ tokenizer = AutoTokenizer.from_pretrained("adapter")""",
 model = AutoModelForCausalLM.from_pretrained("{out}")
 tokenizer = AutoTokenizer.from_pretrained("{out}")""",
 }
-_KINDS = {"adapter": "LoRA adapter (peft)", "merged": "merged model (safetensors, fp32)"}
+_HOW_TO_RUN |= {
+    "gguf": "llama-cli -m {out} --temp 0.8 -r '<eot>'   # or open it in LM Studio",
+    "lora-gguf": "llama-server -m BASE.gguf --lora {out}   # BASE.gguf: the model it was trained on",
+    "ollama": "ollama create {name} -f {out}/Modelfile && ollama run {name}",
+}
+_KINDS = {
+    "adapter": "LoRA adapter (peft)",
+    "merged": "merged model (safetensors, fp32)",
+    "gguf": "merged GGUF model",
+    "lora-gguf": "LoRA adapter in llama.cpp's GGUF layout",
+    "ollama": "merged GGUF model with an Ollama Modelfile",
+}
 
 
 @click.command()
 @click.option("--as", "persona", required=True, help="The persona whose clone to export.")
 @click.option("--to", "target", type=click.Choice(tuple(_KINDS)), required=True,
-              help="adapter: the peft adapter as a zip; merged: a model directory transformers loads as it is.")  # fmt: skip
+              help="adapter: the peft adapter as a zip; merged: a model folder transformers loads as it is; gguf: "
+                   "one file for llama.cpp and LM Studio; lora-gguf: the adapter for llama.cpp's --lora; ollama: "
+                   "a folder with the GGUF and a Modelfile.")  # fmt: skip
 @click.option("-o", "--output", "out", type=click.Path(path_type=Path), required=True,
-              help="The zip (adapter) or the new folder (merged) to write; never overwritten.")  # fmt: skip
+              help="The file or new folder to write; never overwritten.")  # fmt: skip
+@click.option("--quant", type=click.Choice(("f16", "q8_0")), default="f16", show_default=True,
+              help="How a GGUF export stores the tensors the adapter changed (the rest keep the base's).")  # fmt: skip
 @click.option("--run", "run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="A run directory (default: the persona's latest run).")  # fmt: skip
 @style_strength_option
 @click.pass_context
-def export(ctx: click.Context, persona: str, target: str, out: Path, run_dir: Path | None,
+def export(ctx: click.Context, persona: str, target: str, out: Path, quant: str, run_dir: Path | None,
            style_strength: float) -> None:  # fmt: skip
     """Export the clone of PERSONA with a model card (base, data period, last evaluation, how to run it).
 
@@ -37,6 +52,7 @@ def export(ctx: click.Context, persona: str, target: str, out: Path, run_dir: Pa
     from gptisyou.data.dataset import counterpart
     from gptisyou.errors import InputError, MissingExtra
     from gptisyou.runs import Run
+    from gptisyou.store.workspace import file_name_for
 
     try:
         from gptisyou.export import card, package
@@ -49,12 +65,14 @@ def export(ctx: click.Context, persona: str, target: str, out: Path, run_dir: Pa
         written = [person for person in store.people() if person.name == persona and person.first]
         partner = counterpart(store, persona)
     first, last = min(p.first for p in written), max(p.last for p in written)
-    facts = card.CardFacts(persona, partner, f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}", _KINDS[target],
-                           _HOW_TO_RUN[target].format(out=out))  # fmt: skip
+    how = _HOW_TO_RUN[target].format(out=out, name=file_name_for(persona).lower())
+    facts = card.CardFacts(persona, partner, f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}", _KINDS[target], how)
     text = card.card(run, facts)
     with stderr_console(ctx).status(f"writing {persona}'s {target}…"):
         if target == "adapter":
             written_to = package.adapter_zip(run, out, text)
-        else:
+        elif target == "merged":
             written_to = package.merged(run, out, text, style_strength)
-    click.echo(f"{written_to} ({_KINDS[target]}, with README.md)")
+        else:
+            written_to = package.gguf(run, out, text, target, partner, quant, style_strength)
+    click.echo(f"{written_to} ({_KINDS[target]}, with its model card)")

@@ -9,8 +9,10 @@ import torch
 
 from gptisyou.engine.torch_engine import load_tuned, styled
 from gptisyou.errors import InputError
+from gptisyou.export import gguf_file, ollama
 from gptisyou.runs import Run
 from gptisyou.store.workspace import make_private
+from gptisyou.train.base import source_gguf
 
 CARD_NAME = "README.md"
 
@@ -40,6 +42,31 @@ def merged(run: Run, out: Path, card: str, style_strength: float = 1.0) -> Path:
     tokenizer.save_pretrained(out)
     (out / CARD_NAME).write_text(card, encoding="utf-8")
     return make_private(out)
+
+
+def gguf(run: Run, out: Path, card: str, target: str, partner: str, quant: str, style_strength: float) -> Path:
+    """A GGUF export of a run trained on a GGUF base: merged (`gguf`), the adapter (`lora-gguf`, its card beside it
+    as `<name>.md`), or a folder with the merged GGUF, an Ollama Modelfile and the card (`ollama`)."""
+    run.require_adapter()
+    _refuse_existing(out)
+    base = source_gguf(Path(run.config()["base_directory"]))
+    if base is None:
+        raise InputError(f"{run.directory}: its base model is no GGUF file; export it --to merged instead")
+    persona = run.config()["train"]["persona"]
+    if target == "ollama":
+        out.mkdir(mode=0o700)
+        gguf_file.merged(base, run.adapter, out / "model.gguf", quant, style_strength)
+        (out / "Modelfile").write_text(ollama.modelfile(persona, partner, "model.gguf"), encoding="utf-8")
+        (out / CARD_NAME).write_text(card, encoding="utf-8")
+        return make_private(out)
+    if target == "lora-gguf":
+        gguf_file.lora_adapter(base, run.adapter, out)
+    else:
+        gguf_file.merged(base, run.adapter, out, quant, style_strength)
+    card_file = out.with_suffix(".md")
+    card_file.write_text(card, encoding="utf-8")
+    card_file.chmod(0o600)
+    return out
 
 
 def _refuse_existing(out: Path) -> None:

@@ -55,6 +55,15 @@ def local_token_counter(workspace: Path) -> Callable[[str], int] | None:
     return None
 
 
+def source_gguf(directory: Path) -> Path | None:
+    """The GGUF file a converted base directory was made from (None for a model that was no GGUF)."""
+    source = Path(directory) / "source.json"
+    if not source.is_file():
+        return None
+    gguf = Path(json.loads(source.read_text())["gguf"])
+    return gguf if gguf.is_file() else None
+
+
 def converted_directory(workspace: Path, gguf: Path) -> Path:
     return workspace / "models" / sha256_of(gguf)[:16]
 

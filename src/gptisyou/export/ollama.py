@@ -1,0 +1,35 @@
+"""An Ollama Modelfile for a merged GGUF: the conversation rendered exactly as training rendered it.
+
+The template is built from the training renderer itself (`render.turn_text`) with Go template actions in place
+of the speaker and the text, so the two cannot drift apart: each message is `Name: text<eot>` and a line break,
+and the prompt ends with `Persona:`. Training had no system prompt, so system messages are left out. The stops
+are the end-of-turn marker and the other person's header; the sampling defaults are the ones gptisyou uses.
+"""
+
+from gptisyou.data.render import END_OF_TURN_TEXT, turn_text
+from gptisyou.engine.types import Sampling
+
+
+def template(persona: str, partner: str) -> str:
+    """The Go template of the conversation: every non-system message as a turn, then the persona's header."""
+    speaker = f'{{{{ if eq .Role "assistant" }}}}{persona}{{{{ else }}}}{partner}{{{{ end }}}}'
+    turn = turn_text(speaker, "{{ .Content }}")
+    return f'{{{{ range .Messages }}}}{{{{ if ne .Role "system" }}}}{turn}{{{{ end }}}}{{{{ end }}}}{persona}:'
+
+
+def modelfile(persona: str, partner: str, gguf_name: str) -> str:
+    sampling = Sampling()
+    stops = [END_OF_TURN_TEXT, f"\n{partner}:"]
+    lines = [
+        f"FROM ./{gguf_name}",
+        f'TEMPLATE """{template(persona, partner)}"""',
+        *(f"PARAMETER stop {_quoted(stop)}" for stop in stops),
+        f"PARAMETER temperature {sampling.temperature}",
+        f"PARAMETER top_p {sampling.top_p}",
+        f"PARAMETER num_predict {sampling.max_new_tokens}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'

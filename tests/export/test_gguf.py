@@ -1,0 +1,205 @@
+"""GGUF exports: the merged model keeps the base's metadata and untouched tensors and adds the LoRA update to the
+changed ones; the adapter GGUF has llama.cpp's LoRA layout."""
+
+import numpy as np
+import pytest
+
+gguf = pytest.importorskip("gguf")
+transformers = pytest.importorskip("transformers")
+
+from gptisyou.export import gguf_file  # noqa: E402
+
+
+@pytest.fixture
+def tiny_gguf(tiny_base, tmp_path):
+    """The tiny test model as a GGUF base: F32 tensors, one of them in Q8_0, and a token list."""
+    model = transformers.AutoModelForCausalLM.from_pretrained(tiny_base)
+    names = gguf.get_tensor_name_map(gguf.MODEL_ARCH.GEMMA3, model.config.num_hidden_layers)
+    path = tmp_path / "tiny.gguf"
+    writer = gguf.GGUFWriter(path, "gemma3")
+    writer.add_block_count(model.config.num_hidden_layers)
+    writer.add_name("tiny")
+    writer.add_token_list(["<pad>", "<unk>", "<bos>", "Ann"])
+    for hf_name, tensor in model.state_dict().items():
+        name = names.get_name(hf_name, try_suffixes=(".weight",))
+        if name is None or hf_name == "lm_head.weight":
+            continue
+        weights = tensor.float().numpy()
+        if name == "blk.0.attn_q.weight":
+            writer.add_tensor(name, gguf.quants.quantize(weights, gguf.GGMLQuantizationType.Q8_0),
+                              raw_dtype=gguf.GGMLQuantizationType.Q8_0)  # fmt: skip
+        else:
+            writer.add_tensor(name, weights)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path
+
+
+def _tensors(path):
+    reader = gguf.GGUFReader(path)
+    return reader, {tensor.name: tensor for tensor in reader.tensors}
+
+
+@pytest.mark.parametrize(("quant", "tolerance"), [("f16", 2e-3), ("q8_0", 2e-2)])
+def test_the_merged_gguf_is_the_base_plus_the_update(tiny_gguf, trained, tmp_path, quant, tolerance):
+    out = gguf_file.merged(tiny_gguf, trained / "adapter", tmp_path / f"ann-{quant}.gguf", quant=quant)
+    base_reader, base = _tensors(tiny_gguf)
+    reader, merged = _tensors(out)
+    assert {name: field.contents() for name, field in reader.fields.items() if not name.startswith("GGUF.")} == {
+        name: field.contents() for name, field in base_reader.fields.items() if not name.startswith("GGUF.")
+    }
+    factors, scale = gguf_file.lora_factors(trained / "adapter")
+    a, b = factors["model.layers.0.self_attn.q_proj.weight"]
+    expected = gguf.quants.dequantize(base["blk.0.attn_q.weight"].data, base["blk.0.attn_q.weight"].tensor_type)
+    expected = expected + (b @ a) * scale
+    got = gguf.quants.dequantize(merged["blk.0.attn_q.weight"].data, merged["blk.0.attn_q.weight"].tensor_type)
+    assert np.abs(got - expected).max() <= tolerance * np.abs(expected).max()
+    assert np.abs((b @ a) * scale).max() > 10 * tolerance * np.abs(expected).max()  # the update is really there
+    for name in ("token_embd.weight", "blk.0.attn_norm.weight", "output_norm.weight"):  # untouched: byte for byte
+        assert merged[name].tensor_type == base[name].tensor_type
+        assert np.array_equal(merged[name].data, base[name].data)
+    assert oct(out.stat().st_mode & 0o777) == "0o600"
+
+
+def test_the_adapter_gguf_has_llama_cpp_s_lora_layout(tiny_gguf, trained, tmp_path):
+    out = gguf_file.lora_adapter(tiny_gguf, trained / "adapter", tmp_path / "ann-lora.gguf")
+    reader, tensors = _tensors(out)
+    assert reader.fields["general.type"].contents() == "adapter"
+    assert reader.fields["adapter.type"].contents() == "lora"
+    factors, scale = gguf_file.lora_factors(trained / "adapter")
+    rank = next(iter(factors.values()))[0].shape[0]
+    assert reader.fields["adapter.lora.alpha"].contents() == pytest.approx(scale * rank)
+    a, b = factors["model.layers.1.mlp.down_proj.weight"]
+    assert np.array_equal(tensors["blk.1.ffn_down.weight.lora_a"].data, a)
+    assert np.array_equal(tensors["blk.1.ffn_down.weight.lora_b"].data, b)
+    assert len(tensors) == 2 * len(factors)
+
+
+def _go_template(template: str, messages: list[dict]) -> str:
+    """Enough of Go's text/template for the Modelfile: range .Messages, if/else on `eq|ne .Role "…"`, .Content."""
+    import re
+
+    tokens = re.split(r"({{.*?}})", template)
+
+    def parse(i: int, stops: tuple[str, ...]) -> tuple[list, int, str | None]:
+        nodes: list = []
+        while i < len(tokens):
+            token = tokens[i]
+            action = token[2:-2].strip() if token.startswith("{{") else None
+            if action is None:
+                nodes.append(("text", token))
+            elif action.startswith("range "):
+                body, i, _ = parse(i + 1, ("end",))
+                nodes.append(("range", body))
+                continue
+            elif action.startswith("if "):
+                then, i, stop = parse(i + 1, ("else", "end"))
+                other, i, _ = parse(i, ("end",)) if stop == "else" else ([], i, None)
+                nodes.append(("if", action[3:].split(" ", 2), then, other))
+                continue
+            elif action in stops:
+                return nodes, i + 1, action
+            else:
+                nodes.append(("value", action))
+            i += 1
+        return nodes, i, None
+
+    def evaluate(nodes: list, message: dict | None, out: list[str]) -> None:
+        for node in nodes:
+            if node[0] == "text":
+                out.append(node[1])
+            elif node[0] == "range":
+                for each in messages:
+                    evaluate(node[1], each, out)
+            elif node[0] == "if":
+                (test, _field, value), then, other = node[1], node[2], node[3]
+                holds = (message["role"] == value.strip('"')) == (test == "eq")
+                evaluate(then if holds else other, message, out)
+            else:
+                out.append(message["content"])
+
+    out: list[str] = []
+    evaluate(parse(0, ())[0], None, out)
+    return "".join(out)
+
+
+def test_the_modelfile_renders_a_conversation_as_training_did():
+    from gptisyou.data.render import Spoken, Transcript
+    from gptisyou.export.ollama import modelfile, template
+
+    class Characters:  # a "tokenizer" of one id per character: ids back to text are the rendered text itself
+        bos_token_id = None
+
+        def __call__(self, text, add_special_tokens=False):
+            return {"input_ids": [ord(char) for char in text]}
+
+    turns = [Spoken("Alex", "hi"), Spoken("Sam", "yo\nwhat's up"), Spoken("Alex", "not much")]
+    trained = "".join(map(chr, Transcript(Characters()).prompt(turns, "Sam", 10_000)))
+    messages = [{"role": "system", "content": "ignored"}] + [
+        {"role": "assistant" if turn.speaker == "Sam" else "user", "content": turn.text} for turn in turns
+    ]
+    assert _go_template(template("Sam", "Alex"), messages) == trained
+    assert trained == "Alex: hi<eot>\nSam: yo\nwhat's up<eot>\nAlex: not much<eot>\nSam:"
+    file = modelfile("Sam", "Alex", "model.gguf")
+    assert file.startswith("FROM ./model.gguf\n")
+    assert 'PARAMETER stop "<eot>"' in file
+    assert 'PARAMETER stop "\\nAlex:"' in file
+    assert "SYSTEM" not in file
+
+
+def test_export_to_gguf_ollama_and_lora_gguf_from_the_cli(tiny_gguf, trained, workspace, run, tmp_path):
+    import json
+
+    from gptisyou.runs import Run
+
+    converted = tmp_path / "converted"  # the run's base, as if converted from tiny.gguf
+    converted.mkdir()
+    (converted / "source.json").write_text(json.dumps({"gguf": str(tiny_gguf)}))
+    config = Run(trained).config()
+    Run(trained).write_config(config["train"], converted)
+    for target, out in (("gguf", tmp_path / "ann.gguf"), ("lora-gguf", tmp_path / "ann-lora.gguf"),
+                        ("ollama", tmp_path / "ann-ollama")):  # fmt: skip
+        result = run("export", "--as", "Ann", "--to", target, "-o", out)
+        assert result.exit_code == 0, result.output
+    assert gguf.GGUFReader(tmp_path / "ann.gguf").fields["general.name"].contents() == "tiny"
+    assert (tmp_path / "ann.md").read_text().startswith("# Ann: a gptisyou clone")
+    assert sorted(path.name for path in (tmp_path / "ann-ollama").iterdir()) == [
+        "Modelfile",
+        "README.md",
+        "model.gguf",
+    ]
+    Run(trained).write_config(config["train"], config["base_directory"])  # an HF base: no GGUF to merge into
+    refused = run("export", "--as", "Ann", "--to", "gguf", "-o", tmp_path / "again.gguf")
+    assert refused.exit_code == 2
+    assert "export it --to merged instead" in refused.output
+
+
+@pytest.mark.slow  # the real 270M model: minutes of CPU
+def test_the_real_clone_s_f16_gguf_continues_exactly_as_the_torch_model(
+    converted, learnable_chat, workspace, tmp_path
+):
+    # llama.cpp is not installed here: transformers' own GGUF reader is the independent reader of the export
+    torch = pytest.importorskip("torch")
+    from gptisyou.engine.torch_engine import load_tuned
+    from gptisyou.runs import Run
+    from gptisyou.train.base import source_gguf
+    from gptisyou.train.local import TrainConfig, train
+
+    _, prepared = converted
+    config = TrainConfig("Ann", base=str(prepared.directory), max_steps=2, batch_tokens=256, max_tokens=128,
+                         learning_rate=1e-3)  # fmt: skip
+    run = Run(train(learnable_chat, workspace, config))
+    gguf_file.merged(source_gguf(prepared.directory), run.adapter, tmp_path / "ann.gguf", quant="f16")
+    tuned, tokenizer = load_tuned(run, torch.device("cpu"), torch.float32)
+    merged = transformers.AutoModelForCausalLM.from_pretrained(tmp_path, gguf_file="ann.gguf", dtype=torch.float32)
+    prompt = torch.tensor([tokenizer("Bob: hey, how was the weekend?<eot>\nAnn:")["input_ids"]])
+    continuations = []
+    with torch.no_grad():
+        for model in (tuned, merged):
+            ids = prompt
+            for _ in range(16):
+                ids = torch.cat([ids, model(input_ids=ids).logits[:, -1:].argmax(-1)], dim=1)
+            continuations.append(ids[0, prompt.shape[1] :].tolist())
+    assert continuations[0] == continuations[1]
