@@ -6,7 +6,7 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
 from gptisyou.engine.torch_engine import Clone, _longest_stop_prefix, load  # noqa: E402
-from gptisyou.engine.types import Line, Sampling, bubbles  # noqa: E402
+from gptisyou.engine.types import Line, Sampling, Usage, bubbles  # noqa: E402
 from gptisyou.runs import Run  # noqa: E402
 from tests.conftest import ScriptedModel  # noqa: E402
 
@@ -120,3 +120,22 @@ def test_style_strength_scales_what_the_adapter_adds(trained):
     # a LoRA update is linear in its scale, the model is not: the doubled step only goes further the same way
     assert torch.nn.functional.cosine_similarity(doubled - base, as_trained - base, dim=0) > 0.5
     assert (doubled - base).norm() > (as_trained - base).norm()
+
+
+def test_a_head_of_the_spoken_tokens_samples_exactly_as_the_full_head_restricted_to_them(tiny_base, tokenizer):
+    from gptisyou.engine.torch_engine import spoken_vocabulary
+
+    model = transformers.AutoModelForCausalLM.from_pretrained(tiny_base)
+    vocabulary = spoken_vocabulary(tokenizer, ["w1 w2 w3", "w4"])
+    assert {tokenizer.convert_tokens_to_ids(w) for w in ("w1", "w4", "<eot>", "<pad>")} <= set(vocabulary)
+    assert tokenizer.convert_tokens_to_ids("w30") not in vocabulary
+    history = [Line("Bob", "w1 w2")]
+    full = Clone(model, tokenizer, "Ann")
+    spoken = Clone(model, tokenizer, "Ann", vocabulary=vocabulary)
+    greedy = Sampling(temperature=0, max_new_tokens=8)
+    hidden = model.model(input_ids=torch.tensor([full._prompt_ids(history)])).last_hidden_state[0, -1]
+    logits = model.lm_head(hidden)
+    expected = vocabulary[int(logits[vocabulary].argmax())]
+    assert spoken.head.sample(hidden, greedy, torch.Generator()) == expected
+    said = spoken._tokens_as_text(spoken._prompt_ids(history), Sampling(seed=3, max_new_tokens=20), Usage())
+    assert set(tokenizer("".join(said), add_special_tokens=False)["input_ids"]) <= set(vocabulary)

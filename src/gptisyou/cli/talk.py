@@ -44,7 +44,7 @@ def _load(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None
           style_strength: float = 1.0, base_only: bool = False) -> _Loaded:  # fmt: skip
     """The clone, with a status line on stderr while the model loads."""
     from gptisyou.data.dataset import counterpart
-    from gptisyou.data.memory import remembered
+    from gptisyou.data.memory import Memory, every_session
     from gptisyou.runs import Run
 
     with open_store(ctx) as store:
@@ -57,10 +57,13 @@ def _load(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None
             clone = load_hosted(store, endpoint(base_url=models[-1].provider if models else None), persona)
             return _Loaded(clone, clone.model_id, me, None)
         run = Run(run_dir) if run_dir else Run.latest(ctx.obj["workspace"], persona)
-        memory = remembered(store, persona) if run.config()["train"].get("memory") else None
+        sessions = every_session(store, persona)
     load = _torch_engine().load
     with stderr_console(ctx).status(f"loading {persona}'s model…"):
-        return _Loaded(load(run, persona, base_only, style_strength=style_strength, memory=memory), run.name, me, run)
+        memory = Memory(sessions, persona) if run.config()["train"].get("memory") else None
+        said = (turn.text for session in sessions for turn in session.turns)
+        clone = load(run, persona, base_only, style_strength=style_strength, memory=memory, said=said)
+        return _Loaded(clone, run.name, me, run)
 
 
 @click.command()

@@ -102,5 +102,9 @@ def _query(texts: Iterable[str]) -> str:
 
 def remembered(store: Store, persona: str) -> Memory:
     """Everything the persona wrote in the workspace, for a clone to recall while talking."""
-    data = build(store, DatasetConfig(persona, val_fraction=0, redact=False))
-    return Memory(data.train, persona)
+    return Memory(every_session(store, persona), persona)
+
+
+def every_session(store: Store, persona: str) -> list[Session]:
+    """The sessions of all the persona's chats, none held out, as written (no pseudonyms)."""
+    return build(store, DatasetConfig(persona, val_fraction=0, redact=False)).train

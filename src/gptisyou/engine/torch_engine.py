@@ -6,7 +6,7 @@ end-of-turn marker, another speaker's header, or the token limit. Text is stream
 that could still become a stop marker is held back, so a caller never sees a half marker.
 """
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import torch
 
@@ -21,10 +21,11 @@ class Clone:
     """A causal LM (tuned or base) that writes as `persona`. Not thread-safe: one generation at a time."""
 
     def __init__(self, model, tokenizer, persona: str, max_context_tokens: int = 1024, memory: Memory | None = None,
-                 recall: int = 0) -> None:  # fmt: skip
+                 recall: int = 0, vocabulary: Sequence[int] | None = None) -> None:  # fmt: skip
         self.model, self.tokenizer, self.persona = model, tokenizer, persona
         self.max_context_tokens = max_context_tokens
         self.memory, self.recall = memory, recall  # what the persona wrote before, and how much of it to show
+        self.head = SpokenHead(model, vocabulary) if vocabulary is not None else None
         self.transcript = Transcript(tokenizer)
         # the turn ends at the marker token, or at the end-of-sequence one
         self._stop_ids = {self.transcript.stop_token_id, tokenizer.eos_token_id} - {None}
@@ -94,10 +95,13 @@ class Clone:
         ids = torch.tensor([prompt], device=device)
         cache, new, printed = None, [], ""
         for _ in range(sampling.max_new_tokens):
-            # the vocabulary head at the last position only: the prompt's other 262k-wide rows are never needed
-            output = self.model(input_ids=ids, cache=cache, use_cache=True, logits_to_keep=1)
+            if self.head:
+                output = self.model.model(input_ids=ids, cache=cache, use_cache=True)
+                token = self.head.sample(output.last_hidden_state[0, -1], sampling, generator)
+            else:  # the vocabulary head at the last position only: the prompt's other rows are never needed
+                output = self.model(input_ids=ids, cache=cache, use_cache=True, logits_to_keep=1)
+                token = _sample(output.logits[0, -1].float(), sampling, generator)
             cache = output.cache
-            token = _sample(output.logits[0, -1].float(), sampling, generator)
             if token in self._stop_ids:
                 usage.finish_reason = "stop"
                 return
@@ -110,13 +114,42 @@ class Clone:
             ids = torch.tensor([[token]], device=device)
 
 
+class SpokenHead:
+    """The vocabulary head cut down to the tokens the clone can say: the tokens of the chats it learned from and
+    the special ones. Gemma's head has 262,144 rows, more weights than the rest of the 270M model; a person's
+    chats use a few thousand of them, and reading only those rows is most of a token's time saved."""
+
+    def __init__(self, model, vocabulary: Sequence[int]) -> None:
+        weight = model.get_output_embeddings().weight
+        self.ids = torch.tensor(sorted(set(vocabulary)), device=weight.device)
+        self.weight = weight.detach()[self.ids].contiguous()
+        self.softcap = getattr(model.config, "final_logit_softcapping", None)
+
+    def sample(self, hidden: torch.Tensor, sampling: Sampling, generator: torch.Generator) -> int:
+        logits = (hidden @ self.weight.T).float()
+        if self.softcap:
+            logits = torch.tanh(logits / self.softcap) * self.softcap
+        return int(self.ids[_sample(logits, sampling, generator)])
+
+
+def spoken_vocabulary(tokenizer, texts: Iterable[str]) -> list[int]:
+    """The token ids of `texts` (the persona's chats), the end-of-turn marker's and every special token's."""
+    ids = set(tokenizer.all_special_ids) | set(Transcript(tokenizer).marker_ids)
+    for text in texts:
+        ids.update(tokenizer(text, add_special_tokens=False)["input_ids"])
+        ids.update(tokenizer(" " + text, add_special_tokens=False)["input_ids"])
+    return sorted(ids)
+
+
 def load(run: Run, persona: str, base_only: bool = False, dtype: torch.dtype | None = None,
-         style_strength: float = 1.0, memory: Memory | None = None) -> Clone:  # fmt: skip
+         style_strength: float = 1.0, memory: Memory | None = None,
+         said: Iterable[str] | None = None) -> Clone:  # fmt: skip
     """The run's base model with its adapter merged in (or the base alone), ready to generate.
 
     `style_strength` scales what the adapter adds to the base (its LoRA update): 1 is the model as trained, more
     amplifies the person's habits over the base model's, 0 is the base model. A run trained with memory recalls
-    from `memory` as many exchanges as it was trained with.
+    from `memory` as many exchanges as it was trained with. With `said` (the texts of the chats), replies use only
+    the tokens those texts use, through a head of their rows alone (`SpokenHead`): faster on a CPU.
 
     On a CPU with native bf16 (AVX-512 bf16, AMX) the weights are bf16: one token at a time reads every weight
     once, so half the bytes is nearly twice the speed (8.6 → 17 tokens/s on 2 cores). On a GPU a small model is
@@ -131,8 +164,11 @@ def load(run: Run, persona: str, base_only: bool = False, dtype: torch.dtype | N
     recall = run.config()["train"].get("memory", 0)
     if not base_only:
         with styled(model, style_strength):
-            return Clone(model.merge_and_unload(), tokenizer, persona, memory=memory, recall=recall)
-    return Clone(model.unload(), tokenizer, persona, memory=memory, recall=recall)
+            plain = model.merge_and_unload()
+    else:
+        plain = model.unload()
+    vocabulary = spoken_vocabulary(tokenizer, said) if said is not None else None
+    return Clone(plain, tokenizer, persona, memory=memory, recall=recall, vocabulary=vocabulary)
 
 
 def styled(model, style_strength: float):
