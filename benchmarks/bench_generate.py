@@ -22,8 +22,9 @@ from pathlib import Path
 import torch
 from machine import describe  # benchmarks/machine.py
 
-from gptisyou.engine.torch_engine import Clone
+from gptisyou.engine.torch_engine import Clone, spoken_vocabulary
 from gptisyou.engine.types import Line, Sampling, Usage
+from gptisyou.sources.sample import sample_messages
 from gptisyou.train import base
 
 HERE = Path(__file__).resolve().parent
@@ -55,6 +56,10 @@ def main() -> None:
     results = {}
     for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
         results[f"gptisyou (transformers, {name})"] = measure_transformers(directory, dtype, args)
+    # what chat and serve run: only the tokens of the person's chats (here the demo chat's) in the head
+    said = [message.text for message in sample_messages()]
+    for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+        results[f"gptisyou (spoken head, {name})"] = measure_transformers(directory, dtype, args, said)
     source = directory / "source.json"
     llama = (
         measure_llama_cpp(Path(json.loads(source.read_text())["gguf"]), directory, args) if source.is_file() else None
@@ -67,13 +72,18 @@ def main() -> None:
         print(f"{label:32} first token {first * 1000:7.0f} ms   {speed:7.1f} tokens/s{ratio}")
 
 
-def measure_transformers(directory: Path, dtype: torch.dtype, args) -> tuple[float, float]:
-    """(seconds to the first token, tokens/s after it) for generation through `Clone`."""
+def measure_transformers(
+    directory: Path, dtype: torch.dtype, args, said: list[str] | None = None
+) -> tuple[float, float]:
+    """(seconds to the first token, tokens/s after it) for generation through `Clone`; with `said`, through the
+    head of the tokens those texts use."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model = AutoModelForCausalLM.from_pretrained(directory, dtype=dtype).to(device)
-    clone = Clone(model, AutoTokenizer.from_pretrained(directory), "Alex")
+    tokenizer = AutoTokenizer.from_pretrained(directory)
+    vocabulary = spoken_vocabulary(tokenizer, said) if said else None
+    clone = Clone(model, tokenizer, "Alex", vocabulary=vocabulary)
     prompt = clone._prompt_ids(HISTORY)
     runs = []
     for _ in range(args.repeats + 1):  # the first run warms up
