@@ -77,6 +77,25 @@ class Events:
             self._progress(self._total, self._total)
 
 
+def items(path: Path, prefix: str, progress: Progress | None = None) -> Iterator[dict]:
+    """The objects at `prefix` (`messages.item`), built by ijson's C backend: several times faster than walking
+    the events in Python, for a file whose one array of messages is all that matters."""
+    import ijson
+
+    total, built = path.stat().st_size, 0
+    with open(path, "rb") as stream:
+        try:
+            for built, item in enumerate(ijson.items(stream, prefix), start=1):
+                if progress and built % _PROGRESS_EVERY == 0:
+                    progress(stream.tell(), total)
+                yield item
+        except ijson.JSONError as broken:
+            reason = str(broken).split("\n", 1)[0] or "the file ends too early"
+            raise ParseError(path, None, f"not valid JSON after message {built}: {reason}") from None
+    if progress:
+        progress(total, total)
+
+
 @contextmanager
 def events_of(path: Path, progress: Progress | None = None) -> Iterator[Events]:
     with open(path, "rb") as stream:

@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 
 from gptisyou.errors import InputError, ParseError
 from gptisyou.messages import Message
-from gptisyou.sources.jsonstream import Events, events_of
+from gptisyou.sources.jsonstream import Events, events_of, items
 from gptisyou.sources.textfile import TextSource, head_text
 from gptisyou.sources.types import Chat, ParseReport, Progress, ReadOptions, from_epoch
 
@@ -50,6 +50,12 @@ def chats(
     path: Path, options: ReadOptions, report: ParseReport, progress: Progress | None = None
 ) -> Iterator[tuple[Chat, Iterator[Message]]]:
     """The `Source` interface: each chat of the export with its messages, streamed."""
+    fields = _single_chat(path)
+    if fields is not None:  # one chat's export: its messages built in C, one at a time
+        entries = items(path, "messages.item", progress)
+        messages = (_message(entry, number, path, report, options) for number, entry in enumerate(entries, start=1))
+        yield _chat(fields, path), (message for message in messages if message is not None)
+        return
     with events_of(path, progress) as events:
         found = False
         chat: dict = {}
@@ -64,6 +70,20 @@ def chats(
                 yield _chat(chat, path), _messages(events, prefix, path, report, options)
         if not found:
             raise InputError(f"{path}: a JSON file without Telegram messages (no 'messages' list)")
+
+
+def _single_chat(path: Path) -> dict | None:
+    """The fields of a one-chat export, read up to its `messages`; None for an account's export."""
+    with events_of(path) as events:
+        fields: dict = {}
+        for prefix, event, value in events:
+            if event in ("string", "number") and "." not in prefix:
+                fields[prefix] = value
+            elif event == "start_array" and prefix == "messages":
+                return fields
+            elif event == "start_map" and prefix == "chats":
+                return None
+    return None
 
 
 def _chat(fields: dict, path: Path) -> Chat:
