@@ -25,6 +25,7 @@ test-fast: $(STAMP)
 
 bench: $(STAMP)  ## speed and memory against the peers and baselines, measured in one run
 	$(BIN)/python benchmarks/bench_import.py
+	$(BIN)/python benchmarks/bench_import_sources.py
 	$(BIN)/python benchmarks/bench_dataset.py
 	$(BIN)/python benchmarks/bench_train.py
 	$(BIN)/python benchmarks/bench_generate.py
