@@ -48,6 +48,7 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--base", type=Path, help="a model directory instead of the embedded model (no llama.cpp)")
+    parser.add_argument("--skip-llama", action="store_true", help="measure gptisyou alone (no llama.cpp build)")
     args = parser.parse_args()
     directory = args.base or base.prepare(DATA / "workspace-train").directory
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU"
@@ -62,7 +63,9 @@ def main() -> None:
         results[f"gptisyou (spoken head, {name})"] = measure_transformers(directory, dtype, args, said)
     source = directory / "source.json"
     llama = (
-        measure_llama_cpp(Path(json.loads(source.read_text())["gguf"]), directory, args) if source.is_file() else None
+        measure_llama_cpp(Path(json.loads(source.read_text())["gguf"]), directory, args)
+        if source.is_file() and not args.skip_llama
+        else None
     )
     if llama:
         results["llama.cpp (same GGUF, Q4_K_M)"] = llama
