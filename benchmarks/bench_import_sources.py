@@ -17,34 +17,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
-from bench_import import DATA, ensure_peers, measure  # benchmarks/bench_import.py
+from bench_import import _WORDS, DATA, ensure_peers, measure  # benchmarks/bench_import.py
 from bench_import import RUNNERS as WHATSAPP_RUNNERS
 from machine import describe  # benchmarks/machine.py
 
-_WORDS = [
-    "hey",
-    "ok",
-    "yes",
-    "no",
-    "maybe",
-    "tomorrow",
-    "tonight",
-    "dinner",
-    "movie",
-    "late",
-    "sorry",
-    "haha",
-    "thanks",
-    "love",
-    "you",
-    "see",
-    "merci",
-    "ça",
-    "va",
-    "😂",
-    "❤️",
-    "👍",
-]
 RUNNERS = {
     "gptisyou telegram": """
 from pathlib import Path

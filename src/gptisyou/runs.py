@@ -134,6 +134,18 @@ class Run:
                 for run in sorted((cls(path) for path in folder.iterdir() if path.is_dir()), key=_order)]  # fmt: skip
 
     @classmethod
+    def chosen(cls, workspace: Path, persona: str, directory: Path | None) -> Self:
+        """The run a command was given (`--run DIR`), else the persona's latest.
+
+        Raises:
+            InputError: the given run is another persona's, or the persona has no run with an adapter.
+        """
+        run = cls(directory) if directory else cls.latest(workspace, persona)
+        if run.persona != persona:
+            raise InputError(f"{run.directory} is not a run of {persona}")
+        return run
+
+    @classmethod
     def latest(cls, workspace: Path, persona: str) -> Self:
         """The persona's most recent run with an adapter.
 

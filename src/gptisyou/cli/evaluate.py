@@ -36,16 +36,14 @@ def eval_command(
 def run_evaluation(ctx: click.Context, persona: str, run_dir: Path | None, **settings) -> Path:
     """Evaluate the run with `settings`, the fields of `eval.evaluate.EvalConfig` (imported only here: it needs
     torch); returns the directory of its results."""
-    from gptisyou.errors import InputError, MissingExtra
+    from gptisyou.errors import MissingExtra
     from gptisyou.runs import Run
 
     try:
         from gptisyou.eval.evaluate import EvalConfig, evaluate_run
     except ImportError as missing:
         raise MissingExtra.from_import(missing, "evaluation") from None
-    run = Run(run_dir) if run_dir else Run.latest(ctx.obj["workspace"], persona)
-    if run.persona != persona:
-        raise InputError(f"{run.directory} is not a run of {persona}")
+    run = Run.chosen(ctx.obj["workspace"], persona, run_dir)
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=stderr_console(ctx), transient=True) as progress, open_store(ctx) as store:
         task = progress.add_task("loading the model", total=None)
@@ -78,14 +76,11 @@ def quiz(ctx: click.Context, persona: str, run_dir: Path | None, count: int, see
     """
     import random
 
-    from gptisyou.errors import InputError
     from gptisyou.eval import quiz as blind
     from gptisyou.eval.verdict import share
     from gptisyou.runs import Run
 
-    run = Run(run_dir) if run_dir else Run.latest(ctx.obj["workspace"], persona)
-    if run.persona != persona:
-        raise InputError(f"{run.directory} is not a run of {persona}")
+    run = Run.chosen(ctx.obj["workspace"], persona, run_dir)
     asked = blind.questions(run, seed if seed is not None else random.randrange(2**31))[:count]
     answers: list[bool] = []
     with open_store(ctx) as store:

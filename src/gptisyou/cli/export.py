@@ -50,7 +50,7 @@ def export(ctx: click.Context, persona: str, target: str, out: Path, quant: str,
     The card holds names, dates and figures, never the chat's text. Share a clone only with the person's consent.
     """
     from gptisyou.data.dataset import counterpart
-    from gptisyou.errors import InputError, MissingExtra
+    from gptisyou.errors import MissingExtra
     from gptisyou.runs import Run
     from gptisyou.store.workspace import file_name_for
 
@@ -58,9 +58,7 @@ def export(ctx: click.Context, persona: str, target: str, out: Path, quant: str,
         from gptisyou.export import card, package
     except ImportError as missing:
         raise MissingExtra.from_import(missing, "export") from None
-    run = Run(run_dir) if run_dir else Run.latest(ctx.obj["workspace"], persona)
-    if run.persona != persona:
-        raise InputError(f"{run.directory} is not a run of {persona}")
+    run = Run.chosen(ctx.obj["workspace"], persona, run_dir)
     with open_store(ctx) as store:
         written = [person for person in store.people() if person.name == persona and person.first]
         partner = counterpart(store, persona)
