@@ -5,7 +5,8 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from gptisyou.engine.torch_engine import Clone, _longest_stop_prefix, load  # noqa: E402
+from gptisyou.engine.clone import _longest_stop_prefix  # noqa: E402
+from gptisyou.engine.torch_engine import TorchClone, load  # noqa: E402
 from gptisyou.engine.types import Line, Sampling, Usage, bubbles  # noqa: E402
 from gptisyou.runs import Run  # noqa: E402
 from tests.conftest import ScriptedModel  # noqa: E402
@@ -16,8 +17,8 @@ def tokenizer(tiny_base):
     return transformers.AutoTokenizer.from_pretrained(tiny_base)
 
 
-def clone_saying(text: str, tokenizer, **kwargs) -> Clone:
-    return Clone(ScriptedModel.saying(text, tokenizer), tokenizer, "Ann", **kwargs)
+def clone_saying(text: str, tokenizer, **kwargs) -> TorchClone:
+    return TorchClone(ScriptedModel.saying(text, tokenizer), tokenizer, "Ann", **kwargs)
 
 
 def test_the_prompt_is_the_training_format_ending_in_the_persona_header(tokenizer):
@@ -52,7 +53,7 @@ def test_old_turns_are_dropped_to_fit_the_context(tokenizer):
 
 def test_sampling_is_seeded_and_stays_inside_top_p(tiny_base, tokenizer):
     model = transformers.AutoModelForCausalLM.from_pretrained(tiny_base)
-    clone = Clone(model, tokenizer, "Ann")
+    clone = TorchClone(model, tokenizer, "Ann")
     history = [Line("Bob", "w3 w4")]
     first, again = (clone.reply(history, Sampling(seed=7, max_new_tokens=8)) for _ in range(2))
     assert first == again
@@ -97,7 +98,7 @@ def test_trimming_a_long_history_encodes_only_the_turns_that_fit(tokenizer):
             encoded.append(len(text))
             return tokenizer(text, **kwargs)
 
-    clone = Clone(ScriptedModel.saying("w1 <eot>", tokenizer), Counting(), "Ann", max_context_tokens=64)
+    clone = TorchClone(ScriptedModel.saying("w1 <eot>", tokenizer), Counting(), "Ann", max_context_tokens=64)
     history = [Line("Bob" if i % 2 else "Ann", "w1") for i in range(10_000)]
     clone._prompt_ids(history)
     rendered = sum(len(f"{line.speaker}: {line.text}<eot>\n") for line in history)
@@ -130,8 +131,8 @@ def test_a_head_of_the_spoken_tokens_samples_exactly_as_the_full_head_restricted
     assert {tokenizer.convert_tokens_to_ids(w) for w in ("w1", "w4", "<eot>", "<pad>")} <= set(vocabulary)
     assert tokenizer.convert_tokens_to_ids("w30") not in vocabulary
     history = [Line("Bob", "w1 w2")]
-    full = Clone(model, tokenizer, "Ann")
-    spoken = Clone(model, tokenizer, "Ann", vocabulary=vocabulary)
+    full = TorchClone(model, tokenizer, "Ann")
+    spoken = TorchClone(model, tokenizer, "Ann", vocabulary=vocabulary)
     greedy = Sampling(temperature=0, max_new_tokens=8)
     hidden = model.model(input_ids=torch.tensor([full._prompt_ids(history)])).last_hidden_state[0, -1]
     logits = model.lm_head(hidden)

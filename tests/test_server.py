@@ -10,7 +10,7 @@ openai = pytest.importorskip("openai")
 uvicorn = pytest.importorskip("uvicorn")
 httpx = pytest.importorskip("httpx2")  # the HTTP client the openai package ships with
 
-from gptisyou.engine.torch_engine import Clone  # noqa: E402
+from gptisyou.engine.torch_engine import TorchClone  # noqa: E402
 from gptisyou.serve.server import create_app  # noqa: E402
 from tests.conftest import live_server  # noqa: E402
 
@@ -20,7 +20,7 @@ KEY = "test-key"
 @pytest.fixture
 def tiny_clone(tiny_base):
     model = transformers.AutoModelForCausalLM.from_pretrained(tiny_base)
-    return Clone(model, transformers.AutoTokenizer.from_pretrained(tiny_base), "Ann")
+    return TorchClone(model, transformers.AutoTokenizer.from_pretrained(tiny_base), "Ann")
 
 
 @pytest.fixture
@@ -242,7 +242,7 @@ def test_stop_sequences_are_honoured(tiny_base):
     from tests.conftest import ScriptedModel
 
     tokenizer = transformers.AutoTokenizer.from_pretrained(tiny_base)
-    clone = Clone(ScriptedModel.saying("w1 w2 w3 w4 <eot>", tokenizer), tokenizer, "Ann")
+    clone = TorchClone(ScriptedModel.saying("w1 w2 w3 w4 <eot>", tokenizer), tokenizer, "Ann")
     with live_server(create_app(clone, "ann", me="Bob")) as url:
         client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
         answer = client.chat.completions.create(model="ann", messages=ASK, stop=["w3"])
@@ -275,7 +275,7 @@ def test_a_client_that_leaves_stops_its_generation(tiny_base):
 
     tokenizer = transformers.AutoTokenizer.from_pretrained(tiny_base)
     model = _Slow(tokenizer)
-    clone = Clone(model, tokenizer, "Ann")
+    clone = TorchClone(model, tokenizer, "Ann")
     with live_server(create_app(clone, "ann", me="Bob", max_new_tokens=500)) as url:
         with pytest.raises(httpx.ReadTimeout):
             _post(url, {"model": "ann", "messages": ASK, "max_tokens": 500}, timeout=0.5)

@@ -10,7 +10,7 @@ transformers = pytest.importorskip("transformers")
 pytest.importorskip("uvicorn")
 playwright = pytest.importorskip("playwright.sync_api")
 
-from gptisyou.engine.torch_engine import Clone  # noqa: E402
+from gptisyou.engine.torch_engine import TorchClone  # noqa: E402
 from gptisyou.serve.server import create_app  # noqa: E402
 from tests.conftest import ScriptedModel, live_server  # noqa: E402
 
@@ -33,7 +33,7 @@ def browser():
 
 def app_saying(text: str, tiny_base, **options):
     tokenizer = transformers.AutoTokenizer.from_pretrained(tiny_base)
-    return create_app(Clone(ScriptedModel.saying(text, tokenizer), tokenizer, "Ann"), "ann", me="Bob", **options)
+    return create_app(TorchClone(ScriptedModel.saying(text, tokenizer), tokenizer, "Ann"), "ann", me="Bob", **options)
 
 
 def test_a_message_gets_a_streamed_reply_on_a_phone_sized_screen(browser, tiny_base):

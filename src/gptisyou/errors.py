@@ -61,6 +61,7 @@ _EXTRA_OF = {
     **dict.fromkeys(("fastapi", "uvicorn", "starlette"), "serve"),
     **dict.fromkeys(("sklearn", "matplotlib"), "eval"),
     **dict.fromkeys(("openai", "tiktoken"), "openai"),
+    "llama_cpp": "fast",
 }
 
 

@@ -50,6 +50,13 @@ def test_without_torch_each_heavy_command_names_the_train_extra(trained_looking,
     assert result.stderr.strip().splitlines()[-1].endswith("needs the 'train' extra: pip install 'gptisyou[train]'")
 
 
+@pytest.mark.parametrize("command", ["chat", "eval"])
+def test_without_llama_cpp_the_llama_engine_names_the_fast_extra(trained_looking, command):
+    result = _without({"llama_cpp"}, command, "--as", "Ann", "--engine", "llama.cpp", workspace=trained_looking)
+    assert result.returncode == 4, result.stderr
+    assert result.stderr.strip().splitlines()[-1].endswith("needs the 'fast' extra: pip install 'gptisyou[fast]'")
+
+
 def test_the_hosted_backend_needs_no_torch(trained_looking):
     result = _without({"torch", "transformers", "peft", "accelerate"}, "ask", "--as", "Ann", "hi", "--backend",
                       "openai", workspace=trained_looking)  # fmt: skip

@@ -26,7 +26,7 @@ def test_the_repl_answers_in_the_persona_name_and_saves_the_conversation(trained
     saved = tmp_path / "talk.txt"
     result = chat("w3", "/temp 0", "w4", "/base", "w5", f"/save {saved}", "/reset", "/quit")
     assert result.exit_code == 0, result.output
-    assert f"Talking to Ann (model: {trained.name}) as Bob." in result.output
+    assert f"Talking to Ann (model: {trained.name}, torch) as Bob." in result.output  # a model directory: torch
     assert result.output.count("Bob> ") == 8  # the prompt: you are who Ann writes with most
     assert result.output.count("\nAnn: ") >= 3
     assert "Ann (base model): " in result.output
@@ -63,6 +63,14 @@ def test_ask_needs_exactly_one_question(run, trained):
     result = run("ask", "--as", "Ann")
     assert (result.exit_code, result.stderr.strip()) == (
         2, "Error: give a QUESTION or a --preset (personality, topics, cold-reply), not both"
+    )  # fmt: skip
+
+
+def test_llama_cpp_is_refused_in_one_line_for_a_base_that_is_no_gguf(run, trained):
+    pytest.importorskip("llama_cpp")
+    result = run("ask", "--as", "Ann", "w3", "--engine", "llama.cpp")
+    assert (result.exit_code, result.stderr.strip()) == (
+        2, f"Error: --engine llama.cpp runs a GGUF base; {trained.name} was trained on a model directory"
     )  # fmt: skip
 
 

@@ -79,7 +79,7 @@ def test_nothing_to_resume_is_an_input_error(learnable_chat, workspace, tiny_bas
 
 def test_a_run_with_memory_trains_evaluates_and_recalls_when_it_replies(learnable_chat, workspace, tiny_base):
     from gptisyou.data.memory import remembered
-    from gptisyou.engine.torch_engine import Clone, load
+    from gptisyou.engine.torch_engine import TorchClone, load
     from gptisyou.engine.types import Line
     from gptisyou.runs import Run
 
@@ -88,6 +88,6 @@ def test_a_run_with_memory_trains_evaluates_and_recalls_when_it_replies(learnabl
     assert run.config()["train"]["memory"] == 2
     clone = load(run, "Ann", memory=remembered(learnable_chat, "Ann"))
     prompt = clone._prompt_ids([Line("Bob", "w5")])
-    without = Clone(clone.model, clone.tokenizer, "Ann")._prompt_ids([Line("Bob", "w5")])
+    without = TorchClone(clone.model, clone.tokenizer, "Ann")._prompt_ids([Line("Bob", "w5")])
     assert len(prompt) > len(without)
     assert prompt[-len(without) + 1 :] == without[1:]  # the memory block comes after <bos>, before the conversation

@@ -55,3 +55,12 @@ style_strength_option = click.option(
     help="How far the clone departs from the base model: the adapter's update scaled by this (1 = as trained; more "
     "stresses the person's habits, at some cost in fluency; 0 = the base model).",
 )
+
+engine_option = click.option(
+    "--engine",
+    type=click.Choice(("auto", "torch", "llama.cpp")),
+    default="auto",
+    show_default=True,
+    help="What generates the replies: llama.cpp (the 'fast' extra; fastest, for runs on a GGUF base) or torch; "
+    "auto takes llama.cpp where it can.",
+)

@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from gptisyou.cli.context import open_store, stderr_console, style_strength_option
+from gptisyou.cli.context import engine_option, open_store, stderr_console, style_strength_option
 
 
 @click.command("eval")
@@ -17,16 +17,17 @@ from gptisyou.cli.context import open_store, stderr_console, style_strength_opti
               help="Held-out moments each model replies to.")  # fmt: skip
 @click.option("--seed", type=int, default=0, show_default=True)
 @style_strength_option
+@engine_option
 @click.pass_context
-def eval_command(
-    ctx: click.Context, persona: str, run_dir: Path | None, samples: int, seed: int, style_strength: float
-) -> None:
+def eval_command(ctx: click.Context, persona: str, run_dir: Path | None, samples: int, seed: int,
+                 style_strength: float, engine: str) -> None:  # fmt: skip
     """Measure how well the model writes like PERSONA on the held-out (most recent) replies, against the base model.
 
     Perplexity, token accuracy, who-said-it attribution, style statistics, verbatim copies and leaked contact
     details, in <run>/eval/report.html (with plots and sample replies) and metrics.json.
     """
-    directory = run_evaluation(ctx, persona, run_dir, samples=samples, seed=seed, style_strength=style_strength)
+    directory = run_evaluation(ctx, persona, run_dir, samples=samples, seed=seed, style_strength=style_strength,
+                               engine=engine)  # fmt: skip
     metrics = json.loads((directory / "metrics.json").read_text())
     for line in key_figures(metrics):
         click.echo(line)

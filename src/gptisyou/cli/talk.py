@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from gptisyou.cli.context import literal, open_store, printable, stderr_console, style_strength_option
+from gptisyou.cli.context import engine_option, literal, open_store, printable, stderr_console, style_strength_option
 
 PRESETS = {  # the analysis prompts of the original experiment, asked as "you" in the chat
     "personality": "Be honest with me: what kind of person am I? Describe my personality.",
@@ -26,6 +26,7 @@ def _persona_options(command):
         click.option("--backend", type=click.Choice(("local", "openai")), default="local", show_default=True,
                      help="openai: the persona's hosted fine-tuned model (see gptisyou openai train)."),
         style_strength_option,
+        engine_option,
     ]  # fmt: skip
     for option in reversed(options):
         command = option(command)
@@ -34,14 +35,15 @@ def _persona_options(command):
 
 @dataclass(frozen=True, slots=True)
 class _Loaded:
-    clone: object  # an engine.types.Responder: a torch_engine.Clone, or a hosted.clone.HostedClone
+    clone: object  # an engine.types.Responder: an engine.clone.Clone, or a hosted.clone.HostedClone
     label: str  # which model, for people
     me: str
     run: object | None  # the local runs.Run, for /base
+    engine: str = "auto"  # what --engine asked for, for /base
 
 
 def _load(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, backend: str,
-          style_strength: float = 1.0, base_only: bool = False) -> _Loaded:  # fmt: skip
+          style_strength: float = 1.0, engine: str = "auto", base_only: bool = False) -> _Loaded:  # fmt: skip
     """The clone, with a status line on stderr while the model loads."""
     from gptisyou.data.dataset import counterpart
     from gptisyou.data.memory import Memory, every_session
@@ -58,12 +60,13 @@ def _load(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None
             return _Loaded(clone, clone.model_id, me, None)
         run = Run(run_dir) if run_dir else Run.latest(ctx.obj["workspace"], persona)
         sessions = every_session(store, persona)
-    load = _torch_engine().load
+    from gptisyou.engine import choice
+
     with stderr_console(ctx).status(f"loading {persona}'s model…"):
         memory = Memory(sessions, persona) if run.config()["train"].get("memory") else None
         said = (turn.text for session in sessions for turn in session.turns)
-        clone = load(run, persona, base_only, style_strength=style_strength, memory=memory, said=said)
-        return _Loaded(clone, run.name, me, run)
+        clone = choice.load(run, persona, engine, base_only, style_strength, memory, said)
+        return _Loaded(clone, f"{run.name}, {clone.engine}", me, run, engine)
 
 
 @click.command()
@@ -72,7 +75,7 @@ def _load(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None
 @click.option("--seed", type=int, help="Make the replies repeatable.")
 @click.pass_context
 def chat(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, backend: str,
-         style_strength: float, temperature: float, seed: int | None) -> None:  # fmt: skip
+         style_strength: float, engine: str, temperature: float, seed: int | None) -> None:  # fmt: skip
     """Talk to the clone of PERSONA: you type as yourself, it answers in bubbles.
 
     \b
@@ -84,7 +87,7 @@ def chat(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None,
     """
     from gptisyou.engine.types import Line, Sampling
 
-    loaded = _load(ctx, persona, me, run_dir, backend, style_strength)
+    loaded = _load(ctx, persona, me, run_dir, backend, style_strength, engine)
     clone, me = loaded.clone, loaded.me
     console = Console(highlight=False)
     console.print(literal(f"Talking to {persona} (model: {loaded.label}) as {me}. /help for commands.", "dim"))
@@ -116,7 +119,9 @@ def chat(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None,
             compare = not compare
             if compare and base is None:
                 with stderr_console(ctx).status("loading the base model…"):
-                    base = _torch_engine().load(loaded.run, persona, base_only=True)
+                    from gptisyou.engine import choice
+
+                    base = choice.load(loaded.run, persona, loaded.engine, base_only=True)
             console.print(f"[dim]Base model replies {'on' if compare else 'off'}.[/dim]")
         elif text.strip():
             history.append(Line(me, text.strip()))
@@ -167,7 +172,7 @@ def _temperature(argument: str, current: float, console: Console) -> float:
 @click.option("--seed", type=int, help="Make the reply repeatable.")
 @click.pass_context
 def ask(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, backend: str, style_strength: float,
-        question: str | None, preset: str | None, base_only: bool, temperature: float,
+        engine: str, question: str | None, preset: str | None, base_only: bool, temperature: float,
         seed: int | None) -> None:  # fmt: skip
     """Ask the clone of PERSONA one QUESTION (or a --preset: personality, topics, cold-reply) and print its reply."""
     from gptisyou.engine.types import Line, Sampling
@@ -175,7 +180,7 @@ def ask(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, 
 
     if (question is None) == (preset is None):
         raise InputError("give a QUESTION or a --preset (personality, topics, cold-reply), not both")
-    loaded = _load(ctx, persona, me, run_dir, backend, style_strength, base_only=base_only)
+    loaded = _load(ctx, persona, me, run_dir, backend, style_strength, engine, base_only)
     clone, me = loaded.clone, loaded.me
     if preset in ("personality", "topics"):
         stderr_console(ctx).print(f"[dim]{_WEAK_MODEL_NOTE}[/dim]")
@@ -220,7 +225,7 @@ def served_host_names(host: str, extra: tuple[str, ...] = ()) -> set[str] | None
                    "names of the address it listens on.")  # fmt: skip
 @click.pass_context
 def serve(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, backend: str,
-          style_strength: float, host: str, port: int, api_key: str | None, base_only: bool, max_tokens: int,
+          style_strength: float, engine: str, host: str, port: int, api_key: str | None, base_only: bool, max_tokens: int,
           with_quiz: bool, allow_hosts: tuple[str, ...]) -> None:  # fmt: skip
     """Serve the clone of PERSONA: a web chat page at / and an OpenAI-compatible API at /v1.
 
@@ -237,7 +242,7 @@ def serve(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None
         raise MissingExtra.from_import(missing, "serving") from None
     from gptisyou.store.workspace import file_name_for
 
-    loaded = _load(ctx, persona, me, run_dir, backend, style_strength, base_only=base_only)
+    loaded = _load(ctx, persona, me, run_dir, backend, style_strength, engine, base_only)
     model_id = file_name_for(persona).lower() + ("-base" if base_only else "")
     console = stderr_console(ctx)
     if host not in LOOPBACK_NAMES:
@@ -259,14 +264,3 @@ def serve(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None
     app = create_app(loaded.clone, model_id, me=loaded.me, api_key=api_key, max_new_tokens=max_tokens,
                      allowed_hosts=served_host_names(host, allow_hosts), quiz=quiz)  # fmt: skip
     uvicorn.run(app, host=host, port=port, log_level="warning")
-
-
-def _torch_engine():
-    """The local engine, or a one-line MissingExtra naming the extra that brings it."""
-    from gptisyou.errors import MissingExtra
-
-    try:
-        from gptisyou.engine import torch_engine
-    except ImportError as missing:
-        raise MissingExtra.from_import(missing, "the local model") from None
-    return torch_engine

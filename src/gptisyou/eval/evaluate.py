@@ -17,8 +17,9 @@ import torch
 
 from gptisyou.data.dataset import DatasetConfig, PersonaData, build, reply_moments
 from gptisyou.data.memory import Memory
+from gptisyou.engine import choice, llama_engine
 from gptisyou.engine.device import autocast_dtype, default_device, mixed_precision
-from gptisyou.engine.torch_engine import Clone, load_tuned, styled
+from gptisyou.engine.torch_engine import TorchClone, load_tuned, styled
 from gptisyou.engine.types import Line, Sampling
 from gptisyou.eval import intervals, quiz, report, twosample
 from gptisyou.eval.attribution import TRUSTED_AUC, WhoSaidIt
@@ -42,6 +43,7 @@ class EvalConfig:
     temperature: float = 0.8
     seed: int = 0
     style_strength: float = 1.0  # the adapter's update scaled by this when the tuned model replies
+    engine: str = "auto"  # what writes the replies: "torch", "llama.cpp", or "auto" (see engine.choice)
 
 
 def evaluate_run(store: Store, run: Path, config: EvalConfig = EvalConfig(),
@@ -57,6 +59,7 @@ def evaluate_run(store: Store, run: Path, config: EvalConfig = EvalConfig(),
     progress = on_progress or (lambda *_: None)
     torch.manual_seed(config.seed)
     run = Run(Path(run))
+    engine = choice.resolved(config.engine, run)  # before minutes of work: an engine it cannot use fails now
     train_config = TrainConfig(**run.config()["train"])
     device = default_device()
     frozen_dtype = autocast_dtype(device) if train_config.bf16_frozen_weights else None
@@ -75,16 +78,13 @@ def evaluate_run(store: Store, run: Path, config: EvalConfig = EvalConfig(),
 
     moments = reply_moments(data.val or data.train, persona, config.samples, config.context_turns)
     memory = Memory.of_training_period(data) if train_config.memory else None  # never the held-out period
-    clone = Clone(model, tokenizer, persona, train_config.max_tokens, memory, train_config.memory)
+    tuned_reply, base_reply = _repliers(run, engine, model, tokenizer, memory, train_config, config)
     samples = []
     for index, (context, real) in enumerate(moments):
         progress("replies", index, len(moments))
         history = [Line(turn.sender, turn.text) for turn in context]
         sampling = Sampling(config.temperature, max_new_tokens=config.max_new_tokens, seed=config.seed + index)
-        with mixed_precision(model.device), styled(model, config.style_strength):
-            tuned = clone.reply(history, sampling)
-        with mixed_precision(model.device), model.disable_adapter():
-            base = clone.reply(history, sampling)
+        tuned, base = tuned_reply(history, sampling), base_reply(history, sampling)
         samples.append({"context": [asdict(line) for line in history], "real": real.text, "tuned": tuned,
                         "base": base})  # fmt: skip
     progress("replies", len(moments), len(moments))
@@ -93,12 +93,33 @@ def evaluate_run(store: Store, run: Path, config: EvalConfig = EvalConfig(),
     if store.quiz_answers(str(run.directory)):  # people's answers to the blind quiz so far
         metrics["quiz"] = quiz.tally(store, run, config.seed)
     metrics |= {"persona": persona, "run": str(run.directory), "base": train_config.base or "gemma-3-270m",
-                "style_strength": config.style_strength,
+                "style_strength": config.style_strength, "engine": engine,
                 "seconds": round(time.monotonic() - started, 1)}  # fmt: skip
     directory = ensure_private_dir(run.eval_dir, inside=run.directory)
     (directory / "metrics.json").write_text(json.dumps(metrics | {"samples": samples}, indent=1, ensure_ascii=False))
     report.write(directory / "report.html", metrics, samples, run.metrics())
     return make_private(directory)
+
+
+def _repliers(run: Run, engine: str, model, tokenizer, memory: Memory | None, train_config: TrainConfig,
+              config: EvalConfig):  # fmt: skip
+    """(the tuned model's reply, the base model's reply): functions of (history, sampling), on `engine`."""
+    persona, context = train_config.persona, train_config.max_tokens
+    if engine == "llama.cpp":
+        tuned = llama_engine.load(run, persona, False, config.style_strength, memory, context)
+        base = llama_engine.load(run, persona, True, memory=memory, max_context_tokens=context)
+        return tuned.reply, base.reply
+    clone = TorchClone(model, tokenizer, persona, context, memory, train_config.memory)
+
+    def tuned_reply(history, sampling):
+        with mixed_precision(model.device), styled(model, config.style_strength):
+            return clone.reply(history, sampling)
+
+    def base_reply(history, sampling):
+        with mixed_precision(model.device), model.disable_adapter():
+            return clone.reply(history, sampling)
+
+    return tuned_reply, base_reply
 
 
 def _metrics(data: PersonaData, samples: list[dict], tuned_fit, base_fit, config: EvalConfig) -> dict:

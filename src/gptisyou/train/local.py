@@ -22,7 +22,7 @@ import torch
 from gptisyou.data.dataset import DatasetConfig, PersonaData, build, persona_chats
 from gptisyou.data.memory import Memory
 from gptisyou.engine.device import autocast_dtype, mixed_precision
-from gptisyou.engine.torch_engine import Clone
+from gptisyou.engine.torch_engine import TorchClone
 from gptisyou.engine.types import Sampling
 from gptisyou.runs import Run
 from gptisyou.store.database import Store
@@ -253,7 +253,7 @@ def _prefer_real_replies(run: Run, setup: _Setup, config: TrainConfig) -> None:
         load_adapter(model, run.adapter)
     before = evaluate(model, setup.val_set, pad_id, setup.batch_tokens) if setup.val_set else None
     memory = Memory.of_training_period(setup.data) if config.memory else None
-    clone = Clone(model, tokenizer, setup.data.persona, config.max_tokens, memory, config.memory)
+    clone = TorchClone(model, tokenizer, setup.data.persona, config.max_tokens, memory, config.memory)
     found = preference.pairs(clone, setup.data, config.preference_pairs, config.max_tokens, config.seed)
     records = preference.tune(model, found, pad_id, config.preference_beta, config.preference_learning_rate)
     model.save_pretrained(run.adapter)
@@ -280,7 +280,7 @@ def _finish(run: Run, setup: _Setup, config: TrainConfig) -> None:
     plot_curves(run.metrics(), run.loss_plot)
     with mixed_precision(model.device):
         memory = Memory.of_training_period(setup.data) if config.memory else None
-        clone = Clone(model, tokenizer, setup.data.persona, config.max_tokens, memory, config.memory)
+        clone = TorchClone(model, tokenizer, setup.data.persona, config.max_tokens, memory, config.memory)
         samples.write(run.samples_file, clone, setup.data, Sampling(seed=config.seed))
     make_private(run.directory)
 

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from gptisyou.data.dataset import PersonaData, reply_moments
 from gptisyou.data.render import Spoken
 from gptisyou.engine.device import mixed_precision
-from gptisyou.engine.torch_engine import Clone
+from gptisyou.engine.torch_engine import TorchClone
 from gptisyou.engine.types import Line, Sampling
 from gptisyou.train.batches import TokenizedExample, collate
 from gptisyou.train.model import targeted_forward
@@ -35,7 +35,7 @@ class Pair:
     rejected: TokenizedExample
 
 
-def pairs(clone: Clone, data: PersonaData, count: int, max_tokens: int, seed: int) -> list[Pair]:
+def pairs(clone: TorchClone, data: PersonaData, count: int, max_tokens: int, seed: int) -> list[Pair]:
     """`count` moments of the training period, spread over it, each with the base model's reply to it."""
     model, transcript = clone.model, clone.transcript
     found = []

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from gptisyou.data.dataset import PersonaData, reply_moments
-from gptisyou.engine.torch_engine import Clone
+from gptisyou.engine.clone import Clone
 from gptisyou.engine.types import Line, Sampling
 from gptisyou.store.workspace import make_private
 

@@ -1,0 +1,106 @@
+"""The clone's next turn, whatever computes the tokens: the conversation in the training format in, text out.
+
+A conversation is rendered exactly as the model was trained (`render.Transcript`: `Name: text<marker>` turns,
+bubbles separated by line breaks), followed by `Persona:`. An engine samples token ids after it (the torch
+engine in `torch_engine`, llama.cpp in `llama_engine`); this class stops them at the end-of-turn marker, another
+speaker's header or the token limit, and streams the text. A tail that could still become a stop marker is held
+back, so a caller never sees a half marker. Light on purpose (no torch): the llama.cpp engine runs without it.
+"""
+
+import itertools
+from collections.abc import Callable, Iterator, Sequence
+
+from gptisyou.data.memory import MEMORY_TOKENS, RECENT_TURNS, Memory
+from gptisyou.data.render import END_OF_TURN_TEXT, Spoken, Transcript
+from gptisyou.engine.types import Line, Sampling, Usage
+
+
+class Clone:
+    """Writes as `persona` with the token ids an engine samples (`_token_ids`, which subclasses provide). Not
+    thread-safe: one generation at a time."""
+
+    engine = "none"  # what computes the tokens, for people and metrics.json
+
+    def __init__(self, tokenizer, persona: str, max_context_tokens: int = 1024, memory: Memory | None = None,
+                 recall: int = 0) -> None:  # fmt: skip
+        self.tokenizer, self.persona = tokenizer, persona
+        self.max_context_tokens = max_context_tokens
+        self.memory, self.recall = memory, recall  # what the persona wrote before, and how much of it to show
+        self.transcript = Transcript(tokenizer)
+        # the turn ends at the marker token, or at the end-of-sequence one
+        self._stop_ids = {self.transcript.stop_token_id, tokenizer.eos_token_id} - {None}
+
+    def stream(
+        self,
+        history: Sequence[Line],
+        sampling: Sampling = Sampling(),
+        usage: Usage | None = None,
+        cancelled: Callable[[], bool] = lambda: False,
+    ) -> Iterator[str]:
+        """Pieces of text of the persona's next turn, as they are sampled; `cancelled()` stops it early."""
+        usage = usage or Usage()
+        speakers = {line.speaker for line in history if line.speaker != self.persona}
+        markers = {END_OF_TURN_TEXT, self.transcript.marker}  # as text too: a sampler may spell the marker out
+        stops = [*sorted(markers), *(f"\n{speaker}:" for speaker in sorted(speakers)), *filter(None, sampling.stop)]
+        prompt = self._prompt_ids(history)
+        usage.prompt_tokens = len(prompt)
+        held = ""  # sampled text not yet given out: it could be the start of a stop marker
+        started = False
+        for piece in self._tokens_as_text(prompt, sampling, usage):
+            held += piece
+            cut = min((held.find(stop) for stop in stops if stop in held), default=-1)
+            if cut >= 0:
+                held, usage.finish_reason = held[:cut], "stop"
+                break
+            if not started:  # the reply begins with the space that follows `Persona:`
+                held = held.lstrip(" ")
+                started = bool(held)
+            safe = len(held) - _longest_stop_prefix(held, stops)
+            if safe:
+                yield held[:safe]
+                held = held[safe:]
+            if cancelled():
+                return
+        if usage.finish_reason != "stop":  # cut at the token limit: never end in half a marker ("18000<eot")
+            held = held[: len(held) - _longest_stop_prefix(held, stops)]
+        if held.rstrip():
+            yield held.rstrip()
+
+    def reply(self, history: Sequence[Line], sampling: Sampling = Sampling()) -> str:
+        return "".join(self.stream(history, sampling)).strip()
+
+    def _prompt_ids(self, history: Sequence[Line]) -> list[int]:
+        """The conversation as training rendered it, the newest turns that fit the context, then `Persona:`."""
+        turns = [Spoken(line.speaker, line.text) for line in history]
+        return self.transcript.prompt(turns, self.persona, self.max_context_tokens, self.memory_block(history))
+
+    def memory_block(self, history: Sequence[Line]) -> list[int]:
+        """The memory block: the persona's past replies to messages like the other people's latest ones."""
+        if not self.memory or not self.recall:
+            return []
+        messages = [line.text for line in history[-RECENT_TURNS:] if line.speaker != self.persona]
+        exchanges = self.memory.recall(messages, self.recall)
+        return self.transcript.recalled([exchange.spoken() for exchange in exchanges], MEMORY_TOKENS)
+
+    def _tokens_as_text(self, prompt: list[int], sampling: Sampling, usage: Usage) -> Iterator[str]:
+        """Decoded text, piece by piece, sampled after `prompt` until a stop token or the token limit."""
+        new, printed = [], ""
+        for token in itertools.islice(self._token_ids(prompt, sampling), sampling.max_new_tokens):
+            if token in self._stop_ids:
+                usage.finish_reason = "stop"
+                return
+            new.append(token)
+            usage.completion_tokens += 1
+            text = self.tokenizer.decode(new, skip_special_tokens=True)
+            if not text.endswith("\ufffd"):  # a multi-byte character is complete
+                yield text[len(printed) :]
+                printed = text
+
+    def _token_ids(self, prompt: list[int], sampling: Sampling) -> Iterator[int]:
+        """The token ids sampled after `prompt`, one at a time, for as long as they are asked for."""
+        raise NotImplementedError
+
+
+def _longest_stop_prefix(text: str, stops: list[str]) -> int:
+    """How many trailing characters of `text` could be the start of a stop marker."""
+    return max((n for stop in stops for n in range(1, len(stop)) if text.endswith(stop[:n])), default=0)

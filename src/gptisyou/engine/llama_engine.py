@@ -1,0 +1,111 @@
+"""The llama.cpp engine (the `fast` extra, llama-cpp-python): the run's base GGUF with its adapter as a llama.cpp
+LoRA, at llama.cpp's speed.
+
+The base is the very GGUF the run was trained from (its 4-bit weights, as training saw them once dequantized);
+the adapter is written once per run as a LoRA GGUF (`<run>/engine/`, named by the adapter's checksum) and
+applied by llama.cpp at `style_strength` scale, so a second `chat` starts at once. Prompts are the same token
+ids the torch engine builds, and the same `Clone` stops and streams the turn: only the sampling differs.
+"""
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from gptisyou.checksums import sha256_of
+from gptisyou.data.memory import Memory
+from gptisyou.engine.clone import Clone
+from gptisyou.engine.types import Sampling
+from gptisyou.errors import InputError, MissingExtra
+from gptisyou.runs import Run
+from gptisyou.store.workspace import ensure_private_dir
+
+CONTEXT_TOKENS = 2048  # the prompt (at most 1,024 tokens of conversation, the memory block) and the reply
+
+
+class LlamaClone(Clone):
+    """A GGUF model in llama.cpp that writes as `persona`. Not thread-safe: one generation at a time."""
+
+    engine = "llama.cpp"
+
+    def __init__(self, llama, tokenizer, persona: str, max_context_tokens: int = 1024, memory: Memory | None = None,
+                 recall: int = 0) -> None:  # fmt: skip
+        super().__init__(tokenizer, persona, max_context_tokens, memory, recall)
+        self.llama = llama
+
+    def _token_ids(self, prompt: list[int], sampling: Sampling) -> Iterator[int]:
+        # llama.cpp keeps the KV cache of the previous prompt and evaluates only what follows their common prefix
+        self.llama.set_seed(sampling.seed if sampling.seed is not None else int.from_bytes(os.urandom(4)))
+        yield from self.llama.generate(prompt, temp=sampling.temperature, top_p=sampling.top_p, top_k=0, min_p=0.0,
+                                       repeat_penalty=1.0, reset=True)  # fmt: skip
+
+
+def installed() -> bool:
+    """Whether llama-cpp-python can be imported (without importing it)."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("llama_cpp") is not None
+    except ImportError:  # an import hook that hides the module
+        return False
+
+
+def runs_on(run: Run) -> bool:
+    """Whether llama.cpp can run this run: installed, and the run's base is a GGUF file still on disk."""
+    return installed() and _base_gguf(run) is not None
+
+
+def check(run: Run) -> Path:
+    """The run's base GGUF, once it is sure llama.cpp can run the run.
+
+    Raises:
+        MissingExtra: llama-cpp-python is not installed.
+        InputError: the run's base is not a GGUF file.
+    """
+    if not installed():
+        raise MissingExtra("fast", "the llama.cpp engine")
+    gguf = _base_gguf(run)
+    if gguf is None:
+        raise InputError(f"--engine llama.cpp runs a GGUF base; {run.name} was trained on a model directory")
+    return gguf
+
+
+def load(run: Run, persona: str, base_only: bool = False, style_strength: float = 1.0,
+         memory: Memory | None = None, max_context_tokens: int = 1024) -> LlamaClone:  # fmt: skip
+    """The run's base GGUF in llama.cpp, with its adapter at `style_strength` (none with `base_only`).
+
+    Raises:
+        MissingExtra: llama-cpp-python is not installed.
+        InputError: the run's base is not a GGUF file, or it has no adapter.
+    """
+    gguf = check(run)
+    run.require_adapter()
+    from llama_cpp import Llama
+    from transformers import AutoTokenizer
+
+    lora = None if base_only or style_strength == 0 else str(adapter_gguf(run, gguf))
+    llama = Llama(model_path=str(gguf), lora_path=lora, lora_scale=style_strength, n_ctx=CONTEXT_TOKENS,
+                  n_threads=os.cpu_count(), n_threads_batch=os.cpu_count(), verbose=False)  # fmt: skip
+    recall = run.config()["train"].get("memory", 0)
+    tokenizer = AutoTokenizer.from_pretrained(run.adapter)
+    return LlamaClone(llama, tokenizer, persona, max_context_tokens, memory, recall)
+
+
+def adapter_gguf(run: Run, base: Path) -> Path:
+    """The run's adapter as a llama.cpp LoRA GGUF, written the first time and reused while the adapter is the same."""
+    from gptisyou.export import gguf_file
+
+    directory = ensure_private_dir(run.directory / "engine", inside=run.directory)
+    path = directory / f"lora-{sha256_of(run.adapter / 'adapter_model.safetensors')[:16]}.gguf"
+    if not path.is_file():
+        for stale in directory.glob("lora-*.gguf"):
+            stale.unlink()
+        partial = path.with_name(f".{path.name}.partial")
+        gguf_file.lora_adapter(base, run.adapter, partial)
+        partial.rename(path)
+    return path
+
+
+def _base_gguf(run: Run) -> Path | None:
+    from gptisyou.train.base import source_gguf
+
+    return source_gguf(Path(run.config()["base_directory"]))
