@@ -70,11 +70,60 @@ def tiny_base(tmp_path_factory):
     config = transformers.Gemma3TextConfig(
         vocab_size=len(words), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
         num_key_value_heads=1, head_dim=16, max_position_embeddings=256, pad_token_id=0, initializer_range=0.5,
+        query_pre_attn_scalar=16,  # as llama.cpp scales a small Gemma 3's attention: 1/sqrt(head_dim)
     )  # fmt: skip
     directory = tmp_path_factory.mktemp("tiny-base")
     transformers.Gemma3ForCausalLM(config).save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return directory
+
+
+@pytest.fixture(scope="session")
+def tiny_llama_gguf(tiny_base, tmp_path_factory):
+    """The tiny model as a complete GGUF that llama.cpp loads: every hyperparameter, the vocabulary, and the tensors
+    as llama.cpp's Gemma 3 expects them (norm weights stored plus one, as llama.cpp's converter does)."""
+    import gguf
+    import torch
+    import transformers
+
+    model = transformers.AutoModelForCausalLM.from_pretrained(tiny_base, dtype=torch.float32)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(tiny_base)
+    config = model.config
+    path = tmp_path_factory.mktemp("tiny-gguf") / "tiny.gguf"
+    writer = gguf.GGUFWriter(path, "gemma3")
+    writer.add_name("tiny")
+    for add, value in ((writer.add_context_length, config.max_position_embeddings),
+                       (writer.add_embedding_length, config.hidden_size),
+                       (writer.add_block_count, config.num_hidden_layers),
+                       (writer.add_feed_forward_length, config.intermediate_size),
+                       (writer.add_head_count, config.num_attention_heads),
+                       (writer.add_head_count_kv, config.num_key_value_heads),
+                       (writer.add_key_length, config.head_dim), (writer.add_value_length, config.head_dim),
+                       (writer.add_layer_norm_rms_eps, config.rms_norm_eps),
+                       (writer.add_rope_freq_base, config.rope_parameters["full_attention"]["rope_theta"]),
+                       (writer.add_sliding_window, config.sliding_window)):  # fmt: skip
+        add(value)
+    words = [word for word, _ in sorted(tokenizer.get_vocab().items(), key=lambda item: item[1])]
+    writer.add_tokenizer_model("llama")
+    writer.add_token_list(words)
+    writer.add_token_scores([0.0] * len(words))
+    writer.add_token_types([3 if word in ("<pad>", "<bos>") else 2 if word == "<unk>" else 1 for word in words])
+    writer.add_bos_token_id(2)
+    writer.add_eos_token_id(1)
+    writer.add_unk_token_id(1)
+    writer.add_pad_token_id(0)
+    names = gguf.get_tensor_name_map(gguf.MODEL_ARCH.GEMMA3, config.num_hidden_layers)
+    for hf_name, tensor in model.state_dict().items():
+        name = names.get_name(hf_name, try_suffixes=(".weight",))
+        if name is None or hf_name == "lm_head.weight":  # tied to the embeddings
+            continue
+        weights = tensor.numpy()
+        writer.add_tensor(name, weights + 1 if hf_name.endswith("norm.weight") else weights)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path
 
 
 def _import_learnable_chat(workspace: Path, folder: Path) -> Store:

@@ -1,0 +1,79 @@
+"""The llama.cpp engine on the tiny trained model: the torch engine's very turns, the adapter GGUF written once per
+run, and `--engine` in the commands."""
+
+import json
+import shutil
+
+import pytest
+
+pytest.importorskip("llama_cpp")
+torch = pytest.importorskip("torch")
+
+from gptisyou.engine import choice, llama_engine, torch_engine  # noqa: E402
+from gptisyou.engine.types import Line, Sampling, Usage  # noqa: E402
+from gptisyou.runs import Run  # noqa: E402
+
+HISTORIES = ([Line("Bob", "w3")], [Line("Bob", "w10"), Line("Ann", "w11"), Line("Bob", "w20")])
+
+
+@pytest.fixture
+def gguf_run(trained, tiny_llama_gguf, tmp_path) -> Run:
+    """The trained tiny run with its base marked as converted from the tiny GGUF, as `train` marks the default's."""
+    run = Run(trained)
+    converted = tmp_path / "converted"
+    shutil.copytree(run.config()["base_directory"], converted)
+    (converted / "source.json").write_text(json.dumps({"gguf": str(tiny_llama_gguf)}))
+    run.write_config(run.config()["train"], converted)
+    return run
+
+
+@pytest.mark.parametrize("base_only", [False, True], ids=["tuned", "base"])
+def test_llama_cpp_writes_the_torch_engine_s_greedy_turns(gguf_run, base_only):
+    by_torch = torch_engine.load(gguf_run, "Ann", base_only, dtype=torch.float32)
+    by_llama = llama_engine.load(gguf_run, "Ann", base_only)
+    greedy = Sampling(temperature=0, max_new_tokens=8)
+    for history in HISTORIES:
+        assert by_llama.reply(history, greedy) == by_torch.reply(history, greedy)
+    if not base_only:
+        assert by_llama.reply(HISTORIES[0], greedy) == "w4"  # the pattern it learned, through the LoRA GGUF
+
+
+def test_sampled_turns_repeat_with_a_seed_and_report_their_usage(gguf_run):
+    clone = llama_engine.load(gguf_run, "Ann")
+    sampling = Sampling(temperature=1.5, max_new_tokens=6, seed=7)
+    usage = Usage()
+    first = "".join(clone.stream(HISTORIES[1], sampling, usage))
+    assert first == clone.reply(HISTORIES[1], sampling)
+    assert usage.prompt_tokens == len(clone._prompt_ids(HISTORIES[1]))
+    assert 1 <= usage.completion_tokens <= 6
+
+
+def test_the_adapter_gguf_is_written_once_and_again_when_the_adapter_changes(gguf_run, tiny_llama_gguf):
+    first = llama_engine.adapter_gguf(gguf_run, tiny_llama_gguf)
+    written = first.stat().st_mtime_ns
+    assert llama_engine.adapter_gguf(gguf_run, tiny_llama_gguf).stat().st_mtime_ns == written
+    assert oct(first.stat().st_mode & 0o777) == "0o600"
+    from safetensors.torch import load_file, save_file
+
+    weights = gguf_run.adapter / "adapter_model.safetensors"
+    save_file({name: tensor * 2 for name, tensor in load_file(weights).items()}, weights)
+    second = llama_engine.adapter_gguf(gguf_run, tiny_llama_gguf)
+    assert second != first
+    assert sorted(path.name for path in second.parent.iterdir()) == [second.name]  # the stale one is gone
+
+
+def test_auto_takes_llama_cpp_for_a_gguf_base_and_torch_otherwise(gguf_run, trained, tmp_path):
+    assert choice.resolved("auto", gguf_run) == "llama.cpp"
+    assert choice.resolved("torch", gguf_run) == "torch"
+    gguf_run.write_config(gguf_run.config()["train"], tmp_path / "no-gguf-here")
+    assert choice.resolved("auto", gguf_run) == "torch"
+
+
+def test_the_commands_run_on_llama_cpp(run, gguf_run):
+    asked = run("ask", "--as", "Ann", "w3", "--engine", "llama.cpp", "--temperature", "0")
+    assert asked.exit_code == 0, asked.stderr
+    assert asked.stdout == "Bob: w3\nAnn: w4\n"
+    evaluated = run("eval", "--as", "Ann", "--samples", "4")  # auto: llama.cpp
+    assert evaluated.exit_code == 0, evaluated.stderr
+    metrics = json.loads((gguf_run.eval_dir / "metrics.json").read_text())
+    assert (metrics["engine"], len(metrics["samples"])) == ("llama.cpp", 4)
