@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast bench lint format clean
+.PHONY: demo test test-fast fast bench lint format clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (set PYTHON=python3 to use another 3.11+)"; exit 1; }
@@ -19,6 +19,9 @@ demo: $(STAMP)  ## set up, then run the end-to-end demo on the bundled sample ch
 
 test: $(STAMP)  ## set up, then run every test (slow ones included)
 	$(BIN)/python -m pytest
+
+fast: $(STAMP)  ## add llama.cpp as the local engine (pip compiles it: minutes; needs a C++ compiler and cmake)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[fast]'
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"

@@ -1,6 +1,8 @@
 """GGUF exports: the merged model keeps the base's metadata and untouched tensors and adds the LoRA update to the
 changed ones; the adapter GGUF has llama.cpp's LoRA layout."""
 
+import importlib.util
+
 import numpy as np
 import pytest
 
@@ -176,11 +178,24 @@ def test_export_to_gguf_ollama_and_lora_gguf_from_the_cli(tiny_gguf, trained, wo
     assert "export it --to merged instead" in refused.output
 
 
+# an f16 export rounds every weight to 11 bits: the logits move by this much, so greedy picks may differ only
+# where the top two are closer than that (the tiny chat's numbers and dots make such ties common)
+F16_LOGIT_TOLERANCE = 0.25
+
+
+def _assert_same_greedy_path(reference, other):
+    """`other` scores the reference's greedy path within the f16 tolerance and picks the same token wherever the
+    reference's choice is decisive."""
+    top_two = reference.topk(2, dim=-1).values
+    decisive = top_two[:, 0] - top_two[:, 1] > 2 * F16_LOGIT_TOLERANCE
+    assert (reference - other).abs().max() < F16_LOGIT_TOLERANCE
+    assert decisive.sum() >= len(decisive) // 2
+    assert (reference.argmax(-1) == other.argmax(-1))[decisive].all()
+
+
 @pytest.mark.slow  # the real 270M model: minutes of CPU
-def test_the_real_clone_s_f16_gguf_continues_exactly_as_the_torch_model(
-    converted, learnable_chat, workspace, tmp_path
-):
-    # llama.cpp is not installed here: transformers' own GGUF reader is the independent reader of the export
+def test_the_real_clone_s_f16_gguf_continues_as_the_torch_model(converted, learnable_chat, workspace, tmp_path):
+    # two independent readers of the export: transformers' GGUF loader, and llama.cpp where the fast extra is in
     torch = pytest.importorskip("torch")
     from gptisyou.engine.torch_engine import load_tuned
     from gptisyou.runs import Run
@@ -194,12 +209,18 @@ def test_the_real_clone_s_f16_gguf_continues_exactly_as_the_torch_model(
     gguf_file.merged(source_gguf(prepared.directory), run.adapter, tmp_path / "ann.gguf", quant="f16")
     tuned, tokenizer = load_tuned(run, torch.device("cpu"), torch.float32)
     merged = transformers.AutoModelForCausalLM.from_pretrained(tmp_path, gguf_file="ann.gguf", dtype=torch.float32)
-    prompt = torch.tensor([tokenizer("Bob: hey, how was the weekend?<eot>\nAnn:")["input_ids"]])
-    continuations = []
+    prompt = tokenizer("Bob: hey, how was the weekend?<eot>\nAnn:")["input_ids"]
     with torch.no_grad():
-        for model in (tuned, merged):
-            ids = prompt
-            for _ in range(16):
-                ids = torch.cat([ids, model(input_ids=ids).logits[:, -1:].argmax(-1)], dim=1)
-            continuations.append(ids[0, prompt.shape[1] :].tolist())
-    assert continuations[0] == continuations[1]
+        ids = torch.tensor([prompt])
+        for _ in range(16):
+            ids = torch.cat([ids, tuned(input_ids=ids).logits[:, -1:].argmax(-1)], dim=1)
+        path = ids[:, :-1]  # the logits at each of these positions chose the next of the 16 tokens
+        reference = tuned(input_ids=path).logits[0, len(prompt) - 1 :]
+        _assert_same_greedy_path(reference, merged(input_ids=path).logits[0, len(prompt) - 1 :])
+    if importlib.util.find_spec("llama_cpp"):
+        from llama_cpp import Llama
+
+        llama = Llama(model_path=str(tmp_path / "ann.gguf"), n_ctx=256, logits_all=True, verbose=False)
+        llama.eval(path[0].tolist())
+        scores = torch.from_numpy(llama.scores[len(prompt) - 1 : path.shape[1]].copy())
+        _assert_same_greedy_path(reference, scores)
