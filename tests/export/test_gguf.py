@@ -178,17 +178,19 @@ def test_export_to_gguf_ollama_and_lora_gguf_from_the_cli(tiny_gguf, trained, wo
     assert "export it --to merged instead" in refused.output
 
 
-# an f16 export rounds every weight to 11 bits: the logits move by this much, so greedy picks may differ only
-# where the top two are closer than that (the tiny chat's numbers and dots make such ties common)
-F16_LOGIT_TOLERANCE = 0.25
+# An f16 export rounds every weight to 11 bits, and llama.cpp also rounds the activations to f16 for its matmuls:
+# the largest logit of 262k moves by up to this much (measured: 0.14 and 0.46), so greedy picks may differ only
+# where the top two are closer than that (the tiny chat's digits and dots make such near-ties common).
+WEIGHTS_IN_F16 = 0.25
+WEIGHTS_AND_ACTIVATIONS_IN_F16 = 1.0
 
 
-def _assert_same_greedy_path(reference, other):
-    """`other` scores the reference's greedy path within the f16 tolerance and picks the same token wherever the
+def _assert_same_greedy_path(reference, other, tolerance):
+    """`other` scores the reference's greedy path within `tolerance` and picks the same token wherever the
     reference's choice is decisive."""
     top_two = reference.topk(2, dim=-1).values
-    decisive = top_two[:, 0] - top_two[:, 1] > 2 * F16_LOGIT_TOLERANCE
-    assert (reference - other).abs().max() < F16_LOGIT_TOLERANCE
+    decisive = top_two[:, 0] - top_two[:, 1] > 2 * tolerance
+    assert (reference - other).abs().max() < tolerance
     assert decisive.sum() >= len(decisive) // 2
     assert (reference.argmax(-1) == other.argmax(-1))[decisive].all()
 
@@ -216,11 +218,11 @@ def test_the_real_clone_s_f16_gguf_continues_as_the_torch_model(converted, learn
             ids = torch.cat([ids, tuned(input_ids=ids).logits[:, -1:].argmax(-1)], dim=1)
         path = ids[:, :-1]  # the logits at each of these positions chose the next of the 16 tokens
         reference = tuned(input_ids=path).logits[0, len(prompt) - 1 :]
-        _assert_same_greedy_path(reference, merged(input_ids=path).logits[0, len(prompt) - 1 :])
+        _assert_same_greedy_path(reference, merged(input_ids=path).logits[0, len(prompt) - 1 :], WEIGHTS_IN_F16)
     if importlib.util.find_spec("llama_cpp"):
         from llama_cpp import Llama
 
         llama = Llama(model_path=str(tmp_path / "ann.gguf"), n_ctx=256, logits_all=True, verbose=False)
         llama.eval(path[0].tolist())
         scores = torch.from_numpy(llama.scores[len(prompt) - 1 : path.shape[1]].copy())
-        _assert_same_greedy_path(reference, scores)
+        _assert_same_greedy_path(reference, scores, WEIGHTS_AND_ACTIVATIONS_IN_F16)
