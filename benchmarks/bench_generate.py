@@ -1,12 +1,14 @@
 """Generation speed: time to first token and tokens/s of the 270M model, gptisyou's engines against llama.cpp.
 
-    python benchmarks/bench_generate.py [--tokens 64] [--repeats 3]
+    python benchmarks/bench_generate.py [--tokens 64] [--repeats 5]
 
 On the same GGUF file (the embedded Gemma 3 270M, Q4_K_M) and the same prompt (a chat of about 300 tokens),
-`--tokens` tokens greedily, the median of `--repeats` runs, each from an empty KV cache:
-- llama.cpp itself (llama-cpp-python's `generate`): the peer;
-- gptisyou's llama.cpp engine (`--engine llama.cpp`): the same library through our prompt, stop and streaming
-  code, without and with a LoRA adapter (rank 16 on every linear layer, as `train` makes) applied at run time;
+`--tokens` tokens greedily, each from an empty KV cache; the median of `--repeats` rounds, each round running
+every contestant once, so that a shared machine's drift touches all of them alike:
+- llama.cpp itself (llama-cpp-python's `generate`): the peer, without and with a LoRA adapter (rank 16 on every
+  linear layer, as `train` makes; random) applied at run time;
+- gptisyou's llama.cpp engine (`--engine llama.cpp`): the same library, the same adapter, through our prompt,
+  stop and streaming code;
 - gptisyou's torch engine (transformers with a KV cache, from the base converted once into benchmarks/.data/),
   fp32 and bf16, with the full vocabulary head and with the head of the tokens the person uses (`chat` and
   `serve` do that). It reads dequantized weights: four to eight times the bytes of the 4-bit GGUF per token.
@@ -20,10 +22,12 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from machine import describe  # benchmarks/machine.py
+from rich.progress import track
 
 from gptisyou.engine.llama_engine import CONTEXT_TOKENS, LlamaClone
 from gptisyou.engine.torch_engine import TorchClone, spoken_vocabulary
@@ -50,95 +54,104 @@ HISTORY = [
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tokens", type=int, default=64)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--base", type=Path, help="a model directory instead of the embedded model (no llama.cpp)")
     parser.add_argument("--skip-llama", action="store_true", help="measure the torch engine alone")
     args = parser.parse_args()
     directory = args.base or base.prepare(DATA / "workspace-train").directory
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU"
     print(f"\nmachine: {describe()}, {device}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
-          f"{args.tokens} new tokens after a {len(HISTORY)}-turn chat, median of {args.repeats}\n")  # fmt: skip
-    results = {}
+          f"{args.tokens} new tokens after a {len(HISTORY)}-turn chat, median of {args.repeats} rounds\n")  # fmt: skip
+    contestants = {}
     gguf = base.source_gguf(directory)
     if gguf and not args.skip_llama and _llama_installed():
-        results["llama.cpp (the peer)"] = measure_llama_cpp(gguf, directory, args)
-        results["gptisyou llama.cpp engine"] = measure_llama_engine(gguf, directory, args)
-        results["gptisyou llama.cpp + adapter"] = measure_llama_engine(gguf, directory, args, adapter=True)
-    for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
-        results[f"gptisyou torch ({name})"] = measure_transformers(directory, dtype, args)
-    # what chat and serve run: only the tokens of the person's chats (here the demo chat's) in the head
+        adapter = _random_adapter_gguf(gguf, directory)
+        contestants["llama.cpp (the peer)"] = llama_cpp_run(gguf, directory, args.tokens)
+        contestants["gptisyou llama.cpp engine"] = llama_engine_run(gguf, directory, args.tokens)
+        contestants["llama.cpp + adapter (the peer)"] = llama_cpp_run(gguf, directory, args.tokens, adapter)
+        contestants["gptisyou llama.cpp + adapter"] = llama_engine_run(gguf, directory, args.tokens, adapter)
+    # the torch engine with the full head, and with the head of the tokens the person uses (here the demo chat's),
+    # as chat and serve run it
     said = [message.text for message in sample_messages()]
-    for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
-        results[f"gptisyou torch, spoken head ({name})"] = measure_transformers(directory, dtype, args, said)
-    reference = results.get("llama.cpp (the peer)")
+    for head, vocabulary in (("", None), (", spoken head", said)):
+        for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+            contestants[f"gptisyou torch{head} ({name})"] = torch_run(directory, dtype, args.tokens, vocabulary)
+    results = _round_robin(contestants, args.repeats)
     for label, (first, speed) in results.items():
-        ratio = f"   {speed / reference[1]:5.2f}x llama.cpp's tokens/s" if reference else ""
+        peer = results.get("llama.cpp + adapter (the peer)" if "adapter" in label else "llama.cpp (the peer)")
+        ratio = f"   {speed / peer[1]:5.2f}x the peer's tokens/s" if peer else ""
         print(f"{label:38} first token {first * 1000:7.0f} ms   {speed:7.1f} tokens/s{ratio}")
 
 
-def measure_transformers(
-    directory: Path, dtype: torch.dtype, args, said: list[str] | None = None
-) -> tuple[float, float]:
-    """(seconds to the first token, tokens/s after it) for generation through `TorchClone`; with `said`, through
-    the head of the tokens those texts use."""
+def _round_robin(contestants: dict[str, Callable[[], tuple[float, float]]], repeats: int) -> dict:
+    """Each contestant's median (seconds to the first token, tokens/s after it) over `repeats` rounds, every round
+    running each once: a shared machine's drift then touches all of them alike. A first round warms up."""
+    runs = {label: [] for label in contestants}
+    for _ in track(range(repeats + 1), description="rounds"):
+        for label, one_run in contestants.items():
+            runs[label].append(one_run())
+    return {label: _median(measured[1:]) for label, measured in runs.items()}
+
+
+def torch_run(directory: Path, dtype: torch.dtype, tokens: int, said: list[str] | None):
+    """One generation through `TorchClone`; with `said`, through the head of the tokens those texts use."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model = AutoModelForCausalLM.from_pretrained(directory, dtype=dtype).to(device)
     tokenizer = AutoTokenizer.from_pretrained(directory)
     vocabulary = spoken_vocabulary(tokenizer, said) if said else None
-    return _timed(TorchClone(model, tokenizer, "Alex", vocabulary=vocabulary), args)
+    clone = TorchClone(model, tokenizer, "Alex", vocabulary=vocabulary)
+    return lambda: _timed(clone, tokens)
 
 
-def measure_llama_engine(gguf: Path, directory: Path, args, adapter: bool = False) -> tuple[float, float]:
-    """The same through `LlamaClone`, on the base GGUF alone or with a random adapter of the trained shape."""
-    from llama_cpp import Llama
+def llama_engine_run(gguf: Path, directory: Path, tokens: int, adapter: Path | None = None):
+    """The same through `LlamaClone`, on the base GGUF alone or with an adapter GGUF applied at run time."""
     from transformers import AutoTokenizer
 
-    lora = str(_random_adapter_gguf(gguf, directory)) if adapter else None
-    llama = Llama(model_path=str(gguf), lora_path=lora, n_ctx=CONTEXT_TOKENS, n_threads=os.cpu_count(),
-                  n_threads_batch=os.cpu_count(), verbose=False)  # fmt: skip
+    llama = _llama(gguf, adapter)
     clone = LlamaClone(llama, AutoTokenizer.from_pretrained(directory), "Alex")
-    return _timed(clone, args, before_each=llama.reset)
+    return lambda: _timed(clone, tokens, before=llama.reset)
 
 
-def _timed(clone, args, before_each=lambda: None) -> tuple[float, float]:
-    """Median (seconds to the first piece of text, tokens/s after it) of a clone's greedy generation: the prompt
-    built and rendered, the tokens sampled and decoded, as `chat` does (stop markers aside)."""
-    runs = []
-    for _ in range(args.repeats + 1):  # the first run warms up
-        before_each()
-        usage = Usage()
-        start = time.perf_counter()
-        first = None
-        prompt = clone._prompt_ids(HISTORY)
-        for _piece in clone._tokens_as_text(prompt, Sampling(temperature=0, max_new_tokens=args.tokens), usage):
-            first = first or time.perf_counter()
-        end = time.perf_counter()
-        runs.append((first - start, (usage.completion_tokens - 1) / (end - first)))
-    return _median(runs[1:])
+def _timed(clone, tokens: int, before=lambda: None) -> tuple[float, float]:
+    """(seconds to the first piece of text, tokens/s after it) of a clone's greedy generation: the prompt built
+    and rendered, the tokens sampled and decoded, as `chat` does (stop markers aside)."""
+    before()
+    usage = Usage()
+    start = time.perf_counter()
+    first = None
+    prompt = clone._prompt_ids(HISTORY)
+    for _piece in clone._tokens_as_text(prompt, Sampling(temperature=0, max_new_tokens=tokens), usage):
+        first = first or time.perf_counter()
+    return first - start, (usage.completion_tokens - 1) / (time.perf_counter() - first)
 
 
-def measure_llama_cpp(gguf: Path, directory: Path, args) -> tuple[float, float]:
+def llama_cpp_run(gguf: Path, directory: Path, tokens: int, adapter: Path | None = None):
     """llama-cpp-python's own token loop on the same prompt ids: no decoding, no stop checks."""
-    from llama_cpp import Llama
     from transformers import AutoTokenizer
 
     prompt = TorchClone(None, AutoTokenizer.from_pretrained(directory), "Alex")._prompt_ids(HISTORY)
-    llm = Llama(model_path=str(gguf), n_ctx=CONTEXT_TOKENS, n_threads=os.cpu_count(),
-                n_threads_batch=os.cpu_count(), verbose=False)  # fmt: skip
-    runs = []
-    for _ in range(args.repeats + 1):
-        llm.reset()
+    llama = _llama(gguf, adapter)
+
+    def one_run() -> tuple[float, float]:
+        llama.reset()
         start = time.perf_counter()
         first, count = None, 0
-        for count, _token in enumerate(llm.generate(prompt, temp=0.0, reset=True), start=1):
+        for count, _token in enumerate(llama.generate(prompt, temp=0.0, reset=True), start=1):
             first = first or time.perf_counter()
-            if count == args.tokens:
+            if count == tokens:
                 break
-        end = time.perf_counter()
-        runs.append((first - start, (count - 1) / (end - first)))
-    return _median(runs[1:])
+        return first - start, (count - 1) / (time.perf_counter() - first)
+
+    return one_run
+
+
+def _llama(gguf: Path, adapter: Path | None):
+    from llama_cpp import Llama
+
+    return Llama(model_path=str(gguf), lora_path=str(adapter) if adapter else None, n_ctx=CONTEXT_TOKENS,
+                 n_threads=os.cpu_count(), n_threads_batch=os.cpu_count(), verbose=False)  # fmt: skip
 
 
 def _random_adapter_gguf(gguf: Path, directory: Path) -> Path:

@@ -82,7 +82,8 @@ def _convert(gguf: Path, directory: Path) -> None:
         from transformers import AutoModelForCausalLM, AutoTokenizer
     except ImportError:
         raise MissingExtra("train", "local models") from None
-    ensure_private_dir(directory.parent, inside=directory.parent.parent)
+    workspace = ensure_private_dir(directory.parent.parent)  # a benchmark's fresh workspace, say
+    ensure_private_dir(directory.parent, inside=workspace)
     partial = directory.with_name(f".{directory.name}.partial")
     shutil.rmtree(partial, ignore_errors=True)
     try:  # transformers' own progress bar stays on here: the conversion is the slow first minute
