@@ -53,7 +53,7 @@ def train(ctx: click.Context, persona: str, resume: bool, **given) -> None:
         from gptisyou.train.local import train as run_training
     except ImportError as missing:
         raise MissingExtra.from_import(missing, "local training") from None
-    # only what the user gave: everything else keeps TrainConfig's default (batch_tokens: CPU- or GPU-sized)
+    # only what the user gave: everything else keeps TrainConfig's default
     config = TrainConfig(persona, **{name: value for name, value in given.items() if value is not None})
     console = stderr_console(ctx)
     columns = (TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[status]}"),

@@ -94,7 +94,10 @@ def train(
     processes = Processes()
     resumed = Run.latest_resumable(workspace, config.persona) if resume else None
     if resumed:  # the run's own settings, with the new limits
-        saved = TrainConfig(**resumed.config()["train"])
+        settings = resumed.config()["train"]
+        # a run saved before the micro-batch had one default wrote None for its CPU size
+        settings["batch_tokens"] = settings.get("batch_tokens") or 2048
+        saved = TrainConfig(**settings)
         config = replace(saved, max_steps=config.max_steps, minutes=config.minutes)
     dataset_config = DatasetConfig(config.persona, max_tokens=config.window_tokens, redact=False)
     persona_chats(store, dataset_config)  # a bad persona fails now, not after a minute of model loading
@@ -128,7 +131,7 @@ def _setup(store: Store, workspace: Path, config: TrainConfig, dataset_config: D
     processes.synchronise(trainable)
     data = build(store, dataset_config, token_counter(tokenizer))
     train_set = tokenized(data.examples, data, tokenizer, config)
-    batch_tokens = config.batch_tokens_on(processes.device.type)
+    batch_tokens = config.batch_tokens
     plan = batches(train_set, batch_tokens, config.seed)
     per_step = config.accumulation * processes.count  # micro-batches per optimizer step, over all processes
     total_steps = config.max_steps or max(1, math.ceil(len(plan) * config.epochs / per_step))
