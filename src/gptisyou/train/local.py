@@ -95,8 +95,8 @@ def train(
     resumed = Run.latest_resumable(workspace, config.persona) if resume else None
     if resumed:  # the run's own settings, with the new limits
         settings = resumed.config()["train"]
-        # a run saved before the micro-batch had one default wrote None for its CPU size
-        settings["batch_tokens"] = settings.get("batch_tokens") or 2048
+        # a run saved before the micro-batch had one default wrote None for its device's size then
+        settings["batch_tokens"] = settings.get("batch_tokens") or (8192 if processes.device.type == "cuda" else 2048)
         saved = TrainConfig(**settings)
         config = replace(saved, max_steps=config.max_steps, minutes=config.minutes)
     dataset_config = DatasetConfig(config.persona, max_tokens=config.window_tokens, redact=False)
@@ -131,8 +131,7 @@ def _setup(store: Store, workspace: Path, config: TrainConfig, dataset_config: D
     processes.synchronise(trainable)
     data = build(store, dataset_config, token_counter(tokenizer))
     train_set = tokenized(data.examples, data, tokenizer, config)
-    batch_tokens = config.batch_tokens
-    plan = batches(train_set, batch_tokens, config.seed)
+    plan = batches(train_set, config.batch_tokens, config.seed)
     per_step = config.accumulation * processes.count  # micro-batches per optimizer step, over all processes
     total_steps = config.max_steps or max(1, math.ceil(len(plan) * config.epochs / per_step))
     optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate)
@@ -140,7 +139,7 @@ def _setup(store: Store, workspace: Path, config: TrainConfig, dataset_config: D
     labelled = sum(e.targets for e in train_set) / max(1, sum(len(e.input_ids) for e in train_set))
     peak = matmul_peak_flops(processes.device, autocast_dtype(processes.device) or torch.float32)
     return _Setup(model, tokenizer, data, train_set, held_out(data, tokenizer, config), plan, total_steps,
-                  optimizer, schedule, batch_tokens, base.directory, flops_per_token(model, labelled), peak)  # fmt: skip
+                  optimizer, schedule, config.batch_tokens, base.directory, flops_per_token(model, labelled), peak)  # fmt: skip
 
 
 def _plan(setup: _Setup, config: TrainConfig, processes: Processes) -> Plan:
