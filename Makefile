@@ -20,7 +20,15 @@ demo: $(STAMP)  ## set up, then run the end-to-end demo on the bundled sample ch
 test: $(STAMP)  ## set up, then run every test (slow ones included)
 	$(BIN)/python -m pytest
 
+# llama.cpp's AMX kernels crash on some AMX CPUs (ggml-org/llama.cpp#20824), and a native build turns them on where
+# the CPU has AMX: there it is built without them, never from pip's wheel cache (which may hold an AMX build)
+NO_AMX := $(if $(shell grep -s -m1 -o amx_int8 /proc/cpuinfo),-mno-amx-tile -mno-amx-int8 -mno-amx-bf16)
+
 fast: $(STAMP)  ## add llama.cpp as the local engine (pip compiles it: minutes; needs a C++ compiler and cmake)
+ifneq ($(NO_AMX),)
+	CFLAGS="$(NO_AMX)" CXXFLAGS="$(NO_AMX)" $(BIN)/pip install --quiet --disable-pip-version-check --no-cache-dir \
+		--force-reinstall --no-deps llama-cpp-python
+endif
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[fast]'
 
 test-fast: $(STAMP)

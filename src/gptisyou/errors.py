@@ -1,7 +1,7 @@
 """User-facing errors: each is one line naming the file:line, field or flag, and carries its exit code.
 
-Exit codes: 0 ok · 1 internal error · 2 bad input or usage · 3 consent not given · 4 optional extra missing ·
-5 remote/provider failure · 130 Ctrl-C.
+Exit codes: 0 ok · 1 internal error · 2 bad input or usage · 3 consent not given · 4 optional extra missing or
+unusable here · 5 remote/provider failure · 130 Ctrl-C.
 """
 
 from pathlib import Path
@@ -53,6 +53,13 @@ class MissingExtra(GptisyouError):
         """The extra that brings the module an import could not find."""
         top = (error.name or "").partition(".")[0]
         return cls(_EXTRA_OF.get(top, "train"), f"{purpose} ({top or 'a module'} is missing)")
+
+
+class UnusableExtra(GptisyouError):
+    """An optional dependency is installed in a build that cannot run on this machine; the message says how to
+    rebuild it."""
+
+    exit_code = 4
 
 
 # the optional extras of pyproject.toml, by the modules they bring

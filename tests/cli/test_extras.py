@@ -68,3 +68,24 @@ def test_without_fastapi_serve_names_the_serve_extra(trained_looking):
     result = _without({"fastapi", "uvicorn"}, "serve", "--as", "Ann", workspace=trained_looking)
     assert result.returncode == 4, result.stderr
     assert "needs the 'serve' extra" in result.stderr
+
+
+def test_a_llama_cpp_built_with_the_crashing_amx_kernels_is_never_run(trained_looking, run, monkeypatch):
+    import types
+
+    from gptisyou.engine import choice, llama_engine
+    from gptisyou.runs import Run
+
+    amx_build = types.SimpleNamespace(llama_print_system_info=lambda: b"CPU : AVX2 = 1 | AMX_INT8 = 1 | REPACK = 1 | ")
+    monkeypatch.setitem(sys.modules, "llama_cpp", amx_build)
+    monkeypatch.setattr(llama_engine, "installed", lambda: True)
+    monkeypatch.setattr(llama_engine, "_base_gguf", lambda run: trained_looking / "base.gguf")
+    llama_engine.has_amx_kernels.cache_clear()
+    try:
+        assert choice.resolved("auto", Run.latest(trained_looking, "Ann")) == "torch"
+        result = run("ask", "--as", "Ann", "hi", "--engine", "llama.cpp")
+    finally:
+        llama_engine.has_amx_kernels.cache_clear()
+    assert result.exit_code == 4
+    assert result.output.startswith("Error: this llama-cpp-python was built with llama.cpp's AMX kernels")
+    assert result.output.strip().endswith("rebuild it without them with `make fast`, or use --engine torch")

@@ -7,6 +7,7 @@ applied by llama.cpp at `style_strength` scale, so a second `chat` starts at onc
 ids the torch engine builds, and the same `Clone` stops and streams the turn: only the sampling differs.
 """
 
+import functools
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ from gptisyou.checksums import sha256_of
 from gptisyou.data.memory import Memory
 from gptisyou.engine.clone import Clone
 from gptisyou.engine.types import Sampling
-from gptisyou.errors import InputError, MissingExtra
+from gptisyou.errors import InputError, MissingExtra, UnusableExtra
 from gptisyou.runs import Run
 from gptisyou.store.workspace import ensure_private_dir
 
@@ -49,9 +50,21 @@ def installed() -> bool:
         return False
 
 
+@functools.cache
+def has_amx_kernels() -> bool:
+    """Whether the installed llama.cpp was built with ggml's AMX kernels (a native build on an AMX CPU). They crash
+    in their first matrix product on some AMX CPUs (ggml-org/llama.cpp#20824: every reply of the default model, on
+    one of the machines this project is tested on), and no runtime switch turns them off: `make fast` builds
+    without them."""
+    import llama_cpp
+
+    return b"AMX_INT8 = 1" in llama_cpp.llama_print_system_info()
+
+
 def runs_on(run: Run) -> bool:
-    """Whether llama.cpp can run this run: installed, and the run's base is a GGUF file still on disk."""
-    return installed() and _base_gguf(run) is not None
+    """Whether llama.cpp can run this run: installed in a build that runs here, and the run's base is a GGUF file
+    still on disk."""
+    return installed() and not has_amx_kernels() and _base_gguf(run) is not None
 
 
 def check(run: Run) -> Path:
@@ -59,10 +72,16 @@ def check(run: Run) -> Path:
 
     Raises:
         MissingExtra: llama-cpp-python is not installed.
+        UnusableExtra: it was built with the AMX kernels that crash (see `has_amx_kernels`).
         InputError: the run's base is not a GGUF file.
     """
     if not installed():
         raise MissingExtra("fast", "the llama.cpp engine")
+    if has_amx_kernels():
+        raise UnusableExtra(
+            "this llama-cpp-python was built with llama.cpp's AMX kernels, which crash on AMX CPUs "
+            "(llama.cpp#20824): rebuild it without them with `make fast`, or use --engine torch"
+        )
     gguf = _base_gguf(run)
     if gguf is None:
         raise InputError(f"--engine llama.cpp runs a GGUF base; {run.name} was trained on a model directory")
