@@ -29,7 +29,7 @@ import torch
 from machine import describe  # benchmarks/machine.py
 from rich.progress import track
 
-from gptisyou.engine.llama_engine import CONTEXT_TOKENS, LlamaClone
+from gptisyou.engine.llama_engine import CONTEXT_TOKENS, LlamaClone, has_amx_kernels
 from gptisyou.engine.torch_engine import TorchClone, spoken_vocabulary
 from gptisyou.engine.types import Line, Sampling, Usage
 from gptisyou.sources.sample import sample_messages
@@ -177,19 +177,29 @@ def _random_adapter_gguf(gguf: Path, directory: Path) -> Path:
 def _llama_installed() -> bool:
     import importlib.util
 
-    if importlib.util.find_spec("llama_cpp") or (LLAMA / "llama_cpp").is_dir():
-        sys.path.insert(0, str(LLAMA))
-        return True
+    if not (importlib.util.find_spec("llama_cpp") or (LLAMA / "llama_cpp").is_dir()) and not _install_llama():
+        return False
+    sys.path.insert(0, str(LLAMA))
+    if has_amx_kernels():
+        print("this llama-cpp-python has the AMX kernels that crash (llama.cpp#20824): `make fast` rebuilds it "
+              "without them; measuring gptisyou's torch engine alone")  # fmt: skip
+        return False
+    return True
+
+
+def _install_llama() -> bool:
     print("installing llama-cpp-python into benchmarks/.peers-llama/ (it compiles llama.cpp: minutes)…")
+    cpu = Path("/proc/cpuinfo")
+    no_amx = "-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"  # as `make fast` builds it, for the same crash
+    amx = cpu.is_file() and "amx_int8" in cpu.read_text()
     install = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--target", str(LLAMA), "llama-cpp-python"],
+        [sys.executable, "-m", "pip", "install", "-q", "--no-cache-dir", "--target", str(LLAMA), "llama-cpp-python"],
+        env={**os.environ, "CFLAGS": no_amx, "CXXFLAGS": no_amx} if amx else None,
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     if install.returncode:
         print(f"llama.cpp could not be installed, measuring gptisyou's torch engine alone:\n{install.stderr[-1000:]}")
-        return False
-    sys.path.insert(0, str(LLAMA))
-    return True
+    return install.returncode == 0
 
 
 def _median(runs: list[tuple[float, float]]) -> tuple[float, float]:
