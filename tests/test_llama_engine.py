@@ -79,3 +79,8 @@ def test_the_commands_run_on_llama_cpp(run, gguf_run):
     assert evaluated.exit_code == 0, evaluated.stderr
     metrics = json.loads((gguf_run.eval_dir / "metrics.json").read_text())
     assert (metrics["engine"], len(metrics["samples"])) == ("llama.cpp", 4)
+
+
+def test_loading_prints_none_of_llama_cpp_s_notices(gguf_run, capfd):
+    llama_engine.load(gguf_run, "Ann")  # with the adapter: the context and LoRA set-up are what printed notices
+    assert capfd.readouterr().err == ""

@@ -9,6 +9,7 @@ ids the torch engine builds, and the same `Clone` stops and streams the turn: on
 
 import functools
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -102,11 +103,30 @@ def load(run: Run, persona: str, base_only: bool = False, style_strength: float 
     from transformers import AutoTokenizer
 
     lora = None if base_only or style_strength == 0 else str(adapter_gguf(run, gguf))
+    _errors_only_in_logs()
     llama = Llama(model_path=str(gguf), lora_path=lora, lora_scale=style_strength, n_ctx=CONTEXT_TOKENS,
                   n_threads=os.cpu_count(), n_threads_batch=os.cpu_count(), verbose=False)  # fmt: skip
     recall = run.config()["train"].get("memory", 0)
     tokenizer = AutoTokenizer.from_pretrained(run.adapter)
     return LlamaClone(llama, tokenizer, persona, max_context_tokens, memory, recall)
+
+
+@functools.cache
+def _errors_only_in_logs():
+    """Keep llama.cpp's errors on stderr and drop its notices: `verbose=False` hushes the model's loading only, and
+    the context and LoRA set-up still printed dozens of lines ("using full-size SWA cache", "cannot use buft
+    'CPU_REPACK'") into the terminal the user chats in."""
+    import ctypes
+
+    import llama_cpp
+
+    @llama_cpp.llama_log_callback
+    def errors_only(level: int, text: bytes, _user_data) -> None:
+        if level == 4:  # GGML_LOG_LEVEL_ERROR in the ggml of every llama-cpp-python ≥ 0.3.16 (its own table is older)
+            sys.stderr.write(text.decode("utf-8", "replace"))
+
+    llama_cpp.llama_log_set(errors_only, ctypes.c_void_p(0))
+    return errors_only  # llama.cpp keeps calling it: the cache keeps it alive
 
 
 def adapter_gguf(run: Run, base: Path) -> Path:
