@@ -22,7 +22,7 @@ test: $(STAMP)  ## set up, then run every test (slow ones included)
 
 # llama.cpp's AMX kernels crash on some AMX CPUs (ggml-org/llama.cpp#20824), and a native build turns them on where
 # the CPU has AMX: there it is built without them, never from pip's wheel cache (which may hold an AMX build)
-NO_AMX := $(if $(shell grep -s -m1 -o amx_int8 /proc/cpuinfo),-mno-amx-tile -mno-amx-int8 -mno-amx-bf16)
+NO_AMX := $(if $(shell grep -s -m1 -o amx_int8 /proc/cpuinfo),-mno-amx-int8)
 
 fast: $(STAMP)  ## add llama.cpp as the local engine (pip compiles it: minutes; needs a C++ compiler and cmake)
 ifneq ($(NO_AMX),)

@@ -190,7 +190,7 @@ def _llama_installed() -> bool:
 def _install_llama() -> bool:
     print("installing llama-cpp-python into benchmarks/.peers-llama/ (it compiles llama.cpp: minutes)…")
     cpu = Path("/proc/cpuinfo")
-    no_amx = "-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"  # as `make fast` builds it, for the same crash
+    no_amx = "-mno-amx-int8"  # as `make fast` builds it, for the same crash
     amx = cpu.is_file() and "amx_int8" in cpu.read_text()
     install = subprocess.run(
         [sys.executable, "-m", "pip", "install", "-q", "--no-cache-dir", "--target", str(LLAMA), "llama-cpp-python"],

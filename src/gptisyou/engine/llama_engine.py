@@ -81,7 +81,9 @@ def check(run: Run) -> Path:
     if has_amx_kernels():
         raise UnusableExtra(
             "this llama-cpp-python was built with llama.cpp's AMX kernels, which crash on AMX CPUs "
-            "(llama.cpp#20824): rebuild it without them with `make fast`, or use --engine torch"
+            "(llama.cpp#20824): rebuild it without them (`make fast`, or CFLAGS=-mno-amx-int8 "
+            "CXXFLAGS=-mno-amx-int8 pip install --no-cache-dir --force-reinstall --no-deps llama-cpp-python), "
+            "or use --engine torch"
         )
     gguf = _base_gguf(run)
     if gguf is None:
