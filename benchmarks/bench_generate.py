@@ -29,8 +29,9 @@ import torch
 from machine import describe  # benchmarks/machine.py
 from rich.progress import track
 
+from gptisyou.engine.clone import spoken_vocabulary
 from gptisyou.engine.llama_engine import CONTEXT_TOKENS, LlamaClone, has_amx_kernels
-from gptisyou.engine.torch_engine import TorchClone, spoken_vocabulary
+from gptisyou.engine.torch_engine import TorchClone
 from gptisyou.engine.types import Line, Sampling, Usage
 from gptisyou.sources.sample import sample_messages
 from gptisyou.train import base
@@ -64,15 +65,16 @@ def main() -> None:
           f"{args.tokens} new tokens after a {len(HISTORY)}-turn chat, median of {args.repeats} rounds\n")  # fmt: skip
     contestants = {}
     gguf = base.source_gguf(directory)
+    said = [message.text for message in sample_messages()]  # the demo chat's: what `chat` keeps the replies to
     if gguf and not args.skip_llama and _llama_installed():
         adapter = _random_adapter_gguf(gguf, directory)
         contestants["llama.cpp (the peer)"] = llama_cpp_run(gguf, directory, args.tokens)
         contestants["gptisyou llama.cpp engine"] = llama_engine_run(gguf, directory, args.tokens)
         contestants["llama.cpp + adapter (the peer)"] = llama_cpp_run(gguf, directory, args.tokens, adapter)
         contestants["gptisyou llama.cpp + adapter"] = llama_engine_run(gguf, directory, args.tokens, adapter)
-    # the torch engine with the full head, and with the head of the tokens the person uses (here the demo chat's),
-    # as chat and serve run it
-    said = [message.text for message in sample_messages()]
+        contestants["gptisyou llama.cpp + adapter, spoken"] = llama_engine_run(gguf, directory, args.tokens, adapter,
+                                                                               said)  # fmt: skip
+    # the torch engine with the full head, and with the head of the tokens the person uses, as chat and serve run it
     for head, vocabulary in (("", None), (", spoken head", said)):
         for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
             contestants[f"gptisyou torch{head} ({name})"] = torch_run(directory, dtype, args.tokens, vocabulary)
@@ -105,12 +107,15 @@ def torch_run(directory: Path, dtype: torch.dtype, tokens: int, said: list[str] 
     return lambda: _timed(clone, tokens)
 
 
-def llama_engine_run(gguf: Path, directory: Path, tokens: int, adapter: Path | None = None):
-    """The same through `LlamaClone`, on the base GGUF alone or with an adapter GGUF applied at run time."""
+def llama_engine_run(gguf: Path, directory: Path, tokens: int, adapter: Path | None = None,
+                     said: list[str] | None = None):  # fmt: skip
+    """The same through `LlamaClone`, on the base GGUF alone or with an adapter GGUF applied at run time; with
+    `said`, kept to the tokens those texts use (a mask on every token's logits)."""
     from transformers import AutoTokenizer
 
     llama = _llama(gguf, adapter)
-    clone = LlamaClone(llama, AutoTokenizer.from_pretrained(directory), "Alex")
+    tokenizer = AutoTokenizer.from_pretrained(directory)
+    clone = LlamaClone(llama, tokenizer, "Alex", vocabulary=spoken_vocabulary(tokenizer, said) if said else None)
     return lambda: _timed(clone, tokens, before=llama.reset)
 
 

@@ -124,7 +124,7 @@ def test_style_strength_scales_what_the_adapter_adds(trained):
 
 
 def test_a_head_of_the_spoken_tokens_samples_exactly_as_the_full_head_restricted_to_them(tiny_base, tokenizer):
-    from gptisyou.engine.torch_engine import spoken_vocabulary
+    from gptisyou.engine.clone import spoken_vocabulary
 
     model = transformers.AutoModelForCausalLM.from_pretrained(tiny_base)
     vocabulary = spoken_vocabulary(tokenizer, ["w1 w2 w3", "w4"])

@@ -1,8 +1,10 @@
 """The llama.cpp engine on the tiny trained model: the torch engine's very turns, the adapter GGUF written once per
 run, and `--engine` in the commands."""
 
+import itertools
 import json
 import shutil
+from dataclasses import replace
 
 import pytest
 
@@ -10,6 +12,7 @@ pytest.importorskip("llama_cpp")
 torch = pytest.importorskip("torch")
 
 from gptisyou.engine import choice, llama_engine, torch_engine  # noqa: E402
+from gptisyou.engine.clone import spoken_vocabulary  # noqa: E402
 from gptisyou.engine.types import Line, Sampling, Usage  # noqa: E402
 from gptisyou.runs import Run  # noqa: E402
 
@@ -84,3 +87,31 @@ def test_the_commands_run_on_llama_cpp(run, gguf_run):
 def test_loading_prints_none_of_llama_cpp_s_notices(gguf_run, capfd):
     llama_engine.load(gguf_run, "Ann")  # with the adapter: the context and LoRA set-up are what printed notices
     assert capfd.readouterr().err == ""
+
+
+def test_replies_keep_to_the_tokens_the_chats_use_as_on_torch(gguf_run):
+    said = ["w1 w2 w3", "w4"]
+    clone = llama_engine.load(gguf_run, "Ann", said=said)
+    vocabulary = set(spoken_vocabulary(clone.tokenizer, said))
+    prompt = clone._prompt_ids(HISTORIES[1])
+    for seed in range(4):
+        sampled = list(itertools.islice(clone._token_ids(prompt, Sampling(temperature=3.0, seed=seed)), 12))
+        assert set(sampled) <= vocabulary
+
+
+def test_the_temperature_sharpens_before_the_nucleus_is_cut_as_on_torch(gguf_run):
+    """llama.cpp's own chain cuts top-p before the temperature: its nucleus would be torch's at temperature 1."""
+    by_torch = torch_engine.load(gguf_run, "Ann", dtype=torch.float32)
+    clone = llama_engine.load(gguf_run, "Ann")
+    prompt = clone._prompt_ids(HISTORIES[1])
+    with torch.no_grad():
+        logits = by_torch.model(input_ids=torch.tensor([prompt])).logits[0, -1]
+
+    def nucleus(temperature: float, top_p: float) -> set[int]:
+        ordered = torch.softmax(logits / temperature, dim=-1).sort(descending=True)
+        return set(ordered.indices[(ordered.values.cumsum(0) - ordered.values) <= top_p].tolist())
+
+    assert nucleus(0.3, 0.6) < nucleus(1.0, 0.6)  # the two orders differ here
+    sampling = Sampling(temperature=0.3, top_p=0.6)
+    firsts = {next(clone._token_ids(prompt, replace(sampling, seed=seed))) for seed in range(40)}
+    assert firsts <= nucleus(0.3, 0.6)

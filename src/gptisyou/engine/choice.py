@@ -34,7 +34,7 @@ def load(run: Run, persona: str, engine: str = "auto", base_only: bool = False, 
         InputError: the run cannot run on the engine asked for (see the engines' `load`).
     """
     if resolved(engine, run) == "llama.cpp":
-        return llama_engine.load(run, persona, base_only, style_strength, memory)
+        return llama_engine.load(run, persona, base_only, style_strength, memory, said=said)
     try:
         from gptisyou.engine import torch_engine
     except ImportError as missing:

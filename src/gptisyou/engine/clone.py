@@ -8,7 +8,7 @@ back, so a caller never sees a half marker. Light on purpose (no torch): the lla
 """
 
 import itertools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from gptisyou.data.memory import MEMORY_TOKENS, RECENT_TURNS, Memory
 from gptisyou.data.render import END_OF_TURN_TEXT, Spoken, Transcript
@@ -99,6 +99,16 @@ class Clone:
     def _token_ids(self, prompt: list[int], sampling: Sampling) -> Iterator[int]:
         """The token ids sampled after `prompt`, one at a time, for as long as they are asked for."""
         raise NotImplementedError
+
+
+def spoken_vocabulary(tokenizer, texts: Iterable[str]) -> list[int]:
+    """The token ids of `texts` (the persona's chats), the end-of-turn marker's and every special token's: what a
+    clone may say when its replies are kept to the tokens the person uses."""
+    ids = set(tokenizer.all_special_ids) | set(Transcript(tokenizer).marker_ids)
+    for text in texts:
+        ids.update(tokenizer(text, add_special_tokens=False)["input_ids"])
+        ids.update(tokenizer(" " + text, add_special_tokens=False)["input_ids"])
+    return sorted(ids)
 
 
 def _longest_stop_prefix(text: str, stops: list[str]) -> int:

@@ -10,12 +10,12 @@ ids the torch engine builds, and the same `Clone` stops and streams the turn: on
 import functools
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from gptisyou.checksums import sha256_of
 from gptisyou.data.memory import Memory
-from gptisyou.engine.clone import Clone
+from gptisyou.engine.clone import Clone, spoken_vocabulary
 from gptisyou.engine.types import Sampling
 from gptisyou.errors import InputError, MissingExtra, UnusableExtra
 from gptisyou.runs import Run
@@ -30,15 +30,37 @@ class LlamaClone(Clone):
     engine = "llama.cpp"
 
     def __init__(self, llama, tokenizer, persona: str, max_context_tokens: int = 1024, memory: Memory | None = None,
-                 recall: int = 0) -> None:  # fmt: skip
+                 recall: int = 0, vocabulary: Sequence[int] | None = None) -> None:  # fmt: skip
         super().__init__(tokenizer, persona, max_context_tokens, memory, recall)
         self.llama = llama
+        self.unspoken = None  # a mask of the tokens the clone may not say, with `vocabulary`
+        if vocabulary is not None:
+            import numpy as np
+
+            self.unspoken = np.ones(llama.n_vocab(), dtype=bool)
+            self.unspoken[list(vocabulary)] = False
 
     def _token_ids(self, prompt: list[int], sampling: Sampling) -> Iterator[int]:
         # llama.cpp keeps the KV cache of the previous prompt and evaluates only what follows their common prefix
         self.llama.set_seed(sampling.seed if sampling.seed is not None else int.from_bytes(os.urandom(4)))
-        yield from self.llama.generate(prompt, temp=sampling.temperature, top_p=sampling.top_p, top_k=0, min_p=0.0,
-                                       repeat_penalty=1.0, reset=True)  # fmt: skip
+        greedy = sampling.temperature <= 0
+        shaping = None if greedy and self.unspoken is None else [self._shaped(sampling.temperature)]
+        yield from self.llama.generate(prompt, temp=0.0 if greedy else 1.0, top_p=sampling.top_p, top_k=0,
+                                       min_p=0.0, repeat_penalty=1.0, reset=True, logits_processor=shaping)  # fmt: skip
+
+    def _shaped(self, temperature: float) -> Callable:
+        """The logits as the torch engine samples from them. llama.cpp's chain cuts the top-p nucleus before it
+        applies the temperature, torch after (a wider nucleus at 0.8, so more stray tokens): here the logits are
+        divided by the temperature first and llama.cpp's own stays 1. The tokens the clone may not say get -inf."""
+        scale = 1 / temperature if temperature > 0 else 1.0
+
+        def shaped(_input_ids, logits):
+            logits = logits * scale
+            if self.unspoken is not None:
+                logits[self.unspoken] = -float("inf")
+            return logits
+
+        return shaped
 
 
 def installed() -> bool:
@@ -92,8 +114,10 @@ def check(run: Run) -> Path:
 
 
 def load(run: Run, persona: str, base_only: bool = False, style_strength: float = 1.0,
-         memory: Memory | None = None, max_context_tokens: int = 1024) -> LlamaClone:  # fmt: skip
-    """The run's base GGUF in llama.cpp, with its adapter at `style_strength` (none with `base_only`).
+         memory: Memory | None = None, max_context_tokens: int = 1024,
+         said: Iterable[str] | None = None) -> LlamaClone:  # fmt: skip
+    """The run's base GGUF in llama.cpp, with its adapter at `style_strength` (none with `base_only`). With `said`
+    (the texts of the chats), replies use only the tokens those texts use, as the torch engine's do.
 
     Raises:
         MissingExtra: llama-cpp-python is not installed.
@@ -110,7 +134,8 @@ def load(run: Run, persona: str, base_only: bool = False, style_strength: float 
                   n_threads=os.cpu_count(), n_threads_batch=os.cpu_count(), verbose=False)  # fmt: skip
     recall = run.config()["train"].get("memory", 0)
     tokenizer = AutoTokenizer.from_pretrained(run.adapter)
-    return LlamaClone(llama, tokenizer, persona, max_context_tokens, memory, recall)
+    vocabulary = spoken_vocabulary(tokenizer, said) if said is not None else None
+    return LlamaClone(llama, tokenizer, persona, max_context_tokens, memory, recall, vocabulary)
 
 
 @functools.cache

@@ -6,8 +6,7 @@ from collections.abc import Iterable, Iterator, Sequence
 import torch
 
 from gptisyou.data.memory import Memory
-from gptisyou.data.render import Transcript
-from gptisyou.engine.clone import Clone
+from gptisyou.engine.clone import Clone, spoken_vocabulary
 from gptisyou.engine.device import autocast_dtype, default_device, quiet_transformers
 from gptisyou.engine.types import Sampling
 from gptisyou.runs import Run
@@ -62,15 +61,6 @@ class SpokenHead:
         if self.softcap:
             logits = torch.tanh(logits / self.softcap) * self.softcap
         return int(self.ids[_sample(logits, sampling, generator)])
-
-
-def spoken_vocabulary(tokenizer, texts: Iterable[str]) -> list[int]:
-    """The token ids of `texts` (the persona's chats), the end-of-turn marker's and every special token's."""
-    ids = set(tokenizer.all_special_ids) | set(Transcript(tokenizer).marker_ids)
-    for text in texts:
-        ids.update(tokenizer(text, add_special_tokens=False)["input_ids"])
-        ids.update(tokenizer(" " + text, add_special_tokens=False)["input_ids"])
-    return sorted(ids)
 
 
 def load(run: Run, persona: str, base_only: bool = False, dtype: torch.dtype | None = None,
