@@ -33,34 +33,50 @@ class LlamaClone(Clone):
                  recall: int = 0, vocabulary: Sequence[int] | None = None) -> None:  # fmt: skip
         super().__init__(tokenizer, persona, max_context_tokens, memory, recall)
         self.llama = llama
-        self.unspoken = None  # a mask of the tokens the clone may not say, with `vocabulary`
-        if vocabulary is not None:
-            import numpy as np
-
-            self.unspoken = np.ones(llama.n_vocab(), dtype=bool)
-            self.unspoken[list(vocabulary)] = False
+        self.vocabulary = None if vocabulary is None else sorted(set(vocabulary) & set(range(llama.n_vocab())))
 
     def _token_ids(self, prompt: list[int], sampling: Sampling) -> Iterator[int]:
         # llama.cpp keeps the KV cache of the previous prompt and evaluates only what follows their common prefix
-        self.llama.set_seed(sampling.seed if sampling.seed is not None else int.from_bytes(os.urandom(4)))
-        greedy = sampling.temperature <= 0
-        shaping = None if greedy and self.unspoken is None else [self._shaped(sampling.temperature)]
-        yield from self.llama.generate(prompt, temp=0.0 if greedy else 1.0, top_p=sampling.top_p, top_k=0,
-                                       min_p=0.0, repeat_penalty=1.0, reset=True, logits_processor=shaping)  # fmt: skip
+        seed = sampling.seed if sampling.seed is not None else int.from_bytes(os.urandom(4))
+        chain = _sampler_chain(sampling, seed, self.vocabulary)
+        # generate() builds llama-cpp-python's fixed chain here (top-p before the temperature): ours instead
+        self.llama._init_sampler = lambda **_settings: chain
+        yield from self.llama.generate(prompt, reset=True)
 
-    def _shaped(self, temperature: float) -> Callable:
-        """The logits as the torch engine samples from them. llama.cpp's chain cuts the top-p nucleus before it
-        applies the temperature, torch after (a wider nucleus at 0.8, so more stray tokens): here the logits are
-        divided by the temperature first and llama.cpp's own stays 1. The tokens the clone may not say get -inf."""
-        scale = 1 / temperature if temperature > 0 else 1.0
 
-        def shaped(_input_ids, logits):
-            logits = logits * scale
-            if self.unspoken is not None:
-                logits[self.unspoken] = -float("inf")
-            return logits
+def _sampler_chain(sampling: Sampling, seed: int, vocabulary: list[int] | None):
+    """llama.cpp's samplers in the torch engine's order: the tokens the clone may say, then the temperature, then
+    the top-p cut, then the draw. llama-cpp-python's own chain cuts the nucleus before the temperature, which at
+    0.8 keeps a wider nucleus and more stray tokens than torch does."""
+    from llama_cpp._internals import LlamaSampler
 
-        return shaped
+    chain = LlamaSampler()
+    if vocabulary is not None:
+        chain.add_custom(_keep_only(vocabulary))
+    if sampling.temperature <= 0:
+        chain.add_greedy()
+    else:
+        chain.add_temp(sampling.temperature)
+        chain.add_top_p(sampling.top_p, 1)
+        chain.add_dist(seed)
+    return chain
+
+
+def _keep_only(vocabulary: list[int]) -> Callable:
+    """A sampler that keeps the candidates of `vocabulary` alone. At the head of the chain the candidates are every
+    token in id order, so they are gathered by id to the front and the rest cut off: the later samplers then sort
+    a few thousand candidates instead of 262,144 (a mask of -inf on the rest, from Python, cost 15 % of the speed)."""
+    import numpy as np
+
+    ids = np.asarray(vocabulary)
+
+    def keep(candidates) -> None:
+        array = candidates.contents
+        data = np.ctypeslib.as_array(array.data, shape=(array.size,))
+        data[: len(ids)] = data[ids]
+        array.size = len(ids)
+
+    return keep
 
 
 def installed() -> bool:
