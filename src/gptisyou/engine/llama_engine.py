@@ -165,7 +165,7 @@ def _errors_only_in_logs():
 
     @llama_cpp.llama_log_callback
     def errors_only(level: int, text: bytes, _user_data) -> None:
-        if level == 4:  # GGML_LOG_LEVEL_ERROR in the ggml of every llama-cpp-python ≥ 0.3.16 (its own table is older)
+        if level == 4:  # GGML_LOG_LEVEL_ERROR in the ggml of llama-cpp-python ≥ 0.3.36 (its own table is older)
             sys.stderr.write(text.decode("utf-8", "replace"))
 
     llama_cpp.llama_log_set(errors_only, ctypes.c_void_p(0))
