@@ -24,3 +24,14 @@ def test_import_only(run, workspace):
     result = run("demo", "--import-only")
     assert result.exit_code == 0, result.stderr
     assert not (workspace / "runs").exists()
+
+
+def test_the_demo_asks_for_more_replies_where_llama_cpp_writes_them_fast(workspace, monkeypatch):
+    from gptisyou.cli.demo import default_samples
+    from gptisyou.engine import llama_engine
+    from tests.conftest import fake_trained_run
+
+    fake_trained_run(workspace, "Sam")
+    assert default_samples(workspace) == 24  # its base is no GGUF: torch
+    monkeypatch.setattr(llama_engine, "runs_on", lambda run: True)
+    assert default_samples(workspace) == 100
