@@ -20,15 +20,15 @@ demo: $(STAMP)  ## set up, then run the end-to-end demo on the bundled sample ch
 test: $(STAMP)  ## set up, then run every test (slow ones included)
 	$(BIN)/python -m pytest
 
-# llama.cpp's AMX kernels crash on some AMX CPUs (ggml-org/llama.cpp#20824), and a native build turns them on where
-# the CPU has AMX: there it is built without them, never from pip's wheel cache (which may hold an AMX build)
+# llama.cpp is compiled for this very CPU (-march=native), so it is never taken from pip's wheel cache, which is
+# keyed by the source alone and may hold a build for another machine. Its AMX kernels crash on some AMX CPUs
+# (ggml-org/llama.cpp#20824): where the CPU has AMX they are left out. A build that runs here is kept.
 NO_AMX := $(if $(shell grep -s -m1 -o amx_int8 /proc/cpuinfo),-mno-amx-int8)
 
 fast: $(STAMP)  ## add llama.cpp as the local engine (pip compiles it: minutes; needs a C++ compiler and cmake)
-ifneq ($(NO_AMX),)
-	CFLAGS="$(NO_AMX)" CXXFLAGS="$(NO_AMX)" $(BIN)/pip install --quiet --disable-pip-version-check --no-cache-dir \
-		--force-reinstall --no-deps llama-cpp-python
-endif
+	$(BIN)/python -c "from gptisyou.engine import llama_engine as e; exit(not e.installed() or e.has_amx_kernels())" \
+		|| CFLAGS="$(NO_AMX)" CXXFLAGS="$(NO_AMX)" $(BIN)/pip install --quiet --disable-pip-version-check \
+		--no-cache-dir --force-reinstall --no-deps 'llama-cpp-python>=0.3.36'
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[fast]'
 
 test-fast: $(STAMP)
