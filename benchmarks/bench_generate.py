@@ -110,7 +110,7 @@ def torch_run(directory: Path, dtype: torch.dtype, tokens: int, said: list[str] 
 def llama_engine_run(gguf: Path, directory: Path, tokens: int, adapter: Path | None = None,
                      said: list[str] | None = None):  # fmt: skip
     """The same through `LlamaClone`, on the base GGUF alone or with an adapter GGUF applied at run time; with
-    `said`, kept to the tokens those texts use (a mask on every token's logits)."""
+    `said`, kept to the tokens those texts use (the engine's first sampler keeps their candidates alone)."""
     from transformers import AutoTokenizer
 
     llama = _llama(gguf, adapter)

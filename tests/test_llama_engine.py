@@ -14,12 +14,12 @@ torch = pytest.importorskip("torch")
 from gptisyou.engine import choice, llama_engine, torch_engine  # noqa: E402
 from gptisyou.engine.clone import spoken_vocabulary  # noqa: E402
 from gptisyou.engine.types import Line, Sampling, Usage  # noqa: E402
+from gptisyou.runs import Run  # noqa: E402
 
 if llama_engine.has_amx_kernels():  # never run (it would crash): as with no llama.cpp at all, these tests skip
     pytest.skip(
         "this llama-cpp-python has the AMX kernels that crash; `make fast` rebuilds it", allow_module_level=True
     )
-from gptisyou.runs import Run  # noqa: E402
 
 HISTORIES = ([Line("Bob", "w3")], [Line("Bob", "w10"), Line("Ann", "w11"), Line("Bob", "w20")])
 
