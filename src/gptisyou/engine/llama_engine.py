@@ -34,7 +34,8 @@ class LlamaClone(Clone):
                  recall: int = 0, vocabulary: Sequence[int] | None = None) -> None:  # fmt: skip
         super().__init__(tokenizer, persona, max_context_tokens, memory, recall)
         self.llama = llama
-        self.vocabulary = None if vocabulary is None else sorted({i for i in vocabulary if i < llama.n_vocab()})
+        size = llama.n_vocab()
+        self.vocabulary = None if vocabulary is None else sorted({i for i in vocabulary if i < size})
 
     def _token_ids(self, prompt: list[int], sampling: Sampling) -> Iterator[int]:
         # llama.cpp keeps the KV cache of the previous prompt and evaluates only what follows their common prefix
