@@ -202,3 +202,47 @@ def test_an_export_of_many_chats_imports_each_in_one_transaction(store, tmp_path
     assert [(r.chat_title, r.messages_added) for r in results] == [("Alex", 2), ("Family", 2)]
     assert [chat.source for chat in store.chats()] == ["fake", "fake"]
     assert [r.messages_added for r in ingest.import_chats(store, export)] == [0, 0]  # each finds its own chat again
+
+
+def test_a_message_forwarded_to_two_chats_without_ids_does_not_merge_them(store, tmp_path):
+    forwarded = Message("Ann", datetime(2023, 3, 14, 9, 0), "look at this: a forwarded joke")
+    with_bob = [forwarded, *_conversation(30, start=datetime(2023, 3, 14, 9, 1))]
+    with_cat = [Message("Cat", datetime(2023, 3, 13, 9, 0), "hello"), forwarded,
+                *(Message("Cat" if i % 2 else "Ann", datetime(2023, 3, 14, 10, i), f"other {i}") for i in range(30))]  # fmt: skip
+    first = ingest.import_file(store, _export(tmp_path, "WhatsApp Chat with Bob.txt", with_bob))
+    second = ingest.import_file(store, _export(tmp_path, "WhatsApp Chat with Cat.txt", with_cat))
+    assert (second.new_chat, second.messages_added) == (True, 32)
+    assert second.chat_id != first.chat_id
+
+
+def test_the_app_s_chat_id_decides_even_when_messages_are_shared(store, tmp_path):
+    """Two chats with ids that share a message (a forward) stay two; the same id finds its chat again."""
+    from tests.sources import exports
+
+    forward = exports.telegram_message(1, "Me", "forwarded to both of you")
+    ann = exports.telegram_chat(tmp_path / "ann.json", [forward, exports.telegram_message(2, "Ann", "thanks")], 1)
+    bob = exports.telegram_chat(tmp_path / "bob.json", [forward, exports.telegram_message(2, "Bob", "ha")], 2, "Bob")
+    ids = [ingest.import_file(store, path).chat_id for path in (ann, bob, ann, bob)]
+    assert ids == [1, 2, 1, 2]
+    assert [chat.messages for chat in store.chats()] == [2, 2]
+
+
+def test_a_chat_imported_without_an_id_is_found_by_a_later_export_with_one(store, tmp_path):
+    from tests.sources import exports
+
+    messages = [exports.telegram_message(n, "Ann" if n % 2 else "Me", f"line {n}") for n in range(1, 9)]
+    old = ingest.import_file(store, exports.telegram_chat(tmp_path / "old.json", messages[:6], chat_id=None))
+    new = ingest.import_file(store, exports.telegram_chat(tmp_path / "new.json", messages, chat_id=77))
+    assert (new.chat_id, new.messages_added) == (old.chat_id, 2)
+    assert store.db.execute("SELECT source_key FROM chats").fetchall() == [("telegram:77",)]
+
+
+def test_removing_a_chat_deletes_its_messages_people_and_imports_and_nothing_else(store, tmp_path):
+    keep = ingest.import_file(store, GROUP)
+    gone = ingest.import_file(store, FIXTURES / "whatsapp" / "android_fr.txt")
+    before = _counts(store)
+    store.remove_chat(gone.chat_id)
+    assert [chat.id for chat in store.chats()] == [keep.chat_id]
+    assert _counts(store) == (1, before[1] - 2, 1, 13)
+    with pytest.raises(InputError, match="no chat 2 in the workspace"):
+        store.remove_chat(gone.chat_id)

@@ -242,3 +242,16 @@ def test_import_bounds_what_a_zip_may_unpack_to(run, tmp_path, workspace):
     assert refused.exit_code == 2
     assert "unpacks to 2 MB, over the 1 MB limit (--max-unzipped-mb raises it)" in refused.stderr
     assert run("import", archive).exit_code == 0
+
+
+def test_chats_remove_says_what_it_deletes_and_asks_first(run, workspace):
+    run("import", GROUP, FRENCH)
+    refused = run("chats", "--remove", "2", input="n\n")
+    assert refused.exit_code == 3
+    assert "chat 2 'android_fr' (whatsapp): 5 messages from 2 people, 2017-07-12 → 2017-07-13" in refused.stderr
+    assert _message_count(workspace) == 18
+    removed = run("chats", "--remove", "2", input="y\n")
+    assert removed.exit_code == 0, removed.output
+    assert _message_count(workspace) == 13
+    assert [line.split()[0] for line in run("chats").stdout.splitlines()[1:]] == ["1"]
+    assert run("chats", "--remove", "9", "--yes").stderr == "Error: no chat 9 in the workspace (known: 1)\n"

@@ -35,11 +35,13 @@ from gptisyou.sources.types import DATE_ORDERS, DEFAULT_MAX_UNZIPPED_MB
                    "e.g. Europe/Paris (default: this machine's).")  # fmt: skip
 @click.option("--contacts", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A CSV of phone numbers or addresses and names (two columns), to name SMS and iMessage senders.")  # fmt: skip
+@click.option("--keep-partial", is_flag=True,
+              help="A backup that breaks off mid-record: import the complete records before the break (default: refuse it).")  # fmt: skip
 @click.pass_context
 def import_command(
     ctx: click.Context, files: tuple[Path, ...], date_order: str | None = None, chat_id: int | None = None,
     max_unzipped_mb: int | None = None, me: str | None = None, columns: tuple[tuple[str, str], ...] = (),
-    tz=None, contacts: Path | None = None,
+    tz=None, contacts: Path | None = None, keep_partial: bool = False,
 ) -> None:  # fmt: skip
     """Import chat exports into the workspace: WhatsApp (.txt or .zip), Telegram, Messenger, Instagram and
     Discord (JSON), SMS Backup & Restore (XML), iMessage (chat.db), Slack (export zip), or any CSV/JSON Lines
@@ -65,7 +67,7 @@ def import_command(
                 with _bytes_progress(console, path.name) as progress:
                     results = ingest.import_chats(store, path, date_order=date_order, chat_id=chat_id,
                                                   progress=progress, me=me, columns=columns, tz=tz,
-                                                  contacts=_contacts(contacts),
+                                                  contacts=_contacts(contacts), keep_partial=keep_partial,
                                                   max_unzipped_mb=limit_mb)  # fmt: skip
                 for result in results:
                     _print_import(result, console, ctx.obj["verbose"])
@@ -166,9 +168,19 @@ def _print_warnings(path: Path, report, console: Console) -> None:
 
 
 @click.command()
+@click.option("--remove", "remove_id", type=int, metavar="ID",
+              help="Delete this chat: its messages, people and import history (what it holds is said first).")  # fmt: skip
+@click.option("--yes", is_flag=True, help="With --remove: do not ask for confirmation.")
 @click.pass_context
-def chats(ctx: click.Context) -> None:
-    """List the chats in the workspace with their message counts and date ranges."""
+def chats(ctx: click.Context, remove_id: int | None = None, yes: bool = False) -> None:
+    """List the chats in the workspace with their message counts and date ranges.
+
+    \b
+    gptisyou chats --remove 3     delete chat 3 (runs trained on it stay until gptisyou forget --as NAME)
+    """
+    if remove_id is not None:
+        _remove_chat(ctx, remove_id, yes)
+        return
     with open_store(ctx) as store:
         rows = store.chats()
     if not rows:
@@ -179,6 +191,28 @@ def chats(ctx: click.Context) -> None:
         (str(chat.id), chat.title, chat.source, str(chat.people), f"{chat.messages:,}", day(chat.first), day(chat.last))
         for chat in rows
     ])  # fmt: skip
+
+
+def _remove_chat(ctx: click.Context, chat_id: int, yes: bool) -> None:
+    from gptisyou.errors import ConsentError
+
+    with open_store(ctx) as store:
+        chat = store.chat(chat_id)
+        span = f", {day(chat.first)} → {day(chat.last)}" if chat.first else ""
+        click.echo(printable(f"chat {chat.id} '{chat.title}' ({chat.source}): {chat.messages:,} messages from "
+                             f"{chat.people} people{span}, and its import history"), err=True)  # fmt: skip
+        if not yes and not _confirmed(f"Delete chat {chat_id} from the workspace?"):
+            raise ConsentError("not confirmed: nothing was deleted")
+        store.remove_chat(chat_id)
+    click.echo(f"Deleted chat {chat_id}. Runs trained on it stay until `gptisyou forget --as NAME`.", err=True)
+
+
+def _confirmed(question: str) -> bool:
+    try:
+        return click.confirm(question, err=True)
+    except click.Abort:  # standard input closed
+        click.echo(err=True)
+        return False
 
 
 @click.command()

@@ -4,27 +4,100 @@ An export's messages sit in arrays next to a few small fields (a chat's name, a 
 file once: a source reads the small fields as they pass and takes the objects of each messages array one by
 one, so memory holds one message, never the file. Broken JSON becomes a one-line `ParseError` that says after
 how many objects it broke.
+
+Every reader opens its file with `opened`, which checks the bytes on their way to the parser: a leading byte-order
+mark is skipped, and nesting deeper than `MAX_DEPTH` is refused (no chat export comes close, and ijson's memory
+grows with the square of the depth). Numbers are read as floats, so an integer too large for 64 bits is an error
+of the file, not a crash of the parser.
 """
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 from gptisyou.errors import ParseError
 from gptisyou.sources.types import Progress
 
+MAX_DEPTH = 64  # objects and arrays inside each other; a chat export needs about ten
 _PROGRESS_EVERY = 4096  # events
+_BOM = b"\xef\xbb\xbf"
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_STRING_BODY = re.compile(rb'(?:[^"\\]|\\.)*', re.DOTALL)  # up to a closing quote, or a lone final backslash
+_TO_PARENTHESES = bytes.maketrans(b"[{]}", b"(())")
+_NOT_PARENTHESES = bytes(byte for byte in range(256) if byte not in b"[]{}")
+
+
+class _Checked:
+    """A JSON file's bytes as the parser reads them: the byte-order mark skipped, the nesting depth followed."""
+
+    def __init__(self, stream: BinaryIO, path: Path) -> None:
+        self._stream, self._path = stream, path
+        self._started = False
+        self._in_string = self._escaped = False  # where the previous chunk left off
+        self._open = 0  # objects and arrays open at the end of what was read
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._stream.read(size)
+        if not self._started and chunk:  # ijson's first read asks for no bytes
+            self._started = True
+            chunk = chunk.removeprefix(_BOM)
+        self._follow_depth(chunk)
+        return chunk
+
+    def tell(self) -> int:
+        return self._stream.tell()
+
+    def _follow_depth(self, chunk: bytes) -> None:
+        start = self._end_of_open_string(chunk, 0) if self._in_string else 0
+        outside = _STRING.sub(b"", chunk[start:])  # brackets inside strings are text
+        if (quote := outside.find(b'"')) >= 0:  # a string that goes on in the next chunk
+            self._end_of_open_string(outside, quote + 1)
+            outside = outside[:quote]
+        brackets = outside.translate(_TO_PARENTHESES, _NOT_PARENTHESES)
+        levels = 0
+        while b"()" in brackets and levels <= MAX_DEPTH:  # each pass takes away the innermost level
+            brackets, levels = brackets.replace(b"()", b""), levels + 1
+        closed = brackets.count(b")")  # what is left: closings of earlier openings, then openings
+        deepest = self._open + levels  # an upper bound, exact where nothing of before is closed
+        self._open = max(0, self._open - closed) + (len(brackets) - closed)
+        if max(deepest, self._open) > MAX_DEPTH:
+            raise ParseError(self._path, None, f"JSON nested more than {MAX_DEPTH} levels deep: not a chat export")
+
+    def _end_of_open_string(self, chunk: bytes, start: int) -> int:
+        """Where the string open at `start` ends in `chunk` (after its quote), or the chunk's length."""
+        if self._escaped:
+            start, self._escaped = start + 1, False
+        end = _STRING_BODY.match(chunk, start).end()
+        if chunk[end : end + 1] == b'"':
+            self._in_string = False
+            return end + 1
+        self._in_string, self._escaped = True, end < len(chunk)  # a backslash ends the chunk
+        return len(chunk)
+
+
+@contextmanager
+def opened(path: Path) -> Iterator[_Checked]:
+    """A JSON file to hand to ijson, checked on the way (see the module's docstring)."""
+    with open(path, "rb") as stream:
+        yield _Checked(stream, path)
+
+
+def reason(broken: Exception) -> str:
+    reason = str(broken).split("\n", 1)[0] or "the file ends too early"
+    return "a number too large to read" if "integer overflow" in reason else reason
 
 
 class Events:
     """The (prefix, event, value) triples of one JSON file, and how many objects `objects` has built so far."""
 
-    def __init__(self, stream, path: Path, progress: Progress | None = None) -> None:
+    def __init__(self, stream: _Checked, path: Path, progress: Progress | None = None) -> None:
         import ijson
 
         self.path, self.built = path, 0
         self._stream, self._total, self._progress = stream, path.stat().st_size, progress
-        self._events = self._checked(ijson.parse(stream))
+        self._events = self._checked(ijson.parse(stream, use_float=True))
 
     def __iter__(self) -> Iterator[tuple[str, str, object]]:
         return self._events
@@ -71,8 +144,7 @@ class Events:
                     self._progress(self._stream.tell(), self._total)
                 yield event
         except ijson.JSONError as broken:
-            reason = str(broken).split("\n", 1)[0] or "the file ends too early"
-            raise ParseError(self.path, None, f"not valid JSON after message {self.built}: {reason}") from None
+            raise ParseError(self.path, None, f"not valid JSON after message {self.built}: {reason(broken)}") from None
         if self._progress:
             self._progress(self._total, self._total)
 
@@ -83,20 +155,19 @@ def items(path: Path, prefix: str, progress: Progress | None = None) -> Iterator
     import ijson
 
     total, built = path.stat().st_size, 0
-    with open(path, "rb") as stream:
+    with opened(path) as stream:
         try:
-            for built, item in enumerate(ijson.items(stream, prefix), start=1):
+            for built, item in enumerate(ijson.items(stream, prefix, use_float=True), start=1):
                 if progress and built % _PROGRESS_EVERY == 0:
                     progress(stream.tell(), total)
                 yield item
         except ijson.JSONError as broken:
-            reason = str(broken).split("\n", 1)[0] or "the file ends too early"
-            raise ParseError(path, None, f"not valid JSON after message {built}: {reason}") from None
+            raise ParseError(path, None, f"not valid JSON after message {built}: {reason(broken)}") from None
     if progress:
         progress(total, total)
 
 
 @contextmanager
 def events_of(path: Path, progress: Progress | None = None) -> Iterator[Events]:
-    with open(path, "rb") as stream:
+    with opened(path) as stream:
         yield Events(stream, path, progress)

@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 
 from gptisyou.errors import InputError, ParseError
 from gptisyou.messages import Kind, Message
+from gptisyou.sources import jsonstream
 from gptisyou.sources.textfile import TextSource, head_text
 from gptisyou.sources.types import Chat, ParseReport, Progress, ReadOptions, from_epoch
 
@@ -69,16 +70,15 @@ def _read(path: Path) -> tuple[dict, list[dict]]:
 
     fields: dict = {}
     entries: list[dict] = []
-    with open(path, "rb") as stream:
+    with jsonstream.opened(path) as stream:
         try:
-            for key, value in ijson.kvitems(stream, ""):
+            for key, value in ijson.kvitems(stream, "", use_float=True):
                 if key == "messages":
                     entries = list(value) if isinstance(value, list) else []
                 else:
                     fields[key] = value
         except ijson.JSONError as broken:
-            reason = str(broken).split("\n", 1)[0] or "the file ends too early"
-            raise ParseError(path, None, f"not valid JSON: {reason}") from None
+            raise ParseError(path, None, f"not valid JSON: {jsonstream.reason(broken)}") from None
     if "messages" not in fields and not entries:
         raise InputError(f"{path}: a JSON file without Messenger or Instagram messages (no 'messages' list)")
     return fields, entries

@@ -13,13 +13,17 @@ record becomes:
   their names from their one-to-one records.
 - The app sometimes writes a record twice: an exact duplicate (same chat, time, direction and text) is left out
   and counted in a warning.
-- A file cut off mid-record (a backup interrupted, a copy cut short) keeps every complete record before the cut;
-  a warning names the line.
+- An emoji some apps write as two character references to its UTF-16 halves (`&#55357;&#56832;`: older SMS
+  Backup & Restore versions, Signal and Silence exports), which XML does not allow, is read as the character.
+- A file that breaks off mid-record (a backup interrupted, a copy cut short) is refused, naming the line and how
+  many records came before the break and after it; with `--keep-partial` the complete records before the break
+  are imported and a warning says the same.
 
 The file is read as a stream (expat) into a private temporary spool, one table of records, so memory stays
 flat however large the backup; then each chat is read back in time order.
 """
 
+import re
 import sqlite3
 import tempfile
 from collections.abc import Iterator
@@ -37,6 +41,11 @@ _RECEIVED_SMS, _DRAFT_SMS = "1", "3"
 _RECEIVED_MMS = "1"
 _FROM = "137"  # the <addr> type of an MMS's sender
 _CHUNK = 1 << 20
+# a character reference to a UTF-16 surrogate, decimal (55296-57343) or hexadecimal (D800-DFFF)
+_SURROGATE = re.compile(rb"&#(?:0*(5[5-7][0-9]{3})|[xX]0*([dD][89a-fA-F][0-9a-fA-F]{2}));")
+_LAST_SURROGATE = re.compile(_SURROGATE.pattern + rb"$")
+_REFERENCE_TAIL = 32  # bytes at a chunk's end that may hold a reference, or a pair, cut in two
+_RECORD_TAGS = (b"<sms ", b"<mms ")
 
 
 def sniff(path: Path) -> bool:
@@ -53,7 +62,7 @@ def chats(
     owner = options.me or OWNER
     with tempfile.TemporaryDirectory(prefix="gptisyou-sms-") as folder:  # 0700: the owner's alone
         spool = _Spool(Path(folder) / "records.db")
-        _read(path, spool, report, progress)
+        _read(path, spool, report, progress, options.keep_partial)
         for key, title in spool.chats():
             yield Chat(key=f"sms:{key}", title=title), spool.messages(key, owner, options)
         spool.close()
@@ -116,24 +125,22 @@ class _Spool:
         self.db.close()
 
 
-def _read(path: Path, spool: _Spool, report: ParseReport, progress: Progress | None) -> None:
-    """Parse the file into the spool; a cut-off file keeps what came before the cut."""
+def _read(path: Path, spool: _Spool, report: ParseReport, progress: Progress | None, keep_partial: bool) -> None:
+    """Parse the file into the spool; a file that breaks off is refused, or with `keep_partial` keeps what came
+    before the break."""
     reader = _Reader(path, spool)
     total = path.stat().st_size
     with open(path, "rb") as stream, spool.db:
         try:
+            carry = b""
             while chunk := stream.read(_CHUNK):
-                reader.parser.Parse(chunk, False)
+                ready, carry = _split_tail(carry + chunk)
+                reader.parser.Parse(_whole_characters(ready), False)
                 if progress:
                     progress(stream.tell(), total)
-            reader.parser.Parse(b"", True)
+            reader.parser.Parse(_whole_characters(carry), True)
         except expat.ExpatError as error:
-            if not reader.records:
-                raise ParseError(path, error.lineno, f"not an SMS Backup & Restore file ({_reason(error)})") from None
-            report.warnings.append(
-                f"{path.name}:{error.lineno}: the file breaks off ({_reason(error)}); the {reader.records:,} "
-                "complete records before it were imported"
-            )
+            _broken_off(path, error, reader, report, keep_partial)
     if not reader.records:
         raise InputError(f"{path}: an SMS Backup & Restore file without messages")
     if spool.duplicates:
@@ -142,12 +149,69 @@ def _read(path: Path, spool: _Spool, report: ParseReport, progress: Progress | N
         report.warnings.append(f"{path.name}: {reader.drafts:,} draft(s), never sent, were left out")
 
 
+def _broken_off(path: Path, error: expat.ExpatError, reader: "_Reader", report: ParseReport,
+                keep_partial: bool) -> None:  # fmt: skip
+    if not reader.records:
+        raise ParseError(path, error.lineno, f"not an SMS Backup & Restore file ({_reason(error)})") from None
+    read = reader.records + reader.drafts
+    lost = max(_record_tags(path), reader.declared) - read
+    what = f"the file breaks off ({_reason(error)}): {read:,} complete records before it, {lost:,} after it"
+    if not keep_partial:
+        raise ParseError(path, error.lineno, f"{what}; nothing was imported (--keep-partial imports the {read:,})")
+    report.warnings.append(f"{path.name}:{error.lineno}: {what}; the {read:,} before it were imported")
+
+
+def _split_tail(data: bytes) -> tuple[bytes, bytes]:
+    """`data` cut before a character reference the chunk's end cut in two, or before a high surrogate's reference
+    at its end (its low half comes next): the part to parse now, and the part to put before the next chunk."""
+    cut = len(data)
+    amp = data.rfind(b"&", max(0, cut - _REFERENCE_TAIL))
+    if amp >= 0 and b";" not in data[amp:]:
+        cut = amp
+    last = _LAST_SURROGATE.search(data, max(0, cut - _REFERENCE_TAIL), cut)
+    if last and 0xD800 <= _code(last) <= 0xDBFF:
+        cut = last.start()
+    return data[:cut], data[cut:]
+
+
+def _whole_characters(data: bytes) -> bytes:
+    """References to the two UTF-16 halves of a character as one reference to it; a lone half as U+FFFD."""
+    references = list(_SURROGATE.finditer(data))
+    pieces, done, index = [], 0, 0
+    while index < len(references):
+        reference, code = references[index], _code(references[index])
+        low = references[index + 1] if index + 1 < len(references) else None
+        if 0xD800 <= code <= 0xDBFF and low and low.start() == reference.end() and 0xDC00 <= _code(low) <= 0xDFFF:
+            character, end, index = 0x10000 + ((code - 0xD800) << 10) + _code(low) - 0xDC00, low.end(), index + 2
+        else:
+            character, end, index = 0xFFFD, reference.end(), index + 1
+        pieces += [data[done : reference.start()], b"&#%d;" % character]
+        done = end
+    return b"".join([*pieces, data[done:]])
+
+
+def _code(reference: re.Match) -> int:
+    return int(reference[1]) if reference[1] else int(reference[2], 16)
+
+
+def _record_tags(path: Path) -> int:
+    """How many `<sms ` and `<mms ` tags the file holds, complete or not."""
+    count, carry = 0, b""
+    with open(path, "rb") as stream:
+        while chunk := stream.read(_CHUNK):
+            window = carry + chunk  # a tag cut by the chunk's end is whole here, and never counted twice
+            count += sum(window.count(tag) for tag in _RECORD_TAGS)
+            carry = window[-4:]
+    return count
+
+
 class _Reader:
     """expat handlers: an `<sms>` is whole in its start tag; an `<mms>` is complete at its end tag."""
 
     def __init__(self, path: Path, spool: _Spool) -> None:
         self.path, self.spool = path, spool
         self.records = self.drafts = 0
+        self.declared = 0  # the count the backup's root element gives
         self.mms: _Record | None = None
         self.parser = expat.ParserCreate()
         self.parser.StartElementHandler = self._start
@@ -155,7 +219,9 @@ class _Reader:
 
     def _start(self, tag: str, attributes: dict) -> None:
         line = self.parser.CurrentLineNumber
-        if tag == "sms":
+        if tag in ("smses", "allsms"):
+            self.declared = int(attributes["count"]) if str(attributes.get("count", "")).isdigit() else 0
+        elif tag == "sms":
             if attributes.get("type") == _DRAFT_SMS:
                 self.drafts += 1
                 return

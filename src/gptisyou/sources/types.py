@@ -26,6 +26,7 @@ class ReadOptions:
     columns: tuple[tuple[str, str], ...] = ()  # a table's (our field, its column) pairs, from --columns
     tz: tzinfo | None = None  # the zone moments stored in UTC are shown in (--tz); None: the machine's
     contacts: tuple[tuple[str, str], ...] = ()  # (phone number or address, name) from --contacts
+    keep_partial: bool = False  # import the complete records of a file that breaks off (--keep-partial)
 
     def contact_name(self, handle: str) -> str | None:
         """The name --contacts gives a phone number (compared by its digits) or an e-mail address."""

@@ -266,6 +266,22 @@ class Store:
             listed = ", ".join(map(str, known)) or "none yet: run gptisyou import"
             raise InputError(f"no chat {chat_id} in the workspace (known: {listed})")
 
+    def chat(self, chat_id: int) -> ChatSummary:
+        """Raises InputError naming the known chats when `chat_id` is not one of them."""
+        self.require_chat(chat_id)
+        return next(chat for chat in self.chats() if chat.id == chat_id)
+
+    def remove_chat(self, chat_id: int) -> None:
+        """Delete one chat with its messages, people and import history.
+
+        Raises:
+            InputError: `chat_id` names no chat.
+        """
+        self.require_chat(chat_id)
+        with self.transaction() as db:
+            db.execute("DELETE FROM messages WHERE chat_id = ?", (chat_id,))
+            db.execute("DELETE FROM chats WHERE id = ?", (chat_id,))  # people and imports follow (ON DELETE CASCADE)
+
     def people(self, chat_id: int | None = None) -> list[PersonSummary]:
         rows = self.db.execute(
             """

@@ -2,8 +2,9 @@
 
 Idempotent: a message's identity is a hash of (sender, time, text, kind) plus its ordinal among exact duplicates
 in the file, so importing the same file twice adds nothing and a newer export of the same chat adds only the
-new messages. The chat an import belongs to is the one sharing the most messages with it, else the one with
-the same title and people, else a new chat. Anything that goes wrong (or Ctrl-C) rolls the whole import back.
+new messages. The chat an import belongs to is the one with the app's own chat id where the export has one,
+else the one it mostly repeats, else the one with the same title and people, else a new chat. Anything that goes
+wrong (or Ctrl-C) rolls the whole import back.
 """
 
 import hashlib
@@ -62,6 +63,7 @@ def import_chats(
     columns: tuple[tuple[str, str], ...] = (),
     tz: tzinfo | None = None,
     contacts: tuple[tuple[str, str], ...] = (),
+    keep_partial: bool = False,
 ) -> list[ImportResult]:
     """Import every chat of one export file, all or nothing; `chat_id` forces the chat they are added to.
 
@@ -74,7 +76,7 @@ def import_chats(
     if chat_id is not None:
         store.require_chat(chat_id)
     report = ParseReport()
-    options = ReadOptions(date_order, max_unzipped_mb * 1_000_000, me, columns, tz, contacts)
+    options = ReadOptions(date_order, max_unzipped_mb * 1_000_000, me, columns, tz, contacts, keep_partial)
     with store.transaction() as db:
         return [
             _import_chat(db, path, source_name, chat, messages, chat_id, report)
@@ -162,22 +164,24 @@ def _count_out_of_order_duplicates(db: sqlite3.Connection) -> None:
 
 
 def _matching_chat(db: sqlite3.Connection, chat: Chat, source_name: str) -> int | None:
-    """The chat an import adds to: the one it shares messages with; else, for an app's own chat id, the chat with
-    that id; else one with the same title and people."""
-    overlap = db.execute(
-        """
-        WITH sample AS (SELECT ts, content_hash FROM incoming ORDER BY line LIMIT ?)
-        SELECT c.id, (SELECT COUNT(*) FROM sample i JOIN messages m
-                      ON m.chat_id = c.id AND m.ts = i.ts AND m.content_hash = i.content_hash) AS shared
-        FROM chats c WHERE c.source = ? ORDER BY shared DESC, c.id LIMIT 1
-        """,
-        (_OVERLAP_SAMPLE, source_name),
-    ).fetchone()
-    if overlap and overlap[1]:
-        return overlap[0]
+    """The chat an import adds to.
+
+    An app's own chat id decides wherever both sides have one: messages shared by two chats that have ids (a text
+    sent to several people at once, a message forwarded to several chats) never join them. Otherwise the chat the
+    import shares most of its messages with, where they are most of what it holds over that chat's time span;
+    else, for a chat without an id, the one with the same title and people.
+    """
     if chat.stable:
         keyed = db.execute("SELECT id FROM chats WHERE source = ? AND source_key = ?", (source_name, chat.key))
-        return next((row[0] for row in keyed), None)
+        if (found := next((row[0] for row in keyed), None)) is not None:
+            return found
+    overlapping = _overlapping_chat(db, source_name, keyless_only=chat.stable)
+    if overlapping is not None:
+        if chat.stable:  # a chat first imported from a form without ids now has one
+            db.execute("UPDATE chats SET source_key = ? WHERE id = ?", (chat.key, overlapping))
+        return overlapping
+    if chat.stable:
+        return None
     senders = {name for (name,) in db.execute("SELECT DISTINCT sender FROM incoming WHERE sender IS NOT NULL")}
     for (candidate,) in db.execute(
         "SELECT id FROM chats WHERE title = ? AND source = ? ORDER BY id", (chat.title, source_name)
@@ -186,6 +190,33 @@ def _matching_chat(db: sqlite3.Connection, chat: Chat, source_name: str) -> int 
         if len(people & senders) >= min(2, len(people), len(senders)):
             return candidate
     return None
+
+
+def _overlapping_chat(db: sqlite3.Connection, source_name: str, keyless_only: bool) -> int | None:
+    """The chat of this source sharing the most of the import's first messages, if they are at least half of
+    those that fall within its time span: a newer export of a chat repeats it, another chat shares a stray one."""
+    best = db.execute(
+        """
+        WITH sample AS (SELECT ts, content_hash FROM incoming ORDER BY line LIMIT :sample)
+        SELECT c.id, (SELECT COUNT(*) FROM sample i JOIN messages m
+                      ON m.chat_id = c.id AND m.ts = i.ts AND m.content_hash = i.content_hash) AS shared
+        FROM chats c WHERE c.source = :source AND (NOT :keyless_only OR c.source_key IS NULL)
+        ORDER BY shared DESC, c.id LIMIT 1
+        """,
+        {"sample": _OVERLAP_SAMPLE, "source": source_name, "keyless_only": keyless_only},
+    ).fetchone()
+    if not best or not best[1]:
+        return None
+    chat_id, shared = best
+    (within,) = db.execute(
+        """
+        WITH sample AS (SELECT ts FROM incoming ORDER BY line LIMIT :sample),
+             span AS (SELECT MIN(ts) AS first, MAX(ts) AS last FROM messages WHERE chat_id = :chat)
+        SELECT COUNT(*) FROM sample, span WHERE sample.ts BETWEEN span.first AND span.last
+        """,
+        {"sample": _OVERLAP_SAMPLE, "chat": chat_id},
+    ).fetchone()
+    return chat_id if 2 * shared >= within else None
 
 
 def _add_new_messages(db: sqlite3.Connection, chat_id: int, import_id: int) -> int:
