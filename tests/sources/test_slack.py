@@ -5,13 +5,13 @@ import zipfile
 
 import pytest
 
-from gptisyou.errors import InputError
+from gptisyou.errors import InputError, ParseError
 from gptisyou.sources import detect, slack
 from gptisyou.sources.types import ParseReport, ReadOptions
+from tests.sources import exports
 from tests.sources.conftest import SOURCES, entries, needs_corpus
 
 EXPORT = SOURCES / "slack/langchain-community/slack_export.zip"
-pytestmark = needs_corpus
 
 
 def read(path, options: ReadOptions | None = None):
@@ -19,6 +19,7 @@ def read(path, options: ReadOptions | None = None):
     return [(chat, list(messages)) for chat, messages in chats]
 
 
+@needs_corpus
 def test_the_corpus_export_is_detected_and_read_as_its_manifest_says():
     [entry] = entries("slack_export_zip")
     assert detect(EXPORT)[0] == "slack"
@@ -63,3 +64,43 @@ def test_direct_messages_files_edits_and_bots(tmp_path):
     ]
     with pytest.raises(InputError, match="more than --max-unzipped-mb"):
         read(path, ReadOptions(max_unzipped_bytes=100))
+
+
+def _said(user: str, seconds: float, text: str, **fields) -> dict:
+    return {"type": "message", "user": user, "text": text, "ts": f"{1_700_000_000 + seconds:.6f}", **fields}
+
+
+def test_days_are_read_in_order_and_entries_that_are_not_messages_are_left_out_and_counted(tmp_path):
+    path = exports.slack_export(tmp_path / "export.zip", {
+        "general/2023-11-15.json": [_said("U2", 90_000, "second day"), {}, [], "text", None],
+        "general/2023-11-14.json": [_said("U1", 60, "later"), {"ts": "1700000000.0"}, _said("U2", 0, "first")],
+    })  # fmt: skip
+    report = ParseReport()
+    [(_, messages)] = [(chat, list(messages)) for chat, messages in slack.chats(path, ReadOptions(), report)]
+    assert [(m.sender, m.text, m.line) for m in messages] == [("Bob", "first", 1), ("Ann", "later", 2),
+                                                              ("Bob", "second day", 3)]  # fmt: skip
+    assert report.warnings == ["export.zip: 5 entries that are not messages were left out"]
+
+
+def test_a_small_zip_that_unpacks_to_a_flood_of_entries_is_refused(tmp_path, monkeypatch):
+    """A 32 KB zip of `{}` entries made 10 million rows; now a day holds at most MAX_DAY_ENTRIES."""
+    monkeypatch.setattr(slack, "MAX_DAY_ENTRIES", 1_000)
+    flood = "[" + ",".join(["{}"] * 1_001) + "]"
+    path = exports.slack_export(tmp_path / "export.zip", {"general/2023-11-14.json": flood})
+    with pytest.raises(ParseError, match=r"export.zip: general/2023-11-14.json: more than 1,000 entries in one day"):
+        read(path)
+
+
+def test_an_export_over_the_total_bound_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(slack, "MAX_ENTRIES", 5)
+    days = {f"general/2023-11-{day}.json": [_said("U1", day * 86_400, "hi")] * 2 for day in range(10, 14)}
+    with pytest.raises(ParseError, match="in all: not a Slack export gptisyou reads"):
+        read(exports.slack_export(tmp_path / "export.zip", days))
+
+
+@pytest.mark.parametrize("ts", ["nan", "inf", "x", None, 1e300, [1]])
+def test_an_unreadable_ts_is_a_one_line_error_naming_the_day_and_entry(tmp_path, ts):
+    path = exports.slack_export(tmp_path / "export.zip", {"general/2023-11-14.json": [_said("U1", 0, "ok"),
+                                                                                      {"type": "message", "ts": ts}]})  # fmt: skip
+    with pytest.raises(ParseError, match=r"export.zip: general/2023-11-14.json: entry 2: no readable 'ts'"):
+        read(path)

@@ -8,14 +8,14 @@ pytestmark = needs_corpus
 
 
 def test_a_folder_of_every_format_is_one_import_and_the_rest_is_listed(run, workspace):
-    result = run("import", SOURCES)
+    result = run("import", "--keep-partial", SOURCES)  # one SMS backup of the corpus breaks off
     assert result.exit_code == 0, result.output
     assert "skipped" in result.output
     assert "README.md: not a chat export" in result.output
     chats = run("chats").output
     for source in ("telegram", "messenger", "discord", "sms", "imessage", "slack"):
         assert source in chats
-    again = run("import", SOURCES)
+    again = run("import", "--keep-partial", SOURCES)
     assert " new, " in again.output
     assert all(" 0 new" in line for line in again.output.splitlines() if "messages read" in line)
 

@@ -11,7 +11,6 @@ grows with the square of the depth). Numbers are read as floats, so an integer t
 of the file, not a crash of the parser.
 """
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,19 +22,23 @@ from gptisyou.sources.types import Progress
 MAX_DEPTH = 64  # objects and arrays inside each other; a chat export needs about ten
 _PROGRESS_EVERY = 4096  # events
 _BOM = b"\xef\xbb\xbf"
-_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_STRING_BODY = re.compile(rb'(?:[^"\\]|\\.)*', re.DOTALL)  # up to a closing quote, or a lone final backslash
+_NOT_STRUCTURE = bytes(byte for byte in range(256) if byte not in b'"[]{}')
 _TO_PARENTHESES = bytes.maketrans(b"[{]}", b"(())")
-_NOT_PARENTHESES = bytes(byte for byte in range(256) if byte not in b"[]{}")
 
 
 class _Checked:
-    """A JSON file's bytes as the parser reads them: the byte-order mark skipped, the nesting depth followed."""
+    """A JSON file's bytes as the parser reads them: the byte-order mark skipped, the nesting depth followed.
 
-    def __init__(self, stream: BinaryIO, path: Path) -> None:
+    The depth is followed at the speed of bytes methods, not of a Python loop: escaped backslashes and quotes are
+    taken out, then everything but quotes and brackets; a pair of adjacent quotes is a string without brackets
+    (or the gap between two strings), so taking those out leaves quotes only around the rare brackets in text.
+    """
+
+    def __init__(self, stream: BinaryIO, path: Path | str) -> None:
         self._stream, self._path = stream, path
         self._started = False
-        self._in_string = self._escaped = False  # where the previous chunk left off
+        self._held = b""  # a backslash at the end of a chunk escapes the first byte of the next
+        self._in_string = False  # where the previous chunk left off
         self._open = 0  # objects and arrays open at the end of what was read
 
     def read(self, size: int = -1) -> bytes:
@@ -50,12 +53,16 @@ class _Checked:
         return self._stream.tell()
 
     def _follow_depth(self, chunk: bytes) -> None:
-        start = self._end_of_open_string(chunk, 0) if self._in_string else 0
-        outside = _STRING.sub(b"", chunk[start:])  # brackets inside strings are text
-        if (quote := outside.find(b'"')) >= 0:  # a string that goes on in the next chunk
-            self._end_of_open_string(outside, quote + 1)
-            outside = outside[:quote]
-        brackets = outside.translate(_TO_PARENTHESES, _NOT_PARENTHESES)
+        chunk = self._held + chunk
+        backslashes = len(chunk) - len(chunk.rstrip(b"\\"))
+        chunk, self._held = (chunk[:-1], b"\\") if backslashes % 2 else (chunk, b"")
+        skeleton = chunk.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, _NOT_STRUCTURE)
+        skeleton = ((b'"' if self._in_string else b"") + skeleton).replace(b'""', b"")
+        quotes = skeleton.count(b'"')
+        self._in_string = quotes % 2 == 1
+        if quotes:
+            skeleton = b"".join(skeleton.split(b'"')[::2])  # the brackets outside strings
+        brackets = skeleton.translate(_TO_PARENTHESES)
         levels = 0
         while b"()" in brackets and levels <= MAX_DEPTH:  # each pass takes away the innermost level
             brackets, levels = brackets.replace(b"()", b""), levels + 1
@@ -65,23 +72,26 @@ class _Checked:
         if max(deepest, self._open) > MAX_DEPTH:
             raise ParseError(self._path, None, f"JSON nested more than {MAX_DEPTH} levels deep: not a chat export")
 
-    def _end_of_open_string(self, chunk: bytes, start: int) -> int:
-        """Where the string open at `start` ends in `chunk` (after its quote), or the chunk's length."""
-        if self._escaped:
-            start, self._escaped = start + 1, False
-        end = _STRING_BODY.match(chunk, start).end()
-        if chunk[end : end + 1] == b'"':
-            self._in_string = False
-            return end + 1
-        self._in_string, self._escaped = True, end < len(chunk)  # a backslash ends the chunk
-        return len(chunk)
-
 
 @contextmanager
 def opened(path: Path) -> Iterator[_Checked]:
     """A JSON file to hand to ijson, checked on the way (see the module's docstring)."""
     with open(path, "rb") as stream:
         yield _Checked(stream, path)
+
+
+def array_items(stream: BinaryIO, shown_as: str) -> Iterator[object]:
+    """The items of the JSON array `stream` holds (a member of a zip, say), one at a time, checked on the way;
+    nothing when it holds something else. Errors name the file as `shown_as`."""
+    import ijson
+
+    built = 0
+    try:
+        for item in ijson.items(_Checked(stream, shown_as), "item", use_float=True):
+            built += 1
+            yield item
+    except ijson.JSONError as broken:
+        raise ParseError(shown_as, None, f"not valid JSON after entry {built}: {reason(broken)}") from None
 
 
 def reason(broken: Exception) -> str:

@@ -11,10 +11,14 @@ JSON file per day.
 - Slack's markup is read as a person saw it: `<@U123>` → `@name`, `<https://…|label>` → `label`,
   `<#C123|general>` → `#general`, and `&amp;`, `&lt;`, `&gt;` → `&`, `<`, `>`.
 - `ts` is seconds since the epoch, shown in the machine's time zone.
+- Day files are streamed, one day in memory at a time. An entry that is not a message (no `type: "message"` and
+  `ts`) is left out and counted in a warning. A day file of more than `MAX_DAY_ENTRIES` entries, or an export of
+  more than `MAX_ENTRIES`, is refused: no real workspace comes near, and a small zip can unpack to millions.
 """
 
 import html
-import json
+import itertools
+import math
 import re
 import zipfile
 from collections.abc import Iterator
@@ -22,7 +26,11 @@ from pathlib import Path, PurePosixPath
 
 from gptisyou.errors import InputError, ParseError
 from gptisyou.messages import Message
+from gptisyou.sources.jsonstream import array_items
 from gptisyou.sources.types import Chat, ParseReport, Progress, ReadOptions, from_epoch
+
+MAX_DAY_ENTRIES = 100_000  # entries in one conversation's day file
+MAX_ENTRIES = 10_000_000  # entries in the whole export
 
 _LISTS = ("channels.json", "groups.json", "dms.json", "mpims.json")
 _SYSTEM_SUBTYPES = {"channel_join", "channel_leave", "channel_topic", "channel_purpose", "channel_name",
@@ -50,18 +58,59 @@ def chats(
         if unpacked > options.max_unzipped_bytes:
             raise InputError(f"{path}: unpacks to {unpacked / 1e6:,.0f} MB, more than --max-unzipped-mb allows")
         days = _day_files(archive)
-        entries = {folder: [e for name in names for e in _read(archive, name, path)] for folder, names in days.items()}
-        people = _people(archive, path, entries)
+        people = _people(archive, path, days)
         titles = _titles(archive, path, people)
-    done = 0
-    for folder, folder_entries in entries.items():
-        key, title = titles.get(folder, (folder, f"#{folder}"))
-        ordered = sorted(folder_entries, key=lambda entry: float(entry.get("ts") or 0))
-        messages = [_message(entry, n, people, options) for n, entry in enumerate(ordered, start=done + 1)]
-        done += len(messages)
-        if progress:
-            progress(done, sum(len(e) for e in entries.values()))
-        yield Chat(key=f"slack:{key}", title=title), iter(messages)
+        reading = _Reading(
+            archive, path, sum(archive.getinfo(n).file_size for d in days.values() for n in d), progress
+        )
+        for folder, names in days.items():
+            key, title = titles.get(folder, (folder, f"#{folder}"))
+            yield Chat(key=f"slack:{key}", title=title), reading.messages(names, people, options)
+        if reading.not_messages:
+            report.warnings.append(
+                f"{path.name}: {reading.not_messages:,} entries that are not messages were left out"
+            )
+
+
+class _Reading:
+    """The day files of one export, read one at a time, with the bounds on what they may hold."""
+
+    def __init__(self, archive: zipfile.ZipFile, path: Path, total_bytes: int, progress: Progress | None) -> None:
+        self.archive, self.path, self.progress = archive, path, progress
+        self.total_bytes, self.done_bytes = total_bytes, 0
+        self.not_messages = 0
+
+    def messages(self, names: list[str], people: dict[str, str], options: ReadOptions) -> Iterator[Message]:
+        """A conversation's messages, day by day, each day in time order."""
+        numbers = itertools.count(1)
+        for name in names:
+            for entry in sorted(self.day(name), key=lambda entry: entry["ts"]):
+                yield _message(entry, next(numbers), people, options)
+
+    def day(self, name: str) -> list[dict]:
+        """The messages of one day file, each with its `ts` as a number."""
+        found = []
+        with self.archive.open(name) as member:
+            for index, entry in enumerate(array_items(member, f"{self.path}: {name}"), start=1):
+                if isinstance(entry, dict) and entry.get("type") == "message" and "ts" in entry:
+                    found.append({**entry, "ts": _seconds(entry["ts"], self.path, name, index)})
+                else:
+                    self.not_messages += 1
+        self.done_bytes += self.archive.getinfo(name).file_size
+        if self.progress:
+            self.progress(self.done_bytes, self.total_bytes)
+        return found
+
+
+def _seconds(ts, path: Path, name: str, index: int) -> float:
+    try:
+        seconds = float(ts)
+        from_epoch(seconds, None)  # a moment that exists
+    except (TypeError, ValueError, OverflowError, OSError):
+        seconds = math.nan
+    if math.isnan(seconds):
+        raise ParseError(path, None, f"{name}: entry {index}: no readable 'ts'")
+    return seconds
 
 
 def _day_files(archive: zipfile.ZipFile) -> dict[str, list[str]]:
@@ -74,27 +123,31 @@ def _day_files(archive: zipfile.ZipFile) -> dict[str, list[str]]:
     return folders
 
 
-def _read(archive: zipfile.ZipFile, name: str, path: Path) -> list:
-    try:
-        value = json.loads(archive.read(name).decode("utf-8"))
-    except (ValueError, UnicodeDecodeError) as error:
-        raise ParseError(path, None, f"{name} is not valid JSON ({str(error).splitlines()[0]})") from None
-    return value if isinstance(value, list) else []
+def _listing(archive: zipfile.ZipFile, name: str, path: Path) -> Iterator[dict]:
+    """The objects of one of the export's lists (`users.json`, `channels.json`, a day file)."""
+    with archive.open(name) as member:
+        yield from (item for item in array_items(member, f"{path}: {name}") if isinstance(item, dict))
 
 
-def _people(archive: zipfile.ZipFile, path: Path, entries: dict[str, list]) -> dict[str, str]:
-    """User id → the name they are shown under."""
+def _people(archive: zipfile.ZipFile, path: Path, days: dict[str, list[str]]) -> dict[str, str]:
+    """User id → the name they are shown under: from `users.json`, else from the profile their messages carry.
+    Reading every day file, this also holds the export to the bounds on its entries."""
     people = {}
-    for user in _read(archive, "users.json", path):
-        profile = user.get("profile") or {}
+    for user in _listing(archive, "users.json", path):
+        profile = user.get("profile") if isinstance(user.get("profile"), dict) else {}
         people[user.get("id")] = profile.get("display_name") or user.get("real_name") or user.get("name")
-    for folder_entries in entries.values():
-        for entry in folder_entries:
-            profile = entry.get("user_profile") or {}
-            name = profile.get("display_name") or profile.get("real_name") or profile.get("name")
-            if entry.get("user") and name and not people.get(entry["user"]):
-                people[entry["user"]] = name
-    return {user: name for user, name in people.items() if user and name}
+    counted = 0
+    for name in (name for names in days.values() for name in names):
+        for index, entry in enumerate(_listing(archive, name, path), start=1):
+            counted += 1
+            if index > MAX_DAY_ENTRIES or counted > MAX_ENTRIES:
+                raise ParseError(path, None, f"{name}: more than {MAX_DAY_ENTRIES:,} entries in one day or "
+                                             f"{MAX_ENTRIES:,} in all: not a Slack export gptisyou reads")  # fmt: skip
+            profile = entry.get("user_profile") if isinstance(entry.get("user_profile"), dict) else {}
+            shown = profile.get("display_name") or profile.get("real_name") or profile.get("name")
+            if isinstance(entry.get("user"), str) and shown and not people.get(entry["user"]):
+                people[entry["user"]] = shown
+    return {user: str(name) for user, name in people.items() if isinstance(user, str) and user and name}
 
 
 def _titles(archive: zipfile.ZipFile, path: Path, people: dict[str, str]) -> dict[str, tuple[str, str]]:
@@ -103,18 +156,19 @@ def _titles(archive: zipfile.ZipFile, path: Path, people: dict[str, str]) -> dic
     for listing in _LISTS:
         if listing not in archive.namelist():
             continue
-        for conversation in _read(archive, listing, path):
-            folder = conversation.get("name") or conversation.get("id")
+        for conversation in _listing(archive, listing, path):
+            folder = str(conversation.get("name") or conversation.get("id"))
             if listing in ("channels.json", "groups.json"):
                 title = f"#{conversation.get('name')}"
             else:
-                title = ", ".join(people.get(member, member) for member in conversation.get("members") or [])
-            titles[folder] = (conversation.get("id") or folder, title or folder)
+                members = conversation.get("members") if isinstance(conversation.get("members"), list) else []
+                title = ", ".join(people.get(member, str(member)) for member in members)
+            titles[folder] = (str(conversation.get("id") or folder), title or folder)
     return titles
 
 
 def _message(entry: dict, number: int, people: dict[str, str], options: ReadOptions) -> Message:
-    timestamp = from_epoch(float(entry.get("ts") or 0), options.tz)
+    timestamp = from_epoch(entry["ts"], options.tz)
     user = entry.get("user")
     sender = (
         people.get(user)
@@ -123,7 +177,7 @@ def _message(entry: dict, number: int, people: dict[str, str], options: ReadOpti
         or (f"bot:{entry['bot_id']}" if entry.get("bot_id") else "Unknown")
     )
     text = readable(entry.get("text") or "", people)
-    if entry.get("subtype") in _SYSTEM_SUBTYPES or entry.get("type") != "message":
+    if entry.get("subtype") in _SYSTEM_SUBTYPES:
         return Message(None, timestamp, text or str(entry.get("subtype")), "system", line=number, source="slack")
     edited = bool(entry.get("edited"))
     if files := entry.get("files"):
