@@ -4,7 +4,13 @@ The template is built from the training renderer itself (`render.turn_text`) wit
 of the speaker and the text, so the two cannot drift apart: each message is `Name: text<eot>` and a line break,
 and the prompt ends with `Persona:`. Training had no system prompt, so system messages are left out. The stops
 are the end-of-turn marker and the other person's header; the sampling defaults are the ones gptisyou uses.
+
+Names come from the chat and may hold anything: in the template each is a Go string literal inside an action
+(`{{ "Ann" }}`), escaped as JSON escapes it, so neither `{{` nor three quotes nor a line break in a name can change
+the template or end the Modelfile's triple-quoted block.
 """
+
+import json
 
 from gptisyou.data.render import END_OF_TURN_TEXT, turn_text
 from gptisyou.engine.types import Sampling
@@ -12,9 +18,10 @@ from gptisyou.engine.types import Sampling
 
 def template(persona: str, partner: str) -> str:
     """The Go template of the conversation: every non-system message as a turn, then the persona's header."""
-    speaker = f'{{{{ if eq .Role "assistant" }}}}{persona}{{{{ else }}}}{partner}{{{{ end }}}}'
+    persona_, partner_ = _literal(persona), _literal(partner)
+    speaker = f'{{{{ if eq .Role "assistant" }}}}{persona_}{{{{ else }}}}{partner_}{{{{ end }}}}'
     turn = turn_text(speaker, "{{ .Content }}")
-    return f'{{{{ range .Messages }}}}{{{{ if ne .Role "system" }}}}{turn}{{{{ end }}}}{{{{ end }}}}{persona}:'
+    return f'{{{{ range .Messages }}}}{{{{ if ne .Role "system" }}}}{turn}{{{{ end }}}}{{{{ end }}}}{persona_}:'
 
 
 def modelfile(persona: str, partner: str, gguf_name: str) -> str:
@@ -29,6 +36,11 @@ def modelfile(persona: str, partner: str, gguf_name: str) -> str:
         f"PARAMETER num_predict {sampling.max_new_tokens}",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _literal(text: str) -> str:
+    """`text` as a Go template action that prints it: a Go string literal (JSON's escapes are Go's too)."""
+    return "{{ " + json.dumps(text, ensure_ascii=False) + " }}"
 
 
 def _quoted(text: str) -> str:
