@@ -19,6 +19,10 @@ class InputError(GptisyouError):
     exit_code = 2
 
 
+class TooManyRequests(InputError):
+    """Requests faster than a person makes them (a server answers 429)."""
+
+
 class ParseError(InputError):
     """A file that cannot be read as a chat export, with the line where reading failed."""
 

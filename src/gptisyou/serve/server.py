@@ -29,7 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gptisyou.engine.types import Line, Responder, Sampling, Usage
-from gptisyou.errors import GptisyouError, InputError, RemoteError
+from gptisyou.errors import GptisyouError, InputError, RemoteError, TooManyRequests
 
 log = logging.getLogger(__name__)
 
@@ -238,7 +238,7 @@ def create_app(clone: Responder, model_id: str, me: str, api_key: str | None = N
 
 
 class QuizAnswer(BaseModel):
-    number: int
+    token: str = Field(max_length=64)
     picked: int = Field(ge=0, le=1)
 
 
@@ -256,7 +256,7 @@ def _add_quiz(app: FastAPI, quiz) -> None:
 
     @app.post("/api/quiz")
     async def answer(body: QuizAnswer) -> dict:
-        return quiz.answer(body.number, body.picked)
+        return quiz.answer(body.token, body.picked)
 
 
 async def _events(pieces: AsyncIterator[str], usage: Usage, completion_id: str, model_id: str) -> AsyncIterator[str]:
@@ -327,6 +327,8 @@ def _api_error(error: Exception) -> ApiError:
         return error
     if isinstance(error, RemoteError):
         return ApiError(502, str(error), kind="api_error", code="upstream_error")
+    if isinstance(error, TooManyRequests):
+        return ApiError(429, str(error), code="rate_limit_exceeded")
     if isinstance(error, InputError):
         return ApiError(400, str(error))
     if isinstance(error, GptisyouError):

@@ -136,8 +136,19 @@ def _aliases(db: sqlite3.Connection) -> None:
     )
 
 
+def _counted_quiz_answers(db: sqlite3.Connection) -> None:
+    _run_script(
+        db,
+        """
+        -- web answers from before one-time tokens could be forged (any number, any count): they no longer count
+        ALTER TABLE quiz_answers ADD COLUMN counted INTEGER NOT NULL DEFAULT 1;
+        UPDATE quiz_answers SET counted = 0 WHERE via = 'web';
+        """,
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
-    _initial_schema, _remote_objects, _quiz_answers, _chat_keys, _aliases,
+    _initial_schema, _remote_objects, _quiz_answers, _chat_keys, _aliases, _counted_quiz_answers,
 ]  # fmt: skip
 
 
@@ -347,8 +358,8 @@ class Store:
             )
 
     def quiz_answers(self, run: str) -> list[bool]:
-        """Whether each answer for `run` picked the real reply, oldest first."""
-        rows = self.db.execute("SELECT picked_real FROM quiz_answers WHERE run = ? ORDER BY id", (run,))
+        """Whether each answer for `run` that counts picked the real reply, oldest first."""
+        rows = self.db.execute("SELECT picked_real FROM quiz_answers WHERE run = ? AND counted ORDER BY id", (run,))
         return [bool(picked) for (picked,) in rows]
 
     # --- what lives at hosted providers ----------------------------------------------------------------------
