@@ -59,3 +59,34 @@ def test_a_bad_time_names_the_file_line_and_column(tmp_path):
     path.write_text("timestamp,sender,text\n2024-01-01T10:00:00,Ann,hi\nyesterday,Bob,yo\n", encoding="utf-8")
     with pytest.raises(ParseError, match=r"chat\.csv:3: 'timestamp' is not an ISO 8601 time"):
         read(path)
+
+
+def test_a_mapped_column_the_file_does_not_have_is_an_error_listing_its_columns(tmp_path, run, workspace):
+    """`--columns sender=Author` for `author` imported every row as a system line, and exited 0."""
+    path = tmp_path / "chat.csv"
+    path.write_text("author,date,body\nAnn,2024-01-01T10:00:00,hi\n", encoding="utf-8")
+    result = run("import", "--columns", "sender=Author,timestamp=date,text=body", path)
+    assert result.exit_code == 2
+    assert result.stderr == (f"Error: {path}: no column 'Author' (--columns sender=Author); its columns are "
+                             "'author', 'date', 'body'\n")  # fmt: skip
+    assert not (workspace / "gptisyou.db").exists() or "No chats" in run("chats").stdout
+
+
+@pytest.mark.parametrize(("content", "line", "reason"), [
+    (b"author,date,body\nAnn,2024-01-01T10:00:00,ok\nAnn,2024-01-01T10:01:00,caf\xe9\n", 3, "not UTF-8 text"),
+    (b'{"author": "Ann", "date": "2024-01-01T10:00:00", "body": "x"}\n[1, 2]\n', 2, "not a JSON object"),
+    (b'{"author": "Ann", "date": "2024-01-01T10:00:00", "body": "x"}\n"text"\n', 2, "not a JSON object"),
+])  # fmt: skip
+def test_broken_rows_are_one_line_errors_with_the_line(tmp_path, content, line, reason):
+    path = tmp_path / ("chat.jsonl" if content.startswith(b"{") else "chat.csv")
+    path.write_bytes(content)
+    with pytest.raises(ParseError, match=rf"chat\.(csv|jsonl):{line}: {reason}"):
+        read(path)
+
+
+def test_a_message_longer_than_csv_s_default_field_limit_is_read(tmp_path):
+    story = "word " * 40_000  # 200 kB: Python's csv stops at 128 kB unless told
+    path = tmp_path / "chat.csv"
+    path.write_text(f'author,date,body\nAnn,2024-01-01T10:00:00,"{story}"\n', encoding="utf-8")
+    [(_, [message])] = read(path)
+    assert message.text == story

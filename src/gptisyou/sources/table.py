@@ -10,6 +10,7 @@ it is local time as written) or seconds or milliseconds since the epoch. A row w
 
 import csv
 import json
+import sys
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +28,7 @@ FIELDS = {  # our field → the names an export commonly gives it
 }
 _REQUIRED = ("sender", "timestamp", "text")
 _MILLISECONDS_FROM = 10**11
+csv.field_size_limit(min(sys.maxsize, 64 << 20))  # a long message is no error; Python's default stops at 128 kB
 
 
 def sniff(path: Path) -> bool:
@@ -42,6 +44,10 @@ def chats(
     """The `Source` interface: the file's chats (one, unless a chat column splits it), messages in time order."""
     rows = list(_rows(path))
     columns = list(rows[0][1]) if rows else []
+    if unknown := [(field, column) for field, column in options.columns if column not in columns]:
+        field, column = unknown[0]
+        raise InputError(f"{path}: no column '{column}' (--columns {field}={column}); its columns are "
+                         + (", ".join(map(repr, columns)) or "none"))  # fmt: skip
     mapping = _mapping(columns, dict(options.columns))
     if mapping is None:
         wanted = ", ".join(f"{field} ({'/'.join(FIELDS[field][:3])}…)" for field in _REQUIRED)
@@ -82,20 +88,47 @@ def _mapping(columns: list[str], given: dict[str, str]) -> dict[str, str] | None
 
 def _rows(path: Path) -> Iterator[tuple[int, dict]]:
     """(line, row) of a JSON Lines or CSV file."""
+    try:
+        yield from _decoded_rows(path)
+    except UnicodeDecodeError:
+        raise ParseError(path, _first_line_not_utf8(path), "not UTF-8 text") from None
+
+
+def _decoded_rows(path: Path) -> Iterator[tuple[int, dict]]:
     with open(path, encoding="utf-8-sig", newline="") as file:
         first = file.readline()
         file.seek(0)
         if first.lstrip().startswith("{"):
             for line, text in enumerate(file, start=1):
                 if text.strip():
-                    try:
-                        yield line, json.loads(text)
-                    except ValueError:
-                        raise ParseError(path, line, "not a JSON object") from None
+                    yield line, _object(text, path, line)
         else:
             reader = csv.DictReader(file)
-            for row in reader:
-                yield reader.line_num, row
+            try:
+                for row in reader:
+                    yield reader.line_num, row
+            except csv.Error as error:
+                raise ParseError(path, reader.line_num, f"not a CSV row ({error})") from None
+
+
+def _object(text: str, path: Path, line: int) -> dict:
+    try:
+        row = json.loads(text)
+    except (ValueError, RecursionError):
+        row = None
+    if not isinstance(row, dict):
+        raise ParseError(path, line, "not a JSON object")
+    return row
+
+
+def _first_line_not_utf8(path: Path) -> int | None:
+    with open(path, "rb") as file:
+        for line, raw in enumerate(file, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return line
+    return None
 
 
 def _message(row: dict, mapping: dict[str, str], line: int, path: Path, options: ReadOptions) -> Message:
