@@ -50,3 +50,28 @@ def slack_export(path: Path, days: dict[str, list], users: list[dict] | None = N
         for name, entries in days.items():
             archive.writestr(name, entries if isinstance(entries, str | bytes) else json.dumps(entries))
     return path
+
+
+def imessage_db(path: Path, messages: list[dict], handles: dict[int, str] | None = None) -> Path:
+    """A Messages `chat.db` with the tables and columns the reader uses; each message dict gives its columns
+    (text, date in nanoseconds since 2001, is_from_me, handle_id, attributedBody …), all in one chat."""
+    import sqlite3
+
+    handles = handles if handles is not None else {1: "+15550001"}
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE handle (ROWID INTEGER PRIMARY KEY, id TEXT)")
+        db.execute("CREATE TABLE chat (ROWID INTEGER PRIMARY KEY, chat_identifier TEXT)")
+        db.execute("CREATE TABLE chat_message_join (chat_id INTEGER, message_id INTEGER)")
+        db.execute("CREATE TABLE message (ROWID INTEGER PRIMARY KEY, date INTEGER, is_from_me INTEGER, handle_id"
+                   " INTEGER, text TEXT, associated_message_type INTEGER, attributedBody BLOB, item_type INTEGER,"
+                   " cache_has_attachments INTEGER)")  # fmt: skip
+        db.executemany("INSERT INTO handle VALUES (?, ?)", handles.items())
+        db.execute("INSERT INTO chat VALUES (1, ?)", (next(iter(handles.values()), "chat"),))
+        for rowid, message in enumerate(messages, start=1):
+            row = {"date": 700_000_000_000_000_000 + rowid * 60_000_000_000, "is_from_me": 0, "handle_id": 1,
+                   "text": None, "associated_message_type": 0, "attributedBody": None, "item_type": 0,
+                   "cache_has_attachments": 0, **message}  # fmt: skip
+            db.execute(f"INSERT INTO message (ROWID, {', '.join(row)}) VALUES (?, {', '.join('?' * len(row))})",
+                       (rowid, *row.values()))  # fmt: skip
+            db.execute("INSERT INTO chat_message_join VALUES (1, ?)", (rowid,))
+    return path

@@ -9,10 +9,10 @@ import pytest
 from gptisyou.errors import ParseError
 from gptisyou.sources import detect, imessage
 from gptisyou.sources.types import ParseReport, ReadOptions
+from tests.sources import exports
 from tests.sources.conftest import SOURCES, entries, needs_corpus
 
 DATABASES = entries("imessage_chat_db_sqlite")
-pytestmark = needs_corpus
 
 
 def read(path, me=None, report=None):
@@ -20,6 +20,7 @@ def read(path, me=None, report=None):
     return [(chat, list(messages)) for chat, messages in chats]
 
 
+@needs_corpus
 @pytest.mark.parametrize("entry", DATABASES, ids=[entry["path"] for entry in DATABASES])
 def test_each_database_is_detected_read_and_left_untouched(entry):
     path = SOURCES / entry["path"]
@@ -35,6 +36,7 @@ def test_each_database_is_detected_read_and_left_untouched(entry):
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
 
 
+@needs_corpus
 def test_text_only_in_attributed_body_is_decoded_and_handles_name_people():
     [(chat, messages)] = read(SOURCES / "imessage/langchain-community/imessage_chat.db", me="Alex")
     assert chat.title == "testemail@gmail.com"
@@ -44,20 +46,64 @@ def test_text_only_in_attributed_body_is_decoded_and_handles_name_people():
     assert {message.sender for message in messages} == {"Alex", "testemail@gmail.com"}
 
 
+@needs_corpus
 def test_handles_the_database_lacks_stay_apart():
     [(_, messages)] = read(SOURCES / "imessage/langchain-community/imessage_chat_upgrade_osx_11.db")
     assert Counter(message.sender for message in messages) == {"Me": 12, "handle 67": 9, "Unknown": 1}
 
 
-def test_a_damaged_attributed_body_names_the_file_and_row(tmp_path):
-    path = tmp_path / "chat.db"
-    path.write_bytes((SOURCES / "imessage/langchain-community/imessage_chat.db").read_bytes())
+def test_a_body_the_decoder_cannot_read_is_kept_as_a_placeholder_with_one_warning(tmp_path):
+    """One attributedBody of another streamer version aborted the whole import."""
+    path = exports.imessage_db(tmp_path / "chat.db", [
+        {"text": "before"},
+        {"attributedBody": b"\x04\x0bstreamtyp"},  # cut short
+        {"attributedBody": b"not a typedstream at all"},
+        {"text": "after", "is_from_me": 1},
+    ])  # fmt: skip
+    report = ParseReport()
+    [(_, messages)] = read(path, report=report)
+    assert [m.text for m in messages] == ["before", imessage.UNREADABLE, imessage.UNREADABLE, "after"]
+    assert report.warnings == [(f"chat.db: 2 message(s) whose text could not be decoded (rows 2, 3) were kept as "
+                               f"'{imessage.UNREADABLE}'")]  # fmt: skip
+
+
+def test_a_message_table_that_is_a_view_is_refused(tmp_path):
+    """A view over a recursive query never finished, ignored Ctrl-C and filled the temp space."""
+
+    path = exports.imessage_db(tmp_path / "chat.db", [{"text": "hi"}])
     with sqlite3.connect(path) as db:
-        db.execute("UPDATE message SET attributedBody = x'040b73747265616d747970' WHERE ROWID = 241485")
-    with pytest.raises(ParseError, match=r"chat\.db: message row 241485: attributedBody is not a readable"):
+        db.execute("ALTER TABLE message RENAME TO real_message")
+        db.execute("CREATE VIEW message AS WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) "
+                   "SELECT x AS ROWID, x AS date, 0 AS is_from_me, 1 AS handle_id, 'a' AS text, 0 AS "
+                   "associated_message_type, NULL AS attributedBody, 0 AS item_type, 0 AS cache_has_attachments FROM n")  # fmt: skip
+    assert not imessage.sniff(path)
+    with pytest.raises(ParseError, match="its 'message' is not a table"):
         read(path)
 
 
+def test_a_date_that_is_no_time_names_the_row(tmp_path):
+    path = exports.imessage_db(tmp_path / "chat.db", [{"text": "hi"}, {"text": "far", "date": 1e300}])
+    with pytest.raises(ParseError, match=r"chat\.db: message row 2: its date .* is no time"):
+        read(path)
+
+
+def test_too_many_rows_are_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(imessage, "MAX_ROWS", 2)
+    path = exports.imessage_db(tmp_path / "chat.db", [{"text": f"m{n}"} for n in range(3)])
+    with pytest.raises(ParseError, match="more than 2 messages"):
+        read(path)
+
+
+def test_a_self_made_database_is_detected_and_read(tmp_path):
+    path = exports.imessage_db(tmp_path / "chat.db", [{"text": "hi"}, {"text": "yo", "is_from_me": 1},
+                                                      {"text": "♥", "associated_message_type": 2000}])  # fmt: skip
+    assert detect(path)[0] == "imessage"
+    [(chat, messages)] = read(path, me="Alex")
+    assert chat.title == "+15550001"
+    assert [(m.sender, m.text) for m in messages] == [("+15550001", "hi"), ("Alex", "yo")]
+
+
+@needs_corpus
 def test_contacts_name_handles_and_numbers(run, workspace, tmp_path):
     contacts = tmp_path / "contacts.csv"
     contacts.write_text("handle,name\ntestemail@gmail.com,Jordan\n+1 (555) 000-0001,Contact Alpha\n", encoding="utf-8")

@@ -157,3 +157,40 @@ def test_a_text_sent_to_two_people_at_once_leaves_their_chats_apart(tmp_path, ru
     assert run("import", path).stdout.count(" 0 new") == 2  # and a re-import finds each chat again
     with Store.open(workspace) as store:
         assert [(chat.title, chat.messages) for chat in store.chats()] == [("+15550001", 2), ("+15550002", 2)]
+
+
+def test_a_terminated_import_removes_its_spool_and_stores_nothing(tmp_path, workspace):
+    """SIGTERM left the spool (every text of the backup) in /tmp: it now lives in the workspace and goes."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    path = exports.sms_backup(tmp_path / "sms.xml", [_received("+15550001", n, f"text {n}") for n in range(50)])
+    script = f"""
+import os, signal, sys
+from gptisyou import cli
+from gptisyou.sources import sms
+real_add = sms._Spool.add
+def dying_add(self, record):
+    real_add(self, record)
+    if record.line == 30:
+        os.kill(os.getpid(), signal.SIGTERM)
+sms._Spool.add = dying_add
+sys.argv = ["gptisyou", "import", {str(path)!r}]
+cli.main()
+"""
+    process = subprocess.run([sys.executable, "-c", script], env=os.environ.copy(), capture_output=True, check=False)
+    assert process.returncode == 128 + signal.SIGTERM, process.stderr
+    assert list((workspace / "scratch").iterdir()) == []
+    with Store.open(workspace) as store:
+        assert store.chats() == []
+
+
+def test_a_spool_left_by_a_killed_import_is_removed_by_the_next(tmp_path, workspace, run):
+    path = exports.sms_backup(tmp_path / "sms.xml", [_received("+15550001", 1, "hi")])
+    run("import", path)
+    (workspace / "scratch" / "999999999-sms-left").mkdir()  # no process has this id
+    (workspace / "scratch" / "999999999-sms-left" / "records.db").write_text("every text")
+    run("import", path)
+    assert list((workspace / "scratch").iterdir()) == []

@@ -8,6 +8,7 @@ Results go to stdout, progress, warnings and errors to stderr. Every `GptisyouEr
 
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -88,8 +89,16 @@ for command in (
     cli.add_command(command)
 
 
+def _stop_cleanly(signum: int, _frame) -> None:
+    """SIGTERM and SIGHUP end the command as Ctrl-C does: transactions roll back and temporary copies (an SMS
+    spool, a copy of chat.db) are removed on the way out, instead of the process vanishing mid-step."""
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
     """Console entry point: user errors are one line (the group handles them); bugs are one line plus a hint."""
+    for stop in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop, _stop_cleanly)
     try:
         cli.main(prog_name="gptisyou")
     except Exception as error:

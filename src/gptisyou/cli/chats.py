@@ -54,17 +54,19 @@ def import_command(
     from gptisyou.errors import InputError
     from gptisyou.sources import walk
     from gptisyou.store import ingest
+    from gptisyou.store.workspace import scratch_dir
 
     console = stderr_console(ctx)
     limit_mb = max_unzipped_mb or DEFAULT_MAX_UNZIPPED_MB
-    with walk.exports(list(files), limit_mb * 1_000_000, tables=bool(columns)) as found:
+    scratch = scratch_dir(ctx.obj["workspace"])
+    with walk.exports(list(files), limit_mb * 1_000_000, tables=bool(columns), scratch=scratch) as found:
         for path in found.unknown:
             console.print(literal(f"skipped {found.shown.get(path, path)}: not a chat export gptisyou reads", "dim"))
         if not found.exports:
             raise InputError(f"no chat exports in {', '.join(map(str, files))}")
         with open_store(ctx) as store:
             for path, _ in found.exports:
-                with _bytes_progress(console, path.name) as progress:
+                with _bytes_progress(console, path.name) as progress, _named_as(path, found.shown.get(path)):
                     results = ingest.import_chats(store, path, date_order=date_order, chat_id=chat_id,
                                                   progress=progress, me=me, columns=columns, tz=tz,
                                                   contacts=_contacts(contacts), keep_partial=keep_partial,
@@ -73,6 +75,21 @@ def import_command(
                     _print_import(result, console, ctx.obj["verbose"])
                 if results:
                     _print_warnings(path, results[0].report, console)
+
+
+@contextmanager
+def _named_as(path: Path, shown: Path | None) -> Iterator[None]:
+    """An error about a file unpacked from a zip names it as people know it (`download.zip/…`), not by the
+    temporary folder it was unpacked into."""
+    from gptisyou.errors import InputError
+
+    try:
+        yield
+    except InputError as error:
+        if shown is None:
+            raise
+        error.args = (str(error).replace(str(path), str(shown)),)
+        raise
 
 
 def _contacts(path: Path | None) -> tuple[tuple[str, str], ...]:

@@ -1,21 +1,24 @@
 """iMessage: the Messages app's `chat.db` on a Mac (`~/Library/Messages/chat.db`), a SQLite database.
 
 The database is never modified: it is copied (with its `-wal` journal, so messages Messages has not yet
-checkpointed are there too) into a private temporary folder and the copy is opened read-only, which also works
-while Messages has the original open.
+checkpointed are there too) into a private temporary folder in the workspace and the copy is opened read-only,
+which also works while Messages has the original open. Only tables are read: a `message` that is a view (which
+could run any query) is refused, and so is a database of more than `MAX_ROWS` messages. Ctrl-C stops a read.
 
 - Chats come from the `chat` table where it exists; older or trimmed databases without one group messages by
   `chat_message_join.chat_id`, else by the other person's handle.
 - `is_from_me` rows are the owner's, named with `--me` (default "Me"); other rows are from their handle (a phone
   number or e-mail address, as the database stores it); a handle the database does not have is "Unknown".
 - Text is the `text` column, or, when that is NULL (newer macOS), the string inside `attributedBody`, an
-  NSAttributedString in Apple's typedstream format, decoded with a typedstream reader (not guessed from bytes).
+  NSAttributedString in Apple's typedstream format, decoded with a typedstream reader (not guessed from bytes);
+  one that reader cannot decode (another streamer version) is kept as a placeholder, counted in one warning.
 - Tapbacks (likes, loves and the rest, `associated_message_type` 2000 to 3999) are reactions, not messages. A row
   with an attachment and no words is media; `item_type` other than 0 (renames, people added) is a system line.
 - Dates count from 2001-01-01 UTC, in seconds in old databases and nanoseconds in new ones, and are shown in
   the machine's time zone.
 """
 
+import os
 import shutil
 import sqlite3
 import tempfile
@@ -29,6 +32,8 @@ from gptisyou.messages import Message
 from gptisyou.sources.types import Chat, ParseReport, Progress, ReadOptions, shown
 
 OWNER = "Me"
+MAX_ROWS = 20_000_000  # messages in one database; a real one holds a few hundred thousand
+UNREADABLE = "[a message gptisyou could not read]"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _APPLE_EPOCH = datetime(2001, 1, 1, tzinfo=UTC)
 _NANOSECONDS_FROM = 10**11  # a date this large counts nanoseconds (seconds would be thousands of years away)
@@ -43,6 +48,8 @@ def sniff(path: Path) -> bool:
             return False
     try:
         with closing(_opened(path)) as db:
+            if "message" not in _tables(db):
+                return False
             columns = {row[1] for row in db.execute("PRAGMA table_info(message)")}
     except sqlite3.DatabaseError:
         return False
@@ -53,15 +60,21 @@ def chats(
     path: Path, options: ReadOptions, report: ParseReport, progress: Progress | None = None
 ) -> Iterator[tuple[Chat, Iterator[Message]]]:
     """The `Source` interface: each conversation of the database, its messages in time order."""
-    with tempfile.TemporaryDirectory(prefix="gptisyou-imessage-") as folder:  # 0700
+    with tempfile.TemporaryDirectory(prefix=f"{os.getpid()}-imessage-", dir=options.scratch) as folder:  # 0700
         copy = Path(folder) / "chat.db"
         for suffix in ("", "-wal", "-shm"):
             if Path(f"{path}{suffix}").is_file():
                 shutil.copyfile(f"{path}{suffix}", f"{copy}{suffix}")
         with closing(_opened(copy)) as db:
-            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            handles = dict(db.execute("SELECT ROWID, id FROM handle")) if "handle" in tables else {}
-            rows = db.execute(_query(tables)).fetchall()
+            tables = _tables(db)
+            if "message" not in tables:
+                raise ParseError(path, None, "its 'message' is not a table: not a Messages database gptisyou reads")
+            handles = dict(_read(db, "SELECT ROWID, id FROM handle")) if "handle" in tables else {}
+            rows = _read(db, _query(tables) + f" LIMIT {MAX_ROWS + 1}")
+        if len(rows) > MAX_ROWS:
+            raise ParseError(
+                path, None, f"more than {MAX_ROWS:,} messages: more than gptisyou reads from one database"
+            )
         if progress:
             size = path.stat().st_size
             progress(size, size)
@@ -69,15 +82,39 @@ def chats(
     if tapbacks:
         report.warnings.append(f"{path.name}: {tapbacks:,} tapback(s) are reactions, not messages, and were left out")
     owner = options.me or OWNER
+    unreadable: list[int] = []
     for key, title in _conversations(rows, handles, options):
         mine = [row for row in rows if row[0] == key and row[6] not in _TAPBACKS]
-        yield Chat(key=f"imessage:{key}", title=title), (_message(row, handles, owner, path, options) for row in mine)
+        yield (
+            Chat(key=f"imessage:{key}", title=title),
+            (_message(row, handles, owner, path, options, unreadable) for row in mine),
+        )
+    if unreadable:
+        report.warnings.append(f"{path.name}: {len(unreadable):,} message(s) whose text could not be decoded "
+                               f"(rows {', '.join(map(str, unreadable[:5]))}{', …' if len(unreadable) > 5 else ''})"
+                               f" were kept as '{UNREADABLE}'")  # fmt: skip
 
 
 def _opened(path: Path) -> sqlite3.Connection:
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     db.execute("PRAGMA query_only = ON")
+    db.execute("PRAGMA trusted_schema = OFF")  # the file's own triggers, views and functions are not run
+    db.set_progress_handler(lambda: 0, 100_000)  # Python runs its signal handlers here: Ctrl-C stops a query
     return db
+
+
+def _tables(db: sqlite3.Connection) -> set[str]:
+    """The names of the database's tables (never its views)."""
+    return {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def _read(db: sqlite3.Connection, query: str) -> list[tuple]:
+    try:
+        return db.execute(query).fetchall()
+    except sqlite3.OperationalError as error:
+        if "interrupted" in str(error):  # Ctrl-C while SQLite ran: its progress handler stopped the query
+            raise KeyboardInterrupt from None
+        raise
 
 
 def _query(tables: set[str]) -> str:
@@ -111,11 +148,16 @@ def _conversations(rows: list, handles: dict, options: ReadOptions) -> list[tupl
     return [(key, ", ".join(names) or f"conversation {key}") for key, names in people.items()]
 
 
-def _message(row: tuple, handles: dict, owner: str, path: Path, options: ReadOptions) -> Message:
+def _message(row: tuple, handles: dict, owner: str, path: Path, options: ReadOptions,
+             unreadable: list[int]) -> Message:  # fmt: skip
     _, rowid, date, from_me, handle, text, _, body, item_type, attachment = row
-    timestamp = _local_time(date, options)
+    timestamp = _local_time(date, options, path, rowid)
     sender = owner if from_me else _handle(handle, handles, options)
-    text = text if text is not None else _attributed_text(body, path, rowid)
+    if not isinstance(text, str):
+        text = _attributed_text(body)
+        if text is None:
+            text = UNREADABLE
+            unreadable.append(rowid)
     if item_type:
         return Message(None, timestamp, text or "conversation changed", "system", line=rowid, source="imessage")
     words = text.replace(_OBJECT_REPLACEMENT, "").strip()
@@ -137,18 +179,17 @@ def _handle(handle, handles: dict, options: ReadOptions | None = None) -> str:
     return (options.contact_name(address) if options else None) or address
 
 
-def _attributed_text(body: bytes | None, path: Path, rowid: int) -> str:
-    """The string of an NSAttributedString archived in typedstream format (the first object it holds)."""
-    if not body:
+def _attributed_text(body) -> str | None:
+    """The string of an NSAttributedString archived in typedstream format (the first object it holds); None when
+    the bytes are no typedstream the reader knows."""
+    if not body or not isinstance(body, bytes):
         return ""
     import typedstream
 
     try:
         archived = typedstream.unarchive_from_data(body)
-    except (typedstream.InvalidTypedStreamError, ValueError, EOFError) as error:
-        raise ParseError(
-            path, None, f"message row {rowid}: attributedBody is not a readable typedstream ({error})"
-        ) from None
+    except Exception:  # noqa: BLE001 -- any failure of a third-party decoder on foreign bytes: kept, unread
+        return None
     for item in getattr(archived, "contents", ()):
         value = getattr(item, "value", None)
         if hasattr(value, "value") and isinstance(value.value, str):
@@ -156,7 +197,10 @@ def _attributed_text(body: bytes | None, path: Path, rowid: int) -> str:
     return ""
 
 
-def _local_time(date: int | None, options: ReadOptions) -> datetime:
-    date = date or 0
-    seconds = date / 1e9 if abs(date) >= _NANOSECONDS_FROM else date
-    return shown(_APPLE_EPOCH + timedelta(seconds=seconds), options.tz)
+def _local_time(date, options: ReadOptions, path: Path, rowid: int) -> datetime:
+    try:
+        date = int(date or 0)
+        seconds = date / 1e9 if abs(date) >= _NANOSECONDS_FROM else date
+        return shown(_APPLE_EPOCH + timedelta(seconds=seconds), options.tz)
+    except (TypeError, ValueError, OverflowError):
+        raise ParseError(path, None, f"message row {rowid}: its date {date!r} is no time") from None

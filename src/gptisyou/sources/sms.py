@@ -20,9 +20,11 @@ record becomes:
   are imported and a warning says the same.
 
 The file is read as a stream (expat) into a private temporary spool, one table of records, so memory stays
-flat however large the backup; then each chat is read back in time order.
+flat however large the backup; then each chat is read back in time order. The spool lives in the workspace's
+scratch folder (it holds every text of the backup) and is removed when the import ends, however it ends.
 """
 
+import os
 import re
 import sqlite3
 import tempfile
@@ -60,7 +62,7 @@ def chats(
 ) -> Iterator[tuple[Chat, Iterator[Message]]]:
     """The `Source` interface: each chat of the backup, its messages in time order."""
     owner = options.me or OWNER
-    with tempfile.TemporaryDirectory(prefix="gptisyou-sms-") as folder:  # 0700: the owner's alone
+    with tempfile.TemporaryDirectory(prefix=f"{os.getpid()}-sms-", dir=options.scratch) as folder:  # 0700
         spool = _Spool(Path(folder) / "records.db")
         _read(path, spool, report, progress, options.keep_partial)
         for key, title in spool.chats():

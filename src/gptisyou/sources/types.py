@@ -27,6 +27,7 @@ class ReadOptions:
     tz: tzinfo | None = None  # the zone moments stored in UTC are shown in (--tz); None: the machine's
     contacts: tuple[tuple[str, str], ...] = ()  # (phone number or address, name) from --contacts
     keep_partial: bool = False  # import the complete records of a file that breaks off (--keep-partial)
+    scratch: Path | None = None  # where a reader puts temporary copies, named "<pid>-<kind>-…" (see scratch_dir)
 
     def contact_name(self, handle: str) -> str | None:
         """The name --contacts gives a phone number (compared by its digits) or an e-mail address."""

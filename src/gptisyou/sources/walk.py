@@ -6,6 +6,7 @@ your information") is unpacked into a private temporary folder and walked. Files
 not fatal: media, HTML pages and the rest of an export sit beside the messages.
 """
 
+import os
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -29,9 +30,10 @@ class Found:
 
 
 @contextmanager
-def exports(paths: list[Path], max_unzipped_bytes: int, tables: bool = False) -> Iterator[Found]:
+def exports(paths: list[Path], max_unzipped_bytes: int, tables: bool = False,
+            scratch: Path | None = None) -> Iterator[Found]:  # fmt: skip
     """The export files in `paths`, detected (or, with `tables`, files read as tables with given columns);
-    unpacked zips live until the context ends.
+    zips are unpacked into `scratch` (the workspace's scratch folder) and live until the context ends.
 
     Raises:
         InputError: a file given by name that no source reads (inside folders and zips they are only listed).
@@ -44,7 +46,8 @@ def exports(paths: list[Path], max_unzipped_bytes: int, tables: bool = False) ->
             elif path.is_dir():
                 _walk(path, found, path)
             elif path.suffix.lower() == ".zip" and not _reads_itself(path):
-                folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="gptisyou-unzip-")))
+                unpacked = tempfile.TemporaryDirectory(prefix=f"{os.getpid()}-unzip-", dir=scratch)
+                folder = Path(stack.enter_context(unpacked))
                 _unpack(path, folder, max_unzipped_bytes)
                 before = len(found.exports)
                 _walk(folder, found, path)

@@ -16,10 +16,10 @@ from pathlib import Path
 
 from gptisyou.errors import GptisyouError, InputError
 from gptisyou.runs import RUNS_FOLDER, persona_dir
-from gptisyou.store.workspace import DATABASE_NAME, file_name_for
+from gptisyou.store.workspace import DATABASE_NAME, SCRATCH_FOLDER, file_name_for
 
 # What a workspace holds, the redaction maps first: if anything fails, the map back to real names is gone already.
-KNOWN_FOLDERS = ("redaction", "hosted", RUNS_FOLDER, "models", "demo")
+KNOWN_FOLDERS = ("redaction", "hosted", RUNS_FOLDER, "models", "demo", SCRATCH_FOLDER)
 DATABASE_FILES = tuple(DATABASE_NAME + suffix for suffix in ("", "-wal", "-shm", "-journal"))
 
 

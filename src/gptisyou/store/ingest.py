@@ -21,6 +21,7 @@ from gptisyou.errors import InputError
 from gptisyou.messages import Message
 from gptisyou.sources.types import DEFAULT_MAX_UNZIPPED_MB, Chat, DateOrder, ParseReport, Progress, ReadOptions
 from gptisyou.store.database import Store, optional_time
+from gptisyou.store.workspace import scratch_dir
 
 _BATCH = 5000
 _OVERLAP_SAMPLE = 5000  # a newer export starts inside the older one, so its first messages show the overlap
@@ -76,7 +77,8 @@ def import_chats(
     if chat_id is not None:
         store.require_chat(chat_id)
     report = ParseReport()
-    options = ReadOptions(date_order, max_unzipped_mb * 1_000_000, me, columns, tz, contacts, keep_partial)
+    scratch = scratch_dir(store.path.parent)
+    options = ReadOptions(date_order, max_unzipped_mb * 1_000_000, me, columns, tz, contacts, keep_partial, scratch)
     with store.transaction() as db:
         return [
             _import_chat(db, path, source_name, chat, messages, chat_id, report)

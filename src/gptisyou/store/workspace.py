@@ -14,6 +14,7 @@ from gptisyou.errors import InputError
 
 ENV_VAR = "GPTISYOU_HOME"
 DATABASE_NAME = "workspace.db"
+SCRATCH_FOLDER = "scratch"  # temporary copies an import makes (an SMS spool, a copy of chat.db, unpacked zips)
 
 
 def workspace_dir(explicit: Path | None = None) -> Path:
@@ -84,3 +85,32 @@ def file_name_for(name: str) -> str:
 
 def database_path(workspace: Path) -> Path:
     return workspace / DATABASE_NAME
+
+
+def scratch_dir(workspace: Path) -> Path:
+    """The workspace's private folder for an import's temporary copies, so that they hold no more than the
+    workspace does and `forget --all` deletes them too. Each copy's name starts with the id of the process that
+    made it (`1234-sms-…`): copies left by an import that was killed, whose process is gone, are removed first."""
+    import shutil
+
+    scratch = ensure_private_dir(workspace / SCRATCH_FOLDER, inside=ensure_private_dir(workspace))
+    for leftover in scratch.iterdir():
+        if _alive(leftover.name.partition("-")[0]):
+            continue
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
+    return scratch
+
+
+def _alive(pid: str) -> bool:
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
