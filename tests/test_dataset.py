@@ -145,6 +145,25 @@ def test_a_third_party_is_never_renamed_into_the_persona(workspace, tmp_path):
     assert data.redactor.mapping["Dave Okafor"] not in ("Robin", "Bob")
 
 
+def test_a_third_party_sharing_the_persona_s_first_name_leaves_the_persona_alone(workspace, tmp_path):
+    """Robin Jones (hidden) and Robin Smith (the persona): the persona was written under Robin Jones's pseudonym."""
+    senders = ("Bob", "Robin Smith", "Robin Jones", "Robin Smith")
+    messages = [
+        Message(sender, START + timedelta(days=day, minutes=index), f"day {day} line {index} from {sender}")
+        for day in range(10)
+        for index, sender in enumerate(senders)
+    ]
+    path = tmp_path / "WhatsApp Chat with Trip.txt"
+    whatsapp_writer.write_file(messages, path, ANDROID)
+    with Store.open(workspace) as store:
+        ingest.import_file(store, path)
+        data = build(store, DatasetConfig("Robin Smith", with_people=("Bob",), val_fraction=0))
+    assert data.persona == "Robin Smith"
+    records = list(dataset_formats.records(data, "openai"))
+    assert all(text.endswith("from Robin Smith") for r in records for text in _texts(r, "assistant"))
+    assert not any("Robin Jones" in text for r in records for text in _texts(r, "user"))
+
+
 def test_the_build_refuses_redaction_that_would_merge_two_people(store, monkeypatch):
     from gptisyou.data import dataset
     from gptisyou.errors import RedactionError

@@ -47,3 +47,31 @@ def test_merging_an_unknown_name_is_refused(run, workspace, tmp_path):
     result = run("people", "--merge", "Alex Martin", "nobody")
     assert result.exit_code == 2
     assert "no participant 'nobody'" in result.output
+
+
+def test_merges_follow_chains_and_a_loop_is_refused(run, workspace, tmp_path):
+    """After a chain of merges `--as Alice` lost Alice's own messages: merges were one level deep."""
+    from gptisyou.store.database import Store
+
+    run("import", _telegram_chat(tmp_path / "a.json", "Alice", "Sam", 1, 1))
+    run("import", _telegram_chat(tmp_path / "b.json", "Al", "Kim", 2, 2))
+    run("import", _telegram_chat(tmp_path / "c.json", "alice.w", "Lou", 3, 3))
+    assert run("people", "--merge", "Al", "alice.w").exit_code == 0
+    assert run("people", "--merge", "Alice", "Al").exit_code == 0
+    with Store.open(workspace) as store:
+        assert store.aliases() == {"Al": "Alice", "alice.w": "Alice"}
+    looped = run("people", "--merge", "alice.w", "Alice")
+    assert looped.exit_code == 2
+    assert "'alice.w' is already a name of 'Alice': merging 'Alice' into it would make a loop" in looped.stderr
+    with Store.open(workspace) as store:
+        store.db.execute("INSERT INTO aliases VALUES ('Alice', 'Al')")  # a loop an older version could write
+        assert store.aliases()["alice.w"] in ("Alice", "Al")  # read without hanging
+
+
+def test_merging_the_two_sides_of_one_chat_asks_first(run, workspace, tmp_path):
+    run("import", _telegram_chat(tmp_path / "a.json", "Alex Martin", "Sam", 1, 1))
+    refused = run("people", "--merge", "Alex Martin", "Sam", input="n\n")
+    assert refused.exit_code == 3
+    assert "two of these write to each other in chat 1 'Sam'" in refused.stderr
+    assert "(= Alex Martin)" not in run("people").stdout
+    assert run("people", "--merge", "Alex Martin", "Sam", "--yes").exit_code == 0

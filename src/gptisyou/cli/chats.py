@@ -237,9 +237,10 @@ def _confirmed(question: str) -> bool:
 @click.option("--chat", "chat_id", type=int, help="Only this chat.")
 @click.option("--merge", is_flag=True, help="NAMES are one person, known by the first: --as uses all their chats.")
 @click.option("--unmerge", is_flag=True, help="Forget the merges of NAMES (a merged name, or a person's all).")
+@click.option("--yes", is_flag=True, help="With --merge: do not ask when the names write to each other in a chat.")
 @click.pass_context
 def people(ctx: click.Context, names: tuple[str, ...], chat_id: int | None = None, merge: bool = False,
-           unmerge: bool = False) -> None:  # fmt: skip
+           unmerge: bool = False, yes: bool = False) -> None:  # fmt: skip
     """List the participants of each chat: messages, words, first and last message.
 
     \b
@@ -253,6 +254,7 @@ def people(ctx: click.Context, names: tuple[str, ...], chat_id: int | None = Non
         raise InputError("give NAMES with either --merge (the person first, then their other names) or --unmerge")
     with open_store(ctx) as store:
         if merge:
+            _confirm_merge(store, list(names), yes)
             store.merge_people(names[0], list(names[1:]))
             click.echo(printable(f"{', '.join(names[1:]) or names[0]} → {names[0]}"))
         elif unmerge:
@@ -270,6 +272,21 @@ def people(ctx: click.Context, names: tuple[str, ...], chat_id: int | None = Non
          f"{person.words:,}", day(person.first), day(person.last))
         for person in rows
     ])  # fmt: skip
+
+
+def _confirm_merge(store, names: list[str], yes: bool) -> None:
+    """Two names that write to each other in one chat are usually two people: ask before making them one."""
+    from gptisyou.errors import ConsentError
+
+    shared = store.chats_shared_by(names)
+    if not shared or yes:
+        return
+    chat_id, title = shared[0]
+    click.echo(printable(f"{', '.join(names)}: two of these write to each other in chat {chat_id} '{title}'"
+                         f"{f' and {len(shared) - 1} more' if len(shared) > 1 else ''}; they are usually two people."),
+               err=True)  # fmt: skip
+    if not _confirmed("Merge them into one person anyway?"):
+        raise ConsentError("not confirmed: nothing was merged")
 
 
 def _shown_name(name: str, aliases: dict[str, str]) -> str:

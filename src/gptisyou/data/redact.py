@@ -102,7 +102,8 @@ class Redactor:
         self.regions = regions
         self.mapping: dict[str, str] = {}
         self._counts: dict[str, int] = {}
-        self._full_name = _name_forms(hidden_names)  # casefolded form → full name
+        visible = set(reserved_names) - set(hidden_names)
+        self._full_name = _name_forms(hidden_names, _name_words(visible))  # casefolded form → full name
         self._unusable = _name_words([*hidden_names, *reserved_names])
         alternatives = "|".join(re.escape(form) for form in sorted(self._full_name, key=len, reverse=True))
         self._names = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE) if alternatives else None
@@ -187,14 +188,15 @@ class Redactor:
         return self.mapping[real]
 
 
-def _name_forms(names: Iterable[str]) -> dict[str, str]:
+def _name_forms(names: Iterable[str], visible_words: set[str]) -> dict[str, str]:
     """Each way a hidden name may appear, casefolded (the full name, its first word of three letters or more) →
-    the full name."""
+    the full name. A first word that is also a word of a visible name (Robin Jones hidden, Robin Smith the
+    persona) is left out: hiding it would rename the visible person."""
     forms: dict[str, str] = {}
     for name in sorted(set(names)):
         forms.setdefault(name.casefold(), name)
         first = name.split()[0] if name.split() else ""
-        if len(first) >= 3 and first[0].isalpha():
+        if len(first) >= 3 and first[0].isalpha() and first.casefold() not in visible_words:
             forms.setdefault(first.casefold(), name)
     return forms
 

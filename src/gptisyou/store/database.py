@@ -324,24 +324,44 @@ class Store:
     # --- the blind quiz -----------------------------------------------------------------------------------------
 
     def aliases(self) -> dict[str, str]:
-        """Name → the person it belongs to, for every merged name (people --merge)."""
-        return dict(self.db.execute("SELECT name, person FROM aliases"))
+        """Name → the person it belongs to, for every merged name, followed through chains (A → B → C: A is C)."""
+        direct = dict(self.db.execute("SELECT name, person FROM aliases"))
+        return {name: _person_of(name, direct) for name in direct}
+
+    def chats_shared_by(self, names: list[str]) -> list[tuple[int, str]]:
+        """(id, title) of each chat in which two or more of `names` (or names merged into them) take part."""
+        aliases = self.aliases()
+        people = {_person_of(name, aliases) for name in names}
+        rows = self.db.execute("SELECT c.id, c.title, p.name FROM people p JOIN chats c ON c.id = p.chat_id")
+        found: dict[tuple[int, str], set[str]] = {}
+        for chat_id, title, name in rows:
+            if (person := aliases.get(name, name)) in people:
+                found.setdefault((chat_id, title), set()).add(person)
+        return [chat for chat, present in found.items() if len(present) > 1]
 
     def merge_people(self, person: str, names: list[str]) -> None:
-        """Record that `names` are `person` (written under other names, in other chats or apps).
+        """Record that `names` are `person` (written under other names, in other chats or apps). Names merged
+        into one of `names` before now belong to `person` too.
 
         Raises:
-            InputError: a name that is no participant of any chat.
+            InputError: a name that is no participant of any chat, or a merge that would make a loop.
         """
         known = {name for (name,) in self.db.execute("SELECT DISTINCT name FROM people")} | {person}
         for name in names:
             if name not in known:
                 raise InputError(f"no participant '{name}' in any chat (see gptisyou people)")
+        root = _person_of(person, self.aliases())
+        if root in names:
+            raise InputError(f"'{person}' is already a name of '{root}': merging '{root}' into it would make a loop "
+                             f"(merge the other way: gptisyou people --merge '{root}' '{person}')")  # fmt: skip
         with self.transaction() as db:
+            others = [name for name in names if name != root]
             db.executemany(
                 "INSERT INTO aliases (name, person) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET person = ?",
-                [(name, person, person) for name in names if name != person],
+                [(name, root, root) for name in others],
             )
+            marks = ", ".join("?" * len(others))
+            db.execute(f"UPDATE aliases SET person = ? WHERE person IN ({marks})", [root, *others])
 
     def unmerge_people(self, names: list[str]) -> int:
         """Forget merges of `names` (a merged name, or a person: all of theirs); returns how many were forgotten."""
@@ -392,6 +412,15 @@ class Store:
         return [RemoteObject(provider, kind_, remote_id, who, json.loads(detail), datetime.fromisoformat(created),
                              optional_time(deleted))
                 for provider, kind_, remote_id, who, detail, created, deleted in rows]  # fmt: skip
+
+
+def _person_of(name: str, aliases: dict[str, str]) -> str:
+    """The person `name` belongs to, through any chain of merges (a loop written by an older version ends it)."""
+    seen = {name}
+    while name in aliases and aliases[name] not in seen:
+        name = aliases[name]
+        seen.add(name)
+    return name
 
 
 def optional_time(value: str | None) -> datetime | None:
