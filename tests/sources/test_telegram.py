@@ -13,13 +13,13 @@ from gptisyou.sources.types import ParseReport, ReadOptions
 from tests.sources.conftest import SOURCES, entries, needs_corpus
 
 TELEGRAM = entries("telegram_desktop_json")
-pytestmark = needs_corpus
 
 
 def read(path: Path) -> list[tuple]:
     return [(chat, list(messages)) for chat, messages in telegram.chats(path, ReadOptions(), ParseReport())]
 
 
+@needs_corpus
 @pytest.mark.parametrize("entry", TELEGRAM, ids=[entry["path"] for entry in TELEGRAM])
 def test_each_export_is_detected_and_read_as_its_manifest_says(entry):
     path = SOURCES / entry["path"]
@@ -36,6 +36,7 @@ def test_each_export_is_detected_and_read_as_its_manifest_says(entry):
         assert message.timestamp.isoformat() == expected["timestamp_utc"].removesuffix("Z")
 
 
+@needs_corpus
 def test_the_account_wide_export_is_one_import_of_several_chats():
     chats = read(SOURCES / "telegram/mlomb-chat-analytics/MultiChat_2C_6M.json")
     assert [(chat.key, chat.title, len(messages)) for chat, messages in chats] == [
@@ -46,6 +47,7 @@ def test_the_account_wide_export_is_one_import_of_several_chats():
     assert lines == sorted(lines)  # record numbers increase through the file
 
 
+@needs_corpus
 def test_entities_service_entries_media_and_missing_dates():
     [(chat, messages)] = read(SOURCES / "telegram/mlomb-chat-analytics/DM_2A_7M.json")
     assert chat.title == "Bob"
@@ -59,6 +61,7 @@ def test_entities_service_entries_media_and_missing_dates():
     assert minimal[0].timestamp.isoformat() == "2018-12-05T10:39:10"
 
 
+@needs_corpus
 def test_polls_files_edits_and_deleted_accounts(tmp_path):
     export = {"name": "Pat", "type": "personal_chat", "id": 42, "messages": [
         {"id": 1, "type": "message", "date": "2024-05-01T09:00:00", "from": "Pat", "from_id": "user1",
@@ -79,6 +82,7 @@ def test_polls_files_edits_and_deleted_accounts(tmp_path):
     assert (messages[2].text, messages[2].edited) == ("sure thing", True)
 
 
+@needs_corpus
 def test_a_cut_off_export_is_a_one_line_error_naming_the_file(tmp_path):
     whole = (SOURCES / "telegram/mlomb-chat-analytics/DM_2A_7M.json").read_text(encoding="utf-8")
     path = tmp_path / "result.json"
@@ -88,6 +92,7 @@ def test_a_cut_off_export_is_a_one_line_error_naming_the_file(tmp_path):
     assert "\n" not in str(error.value)
 
 
+@needs_corpus
 def test_import_reads_an_account_export_by_content_and_twice_adds_nothing(run, workspace, tmp_path):
     export = tmp_path / "export.json"  # no telling name: detected by what it holds
     export.write_bytes((SOURCES / "telegram/mlomb-chat-analytics/MultiChat_2C_6M.json").read_bytes())
@@ -102,6 +107,7 @@ def test_import_reads_an_account_export_by_content_and_twice_adds_nothing(run, w
     assert "telegram" in chats.output
 
 
+@needs_corpus
 def test_a_broken_export_stores_nothing(run, workspace, tmp_path):
     whole = (SOURCES / "telegram/mlomb-chat-analytics/MultiChat_2C_6M.json").read_text(encoding="utf-8")
     path = tmp_path / "result.json"
@@ -111,3 +117,28 @@ def test_a_broken_export_stores_nothing(run, workspace, tmp_path):
     assert result.output.count("\n") == 1
     assert "result.json" in result.output
     assert "No chats" in run("chats").output or "Chat One" not in run("chats").output
+
+
+def test_a_date_with_an_offset_is_stored_as_local_time_and_the_chat_still_trains(tmp_path, workspace, run):
+    """A `date` with an offset imported, then every dataset of that chat failed: naive and aware times mixed."""
+    from gptisyou.data.dataset import DatasetConfig, build
+    from gptisyou.store.database import Store
+    from tests.sources import exports
+
+    messages = [exports.telegram_message(n, "Ann" if n % 2 else "Me", f"line {n}", date=f"2024-01-05T10:{n:02d}:00")
+                for n in range(1, 20)]  # fmt: skip
+    messages[3]["date"] = "2024-01-05T09:03:30+00:00"
+    assert run("import", exports.telegram_chat(tmp_path / "result.json", messages)).exit_code == 0
+    with Store.open(workspace) as store:
+        stored = list(store.messages(1))
+        assert all(message.timestamp.tzinfo is None for message in stored)
+        assert build(store, DatasetConfig("Ann", val_fraction=0)).examples
+
+
+def test_a_time_out_of_range_after_its_zone_is_one_line(tmp_path, workspace, run):
+    from tests.sources import exports
+
+    messages = [exports.telegram_message(1, "Ann", "far", date="9999-12-31T23:59:59-12:00")]
+    result = run("import", exports.telegram_chat(tmp_path / "result.json", messages))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: {tmp_path / 'result.json'}:1: 9999-12-31 23:59:59-12:00 is out of")

@@ -17,9 +17,9 @@ from pathlib import Path
 
 from gptisyou import sources
 from gptisyou.checksums import sha256_of
-from gptisyou.errors import InputError
+from gptisyou.errors import InputError, ParseError
 from gptisyou.messages import Message
-from gptisyou.sources.types import DEFAULT_MAX_UNZIPPED_MB, Chat, DateOrder, ParseReport, Progress, ReadOptions
+from gptisyou.sources.types import DEFAULT_MAX_UNZIPPED_MB, Chat, DateOrder, ParseReport, Progress, ReadOptions, shown
 from gptisyou.store.database import Store, optional_time
 from gptisyou.store.workspace import scratch_dir
 
@@ -81,7 +81,7 @@ def import_chats(
     options = ReadOptions(date_order, max_unzipped_mb * 1_000_000, me, columns, tz, contacts, keep_partial, scratch)
     with store.transaction() as db:
         return [
-            _import_chat(db, path, source_name, chat, messages, chat_id, report)
+            _import_chat(db, path, source_name, chat, _local_times(messages, tz, path), chat_id, report)
             for chat, messages in source.chats(path, options, report, progress)
         ]
 
@@ -113,6 +113,18 @@ def _import_chat(db: sqlite3.Connection, path: Path, source_name: str, chat: Cha
     return ImportResult(
         path, chat_id, chat_title, new_chat, read, added, optional_time(first), optional_time(last), report
     )
+
+
+def _local_times(messages: Iterable[Message], tz: tzinfo | None, path: Path) -> Iterator[Message]:
+    """Every time as the naive local time the workspace keeps: a reader that passes on a zone (a Telegram `date`
+    with an offset) must not leave aware and naive times side by side, which no later stage can compare."""
+    for message in messages:
+        if message.timestamp.tzinfo is not None:
+            try:
+                message = message._replace(timestamp=shown(message.timestamp, tz))
+            except OverflowError:  # year 9999 in a zone ahead of UTC
+                raise ParseError(path, message.line, f"{message.timestamp} is out of the range of times") from None
+        yield message
 
 
 def _stage(db: sqlite3.Connection, messages: Iterable[Message]) -> int:
