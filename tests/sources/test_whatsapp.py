@@ -250,3 +250,25 @@ def test_an_ios_document_with_its_page_count_is_media_named_after_the_file():
     assert classify("\u200eItinerary.pdf • 3 pages \u200edocument omitted")[:2] == ("media", "Itinerary.pdf")
     assert classify("Notes.docx • document omitted")[:2] == ("media", "Notes.docx")
     assert classify("pick one • the other document omitted by mistake, sorry")[0] == "text"
+
+
+def test_a_zip_of_thousands_of_text_files_is_sniffed_with_few_openings_and_a_bounded_look(tmp_path, monkeypatch):
+    """30k members took over 100 s: the zip was reopened for every `.txt`, and every one was read."""
+    from gptisyou.sources import detect
+
+    path = tmp_path / "notes.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        for number in range(3_000):
+            archive.writestr(f"notes/{number:05}.txt", "just a note, no chat\n")
+    read, real_open = [], zipfile.ZipFile.open
+    monkeypatch.setattr(
+        zipfile.ZipFile, "open", lambda self, name, *a, **k: read.append(name) or real_open(self, name, *a, **k)
+    )
+    opened, real_init = [], zipfile.ZipFile.__init__
+    monkeypatch.setattr(
+        zipfile.ZipFile, "__init__", lambda self, *a, **k: opened.append(1) or real_init(self, *a, **k)
+    )
+    with pytest.raises(InputError, match="the zip archive holds no WhatsApp chat"):
+        detect(path)
+    assert len(read) <= 2 * whatsapp._ZIP_MEMBERS_TRIED  # detect sniffs twice: as a zip, then as WhatsApp
+    assert len(opened) <= 8

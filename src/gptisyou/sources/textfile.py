@@ -45,6 +45,18 @@ def head_text(source: TextSource, size: int = _SNIFF_BYTES) -> str:
     return data.decode(_encoding_of(data), errors="replace")
 
 
+def zip_heads(path: Path, names: list[str], size: int = _SNIFF_BYTES) -> Iterator[tuple[str, str]]:
+    """(name, its first `size` bytes decoded leniently) of members of a zip archive, opened once for them all."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for name in names:
+                with archive.open(name) as member:
+                    data = member.read(size)
+                yield name, data.decode(_encoding_of(data), errors="replace")
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError) as error:
+        raise InputError(f"{path}: damaged zip archive ({error})") from None
+
+
 def zip_members(path: Path) -> list[str]:
     """Names of the files in a zip archive.
 

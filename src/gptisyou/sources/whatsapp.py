@@ -22,6 +22,7 @@ from gptisyou.sources.textfile import (
     check_unzipped_size,
     head_text,
     read_chunks,
+    zip_heads,
     zip_members,
 )
 from gptisyou.sources.types import (
@@ -70,6 +71,7 @@ _CHAT_FILE_NAME = re.compile(
     r"Conversa do WhatsApp com |Chat WhatsApp con |WhatsApp-chat met |WhatsApp Chat con )(?P<title>.+?)(?: \(\d+\))?$"
 )
 _SNIFF_LINES = 40
+_ZIP_MEMBERS_TRIED = 64  # text files of a zip looked at for the chat: the likeliest names first
 _DATES: dict[tuple[str, str, str, str], tuple[int, int, int] | None] = {}
 _BLANK_LINES = phrases.MARKS + " \n"
 
@@ -87,8 +89,8 @@ def chat_source(path: Path) -> TextSource:
         return TextSource(path)
     texts = [name for name in zip_members(path) if name.lower().endswith(".txt") and "__MACOSX" not in name]
     ranked = sorted(texts, key=lambda name: (Path(name).name != "_chat.txt", not _is_chat_file_name(name), name))
-    for name in ranked:
-        if _looks_like_chat(TextSource(path, name)):
+    for name, head in zip_heads(path, ranked[:_ZIP_MEMBERS_TRIED]):
+        if _looks_like_chat_text(head):
             return TextSource(path, name)
     raise InputError(
         f"{path}: the zip archive holds no WhatsApp chat (expected _chat.txt or 'WhatsApp Chat with ….txt')"
@@ -115,7 +117,11 @@ def _is_chat_file_name(name: str) -> bool:
 
 
 def _looks_like_chat(source: TextSource) -> bool:
-    lines = head_text(source).split("\n", _SNIFF_LINES)[:_SNIFF_LINES]
+    return _looks_like_chat_text(head_text(source))
+
+
+def _looks_like_chat_text(head: str) -> bool:
+    lines = head.split("\n", _SNIFF_LINES)[:_SNIFF_LINES]
     fields = (
         match.group("d1", "d2", "d3", "H", "Min", "S", "ampm", "pre")
         for line in lines
