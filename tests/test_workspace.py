@@ -46,3 +46,15 @@ def test_the_dataset_of_a_workspace_with_a_planted_link_is_refused(run, workspac
     assert "redaction: is a link" in result.stderr
     assert list(elsewhere.iterdir()) == []
     assert not (tmp_path / "ann.jsonl").exists()
+
+
+def test_a_read_only_workspace_is_called_read_only(run, workspace, monkeypatch):
+    """It was called "not a gptisyou workspace". (Root writes anywhere, so the test plays a read-only folder.)"""
+    import os
+
+    assert run("chats").exit_code == 0
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: mode != os.W_OK and real_access(path, mode))
+    result = run("chats")
+    assert (result.exit_code, result.stderr) == (2, (f"Error: {workspace}: the workspace is read-only; gptisyou "
+                                                    "writes to it (chmod u+w, or choose another with --workspace)\n"))  # fmt: skip

@@ -255,3 +255,29 @@ def test_chats_remove_says_what_it_deletes_and_asks_first(run, workspace):
     assert _message_count(workspace) == 13
     assert [line.split()[0] for line in run("chats").stdout.splitlines()[1:]] == ["1"]
     assert run("chats", "--remove", "9", "--yes").stderr == "Error: no chat 9 in the workspace (known: 1)\n"
+
+
+def test_newlines_and_bidi_overrides_in_names_are_shown_escaped(run, tmp_path):
+    path = tmp_path / "chat.csv"
+    path.write_text('author,date,body\n"Eve\u202egnp.exe",2024-01-01T10:00:00,hi\n"two\nlines",2024-01-01T10:01:00,yo\n',
+                    encoding="utf-8")  # fmt: skip
+    assert run("import", path).exit_code == 0
+    shown = run("people").stdout
+    assert "Eve\\u202egnp.exe" in shown
+    assert "two\\nlines" in shown
+    assert "\u202e" not in shown
+
+
+@pytest.mark.parametrize("value", ["nan", "NaN"])
+def test_a_number_that_is_not_finite_is_a_usage_error(run, value):
+    """--style-strength nan passed the range check and export wrote NaN weights."""
+    result = run("export", "--as", "Ann", "--to", "adapter", "-o", "x.zip", "--style-strength", value)
+    assert result.exit_code == 2
+    assert "is not a finite number" in result.stderr
+
+
+def test_serve_on_an_address_it_cannot_listen_on_is_a_usage_error(run):
+    """`serve --host 999.1.1.1` exited 3, the code of a consent not given."""
+    result = run("serve", "--as", "Ann", "--host", "999.1.1.1")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: --host 999.1.1.1 --port 8000: cannot listen there")

@@ -1,6 +1,7 @@
 """What every command shares: the workspace's store, the stderr console, tables on stdout, and printing user
 data (names, file names, replies) literally: never as terminal markup or raw escape codes."""
 
+import math
 import re
 
 import click
@@ -8,8 +9,19 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-# C0 and C1 control characters but tab and line break: an escape code in a file name must not reach a terminal
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# C0 and C1 control characters but tab and line break: an escape code in a file name must not reach a terminal;
+# and the bidirectional embeddings, overrides and isolates, which make a name display as another (U+202E)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+class Number(click.FloatRange):
+    """A float option in a range, `nan` and `inf` refused (they pass every comparison a range makes)."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
 
 
 def open_store(ctx: click.Context):
@@ -26,7 +38,7 @@ def print_table(columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
     """A table on stdout: it fits the terminal; piped into a file or a program it keeps whole lines."""
     table = Table(*columns, box=None)
     for row in rows:
-        table.add_row(*(Text(printable(cell)) for cell in row))
+        table.add_row(*(Text(printable(cell).replace("\n", "\\n")) for cell in row))  # a row is one line
     console = Console(highlight=False)
     if not console.is_terminal:
         console = Console(highlight=False, width=1_000)
@@ -49,7 +61,7 @@ def literal(text: str, style: str = "") -> Text:
 
 style_strength_option = click.option(
     "--style-strength",
-    type=click.FloatRange(0, 4),
+    type=Number(0, 4),
     default=1.0,
     show_default=True,
     help="How far the clone departs from the base model: the adapter's update scaled by this (1 = as trained; more "

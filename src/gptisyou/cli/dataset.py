@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from gptisyou.cli.context import open_store, stderr_console
+from gptisyou.cli.context import Number, open_store, stderr_console
 
 FORMATS = (
     "openai",
@@ -26,9 +26,9 @@ LOCAL_FORMATS = ("local", "hf")
 @click.option("--with", "with_people", multiple=True, help="Only conversations with this person (repeatable).")
 @click.option("--format", "format_name", type=click.Choice(FORMATS), default="openai", show_default=True)
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the dataset here (hf: a directory).")
-@click.option("--gap", "gap_hours", type=click.FloatRange(min=0, min_open=True), default=4.0, show_default=True,
+@click.option("--gap", "gap_hours", type=Number(min=0, min_open=True), default=4.0, show_default=True,
               help="Hours of silence that start a new conversation.")  # fmt: skip
-@click.option("--val", "val_fraction", type=click.FloatRange(0, 0.9), default=0.1, show_default=True,
+@click.option("--val", "val_fraction", type=Number(0, 0.9), default=0.1, show_default=True,
               help="Share of the persona's most recent turns held out for validation and evaluation.")  # fmt: skip
 @click.option("--redact/--no-redact", default=None,
               help="Pseudonyms for phone numbers, e-mails, URLs, IBANs, cards and third-party names. "

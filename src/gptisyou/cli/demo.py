@@ -6,13 +6,13 @@ import time
 import click
 
 from gptisyou.cli.chats import import_command, people
-from gptisyou.cli.context import stderr_console
+from gptisyou.cli.context import Number, stderr_console
 
 DEMO_PERSONA = "Sam"  # the contact in the demo export: the classic case, a model of the other person
 
 
 @click.command()
-@click.option("--minutes", type=click.FloatRange(min=0, min_open=True), default=5.0, show_default=True,
+@click.option("--minutes", type=Number(min=0, min_open=True), default=5.0, show_default=True,
               help="Training time.")  # fmt: skip
 @click.option("--samples", type=click.IntRange(min=1), default=None,
               help="Held-out replies each model writes in the evaluation [default: 100 where llama.cpp runs the "

@@ -6,7 +6,15 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from gptisyou.cli.context import engine_option, literal, open_store, printable, stderr_console, style_strength_option
+from gptisyou.cli.context import (
+    Number,
+    engine_option,
+    literal,
+    open_store,
+    printable,
+    stderr_console,
+    style_strength_option,
+)
 
 PRESETS = {  # the analysis prompts of the original experiment, asked as "you" in the chat
     "personality": "Be honest with me: what kind of person am I? Describe my personality.",
@@ -71,7 +79,7 @@ def _load(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None
 
 @click.command()
 @_persona_options
-@click.option("--temperature", type=click.FloatRange(0, 2), default=0.8, show_default=True)
+@click.option("--temperature", type=Number(0, 2), default=0.8, show_default=True)
 @click.option("--seed", type=int, help="Make the replies repeatable.")
 @click.pass_context
 def chat(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, backend: str,
@@ -168,7 +176,7 @@ def _temperature(argument: str, current: float, console: Console) -> float:
 @click.argument("question", required=False)
 @click.option("--preset", type=click.Choice(tuple(PRESETS)), help="One of the original experiment's prompts.")
 @click.option("--base", "base_only", is_flag=True, help="Ask the untuned base model instead, for comparison.")
-@click.option("--temperature", type=click.FloatRange(0, 2), default=0.8, show_default=True)
+@click.option("--temperature", type=Number(0, 2), default=0.8, show_default=True)
 @click.option("--seed", type=int, help="Make the reply repeatable.")
 @click.pass_context
 def ask(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, backend: str, style_strength: float,
@@ -191,6 +199,24 @@ def ask(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, 
 
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+
+
+def _check_can_listen(host: str, port: int) -> None:
+    """Raises InputError when the server could not listen at host:port (a bad address, a port in use), before the
+    model is loaded: uvicorn would exit with its own code 3, which gptisyou uses for consent."""
+    import socket
+
+    from gptisyou.errors import InputError
+
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, protocol, _, address = addresses[0]
+        with socket.socket(family, kind, protocol) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except (OSError, UnicodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        raise InputError(f"--host {host} --port {port}: cannot listen there ({reason})") from None
 
 
 def served_host_names(host: str, extra: tuple[str, ...] = ()) -> set[str] | None:
@@ -242,6 +268,7 @@ def serve(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None
         raise MissingExtra.from_import(missing, "serving") from None
     from gptisyou.store.workspace import file_name_for
 
+    _check_can_listen(host, port)
     loaded = _load(ctx, persona, me, run_dir, backend, style_strength, engine, base_only)
     model_id = file_name_for(persona).lower() + ("-base" if base_only else "")
     console = stderr_console(ctx)

@@ -5,23 +5,23 @@ from pathlib import Path
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from gptisyou.cli.context import open_store, print_table, stderr_console
+from gptisyou.cli.context import Number, open_store, print_table, stderr_console
 
 # (flag, TrainConfig field, click type): every default and help text comes from TrainConfig
 _SETTINGS = (
     ("--base", "base", str),
-    ("--minutes", "minutes", click.FloatRange(min=0, min_open=True)),
+    ("--minutes", "minutes", Number(min=0, min_open=True)),
     ("--max-steps", "max_steps", click.IntRange(min=1)),
     ("--epochs", "epochs", click.IntRange(min=1)),
-    ("--learning-rate", "learning_rate", click.FloatRange(min=0, min_open=True)),
+    ("--learning-rate", "learning_rate", Number(min=0, min_open=True)),
     ("--rank", "lora_rank", click.IntRange(min=1)),
     ("--alpha", "lora_alpha", click.IntRange(min=1)),
-    ("--dropout", "lora_dropout", click.FloatRange(0, 1, max_open=True)),
+    ("--dropout", "lora_dropout", Number(0, 1, max_open=True)),
     ("--batch-tokens", "batch_tokens", click.IntRange(min=64)),
     ("--accumulation", "accumulation", click.IntRange(min=1)),
     ("--memory", "memory", click.IntRange(min=0)),
     ("--preference-pairs", "preference_pairs", click.IntRange(min=0)),
-    ("--preference-beta", "preference_beta", click.FloatRange(min=0, min_open=True)),
+    ("--preference-beta", "preference_beta", Number(min=0, min_open=True)),
     ("--seed", "seed", int),
 )
 

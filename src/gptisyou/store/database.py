@@ -197,6 +197,9 @@ class Store:
         workspace = Path(workspace)
         ensure_private_dir(workspace)
         path = database_path(workspace)
+        if not all(os.access(place, os.W_OK) for place in (workspace, path) if place.exists()):
+            raise InputError(f"{workspace}: the workspace is read-only; gptisyou writes to it (chmod u+w, or choose "
+                             "another with --workspace)")  # fmt: skip
         if not path.exists():
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))  # SQLite gives -wal/-shm the same mode
         try:
