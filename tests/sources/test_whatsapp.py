@@ -249,6 +249,10 @@ def test_an_ios_document_with_its_page_count_is_media_named_after_the_file():
 
     assert classify("\u200eItinerary.pdf • 3 pages \u200edocument omitted")[:2] == ("media", "Itinerary.pdf")
     assert classify("Notes.docx • document omitted")[:2] == ("media", "Notes.docx")
+    # the document's page count and the file in the export: media, named after the file (it was stored as text)
+    attached = "\u200eItinerary.pdf • 3 pages \u200e<attached: 00000016-Itinerary.pdf>"
+    assert classify(attached)[:2] == ("media", "00000016-Itinerary.pdf")
+    assert classify("Plan • <attached: 00000017-Plan.docx>")[:2] == ("media", "00000017-Plan.docx")
     assert classify("pick one • the other document omitted by mistake, sorry")[0] == "text"
 
 

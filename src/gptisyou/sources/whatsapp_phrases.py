@@ -119,8 +119,12 @@ def without_marks(text: str) -> str:
     return text.translate(_DROP_MARKS)
 
 
-# iOS names a shared document and its size: "Itinerary.pdf • 3 pages document omitted"
-IOS_DOCUMENT = re.compile(r"(?P<name>[^•]+?) • (?:[^•]+ )?document omitted", re.IGNORECASE)
+# iOS names a shared document and its size: "Itinerary.pdf • 3 pages document omitted", or, with the file in the
+# export, "Itinerary.pdf • 3 pages <attached: 00000016-Itinerary.pdf>"
+IOS_DOCUMENT = re.compile(
+    rf"(?P<name>[^•<]+?) • (?:[^•<]+ )?(?:document omitted|<\s*(?:{_ATTACHED_WORDS})\s*:\s*(?P<file>.+?)\s*>)",
+    re.IGNORECASE,
+)
 
 
 def media_attachment(first_line: str) -> tuple[bool, str | None]:
@@ -130,10 +134,10 @@ def media_attachment(first_line: str) -> tuple[bool, str | None]:
         return False, None
     if probe.lower() in MEDIA_PLACEHOLDERS:
         return True, None
+    if " • " in probe and (match := IOS_DOCUMENT.fullmatch(without_marks(probe))):
+        return True, match["file"] or match["name"]
     if ("<" in probe or "(" in probe) and (match := ATTACHMENT.fullmatch(without_marks(probe))):
         return True, match["a"] or match["b"] or match["c"]
-    if " • " in probe and (match := IOS_DOCUMENT.fullmatch(without_marks(probe))):
-        return True, match["name"]
     return False, None
 
 
