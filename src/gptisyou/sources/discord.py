@@ -62,7 +62,7 @@ def _messages(events: Events, path: Path, options: ReadOptions) -> Iterator[Mess
 
 def _message(entry: dict, number: int, path: Path, options: ReadOptions) -> Message:
     timestamp = _local_time(entry.get("timestamp"), number, path, options)
-    author = entry.get("author") or {}
+    author = entry.get("author") if isinstance(entry.get("author"), dict) else {}
     sender = author.get("nickname") or author.get("name") or "Unknown"
     text = entry.get("content") or ""
     if entry.get("type", "Default") not in _WRITTEN_TYPES:
@@ -70,13 +70,18 @@ def _message(entry: dict, number: int, path: Path, options: ReadOptions) -> Mess
             None, timestamp, text or f"{sender}: {entry.get('type')}", "system", line=number, source="discord"
         )
     edited = bool(entry.get("timestampEdited"))
-    attachments, stickers = entry.get("attachments") or [], entry.get("stickers") or []
+    attachments, stickers = _listed(entry.get("attachments")), _listed(entry.get("stickers"))
     if attachments or stickers:
-        word, name = ("sticker", None) if not attachments else ("document", attachments[0].get("fileName"))
+        first = attachments[0] if attachments and isinstance(attachments[0], dict) else {}
+        word, name = ("sticker", None) if not attachments else ("document", first.get("fileName"))
         placeholder = name or f"{word} omitted"
         return Message(sender, timestamp, placeholder + (f"\n{text}" if text else ""), "media", name, edited, number,
                        "discord")  # fmt: skip
     return Message(sender, timestamp, text, "text", None, edited, number, "discord")
+
+
+def _listed(value) -> list:
+    return value if isinstance(value, list) else []
 
 
 def _local_time(value, number: int, path: Path, options: ReadOptions) -> datetime:

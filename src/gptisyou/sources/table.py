@@ -71,7 +71,10 @@ def _columns_of(first_line: str, path: Path) -> list[str]:
             return list(json.loads(first_line))
         except ValueError:
             return []
-    return next(csv.reader([first_line]), [])
+    try:
+        return next(csv.reader([first_line]), [])
+    except csv.Error:
+        return []
 
 
 def _mapping(columns: list[str], given: dict[str, str]) -> dict[str, str] | None:

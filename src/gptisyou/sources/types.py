@@ -59,6 +59,11 @@ class Chat:
     title: str
     stable: bool = True
 
+    def __post_init__(self) -> None:  # a title from a file may be any JSON value: a chat's title is its text
+        for name in ("key", "title"):
+            if not isinstance(value := getattr(self, name), str):
+                object.__setattr__(self, name, "" if value is None else str(value))
+
 
 @dataclass
 class ParseReport:

@@ -8,6 +8,7 @@ wrong (or Ctrl-C) rolls the whole import back.
 """
 
 import hashlib
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from gptisyou import sources
 from gptisyou.checksums import sha256_of
-from gptisyou.errors import InputError, ParseError
+from gptisyou.errors import GptisyouError, InputError, ParseError
 from gptisyou.messages import Message
 from gptisyou.sources.types import DEFAULT_MAX_UNZIPPED_MB, Chat, DateOrder, ParseReport, Progress, ReadOptions, shown
 from gptisyou.store.database import Store, optional_time
@@ -80,17 +81,38 @@ def import_chats(
     scratch = scratch_dir(store.path.parent)
     options = ReadOptions(date_order, max_unzipped_mb * 1_000_000, me, columns, tz, contacts, keep_partial, scratch)
     with store.transaction() as db:
-        return [
-            _import_chat(db, path, source_name, chat, _local_times(messages, tz, path), chat_id, report)
-            for chat, messages in source.chats(path, options, report, progress)
-        ]
+        results = []
+        for chat, messages in _read_safely(path, source.chats(path, options, report, progress)):
+            readable = _normalised(_read_safely(path, messages), tz, path)
+            results.append(_import_chat(db, path, source_name, chat, readable, chat_id, report))
+        return results
+
+
+def _read_safely(path: Path, items: Iterable) -> Iterator:
+    """What a reader yields. A failure of the reader on content it did not expect (a field of another type, a
+    value out of range) is the file's fault: a one-line ParseError naming it, never an internal error. With
+    GPTISYOU_DEBUG set, it is raised as it is."""
+    read = 0
+    try:
+        for item in items:
+            yield item
+            read += 1
+    except (GptisyouError, OSError, MemoryError):  # ours, or the machine's (a disk, a lost mount): not the file's
+        raise
+    except Exception as error:
+        if os.environ.get("GPTISYOU_DEBUG"):
+            raise
+        detail = str(error).splitlines()[0][:120] if str(error) else ""
+        where = f"after {read:,} message(s)" if read else "at its start"
+        raise ParseError(path, None, f"content gptisyou cannot read {where} ({type(error).__name__}"
+                                     f"{': ' + detail if detail else ''})") from None  # fmt: skip
 
 
 def _import_chat(db: sqlite3.Connection, path: Path, source_name: str, chat: Chat, messages: Iterable[Message],
                  chat_id: int | None, report: ParseReport) -> ImportResult:  # fmt: skip
     db.execute("DROP TABLE IF EXISTS temp.incoming")
     db.execute(
-        "CREATE TEMP TABLE incoming (line INTEGER PRIMARY KEY, content_hash INTEGER, ordinal INTEGER,"
+        "CREATE TEMP TABLE incoming (seq INTEGER PRIMARY KEY, line INTEGER, content_hash INTEGER, ordinal INTEGER,"
         " sender TEXT, ts TEXT, text TEXT, kind TEXT, attachment TEXT, edited INTEGER, words INTEGER)"
     )
     read = _stage(db, messages)
@@ -115,16 +137,35 @@ def _import_chat(db: sqlite3.Connection, path: Path, source_name: str, chat: Cha
     )
 
 
-def _local_times(messages: Iterable[Message], tz: tzinfo | None, path: Path) -> Iterator[Message]:
-    """Every time as the naive local time the workspace keeps: a reader that passes on a zone (a Telegram `date`
-    with an offset) must not leave aware and naive times side by side, which no later stage can compare."""
+def _normalised(messages: Iterable[Message], tz: tzinfo | None, path: Path) -> Iterator[Message]:
+    """Messages as the workspace keeps them. Every time is naive local time: a reader that passes on a zone (a
+    Telegram `date` with an offset) must not leave aware and naive times side by side, which no later stage can
+    compare. A lone UTF-16 half (JSON's `"\\ud83d"` alone) becomes U+FFFD: it is no character, and no UTF-8."""
     for message in messages:
+        if not (isinstance(message.text, str) and isinstance(message.sender, str | None)
+                and isinstance(message.attachment, str | None)):  # fmt: skip
+            message = _as_text(message)
         if message.timestamp.tzinfo is not None:
             try:
                 message = message._replace(timestamp=shown(message.timestamp, tz))
             except OverflowError:  # year 9999 in a zone ahead of UTC
                 raise ParseError(path, message.line, f"{message.timestamp} is out of the range of times") from None
+        try:
+            f"{message.sender}{message.text}{message.attachment}".encode()
+        except UnicodeEncodeError:
+            message = message._replace(sender=_whole(message.sender), text=_whole(message.text),
+                                       attachment=_whole(message.attachment))  # fmt: skip
         yield message
+
+
+def _as_text(message: Message) -> Message:
+    """A message whose fields a reader took from a file as they were (a number where a name belongs): as text."""
+    return message._replace(sender=None if message.sender is None else str(message.sender), text=str(message.text),
+                            attachment=None if message.attachment is None else str(message.attachment))  # fmt: skip
+
+
+def _whole(text: str | None) -> str | None:
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace") if text else text
 
 
 def _stage(db: sqlite3.Connection, messages: Iterable[Message]) -> int:
@@ -132,7 +173,7 @@ def _stage(db: sqlite3.Connection, messages: Iterable[Message]) -> int:
     rows = _rows(messages)
     read = 0
     while batch := list(islice(rows, _BATCH)):
-        db.executemany("INSERT INTO incoming VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", batch)
+        db.executemany("INSERT INTO incoming VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", batch)
         read += len(batch)
     if db.execute("SELECT 1 FROM incoming WHERE ordinal IS NULL LIMIT 1").fetchone():
         _count_out_of_order_duplicates(db)
@@ -146,7 +187,7 @@ def _rows(messages: Iterable[Message]) -> Iterator[tuple]:
     A message older than one before it gets ordinal NULL, filled in by `_count_out_of_order_duplicates`.
     """
     latest, seen_at_latest = "", {}
-    for message in messages:
+    for seq, message in enumerate(messages):  # the reading order: a line may hold two records (minified XML)
         ts = message.timestamp.isoformat()
         identity = "\x1f".join((message.sender or "", ts, message.text, message.kind)).encode()
         content_hash = int.from_bytes(hashlib.blake2b(identity, digest_size=8).digest(), "big", signed=True)
@@ -160,18 +201,18 @@ def _rows(messages: Iterable[Message]) -> Iterator[tuple]:
             ordinal = None
         words = len(message.text.split()) if message.kind == "text" else 0
         yield (
-            message.line, content_hash, ordinal, message.sender, ts, message.text, message.kind,
+            seq, message.line, content_hash, ordinal, message.sender, ts, message.text, message.kind,
             message.attachment, int(message.edited), words,
         )  # fmt: skip
 
 
 def _count_out_of_order_duplicates(db: sqlite3.Connection) -> None:
-    db.execute("CREATE INDEX temp.incoming_by_hash ON incoming (content_hash, line)")
+    db.execute("CREATE INDEX temp.incoming_by_hash ON incoming (content_hash, seq)")
     db.execute(
         """
         UPDATE incoming SET ordinal = (
             SELECT COUNT(*) FROM incoming AS earlier
-            WHERE earlier.content_hash = incoming.content_hash AND earlier.line < incoming.line)
+            WHERE earlier.content_hash = incoming.content_hash AND earlier.seq < incoming.seq)
         WHERE ordinal IS NULL
         """
     )
@@ -211,7 +252,7 @@ def _overlapping_chat(db: sqlite3.Connection, source_name: str, keyless_only: bo
     those that fall within its time span: a newer export of a chat repeats it, another chat shares a stray one."""
     best = db.execute(
         """
-        WITH sample AS (SELECT ts, content_hash FROM incoming ORDER BY line LIMIT :sample)
+        WITH sample AS (SELECT ts, content_hash FROM incoming ORDER BY seq LIMIT :sample)
         SELECT c.id, (SELECT COUNT(*) FROM sample i JOIN messages m
                       ON m.chat_id = c.id AND m.ts = i.ts AND m.content_hash = i.content_hash) AS shared
         FROM chats c WHERE c.source = :source AND (NOT :keyless_only OR c.source_key IS NULL)
@@ -224,7 +265,7 @@ def _overlapping_chat(db: sqlite3.Connection, source_name: str, keyless_only: bo
     chat_id, shared = best
     (within,) = db.execute(
         """
-        WITH sample AS (SELECT ts FROM incoming ORDER BY line LIMIT :sample),
+        WITH sample AS (SELECT ts FROM incoming ORDER BY seq LIMIT :sample),
              span AS (SELECT MIN(ts) AS first, MAX(ts) AS last FROM messages WHERE chat_id = :chat)
         SELECT COUNT(*) FROM sample, span WHERE sample.ts BETWEEN span.first AND span.last
         """,
@@ -245,7 +286,7 @@ def _add_new_messages(db: sqlite3.Connection, chat_id: int, import_id: int) -> i
                                         content_hash, ordinal, import_id, line)
         SELECT :chat, p.id, i.ts, i.text, i.kind, i.attachment, i.edited, i.words, i.content_hash, i.ordinal, :import, i.line
         FROM incoming i LEFT JOIN people p ON p.chat_id = :chat AND p.name = i.sender
-        ORDER BY i.line
+        ORDER BY i.seq
         """,
         {"chat": chat_id, "import": import_id},
     )
