@@ -125,9 +125,8 @@ def test_group_chat_hides_third_parties_and_names_speakers(workspace, tmp_path):
     assert any(text.startswith("Robin: ") for text in user_texts)  # Carla Diaz's consistent pseudonym
 
 
-def test_a_third_party_is_never_renamed_into_the_persona(workspace, tmp_path):
-    # the first made-up name is "Robin": with Robin as the persona, Dave's turns must not become Robin's
-    senders = ("Bob", "Robin", "Dave Okafor", "Robin")
+def _trip(workspace, tmp_path, senders: tuple[str, ...], persona: str):
+    """A group chat of ten days in which `senders` write in turn, and the persona's dataset with Bob."""
     messages = [
         Message(sender, START + timedelta(days=day, minutes=index), f"day {day} line {index} from {sender}")
         for day in range(10)
@@ -137,7 +136,12 @@ def test_a_third_party_is_never_renamed_into_the_persona(workspace, tmp_path):
     whatsapp_writer.write_file(messages, path, ANDROID)
     with Store.open(workspace) as store:
         ingest.import_file(store, path)
-        data = build(store, DatasetConfig("Robin", with_people=("Bob",), val_fraction=0))
+        return build(store, DatasetConfig(persona, with_people=("Bob",), val_fraction=0))
+
+
+def test_a_third_party_is_never_renamed_into_the_persona(workspace, tmp_path):
+    # the first made-up name is "Robin": with Robin as the persona, Dave's turns must not become Robin's
+    data = _trip(workspace, tmp_path, ("Bob", "Robin", "Dave Okafor", "Robin"), "Robin")
     records = list(dataset_formats.records(data, "openai"))
     assistant = [text for record in records for text in _texts(record, "assistant")]
     assert len(assistant) == 20
@@ -147,17 +151,7 @@ def test_a_third_party_is_never_renamed_into_the_persona(workspace, tmp_path):
 
 def test_a_third_party_sharing_the_persona_s_first_name_leaves_the_persona_alone(workspace, tmp_path):
     """Robin Jones (hidden) and Robin Smith (the persona): the persona was written under Robin Jones's pseudonym."""
-    senders = ("Bob", "Robin Smith", "Robin Jones", "Robin Smith")
-    messages = [
-        Message(sender, START + timedelta(days=day, minutes=index), f"day {day} line {index} from {sender}")
-        for day in range(10)
-        for index, sender in enumerate(senders)
-    ]
-    path = tmp_path / "WhatsApp Chat with Trip.txt"
-    whatsapp_writer.write_file(messages, path, ANDROID)
-    with Store.open(workspace) as store:
-        ingest.import_file(store, path)
-        data = build(store, DatasetConfig("Robin Smith", with_people=("Bob",), val_fraction=0))
+    data = _trip(workspace, tmp_path, ("Bob", "Robin Smith", "Robin Jones", "Robin Smith"), "Robin Smith")
     assert data.persona == "Robin Smith"
     records = list(dataset_formats.records(data, "openai"))
     assert all(text.endswith("from Robin Smith") for r in records for text in _texts(r, "assistant"))

@@ -104,3 +104,12 @@ def test_an_unreadable_ts_is_a_one_line_error_naming_the_day_and_entry(tmp_path,
                                                                                       {"type": "message", "ts": ts}]})  # fmt: skip
     with pytest.raises(ParseError, match=r"export.zip: general/2023-11-14.json: entry 2: no readable 'ts'"):
         read(path)
+
+
+def test_day_files_and_lists_saved_with_a_byte_order_mark_are_read(tmp_path):
+    bom = b"\xef\xbb\xbf"
+    path = exports.slack_export(tmp_path / "export.zip", {
+        "general/2023-11-14.json": bom + json.dumps([_said("U1", 0, "hi")]).encode(),
+    })  # fmt: skip
+    [(_, messages)] = read(path)
+    assert [(m.sender, m.text) for m in messages] == [("Ann", "hi")]

@@ -90,3 +90,15 @@ def test_a_message_longer_than_csv_s_default_field_limit_is_read(tmp_path):
     path.write_text(f'author,date,body\nAnn,2024-01-01T10:00:00,"{story}"\n', encoding="utf-8")
     [(_, [message])] = read(path)
     assert message.text == story
+
+
+@pytest.mark.parametrize("content", [
+    "author,date,body\nAnn,2024-01-01T10:00:00,hi\n",
+    '{"author": "Ann", "date": "2024-01-01T10:00:00", "body": "hi"}\n',
+])  # fmt: skip
+def test_a_byte_order_mark_is_skipped(tmp_path, content):
+    path = tmp_path / "chat.txt"
+    path.write_bytes(b"\xef\xbb\xbf" + content.encode())
+    assert detect(path)[0] == "table"
+    [(_, [message])] = read(path)
+    assert (message.sender, message.text) == ("Ann", "hi")
