@@ -122,3 +122,17 @@ def test_contacts_name_handles_and_numbers(run, workspace, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("+15550000001\n", encoding="utf-8")
     assert run("import", "--contacts", bad, SOURCES / "imessage/langchain-community/imessage_chat.db").exit_code == 2
+
+
+def test_ctrl_c_stops_a_query_sqlite_is_running(tmp_path):
+    """A query that never ends (as a crafted database's could) ignored Ctrl-C."""
+    import _thread
+    import threading
+    import time
+
+    db = imessage._opened(exports.imessage_db(tmp_path / "chat.db", [{"text": "hi"}]))
+    threading.Timer(0.3, _thread.interrupt_main).start()
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        imessage._read(db, "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) SELECT COUNT(*) FROM n")
+    assert time.monotonic() - started < 10

@@ -56,7 +56,9 @@ class _Checked:
         chunk = self._held + chunk
         backslashes = len(chunk) - len(chunk.rstrip(b"\\"))
         chunk, self._held = (chunk[:-1], b"\\") if backslashes % 2 else (chunk, b"")
-        skeleton = chunk.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, _NOT_STRUCTURE)
+        if b"\\" in chunk:
+            chunk = chunk.replace(b"\\\\", b"").replace(b'\\"', b"")
+        skeleton = chunk.translate(None, _NOT_STRUCTURE)
         skeleton = ((b'"' if self._in_string else b"") + skeleton).replace(b'""', b"")
         quotes = skeleton.count(b'"')
         self._in_string = quotes % 2 == 1
