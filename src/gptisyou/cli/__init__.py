@@ -22,6 +22,7 @@ from gptisyou.cli.demo import demo
 from gptisyou.cli.evaluate import eval_command, quiz
 from gptisyou.cli.export import export
 from gptisyou.cli.hosted import forget, hosted
+from gptisyou.cli.portrait import portrait
 from gptisyou.cli.talk import ask, chat, serve
 from gptisyou.cli.train import runs, train
 from gptisyou.errors import GptisyouError
@@ -81,6 +82,7 @@ for command in (
     serve,
     eval_command,
     quiz,
+    portrait,
     export,
     hosted,
     forget,

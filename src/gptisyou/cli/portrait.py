@@ -1,0 +1,90 @@
+"""`portrait`: what a person is like and what you talked about, computed from the chats themselves."""
+
+import json
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from gptisyou.cli.context import open_store, printable, stderr_console
+
+
+@click.command()
+@click.option("--as", "persona", required=True, help="The person to portray (any participant, yourself included).")
+@click.option("--with", "with_name", help="Beside whom (default: who they write with most); only chats with both.")
+@click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path),
+              help="The HTML page to write (default: portrait-NAME.html in the workspace).")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print the facts as JSON on stdout instead of the summary.")
+@click.option("--redact", is_flag=True,
+              help="Hide phone numbers, e-mail addresses and other people's names in every quote and label.")  # fmt: skip
+@click.pass_context
+def portrait(ctx: click.Context, persona: str, with_name: str | None, out: Path | None, as_json: bool,
+             redact: bool) -> None:  # fmt: skip
+    """A portrait of PERSONA from the chats: at a glance, rhythm, voice, topics over time, and the other person
+    beside them. Computed on this machine from the messages (true at any model size); the page quotes real
+    messages, so it is written readable by you only.
+    """
+    from gptisyou.errors import MissingExtra
+    from gptisyou.store.workspace import file_name_for
+
+    try:
+        from gptisyou.portrait import build, page
+    except ImportError as missing:
+        raise MissingExtra.from_import(missing, "the portrait") from None
+    console = stderr_console(ctx)
+    with console.status(f"portraying {persona}…"), open_store(ctx) as store:
+        try:
+            facts = build.portrait(store, persona, with_name, redact=redact)
+        except ImportError as missing:
+            raise MissingExtra.from_import(missing, "the portrait") from None
+    default = ctx.obj["workspace"] / f"portrait-{file_name_for(persona)}.html"
+    _write_private(out or default, page.render(facts), replace=out is None)
+    out = out or default
+    if as_json:
+        click.echo(json.dumps(facts, ensure_ascii=False, indent=1))
+    else:
+        _summary(facts, page.sentences(facts))
+    console.print(Text(printable(f"portrait: {out}"), style="dim"))
+
+
+def _write_private(path: Path, text: str, replace: bool) -> None:
+    """Write the page whole (a temporary name, then renamed), readable by its owner only. A file already at `path`
+    is replaced only when `replace` (the default page in the workspace); a link there is replaced, not followed.
+
+    Raises:
+        InputError: `path` exists and is not to be replaced.
+    """
+    import os
+
+    from gptisyou.errors import InputError
+
+    if not replace and (path.exists() or path.is_symlink()):
+        raise InputError(f"{path} exists already; choose a new name (nothing is overwritten)")
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def _summary(facts: dict, sentences: list[str]) -> None:
+    console = Console(highlight=False)
+    persona, other = facts["persona"], facts["with"]
+    for note in facts["notes"]:
+        console.print(Text(printable(note), style="yellow"))
+    for sentence in sentences:
+        console.print(Text(printable(f"• {sentence}")))
+    table = Table("", persona, other, box=None, title="Voice", title_justify="left")
+    voices = [facts["people"][name]["voice"] for name in (persona, other)]
+    for rank in range(5):
+        table.add_row(str(rank + 1), *(Text(printable(v["distinctive"][rank]["text"])) if rank < len(v["distinctive"])
+                                      else "" for v in voices))  # fmt: skip
+    console.print(table)
+    for number, topic in enumerate(facts["topics"][:5], start=1):
+        console.print(Text(printable(f"topic {number} ({topic['share']:.0%}): {', '.join(topic['words'])}")))

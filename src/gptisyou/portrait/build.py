@@ -1,0 +1,168 @@
+"""A portrait of one person from the workspace: the facts of every chat they wrote in, as one JSON-able dict that
+the page, the terminal summary and `--json` all show.
+
+The person is compared with the people they write with: `with_name` (default: whoever they write with most)
+gets the same portrait beside theirs, and their voice is what sets them apart from everyone else in those chats.
+"""
+
+from collections import Counter
+from collections.abc import Iterator
+from datetime import datetime
+
+from gptisyou.data.dataset import DatasetConfig, counterpart, persona_chats
+from gptisyou.data.redact import Redactor
+from gptisyou.errors import InputError
+from gptisyou.messages import Message
+from gptisyou.portrait import facts, topics, voice
+from gptisyou.store.database import Store
+
+REPLY_BINS_MINUTES = (1, 5, 15, 60, 180, 720, 1440)  # the reply-delay histogram's upper edges; beyond: later
+MIN_MESSAGES = 20  # fewer, and a portrait says nothing
+
+
+def portrait(store: Store, persona: str, with_name: str | None = None, redact: bool = False,
+             gap_hours: float = 4.0) -> dict:  # fmt: skip
+    """The facts of `persona` and `with_name` across the persona's chats (those with `with_name` in them, if
+    given), ready for JSON.
+
+    Raises:
+        InputError: an unknown persona, or a `with_name` who shares no chat with them.
+    """
+    chats = persona_chats(store, DatasetConfig(persona))
+    other = with_name or counterpart(store, persona)
+    if with_name is not None:
+        chats = {chat_id: names for chat_id, names in chats.items() if with_name in names}
+        if not chats:
+            raise InputError(f"--with {with_name}: not a participant of {persona}'s chats")
+    aliases = store.aliases()
+    counted = facts.count(
+        (_as_people(store.messages(chat_id), aliases) for chat_id in sorted(chats)), gap_hours=gap_hours
+    )
+    titles = dict(store.db.execute("SELECT id, title FROM chats"))
+    everyone = sorted({name for names in chats.values() for name in names})
+    result = {
+        "persona": persona,
+        "with": other,
+        "chats": [
+            {"id": chat_id, "title": titles.get(chat_id, ""), "people": names} for chat_id, names in chats.items()
+        ],
+        "people": {},
+        "notes": [],
+    }
+    mine = counted.tallies.get(persona) or facts.Tally(persona)
+    if mine.messages < MIN_MESSAGES:
+        result["notes"].append(f"{persona} wrote {mine.messages} message(s) in these chats: too few for a portrait "
+                               f"to say anything (it needs {MIN_MESSAGES}).")  # fmt: skip
+    sessions = len(counted.conversations)
+    for name in (persona, other):
+        tally = counted.tallies.get(name) or facts.Tally(name)
+        others = Counter()
+        for someone, their in counted.tallies.items():
+            if someone != name:
+                others.update(their.terms)
+        result["people"][name] = _person(tally, others, sessions, counted)
+    spoken = topics.languages([c.text for c in counted.conversations])
+    result["languages"] = [{"language": language, "share": round(part, 3)} for language, part in spoken]
+    found = topics.find(counted.conversations, [language for language, _ in spoken])
+    result["topics"] = [
+        {"words": list(topic.words), "examples": list(topic.examples), "share": round(topic.share, 4),
+         "by_month": {month: round(part, 4) for month, part in topic.by_month.items()}}
+        for topic in found
+    ]  # fmt: skip
+    if not found:
+        result["notes"].append(f"{sessions} conversation(s): too few to find topics in (it takes "
+                               f"{topics.MIN_CONVERSATIONS}, each with words).")  # fmt: skip
+    result["silences"] = [{"days": round(days, 1), "from": f"{start:%Y-%m-%d}", "to": f"{end:%Y-%m-%d}"}
+                          for days, start, end in counted.silences]  # fmt: skip
+    result["conversations"] = sessions
+    if redact:
+        hidden = [name for name in everyone if name not in (persona, other)]
+        result = _redacted(result, Redactor(hidden, reserved_names=everyone))
+    return result
+
+
+def _as_people(messages: Iterator[Message], aliases: dict[str, str]) -> Iterator[Message]:
+    for message in messages:
+        yield message._replace(sender=aliases.get(message.sender, message.sender)) if aliases else message
+
+
+def _person(tally: facts.Tally, others: Counter, sessions: int, counted: facts.Chats) -> dict:
+    written = sum(t.messages for t in counted.tallies.values())
+    reply = tally.reply_seconds
+    return {
+        "glance": {
+            "messages": tally.messages,
+            "share_of_messages": _round(facts.share(tally.messages, written)),
+            "words": tally.words,
+            "first": _day(tally.first),
+            "last": _day(tally.last),
+            "conversations": tally.sessions,
+            "opened": tally.opened,
+            "opened_share": _round(facts.share(tally.opened, sessions)),
+            "median_reply_minutes": _round(_minutes(facts.median(reply))),
+            "median_turn_words": facts.median(tally.turn_words),
+            "mean_bubbles_per_turn": _round(facts.share(sum(tally.turn_bubbles), len(tally.turn_bubbles))),
+            "emoji_per_100_messages": _round(100 * (facts.share(tally.emoji, tally.texts) or 0)),
+            "media_share": _round(facts.share(tally.media, tally.messages)),
+        },
+        "rhythm": {
+            "by_weekday_hour": tally.by_hour,
+            "by_month": dict(sorted(tally.by_month.items())),
+            "reply_minutes_histogram": _histogram(reply),
+        },
+        "voice": {
+            "distinctive": [_term(term) for term in voice.distinctive(tally.terms, others, top=20)],
+            "emoji": [
+                _term(term) for term in voice.distinctive(tally.terms, others, top=10, min_count=2, emoji_only=True)
+            ],  # fmt: skip
+            "openers": tally.openers.most_common(5),
+            "sign_offs": tally.sign_offs.most_common(5),
+            "habits": {
+                "all_lower_case": _round(facts.share(tally.all_lower, tally.with_letters)),
+                "double_exclamation": _round(facts.share(tally.double_bang, tally.texts)),
+                "ellipsis": _round(facts.share(tally.ellipsis, tally.texts)),
+                "questions": _round(facts.share(tally.questions, tally.texts)),
+                "laughter": tally.laughter.most_common(5),
+            },
+        },
+    }
+
+
+def _histogram(seconds: list[float]) -> dict[str, int]:
+    counts = dict.fromkeys([*(f"≤ {_label(edge)}" for edge in REPLY_BINS_MINUTES), "later"], 0)
+    for value in seconds:
+        minutes = value / 60
+        edge = next((edge for edge in REPLY_BINS_MINUTES if minutes <= edge), None)
+        counts[f"≤ {_label(edge)}" if edge else "later"] += 1
+    return counts
+
+
+def _label(minutes: int) -> str:
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h"
+
+
+def _term(term: voice.Term) -> dict:
+    return {"text": term.text, "z": round(term.z, 2), "count": term.count, "others": term.others}
+
+
+def _minutes(seconds: float | None) -> float | None:
+    return None if seconds is None else seconds / 60
+
+
+def _round(value: float | None, digits: int = 3) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def _day(moment: datetime | None) -> str | None:
+    return f"{moment:%Y-%m-%d}" if moment else None
+
+
+def _redacted(value, redactor: Redactor):
+    """Every quoted string of the portrait with phone numbers, addresses and third parties' names replaced."""
+    if isinstance(value, str):
+        return redactor.redact(value)
+    if isinstance(value, dict):  # its keys are field names, dates and the pair's names: nothing to hide
+        return {key: _redacted(item, redactor) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redacted(item, redactor) for item in value]
+    return value

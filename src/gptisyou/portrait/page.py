@@ -1,0 +1,287 @@
+"""The portrait as one self-contained HTML page: every plot inline (PNG), no script, no request to anywhere.
+
+It reads the dict `build.portrait` returns, nothing else, so the page says exactly what `--json` says.
+"""
+
+import base64
+import html
+import io
+import math
+
+_COLOURS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c")
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def render(portrait: dict) -> str:
+    persona, other = portrait["persona"], portrait["with"]
+    people = portrait["people"]
+    mine = people[persona]["glance"]
+    sections = [
+        f"<h1>{_e(persona)}, as your chats show them</h1>",
+        f"<p class=meta>{_meta(portrait)}</p>",
+        *(f"<p class=note>{_e(note)}</p>" for note in portrait["notes"]),
+        "<h2>At a glance</h2>",
+        "<ul>" + "".join(f"<li>{_e(line)}</li>" for line in sentences(portrait)) + "</ul>",
+        _glance_table(portrait),
+        "<h2>Rhythm</h2>",
+        _img(lambda out: _heatmaps(portrait, out), "When each of them writes: weekday by hour"),
+        _img(lambda out: _months(portrait, out), "Messages per month"),
+        _img(lambda out: _replies(portrait, out), "How fast each replies"),
+        _silences(portrait),
+        "<h2>Voice</h2>",
+        "<p>The words, phrases and emoji most distinctively each person's, against everyone else's in these chats "
+        "(weighted log-odds with an informative Dirichlet prior; the bar is the z-score).</p>",
+        _img(lambda out: _voices(portrait, out), "Distinctive words and phrases") if mine["messages"] else "",
+        _habits_table(portrait),
+        "<h2>What you talked about</h2>",
+        _topics(portrait),
+    ]
+    title = f"gptisyou — portrait of {persona} and {other}"
+    return _PAGE.format(title=_e(title), body="\n".join(section for section in sections if section))
+
+
+def sentences(portrait: dict) -> list[str]:
+    """The portrait's main facts in plain words."""
+    persona, other = portrait["persona"], portrait["with"]
+    mine, theirs = portrait["people"][persona]["glance"], portrait["people"][other]["glance"]
+    said = []
+    if mine["messages"]:
+        said.append(f"{persona} wrote {mine['messages']:,} messages ({mine['words']:,} words) from {mine['first']} "
+                    f"to {mine['last']}; {other} wrote {theirs['messages']:,}.")  # fmt: skip
+    if mine["opened_share"] is not None:
+        said.append(f"{persona} opened {mine['opened_share']:.0%} of your {portrait['conversations']:,} "
+                    f"conversations, {other} {theirs['opened_share'] or 0:.0%}.")  # fmt: skip
+    if mine["median_reply_minutes"] is not None and theirs["median_reply_minutes"] is not None:
+        said.append(f"{persona} answers in {_duration(mine['median_reply_minutes'])} (median), {other} in "
+                    f"{_duration(theirs['median_reply_minutes'])}.")  # fmt: skip
+    if mine["median_turn_words"] is not None:
+        said.append(f"A turn of {persona}'s is typically {mine['median_turn_words']:g} words in "
+                    f"{mine['mean_bubbles_per_turn'] or 0:.1f} messages; {other}'s {theirs['median_turn_words'] or 0:g} "
+                    f"words in {theirs['mean_bubbles_per_turn'] or 0:.1f}.")  # fmt: skip
+    distinctive = portrait["people"][persona]["voice"]["distinctive"][:5]
+    if distinctive:
+        said.append(f"Most distinctively {persona}'s: " + ", ".join(f"“{term['text']}”" for term in distinctive) + ".")
+    if portrait["topics"]:
+        said.append("Most talked about: " + "; ".join(", ".join(topic["words"][:3]) for topic in portrait["topics"][:3])
+                    + ".")  # fmt: skip
+    return said
+
+
+def _meta(portrait: dict) -> str:
+    chats = ", ".join(_e(chat["title"]) for chat in portrait["chats"][:5])
+    more = f" and {len(portrait['chats']) - 5} more" if len(portrait["chats"]) > 5 else ""
+    spoken = ", ".join(f"{entry['language']} {entry['share']:.0%}" for entry in portrait["languages"]) or "—"
+    return (f"From {len(portrait['chats'])} chat(s): {chats}{more} · {portrait['conversations']:,} conversations · "
+            f"languages: {spoken} · computed from the messages on this machine; nothing was sent anywhere.")  # fmt: skip
+
+
+def _glance_table(portrait: dict) -> str:
+    persona, other = portrait["persona"], portrait["with"]
+    rows = [("Messages", "messages", "{:,}"), ("Share of all messages", "share_of_messages", "{:.0%}"),
+            ("Words", "words", "{:,}"), ("First message", "first", "{}"), ("Last message", "last", "{}"),
+            ("Conversations opened", "opened_share", "{:.0%}"), ("Median reply delay", "median_reply_minutes", None),
+            ("Words per turn (median)", "median_turn_words", "{:g}"),
+            ("Messages per turn (mean)", "mean_bubbles_per_turn", "{:.1f}"),
+            ("Emoji per 100 messages", "emoji_per_100_messages", "{:.1f}"), ("Media share", "media_share", "{:.0%}")]  # fmt: skip
+    head = f"<tr><th></th><th>{_e(persona)}</th><th>{_e(other)}</th></tr>"
+    body = "".join(
+        f"<tr><td>{label}</td>"
+        + "".join(f"<td>{_cell(portrait['people'][name]['glance'][key], shape)}</td>" for name in (persona, other))
+        + "</tr>"
+        for label, key, shape in rows
+    )
+    return f"<table class=glance>{head}{body}</table>"
+
+
+def _habits_table(portrait: dict) -> str:
+    persona, other = portrait["persona"], portrait["with"]
+    voices = [portrait["people"][name]["voice"] for name in (persona, other)]
+    rows = [
+        ("Emoji most theirs", [" ".join(term["text"] for term in v["emoji"][:6]) or "—" for v in voices]),
+        ("How they open a conversation", [_counted(v["openers"]) for v in voices]),
+        ("How they close one", [_counted(v["sign_offs"]) for v in voices]),
+        ("All lower-case", [_share(v["habits"]["all_lower_case"]) for v in voices]),
+        ("“!!”", [_share(v["habits"]["double_exclamation"]) for v in voices]),
+        ("“...”", [_share(v["habits"]["ellipsis"]) for v in voices]),
+        ("Questions", [_share(v["habits"]["questions"]) for v in voices]),
+        ("Laughter", [_counted(v["habits"]["laughter"]) for v in voices]),
+    ]
+    head = f"<tr><th></th><th>{_e(persona)}</th><th>{_e(other)}</th></tr>"
+    body = "".join(f"<tr><td>{label}</td>" + "".join(f"<td>{_e(cell)}</td>" for cell in cells) + "</tr>"
+                   for label, cells in rows)  # fmt: skip
+    return f"<table class=habits>{head}{body}</table>"
+
+
+def _topics(portrait: dict) -> str:
+    if not portrait["topics"]:
+        return "<p class=note>Not enough conversations to find topics in.</p>"
+    items = "".join(
+        f"<li><b>{_e(', '.join(topic['words']))}</b> ({topic['share']:.0%})"
+        + "".join(f"<blockquote>{_e(example)}</blockquote>" for example in topic["examples"] if example)
+        + "</li>"
+        for topic in portrait["topics"]
+    )
+    return _img(lambda out: _topic_shares(portrait, out), "Topics month by month") + f"<ol class=topics>{items}</ol>"
+
+
+def _silences(portrait: dict) -> str:
+    if not portrait["silences"]:
+        return ""
+    items = "".join(
+        f"<li>{entry['days']:g} days, {entry['from']} → {entry['to']}</li>" for entry in portrait["silences"]
+    )
+    return f"<h3>Longest silences</h3><ul>{items}</ul>"
+
+
+# --- plots -------------------------------------------------------------------------------------------------------
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _img(draw, alt: str) -> str:
+    buffer = io.BytesIO()
+    draw(buffer)
+    if not buffer.getvalue():
+        return ""
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return (
+        f'<figure><img alt="{_e(alt)}" src="data:image/png;base64,{data}"><figcaption>{_e(alt)}</figcaption></figure>'
+    )
+
+
+def _saved(figure, out) -> None:
+    figure.tight_layout()
+    figure.savefig(out, format="png")
+    _pyplot().close(figure)
+
+
+def _heatmaps(portrait: dict, out) -> None:
+    plt = _pyplot()
+    names = [portrait["persona"], portrait["with"]]
+    figure, axes = plt.subplots(1, 2, figsize=(10, 2.9), dpi=110)
+    for axis, name in zip(axes, names, strict=True):
+        grid = portrait["people"][name]["rhythm"]["by_weekday_hour"]
+        axis.imshow(grid, aspect="auto", cmap="Blues")
+        axis.set_title(name, fontsize=10)
+        axis.set_yticks(range(7), _WEEKDAYS, fontsize=8)
+        axis.set_xticks(range(0, 24, 3), [f"{hour}h" for hour in range(0, 24, 3)], fontsize=8)
+    _saved(figure, out)
+
+
+def _months(portrait: dict, out) -> None:
+    plt = _pyplot()
+    names = [portrait["persona"], portrait["with"]]
+    months = sorted({m for name in names for m in portrait["people"][name]["rhythm"]["by_month"]})
+    if not months:
+        return
+    figure, axis = plt.subplots(figsize=(10, 2.8), dpi=110)
+    for index, (colour, name) in enumerate(zip(_COLOURS, names, strict=False)):
+        counts = [portrait["people"][name]["rhythm"]["by_month"].get(month, 0) for month in months]
+        if len(months) < 4:  # a line through one or two points says nothing: bars side by side
+            axis.bar([i + (index - 0.5) * 0.4 for i in range(len(months))], counts, 0.4, color=colour, label=name)
+        else:
+            axis.plot(range(len(months)), counts, marker="o" if len(months) < 40 else None, color=colour, label=name)
+    axis.set_ylabel("messages")
+    axis.legend(fontsize=8)
+    step = max(1, math.ceil(len(months) / 12))
+    axis.set_xticks(range(0, len(months), step), months[::step], fontsize=8, rotation=30)
+    _saved(figure, out)
+
+
+def _replies(portrait: dict, out) -> None:
+    plt = _pyplot()
+    names = [portrait["persona"], portrait["with"]]
+    histograms = [portrait["people"][name]["rhythm"]["reply_minutes_histogram"] for name in names]
+    labels = list(histograms[0])
+    figure, axis = plt.subplots(figsize=(10, 2.6), dpi=110)
+    width = 0.4
+    for index, (colour, name, counts) in enumerate(zip(_COLOURS, names, histograms, strict=False)):
+        total = sum(counts.values()) or 1
+        axis.bar([i + (index - 0.5) * width for i in range(len(labels))], [counts[label] / total for label in labels],
+                 width, color=colour, label=name)  # fmt: skip
+    axis.set_xticks(range(len(labels)), labels, fontsize=8)
+    axis.set_ylabel("share of replies")
+    axis.legend(fontsize=8)
+    _saved(figure, out)
+
+
+def _voices(portrait: dict, out) -> None:
+    plt = _pyplot()
+    names = [portrait["persona"], portrait["with"]]
+    figure, axes = plt.subplots(1, 2, figsize=(10, 4.2), dpi=110)
+    for axis, colour, name in zip(axes, _COLOURS, names, strict=False):
+        terms = portrait["people"][name]["voice"]["distinctive"][:12][::-1]
+        axis.barh([term["text"] for term in terms], [term["z"] for term in terms], color=colour)
+        axis.set_title(name, fontsize=10)
+        axis.tick_params(labelsize=8)
+        axis.set_xlabel("z-score", fontsize=8)
+    _saved(figure, out)
+
+
+def _topic_shares(portrait: dict, out) -> None:
+    plt = _pyplot()
+    topics = portrait["topics"]
+    months = sorted({month for topic in topics for month in topic["by_month"]})
+    figure, axis = plt.subplots(figsize=(10, 3), dpi=110)
+    layers = [[topic["by_month"].get(month, 0) for month in months] for topic in topics]
+    labels = [", ".join(topic["words"][:3]) for topic in topics]
+    axis.stackplot(range(len(months)), layers, labels=labels, colors=_COLOURS[: len(topics)], alpha=0.85)
+    step = max(1, math.ceil(len(months) / 12))
+    axis.set_xticks(range(0, len(months), step), months[::step], fontsize=8, rotation=30)
+    axis.set_ylabel("share of conversations")
+    axis.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1, 1))
+    _saved(figure, out)
+
+
+# --- formatting --------------------------------------------------------------------------------------------------
+
+
+def _e(text) -> str:
+    return html.escape(str(text))
+
+
+def _cell(value, shape: str | None) -> str:
+    if value is None:
+        return "—"
+    return _e(_duration(value) if shape is None else shape.format(value))
+
+
+def _share(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0%}"
+
+
+def _counted(pairs: list) -> str:
+    return ", ".join(f"{text} ({count})" for text, count in pairs[:4]) or "—"
+
+
+def _duration(minutes: float) -> str:
+    if minutes < 1:
+        return f"{minutes * 60:.0f} s"
+    if minutes < 90:
+        return f"{minutes:.0f} min"
+    return f"{minutes / 60:.1f} h"
+
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>
+body {{ font: 15px/1.5 system-ui, sans-serif; max-width: 1000px; margin: 2em auto; padding: 0 1em; color: #1d2327; }}
+h1 {{ font-size: 1.7em; margin-bottom: .2em; }} .meta {{ color: #667; }} .note {{ background: #fff6e0; padding: .5em .8em; }}
+table {{ border-collapse: collapse; margin: 1em 0; width: 100%; }}
+th, td {{ border-bottom: 1px solid #dde; padding: .35em .6em; text-align: left; vertical-align: top; }}
+figure {{ margin: 1em 0; }} figcaption {{ color: #667; font-size: 13px; }}
+img {{ max-width: 100%; display: block; }}
+blockquote {{ margin: .3em 0 .3em 1em; color: #445; font-style: italic; }}
+</style></head>
+<body>
+{body}
+</body></html>
+"""
