@@ -114,7 +114,7 @@ def _person(tally: facts.Tally, others: Counter, sessions: int, counted: facts.C
             "distinctive": [_term(term) for term in voice.distinctive(tally.terms, others, top=20)],
             "emoji": [
                 _term(term) for term in voice.distinctive(tally.terms, others, top=10, min_count=2, emoji_only=True)
-            ],  # fmt: skip
+            ],
             "openers": tally.openers.most_common(5),
             "sign_offs": tally.sign_offs.most_common(5),
             "habits": {

@@ -9,6 +9,10 @@ import io
 import math
 
 _COLOURS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c")
+_VOICE_NOTE = (
+    "<p>The words, phrases and emoji most distinctively each person's, against everyone else's in these "
+    "chats (weighted log-odds with an informative Dirichlet prior; the bar is the z-score).</p>"
+)
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
@@ -29,8 +33,7 @@ def render(portrait: dict) -> str:
         _img(lambda out: _replies(portrait, out), "How fast each replies"),
         _silences(portrait),
         "<h2>Voice</h2>",
-        "<p>The words, phrases and emoji most distinctively each person's, against everyone else's in these chats "
-        "(weighted log-odds with an informative Dirichlet prior; the bar is the z-score).</p>",
+        _VOICE_NOTE,
         _img(lambda out: _voices(portrait, out), "Distinctive words and phrases") if mine["messages"] else "",
         _habits_table(portrait),
         "<h2>What you talked about</h2>",

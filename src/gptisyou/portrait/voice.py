@@ -2,13 +2,13 @@
 
 Raw counts would crown "the", "ok" and "you" for everyone. The ranking is the weighted log-odds ratio with an
 informative Dirichlet prior of Monroe, Colaresi & Quinn ("Fightin' Words", Political Analysis 16(4), 2008): for a
-term w with counts y_w (theirs) and z_w (the others'), over totals n and m, and a prior α_w = α0 · p_w from the
+term w with counts y_w (theirs) and z_w (the others'), over totals n and m, and a prior a_w = a0 * p_w from the
 two together,
 
-    δ_w = log((y_w + α_w) / (n + α0 − y_w − α_w)) − log((z_w + α_w) / (m + α0 − z_w − α_w))
-    σ²_w ≈ 1 / (y_w + α_w) + 1 / (z_w + α_w)
+    d_w = log((y_w + a_w) / (n + a0 - y_w - a_w)) - log((z_w + a_w) / (m + a0 - z_w - a_w))
+    var(d_w) ~ 1 / (y_w + a_w) + 1 / (z_w + a_w)
 
-and terms are ranked by the z-score δ_w / σ_w: frequent and lopsided beats rare and lopsided, and both beat
+and terms are ranked by the z-score d_w / sqrt(var(d_w)): frequent and lopsided beats rare and lopsided, and both beat
 frequent and shared.
 """
 
@@ -22,7 +22,7 @@ EMOJI = re.compile(
     "(?:[\U0001f1e6-\U0001f1ff]{2}|[\U0001f300-\U0001faff\u2600-\u27bf\u2b50\u2b55\u2764\u203c\u2049]"
     "[\ufe0f\U0001f3fb-\U0001f3ff]*(?:\u200d[\U0001f300-\U0001faff\u2600-\u27bf\u2764][\ufe0f]*)*)"
 )
-_TOKEN = re.compile(rf"{EMOJI.pattern}|[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
+_TOKEN = re.compile(rf"{EMOJI.pattern}|[^\W\d_]+(?:['\u2019][^\W\d_]+)?", re.UNICODE)
 MAX_N = 3  # phrases of up to three words
 _PRUNE_AT = 2_000_000  # distinct terms a person may hold before one-off phrases are dropped
 
