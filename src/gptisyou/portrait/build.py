@@ -35,11 +35,12 @@ def portrait(store: Store, persona: str, with_name: str | None = None, redact: b
         if not chats:
             raise InputError(f"--with {with_name}: not a participant of {persona}'s chats")
     aliases = store.aliases()
+    everyone = sorted({name for names in chats.values() for name in names})
+    redactor = Redactor([name for name in everyone if name not in (persona, other)], everyone) if redact else None
     counted = facts.count(
-        (_as_people(store.messages(chat_id), aliases) for chat_id in sorted(chats)), gap_hours=gap_hours
+        (_as_people(store.messages(chat_id), aliases, redactor) for chat_id in sorted(chats)), gap_hours=gap_hours
     )
     titles = dict(store.db.execute("SELECT id, title FROM chats"))
-    everyone = sorted({name for names in chats.values() for name in names})
     result = {
         "persona": persona,
         "with": other,
@@ -75,15 +76,18 @@ def portrait(store: Store, persona: str, with_name: str | None = None, redact: b
     result["silences"] = [{"days": round(days, 1), "from": f"{start:%Y-%m-%d}", "to": f"{end:%Y-%m-%d}"}
                           for days, start, end in counted.silences]  # fmt: skip
     result["conversations"] = sessions
-    if redact:
-        hidden = [name for name in everyone if name not in (persona, other)]
-        result = _redacted(result, Redactor(hidden, reserved_names=everyone))
-    return result
+    return _redacted(result, redactor) if redactor else result
 
 
-def _as_people(messages: Iterator[Message], aliases: dict[str, str]) -> Iterator[Message]:
+def _as_people(messages: Iterator[Message], aliases: dict[str, str], redactor: Redactor | None) -> Iterator[Message]:
+    """Messages under the names of the people they are (people --merge); with a redactor, with every third party's
+    name, number and address replaced before anything is counted, so no word of theirs reaches the portrait."""
     for message in messages:
-        yield message._replace(sender=aliases.get(message.sender, message.sender)) if aliases else message
+        sender = aliases.get(message.sender, message.sender)
+        if redactor is not None:
+            message = message._replace(text=redactor.redact(message.text))
+            sender = redactor.redact(sender) if sender else sender
+        yield message._replace(sender=sender)
 
 
 def _person(tally: facts.Tally, others: Counter, sessions: int, counted: facts.Chats) -> dict:

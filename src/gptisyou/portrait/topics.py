@@ -68,12 +68,12 @@ def languages(texts: list[str], sample_words: int = 200_000) -> list[tuple[str, 
 def find(conversations: list[Conversation], spoken: list[str], count: int | None = None,
          seed: int = 0) -> list[Topic]:  # fmt: skip
     """The topics of `conversations` (written in the `spoken` languages), or [] when there are too few."""
-    from sklearn.decomposition import NMF
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
-
     recent = [c for c in conversations if _WORD.search(c.text)][-MAX_CONVERSATIONS:]
     if len(recent) < MIN_CONVERSATIONS:
         return []
+    from sklearn.decomposition import NMF
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
+
     stop = set(ENGLISH_STOP_WORDS) | {word for language in spoken for word in _STOP.get(language, ())}
     vectorizer = TfidfVectorizer(token_pattern=_WORD.pattern, lowercase=True, stop_words=sorted(stop),
                                  min_df=2, max_df=0.5, max_features=20_000, sublinear_tf=True)  # fmt: skip

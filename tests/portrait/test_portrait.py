@@ -1,0 +1,167 @@
+"""The portrait, checked against small chats whose answers are known by hand."""
+
+import json
+import random
+from datetime import datetime, timedelta
+
+import pytest
+
+from gptisyou.messages import Message
+from gptisyou.portrait import voice
+from gptisyou.portrait.build import portrait
+from gptisyou.sources import whatsapp_writer
+from gptisyou.store import ingest
+from gptisyou.store.database import Store
+
+ANDROID = whatsapp_writer.VARIANTS_BY_NAME["android-dmy-24h"]
+MONDAY = datetime(2024, 1, 1)
+
+
+def _import(workspace, tmp_path, messages: list[Message], name: str = "WhatsApp Chat with Bob.txt") -> Store:
+    path = tmp_path / name
+    whatsapp_writer.write_file(messages, path, ANDROID)
+    store = Store.open(workspace)
+    ingest.import_file(store, path)
+    return store
+
+
+def _by_hand() -> list[Message]:
+    at = lambda day, hour, minute: MONDAY + timedelta(days=day, hours=hour, minutes=minute)  # noqa: E731
+    return [
+        Message("Ann", at(0, 9, 0), "hello there"),
+        Message("Ann", at(0, 9, 1), "how are you"),
+        Message("Bob", at(0, 9, 5), "fine thanks 😀"),
+        Message("Ann", at(0, 9, 15), "great!!"),
+        Message("Bob", at(1, 20, 0), "hey"),
+        Message("Ann", at(1, 20, 30), "hi bob"),
+    ]
+
+
+def test_every_statistic_of_a_chat_known_by_hand(workspace, tmp_path):
+    with _import(workspace, tmp_path, _by_hand()) as store:
+        facts = portrait(store, "Ann")
+    ann, bob = facts["people"]["Ann"], facts["people"]["Bob"]
+    assert facts["with"] == "Bob"
+    assert facts["conversations"] == 2
+    assert ann["glance"] == {
+        "messages": 4, "share_of_messages": 0.667, "words": 8, "first": "2024-01-01", "last": "2024-01-02",
+        "conversations": 2, "opened": 1, "opened_share": 0.5, "median_reply_minutes": 20.0,
+        "median_turn_words": 2, "mean_bubbles_per_turn": 1.333, "emoji_per_100_messages": 0.0, "media_share": 0.0,
+    }  # fmt: skip
+    assert (bob["glance"]["messages"], bob["glance"]["median_reply_minutes"], bob["glance"]["opened_share"]) == (
+        2,
+        4.0,
+        0.5,
+    )
+    assert bob["glance"]["emoji_per_100_messages"] == 50.0
+    grid = ann["rhythm"]["by_weekday_hour"]
+    assert (grid[0][9], grid[1][20], sum(map(sum, grid))) == (3, 1, 4)  # Monday 9h: three, Tuesday 20h: one
+    assert ann["rhythm"]["by_month"] == {"2024-01": 4}
+    assert ann["rhythm"]["reply_minutes_histogram"]["≤ 15 min"] == 1  # 10 minutes
+    assert ann["rhythm"]["reply_minutes_histogram"]["≤ 1 h"] == 1  # 30 minutes
+    assert ann["voice"]["openers"] == [("hello", 1)]
+    assert ann["voice"]["habits"]["double_exclamation"] == 0.25
+    assert facts["silences"] == [{"days": 1.4, "from": "2024-01-01", "to": "2024-01-02"}]
+    assert any("too few for a portrait" in note for note in facts["notes"])  # 4 messages say little
+    assert any("too few to find topics" in note for note in facts["notes"])
+
+
+def test_the_log_odds_put_the_planted_words_first():
+    rng = random.Random(1)
+    shared = ["the", "a", "you", "i", "it", "ok", "yes", "no", "and", "to"]
+    ann, bob = voice.Counter(), voice.Counter()
+    for _ in range(400):
+        voice.add(ann, " ".join(rng.choices(shared, k=6) + (["wicked"] if rng.random() < 0.3 else [])))
+        voice.add(bob, " ".join(rng.choices(shared, k=6) + (["innit"] if rng.random() < 0.2 else [])))
+    assert [term.text for term in voice.distinctive(ann, bob, top=1)] == ["wicked"]
+    assert [term.text for term in voice.distinctive(bob, ann, top=1)] == ["innit"]
+    assert "the" not in [term.text for term in voice.distinctive(ann, bob, top=5)]
+
+
+def _planted_topics() -> list[Message]:
+    rng = random.Random(7)
+    cooking = ["recipe", "oven", "pasta", "garlic", "sauce", "bake", "dinner", "onions"]
+    football = ["match", "goal", "referee", "league", "striker", "penalty", "season", "coach"]
+    filler = ["today", "really", "think", "maybe", "yeah"]
+    messages = []
+    start = datetime(2023, 1, 1, 18)
+    for day in range(80):
+        words = cooking if day % 2 else football
+        for turn in range(6):
+            text = " ".join(rng.choices(words, k=4) + rng.choices(filler, k=2))
+            messages.append(Message("Ann" if turn % 2 else "Bob", start + timedelta(days=day, minutes=turn), text))
+    return messages
+
+
+def test_topics_recover_two_planted_topics(workspace, tmp_path):
+    with _import(workspace, tmp_path, _planted_topics()) as store:
+        facts = portrait(store, "Ann")
+    found = [set(topic["words"]) for topic in facts["topics"]]
+    cooking, football = {"recipe", "oven", "pasta", "garlic", "sauce"}, {"match", "goal", "referee", "league"}
+    assert any(len(words & cooking) >= 3 and not words & football for words in found)
+    assert any(len(words & football) >= 3 and not words & cooking for words in found)
+    assert all(topic["examples"] and topic["by_month"] for topic in facts["topics"])
+    assert facts["languages"][0]["language"] == "en"
+
+
+def test_a_group_chat_and_a_one_sided_chat(workspace, tmp_path):
+    start = datetime(2024, 2, 1, 10)
+    group = [Message(("Ann", "Bob", "Cy")[i % 3], start + timedelta(minutes=i), f"line {i} from {('Ann', 'Bob', 'Cy')[i % 3]}")
+             for i in range(60)]  # fmt: skip
+    with _import(workspace, tmp_path, group, "WhatsApp Chat with Trip.txt") as store:
+        facts = portrait(store, "Cy", with_name="Ann")
+        assert set(facts["people"]) == {"Cy", "Ann"}
+        assert facts["people"]["Cy"]["glance"]["messages"] == 20
+        lonely = [Message("Ann", start + timedelta(days=i), f"note to self {i}") for i in range(30)]
+        path = tmp_path / "WhatsApp Chat with Notes.txt"
+        whatsapp_writer.write_file(lonely, path, ANDROID)
+        ingest.import_file(store, path)
+        alone = portrait(store, "Ann", with_name="Ann")
+        assert alone["people"]["Ann"]["glance"]["messages"] == 50
+
+
+def test_the_cli_writes_a_private_page_prints_json_and_refuses_to_overwrite(run, workspace, tmp_path):
+    with _import(workspace, tmp_path, _planted_topics()):
+        pass
+    page = tmp_path / "ann.html"
+    result = run("portrait", "--as", "Ann", "-o", page, "--json")
+    assert result.exit_code == 0, result.output
+    facts = json.loads(result.stdout)
+    assert facts["persona"] == "Ann"
+    assert oct(page.stat().st_mode & 0o777) == "0o600"
+    html = page.read_text()
+    for heading in ("At a glance", "Rhythm", "Voice", "What you talked about"):
+        assert heading in html
+    assert html.count("data:image/png;base64,") >= 5
+    assert "http://" not in html
+    assert "https://" not in html
+    again = run("portrait", "--as", "Ann", "-o", page)
+    assert again.exit_code == 2
+    assert "exists already" in again.stderr
+    summary = run("portrait", "--as", "Ann")
+    assert "opened" in summary.stdout
+    assert (workspace / "portrait-Ann.html").exists()
+
+
+def test_redact_hides_numbers_and_third_parties_in_every_quote(workspace, tmp_path):
+    start = datetime(2024, 3, 1, 9)
+    messages = []
+    for day in range(30):
+        messages += [Message("Bob", start + timedelta(days=day), f"call Dave Okafor on +44 7911 123456 about dinner {day}"),
+                     Message("Ann", start + timedelta(days=day, minutes=1), f"ok Dave Okafor dinner {day}"),
+                     Message("Dave Okafor", start + timedelta(days=day, minutes=2), "hi all")]  # fmt: skip
+    with _import(workspace, tmp_path, messages, "WhatsApp Chat with Trip.txt") as store:
+        facts = portrait(store, "Ann", with_name="Bob", redact=True)
+    dumped = json.dumps(facts, ensure_ascii=False)
+    assert "7911" not in dumped
+    assert "okafor" not in dumped.lower()
+    assert "Bob" in dumped
+
+
+@pytest.mark.parametrize("persona", ["Nobody"])
+def test_an_unknown_person_is_a_one_line_error(run, workspace, tmp_path, persona):
+    with _import(workspace, tmp_path, _by_hand()):
+        pass
+    result = run("portrait", "--as", persona)
+    assert result.exit_code == 2
+    assert "no participant 'Nobody'" in result.stderr
