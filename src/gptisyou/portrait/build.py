@@ -6,13 +6,11 @@ gets the same portrait beside theirs, and their voice is what sets them apart fr
 """
 
 from collections import Counter
-from collections.abc import Iterator
 from datetime import datetime
 
 from gptisyou.data.dataset import DatasetConfig, counterpart, persona_chats
 from gptisyou.data.redact import Redactor
 from gptisyou.errors import InputError
-from gptisyou.messages import Message
 from gptisyou.portrait import facts, topics, voice
 from gptisyou.store.database import Store
 
@@ -38,7 +36,11 @@ def portrait(store: Store, persona: str, with_name: str | None = None, redact: b
     everyone = sorted({name for names in chats.values() for name in names})
     redactor = Redactor([name for name in everyone if name not in (persona, other)], everyone) if redact else None
     counted = facts.count(
-        (_as_people(store.messages(chat_id), aliases, redactor) for chat_id in sorted(chats)), gap_hours=gap_hours
+        (store.message_rows(chat_id) for chat_id in sorted(chats)),
+        total=store.text_count(sorted(chats)),
+        gap_hours=gap_hours,
+        name_of=lambda name: aliases.get(name, name),
+        text_of=redactor.redact if redactor else str,
     )
     titles = dict(store.db.execute("SELECT id, title FROM chats"))
     result = {
@@ -70,6 +72,9 @@ def portrait(store: Store, persona: str, with_name: str | None = None, redact: b
          "by_month": {month: round(part, 4) for month, part in topic.by_month.items()}}
         for topic in found
     ]  # fmt: skip
+    if counted.texts_sampled < counted.texts_read:
+        result["notes"].append(f"Voice, habits and topics were read from an even sample of {counted.texts_sampled:,} "
+                               f"of the {counted.texts_read:,} texts; every other figure counts every message.")  # fmt: skip
     if not found:
         result["notes"].append(f"{sessions} conversation(s): too few to find topics in (it takes "
                                f"{topics.MIN_CONVERSATIONS}, each with words).")  # fmt: skip
@@ -77,17 +82,6 @@ def portrait(store: Store, persona: str, with_name: str | None = None, redact: b
                           for days, start, end in counted.silences]  # fmt: skip
     result["conversations"] = sessions
     return _redacted(result, redactor) if redactor else result
-
-
-def _as_people(messages: Iterator[Message], aliases: dict[str, str], redactor: Redactor | None) -> Iterator[Message]:
-    """Messages under the names of the people they are (people --merge); with a redactor, with every third party's
-    name, number and address replaced before anything is counted, so no word of theirs reaches the portrait."""
-    for message in messages:
-        sender = aliases.get(message.sender, message.sender)
-        if redactor is not None:
-            message = message._replace(text=redactor.redact(message.text))
-            sender = redactor.redact(sender) if sender else sender
-        yield message._replace(sender=sender)
 
 
 def _person(tally: facts.Tally, others: Counter, sessions: int, counted: facts.Chats) -> dict:
@@ -106,7 +100,7 @@ def _person(tally: facts.Tally, others: Counter, sessions: int, counted: facts.C
             "median_reply_minutes": _round(_minutes(facts.median(reply))),
             "median_turn_words": facts.median(tally.turn_words),
             "mean_bubbles_per_turn": _round(facts.share(sum(tally.turn_bubbles), len(tally.turn_bubbles))),
-            "emoji_per_100_messages": _round(100 * (facts.share(tally.emoji, tally.texts) or 0)),
+            "emoji_per_100_messages": _round(100 * (facts.share(tally.emoji, tally.sampled) or 0)),
             "media_share": _round(facts.share(tally.media, tally.messages)),
         },
         "rhythm": {
@@ -123,9 +117,9 @@ def _person(tally: facts.Tally, others: Counter, sessions: int, counted: facts.C
             "sign_offs": tally.sign_offs.most_common(5),
             "habits": {
                 "all_lower_case": _round(facts.share(tally.all_lower, tally.with_letters)),
-                "double_exclamation": _round(facts.share(tally.double_bang, tally.texts)),
-                "ellipsis": _round(facts.share(tally.ellipsis, tally.texts)),
-                "questions": _round(facts.share(tally.questions, tally.texts)),
+                "double_exclamation": _round(facts.share(tally.double_bang, tally.sampled)),
+                "ellipsis": _round(facts.share(tally.ellipsis, tally.sampled)),
+                "questions": _round(facts.share(tally.questions, tally.sampled)),
                 "laughter": tally.laughter.most_common(5),
             },
         },

@@ -1,26 +1,30 @@
 """The statistics of a portrait, counted in one pass over the messages: who writes how much, when, how fast they
 answer, who opens conversations, how long their turns are and how they type.
 
-`Tally` is one person's running counts; `count` fills one per participant from a chat's messages (in time order)
-and the sessions `data.conversations` groups them into. Everything is a count or a list of numbers, so the
-facts are exact and the page, the JSON and the terminal say the same thing.
+The pass reads plain rows (sender, time, kind, words, text) straight from the workspace, never building message
+objects, so a million messages take seconds. Counts, times, turns and conversations use every message; what needs
+the words themselves (voice, typing habits, topics) reads an even sample of at most `TEXT_SAMPLE` texts, which
+is the whole chat below that size and says the same of a larger one to a fraction of a percent.
 """
 
+import math
 import re
 import statistics
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from gptisyou.data.conversations import Session, SessionConfig, split_sessions
-from gptisyou.messages import Message
 from gptisyou.portrait import voice
 from gptisyou.portrait.voice import EMOJI
 
+TEXT_SAMPLE = 100_000  # texts read for voice, habits and topics; every one in a smaller chat
 LAUGHTER = re.compile(r"\b(?:a?(?:ha){2,}h?|(?:he){2,}|(?:hi){2,}|lo+l|lmf?ao+|rofl|x+d+|jaja(?:ja)*|kkk+|mdr+)\b",
                       re.IGNORECASE)  # fmt: skip
 _WORD = re.compile(r"\w+")
+_DAY = timedelta(days=1)
+
+Row = tuple[str | None, str, str, int, str]  # sender, ISO time, kind, words, text: a message as the store keeps it
 
 
 @dataclass
@@ -32,7 +36,6 @@ class Tally:
     texts: int = 0  # messages with words (not media)
     media: int = 0
     words: int = 0
-    emoji: int = 0
     first: datetime | None = None
     last: datetime | None = None
     by_hour: list[list[int]] = field(default_factory=lambda: [[0] * 24 for _ in range(7)])  # [weekday][hour]
@@ -46,28 +49,20 @@ class Tally:
     reply_seconds: list[float] = field(default_factory=list)  # from the other's turn to theirs, in one session
     openers: Counter = field(default_factory=Counter)  # first words of the turns that open a conversation
     sign_offs: Counter = field(default_factory=Counter)  # last words of the turns that close one
-    all_lower: int = 0  # texts with letters, none upper-case
+    # from the sample of texts:
+    sampled: int = 0
+    emoji: int = 0
     with_letters: int = 0
+    all_lower: int = 0  # texts with letters, none upper-case
     double_bang: int = 0  # "!!"
     ellipsis: int = 0  # "..." or "…"
     questions: int = 0
     laughter: Counter = field(default_factory=Counter)  # "haha", "lol" … as written, lower-cased
     terms: Counter = field(default_factory=Counter)  # words, phrases and emoji, for their voice
 
-    def add_message(self, message: Message) -> None:
-        self.messages += 1
-        moment = message.timestamp
-        self.first = moment if self.first is None else min(self.first, moment)
-        self.last = moment if self.last is None else max(self.last, moment)
-        self.by_hour[moment.weekday()][moment.hour] += 1
-        self.by_month[f"{moment:%Y-%m}"] += 1
-        if message.kind == "media":
-            self.media += 1
-        if message.kind != "text":
-            return
-        text = message.text
-        self.texts += 1
-        self.words += len(text.split())
+    def add_text(self, text: str) -> None:
+        """Count the habits and the voice of one sampled text."""
+        self.sampled += 1
         self.emoji += len(EMOJI.findall(text))
         if any(char.isalpha() for char in text):
             self.with_letters += 1
@@ -78,15 +73,10 @@ class Tally:
         self.laughter.update(match.lower() for match in LAUGHTER.findall(text))
         voice.add(self.terms, text)
 
-    def add_turn(self, words: int, bubbles: int) -> None:
-        self.turns += 1
-        self.turn_words.append(words)
-        self.turn_bubbles.append(bubbles)
-
 
 @dataclass(frozen=True, slots=True)
 class Conversation:
-    """A session as topics need it: when it started and the words of its turns."""
+    """A session as topics need it: when it started and the (sampled) texts of its turns."""
 
     start: datetime
     text: str
@@ -95,11 +85,13 @@ class Conversation:
 @dataclass
 class Chats:
     """What one pass over the portrait's chats counted: a tally per person, the conversations, the longest
-    silences."""
+    silences, and how many texts the words were read from."""
 
     tallies: dict[str, Tally] = field(default_factory=dict)
     conversations: list[Conversation] = field(default_factory=list)
     silences: list[tuple[float, datetime, datetime]] = field(default_factory=list)  # (days, from, to), longest first
+    texts_read: int = 0
+    texts_sampled: int = 0
 
     def tally(self, name: str) -> Tally:
         if name not in self.tallies:
@@ -107,54 +99,108 @@ class Chats:
         return self.tallies[name]
 
 
-def count(chats: Iterable[Iterable[Message]], gap_hours: float = 4.0, keep_silences: int = 5) -> Chats:
-    """Count every chat's messages (each in time order; senders already merged into people)."""
+def count(chats: Iterable[Iterable[Row]], total: int, gap_hours: float = 4.0, keep_silences: int = 5,
+          name_of: Callable[[str], str] = str, text_of: Callable[[str], str] = str) -> Chats:  # fmt: skip
+    """Count every chat's rows (each in time order). `total` is how many texts there are in all (for the sample's
+    stride); `name_of` maps a sender to the person they are (merged names), `text_of` a sampled text to what is
+    kept of it (redaction)."""
     counted = Chats()
-    for chat_id, messages in enumerate(chats):
-        for session in split_sessions(_tapped(messages, counted), chat_id, SessionConfig(gap_hours)):
-            _count_session(session, counted)
-            words = [bubble for turn in session.turns for bubble in turn.bubbles if not bubble.startswith("<")]
-            counted.conversations.append(Conversation(session.start, "\n".join(words)))
+    every = max(1, math.ceil(total / TEXT_SAMPLE))
+    for rows in chats:
+        _Pass(counted, timedelta(hours=gap_hours), every, name_of, text_of).run(rows)
     counted.silences = sorted(counted.silences, reverse=True)[:keep_silences]
     return counted
 
 
-def _tapped(messages: Iterable[Message], counted: Chats) -> Iterator[Message]:
-    """The messages, counted on their way to the sessions; the gaps between them kept where they are long."""
-    previous = None
-    for message in messages:
-        if message.sender is not None and message.kind in ("text", "media"):
-            counted.tally(message.sender).add_message(message)
-        if previous is not None:
-            days = (message.timestamp - previous).total_seconds() / 86_400
-            if days >= 1:
-                counted.silences.append((days, previous, message.timestamp))
-        previous = message.timestamp
-        yield message
+class _Pass:
+    """One chat's rows, in order: messages counted, grouped into turns and conversations as they come."""
 
+    def __init__(self, counted: Chats, gap: timedelta, every: int, name_of, text_of) -> None:
+        self.counted, self.gap, self.every, self.name_of, self.text_of = counted, gap, every, name_of, text_of
+        self.previous: datetime | None = None  # any message's time, for silences
+        self.turn: list | None = None  # [sender, start, end, words, bubbles, last text]
+        self.session: dict | None = None
+        self.weekday_of: dict[str, int] = {}
 
-def _count_session(session: Session, counted: Chats) -> None:
-    turns = session.turns
-    opener, closer = counted.tally(turns[0].sender), counted.tally(turns[-1].sender)
-    opener.opened += 1
-    closer.closed += 1
-    if turns[0].has_words:
-        opener.openers.update(_edge_words(turns[0].bubbles[0], first=True))
-    if turns[-1].has_words:
-        closer.sign_offs.update(_edge_words(turns[-1].bubbles[-1], first=False))
-    for name in {turn.sender for turn in turns}:
-        counted.tally(name).sessions += 1
-    for previous, turn in zip((None, *turns), turns, strict=False):
-        person = counted.tally(turn.sender)
-        if turn.has_words:
-            person.add_turn(sum(len(bubble.split()) for bubble in turn.bubbles if not bubble.startswith("<")),
-                            len(turn.bubbles))  # fmt: skip
-        if previous is not None and previous.sender != turn.sender:
-            person.reply_seconds.append((turn.start - previous.end).total_seconds())
+    def run(self, rows: Iterable[Row]) -> None:
+        for sender, ts, kind, words, text in rows:
+            moment = datetime.fromisoformat(ts)
+            if self.previous is not None and moment - self.previous >= _DAY:
+                self.counted.silences.append(((moment - self.previous) / _DAY, self.previous, moment))
+            self.previous = moment
+            if sender is None or kind not in ("text", "media"):
+                continue  # system lines and deleted messages are nobody's words
+            self._message(self.name_of(sender), ts, moment, kind, words, text)
+        self._end_session()
+
+    def _message(self, name: str, ts: str, moment: datetime, kind: str, words: int, text: str) -> None:
+        tally = self.counted.tally(name)
+        tally.messages += 1
+        if tally.first is None:
+            tally.first = moment
+        tally.last = moment
+        day = ts[:10]
+        if (weekday := self.weekday_of.get(day)) is None:
+            weekday = self.weekday_of[day] = moment.weekday()
+        tally.by_hour[weekday][moment.hour] += 1
+        tally.by_month[ts[:7]] += 1
+        if kind == "media":
+            tally.media += 1
+        else:
+            tally.texts += 1
+            tally.words += words
+        if self.session is not None and moment - self.session["end"] >= self.gap:
+            self._end_session()
+        if self.session is None:
+            self.session = {"opener": name, "first_text": text if kind == "text" else "", "people": set(),
+                            "texts": [], "start": moment, "end": moment}  # fmt: skip
+        self.session["end"] = moment
+        self.session["people"].add(name)
+        if self.turn is None or self.turn[0] != name:
+            self._end_turn(moment, name)
+            self.turn = [name, moment, moment, 0, 0, ""]
+        self.turn[2] = moment
+        self.turn[3] += words if kind == "text" else 0
+        self.turn[4] += 1
+        if kind == "text":
+            self.turn[5] = text
+            self.counted.texts_read += 1
+            if self.counted.texts_read % self.every == 0:
+                kept = self.text_of(text)
+                tally.add_text(kept)
+                self.session["texts"].append(kept)
+                self.counted.texts_sampled += 1
+
+    def _end_turn(self, now: datetime | None, next_sender: str | None) -> None:
+        if self.turn is None:
+            return
+        sender, _, end, words, bubbles, _ = self.turn
+        tally = self.counted.tally(sender)
+        if words:
+            tally.turns += 1
+            tally.turn_words.append(words)
+            tally.turn_bubbles.append(bubbles)
+        if now is not None and next_sender is not None and next_sender != sender:
+            self.counted.tally(next_sender).reply_seconds.append((now - end).total_seconds())
+
+    def _end_session(self) -> None:
+        if self.session is None:
+            return
+        last = self.turn
+        self._end_turn(None, None)
+        session, self.session, self.turn = self.session, None, None
+        opener, closer = self.counted.tally(session["opener"]), self.counted.tally(last[0])
+        opener.opened += 1
+        closer.closed += 1
+        opener.openers.update(_edge_words(self.text_of(session["first_text"]), first=True))
+        closer.sign_offs.update(_edge_words(self.text_of(last[5]), first=False))
+        for name in session["people"]:
+            self.counted.tally(name).sessions += 1
+        self.counted.conversations.append(Conversation(session["start"], "\n".join(session["texts"])))
 
 
 def _edge_words(text: str, first: bool) -> list[str]:
-    """The first (or last) word of a bubble, lower-cased: how someone opens or closes a conversation."""
+    """The first (or last) word of a text, lower-cased: how someone opens or closes a conversation."""
     words = _WORD.findall(text.lower())
     if not words:
         return []
