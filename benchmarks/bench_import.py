@@ -174,12 +174,31 @@ def measure(name: str, python: Path | str, path: Path) -> dict:
     return json.loads(process.stdout.strip().splitlines()[-1])
 
 
-def time_whole_import(path: Path) -> float:
+def time_whole_import(path: Path) -> tuple[float, dict]:
+    """Seconds of the whole `gptisyou import`, and the portrait of the workspace it made ({seconds, peak_mb})."""
     with tempfile.TemporaryDirectory() as workspace:
         command = [sys.executable, "-m", "gptisyou", "--workspace", workspace, "import", str(path)]
         start = time.perf_counter()
         subprocess.run(command, check=True, capture_output=True)
-        return time.perf_counter() - start
+        return time.perf_counter() - start, time_portrait(Path(workspace))
+
+
+def time_portrait(workspace: Path) -> dict:
+    """The whole `gptisyou portrait` of the busiest writer, start-up included, with the peak memory of its process."""
+    from gptisyou.store.database import Store
+
+    with Store.open(workspace) as store:
+        persona = max(store.people(), key=lambda person: person.messages).name
+    script = (
+        "import resource, sys\nfrom gptisyou.cli import main\n"
+        f"sys.argv = ['gptisyou', '--workspace', {str(workspace)!r}, 'portrait', '--as', {persona!r}]\n"
+        "try:\n    main()\nexcept SystemExit as done:\n    assert not done.code, done.code\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, file=sys.stderr)"
+    )
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "peak_mb": float(done.stderr.strip().splitlines()[-1])}
 
 
 def main() -> None:
@@ -199,7 +218,7 @@ def main() -> None:
             print(f"parsing with {name} …", file=sys.stderr)
             results[name] = measure(name, peers_python, big)
     small_peak = measure("gptisyou", sys.executable, small)["peak_mb"]
-    import_seconds = time_whole_import(big)
+    import_seconds, portrait = time_whole_import(big)
 
     print(f"\nWhatsApp export: {size_mb:.0f} MB ({big.name}); machine: {describe()}\n")
     print(f"{'parser':<24} {'seconds':>8} {'MB/s':>7} {'peak MB':>8} {'messages':>11}")
@@ -232,6 +251,11 @@ def main() -> None:
     print(f"whole `gptisyou import` (parse + SQLite, start-up included): {import_seconds:.1f} s{verdict}")
     if fastest:
         print(f"  vs whatstk told the format: {fastest / import_seconds:.2f}x")
+    messages = results["gptisyou"].get("messages", 0)
+    print(
+        f"`gptisyou portrait` of that workspace ({messages:,} messages, start-up included): "
+        f"{portrait['seconds']:.1f} s (target ≤ 30 s), peak {portrait['peak_mb']:.0f} MB (target ≤ 500 MB)"
+    )
 
 
 if __name__ == "__main__":
