@@ -97,3 +97,31 @@ def test_the_quiz_page_is_off_unless_asked_and_then_behind_the_key(browser, tiny
         expect(page.locator("#score")).to_contain_text("of 1 times")
     with Store.open(workspace) as store:
         assert len(store.quiz_answers(str(evaluated.directory))) == 1
+
+
+def test_the_portrait_page_is_off_unless_asked_behind_the_key_and_fetches_nothing_else(browser, tiny_base, workspace,
+                                                                                        tmp_path):  # fmt: skip
+    from gptisyou.portrait import build, page
+    from gptisyou.store.database import Store
+    from tests.portrait.test_portrait import _import, _planted_topics
+
+    with live_server(app_saying("w1 <eot>", tiny_base)) as url:
+        assert browser.new_page().goto(f"{url}/portrait").status == 404  # real words: not served unless asked
+    with _import(workspace, tmp_path, _planted_topics()):
+        pass
+    with Store.open(workspace) as store:
+        html = page.render(build.portrait(store, "Ann"))
+    with live_server(app_saying("w1 <eot>", tiny_base, api_key="sesame", portrait=html)) as url:
+        viewer = browser.new_page(viewport={"width": 1100, "height": 900})
+        requests = []
+        viewer.on("request", lambda request: requests.append(request.url))
+        viewer.on("dialog", lambda dialog: dialog.accept("sesame"))
+        viewer.goto(f"{url}/portrait")
+        frame = viewer.frame_locator("#page")
+        for heading in ("At a glance", "Rhythm", "Voice", "What you talked about"):
+            playwright.expect(frame.locator("h2", has_text=heading)).to_have_count(1)
+        images = frame.locator("img")
+        playwright.expect(images).to_have_count(5)  # the heatmaps, months, reply delays, voices, topics
+        widths = [images.nth(i).evaluate("image => image.naturalWidth") for i in range(5)]
+        assert all(width > 300 for width in widths)  # every plot decoded and drawn
+        assert all(request.startswith((url, "data:", "about:")) for request in requests), requests

@@ -54,8 +54,11 @@ def test_ask_a_preset_and_a_question(run, trained):
     assert result.exit_code == 0, result.stderr
     assert result.stdout.splitlines()[0] == "Bob: Well that was worth a try?"
     assert result.stdout.splitlines()[1].startswith("Ann: ")
-    topics = run("ask", "--as", "Ann", "--preset", "topics", "--base")
-    assert "weak at this kind of analysis" in topics.stderr
+    topics = run("ask", "--as", "Ann", "--preset", "topics")
+    assert "(answered from the chats, not by the clone: gptisyou portrait --as Ann)" in topics.stdout
+    personality = run("ask", "--as", "Ann", "--preset", "personality")
+    assert personality.exit_code == 0, personality.output
+    assert "Ann wrote " in personality.stdout
     assert run("ask", "--as", "Ann", "w3 w4", "--me", "Carol").stdout.startswith("Carol: w3 w4\nAnn: ")
 
 

@@ -30,7 +30,7 @@ def portrait(ctx: click.Context, persona: str, with_name: str | None, out: Path 
     from gptisyou.store.workspace import file_name_for
 
     try:
-        from gptisyou.portrait import build, page
+        from gptisyou.portrait import build, page, said
     except ImportError as missing:
         raise MissingExtra.from_import(missing, "the portrait") from None
     console = stderr_console(ctx)
@@ -45,7 +45,7 @@ def portrait(ctx: click.Context, persona: str, with_name: str | None, out: Path 
     if as_json:
         click.echo(json.dumps(facts, ensure_ascii=False, indent=1))
     else:
-        _summary(facts, page.sentences(facts))
+        _summary(facts, said.glance(facts))
     console.print(Text(printable(f"portrait: {out}"), style="dim"))
 
 

@@ -21,8 +21,6 @@ PRESETS = {  # the analysis prompts of the original experiment, asked as "you" i
     "topics": "What have we talked about all this time? List the topics of our conversations.",
     "cold-reply": "Well that was worth a try?",
 }
-_WEAK_MODEL_NOTE = ("Note: a 270M model imitates style; it is weak at this kind of analysis. "
-                    "Larger bases (--base) or a hosted fine-tune answer better.")  # fmt: skip
 
 
 def _persona_options(command):
@@ -188,14 +186,29 @@ def ask(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, 
 
     if (question is None) == (preset is None):
         raise InputError("give a QUESTION or a --preset (personality, topics, cold-reply), not both")
+    if preset in ("personality", "topics") and backend != "openai":
+        _answer_from_portrait(ctx, persona, preset)
+        return
     loaded = _load(ctx, persona, me, run_dir, backend, style_strength, engine, base_only)
     clone, me = loaded.clone, loaded.me
-    if preset in ("personality", "topics"):
-        stderr_console(ctx).print(f"[dim]{_WEAK_MODEL_NOTE}[/dim]")
     asked = PRESETS[preset] if preset else question
     reply = clone.reply([Line(me, asked)], Sampling(temperature=temperature, seed=seed))
     click.echo(printable(f"{me}: {asked}"))
     click.echo(printable(f"{persona}: {reply or '(no reply)'}"))
+
+
+def _answer_from_portrait(ctx: click.Context, persona: str, preset: str) -> None:
+    """The original experiment's analysis questions, answered from the chats themselves (the portrait): a small
+    local model imitates a voice but cannot analyse one. A hosted fine-tune (--backend openai) is still asked."""
+    from gptisyou.portrait import build, said
+
+    with open_store(ctx) as store:
+        facts = build.portrait(store, persona)
+    click.echo(
+        printable(f"{PRESETS[preset]}\n(answered from the chats, not by the clone: gptisyou portrait --as {persona})")
+    )
+    for line in said.personality(facts) if preset == "personality" else said.topics(facts):
+        click.echo(printable(f"• {line}"))
 
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
@@ -246,13 +259,15 @@ def served_host_names(host: str, extra: tuple[str, ...] = ()) -> set[str] | None
     is_flag=True,
     help="Also serve the blind test at /quiz: real held-out messages (redacted), behind --api-key if set.",
 )
+@click.option("--portrait", "with_portrait", is_flag=True,
+              help="Also serve the persona's portrait at /portrait: it quotes real messages, behind --api-key if set.")  # fmt: skip
 @click.option("--allow-host", "allow_hosts", multiple=True,
               help="Also accept requests addressed to this host name (repeatable; * for any). By default only the "
                    "names of the address it listens on.")  # fmt: skip
 @click.pass_context
 def serve(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, backend: str,
           style_strength: float, engine: str, host: str, port: int, api_key: str | None, base_only: bool, max_tokens: int,
-          with_quiz: bool, allow_hosts: tuple[str, ...]) -> None:  # fmt: skip
+          with_quiz: bool, allow_hosts: tuple[str, ...], with_portrait: bool = False) -> None:  # fmt: skip
     """Serve the clone of PERSONA: a web chat page at / and an OpenAI-compatible API at /v1.
 
     \b
@@ -288,6 +303,12 @@ def serve(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None
         if loaded.run is None:
             raise InputError("--quiz compares the real replies with a local run's: not with --backend openai")
         quiz = WebQuiz(ctx.obj["workspace"], loaded.run, persona)
+    portrait = None
+    if with_portrait:
+        from gptisyou.portrait import build, page
+
+        with open_store(ctx) as store:
+            portrait = page.render(build.portrait(store, persona))
     app = create_app(loaded.clone, model_id, me=loaded.me, api_key=api_key, max_new_tokens=max_tokens,
-                     allowed_hosts=served_host_names(host, allow_hosts), quiz=quiz)  # fmt: skip
+                     allowed_hosts=served_host_names(host, allow_hosts), quiz=quiz, portrait=portrait)  # fmt: skip
     uvicorn.run(app, host=host, port=port, log_level="warning")

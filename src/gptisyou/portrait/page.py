@@ -8,6 +8,9 @@ import html
 import io
 import math
 
+from gptisyou.portrait import said
+from gptisyou.portrait.said import duration
+
 _COLOURS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c")
 _VOICE_NOTE = (
     "<p>The words, phrases and emoji most distinctively each person's, against everyone else's in these "
@@ -25,7 +28,7 @@ def render(portrait: dict) -> str:
         f"<p class=meta>{_meta(portrait)}</p>",
         *(f"<p class=note>{_e(note)}</p>" for note in portrait["notes"]),
         "<h2>At a glance</h2>",
-        "<ul>" + "".join(f"<li>{_e(line)}</li>" for line in sentences(portrait)) + "</ul>",
+        "<ul>" + "".join(f"<li>{_e(line)}</li>" for line in said.glance(portrait)) + "</ul>",
         _glance_table(portrait),
         "<h2>Rhythm</h2>",
         _img(lambda out: _heatmaps(portrait, out), "When each of them writes: weekday by hour"),
@@ -41,33 +44,6 @@ def render(portrait: dict) -> str:
     ]
     title = f"gptisyou — portrait of {persona} and {other}"
     return _PAGE.format(title=_e(title), body="\n".join(section for section in sections if section))
-
-
-def sentences(portrait: dict) -> list[str]:
-    """The portrait's main facts in plain words."""
-    persona, other = portrait["persona"], portrait["with"]
-    mine, theirs = portrait["people"][persona]["glance"], portrait["people"][other]["glance"]
-    said = []
-    if mine["messages"]:
-        said.append(f"{persona} wrote {mine['messages']:,} messages ({mine['words']:,} words) from {mine['first']} "
-                    f"to {mine['last']}; {other} wrote {theirs['messages']:,}.")  # fmt: skip
-    if mine["opened_share"] is not None:
-        said.append(f"{persona} opened {mine['opened_share']:.0%} of your {portrait['conversations']:,} "
-                    f"conversations, {other} {theirs['opened_share'] or 0:.0%}.")  # fmt: skip
-    if mine["median_reply_minutes"] is not None and theirs["median_reply_minutes"] is not None:
-        said.append(f"{persona} answers in {_duration(mine['median_reply_minutes'])} (median), {other} in "
-                    f"{_duration(theirs['median_reply_minutes'])}.")  # fmt: skip
-    if mine["median_turn_words"] is not None:
-        said.append(f"A turn of {persona}'s is typically {mine['median_turn_words']:g} words in "
-                    f"{mine['mean_bubbles_per_turn'] or 0:.1f} messages; {other}'s {theirs['median_turn_words'] or 0:g} "
-                    f"words in {theirs['mean_bubbles_per_turn'] or 0:.1f}.")  # fmt: skip
-    distinctive = portrait["people"][persona]["voice"]["distinctive"][:5]
-    if distinctive:
-        said.append(f"Most distinctively {persona}'s: " + ", ".join(f"“{term['text']}”" for term in distinctive) + ".")
-    if portrait["topics"]:
-        said.append("Most talked about: " + "; ".join(", ".join(topic["words"][:3]) for topic in portrait["topics"][:3])
-                    + ".")  # fmt: skip
-    return said
 
 
 def _meta(portrait: dict) -> str:
@@ -253,7 +229,7 @@ def _e(text) -> str:
 def _cell(value, shape: str | None) -> str:
     if value is None:
         return "—"
-    return _e(_duration(value) if shape is None else shape.format(value))
+    return _e(duration(value) if shape is None else shape.format(value))
 
 
 def _share(value: float | None) -> str:
@@ -262,14 +238,6 @@ def _share(value: float | None) -> str:
 
 def _counted(pairs: list) -> str:
     return ", ".join(f"{text} ({count})" for text, count in pairs[:4]) or "—"
-
-
-def _duration(minutes: float) -> str:
-    if minutes < 1:
-        return f"{minutes * 60:.0f} s"
-    if minutes < 90:
-        return f"{minutes:.0f} min"
-    return f"{minutes / 60:.1f} h"
 
 
 _PAGE = """<!doctype html>

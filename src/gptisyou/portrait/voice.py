@@ -67,9 +67,10 @@ def distinctive(mine: Counter, theirs: Counter, top: int = 20, min_count: int = 
             continue
         z_count = theirs.get(term, 0)
         alpha = scale * (y + z_count) / total
-        delta = math.log((y + alpha) / (n + scale - y - alpha)) - math.log(
-            (z_count + alpha) / (m + scale - z_count - alpha)
-        )
+        rest_mine, rest_theirs = n + scale - y - alpha, m + scale - z_count - alpha
+        if rest_mine <= 0 or rest_theirs <= 0:  # the term is all either side wrote: no odds to compare
+            continue
+        delta = math.log((y + alpha) / rest_mine) - math.log((z_count + alpha) / rest_theirs)
         sigma = math.sqrt(1 / (y + alpha) + 1 / (z_count + alpha))
         ranked.append(Term(term, delta / sigma, y, z_count))
     ranked.sort(key=lambda term: term.z, reverse=True)

@@ -157,12 +157,13 @@ async def _joined(pieces: AsyncIterator[str]) -> str:
 
 def create_app(clone: Responder, model_id: str, me: str, api_key: str | None = None,
                max_body_bytes: int = MAX_BODY_BYTES, max_new_tokens: int = MAX_NEW_TOKENS,
-               allowed_hosts: Collection[str] | None = None, quiz=None) -> FastAPI:  # fmt: skip
+               allowed_hosts: Collection[str] | None = None, quiz=None, portrait: str | None = None) -> FastAPI:  # fmt: skip
     """The app serving `clone` as the model `model_id`; `me` is who a `user` message is from, unless it names one.
 
     `allowed_hosts`: the host names a request's `Host` header may carry (None: any). A server on 127.0.0.1 accepts
     only its own names, so a web page cannot reach it through a name it rebinds to 127.0.0.1.
     `quiz`: an `eval.quiz.WebQuiz` to serve the blind test at /quiz (it shows real messages: off unless given).
+    `portrait`: the portrait page's HTML, served at /portrait (it quotes real messages: off unless given).
     """
     app = FastAPI(title="gptisyou", docs_url=None, redoc_url=None, openapi_url=None, **_NO_TELEMETRY)
     app.add_middleware(Guard, max_body_bytes=max_body_bytes, api_key=api_key, allowed_hosts=allowed_hosts)
@@ -198,6 +199,8 @@ def create_app(clone: Responder, model_id: str, me: str, api_key: str | None = N
 
     if quiz is not None:
         _add_quiz(app, quiz)
+    if portrait is not None:
+        _add_portrait(app, portrait)
 
     @app.get("/health")
     async def health() -> dict:
@@ -257,6 +260,20 @@ def _add_quiz(app: FastAPI, quiz) -> None:
     @app.post("/api/quiz")
     async def answer(body: QuizAnswer) -> dict:
         return quiz.answer(body.token, body.picked)
+
+
+def _add_portrait(app: FastAPI, portrait: str) -> None:
+    """The portrait: a page at /portrait that fetches it from /api/portrait, behind the API key like every /api
+    path, and shows it in a sandboxed frame."""
+    page = resources.files("gptisyou.serve").joinpath("web/portrait.html").read_text(encoding="utf-8")
+
+    @app.get("/portrait", response_class=HTMLResponse)
+    async def portrait_page() -> str:
+        return page
+
+    @app.get("/api/portrait")
+    async def portrait_html() -> dict:
+        return {"html": portrait}
 
 
 async def _events(pieces: AsyncIterator[str], usage: Usage, completion_id: str, model_id: str) -> AsyncIterator[str]:
