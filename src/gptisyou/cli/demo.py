@@ -7,6 +7,7 @@ import click
 
 from gptisyou.cli.chats import import_command, people
 from gptisyou.cli.context import Number, stderr_console
+from gptisyou.cli.portrait import portrait
 
 DEMO_PERSONA = "Sam"  # the contact in the demo export: the classic case, a model of the other person
 
@@ -24,7 +25,8 @@ def demo(ctx: click.Context, minutes: float, samples: int | None, base: str | No
     """Run the product end to end on a bundled sample chat (two real people, 4,981 messages).
 
     Writes the sample as a WhatsApp export, imports it, fine-tunes the local model to write like Sam for a
-    few minutes, evaluates it on Sam's most recent replies and says how to talk to it.
+    few minutes, evaluates it on Sam's most recent replies, writes Sam's portrait beside the report and says how
+    to talk to the clone.
     """
     from gptisyou.cli.evaluate import key_figures, run_evaluation
     from gptisyou.cli.train import train
@@ -46,10 +48,12 @@ def demo(ctx: click.Context, minutes: float, samples: int | None, base: str | No
     console.rule(f"[bold]4/4 How well does it write like {DEMO_PERSONA}? (held-out replies, tuned vs base)")
     directory = run_evaluation(ctx, DEMO_PERSONA, None, samples=samples or default_samples(workspace))
     metrics = json.loads((directory / "metrics.json").read_text())
+    console.rule(f"[bold]What {DEMO_PERSONA} is like and what they talked about (from the chat itself)")
+    ctx.invoke(portrait, persona=DEMO_PERSONA, out=directory / "portrait.html")
     console.rule("[bold]Result")
     for line in key_figures(metrics):
         click.echo(line)
-    click.echo(f"report: {directory / 'report.html'}")
+    click.echo(f"report: {directory / 'report.html'} · portrait: {directory / 'portrait.html'}")
     click.echo(f"demo finished in {(time.monotonic() - started) / 60:.1f} minutes. Next:")
     prefix = f"gptisyou --workspace {workspace}"
     click.echo(f"  {prefix} chat --as {DEMO_PERSONA}      # talk to the clone")
