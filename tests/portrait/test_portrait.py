@@ -165,3 +165,20 @@ def test_an_unknown_person_is_a_one_line_error(run, workspace, tmp_path, persona
     result = run("portrait", "--as", persona)
     assert result.exit_code == 2
     assert "no participant 'Nobody'" in result.stderr
+
+
+def test_the_clone_beside_the_person_says_the_largest_differences(workspace, tmp_path):
+    from tests.conftest import fake_trained_run
+
+    samples = [{"context": [], "real": f"haha yes {n} 😀", "tuned": f"Well, I think that on day {n} we might have "
+                "gone to the market together, do you remember it?", "base": f"Hello {n}."} for n in range(12)]  # fmt: skip
+    with _import(workspace, tmp_path, _by_hand()) as store:
+        fake_trained_run(workspace, "Ann", samples)
+        facts = portrait(store, "Ann")
+    beside = facts["clone"]
+    assert beside["replies"] == 12
+    assert beside["stats"]["real"]["median_words"] == 4
+    assert beside["stats"]["tuned"]["median_words"] == 19
+    assert beside["differences"][0] == "the clone's replies are 4.8 times as long as Ann's (19 words against 4)"
+    assert "100% of the clone's replies are questions, 0% of Ann's" in beside["differences"]
+    assert any("Ann writes “haha”" in line and "the clone never does" in line for line in beside["differences"])

@@ -11,7 +11,7 @@ from datetime import datetime
 from gptisyou.data.dataset import DatasetConfig, counterpart, persona_chats
 from gptisyou.data.redact import Redactor
 from gptisyou.errors import InputError
-from gptisyou.portrait import facts, topics, voice
+from gptisyou.portrait import clone, facts, topics, voice
 from gptisyou.store.database import Store
 
 REPLY_BINS_MINUTES = (1, 5, 15, 60, 180, 720, 1440)  # the reply-delay histogram's upper edges; beyond: later
@@ -81,7 +81,19 @@ def portrait(store: Store, persona: str, with_name: str | None = None, redact: b
     result["silences"] = [{"days": round(days, 1), "from": f"{start:%Y-%m-%d}", "to": f"{end:%Y-%m-%d}"}
                           for days, start, end in counted.silences]  # fmt: skip
     result["conversations"] = sessions
+    result["clone"] = _clone_beside(store, persona)
     return _redacted(result, redactor) if redactor else result
+
+
+def _clone_beside(store: Store, persona: str) -> dict | None:
+    """The clone's replies beside the real ones, from the persona's latest evaluated run; None without one."""
+    from gptisyou.runs import Run
+
+    try:
+        run = Run.latest(store.path.parent, persona)
+    except InputError:
+        return None
+    return clone.beside(run.eval_dir / "metrics.json", persona)
 
 
 def _person(tally: facts.Tally, others: Counter, sessions: int, counted: facts.Chats) -> dict:

@@ -41,6 +41,8 @@ def render(portrait: dict) -> str:
         _habits_table(portrait),
         "<h2>What you talked about</h2>",
         _topics(portrait),
+        "<h2>The clone beside the person</h2>",
+        _clone(portrait),
     ]
     title = f"gptisyou — portrait of {persona} and {other}"
     return _PAGE.format(title=_e(title), body="\n".join(section for section in sections if section))
@@ -101,6 +103,30 @@ def _topics(portrait: dict) -> str:
         for topic in portrait["topics"]
     )
     return _img(lambda out: _topic_shares(portrait, out), "Topics month by month") + f"<ol class=topics>{items}</ol>"
+
+
+_CLONE_ROWS = (("Words per reply (median)", "median_words", "{:g}"), ("Messages per reply", "mean_bubbles", "{:.1f}"),
+               ("Emoji per 100 replies", "emoji_per_100", "{:.1f}"), ("All lower-case", "all_lower_case", "{:.0%}"),
+               ("Questions", "questions", "{:.0%}"), ("With “!!”", "double_exclamation", "{:.0%}"),
+               ("Laughing", "laughter", "{:.0%}"))  # fmt: skip
+
+
+def _clone(portrait: dict) -> str:
+    beside = portrait.get("clone")
+    persona = portrait["persona"]
+    if not beside:
+        return (f"<p class=note>No evaluated clone of {_e(persona)} yet: <code>gptisyou train --as {_e(persona)}</code> "
+                f"then <code>gptisyou eval --as {_e(persona)}</code> add it here.</p>")  # fmt: skip
+    head = f"<tr><th></th><th>{_e(persona)} (real)</th><th>the clone</th><th>the base model</th></tr>"
+    body = "".join(
+        f"<tr><td>{label}</td>" + "".join(f"<td>{_e(shape.format(beside['stats'][side][key]))}</td>"
+                                          for side in ("real", "tuned", "base")) + "</tr>"
+        for label, key, shape in _CLONE_ROWS
+    )  # fmt: skip
+    said = "".join(f"<li>{_e(line)}</li>" for line in beside["differences"]) or "<li>No large difference.</li>"
+    return (f"<p>The same {beside['replies']} held-out moments of run {_e(beside['run'])}: what {_e(persona)} "
+            f"really wrote, the tuned clone's reply and the untuned base model's.</p><ul>{said}</ul>"
+            f"<table class=clone>{head}{body}</table>")  # fmt: skip
 
 
 def _silences(portrait: dict) -> str:
