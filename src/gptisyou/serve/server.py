@@ -245,13 +245,19 @@ class QuizAnswer(BaseModel):
     picked: int = Field(ge=0, le=1)
 
 
+def _add_page(app: FastAPI, route: str) -> None:
+    """The static page `web/<route>.html` at `/<route>`: what it shows comes from /api, behind the API key."""
+    page = resources.files("gptisyou.serve").joinpath(f"web/{route}.html").read_text(encoding="utf-8")
+
+    async def show() -> str:
+        return page
+
+    app.add_api_route(f"/{route}", show, methods=["GET"], response_class=HTMLResponse)
+
+
 def _add_quiz(app: FastAPI, quiz) -> None:
     """The blind test's page and API; /api/quiz sits behind the API key like every /api path."""
-    page = resources.files("gptisyou.serve").joinpath("web/quiz.html").read_text(encoding="utf-8")
-
-    @app.get("/quiz", response_class=HTMLResponse)
-    async def quiz_page() -> str:
-        return page
+    _add_page(app, "quiz")
 
     @app.get("/api/quiz")
     async def next_question() -> dict:
@@ -265,11 +271,7 @@ def _add_quiz(app: FastAPI, quiz) -> None:
 def _add_portrait(app: FastAPI, portrait: str) -> None:
     """The portrait: a page at /portrait that fetches it from /api/portrait, behind the API key like every /api
     path, and shows it in a sandboxed frame."""
-    page = resources.files("gptisyou.serve").joinpath("web/portrait.html").read_text(encoding="utf-8")
-
-    @app.get("/portrait", response_class=HTMLResponse)
-    async def portrait_page() -> str:
-        return page
+    _add_page(app, "portrait")
 
     @app.get("/api/portrait")
     async def portrait_html() -> dict:
