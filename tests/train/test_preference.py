@@ -59,3 +59,50 @@ def test_a_run_with_preference_pairs_records_them_and_keeps_an_adapter(learnable
     assert 0 < records[-1]["pairs"] <= 8
     assert {"val_loss_before", "val_loss_after"} <= set(records[-1])
     assert (run_directory / "adapter" / "adapter_model.safetensors").is_file()
+
+
+def test_corrections_round_trip_into_the_next_train_s_preference_pairs(learnable_chat, workspace, tiny_base, run):
+    """/not-them in chat → stored → listed → the next train prefers what they would say → forget deletes it."""
+    from click.testing import CliRunner
+
+    from gptisyou.cli import cli
+    from gptisyou.store.database import Store
+
+    first = train(learnable_chat, workspace, TrainConfig("Ann", base=str(tiny_base), max_steps=1, batch_tokens=512))
+    assert first is not None
+    chatted = CliRunner().invoke(cli, ["chat", "--as", "Ann", "--seed", "1"], catch_exceptions=False,
+                                 input="w3\n/not-them w9 w9\nw4\n/not-them\n/quit\n")  # fmt: skip
+    assert chatted.exit_code == 0, chatted.output
+    assert "Noted as correction 1 (Ann would say: w9 w9)" in chatted.output
+    listed = run("corrections", "--as", "Ann")
+    assert "would say: w9 w9" in listed.stdout
+    assert listed.stdout.count("not them: ") == 2
+    config = TrainConfig("Ann", base=str(tiny_base), max_steps=1, batch_tokens=512)
+    run_directory = train(learnable_chat, workspace, config)
+    summary = json.loads((run_directory / "preference.jsonl").read_text().splitlines()[-1])
+    assert summary["corrections"] == 2
+    assert summary["pairs"] >= 1  # the rewrite's pair at least; the other takes the likeliest real reply
+    assert run("corrections", "--as", "Ann", "--remove", "2").stdout == "1 correction(s) deleted\n"
+    assert run("forget", "--as", "Ann", "--yes").exit_code == 0
+    with Store.open(workspace) as store:
+        assert store.corrections("Ann") == []
+
+
+def test_a_correction_without_a_rewrite_prefers_the_real_reply_of_the_likeliest_training_moment(tiny_base):
+    from datetime import datetime
+
+    from gptisyou.data.conversations import Session, Turn
+    from gptisyou.data.memory import Memory
+    from gptisyou.engine.torch_engine import TorchClone
+    from gptisyou.store.database import Correction
+
+    at = datetime(2024, 1, 1)
+    turns = (Turn("Bob", ("pizza tonight?",), at, at, True), Turn("Ann", ("w7 w8",), at, at, True),
+             Turn("Bob", ("rain again",), at, at, True), Turn("Ann", ("umbrella w2",), at, at, True))  # fmt: skip
+    memory = Memory([Session(1, turns)], "Ann")
+    model, tokenizer = load_lora_model(tiny_base, TrainConfig("Ann", bf16_frozen_weights=False))
+    clone = TorchClone(model, tokenizer, "Ann")
+    correction = Correction(1, "Ann", (("Bob", "pizza later?"),), "w5 w5", None, "web", at)
+    [pair] = preference.corrected_pairs(clone, [correction], memory, max_tokens=64)
+    decoded = tokenizer.decode([label for label in pair.chosen.labels if label != -100])
+    assert "w7 w8" in decoded

@@ -23,7 +23,7 @@ from gptisyou.cli.evaluate import eval_command, quiz
 from gptisyou.cli.export import export
 from gptisyou.cli.hosted import forget, hosted
 from gptisyou.cli.portrait import portrait
-from gptisyou.cli.talk import ask, chat, serve
+from gptisyou.cli.talk import ask, chat, corrections, serve
 from gptisyou.cli.train import runs, train
 from gptisyou.errors import GptisyouError
 from gptisyou.store.workspace import private_umask, safety_warnings, workspace_dir
@@ -78,6 +78,7 @@ for command in (
     train,
     runs,
     chat,
+    corrections,
     ask,
     serve,
     eval_command,

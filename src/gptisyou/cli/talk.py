@@ -89,6 +89,7 @@ def chat(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None,
     /save FILE  write the conversation to FILE
     /temp X     sampling temperature (0 = always the likeliest word)
     /base       also show what the untuned base model would say (again to stop)
+    /not-them [what they would say]   the last reply is unlike them: remembered, learned from at the next train
     /quit       or Ctrl-D / Ctrl-C
     """
     from gptisyou.engine.types import Line, Sampling
@@ -119,6 +120,8 @@ def chat(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None,
             _save_transcript(Path(argument or "conversation.txt"), history, console)
         elif command == "/temp":
             temperature = _temperature(argument, temperature, console)
+        elif command == "/not-them":
+            _not_them(ctx, persona, history, argument.strip(), console)
         elif command == "/base" and loaded.run is None:
             console.print("[dim]/base compares with the local base model: not with --backend openai.[/dim]")
         elif command == "/base":
@@ -136,6 +139,49 @@ def chat(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None,
             history.append(Line(persona, reply))
             if compare:
                 _speak(console, f"{persona} (base model)", base.stream(history[:-1], sampling), style="dim")
+
+
+@click.command()
+@click.option("--as", "persona", required=True, help="Whose clone the corrections were given to.")
+@click.option(
+    "--remove", "remove_ids", type=int, multiple=True, metavar="ID", help="Delete this correction (repeatable)."
+)
+@click.pass_context
+def corrections(ctx: click.Context, persona: str, remove_ids: tuple[int, ...]) -> None:
+    """List the replies of PERSONA's clone you marked as unlike them (`/not-them` in chat, the button on the web
+    page), or delete some. The next `gptisyou train` prefers what they would say over each of these replies."""
+    with open_store(ctx) as store:
+        if remove_ids:
+            removed = store.remove_corrections(persona, list(remove_ids))
+            click.echo(f"{removed} correction(s) deleted")
+            return
+        found = store.corrections(persona)
+    if not found:
+        click.echo(
+            f"No corrections for {printable(persona)} yet: /not-them in `gptisyou chat --as {printable(persona)}`."
+        )
+        return
+    for correction in found:
+        before = correction.context[-1] if correction.context else None
+        click.echo(printable(f"{correction.id}  {correction.created_at:%Y-%m-%d %H:%M} ({correction.via})"))
+        if before:
+            click.echo(printable(f"    {before[0]}: {before[1]}".replace("\n", " ")))
+        click.echo(printable(f"    not them: {correction.reply}".replace("\n", " ")))
+        if correction.rewrite:
+            click.echo(printable(f"    would say: {correction.rewrite}".replace("\n", " ")))
+
+
+def _not_them(ctx: click.Context, persona: str, history: list, rewrite: str, console: Console) -> None:
+    """Store the clone's last reply as unlike the person (with what they would say, if given)."""
+    if not history or history[-1].speaker != persona or not history[-1].text:
+        console.print(f"[dim]/not-them marks {persona}'s last reply: there is none yet.[/dim]")
+        return
+    context = [(line.speaker, line.text) for line in history[:-1]]
+    with open_store(ctx) as store:
+        number = store.add_correction(persona, context, history[-1].text, rewrite or None, via="terminal")
+    said = f" ({persona} would say: {rewrite})" if rewrite else ""
+    console.print(literal(f"Noted as correction {number}{said}: the next `gptisyou train --as {persona}` learns from "
+                          f"it (gptisyou corrections --as {persona} lists them).", "dim"))  # fmt: skip
 
 
 def _speak(console: Console, name: str, pieces, style: str = "") -> str:

@@ -147,8 +147,26 @@ def _counted_quiz_answers(db: sqlite3.Connection) -> None:
     )
 
 
+def _corrections(db: sqlite3.Connection) -> None:
+    _run_script(
+        db,
+        """
+        CREATE TABLE corrections (         -- "they wouldn't say that": a clone's reply the user marked as unlike them
+            id INTEGER PRIMARY KEY,
+            persona TEXT NOT NULL,
+            context TEXT NOT NULL,         -- JSON [[speaker, text], ...]: the conversation before the reply
+            reply TEXT NOT NULL,           -- what the clone said
+            rewrite TEXT,                  -- what the person would have said, when the user wrote it
+            via TEXT NOT NULL,             -- terminal | web
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX corrections_by_persona ON corrections (persona);
+        """,
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
-    _initial_schema, _remote_objects, _quiz_answers, _chat_keys, _aliases, _counted_quiz_answers,
+    _initial_schema, _remote_objects, _quiz_answers, _chat_keys, _aliases, _counted_quiz_answers, _corrections,
 ]  # fmt: skip
 
 
@@ -161,6 +179,19 @@ class RemoteObject:
     detail: dict
     created_at: datetime
     deleted_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Correction:
+    """A clone's reply the user marked as unlike the person, with what the person would have said, if given."""
+
+    id: int
+    persona: str
+    context: tuple[tuple[str, str], ...]  # (speaker, text), oldest first
+    reply: str
+    rewrite: str | None
+    via: str
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -398,6 +429,38 @@ class Store:
         """Whether each answer for `run` that counts picked the real reply, oldest first."""
         rows = self.db.execute("SELECT picked_real FROM quiz_answers WHERE run = ? AND counted ORDER BY id", (run,))
         return [bool(picked) for (picked,) in rows]
+
+    # --- corrections ("they wouldn't say that") ----------------------------------------------------------------
+
+    def add_correction(self, persona: str, context: list[tuple[str, str]], reply: str, rewrite: str | None,
+                       via: str) -> int:  # fmt: skip
+        """Store a correction; returns its id."""
+        with self.transaction() as db:
+            return db.execute(
+                "INSERT INTO corrections (persona, context, reply, rewrite, via, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (persona, json.dumps(context, ensure_ascii=False), reply, rewrite or None, via,
+                 datetime.now().isoformat(timespec="seconds")),
+            ).lastrowid  # fmt: skip
+
+    def corrections(self, persona: str) -> list[Correction]:
+        """The persona's corrections, oldest first."""
+        rows = self.db.execute(
+            "SELECT id, persona, context, reply, rewrite, via, created_at FROM corrections WHERE persona = ? ORDER BY id",
+            (persona,),
+        )
+        return [Correction(id_, who, tuple(tuple(line) for line in json.loads(context)), reply, rewrite, via,
+                           datetime.fromisoformat(created))
+                for id_, who, context, reply, rewrite, via, created in rows]  # fmt: skip
+
+    def remove_corrections(self, persona: str, ids: list[int] | None = None) -> int:
+        """Delete the persona's corrections `ids` (all of them without); returns how many went."""
+        with self.transaction() as db:
+            if ids is None:
+                return db.execute("DELETE FROM corrections WHERE persona = ?", (persona,)).rowcount
+            marks = ", ".join("?" * len(ids))
+            return db.execute(
+                f"DELETE FROM corrections WHERE persona = ? AND id IN ({marks})", [persona, *ids]
+            ).rowcount
 
     # --- what lives at hosted providers ----------------------------------------------------------------------
 

@@ -97,7 +97,8 @@ def forget_workspace(workspace: Path) -> Deletion:
 
 
 def forget_persona(workspace: Path, persona: str) -> Deletion:
-    """Delete one persona's redaction map, hosted uploads and runs (in that order).
+    """Delete one persona's redaction map, hosted uploads, runs (in that order) and the corrections given to their
+    clone.
 
     Raises:
         DeletionError: some files could not be removed (everything else was).
@@ -110,6 +111,11 @@ def forget_persona(workspace: Path, persona: str) -> Deletion:
         persona_dir(workspace, persona),
     ):
         _remove(path, deletion)
+    if is_workspace(workspace):
+        from gptisyou.store.database import Store
+
+        with Store.open(workspace) as store:
+            store.remove_corrections(persona)
     return deletion
 
 

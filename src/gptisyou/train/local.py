@@ -113,8 +113,9 @@ def train(
     _loop(run, setup, config, processes, progress, on_step)
     if not processes.is_main:
         return None
-    if config.preference_pairs:
-        _prefer_real_replies(run, setup, config)
+    corrected = store.corrections(config.persona)
+    if config.preference_pairs or corrected:
+        _prefer_real_replies(run, setup, config, corrected)
     _finish(run, setup, config)
     return run.directory
 
@@ -247,9 +248,10 @@ def _keep_if_best(run: Run, setup: _Setup, progress: checkpoint.Progress, val_lo
 # --- preference tuning -------------------------------------------------------------------------------------
 
 
-def _prefer_real_replies(run: Run, setup: _Setup, config: TrainConfig) -> None:
-    """DPO from the fine-tune's best adapter (`preference`); what it ends with is the run's adapter. Its records and
-    the held-out figures before and after go to preference.jsonl."""
+def _prefer_real_replies(run: Run, setup: _Setup, config: TrainConfig, corrected: list) -> None:
+    """DPO from the fine-tune's best adapter (`preference`), on the configured pairs and the user's corrections;
+    what it ends with is the run's adapter. Its records and the held-out figures before and after go to
+    preference.jsonl."""
     model, tokenizer, pad_id = setup.model, setup.tokenizer, pad_token_id(setup.tokenizer)
     if setup.val_set:
         load_adapter(model, run.adapter)
@@ -257,15 +259,16 @@ def _prefer_real_replies(run: Run, setup: _Setup, config: TrainConfig) -> None:
     memory = Memory.of_training_period(setup.data) if config.memory else None
     clone = TorchClone(model, tokenizer, setup.data.persona, config.max_tokens, memory, config.memory)
     found = preference.pairs(clone, setup.data, config.preference_pairs, config.max_tokens, config.seed)
+    found += preference.corrected_pairs(clone, corrected, memory or Memory.of_training_period(setup.data),
+                                        config.max_tokens)  # fmt: skip
     records = preference.tune(model, found, pad_id, config.preference_beta, config.preference_learning_rate)
     model.save_pretrained(run.adapter)
     with open(run.preference_file, "a", encoding="utf-8") as out:
         out.writelines(json.dumps(record) + "\n" for record in records)
         if before:
             after = evaluate(model, setup.val_set, pad_id, setup.batch_tokens)
-            out.write(
-                json.dumps({"pairs": len(found), "val_loss_before": before.loss, "val_loss_after": after.loss}) + "\n"
-            )
+            out.write(json.dumps({"pairs": len(found), "corrections": len(corrected), "val_loss_before": before.loss,
+                                  "val_loss_after": after.loss}) + "\n")  # fmt: skip
 
 
 # --- finish --------------------------------------------------------------------------------------------------

@@ -50,6 +50,25 @@ def pairs(clone: TorchClone, data: PersonaData, count: int, max_tokens: int, see
     return found
 
 
+def corrected_pairs(clone: TorchClone, corrections: Sequence, memory, max_tokens: int) -> list[Pair]:
+    """The user's corrections ("they wouldn't say that") as pairs: the clone's reply is rejected; chosen is what
+    the user wrote the person would say, else the person's real reply at the training moment most like the
+    correction's context (BM25 over the training period's exchanges, as memory retrieval finds them)."""
+    found = []
+    for correction in corrections:
+        history = [Line(speaker, text) for speaker, text in correction.context]
+        chosen = correction.rewrite
+        if not chosen:
+            said = [text for speaker, text in correction.context if speaker != clone.persona][-3:]
+            recalled = memory.recall(said or [correction.reply], 1)
+            chosen = recalled[0].reply.text if recalled else None
+        if chosen and chosen != correction.reply:
+            block = clone.memory_block(history)
+            found.append(Pair(*(example(clone.transcript, history, clone.persona, reply, max_tokens, block)
+                                for reply in (chosen, correction.reply))))  # fmt: skip
+    return found
+
+
 def example(transcript, history: Sequence[Line], persona: str, reply: str, max_tokens: int,
              memory: Sequence[int]) -> TokenizedExample:  # fmt: skip
     """The context, then `reply` as the only target (the persona's earlier turns in the context are not)."""
