@@ -125,3 +125,39 @@ def test_the_portrait_page_is_off_unless_asked_behind_the_key_and_fetches_nothin
         widths = [images.nth(i).evaluate("image => image.naturalWidth") for i in range(5)]
         assert all(width > 300 for width in widths)  # every plot decoded and drawn
         assert all(request.startswith((url, "data:", "about:")) for request in requests), requests
+
+
+def test_a_reply_marked_not_them_on_the_page_is_stored_as_a_correction(browser, tiny_base, workspace):
+    from gptisyou.store.database import Store
+
+    Store.open(workspace).close()
+
+    def store_correction(context, reply, rewrite):
+        with Store.open(workspace) as store:
+            return store.add_correction("Ann", context, reply, rewrite, via="web")
+
+    with live_server(app_saying("w1 w2 <eot>", tiny_base, corrections=store_correction)) as url:
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        page.on("dialog", lambda dialog: dialog.accept("w9 w9"))
+        page.goto(url)
+        playwright.expect(page.locator("#status")).to_have_text("online")
+        page.fill("#input", "w3 w4")
+        page.press("#input", "Enter")
+        button = page.locator(".not-them")
+        playwright.expect(button).to_have_text("not Ann?")
+        button.click()
+        playwright.expect(button).to_have_text("noted: the next training learns from it")
+    with Store.open(workspace) as store:
+        [correction] = store.corrections("Ann")
+    assert (correction.context, correction.reply, correction.rewrite, correction.via) == (
+        (("Bob", "w3 w4"),), "w1 w2", "w9 w9", "web")  # fmt: skip
+
+
+def test_without_a_place_to_store_corrections_the_page_offers_none(browser, tiny_base):
+    with live_server(app_saying("w1 <eot>", tiny_base)) as url:
+        page = browser.new_page()
+        page.goto(url)
+        page.fill("#input", "w3")
+        page.press("#input", "Enter")
+        playwright.expect(page.locator(".bubble.theirs .text")).to_have_text("w1")
+        playwright.expect(page.locator(".not-them")).to_have_count(0)

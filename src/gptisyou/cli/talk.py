@@ -355,6 +355,12 @@ def serve(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None
 
         with open_store(ctx) as store:
             portrait = page.render(build.portrait(store, persona))
+
+    def store_correction(context: list[tuple[str, str]], reply: str, rewrite: str | None) -> int:
+        with open_store(ctx) as store:
+            return store.add_correction(persona, context, reply, rewrite, via="web")
+
     app = create_app(loaded.clone, model_id, me=loaded.me, api_key=api_key, max_new_tokens=max_tokens,
-                     allowed_hosts=served_host_names(host, allow_hosts), quiz=quiz, portrait=portrait)  # fmt: skip
+                     allowed_hosts=served_host_names(host, allow_hosts), quiz=quiz, portrait=portrait,
+                     corrections=store_correction if loaded.run is not None else None)  # fmt: skip
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -157,13 +157,16 @@ async def _joined(pieces: AsyncIterator[str]) -> str:
 
 def create_app(clone: Responder, model_id: str, me: str, api_key: str | None = None,
                max_body_bytes: int = MAX_BODY_BYTES, max_new_tokens: int = MAX_NEW_TOKENS,
-               allowed_hosts: Collection[str] | None = None, quiz=None, portrait: str | None = None) -> FastAPI:  # fmt: skip
+               allowed_hosts: Collection[str] | None = None, quiz=None, portrait: str | None = None,
+               corrections: Callable[[list[tuple[str, str]], str, str | None], int] | None = None) -> FastAPI:  # fmt: skip
     """The app serving `clone` as the model `model_id`; `me` is who a `user` message is from, unless it names one.
 
     `allowed_hosts`: the host names a request's `Host` header may carry (None: any). A server on 127.0.0.1 accepts
     only its own names, so a web page cannot reach it through a name it rebinds to 127.0.0.1.
     `quiz`: an `eval.quiz.WebQuiz` to serve the blind test at /quiz (it shows real messages: off unless given).
     `portrait`: the portrait page's HTML, served at /portrait (it quotes real messages: off unless given).
+    `corrections`: stores a correction (context as (speaker, text), the clone's reply, the rewrite); returns its id.
+    Without it, the page offers no "not them" button.
     """
     app = FastAPI(title="gptisyou", docs_url=None, redoc_url=None, openapi_url=None, **_NO_TELEMETRY)
     app.add_middleware(Guard, max_body_bytes=max_body_bytes, api_key=api_key, allowed_hosts=allowed_hosts)
@@ -208,7 +211,18 @@ def create_app(clone: Responder, model_id: str, me: str, api_key: str | None = N
 
     @app.get("/api/info")
     async def info() -> dict:
-        return {"model": model_id, "persona": clone.persona, "me": me, "api_key_required": bool(api_key)}
+        return {"model": model_id, "persona": clone.persona, "me": me, "api_key_required": bool(api_key),
+                "corrections": corrections is not None}  # fmt: skip
+
+    if corrections is not None:
+
+        @app.post("/api/corrections")
+        async def correct(body: CorrectionRequest) -> dict:
+            context = [(clone.persona if message.role == "assistant" else message.speaker(me), message.text())
+                       for message in body.messages if message.role in ("user", "assistant")]  # fmt: skip
+            rewrite = _valid_text(body.rewrite).strip() if body.rewrite else None
+            number = await asyncio.to_thread(corrections, context, _valid_text(body.reply), rewrite or None)
+            return {"id": number}
 
     @app.get("/v1/models")
     async def models() -> dict:
@@ -238,6 +252,15 @@ def create_app(clone: Responder, model_id: str, me: str, api_key: str | None = N
         }  # fmt: skip
 
     return app
+
+
+class CorrectionRequest(BaseModel):
+    """A clone's reply the user marked as unlike the person: the conversation before it, the reply, and what the
+    person would have said (optional)."""
+
+    messages: list[ChatMessage] = Field(max_length=MAX_MESSAGES)
+    reply: str = Field(min_length=1, max_length=20_000)
+    rewrite: str | None = Field(default=None, max_length=20_000)
 
 
 class QuizAnswer(BaseModel):
