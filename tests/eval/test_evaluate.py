@@ -24,6 +24,10 @@ def test_every_metric_for_base_and_tuned_deterministically(store, trained):
     assert metrics["persona"] == "Ann"
     assert metrics["held_out"]["samples"] == len(metrics["samples"]) == 6
     assert metrics["fit"]["tuned"]["perplexity"] < metrics["fit"]["base"]["perplexity"]  # it learned the pattern
+    tuned, base = metrics["fit"]["tuned"], metrics["fit"]["base"]
+    assert 0 < tuned["bits_per_byte"] < base["bits_per_byte"]  # the same order, in a unit that spans tokenizers
+    # bits per byte is the loss re-based: nats per token * tokens / ln 2 / bytes, the same bytes for both models
+    assert tuned["bits_per_byte"] / base["bits_per_byte"] == pytest.approx(tuned["loss"] / base["loss"])
     assert set(metrics["attribution"]) >= {"real", "tuned", "base", "others_held_out", "judge_auc", "trusted"}
     for figure in (metrics["attribution"]["tuned"], metrics["c2st"]["tuned"], metrics["memorisation"]["tuned"]):
         assert figure["low"] <= figure["value"] <= figure["high"]  # every share with its 95 % interval

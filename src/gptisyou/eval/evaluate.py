@@ -30,7 +30,7 @@ from gptisyou.store.database import Store
 from gptisyou.store.workspace import ensure_private_dir, make_private
 from gptisyou.train.batches import pad_token_id
 from gptisyou.train.config import TrainConfig
-from gptisyou.train.evaluation import evaluate, held_out
+from gptisyou.train.evaluation import bits_per_byte, evaluate, held_out, target_bytes
 
 NARROW_DAYS, NARROW_CONVERSATIONS = 7, 10  # a held-out period smaller than this tells little about a person
 
@@ -89,7 +89,7 @@ def evaluate_run(store: Store, run: Path, config: EvalConfig = EvalConfig(),
                         "base": base})  # fmt: skip
     progress("replies", len(moments), len(moments))
 
-    metrics = _metrics(data, samples, tuned_fit, base_fit, config)
+    metrics = _metrics(data, samples, tuned_fit, base_fit, config, target_bytes(val_set, tokenizer))
     if store.quiz_answers(str(run.directory)):  # people's answers to the blind quiz so far
         metrics["quiz"] = quiz.tally(store, run, config.seed)
     metrics |= {"persona": persona, "run": str(run.directory), "base": train_config.base or "gemma-3-270m",
@@ -122,14 +122,16 @@ def _repliers(run: Run, engine: str, model, tokenizer, memory: Memory | None, tr
     return tuned_reply, base_reply
 
 
-def _metrics(data: PersonaData, samples: list[dict], tuned_fit, base_fit, config: EvalConfig) -> dict:
+def _metrics(data: PersonaData, samples: list[dict], tuned_fit, base_fit, config: EvalConfig,
+             byte_count: int) -> dict:  # fmt: skip
     persona_train, others_train = _texts_by_speaker(data.train, data.persona)
     persona_val, others_val = _texts_by_speaker(data.val, data.persona)
     replies = {kind: [sample[kind] for sample in samples] for kind in ("real", "tuned", "base")}
     metrics = {
         "held_out": _held_out_span(data) | {"persona_turns": data.target_turns(data.val), "tokens": tuned_fit.tokens,
                                             "samples": len(samples)},
-        "fit": {"tuned": asdict(tuned_fit), "base": asdict(base_fit)},
+        "fit": {name: asdict(fit) | {"bits_per_byte": bits_per_byte(fit, byte_count)}
+                for name, fit in (("tuned", tuned_fit), ("base", base_fit))},
         "style": {kind: style_of(texts).to_dict() for kind, texts in replies.items()},
         "settings": asdict(config),
     }  # fmt: skip

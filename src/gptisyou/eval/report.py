@@ -46,9 +46,11 @@ def reading(metrics: dict) -> list[str]:
     """The numbers in plain words."""
     persona = html.escape(metrics["persona"])
     tuned, base = metrics["fit"]["tuned"], metrics["fit"]["base"]
+    per_byte = (f" ({tuned['bits_per_byte']:.3f} and {base['bits_per_byte']:.3f} bits per byte, which compare "
+                "across bases)" if "bits_per_byte" in tuned else "")  # fmt: skip
     lines = [
         f"<b>Predicting {persona}'s real words.</b> On the held-out replies the tuned model's perplexity is "
-        f"{tuned['perplexity']:.1f}, the base model's {base['perplexity']:.1f}: "
+        f"{tuned['perplexity']:.1f}, the base model's {base['perplexity']:.1f}{per_byte}: "
         + (f"the tuned model is {base['perplexity'] / tuned['perplexity']:.1f} times less surprised by what {persona} "
            f"actually wrote." if tuned["perplexity"] < base["perplexity"] else
            "tuning did not make it better at predicting them (too few steps, or too little data?).")

@@ -68,5 +68,18 @@ def evaluate(
     return Evaluation(loss, math.exp(min(loss, 50)), correct / max(targets, 1), targets)
 
 
+def bits_per_byte(fit: Evaluation, target_bytes: int) -> float:
+    """The held-out loss in bits per UTF-8 byte of the target text: comparable across tokenizers, where perplexity
+    (per token) is not."""
+    return fit.loss * fit.tokens / math.log(2) / max(target_bytes, 1)
+
+
+def target_bytes(examples: list[TokenizedExample], tokenizer) -> int:
+    """How many UTF-8 bytes the examples' target tokens spell."""
+    return sum(
+        len(tokenizer.decode([label for label in example.labels if label >= 0]).encode()) for example in examples
+    )
+
+
 def token_counter(tokenizer) -> Callable[[str], int]:
     return lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"])
