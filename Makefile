@@ -18,7 +18,7 @@ demo: $(STAMP)  ## set up, then run the end-to-end demo on the bundled sample ch
 	$(BIN)/gptisyou --workspace demo-workspace demo
 
 test: $(STAMP)  ## set up, then run every test (slow ones included)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=15
 
 # llama.cpp is compiled for this very CPU (-march=native), so it is never taken from pip's wheel cache, which is
 # keyed by the source alone and may hold a build for another machine. Its AMX kernels crash on some AMX CPUs
