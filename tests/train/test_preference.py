@@ -106,3 +106,64 @@ def test_a_correction_without_a_rewrite_prefers_the_real_reply_of_the_likeliest_
     [pair] = preference.corrected_pairs(clone, [correction], memory, max_tokens=64)
     decoded = tokenizer.decode([label for label in pair.chosen.labels if label != -100])
     assert "w7 w8" in decoded
+
+
+def test_self_play_dpo_with_the_tuned_model_as_reference_prefers_the_real_reply(tiny_base):
+    model, tokenizer = load_lora_model(tiny_base, TrainConfig("Ann", bf16_frozen_weights=False))
+    with torch.no_grad():  # a tuned model: the adapter no longer adds nothing
+        for name, parameter in model.named_parameters():
+            if "lora_B" in name:
+                parameter.normal_(0, 0.02)
+    transcript = Transcript(tokenizer)
+
+    def ending(n: int, reply: str):
+        return preference.example(transcript, [Line("Bob", f"w{n}")], "Ann", reply, max_tokens=64, memory=())
+
+    pairs = [preference.Pair(ending(n, f"w{n + 1}"), ending(n, f"w{n + 5}")) for n in range(16)]
+
+    def margin() -> float:
+        with torch.no_grad():
+            model.eval()
+            return sum((preference.log_likelihood(model, p.chosen, 0) - preference.log_likelihood(model, p.rejected, 0))
+                       .item() for p in pairs)  # fmt: skip
+
+    before = margin()
+    for _ in range(3):  # rounds: each against the model as it is when the round starts
+        records = preference.tune(model, pairs, pad_id=0, beta=0.5, learning_rate=5e-3, self_play=True)
+        assert records[0]["dpo_loss"] == pytest.approx(0.6931, abs=0.05)  # policy == reference at a round's start
+    assert margin() > before + 1.0
+
+
+def test_self_play_pairs_come_from_the_training_period_only(workspace, tmp_path, tiny_base, monkeypatch):
+    from gptisyou.data.dataset import DatasetConfig, build
+    from gptisyou.engine.torch_engine import TorchClone
+    from gptisyou.sources import whatsapp_writer
+    from gptisyou.store import ingest
+    from gptisyou.store.database import Store
+    from tests.test_dataset import ANDROID, _chat
+
+    path = tmp_path / "WhatsApp Chat with Bob.txt"
+    whatsapp_writer.write_file(_chat(), path, ANDROID)  # every text unique: where each comes from is exact
+    with Store.open(workspace) as store:
+        ingest.import_file(store, path)
+        data = build(store, DatasetConfig("Ann", redact=False, val_fraction=0.3))
+    held_out = {turn.text for session in data.val for turn in session.turns} - {"<media>"}
+    trained = {turn.text for session in data.train for turn in session.turns}
+    model, tokenizer = load_lora_model(tiny_base, TrainConfig("Ann", bf16_frozen_weights=False))
+    clone = TorchClone(model, tokenizer, "Ann")
+    asked = []
+    monkeypatch.setattr(clone, "reply", lambda history, sampling: asked.append(history) or "w1 w1")
+    found = preference.pairs(clone, data, count=40, max_tokens=128, seed=0, self_play=True)
+    assert found
+    seen = {line.text for history in asked for line in history}
+    assert seen <= trained
+    assert not seen & held_out
+
+
+def test_a_run_with_self_play_rounds_records_each_round(learnable_chat, workspace, tiny_base):
+    config = TrainConfig("Ann", base=str(tiny_base), max_steps=2, batch_tokens=512, preference_pairs=8,
+                         self_play_rounds=2)  # fmt: skip
+    run_directory = train(learnable_chat, workspace, config)
+    records = [json.loads(line) for line in (run_directory / "preference.jsonl").read_text().splitlines()]
+    assert {record["round"] for record in records if "round" in record} == {1, 2}
+    assert records[-1]["pairs"] > 0

@@ -21,6 +21,7 @@ _SETTINGS = (
     ("--accumulation", "accumulation", click.IntRange(min=1)),
     ("--memory", "memory", click.IntRange(min=0)),
     ("--preference-pairs", "preference_pairs", click.IntRange(min=0)),
+    ("--self-play-rounds", "self_play_rounds", click.IntRange(min=0, max=5)),
     ("--preference-beta", "preference_beta", Number(min=0, min_open=True)),
     ("--seed", "seed", int),
 )

@@ -54,6 +54,13 @@ class TrainConfig:
         "After the fine-tune, moments of the training period where the real reply is preferred to the base model's "
         "(DPO); 0 for none. Each costs the base model's reply and four passes.",
     )
+    self_play_rounds: int = _setting(
+        0,
+        "Rounds of self-play after the fine-tune (SPIN, DITTO): the tuned model's own replies to --preference-pairs "
+        "moments of the training period are rejected, the real ones chosen, with the tuned model as DPO's "
+        "reference; each round samples afresh from the newest model. 0 for none (then the base model's replies "
+        "are the rejected ones).",
+    )
     preference_beta: float = _setting(0.1, "DPO's beta: how far the preference may pull from the reference.")
     preference_learning_rate: float = _setting(5e-5, "Learning rate of the preference tuning.")
     seed: int = _setting(0, "Seed of the data order, the LoRA initialisation and the sample replies.")

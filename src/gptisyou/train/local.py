@@ -114,7 +114,7 @@ def train(
     if not processes.is_main:
         return None
     corrected = store.corrections(config.persona)
-    if config.preference_pairs or corrected:
+    if config.preference_pairs or config.self_play_rounds or corrected:
         _prefer_real_replies(run, setup, config, corrected)
     _finish(run, setup, config)
     return run.directory
@@ -258,16 +258,23 @@ def _prefer_real_replies(run: Run, setup: _Setup, config: TrainConfig, corrected
     before = evaluate(model, setup.val_set, pad_id, setup.batch_tokens) if setup.val_set else None
     memory = Memory.of_training_period(setup.data) if config.memory else None
     clone = TorchClone(model, tokenizer, setup.data.persona, config.max_tokens, memory, config.memory)
-    found = preference.pairs(clone, setup.data, config.preference_pairs, config.max_tokens, config.seed)
-    found += preference.corrected_pairs(clone, corrected, memory or Memory.of_training_period(setup.data),
-                                        config.max_tokens)  # fmt: skip
-    records = preference.tune(model, found, pad_id, config.preference_beta, config.preference_learning_rate)
+    corrections = preference.corrected_pairs(clone, corrected, memory or Memory.of_training_period(setup.data),
+                                             config.max_tokens)  # fmt: skip
+    self_play, records, used = config.self_play_rounds > 0, [], 0
+    for round_ in range(config.self_play_rounds or 1):  # in self-play each round samples the newest model afresh
+        found = preference.pairs(clone, setup.data, config.preference_pairs, config.max_tokens,
+                                 config.seed + 1000 * round_, self_play=self_play)  # fmt: skip
+        found += corrections if round_ == 0 else []
+        used += len(found)
+        tuned = preference.tune(model, found, pad_id, config.preference_beta, config.preference_learning_rate,
+                                self_play=self_play)  # fmt: skip
+        records += [record | {"round": round_ + 1} for record in tuned]
     model.save_pretrained(run.adapter)
     with open(run.preference_file, "a", encoding="utf-8") as out:
         out.writelines(json.dumps(record) + "\n" for record in records)
         if before:
             after = evaluate(model, setup.val_set, pad_id, setup.batch_tokens)
-            out.write(json.dumps({"pairs": len(found), "corrections": len(corrected), "val_loss_before": before.loss,
+            out.write(json.dumps({"pairs": used, "corrections": len(corrected), "val_loss_before": before.loss,
                                   "val_loss_after": after.loss}) + "\n")  # fmt: skip
 
 

@@ -1,14 +1,21 @@
-"""Preference tuning after the fine-tune (DPO): the person's real reply is preferred to the base model's.
+"""Preference tuning after the fine-tune (DPO): the person's real reply is preferred to a model's.
 
-At moments of the training period the base model (the adapter switched off) writes its own reply; the real reply
-is "chosen", the base model's "rejected". Direct preference optimisation (Rafailov et al., 2023) then raises the
-tuned model's log-likelihood of the chosen reply relative to the rejected one, each measured against the
-reference, which is the adapter-off model too: what is learned is exactly what sets the person apart from
-a generic chat model. The log-likelihoods come from the fine-tune's own loss (`targeted_forward`: the
-vocabulary head at the reply's tokens only).
+At moments of the training period a model writes its own reply; the real reply is "chosen", the model's
+"rejected". Direct preference optimisation (Rafailov et al., 2023) then raises the tuned model's log-likelihood
+of the chosen reply relative to the rejected one, each measured against a reference:
+
+- against the base model (the adapter switched off, which also wrote the rejected replies): what is learned is
+  what sets the person apart from a generic chat model;
+- in self-play (SPIN, Chen et al. 2024; DITTO, Shaikh et al. 2024) the tuned model itself writes the rejected
+  replies and is the reference, frozen as the round starts: what is learned is where the clone still writes like
+  a model and not like the person. Each round samples afresh from the newest model.
+
+Only moments of the training period are used, never the held-out one. The log-likelihoods come from the
+fine-tune's own loss (`targeted_forward`: the vocabulary head at the reply's tokens only).
 """
 
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import torch
@@ -35,13 +42,15 @@ class Pair:
     rejected: TokenizedExample
 
 
-def pairs(clone: TorchClone, data: PersonaData, count: int, max_tokens: int, seed: int) -> list[Pair]:
-    """`count` moments of the training period, spread over it, each with the base model's reply to it."""
+def pairs(clone: TorchClone, data: PersonaData, count: int, max_tokens: int, seed: int,
+          self_play: bool = False) -> list[Pair]:  # fmt: skip
+    """`count` moments of the training period, spread over it, each with the base model's reply to it (with
+    `self_play`, the tuned model's own)."""
     model, transcript = clone.model, clone.transcript
     found = []
     for index, (context, real) in enumerate(reply_moments(data.train, data.persona, count, CONTEXT_TURNS)):
         history = [Line(turn.sender, turn.text) for turn in context]
-        with mixed_precision(model.device), model.disable_adapter():
+        with mixed_precision(model.device), nullcontext() if self_play else model.disable_adapter():
             rejected = clone.reply(history, Sampling(max_new_tokens=REJECTED_TOKENS, seed=seed + index))
         if rejected and rejected != real.text:
             memory = clone.memory_block(history)
@@ -91,9 +100,10 @@ def dpo_loss(policy_chosen: torch.Tensor, policy_rejected: torch.Tensor, referen
 
 
 def tune(model, pairs: list[Pair], pad_id: int, beta: float, learning_rate: float,
-         on_step: Callable[[dict], None] | None = None) -> list[dict]:  # fmt: skip
-    """One pass of DPO over `pairs` on the model's trainable (LoRA) weights; a record per optimizer step."""
-    with torch.no_grad(), mixed_precision(model.device), model.disable_adapter():
+         on_step: Callable[[dict], None] | None = None, self_play: bool = False) -> list[dict]:  # fmt: skip
+    """One pass of DPO over `pairs` on the model's trainable (LoRA) weights; a record per optimizer step. The
+    reference is the base model, or with `self_play` the model as it is now (before this pass)."""
+    with torch.no_grad(), mixed_precision(model.device), nullcontext() if self_play else model.disable_adapter():
         model.eval()
         reference = [
             (log_likelihood(model, p.chosen, pad_id), log_likelihood(model, p.rejected, pad_id)) for p in pairs
