@@ -19,6 +19,7 @@ def test_blank_workspace_gets_the_full_schema(workspace):
         applied = [name for (name,) in store.db.execute("SELECT name FROM _migrations ORDER BY rowid")]
     assert tables == {
         "_migrations", "chats", "people", "imports", "messages", "remote_objects", "quiz_answers", "aliases",
+        "corrections",
     }  # fmt: skip
     assert columns == [
         "id", "chat_id", "sender_id", "ts", "text", "kind", "attachment", "edited", "words",

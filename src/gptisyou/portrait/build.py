@@ -64,18 +64,11 @@ def portrait(store: Store, persona: str, with_name: str | None = None, redact: b
             if someone != name:
                 others.update(their.terms)
         result["people"][name] = _person(tally, others, sessions, counted)
-    spoken = topics.languages([c.text for c in counted.conversations])
-    result["languages"] = [{"language": language, "share": round(part, 3)} for language, part in spoken]
-    found = topics.find(counted.conversations, [language for language, _ in spoken])
-    result["topics"] = [
-        {"words": list(topic.words), "examples": list(topic.examples), "share": round(topic.share, 4),
-         "by_month": {month: round(part, 4) for month, part in topic.by_month.items()}}
-        for topic in found
-    ]  # fmt: skip
+    result |= _topics(counted)
     if counted.texts_sampled < counted.texts_read:
         result["notes"].append(f"Voice, habits and topics were read from an even sample of {counted.texts_sampled:,} "
                                f"of the {counted.texts_read:,} texts; every other figure counts every message.")  # fmt: skip
-    if not found:
+    if not result["topics"]:
         result["notes"].append(f"{sessions} conversation(s): too few to find topics in (it takes "
                                f"{topics.MIN_CONVERSATIONS}, each with words).")  # fmt: skip
     result["silences"] = [{"days": round(days, 1), "from": f"{start:%Y-%m-%d}", "to": f"{end:%Y-%m-%d}"}
@@ -83,6 +76,20 @@ def portrait(store: Store, persona: str, with_name: str | None = None, redact: b
     result["conversations"] = sessions
     result["clone"] = _clone_beside(store, persona)
     return _redacted(result, redactor) if redactor else result
+
+
+def _topics(counted: facts.Chats) -> dict:
+    """The languages the conversations are written in, and their topics."""
+    spoken = topics.languages([conversation.text for conversation in counted.conversations])
+    found = topics.find(counted.conversations, [language for language, _ in spoken])
+    return {
+        "languages": [{"language": language, "share": round(part, 3)} for language, part in spoken],
+        "topics": [
+            {"words": list(topic.words), "examples": list(topic.examples), "share": round(topic.share, 4),
+             "by_month": {month: round(part, 4) for month, part in topic.by_month.items()}}
+            for topic in found
+        ],
+    }  # fmt: skip
 
 
 def _clone_beside(store: Store, persona: str) -> dict | None:
