@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-from gptisyou.cli.context import day, literal, open_store, print_table, printable, stderr_console
+from gptisyou.cli.context import confirmed, day, literal, open_store, print_table, printable, stderr_console
 from gptisyou.sources.types import DATE_ORDERS, DEFAULT_MAX_UNZIPPED_MB
 
 # --- import ----------------------------------------------------------------------------------------------------
@@ -218,18 +218,10 @@ def _remove_chat(ctx: click.Context, chat_id: int, yes: bool) -> None:
         span = f", {day(chat.first)} → {day(chat.last)}" if chat.first else ""
         click.echo(printable(f"chat {chat.id} '{chat.title}' ({chat.source}): {chat.messages:,} messages from "
                              f"{chat.people} people{span}, and its import history"), err=True)  # fmt: skip
-        if not yes and not _confirmed(f"Delete chat {chat_id} from the workspace?"):
+        if not yes and not confirmed(f"Delete chat {chat_id} from the workspace?", err=True):
             raise ConsentError("not confirmed: nothing was deleted")
         store.remove_chat(chat_id)
     click.echo(f"Deleted chat {chat_id}. Runs trained on it stay until `gptisyou forget --as NAME`.", err=True)
-
-
-def _confirmed(question: str) -> bool:
-    try:
-        return click.confirm(question, err=True)
-    except click.Abort:  # standard input closed
-        click.echo(err=True)
-        return False
 
 
 @click.command()
@@ -285,7 +277,7 @@ def _confirm_merge(store, names: list[str], yes: bool) -> None:
     click.echo(printable(f"{', '.join(names)}: two of these write to each other in chat {chat_id} '{title}'"
                          f"{f' and {len(shared) - 1} more' if len(shared) > 1 else ''}; they are usually two people."),
                err=True)  # fmt: skip
-    if not _confirmed("Merge them into one person anyway?"):
+    if not confirmed("Merge them into one person anyway?", err=True):
         raise ConsentError("not confirmed: nothing was merged")
 
 

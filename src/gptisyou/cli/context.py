@@ -45,6 +45,15 @@ def print_table(columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
     console.print(table)
 
 
+def confirmed(question: str, err: bool = False) -> bool:
+    """The user's yes to `question`; no when standard input is closed (a script without --yes)."""
+    try:
+        return click.confirm(question, err=err)
+    except click.Abort:
+        click.echo(err=err)  # end the prompt's line
+        return False
+
+
 def day(value) -> str:
     return f"{value:%Y-%m-%d}" if value else "—"
 

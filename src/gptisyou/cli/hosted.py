@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 from rich.markup import escape
 
-from gptisyou.cli.context import literal, open_store, print_table, stderr_console
+from gptisyou.cli.context import confirmed, literal, open_store, print_table, stderr_console
 from gptisyou.store.workspace import DATABASE_NAME
 
 
@@ -234,7 +234,7 @@ def forget(ctx: click.Context, persona: str | None, everything: bool, remote: bo
             stderr_console(ctx).print(f"[yellow]{len(left)} uploaded files, jobs or models stay at the provider "
                                       f"({escape(left[0].provider)}); add --remote to delete them too.[/yellow]")  # fmt: skip
     what = f"the whole workspace {workspace}" if everything else f"{persona}'s runs, uploads and redaction map"
-    if not yes and not _confirmed(f"Delete {what}{' and their files and models at the provider' if remote else ''}?"):
+    if not yes and not confirmed(f"Delete {what}{' and their files and models at the provider' if remote else ''}?"):
         raise ConsentError("not confirmed: nothing was deleted")
     if remote:
         from gptisyou.hosted import finetune
@@ -257,11 +257,3 @@ def forget(ctx: click.Context, persona: str | None, everything: bool, remote: bo
         )
     else:
         click.echo(f"Deleted {what}.", err=True)
-
-
-def _confirmed(question: str) -> bool:
-    try:
-        return click.confirm(question)
-    except click.Abort:  # standard input closed
-        click.echo()  # end the prompt's line
-        return False
