@@ -50,27 +50,19 @@ def portrait(ctx: click.Context, persona: str, with_name: str | None, out: Path 
 
 
 def _write_private(path: Path, text: str, replace: bool) -> None:
-    """Write the page whole (a temporary name, then renamed), readable by its owner only. A file already at `path`
-    is replaced only when `replace` (the default page in the workspace); a link there is replaced, not followed.
+    """Write the page whole, readable by its owner only. A file already at `path` is replaced only when `replace`
+    (the default page in the workspace); a link there is replaced, not followed.
 
     Raises:
         InputError: `path` exists and is not to be replaced.
     """
-    import os
-
     from gptisyou.errors import InputError
+    from gptisyou.store.workspace import written_whole
 
     if not replace and (path.exists() or path.is_symlink()):
         raise InputError(f"{path} exists already; choose a new name (nothing is overwritten)")
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(partial, path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
+    with written_whole(path) as file:
+        file.write(text)
 
 
 def _summary(facts: dict, sentences: list[str]) -> None:

@@ -20,7 +20,7 @@ from gptisyou.data import render
 from gptisyou.data.conversations import Session
 from gptisyou.data.dataset import Example, PersonaData, is_target
 from gptisyou.errors import InputError, MissingExtra
-from gptisyou.store.workspace import make_private
+from gptisyou.store.workspace import make_private, written_whole
 
 FORMATS = ("openai", "legacy", "sharegpt", "local", "hf")
 SYSTEM_LINE = "You are {persona}. Reply as {persona} would in this chat."
@@ -91,19 +91,11 @@ def write_jsonl(rows: Iterable[dict], path: Path) -> int:
     Raises:
         InputError: `path` is a folder, a device or other special file, or its folder does not exist.
     """
-    path = _regular_file_target(Path(path))
-    partial = path.with_name(f".{path.name}.partial")
     count = 0
-    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as out:
-            for row in rows:
-                out.write(json.dumps(row, ensure_ascii=False) + "\n")
-                count += 1
-        os.replace(partial, path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
+    with written_whole(_regular_file_target(Path(path)), newline="\n") as out:
+        for row in rows:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            count += 1
     return count
 
 

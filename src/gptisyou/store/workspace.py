@@ -6,7 +6,10 @@ created private (0700) so that `forget` can remove it and nothing else.
 
 import os
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 import platformdirs
 
@@ -76,6 +79,21 @@ def make_private(tree: Path) -> Path:
     for path in [tree, *tree.rglob("*")]:
         path.chmod(0o700 if path.is_dir() else 0o600)
     return tree
+
+
+@contextmanager
+def written_whole(path: Path, newline: str | None = None) -> Iterator[TextIO]:
+    """A text file for `path`, written under a temporary name beside it and readable by its owner only, renamed to
+    `path` when the block ends well (a link at `path` is replaced, not followed); a failure leaves nothing behind."""
+    partial = path.with_name(f".{path.name}.partial")
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8", newline=newline) as file:
+            yield file
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 def file_name_for(name: str) -> str:
