@@ -12,8 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 from gptisyou.portrait import voice
-from gptisyou.portrait.facts import LAUGHTER
-from gptisyou.portrait.voice import EMOJI
+from gptisyou.portrait.facts import Tally
 
 SIDES = ("real", "tuned", "base")
 _MIN_REPLIES = 10
@@ -28,35 +27,40 @@ def beside(metrics_file: Path, persona: str) -> dict | None:
     replies = {side: [sample.get(side) or "" for sample in samples] for side in SIDES}
     if len(samples) < _MIN_REPLIES:
         return None
-    stats = {side: _stats(texts) for side, texts in replies.items()}
+    written = {side: [text for text in texts if text.strip()] for side, texts in replies.items()}
+    tallies = {side: _tally(texts) for side, texts in written.items()}
+    stats = {side: _stats(tallies[side], written[side]) for side in SIDES}
     return {
         "run": metrics_file.parent.parent.name,
         "replies": len(samples),
         "stats": stats,
-        "differences": differences(stats, replies, persona),
+        "differences": differences(stats, {side: tally.terms for side, tally in tallies.items()}, persona),
     }
 
 
-def _stats(texts: list[str]) -> dict:
-    written = [text for text in texts if text.strip()]
-    count = len(written) or 1
+def _tally(texts: list[str]) -> Tally:
+    """The typing habits and voice of `texts`, counted as the portrait counts a person's."""
+    tally = Tally("")
+    for text in texts:
+        tally.add_text(text)
+    return tally
 
-    def part(holds) -> float:
-        return round(sum(1 for text in written if holds(text)) / count, 3)
 
+def _stats(tally: Tally, written: list[str]) -> dict:
+    count = tally.sampled or 1
     bubbles = sum(len([line for line in text.splitlines() if line.strip()]) for text in written)
     return {
         "median_words": statistics.median([len(text.split()) for text in written]) if written else 0,
         "mean_bubbles": round(bubbles / count, 2),
-        "emoji_per_100": round(100 * sum(len(EMOJI.findall(text)) for text in written) / count, 1),
-        "all_lower_case": part(lambda text: text == text.lower() and any(char.isalpha() for char in text)),
-        "questions": part(lambda text: "?" in text),
-        "double_exclamation": part(lambda text: "!!" in text),
-        "laughter": part(lambda text: LAUGHTER.search(text) is not None),
+        "emoji_per_100": round(100 * tally.emoji / count, 1),
+        "all_lower_case": round(tally.all_lower / count, 3),
+        "questions": round(tally.questions / count, 3),
+        "double_exclamation": round(tally.double_bang / count, 3),
+        "laughter": round(tally.laughing / count, 3),
     }
 
 
-def differences(stats: dict, replies: dict[str, list[str]], persona: str, top: int = 6) -> list[str]:
+def differences(stats: dict, terms: dict[str, Counter], persona: str, top: int = 6) -> list[str]:
     """The largest ways the tuned clone's replies differ from the real ones, in words, largest first."""
     real, tuned = stats["real"], stats["tuned"]
     found: list[tuple[float, str]] = []
@@ -77,13 +81,8 @@ def differences(stats: dict, replies: dict[str, list[str]], persona: str, top: i
         if abs(tuned[key] - real[key]) >= 0.1:
             said = f"{tuned[key]:.0%} of the clone's replies are {what}, {real[key]:.0%} of {persona}'s"
             found.append((abs(tuned[key] - real[key]), said))
-    real_terms, tuned_terms = Counter(), Counter()
-    for text in replies["real"]:
-        real_terms.update(voice.terms(text))
-    for text in replies["tuned"]:
-        tuned_terms.update(voice.terms(text))
-    for term in voice.distinctive(real_terms, tuned_terms, top=3, min_count=3):
-        if not tuned_terms.get(term.text):
+    for term in voice.distinctive(terms["real"], terms["tuned"], top=3, min_count=3):
+        if not terms["tuned"].get(term.text):
             found.append((0.2, f"{persona} writes “{term.text}” ({term.count} times); the clone never does"))
     found.sort(key=lambda pair: pair[0], reverse=True)
     return [sentence for _, sentence in found[:top]]

@@ -57,6 +57,7 @@ class Tally:
     double_bang: int = 0  # "!!"
     ellipsis: int = 0  # "..." or "…"
     questions: int = 0
+    laughing: int = 0  # texts with a laugh in them
     laughter: Counter = field(default_factory=Counter)  # "haha", "lol" … as written, lower-cased
     terms: Counter = field(default_factory=Counter)  # words, phrases and emoji, for their voice
 
@@ -70,7 +71,9 @@ class Tally:
         self.double_bang += "!!" in text
         self.ellipsis += "..." in text or "…" in text
         self.questions += "?" in text
-        self.laughter.update(match.lower() for match in LAUGHTER.findall(text))
+        laughs = LAUGHTER.findall(text)
+        self.laughing += bool(laughs)
+        self.laughter.update(match.lower() for match in laughs)
         voice.add(self.terms, text)
 
 
