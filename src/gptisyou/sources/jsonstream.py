@@ -11,7 +11,7 @@ grows with the square of the depth). Numbers are read as floats, so an integer t
 of the file, not a crash of the parser.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
@@ -85,15 +85,23 @@ def opened(path: Path) -> Iterator[_Checked]:
 def array_items(stream: BinaryIO, shown_as: str) -> Iterator[object]:
     """The items of the JSON array `stream` holds (a member of a zip, say), one at a time, checked on the way;
     nothing when it holds something else. Errors name the file as `shown_as`."""
+    yield from _built(_Checked(stream, shown_as), "item", shown_as, "entry")
+
+
+def _built(stream: _Checked, prefix: str, shown_as: Path | str, unit: str,
+           on_item: Callable[[int], None] | None = None) -> Iterator[object]:  # fmt: skip
+    """The values at `prefix`, built by ijson's C backend, counted; broken JSON says after which `unit` it broke."""
     import ijson
 
     built = 0
     try:
-        for item in ijson.items(_Checked(stream, shown_as), "item", use_float=True):
+        for item in ijson.items(stream, prefix, use_float=True):
             built += 1
+            if on_item:
+                on_item(built)
             yield item
     except ijson.JSONError as broken:
-        raise ParseError(shown_as, None, f"not valid JSON after entry {built}: {reason(broken)}") from None
+        raise ParseError(shown_as, None, f"not valid JSON after {unit} {built}: {reason(broken)}") from None
 
 
 def reason(broken: Exception) -> str:
@@ -164,17 +172,14 @@ class Events:
 def items(path: Path, prefix: str, progress: Progress | None = None) -> Iterator[dict]:
     """The objects at `prefix` (`messages.item`), built by ijson's C backend: several times faster than walking
     the events in Python, for a file whose one array of messages is all that matters."""
-    import ijson
+    total = path.stat().st_size
 
-    total, built = path.stat().st_size, 0
+    def report(built: int) -> None:
+        if progress and built % _PROGRESS_EVERY == 0:
+            progress(stream.tell(), total)
+
     with opened(path) as stream:
-        try:
-            for built, item in enumerate(ijson.items(stream, prefix, use_float=True), start=1):
-                if progress and built % _PROGRESS_EVERY == 0:
-                    progress(stream.tell(), total)
-                yield item
-        except ijson.JSONError as broken:
-            raise ParseError(path, None, f"not valid JSON after message {built}: {reason(broken)}") from None
+        yield from _built(stream, prefix, path, "message", report)
     if progress:
         progress(total, total)
 
