@@ -58,3 +58,34 @@ def test_a_read_only_workspace_is_called_read_only(run, workspace, monkeypatch):
     result = run("chats")
     assert (result.exit_code, result.stderr) == (2, (f"Error: {workspace}: the workspace is read-only; gptisyou "
                                                     "writes to it (chmod u+w, or choose another with --workspace)\n"))  # fmt: skip
+
+
+def test_two_writers_of_one_file_at_once_leave_one_whole_text(tmp_path):
+    """Two `portrait` (or `dataset -o`) runs at once shared one temporary name: one could rename the other's half."""
+    import threading
+
+    from gptisyou.store.workspace import written_whole
+
+    path = tmp_path / "portrait.html"
+    failures = []
+
+    def write(letter: str) -> None:
+        try:
+            for _ in range(5):
+                with written_whole(path) as file:
+                    for _ in range(30):
+                        file.write(letter * 50_000)
+        except OSError as error:  # the other writer renamed the shared temporary file away
+            failures.append(error)
+
+    writers = [threading.Thread(target=write, args=(letter,)) for letter in "AB"]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    assert failures == []
+    text = path.read_text()
+    assert len(text) == 1_500_000
+    assert len(set(text)) == 1
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert [entry.name for entry in tmp_path.iterdir()] == ["portrait.html"]

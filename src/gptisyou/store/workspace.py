@@ -6,6 +6,7 @@ created private (0700) so that `forget` can remove it and nothing else.
 
 import os
 import stat
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -85,8 +86,9 @@ def make_private(tree: Path) -> Path:
 def written_whole(path: Path, newline: str | None = None) -> Iterator[TextIO]:
     """A text file for `path`, written under a temporary name beside it and readable by its owner only, renamed to
     `path` when the block ends well (a link at `path` is replaced, not followed); a failure leaves nothing behind."""
-    partial = path.with_name(f".{path.name}.partial")
-    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # a name of its own (mkstemp: 0600, never an existing file), so two writers of one path never share it
+    descriptor, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    partial = Path(name)
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8", newline=newline) as file:
             yield file
