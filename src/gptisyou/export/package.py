@@ -2,6 +2,7 @@
 Hugging Face model directory (safetensors) that transformers loads without gptisyou or peft. Each holds the
 model card; everything written is the owner's alone (0600/0700)."""
 
+import os
 import shutil
 import zipfile
 from collections.abc import Iterator
@@ -95,11 +96,12 @@ def new_paths(*paths: Path) -> Iterator[list[Path]]:
     Ctrl-C) leaves nothing behind, so a rerun starts clean."""
     for path in paths:
         _refuse_existing(path)
-    partials = [path.with_name(f".{path.name}.partial") for path in paths]
+    # named after this process: two exports to one path at once never write into the same temporary file
+    partials = [path.with_name(f".{path.name}.{os.getpid()}.partial") for path in paths]
     done: list[Path] = []
     try:
         for partial in partials:
-            _remove(partial)  # left by a process killed mid-write
+            _remove(partial)  # left by a killed process whose id this one now has
         yield partials
         for partial, path in zip(partials, paths, strict=True):
             _refuse_existing(path)  # made by someone else meanwhile
