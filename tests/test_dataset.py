@@ -6,7 +6,7 @@ import pytest
 
 from gptisyou.data import formats as dataset_formats
 from gptisyou.data import pricing, validate
-from gptisyou.data.dataset import DatasetConfig, build
+from gptisyou.data.dataset import DatasetConfig, build, recorded_split
 from gptisyou.errors import InputError
 from gptisyou.messages import Message
 from gptisyou.sources import whatsapp_writer
@@ -73,11 +73,52 @@ def test_validation_period_never_appears_in_training_output(store):
     data = build(store, DatasetConfig("Ann", val_fraction=0.25))
     held_out = {bubble for session in data.val for turn in session.turns for bubble in turn.bubbles}
     ann_held_out = [turn for session in data.val for turn in session.turns if turn.sender == "Ann" and turn.has_words]
-    assert len(ann_held_out) == 12  # 25 % of Ann's 48 turns, the most recent ones
+    # at least 25 % of Ann's 48 turns; short of 5 conversations and 7 days, it grows to a third (4 whole days)
+    assert len(ann_held_out) == 16
+    assert len(data.val) == 4
     assert min(turn.start for turn in ann_held_out) > max(t.end for s in data.train for t in s.turns)
     for format_name in dataset_formats.FORMATS:
         written = json.dumps(list(dataset_formats.records(data, format_name)), ensure_ascii=False)
         assert not any(text in written for text in held_out if text != "<media>")
+
+
+def test_the_held_out_period_spans_five_conversations_and_a_week(workspace, tmp_path):
+    path = tmp_path / "WhatsApp Chat with Bob.txt"
+    whatsapp_writer.write_file(_chat(days=30), path, ANDROID)
+    with Store.open(workspace) as store:
+        ingest.import_file(store, path)
+        data = build(store, DatasetConfig("Ann"))
+    # 10 % of Ann's 120 turns would be the last 3 days; a week back from the last message takes 8 conversations
+    assert [session.start.day for session in data.val] == list(range(24, 32))  # January 24 to 31
+    assert data.target_turns(data.val) == 32
+    assert data.held_out_from == START + timedelta(days=22)
+
+
+def test_a_recorded_start_and_the_rule_of_older_runs(store):
+    recorded = recorded_split("Ann", START + timedelta(days=10))
+    assert [session.start.day for session in build(store, recorded).val] == [12, 13]
+    older = build(store, recorded_split("Ann", None, val_fraction=0.25))  # the latest 12 turns, as runs did then
+    assert older.target_turns(older.val) == 12
+    assert older.held_out_from == START + timedelta(days=9)
+
+
+def test_one_long_last_conversation_is_cut_at_a_turn(workspace, tmp_path):
+    path = tmp_path / "WhatsApp Chat with Bob.txt"
+    messages = [Message("Ann" if i % 2 else "Bob", START + timedelta(minutes=i), f"line {i}") for i in range(200)]
+    whatsapp_writer.write_file(messages, path, ANDROID)
+    with Store.open(workspace) as store:
+        ingest.import_file(store, path)
+        data = build(store, DatasetConfig("Ann"))
+    assert data.target_turns(data.train) == 90
+    assert data.target_turns(data.val) == 10
+
+
+def test_reply_tokens_follow_the_persona_s_longest_turns(store):
+    data = build(store, DatasetConfig("Ann", val_fraction=0, redact=False))
+    words = data.reply_tokens(lambda text: len(text.split()))
+    assert words == 16  # turns of 6 words: the floor
+    assert data.reply_tokens(lambda text: 10 * len(text.split())) == 63  # the 99th percentile, plus the turn's end
+    assert data.reply_tokens(lambda text: 1000 * len(text.split())) == 512  # and a ceiling
 
 
 def test_legacy_records_have_the_original_form(store):
@@ -197,7 +238,9 @@ GOOD = {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "c
 
 def test_a_dataset_we_write_is_valid(store, tmp_path):
     path = tmp_path / "ann.jsonl"
-    dataset_formats.write_jsonl(dataset_formats.records(build(store, DatasetConfig("Ann")), "openai"), path)
+    dataset_formats.write_jsonl(
+        dataset_formats.records(build(store, DatasetConfig("Ann", val_fraction=0)), "openai"), path
+    )
     assert validate.problems(path, pricing.DEFAULT_MODEL, COUNTER) == []
 
 

@@ -238,6 +238,22 @@ def test_every_failure_is_an_openai_error_streamed_or_not(error, status, kind):
     assert json.loads(events[-2].removeprefix("data: "))["error"]["type"] == kind
 
 
+class _Measured:
+    """A clone that answers with the token budget each request was given."""
+
+    persona = "Ann"
+
+    def stream(self, history, sampling, usage, cancelled=lambda: False):
+        yield str(sampling.max_new_tokens)
+
+
+def test_a_reply_is_as_long_as_the_persona_s_unless_the_request_says(tiny_base):
+    with live_server(create_app(_Measured(), "ann", me="Bob", max_new_tokens=300, reply_tokens=45)) as url:
+        said = [_post(url, {"model": "ann", "messages": ASK} | extra).json()["choices"][0]["message"]["content"]
+                for extra in ({}, {"max_tokens": 200})]  # fmt: skip
+    assert said == ["45", "200"]
+
+
 def test_stop_sequences_are_honoured(tiny_base):
     from tests.conftest import ScriptedModel
 

@@ -76,11 +76,29 @@ class Run:
         return (self.checkpoint / "training_state.pt").is_file()
 
     def config(self) -> dict:
-        """What `write_config` saved: {"train": the TrainConfig's fields, "base_directory": …}."""
+        """What `write_config` saved: {"train": the TrainConfig's fields, "base_directory": …, and what was recorded
+        about the data: "held_out_from", "reply_tokens"}."""
         return json.loads(self.config_file.read_text())
 
-    def write_config(self, train: dict, base_directory: Path) -> None:
-        self.config_file.write_text(json.dumps({"train": train, "base_directory": str(base_directory)}, indent=1))
+    def write_config(self, train: dict, base_directory: Path, held_out_from: datetime | None = None,
+                     reply_tokens: int | None = None) -> None:  # fmt: skip
+        recorded = {
+            "held_out_from": held_out_from.isoformat() if held_out_from else None,
+            "reply_tokens": reply_tokens,
+        }
+        config = {"train": train, "base_directory": str(base_directory)} | recorded
+        self.config_file.write_text(json.dumps(config, indent=1))
+
+    @property
+    def held_out_from(self) -> datetime | None:
+        """Where the held-out period of its training data started (None for a run from before that was recorded)."""
+        recorded = self.config().get("held_out_from")
+        return datetime.fromisoformat(recorded) if recorded else None
+
+    @property
+    def reply_tokens(self) -> int | None:
+        """The longest reply its clone writes, from the persona's own turn lengths (None: not recorded)."""
+        return self.config().get("reply_tokens")
 
     @property
     def persona(self) -> str | None:

@@ -33,7 +33,7 @@ def imported(run, tmp_path):
 def test_dataset_writes_a_private_redacted_valid_file(run, imported, tmp_path, workspace):
     out = tmp_path / "ann.jsonl"
     result = run("dataset", "--as", "Ann", "-o", out)
-    assert (result.exit_code, result.stdout) == (0, f"wrote 13 openai examples to {out}\n")
+    assert (result.exit_code, result.stdout) == (0, f"wrote 10 openai examples to {out}\n")  # 4 of 14 evenings held out
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     assert "7946" not in out.read_text()
     assert "[PHONE_1]" in out.read_text()
@@ -56,9 +56,9 @@ def test_stats_show_examples_tokens_cost_and_previews(run, imported):
     lines = result.stdout.splitlines()
     assert lines[:4] == [
         "persona: Bob in chat(s) 1",
-        "conversations: 13 for training, 2 held out",
-        "persona turns: 50 to learn from, 6 held out for validation",
-        "examples (legacy): 50",
+        "conversations: 10 for training, 4 held out (from 2023-05-11 18:00 on)",
+        "persona turns: 40 to learn from, 16 held out for validation",
+        "examples (legacy): 40",
     ]
     assert lines[4].startswith("tokens: ")
     assert "tiktoken cl100k_base" in lines[4]

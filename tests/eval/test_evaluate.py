@@ -33,7 +33,11 @@ def test_every_metric_for_base_and_tuned_deterministically(store, trained):
         assert figure["low"] <= figure["value"] <= figure["high"]  # every share with its 95 % interval
     assert set(metrics["c2st"]) == {"tuned", "base"}
     assert metrics["held_out"]["days"] >= 1
-    assert set(metrics["style"]) == {"real", "tuned", "base"}
+    assert set(metrics["style"]) == set(metrics["lengths"]) == {"training", "real", "tuned", "base"}
+    words = metrics["lengths"]["training"]["words"]  # the persona's replies before the held-out period
+    assert words == sorted(words)
+    assert words[0] >= 1
+    assert metrics["settings"]["max_new_tokens"] == 8
     assert set(metrics["memorisation"]) >= {"tuned", "base", "real"}
     assert metrics["pii_leakage"] == {"tuned": 0, "base": 0}
     sample = metrics["samples"][0]
@@ -44,6 +48,17 @@ def test_every_metric_for_base_and_tuned_deterministically(store, trained):
                         / "metrics.json").read_text())  # fmt: skip
     drop = {"seconds"}
     assert {k: v for k, v in again.items() if k not in drop} == {k: v for k, v in metrics.items() if k not in drop}
+
+
+def test_replies_are_as_long_as_the_persona_s_and_the_period_is_the_run_s(store, trained):
+    from gptisyou.runs import Run
+
+    run = Run(trained)
+    assert run.held_out_from is not None
+    assert run.reply_tokens >= 16
+    metrics = json.loads((evaluate_run(store, trained, EvalConfig(samples=2)) / "metrics.json").read_text())
+    assert metrics["settings"]["max_new_tokens"] == run.reply_tokens
+    assert metrics["held_out"]["first"] == f"{run.held_out_from:%Y-%m-%d}"
 
 
 def test_the_report_is_one_self_contained_page(store, trained):
@@ -65,7 +80,7 @@ def test_the_report_is_one_self_contained_page(store, trained):
 
     parser = Collect()
     parser.feed(page)
-    assert len(parser.images) == 3  # training curves, metric bars, reply lengths
+    assert len(parser.images) == 3  # training curves, metric bars, reply lengths and bubbles
     assert all(src.startswith("data:image/png;base64,iVBOR") for src in parser.images)
     assert parser.links == []  # nothing to fetch: it opens offline
     text = " ".join(parser.text)

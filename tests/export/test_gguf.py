@@ -151,6 +151,8 @@ def test_the_modelfile_renders_a_conversation_as_training_did():
     assert 'PARAMETER stop "<eot>"' in file
     assert 'PARAMETER stop "\\nAlex:"' in file
     assert "SYSTEM" not in file
+    assert "PARAMETER num_predict 120\n" in file  # without a recorded length, the engines' default
+    assert "PARAMETER num_predict 37\n" in modelfile("Sam", "Alex", "model.gguf", reply_tokens=37)
 
 
 def _gguf_run(tiny_gguf, trained, tmp_path):

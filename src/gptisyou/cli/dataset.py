@@ -128,7 +128,8 @@ def _print_stats(persona, data, rows, format_name, model, epochs, count_tokens, 
     targets, held_out = data.target_turns(data.train), data.target_turns(data.val)
     cost = pricing.training_cost_usd(tokens, model, epochs)
     click.echo(f"persona: {persona} in chat(s) {', '.join(map(str, sorted(data.people)))}")
-    click.echo(f"conversations: {len(data.train):,} for training, {len(data.val):,} held out")
+    since = f" (from {data.held_out_from:%Y-%m-%d %H:%M} on)" if data.held_out_from else ""
+    click.echo(f"conversations: {len(data.train):,} for training, {len(data.val):,} held out{since}")
     click.echo(f"persona turns: {targets:,} to learn from, {held_out:,} held out for validation")
     click.echo(f"examples ({format_name}): {len(rows):,}")
     click.echo(f"tokens: {tokens:,} ({method})")

@@ -46,6 +46,12 @@ class _Loaded:
     me: str
     run: object | None  # the local runs.Run, for /base
     engine: str = "auto"  # what --engine asked for, for /base
+    reply_tokens: int = 120  # the longest reply: the persona's own longest turns, as the run recorded them
+
+    def sampling(self, temperature: float, seed: int | None):
+        from gptisyou.engine.types import Sampling
+
+        return Sampling(temperature=temperature, seed=seed, max_new_tokens=self.reply_tokens)
 
 
 def _load(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, backend: str,
@@ -72,7 +78,7 @@ def _load(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None
         memory = Memory(sessions, persona) if run.config()["train"].get("memory") else None
         said = (turn.text for session in sessions for turn in session.turns)
         clone = choice.load(run, persona, engine, base_only, style_strength, memory, said)
-        return _Loaded(clone, f"{run.name}, {clone.engine}", me, run, engine)
+        return _Loaded(clone, f"{run.name}, {clone.engine}", me, run, engine, run.reply_tokens or _Loaded.reply_tokens)
 
 
 @click.command()
@@ -92,7 +98,7 @@ def chat(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None,
     /not-them [what they would say]   the last reply is unlike them: remembered, learned from at the next train
     /quit       or Ctrl-D / Ctrl-C
     """
-    from gptisyou.engine.types import Line, Sampling
+    from gptisyou.engine.types import Line
 
     loaded = _load(ctx, persona, me, run_dir, backend, style_strength, engine)
     clone, me = loaded.clone, loaded.me
@@ -134,7 +140,7 @@ def chat(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None,
             console.print(f"[dim]Base model replies {'on' if compare else 'off'}.[/dim]")
         elif text.strip():
             history.append(Line(me, text.strip()))
-            sampling = Sampling(temperature=temperature, seed=seed)
+            sampling = loaded.sampling(temperature, seed)
             reply = _speak(console, persona, clone.stream(history, sampling))
             history.append(Line(persona, reply))
             if compare:
@@ -227,7 +233,7 @@ def ask(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, 
         engine: str, question: str | None, preset: str | None, base_only: bool, temperature: float,
         seed: int | None) -> None:  # fmt: skip
     """Ask the clone of PERSONA one QUESTION (or a --preset: personality, topics, cold-reply) and print its reply."""
-    from gptisyou.engine.types import Line, Sampling
+    from gptisyou.engine.types import Line
     from gptisyou.errors import InputError
 
     if (question is None) == (preset is None):
@@ -236,10 +242,9 @@ def ask(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, 
         _answer_from_portrait(ctx, persona, preset)
         return
     loaded = _load(ctx, persona, me, run_dir, backend, style_strength, engine, base_only)
-    clone, me = loaded.clone, loaded.me
     asked = PRESETS[preset] if preset else question
-    reply = clone.reply([Line(me, asked)], Sampling(temperature=temperature, seed=seed))
-    click.echo(printable(f"{me}: {asked}"))
+    reply = loaded.clone.reply([Line(loaded.me, asked)], loaded.sampling(temperature, seed))
+    click.echo(printable(f"{loaded.me}: {asked}"))
     click.echo(printable(f"{persona}: {reply or '(no reply)'}"))
 
 
@@ -361,6 +366,7 @@ def serve(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None
             return store.add_correction(persona, context, reply, rewrite, via="web")
 
     app = create_app(loaded.clone, model_id, me=loaded.me, api_key=api_key, max_new_tokens=max_tokens,
+                     reply_tokens=min(loaded.reply_tokens, max_tokens),
                      allowed_hosts=served_host_names(host, allow_hosts), quiz=quiz, portrait=portrait,
                      corrections=store_correction if loaded.run is not None else None)  # fmt: skip
     uvicorn.run(app, host=host, port=port, log_level="warning")

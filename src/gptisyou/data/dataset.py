@@ -1,8 +1,9 @@
 """Training data for one persona: which sessions, the split by time, redaction, and examples.
 
-The persona (`--as`) is any participant. Its chats' messages become sessions of turns (`conversations`); the most
-recent share of its turns is held out for validation and evaluation and appears in no training example, not even
-as context. Examples are windows of consecutive turns inside a session, so each of the persona's turns is a
+The persona (`--as`) is any participant. Its chats' messages become sessions of turns (`conversations`); the
+latest conversations are held out for validation and evaluation and appear in no training example, not even as
+context. The held-out period is wide enough to judge a person by, not one evening: at least 10 % of the persona's
+turns, 5 conversations and 7 days where the chat has them, and never more than a third of the persona's turns. Examples are windows of consecutive turns inside a session, so each of the persona's turns is a
 training target exactly once; `dataset_formats` renders them for each destination.
 """
 
@@ -11,6 +12,7 @@ import math
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from gptisyou.data.conversations import Session, SessionConfig, Turn, split_sessions
@@ -21,6 +23,8 @@ from gptisyou.store.database import Store
 from gptisyou.store.workspace import ensure_private_dir, file_name_for
 
 _TURN_OVERHEAD_TOKENS = 3  # the end-of-turn marker and line break around each turn
+REPLY_TOKENS_QUANTILE, REPLY_TOKENS_RANGE = 0.99, (16, 512)  # the cap on a generated reply: see reply_tokens
+MAX_HELD_OUT_SHARE = 1 / 3  # the held-out period grows to its minimum conversations and days up to this share
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +33,11 @@ class DatasetConfig:
     chats: tuple[int, ...] = ()  # only these chats (--chat); empty: every chat the persona wrote in
     with_people: tuple[str, ...] = ()  # only sessions where one of them speaks too (--with)
     gap_hours: float = 4.0  # a silence this long starts a new session (--gap)
-    val_fraction: float = 0.1  # the most recent share of the persona's turns, held out (--val)
+    val_fraction: float = 0.1  # at least this share of the persona's turns is held out, the latest (--val)
+    val_conversations: int = 5  # … in at least this many conversations, where the chat has them
+    val_days: float = 7.0  # … spanning at least this many days, where the chat has them
+    held_out_from: datetime | None = None  # a run's recorded start of its held-out period: overrides the rule
+    whole_conversations: bool = True  # False: the rule of runs recorded without a start (the latest turns only)
     window_turns: int = 24  # turns per example at most; windows do not overlap
     max_tokens: int | None = None  # tokens per example at most (local training windows), counted by count_tokens
     context_turns: int = 8  # turns of context before each reply in the legacy prompt/completion form
@@ -53,6 +61,7 @@ class PersonaData:
     redactor: Redactor | None
     real_persona: str  # the name as in the chat, for local file names
     examples: list[Example] = field(default_factory=list)  # training windows
+    held_out_from: datetime | None = None  # where the held-out period starts (None: nothing held out)
 
     @property
     def group(self) -> bool:
@@ -61,6 +70,15 @@ class PersonaData:
     def target_turns(self, sessions: Iterable[Session]) -> int:
         """How many of the persona's turns in `sessions` are learned from (or, held out, evaluated on)."""
         return sum(is_target(turn, self.persona) for session in sessions for turn in session.turns)
+
+    def reply_tokens(self, count_tokens: Callable[[str], int]) -> int:
+        """How long a reply of the persona gets: the 99th percentile of their training turns, in tokens, so a
+        clone writes a long story when they would, and never rambles far beyond what they ever wrote."""
+        lengths = sorted(count_tokens(turn.text) for session in self.train for turn in session.turns
+                         if is_target(turn, self.persona))  # fmt: skip
+        longest = lengths[min(len(lengths) - 1, int(len(lengths) * REPLY_TOKENS_QUANTILE))] if lengths else 0
+        low, high = REPLY_TOKENS_RANGE
+        return min(high, max(low, longest + _TURN_OVERHEAD_TOKENS))
 
     def save_redaction_map(self, workspace: Path) -> Path | None:
         """Write the real → pseudonym map into the workspace, readable by the owner only."""
@@ -92,31 +110,67 @@ def build(store: Store, config: DatasetConfig, count_tokens: Callable[[str], int
         if _wanted(session, config)
     ]
     sessions.sort(key=lambda session: (session.start, session.chat_id))
-    train, val = split_by_time(sessions, config.persona, config.val_fraction)
+    held_out_from = held_out_start(sessions, config.persona, config)
+    train, val = split_by_time(sessions, held_out_from)
     redactor = None
     if config.redact:
         everyone = {name for names in people.values() for name in names}
         redactor = Redactor(_hidden_names(people, config), reserved_names=everyone)
         _check_speakers(everyone, config.persona, redactor)
         train, val = _redacted(train, redactor), _redacted(val, redactor)
-    data = PersonaData(_speaker(config.persona, redactor), people, train, val, redactor, config.persona)
+    data = PersonaData(_speaker(config.persona, redactor), people, train, val, redactor, config.persona,
+                       held_out_from=held_out_from)  # fmt: skip
     data.examples = list(windows(train, data.persona, config.window_turns, config.max_tokens, count_tokens))
     if not data.examples:
         raise InputError(f"{config.persona} has no messages with words to learn from in the selected chats")
     return data
 
 
-def split_by_time(sessions: list[Session], persona: str, val_fraction: float) -> tuple[list[Session], list[Session]]:
-    """(train, val): val holds everything from the first of the latest `val_fraction` of the persona's turns on."""
+def held_out_start(sessions: list[Session], persona: str, config: DatasetConfig) -> datetime | None:
+    """Where the held-out period starts: the start of the latest conversations that hold at least `val_fraction`
+    of the persona's turns and span `val_conversations` conversations and `val_days` days, as far as that takes no
+    more than a third of the turns. A latest conversation that alone holds more is cut at a turn.
+
+    `sessions` are in time order. None: nothing is held out.
+    """
+    if config.held_out_from is not None:
+        return config.held_out_from
     starts = sorted(turn.start for session in sessions for turn in session.turns if is_target(turn, persona))
-    held_out = math.ceil(len(starts) * val_fraction) if val_fraction > 0 and len(starts) > 1 else 0
-    if not held_out:
+    if config.val_fraction <= 0 or len(starts) < 2:
+        return None
+    least = math.ceil(len(starts) * config.val_fraction)
+    most = max(least, math.floor(len(starts) * MAX_HELD_OUT_SHARE))
+    latest_turns = starts[len(starts) - least]
+    if not config.whole_conversations:
+        return latest_turns
+    last = max(session.end for session in sessions)
+    held, conversations, start = 0, 0, None
+    for session in reversed(sessions):
+        targets = sum(is_target(turn, persona) for turn in session.turns)
+        if held + targets > most:
+            break
+        held, conversations, start = held + targets, conversations + 1, session.start
+        if held >= least and conversations >= config.val_conversations and last - start >= timedelta(config.val_days):
+            break
+    return start if held >= least else latest_turns
+
+
+def recorded_split(persona: str, held_out_from: datetime | None, **options) -> DatasetConfig:
+    """The dataset of a run whose held-out period started at `held_out_from`; None for a run from before the start
+    was recorded, which held out its persona's latest turns."""
+    return DatasetConfig(
+        persona, held_out_from=held_out_from, whole_conversations=held_out_from is not None, **options
+    )
+
+
+def split_by_time(sessions: list[Session], start: datetime | None) -> tuple[list[Session], list[Session]]:
+    """(train, val): val holds every turn from `start` on, train every turn before it."""
+    if start is None:
         return sessions, []
-    cutoff = starts[len(starts) - held_out]
     train, val = [], []
     for session in sessions:
-        before = tuple(turn for turn in session.turns if turn.start < cutoff)
-        after = tuple(turn for turn in session.turns if turn.start >= cutoff)
+        before = tuple(turn for turn in session.turns if turn.start < start)
+        after = tuple(turn for turn in session.turns if turn.start >= start)
         if before:
             train.append(Session(session.chat_id, before))
         if after:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from gptisyou.data.dataset import DatasetConfig, PersonaData, build, reply_moments
+from gptisyou.data.dataset import PersonaData, build, recorded_split, reply_moments
 from gptisyou.data.memory import Memory
 from gptisyou.engine import choice, llama_engine
 from gptisyou.engine.device import autocast_dtype, default_device, mixed_precision
@@ -24,7 +24,7 @@ from gptisyou.engine.types import Line, Sampling
 from gptisyou.eval import intervals, quiz, report, twosample
 from gptisyou.eval.attribution import TRUSTED_AUC, WhoSaidIt
 from gptisyou.eval.copying import CopyDetector, leaked_personal_data
-from gptisyou.eval.style import style_of
+from gptisyou.eval.style import length_quantiles, style_of
 from gptisyou.runs import Run
 from gptisyou.store.database import Store
 from gptisyou.store.workspace import ensure_private_dir, make_private
@@ -32,14 +32,14 @@ from gptisyou.train.batches import pad_token_id
 from gptisyou.train.config import TrainConfig
 from gptisyou.train.evaluation import bits_per_byte, evaluate, held_out, target_bytes
 
-NARROW_DAYS, NARROW_CONVERSATIONS = 7, 10  # a held-out period smaller than this tells little about a person
+NARROW_DAYS, NARROW_CONVERSATIONS = 7, 5  # a held-out period smaller than this tells little about a person
 
 
 @dataclass(frozen=True, slots=True)
 class EvalConfig:
     samples: int = 100  # held-out moments the models reply to, spread over the held-out period
     context_turns: int = 8  # turns of context before each reply
-    max_new_tokens: int = 60
+    max_new_tokens: int | None = None  # None: the persona's own longest replies (recorded when the run trained)
     temperature: float = 0.8
     seed: int = 0
     style_strength: float = 1.0  # the adapter's update scaled by this when the tuned model replies
@@ -65,7 +65,9 @@ def evaluate_run(store: Store, run: Path, config: EvalConfig = EvalConfig(),
     frozen_dtype = autocast_dtype(device) if train_config.bf16_frozen_weights else None
     model, tokenizer = load_tuned(run, device, frozen_dtype or torch.float32)
     persona = train_config.persona
-    data = build(store, DatasetConfig(persona, max_tokens=train_config.window_tokens, redact=False))
+    data = build(
+        store, recorded_split(persona, run.held_out_from, max_tokens=train_config.window_tokens, redact=False)
+    )
     val_set = held_out(data, tokenizer, train_config)
     pad_id = pad_token_id(tokenizer)
     progress("held-out loss", 0, 2)
@@ -78,18 +80,20 @@ def evaluate_run(store: Store, run: Path, config: EvalConfig = EvalConfig(),
 
     moments = reply_moments(data.val or data.train, persona, config.samples, config.context_turns)
     memory = Memory.of_training_period(data) if train_config.memory else None  # never the held-out period
+    reply_tokens = config.max_new_tokens or run.reply_tokens or Sampling().max_new_tokens
     tuned_reply, base_reply = _repliers(run, engine, model, tokenizer, memory, train_config, config)
     samples = []
     for index, (context, real) in enumerate(moments):
         progress("replies", index, len(moments))
         history = [Line(turn.sender, turn.text) for turn in context]
-        sampling = Sampling(config.temperature, max_new_tokens=config.max_new_tokens, seed=config.seed + index)
+        sampling = Sampling(config.temperature, max_new_tokens=reply_tokens, seed=config.seed + index)
         tuned, base = tuned_reply(history, sampling), base_reply(history, sampling)
         samples.append({"context": [asdict(line) for line in history], "real": real.text, "tuned": tuned,
                         "base": base})  # fmt: skip
     progress("replies", len(moments), len(moments))
 
     metrics = _metrics(data, samples, tuned_fit, base_fit, config, target_bytes(val_set, tokenizer))
+    metrics["settings"]["max_new_tokens"] = reply_tokens
     if store.quiz_answers(str(run.directory)):  # people's answers to the blind quiz so far
         metrics["quiz"] = quiz.tally(store, run, config.seed)
     metrics |= {"persona": persona, "run": str(run.directory), "base": train_config.base or "gemma-3-270m",
@@ -127,12 +131,14 @@ def _metrics(data: PersonaData, samples: list[dict], tuned_fit, base_fit, config
     persona_train, others_train = _texts_by_speaker(data.train, data.persona)
     persona_val, others_val = _texts_by_speaker(data.val, data.persona)
     replies = {kind: [sample[kind] for sample in samples] for kind in ("real", "tuned", "base")}
+    compared = replies | {"training": persona_train}  # the persona's own replies before the held-out period too
     metrics = {
         "held_out": _held_out_span(data) | {"persona_turns": data.target_turns(data.val), "tokens": tuned_fit.tokens,
                                             "samples": len(samples)},
         "fit": {name: asdict(fit) | {"bits_per_byte": bits_per_byte(fit, byte_count)}
                 for name, fit in (("tuned", tuned_fit), ("base", base_fit))},
-        "style": {kind: style_of(texts).to_dict() for kind, texts in replies.items()},
+        "style": {kind: style_of(texts).to_dict() for kind, texts in compared.items()},
+        "lengths": {kind: length_quantiles(texts) for kind, texts in compared.items()},
         "settings": asdict(config),
     }  # fmt: skip
     if persona_train and others_train:

@@ -3,20 +3,18 @@
 import base64
 import html
 import io
-import re
 from pathlib import Path
 
 from gptisyou.eval.verdict import share, verdicts
 from gptisyou.train.curves import plot_curves
 
-_WORD = re.compile(r"\w+")
 _COLOURS = {"real": "#55a868", "tuned": "#4c72b0", "base": "#c44e52", "others": "#8c8c8c"}
 
 
 def write(path: Path, metrics: dict, samples: list[dict], training_metrics: list[dict]) -> None:
     persona = html.escape(metrics["persona"])
     figures = [_png(lambda out: plot_curves(training_metrics, out)) if training_metrics else None,
-               _png(lambda out: _bars(metrics, out)), _png(lambda out: _lengths(samples, out))]  # fmt: skip
+               _png(lambda out: _bars(metrics, out)), _png(lambda out: _lengths(metrics["lengths"], out))]  # fmt: skip
     body = [
         f"<h1>How well does the model write like {persona}?</h1>",
         (
@@ -78,8 +76,22 @@ def reading(metrics: dict) -> list[str]:
         f"{style['real']['bubbles']:.1f} bubbles; the tuned model's {style['tuned']['words']:.1f} words in "
         f"{style['tuned']['bubbles']:.1f}, the base model's {style['base']['words']:.1f} in {style['base']['bubbles']:.1f}."
     )
+    if shift := _held_out_shift(style):
+        lines.append(shift)
     lines.append("A 270M model learns tone, length and pet phrases, not facts: read the replies below as style.")
     return lines
+
+
+def _held_out_shift(style: dict) -> str | None:
+    """A warning when the held-out replies are much longer or shorter than the persona's usual ones: then the
+    evaluation judges an unusual stretch of the chat, and a clone that writes like the person looks wrong."""
+    usual, held_out = style["training"]["words"], style["real"]["words"]
+    if not usual or not held_out or 2 / 3 <= held_out / usual <= 3 / 2:
+        return None
+    return (f"<b>An unusual held-out period.</b> The held-out replies average {held_out:.1f} words in "
+            f"{style['real']['bubbles']:.1f} bubbles, the training period's {usual:.1f} words in "
+            f"{style['training']['bubbles']:.1f}: the comparison with generated replies reflects that stretch of the "
+            "chat as much as the clone (see the length plot).")  # fmt: skip
 
 
 def _table(metrics: dict) -> str:
@@ -109,16 +121,18 @@ def _style_table(style: dict) -> str:
     names = {"words": "words per reply", "bubbles": "bubbles per reply", "emoji": "with emoji",
              "questions": "with a question mark", "exclamations": "with an exclamation mark",
              "capitalised": "starting with a capital", "final_period": "ending in a full stop"}  # fmt: skip
+    kinds = ("training", "real", "tuned", "base")
     rows = []
     for key, name in names.items():
-        values = [style[kind][key] for kind in ("real", "tuned", "base")]
+        values = [style[kind][key] for kind in kinds]
         shown = [f"{v:.1f}" if key in ("words", "bubbles") else f"{v:.0%}" for v in values]
         rows.append(f"<tr><td>{name}</td>" + "".join(f"<td>{v}</td>" for v in shown) + "</tr>")
     for key in ("top_words", "language"):
-        values = [style[kind][key] for kind in ("real", "tuned", "base")]
+        values = [style[kind][key] for kind in kinds]
         shown = [html.escape(", ".join(v) if isinstance(v, list) else v) for v in values]
         rows.append(f"<tr><td>{key.replace('_', ' ')}</td>" + "".join(f"<td>{v}</td>" for v in shown) + "</tr>")
-    return "<table><tr><th></th><th>Real</th><th>Tuned</th><th>Base</th></tr>" + "".join(rows) + "</table>"
+    header = "<th></th><th>Real, training period</th><th>Real, held out</th><th>Tuned</th><th>Base</th>"
+    return f"<table><tr>{header}</tr>" + "".join(rows) + "</table>"
 
 
 def _samples(samples: list[dict], persona: str) -> str:
@@ -166,17 +180,23 @@ def _bars(metrics: dict, out) -> None:
     plt.close(figure)
 
 
-def _lengths(samples: list[dict], out) -> None:
+def _lengths(lengths: dict, out) -> None:
+    """Words and bubbles per reply, as boxes (10th, 25th, 50th, 75th and 90th percentile): the persona's replies
+    of the training period and of the held-out period, and the models' held-out replies."""
     plt = _pyplot()
-    figure, axes = plt.subplots(figsize=(7, 3.2), dpi=110)
-    lengths = {kind: [len(_WORD.findall(sample[kind])) for sample in samples] for kind in ("real", "tuned", "base")}
-    top = max([1, *(n for values in lengths.values() for n in values)])
-    bins = range(0, top + 2, max(1, top // 20))
-    for kind, values in lengths.items():
-        axes.hist(values, bins=bins, alpha=0.5, label=kind, color=_COLOURS[kind])
-    axes.set_xlabel("words per reply")
-    axes.set_ylabel("replies")
-    axes.legend()
+    figure, axes = plt.subplots(1, 2, figsize=(8, 3.2), dpi=110)
+    kinds = ("training", "real", "tuned", "base")
+    labels = {"training": "real\n(training)", "real": "real\n(held out)", "tuned": "tuned", "base": "base"}
+    for panel, measure in zip(axes, ("words", "bubbles"), strict=True):
+        boxes = []
+        for kind in kinds:
+            low, q1, median, q3, high = lengths[kind][measure]
+            boxes.append({"label": labels[kind], "whislo": low, "q1": q1, "med": median, "q3": q3, "whishi": high})
+        drawn = panel.bxp(boxes, showfliers=False, patch_artist=True)
+        for box, kind in zip(drawn["boxes"], kinds, strict=True):
+            box.set_facecolor(_COLOURS["real" if kind == "training" else kind])
+            box.set_alpha(0.45 if kind == "training" else 0.8)
+        panel.set_title(f"{measure} per reply (10th to 90th percentile)", fontsize=10)
     figure.tight_layout()
     figure.savefig(out, format="png")
     plt.close(figure)

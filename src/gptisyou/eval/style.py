@@ -48,7 +48,7 @@ def style_of(replies: list[str]) -> Style:
     return Style(
         replies=len(replies),
         words=_mean(len(reply) for reply in words),
-        bubbles=_mean(max(1, sum(1 for line in reply.split("\n") if line.strip())) for reply in replies),
+        bubbles=_mean(_bubbles(reply) for reply in replies),
         emoji=_share(bool(_EMOJI.search(reply)) for reply in replies),
         questions=_share("?" in reply for reply in replies),
         exclamations=_share("!" in reply for reply in replies),
@@ -57,6 +57,26 @@ def style_of(replies: list[str]) -> Style:
         top_words=[word for word, _ in content.most_common(10)],
         language=language_of(counts),
     )
+
+
+LENGTH_QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
+
+
+def length_quantiles(replies: list[str]) -> dict:
+    """Quantiles of words and of bubbles per reply: enough to draw and compare their distributions."""
+    words = sorted(len(_WORD.findall(reply)) for reply in replies)
+    bubbles = sorted(_bubbles(reply) for reply in replies)
+    return {"quantiles": LENGTH_QUANTILES,
+            "words": [_quantile(words, q) for q in LENGTH_QUANTILES],
+            "bubbles": [_quantile(bubbles, q) for q in LENGTH_QUANTILES]}  # fmt: skip
+
+
+def _bubbles(reply: str) -> int:
+    return max(1, sum(1 for line in reply.split("\n") if line.strip()))
+
+
+def _quantile(ordered: list[int], q: float) -> float:
+    return float(ordered[min(len(ordered) - 1, int(q * len(ordered)))]) if ordered else 0.0
 
 
 def language_of(counts: Counter) -> str:

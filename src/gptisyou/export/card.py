@@ -48,7 +48,8 @@ theirs.
 ## The conversation format
 
 Each turn is `Name: text`, the end-of-turn marker `<eot>` and a line break; bubbles are separate lines. Prompt
-with the conversation so far and `{facts.persona}:`; stop at `<eot>` or at the next speaker's header:
+with the conversation so far and `{facts.persona}:`; stop at `<eot>` or at the next speaker's header, or after
+{run.reply_tokens or "about 120"} new tokens ({facts.persona}'s longest turns):
 
 ```
 {example}

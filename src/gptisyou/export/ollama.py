@@ -24,7 +24,8 @@ def template(persona: str, partner: str) -> str:
     return f'{{{{ range .Messages }}}}{{{{ if ne .Role "system" }}}}{turn}{{{{ end }}}}{{{{ end }}}}{persona_}:'
 
 
-def modelfile(persona: str, partner: str, gguf_name: str) -> str:
+def modelfile(persona: str, partner: str, gguf_name: str, reply_tokens: int | None = None) -> str:
+    """The Modelfile; `reply_tokens`: the longest reply (the persona's own longest turns, as the run recorded)."""
     sampling = Sampling()
     stops = [END_OF_TURN_TEXT, f"\n{partner}:"]
     lines = [
@@ -33,7 +34,7 @@ def modelfile(persona: str, partner: str, gguf_name: str) -> str:
         *(f"PARAMETER stop {_quoted(stop)}" for stop in stops),
         f"PARAMETER temperature {sampling.temperature}",
         f"PARAMETER top_p {sampling.top_p}",
-        f"PARAMETER num_predict {sampling.max_new_tokens}",
+        f"PARAMETER num_predict {reply_tokens or sampling.max_new_tokens}",
     ]
     return "\n".join(lines) + "\n"
 

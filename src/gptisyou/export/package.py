@@ -61,7 +61,9 @@ def gguf(run: Run, out: Path, card: str, target: str, partner: str, quant: str, 
         with new_paths(out) as [partial]:
             partial.mkdir(mode=0o700)
             gguf_file.merged(base, run.adapter, partial / "model.gguf", quant, style_strength)
-            (partial / "Modelfile").write_text(ollama.modelfile(persona, partner, "model.gguf"), encoding="utf-8")
+            (partial / "Modelfile").write_text(
+                ollama.modelfile(persona, partner, "model.gguf", run.reply_tokens), encoding="utf-8"
+            )
             (partial / CARD_NAME).write_text(card, encoding="utf-8")
             make_private(partial)
         return out

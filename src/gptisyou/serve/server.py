@@ -157,10 +157,12 @@ async def _joined(pieces: AsyncIterator[str]) -> str:
 
 def create_app(clone: Responder, model_id: str, me: str, api_key: str | None = None,
                max_body_bytes: int = MAX_BODY_BYTES, max_new_tokens: int = MAX_NEW_TOKENS,
-               allowed_hosts: Collection[str] | None = None, quiz=None, portrait: str | None = None,
+               reply_tokens: int | None = None, allowed_hosts: Collection[str] | None = None, quiz=None, portrait: str | None = None,
                corrections: Callable[[list[tuple[str, str]], str, str | None], int] | None = None) -> FastAPI:  # fmt: skip
     """The app serving `clone` as the model `model_id`; `me` is who a `user` message is from, unless it names one.
 
+    `max_new_tokens`: the most a request may ask for; `reply_tokens`: what a request that does not say gets (the
+    persona's own longest turns; None: the engines' default).
     `allowed_hosts`: the host names a request's `Host` header may carry (None: any). A server on 127.0.0.1 accepts
     only its own names, so a web page cannot reach it through a name it rebinds to 127.0.0.1.
     `quiz`: an `eval.quiz.WebQuiz` to serve the blind test at /quiz (it shows real messages: off unless given).
@@ -237,7 +239,7 @@ def create_app(clone: Responder, model_id: str, me: str, api_key: str | None = N
     async def chat_completions(body: ChatRequest, request: Request):
         _check_model(body.model, model_id)
         history = _history(body.messages, clone.persona, me)
-        sampling = _sampling(body, max_new_tokens)
+        sampling = _sampling(body, max_new_tokens, reply_tokens)
         completion_id = f"chatcmpl-{secrets.token_hex(12)}"
         if body.stream:
             usage = Usage()
@@ -334,9 +336,10 @@ def _history(messages: list[ChatMessage], persona: str, me: str) -> list[Line]:
     return lines
 
 
-def _sampling(request: ChatRequest, max_new_tokens: int) -> Sampling:
+def _sampling(request: ChatRequest, max_new_tokens: int, reply_tokens: int | None) -> Sampling:
     defaults = Sampling()
-    wanted = request.max_completion_tokens or request.max_tokens or min(defaults.max_new_tokens, max_new_tokens)
+    usual = min(reply_tokens or defaults.max_new_tokens, max_new_tokens)
+    wanted = request.max_completion_tokens or request.max_tokens or usual
     if wanted > max_new_tokens:
         raise ApiError(400, f"max_tokens: at most {max_new_tokens} on this server", param="max_tokens")
     return Sampling(

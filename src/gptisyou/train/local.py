@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from gptisyou.data.dataset import DatasetConfig, PersonaData, build, persona_chats
+from gptisyou.data.dataset import DatasetConfig, PersonaData, build, persona_chats, recorded_split
 from gptisyou.data.memory import Memory
 from gptisyou.engine.device import autocast_dtype, mixed_precision
 from gptisyou.engine.torch_engine import TorchClone
@@ -99,7 +99,9 @@ def train(
         settings["batch_tokens"] = settings.get("batch_tokens") or (8192 if processes.device.type == "cuda" else 2048)
         saved = TrainConfig(**settings)
         config = replace(saved, max_steps=config.max_steps, minutes=config.minutes)
-    dataset_config = DatasetConfig(config.persona, max_tokens=config.window_tokens, redact=False)
+    options = {"max_tokens": config.window_tokens, "redact": False}
+    dataset_config = (recorded_split(config.persona, resumed.held_out_from, **options) if resumed  # its own period
+                      else DatasetConfig(config.persona, **options))  # fmt: skip
     persona_chats(store, dataset_config)  # a bad persona fails now, not after a minute of model loading
     torch.manual_seed(config.seed)
     setup = _setup(store, workspace, config, dataset_config, processes)
@@ -108,7 +110,7 @@ def train(
     if resumed:
         run, progress = resumed, checkpoint.restore(resumed, setup.model, setup.optimizer, setup.schedule)
     else:
-        run = processes.share(_new_run(workspace, config, setup.base_directory) if processes.is_main else None)
+        run = processes.share(_new_run(workspace, config, setup) if processes.is_main else None)
         progress = checkpoint.Progress()
     _loop(run, setup, config, processes, progress, on_step)
     if not processes.is_main:
@@ -150,9 +152,10 @@ def _plan(setup: _Setup, config: TrainConfig, processes: Processes) -> Plan:
     return Plan(len(setup.train_set), per_epoch, setup.total_steps, planned, processes.count, processes.device.type)
 
 
-def _new_run(workspace: Path, config: TrainConfig, base_directory: Path) -> Run:
+def _new_run(workspace: Path, config: TrainConfig, setup: _Setup) -> Run:
     run = Run.create(workspace, config.persona)
-    run.write_config(asdict(config), base_directory)
+    reply_tokens = setup.data.reply_tokens(token_counter(setup.tokenizer))
+    run.write_config(asdict(config), setup.base_directory, setup.data.held_out_from, reply_tokens)
     return run
 
 
