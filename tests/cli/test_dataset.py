@@ -33,7 +33,10 @@ def imported(run, tmp_path):
 def test_dataset_writes_a_private_redacted_valid_file(run, imported, tmp_path, workspace):
     out = tmp_path / "ann.jsonl"
     result = run("dataset", "--as", "Ann", "-o", out)
-    assert (result.exit_code, result.stdout) == (0, f"wrote 10 openai examples to {out}\n")  # 4 of 14 evenings held out
+    assert (result.exit_code, result.stdout) == (
+        0,
+        f"wrote 10 openai examples to {out}\n",
+    )  # 4 of 14 evenings held out
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     assert "7946" not in out.read_text()
     assert "[PHONE_1]" in out.read_text()

@@ -59,6 +59,7 @@ def _load(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None
     """The clone, with a status line on stderr while the model loads."""
     from gptisyou.data.dataset import counterpart
     from gptisyou.data.memory import Memory, every_session
+    from gptisyou.engine.types import Sampling
     from gptisyou.runs import Run
 
     with open_store(ctx) as store:
@@ -78,7 +79,8 @@ def _load(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None
         memory = Memory(sessions, persona) if run.config()["train"].get("memory") else None
         said = (turn.text for session in sessions for turn in session.turns)
         clone = choice.load(run, persona, engine, base_only, style_strength, memory, said)
-        return _Loaded(clone, f"{run.name}, {clone.engine}", me, run, engine, run.reply_tokens or _Loaded.reply_tokens)
+        reply_tokens = run.reply_tokens or Sampling().max_new_tokens  # a run from before the length was recorded
+        return _Loaded(clone, f"{run.name}, {clone.engine}", me, run, engine, reply_tokens)
 
 
 @click.command()

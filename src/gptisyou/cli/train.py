@@ -43,8 +43,9 @@ def _config_options(command):
 def train(ctx: click.Context, persona: str, resume: bool, **given) -> None:
     """Fine-tune a LoRA adapter that writes like PERSONA, on CPU or GPU, with a progress bar and an ETA.
 
-    The most recent 10 % of the persona's turns are held out: the run reports loss, perplexity and token accuracy
-    on them, keeps the best adapter and stops when they stop improving. A checkpoint is written every 5 minutes
+    The latest conversations are held out (at least 10 % of the persona's turns, 5 conversations and 7 days
+    where the chat has them): the run reports loss, perplexity and token accuracy on them, keeps the best adapter
+    and stops when they stop improving. A checkpoint is written every 5 minutes
     and on Ctrl-C; --resume continues from it with the same data order and optimizer state.
     """
     from gptisyou.errors import MissingExtra
