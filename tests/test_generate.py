@@ -1,15 +1,14 @@
 """Sampling the persona's next turn: the prompt in the training format, stops, streaming, seeds, bubbles."""
 
 import pytest
+import torch
+import transformers
 
-torch = pytest.importorskip("torch")
-transformers = pytest.importorskip("transformers")
-
-from gptisyou.engine.clone import _longest_stop_prefix  # noqa: E402
-from gptisyou.engine.torch_engine import TorchClone, load  # noqa: E402
-from gptisyou.engine.types import Line, Sampling, Usage, bubbles  # noqa: E402
-from gptisyou.runs import Run  # noqa: E402
-from tests.conftest import ScriptedModel  # noqa: E402
+from gptisyou.engine.clone import _longest_stop_prefix
+from gptisyou.engine.torch_engine import TorchClone, load
+from gptisyou.engine.types import Line, Sampling, Usage, bubbles
+from gptisyou.runs import Run
+from tests.conftest import ScriptedModel
 
 
 @pytest.fixture

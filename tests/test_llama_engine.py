@@ -8,13 +8,13 @@ from dataclasses import replace
 
 import pytest
 
-pytest.importorskip("llama_cpp")
-torch = pytest.importorskip("torch")
+pytest.importorskip("llama_cpp", reason="needs llama-cpp-python, built by `make fast` (a C++ compiler and minutes)")
+import torch
 
-from gptisyou.engine import choice, llama_engine, torch_engine  # noqa: E402
-from gptisyou.engine.clone import spoken_vocabulary  # noqa: E402
-from gptisyou.engine.types import Line, Sampling, Usage  # noqa: E402
-from gptisyou.runs import Run  # noqa: E402
+from gptisyou.engine import choice, llama_engine, torch_engine
+from gptisyou.engine.clone import spoken_vocabulary
+from gptisyou.engine.types import Line, Sampling, Usage
+from gptisyou.runs import Run
 
 if llama_engine.has_amx_kernels():  # never run (it would crash): as with no llama.cpp at all, these tests skip
     pytest.skip(

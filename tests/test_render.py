@@ -1,11 +1,10 @@
 """One rendering of a conversation: training and generation meet at the same token, the first word included."""
 
 import pytest
+import tokenizers
+import transformers
 
 from gptisyou.data.render import IGNORE_INDEX, Spoken, Transcript, target_span, turn_text
-
-tokenizers = pytest.importorskip("tokenizers")
-transformers = pytest.importorskip("transformers")
 
 
 @pytest.fixture(scope="module")

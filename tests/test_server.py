@@ -3,16 +3,14 @@
 import asyncio
 import json
 
+import httpx2 as httpx  # the HTTP client the openai package ships with
+import openai
 import pytest
+import transformers
 
-transformers = pytest.importorskip("transformers")
-openai = pytest.importorskip("openai")
-uvicorn = pytest.importorskip("uvicorn")
-httpx = pytest.importorskip("httpx2")  # the HTTP client the openai package ships with
-
-from gptisyou.engine.torch_engine import TorchClone  # noqa: E402
-from gptisyou.serve.server import create_app  # noqa: E402
-from tests.conftest import live_server  # noqa: E402
+from gptisyou.engine.torch_engine import TorchClone
+from gptisyou.serve.server import create_app
+from tests.conftest import live_server
 
 KEY = "test-key"
 

@@ -5,9 +5,8 @@ import re
 from pathlib import Path
 
 import pytest
+import transformers
 
-transformers = pytest.importorskip("transformers")
-pytest.importorskip("uvicorn")
 playwright = pytest.importorskip("playwright.sync_api")
 
 from gptisyou.engine.torch_engine import TorchClone  # noqa: E402

@@ -106,7 +106,8 @@ def test_validate_lists_every_problem_and_exits_2(run, tmp_path):
 
 
 def test_hf_format_saves_a_loadable_private_dataset(run, imported, tmp_path):
-    datasets = pytest.importorskip("datasets")
+    import datasets
+
     out = tmp_path / "ann-hf"
     assert run("dataset", "--as", "Ann", "--format", "hf", "-o", out).exit_code == 0
     loaded = datasets.load_from_disk(str(out))
@@ -159,7 +160,7 @@ def test_a_folder_or_a_missing_folder_is_one_line(run, imported, tmp_path, targe
 
 
 def test_the_hf_format_never_replaces_a_folder_of_something_else(run, imported, tmp_path):
-    pytest.importorskip("datasets")
+
     folder = tmp_path / "Documents"
     folder.mkdir()
     (folder / "letter.txt").write_text("keep me")

@@ -4,10 +4,6 @@ import json
 
 import pytest
 
-pytest.importorskip("chitchat_dataset")
-pytest.importorskip("peft")
-pytest.importorskip("sklearn")
-
 
 @pytest.mark.slow  # minutes of CPU: in `make test` and CI, not in `make test-fast`
 def test_the_demo_goes_from_export_to_an_evaluated_clone(run, workspace, tiny_base):

@@ -11,8 +11,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-pytest.importorskip("peft")
-
 from gptisyou.cli import cli
 
 
@@ -70,7 +68,9 @@ def test_ask_needs_exactly_one_question(run, trained):
 
 
 def test_llama_cpp_is_refused_in_one_line_for_a_base_that_is_no_gguf(run, trained):
-    pytest.importorskip("llama_cpp")
+    pytest.importorskip(
+        "llama_cpp", reason="needs llama-cpp-python, built by `make fast` (a C++ compiler and minutes)"
+    )
     from gptisyou.engine import llama_engine
 
     if llama_engine.has_amx_kernels():
@@ -90,8 +90,8 @@ def test_no_trained_model_is_one_line_exit_2(run, learnable_chat):
 
 
 def test_serve_answers_the_official_client(trained, workspace):
-    openai = pytest.importorskip("openai")
-    pytest.importorskip("uvicorn")
+    import openai
+
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

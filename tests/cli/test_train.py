@@ -1,11 +1,7 @@
 import re
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import not_private
-
-pytest.importorskip("peft")
 
 
 def test_train_then_runs(run, learnable_chat, tiny_base, workspace, loose_umask):

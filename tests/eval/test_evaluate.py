@@ -5,9 +5,6 @@ from html.parser import HTMLParser
 
 import pytest
 
-pytest.importorskip("peft")
-pytest.importorskip("sklearn")
-
 from gptisyou.eval.evaluate import EvalConfig, evaluate_run
 from gptisyou.store.database import Store
 

@@ -15,7 +15,7 @@ FORMAL = ["Good morning. Could you send me the report, please?", "Thank you, I w
 
 
 def test_who_said_it_ranks_the_persona_above_the_others():
-    pytest.importorskip("sklearn")
+
     from gptisyou.eval.attribution import WhoSaidIt
 
     judge = WhoSaidIt(CASUAL, FORMAL)
@@ -58,7 +58,7 @@ def test_style_statistics():
 
 
 def test_a_bootstrap_interval_of_a_known_share():
-    pytest.importorskip("numpy")
+
     from gptisyou.eval.intervals import share
 
     figure = share([True] * 50 + [False] * 50)
@@ -71,7 +71,7 @@ def test_a_bootstrap_interval_of_a_known_share():
 
 
 def test_the_two_sample_test_on_identical_and_on_different_sets():
-    pytest.importorskip("sklearn")
+
     from gptisyou.eval.twosample import accuracy
 
     casual = [f"{text} {i}" for i in range(5) for text in CASUAL]  # 60 replies
@@ -84,7 +84,7 @@ def test_the_two_sample_test_on_identical_and_on_different_sets():
 
 
 def test_the_judge_is_tested_on_itself_with_its_auc():
-    pytest.importorskip("sklearn")
+
     from gptisyou.eval.attribution import WhoSaidIt, shape
 
     assert shape("Hey, u OK?? 12 😀") == "Aaa, a AA?? 00 😀"

@@ -2,14 +2,12 @@
 
 import zipfile
 
-import pytest
+import torch
+import transformers
 
-torch = pytest.importorskip("torch")
-transformers = pytest.importorskip("transformers")
-
-from gptisyou.engine.torch_engine import load_tuned  # noqa: E402
-from gptisyou.runs import Run  # noqa: E402
-from tests.conftest import not_private  # noqa: E402
+from gptisyou.engine.torch_engine import load_tuned
+from gptisyou.runs import Run
+from tests.conftest import not_private
 
 
 def test_the_merged_model_gives_the_base_plus_adapter_logits(trained, workspace, run, tmp_path, loose_umask):

@@ -1,13 +1,12 @@
 """GGUF exports: the merged model keeps the base's metadata and untouched tensors and adds the LoRA update to the
 changed ones; the adapter GGUF has llama.cpp's LoRA layout."""
 
+import gguf
 import numpy as np
 import pytest
+import transformers
 
-gguf = pytest.importorskip("gguf")
-transformers = pytest.importorskip("transformers")
-
-from gptisyou.export import gguf_file  # noqa: E402
+from gptisyou.export import gguf_file
 
 
 @pytest.fixture
@@ -265,7 +264,8 @@ def _assert_same_greedy_path(reference, other, tolerance):
 @pytest.mark.slow  # the real 270M model: minutes of CPU
 def test_the_real_clone_s_f16_gguf_continues_as_the_torch_model(converted, learnable_chat, workspace, tmp_path):
     # two independent readers of the export: transformers' GGUF loader, and llama.cpp where the fast extra is in
-    torch = pytest.importorskip("torch")
+    import torch
+
     from gptisyou.engine import llama_engine
     from gptisyou.engine.torch_engine import load_tuned
     from gptisyou.runs import Run

@@ -5,9 +5,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-pytest.importorskip("openai")
-pytest.importorskip("multipart")
-
 from gptisyou.cli import cli
 from tests.conftest import live_server, not_private
 from tests.fake_openai import FakeProvider

@@ -36,6 +36,46 @@ def test_each_database_is_detected_read_and_left_untouched(entry):
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
 
 
+@pytest.fixture
+def written_db(tmp_path):
+    """Texts only inside `attributedBody` (text NULL), as newer macOS versions store them, from a handle the
+    database has, from the owner, and from a handle it lacks."""
+    return exports.imessage_db(tmp_path / "chat.db", [
+        {"attributedBody": exports.attributed_body("Woaaaaaah")},
+        {"attributedBody": exports.attributed_body("No 💀 not worth "), "is_from_me": 1, "handle_id": 0},
+        {"text": "who is this", "handle_id": 67},
+        {"attributedBody": exports.attributed_body("long " * 40)},
+    ], handles={1: "testemail@gmail.com"})  # fmt: skip
+
+
+def test_text_only_in_a_written_attributed_body_is_decoded_and_handles_name_people(written_db):
+    [(chat, messages)] = read(written_db, me="Alex")
+    assert chat.title == "testemail@gmail.com, handle 67"  # titled by the other people
+    assert [(m.sender, m.text) for m in messages] == [
+        ("testemail@gmail.com", "Woaaaaaah"),  # text NULL, the words only inside the archived NSAttributedString
+        ("Alex", "No 💀 not worth "),
+        ("handle 67", "who is this"),  # a handle the database lacks keeps its number: two unknowns stay apart
+        ("testemail@gmail.com", "long " * 40),  # a length over 127 bytes, written in three
+    ]
+
+
+def test_contacts_name_the_handles_of_a_written_database(run, workspace, tmp_path, written_db):
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_text("handle,name\ntestemail@gmail.com,Jordan\n+1 (555) 000-0001,Contact Alpha\n", encoding="utf-8")
+    result = run("import", "--contacts", contacts, "--me", "Alex", written_db)
+    assert result.exit_code == 0, result.output
+    assert "chat 1 'Jordan, handle 67' (new)" in result.output
+    backup = exports.sms_backup(tmp_path / "sms.xml", [{"address": "+15550000001", "date": "1700000000000",
+                                                        "body": "hello"}])  # fmt: skip
+    assert run("import", "--contacts", contacts, backup).exit_code == 0
+    names = run("people").output
+    assert "Jordan" in names
+    assert "Contact Alpha" in names  # +15550000001 in the backup, written differently in the contacts
+    bad = tmp_path / "bad.csv"
+    bad.write_text("+15550000001\n", encoding="utf-8")
+    assert run("import", "--contacts", bad, written_db).exit_code == 2
+
+
 @needs_corpus
 def test_text_only_in_attributed_body_is_decoded_and_handles_name_people():
     [(chat, messages)] = read(SOURCES / "imessage/langchain-community/imessage_chat.db", me="Alex")

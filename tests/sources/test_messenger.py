@@ -13,7 +13,6 @@ from gptisyou.sources.types import ParseReport, ReadOptions
 from tests.sources.conftest import SOURCES, entries, needs_corpus
 
 META = entries("facebook_messenger_json", "instagram_dm_json")
-pytestmark = needs_corpus
 
 
 def read(path: Path):
@@ -26,6 +25,7 @@ def mojibake(text: str) -> str:
     return text.encode("utf-8").decode("latin-1")
 
 
+@needs_corpus
 @pytest.mark.parametrize("entry", META, ids=[entry["path"] for entry in META])
 def test_each_export_is_detected_and_read_as_its_manifest_says(entry):
     path = SOURCES / entry["path"]
@@ -42,6 +42,7 @@ def test_each_export_is_detected_and_read_as_its_manifest_says(entry):
         assert any(messenger.repaired(expected["text"]) in m.text for m in messages if m.timestamp == at)
 
 
+@needs_corpus
 def test_names_and_texts_are_repaired_exactly_emoji_included():
     chat, messages = read(SOURCES / "instagram/joweich-chat-miner/testlog.json")
     assert chat.title == "Test Log"
@@ -76,14 +77,26 @@ def test_what_each_entry_becomes(tmp_path):
     ]
 
 
-def test_messages_at_the_same_moment_keep_the_export_s_newest_first_meaning():
-    _, messages = read(SOURCES / "messenger/joweich-chat-miner/testlog.json")
+def _thread(path: Path, messages: list[dict]) -> Path:
+    thread = {"participants": [{"name": "Allan"}, {"name": "John"}], "title": "John", "thread_path": "inbox/john_1",
+              "messages": messages}  # fmt: skip
+    path.write_text(json.dumps(thread, indent=1), encoding="utf-8")
+    return path
+
+
+def test_messages_at_the_same_moment_keep_the_export_s_newest_first_meaning(tmp_path):
+    path = _thread(tmp_path / "message_1.json", [
+        {"sender_name": "Allan", "timestamp_ms": 1700000000000, "content": "Hello John"},
+        {"sender_name": "John", "timestamp_ms": 1700000000000, "content": "Hello Allan"},
+    ])  # fmt: skip
     # one millisecond for both: the later entry in the file is the older message
-    assert [message.text for message in messages] == ["Hello Allan", "Hello John"]
+    assert [message.text for message in read(path)[1]] == ["Hello Allan", "Hello John"]
 
 
 def test_a_cut_off_export_is_a_one_line_error(tmp_path, run, workspace):
-    whole = (SOURCES / "messenger/langchain-community/facebook_chat.json").read_text(encoding="utf-8")
+    written = [{"sender_name": "Allan" if n % 2 else "John", "timestamp_ms": 1700000000000 - n * 1000,
+                "content": f"message {n}"} for n in range(20)]  # fmt: skip
+    whole = _thread(tmp_path / "whole.json", written).read_text(encoding="utf-8")
     path = tmp_path / "message_1.json"
     path.write_text(whole[: len(whole) // 2], encoding="utf-8")
     with pytest.raises(ParseError, match=r"message_1\.json: not valid JSON"):

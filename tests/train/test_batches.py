@@ -1,15 +1,13 @@
 from datetime import datetime
 
 import pytest
+import tokenizers
+import transformers
 
 from gptisyou.data.conversations import Turn
 from gptisyou.data.dataset import Example
 from gptisyou.data.render import Transcript
 from gptisyou.train.batches import IGNORE_INDEX, TokenizedExample, batches, collate, tokenize
-
-torch = pytest.importorskip("torch")
-transformers = pytest.importorskip("transformers")
-tokenizers = pytest.importorskip("tokenizers")
 
 
 @pytest.fixture(scope="module")

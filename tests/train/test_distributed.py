@@ -8,9 +8,6 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("accelerate")
-pytest.importorskip("peft")
-
 
 @pytest.mark.usefixtures("learnable_chat")
 @pytest.mark.slow  # minutes of CPU: in `make test` and CI, not in `make test-fast`

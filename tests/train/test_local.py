@@ -3,13 +3,12 @@
 import json
 import stat
 
+import peft
 import pytest
+import torch
+import transformers
 
-torch = pytest.importorskip("torch")
-transformers = pytest.importorskip("transformers")
-peft = pytest.importorskip("peft")
-
-from gptisyou.train.local import TrainConfig, train  # noqa: E402
+from gptisyou.train.local import TrainConfig, train
 
 
 def test_training_changes_only_lora_weights_and_lowers_the_loss(learnable_chat, workspace, tiny_base):

@@ -1,11 +1,9 @@
 import pytest
+import torch
+import transformers
 
 from gptisyou.train.batches import IGNORE_INDEX
-
-torch = pytest.importorskip("torch")
-transformers = pytest.importorskip("transformers")
-
-from gptisyou.train.loss import targeted_loss  # noqa: E402 - needs torch
+from gptisyou.train.loss import targeted_loss
 
 
 @pytest.fixture(scope="module")

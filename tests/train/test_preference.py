@@ -3,16 +3,14 @@
 import json
 
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-transformers = pytest.importorskip("transformers")
-
-from gptisyou.data.render import Transcript  # noqa: E402
-from gptisyou.engine.types import Line  # noqa: E402
-from gptisyou.train import preference  # noqa: E402
-from gptisyou.train.config import TrainConfig  # noqa: E402
-from gptisyou.train.local import train  # noqa: E402
-from gptisyou.train.model import load_lora_model  # noqa: E402
+from gptisyou.data.render import Transcript
+from gptisyou.engine.types import Line
+from gptisyou.train import preference
+from gptisyou.train.config import TrainConfig
+from gptisyou.train.local import train
+from gptisyou.train.model import load_lora_model
 
 
 def test_the_loss_is_log_2_at_the_reference_and_falls_as_the_policy_prefers_chosen():

@@ -28,6 +28,16 @@ def sample_messages() -> Iterator[Message]:
     Raises:
         MissingExtra: the `chitchat-dataset` package is not installed.
     """
+    return pair_messages(DEMO_PAIR)
+
+
+def pair_messages(names: dict[str, str]) -> Iterator[Message]:
+    """The messages of the two chitchat-dataset senders `names` (id → display name) in the conversations they had
+    with each other, in time order (UTC written as local time): any pair as a chat, for the quality benchmark.
+
+    Raises:
+        MissingExtra: the `chitchat-dataset` package is not installed.
+    """
     try:
         dataset_file = resources.files("chitchat_dataset") / "dataset.json"
     except ModuleNotFoundError:
@@ -38,22 +48,22 @@ def sample_messages() -> Iterator[Message]:
         for conversation in conversations
         for turn in conversation["messages"]
         for utterance in turn
-        if _is_demo_pair(conversation)
+        if _senders(conversation) == set(names)
     ]
     for utterance in sorted(utterances, key=lambda utterance: utterance["timestamp"]):
         timestamp = datetime.fromisoformat(utterance["timestamp"]).replace(tzinfo=None)
-        yield Message(DEMO_PAIR[utterance["sender"]], timestamp, utterance["text"].strip())
+        yield Message(names[utterance["sender"]], timestamp, utterance["text"].strip())
 
 
-def write_sample_export(directory: Path) -> Path:
-    """Write the sample chat as an Android WhatsApp export into `directory`; returns the file's path."""
+def write_sample_export(directory: Path, names: dict[str, str] = DEMO_PAIR) -> Path:
+    """Write a pair's chat (the demo's by default) as an Android WhatsApp export into `directory`, named after
+    its second person as a phone names it; returns the file's path."""
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / EXPORT_NAME
-    whatsapp_writer.write_file(sample_messages(), path, whatsapp_writer.VARIANTS_BY_NAME["android-dmy-24h"])
+    path = directory / (EXPORT_NAME if names == DEMO_PAIR else f"WhatsApp Chat with {list(names.values())[1]}.txt")
+    whatsapp_writer.write_file(pair_messages(names), path, whatsapp_writer.VARIANTS_BY_NAME["android-dmy-24h"])
     path.chmod(0o600)
     return path
 
 
-def _is_demo_pair(conversation: dict) -> bool:
-    senders = {utterance["sender"] for turn in conversation["messages"] for utterance in turn}
-    return senders == set(DEMO_PAIR)
+def _senders(conversation: dict) -> set[str]:
+    return {utterance["sender"] for turn in conversation["messages"] for utterance in turn}
