@@ -61,3 +61,13 @@ def test_collate_pads_right_with_ignored_labels():
     assert batch["input_ids"].tolist() == [[5, 6, 7], [8, 0, 0]]
     assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 0, 0]]
     assert batch["labels"].tolist() == [[-100, 6, 7], [8, -100, -100]]
+
+
+def test_a_validation_sample_spans_the_whole_held_out_period():
+    from gptisyou.train.batches import TokenizedExample
+    from gptisyou.train.evaluation import spread
+
+    examples = [TokenizedExample(tuple(range(100)), (-100,) * 99 + (n,)) for n in range(100)]  # 10,000 tokens
+    sample = spread(examples, 1000)
+    assert [example.labels[-1] for example in sample] == list(range(0, 100, 10))  # every tenth, first to last
+    assert spread(examples, 20_000) == examples

@@ -41,6 +41,11 @@ class TrainConfig:
     accumulation: int = _setting(1, "Micro-batches per optimizer step (per process).")
     clip_norm: float = _setting(1.0, "Gradient norm clipping.")
     eval_every: int = _setting(50, "Optimizer steps between evaluations on the held-out turns.")
+    val_tokens: int = _setting(
+        8192,
+        "Held-out tokens training validates on at most, windows spread evenly over the whole held-out period "
+        "(`eval` scores all of it): a wide period would otherwise cost minutes per evaluation.",
+    )
     patience: int = _setting(3, "Evaluations without improvement before stopping early.")
     checkpoint_minutes: float = _setting(5.0, "Minutes between checkpoints (one is also written on Ctrl-C).")
     bf16_frozen_weights: bool = _setting(True, "Store the frozen base in bf16 where bf16 autocast is available.")

@@ -48,6 +48,22 @@ def held_out(data: PersonaData, tokenizer, config: TrainConfig) -> list[Tokenize
     return tokenized(examples, data, tokenizer, config)
 
 
+def spread(examples: list[TokenizedExample], max_tokens: int) -> list[TokenizedExample]:
+    """At most `max_tokens` of `examples` (in time order), taken evenly across them, so that a sample of a long
+    held-out period still spans all of it."""
+    total = sum(len(example.input_ids) for example in examples)
+    if total <= max_tokens:
+        return examples
+    step = total / max_tokens
+    chosen, passed, due = [], 0, 0.0
+    for example in examples:
+        if passed >= due:
+            chosen.append(example)
+            due += step * len(example.input_ids)
+        passed += len(example.input_ids)
+    return chosen
+
+
 def evaluate(
     model, examples: list[TokenizedExample], pad_id: int, batch_tokens: int, processes: Processes | None = None
 ) -> Evaluation:

@@ -33,7 +33,7 @@ from gptisyou.train.batches import TokenizedExample, batches, collate, pad_token
 from gptisyou.train.config import TrainConfig
 from gptisyou.train.curves import plot_curves
 from gptisyou.train.distributed import Processes
-from gptisyou.train.evaluation import evaluate, held_out, token_counter, tokenized
+from gptisyou.train.evaluation import evaluate, held_out, spread, token_counter, tokenized
 from gptisyou.train.model import flops_per_token, load_adapter, load_lora_model, matmul_peak_flops, targeted_forward
 
 __all__ = ["Plan", "TrainConfig", "train"]
@@ -141,7 +141,8 @@ def _setup(store: Store, workspace: Path, config: TrainConfig, dataset_config: D
     schedule = _cosine_with_warmup(optimizer, max(1, int(total_steps * config.warmup_fraction)), total_steps)
     labelled = sum(e.targets for e in train_set) / max(1, sum(len(e.input_ids) for e in train_set))
     peak = matmul_peak_flops(processes.device, autocast_dtype(processes.device) or torch.float32)
-    return _Setup(model, tokenizer, data, train_set, held_out(data, tokenizer, config), plan, total_steps,
+    val_set = spread(held_out(data, tokenizer, config), config.val_tokens)  # all of it: in `eval`
+    return _Setup(model, tokenizer, data, train_set, val_set, plan, total_steps,
                   optimizer, schedule, config.batch_tokens, base.directory, flops_per_token(model, labelled), peak)  # fmt: skip
 
 
