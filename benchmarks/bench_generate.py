@@ -34,7 +34,7 @@ from gptisyou.engine.llama_engine import CONTEXT_TOKENS, LlamaClone, has_amx_ker
 from gptisyou.engine.torch_engine import TorchClone
 from gptisyou.engine.types import Line, Sampling, Usage
 from gptisyou.sources.sample import sample_messages
-from gptisyou.train import base
+from gptisyou.store import models as base
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / ".data"
@@ -167,7 +167,7 @@ def _random_adapter_gguf(gguf: Path, directory: Path) -> Path:
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
-    from gptisyou.export import gguf_file
+    from gptisyou.engine import gguf_file
 
     out = DATA / "random-adapter"
     if not (out / "adapter.gguf").is_file():

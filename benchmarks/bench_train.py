@@ -28,7 +28,7 @@ import torch
 from machine import describe  # benchmarks/machine.py
 
 from gptisyou.engine.device import autocast_dtype, default_device, mixed_precision
-from gptisyou.train import base
+from gptisyou.store import models as base
 from gptisyou.train.batches import IGNORE_INDEX
 from gptisyou.train.config import TrainConfig
 from gptisyou.train.model import flops_per_token, load_lora_model, matmul_peak_flops, targeted_forward

@@ -151,8 +151,8 @@ def learnable_chat(workspace, tmp_path):
 @pytest.fixture(scope="session")
 def converted(tmp_path_factory):
     """The real default base (Gemma 3 270M), converted once for the whole session (about a minute): (workspace,
-    train.base.BaseModel)."""
-    from gptisyou.train import base
+    store.models.BaseModel)."""
+    from gptisyou.store import models as base
 
     workspace = tmp_path_factory.mktemp("converted")
     return workspace, base.prepare(workspace)
@@ -237,7 +237,7 @@ def fake_trained_run(workspace: Path, persona: str = "Ann", samples: list[dict] 
     enough for the commands that find runs, without training one."""
     import json
 
-    from gptisyou.runs import Run
+    from gptisyou.store.runs import Run
 
     Store.open(workspace).close()
     run = Run.create(workspace, persona, datetime(2026, 1, 1))

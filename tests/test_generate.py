@@ -7,7 +7,7 @@ import transformers
 from gptisyou.engine.clone import _longest_stop_prefix
 from gptisyou.engine.torch_engine import TorchClone, load
 from gptisyou.engine.types import Line, Sampling, Usage, bubbles
-from gptisyou.runs import Run
+from gptisyou.store.runs import Run
 from tests.conftest import ScriptedModel
 
 

@@ -5,7 +5,7 @@ from datetime import datetime
 import pytest
 
 from gptisyou.errors import InputError
-from gptisyou.runs import Run
+from gptisyou.store.runs import Run
 
 NOON = datetime(2026, 1, 1, 12, 0, 0)
 

@@ -70,7 +70,10 @@ def test_the_stream_is_server_sent_events_ending_in_done(url):
         events = [line for line in r.iter_lines() if line]
     assert events[-1] == "data: [DONE]"
     assert all(event.startswith("data: ") for event in events)
-    json.loads(events[0].removeprefix("data: "))
+    chunks = [json.loads(event.removeprefix("data: ")) for event in events[:-1]]
+    assert {chunk["object"] for chunk in chunks} == {"chat.completion.chunk"}
+    assert chunks[0]["choices"][0]["delta"]["role"] == "assistant"
+    assert chunks[-1]["choices"][0]["finish_reason"] in ("stop", "length")
 
 
 @pytest.mark.parametrize(

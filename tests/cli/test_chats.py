@@ -165,7 +165,20 @@ def test_every_command_has_help(run, command):
     result = run(*command, "--help")
     assert result.exit_code == 0
     assert result.stdout.startswith(f"Usage: cli {' '.join(command)}")
-    assert len(result.stdout.splitlines()) > 4
+    summary = result.stdout.split("\n\n")[1].strip()
+    assert summary[:1].isupper()  # a sentence that says what the command does
+    assert summary.endswith((".", ":", ")", "?"))
+    listed = result.stdout.split("Options:")[1]
+    for option in _command(command).params:
+        if option.param_type_name == "option" and not option.hidden:
+            assert option.opts[-1] in listed, f"{option.opts[-1]} is not in --help"
+
+
+def _command(path: tuple[str, ...]):
+    command = cli_module.cli
+    for name in path:
+        command = command.commands[name]
+    return command
 
 
 def test_there_are_all_the_commands_of_the_design():

@@ -19,10 +19,14 @@ def test_the_demo_goes_from_export_to_an_evaluated_clone(run, workspace, tiny_ba
     assert oct(portrait.stat().st_mode & 0o777) == "0o600"
 
 
-def test_import_only(run, workspace):
+def test_import_only_imports_the_demo_pair_and_trains_nothing(run, workspace):
     result = run("demo", "--import-only")
     assert result.exit_code == 0, result.stderr
     assert not (workspace / "runs").exists()
+    people = run("people").stdout
+    assert "Sam" in people
+    assert "Alex" in people
+    assert "4,981" in run("chats").stdout  # every message of the pair
 
 
 def test_the_demo_asks_for_more_replies_where_llama_cpp_writes_them_fast(workspace, monkeypatch):

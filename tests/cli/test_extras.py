@@ -74,7 +74,7 @@ def test_a_llama_cpp_built_with_the_crashing_amx_kernels_is_never_run(trained_lo
     import types
 
     from gptisyou.engine import choice, llama_engine
-    from gptisyou.runs import Run
+    from gptisyou.store.runs import Run
 
     amx_build = types.SimpleNamespace(llama_print_system_info=lambda: b"CPU : AVX2 = 1 | AMX_INT8 = 1 | REPACK = 1 | ")
     monkeypatch.setitem(sys.modules, "llama_cpp", amx_build)

@@ -48,7 +48,7 @@ def test_every_metric_for_base_and_tuned_deterministically(store, trained):
 
 
 def test_replies_are_as_long_as_the_persona_s_and_the_period_is_the_run_s(store, trained):
-    from gptisyou.runs import Run
+    from gptisyou.store.runs import Run
 
     run = Run(trained)
     assert run.held_out_from is not None

@@ -6,8 +6,8 @@ import pytest
 
 from gptisyou.errors import InputError, TooManyRequests
 from gptisyou.eval import quiz
-from gptisyou.runs import Run
 from gptisyou.store.database import Store
+from gptisyou.store.runs import Run
 from tests.conftest import fake_trained_run
 
 SAMPLES = [

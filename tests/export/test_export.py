@@ -6,7 +6,7 @@ import torch
 import transformers
 
 from gptisyou.engine.torch_engine import load_tuned
-from gptisyou.runs import Run
+from gptisyou.store.runs import Run
 from tests.conftest import not_private
 
 

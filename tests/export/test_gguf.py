@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import transformers
 
-from gptisyou.export import gguf_file
+from gptisyou.engine import gguf_file
 
 
 @pytest.fixture
@@ -157,7 +157,7 @@ def test_the_modelfile_renders_a_conversation_as_training_did():
 def _gguf_run(tiny_gguf, trained, tmp_path):
     import json
 
-    from gptisyou.runs import Run
+    from gptisyou.store.runs import Run
 
     converted = tmp_path / "converted"  # the run's base, as if converted from tiny.gguf
     converted.mkdir()
@@ -181,7 +181,7 @@ def test_a_name_cannot_change_the_modelfile_or_its_template(name):
 
 
 def test_export_to_gguf_ollama_and_lora_gguf_from_the_cli(tiny_gguf, trained, workspace, run, tmp_path):
-    from gptisyou.runs import Run
+    from gptisyou.store.runs import Run
 
     config = Run(trained).config()
     _gguf_run(tiny_gguf, trained, tmp_path)
@@ -227,7 +227,7 @@ def test_an_export_that_fails_midway_leaves_nothing_and_a_rerun_works(tiny_gguf,
                                                                       monkeypatch, target):  # fmt: skip
     import errno
 
-    from gptisyou.export import gguf_file
+    from gptisyou.engine import gguf_file
 
     _gguf_run(tiny_gguf, trained, tmp_path)
     real_merged = gguf_file.merged
@@ -268,8 +268,8 @@ def test_the_real_clone_s_f16_gguf_continues_as_the_torch_model(converted, learn
 
     from gptisyou.engine import llama_engine
     from gptisyou.engine.torch_engine import load_tuned
-    from gptisyou.runs import Run
-    from gptisyou.train.base import source_gguf
+    from gptisyou.store.models import source_gguf
+    from gptisyou.store.runs import Run
     from gptisyou.train.local import TrainConfig, train
 
     _, prepared = converted

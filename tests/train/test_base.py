@@ -4,7 +4,7 @@ import stat
 import pytest
 
 from gptisyou.errors import InputError
-from gptisyou.train import base
+from gptisyou.store import models as base
 
 
 def _tiny_model_dir(tmp_path):

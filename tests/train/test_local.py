@@ -80,7 +80,7 @@ def test_a_run_with_memory_trains_evaluates_and_recalls_when_it_replies(learnabl
     from gptisyou.data.memory import remembered
     from gptisyou.engine.torch_engine import TorchClone, load
     from gptisyou.engine.types import Line
-    from gptisyou.runs import Run
+    from gptisyou.store.runs import Run
 
     config = TrainConfig("Ann", base=str(tiny_base), max_steps=2, batch_tokens=512, memory=2)
     run = Run(train(learnable_chat, workspace, config))

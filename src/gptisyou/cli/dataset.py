@@ -113,7 +113,7 @@ def _token_counting(workspace: Path, format_name: str, model: str):
     counter = pricing.token_counter(model)
     if format_name not in LOCAL_FORMATS:
         return counter.text, counter.method
-    from gptisyou.train.base import local_token_counter
+    from gptisyou.store.models import local_token_counter
 
     if count := local_token_counter(workspace):
         return count, "the local model's tokenizer"

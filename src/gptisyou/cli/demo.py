@@ -66,6 +66,6 @@ def default_samples(workspace) -> int:
     (about 3½ minutes on 2 cores, intervals of ±7 to ±9 points), 24 on torch, which keeps the demo within 15
     minutes at the price of intervals three times as wide (±15 points)."""
     from gptisyou.engine import choice
-    from gptisyou.runs import Run
+    from gptisyou.store.runs import Run
 
     return 100 if choice.resolved("auto", Run.latest(workspace, DEMO_PERSONA)) == "llama.cpp" else 24

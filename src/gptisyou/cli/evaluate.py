@@ -38,7 +38,7 @@ def run_evaluation(ctx: click.Context, persona: str, run_dir: Path | None, **set
     """Evaluate the run with `settings`, the fields of `eval.evaluate.EvalConfig` (imported only here: it needs
     torch); returns the directory of its results."""
     from gptisyou.errors import MissingExtra
-    from gptisyou.runs import Run
+    from gptisyou.store.runs import Run
 
     try:
         from gptisyou.eval.evaluate import EvalConfig, evaluate_run
@@ -79,7 +79,7 @@ def quiz(ctx: click.Context, persona: str, run_dir: Path | None, count: int, see
 
     from gptisyou.eval import quiz as blind
     from gptisyou.eval.verdict import share
-    from gptisyou.runs import Run
+    from gptisyou.store.runs import Run
 
     run = Run.chosen(ctx.obj["workspace"], persona, run_dir)
     asked = blind.questions(run, seed if seed is not None else random.randrange(2**31))[:count]

@@ -51,7 +51,7 @@ def export(ctx: click.Context, persona: str, target: str, out: Path, quant: str,
     """
     from gptisyou.data.dataset import counterpart
     from gptisyou.errors import MissingExtra
-    from gptisyou.runs import Run
+    from gptisyou.store.runs import Run
     from gptisyou.store.workspace import file_name_for
 
     try:

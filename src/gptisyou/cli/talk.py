@@ -60,7 +60,7 @@ def _load(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None
     from gptisyou.data.dataset import counterpart
     from gptisyou.data.memory import Memory, every_session
     from gptisyou.engine.types import Sampling
-    from gptisyou.runs import Run
+    from gptisyou.store.runs import Run
 
     with open_store(ctx) as store:
         me = me or counterpart(store, persona)

@@ -81,7 +81,7 @@ def train(ctx: click.Context, persona: str, resume: bool, **given) -> None:
 @click.pass_context
 def runs(ctx: click.Context) -> None:
     """List the training runs: persona, base, steps, best validation loss and token accuracy."""
-    from gptisyou.runs import list_runs
+    from gptisyou.store.runs import list_runs
 
     found = list_runs(ctx.obj["workspace"])
     if not found:
@@ -96,7 +96,7 @@ def runs(ctx: click.Context) -> None:
 
 
 def _plan_line(plan, workspace: Path) -> str:
-    from gptisyou.runs import recent_speed
+    from gptisyou.store.runs import recent_speed
 
     where = plan.device if plan.processes == 1 else f"{plan.processes} processes ({plan.device})"
     line = f"{plan.examples} windows · {plan.tokens_per_epoch:,} tokens per epoch · {plan.steps} steps on {where}; "
@@ -109,7 +109,7 @@ def _plan_line(plan, workspace: Path) -> str:
 
 
 def _print_result(run: Path, workspace: Path) -> None:
-    from gptisyou.runs import list_runs
+    from gptisyou.store.runs import list_runs
 
     summary = next(s for s in list_runs(workspace) if s.directory == run)
     click.echo(f"run: {run}")

@@ -7,7 +7,7 @@ from gptisyou.data.memory import Memory
 from gptisyou.engine import llama_engine
 from gptisyou.engine.clone import Clone
 from gptisyou.errors import MissingExtra
-from gptisyou.runs import Run
+from gptisyou.store.runs import Run
 
 ENGINES = ("auto", "torch", "llama.cpp")
 

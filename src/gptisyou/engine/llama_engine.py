@@ -19,7 +19,7 @@ from gptisyou.data.memory import Memory
 from gptisyou.engine.clone import Clone, spoken_vocabulary
 from gptisyou.engine.types import Sampling
 from gptisyou.errors import InputError, MissingExtra, UnusableExtra
-from gptisyou.runs import Run
+from gptisyou.store.runs import Run
 from gptisyou.store.workspace import ensure_private_dir
 
 CONTEXT_TOKENS = 2048  # the prompt (at most 1,024 tokens of conversation, the memory block) and the reply
@@ -176,7 +176,7 @@ def _errors_only_in_logs():
 
 def adapter_gguf(run: Run, base: Path) -> Path:
     """The run's adapter as a llama.cpp LoRA GGUF, written the first time and reused while the adapter is the same."""
-    from gptisyou.export import gguf_file
+    from gptisyou.engine import gguf_file
 
     directory = ensure_private_dir(run.directory / "engine", inside=run.directory)
     path = directory / f"lora-{sha256_of(run.adapter / 'adapter_model.safetensors')[:16]}.gguf"
@@ -190,6 +190,6 @@ def adapter_gguf(run: Run, base: Path) -> Path:
 
 
 def _base_gguf(run: Run) -> Path | None:
-    from gptisyou.train.base import source_gguf
+    from gptisyou.store.models import source_gguf
 
     return source_gguf(Path(run.config()["base_directory"]))

@@ -9,7 +9,7 @@ from gptisyou.data.memory import Memory
 from gptisyou.engine.clone import Clone, spoken_vocabulary
 from gptisyou.engine.device import autocast_dtype, default_device, quiet_transformers
 from gptisyou.engine.types import Sampling
-from gptisyou.runs import Run
+from gptisyou.store.runs import Run
 
 
 class TorchClone(Clone):

@@ -25,8 +25,8 @@ from gptisyou.eval import intervals, quiz, report, twosample
 from gptisyou.eval.attribution import TRUSTED_AUC, WhoSaidIt
 from gptisyou.eval.copying import CopyDetector, leaked_personal_data
 from gptisyou.eval.style import length_quantiles, style_of
-from gptisyou.runs import Run
 from gptisyou.store.database import Store
+from gptisyou.store.runs import Run
 from gptisyou.store.workspace import ensure_private_dir, make_private
 from gptisyou.train.batches import pad_token_id
 from gptisyou.train.config import TrainConfig

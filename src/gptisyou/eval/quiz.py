@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from gptisyou.data.redact import Redactor
 from gptisyou.errors import InputError, TooManyRequests
 from gptisyou.eval.intervals import share
-from gptisyou.runs import Run
 from gptisyou.store.database import Store
+from gptisyou.store.runs import Run
 
 
 @dataclass(frozen=True, slots=True)

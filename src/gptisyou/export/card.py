@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from gptisyou.data.render import turn_text
 from gptisyou.eval.verdict import verdicts
-from gptisyou.runs import Run
+from gptisyou.store.runs import Run
 
 GEMMA_LICENCE = "Gemma Terms of Use (https://ai.google.dev/gemma/terms)"
 

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import torch
 
+from gptisyou.engine import gguf_file
 from gptisyou.engine.torch_engine import load_tuned, styled
 from gptisyou.errors import InputError
-from gptisyou.export import gguf_file, ollama
-from gptisyou.runs import Run
+from gptisyou.export import ollama
+from gptisyou.store.models import source_gguf
+from gptisyou.store.runs import Run
 from gptisyou.store.workspace import make_private
-from gptisyou.train.base import source_gguf
 
 CARD_NAME = "README.md"
 

@@ -94,7 +94,7 @@ def _topics(counted: facts.Chats) -> dict:
 
 def _clone_beside(store: Store, persona: str) -> dict | None:
     """The clone's replies beside the real ones, from the persona's latest evaluated run; None without one."""
-    from gptisyou.runs import Run
+    from gptisyou.store.runs import Run
 
     try:
         run = Run.latest(store.path.parent, persona)

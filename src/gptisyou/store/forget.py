@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gptisyou.errors import GptisyouError, InputError
-from gptisyou.runs import RUNS_FOLDER, persona_dir
+from gptisyou.store.runs import RUNS_FOLDER, persona_dir
 from gptisyou.store.workspace import DATABASE_NAME, SCRATCH_FOLDER, file_name_for
 
 # What a workspace holds, the redaction maps first: if anything fails, the map back to real names is gone already.

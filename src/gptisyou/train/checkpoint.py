@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from gptisyou.runs import Run
+from gptisyou.store.runs import Run
 from gptisyou.store.workspace import make_private
 from gptisyou.train.model import load_adapter
 

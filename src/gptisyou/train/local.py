@@ -24,10 +24,10 @@ from gptisyou.data.memory import Memory
 from gptisyou.engine.device import autocast_dtype, mixed_precision
 from gptisyou.engine.torch_engine import TorchClone
 from gptisyou.engine.types import Sampling
-from gptisyou.runs import Run
+from gptisyou.store import models as base_model
 from gptisyou.store.database import Store
+from gptisyou.store.runs import Run
 from gptisyou.store.workspace import make_private
-from gptisyou.train import base as base_model
 from gptisyou.train import checkpoint, preference, samples
 from gptisyou.train.batches import TokenizedExample, batches, collate, pad_token_id
 from gptisyou.train.config import TrainConfig
