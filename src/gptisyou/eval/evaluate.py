@@ -30,7 +30,7 @@ from gptisyou.store.runs import Run
 from gptisyou.store.workspace import ensure_private_dir, make_private
 from gptisyou.train.batches import pad_token_id
 from gptisyou.train.config import TrainConfig
-from gptisyou.train.evaluation import bits_per_byte, evaluate, held_out, target_bytes
+from gptisyou.train.evaluation import bits_per_byte, evaluate, held_out, spread, target_bytes
 
 NARROW_DAYS, NARROW_CONVERSATIONS = 7, 5  # a held-out period smaller than this tells little about a person
 
@@ -39,6 +39,7 @@ NARROW_DAYS, NARROW_CONVERSATIONS = 7, 5  # a held-out period smaller than this 
 class EvalConfig:
     samples: int = 100  # held-out moments the models reply to, spread over the held-out period
     context_turns: int = 8  # turns of context before each reply
+    fit_tokens: int = 32_768  # held-out tokens the loss is measured on at most, spread over the whole period
     max_new_tokens: int | None = None  # None: the persona's own longest replies (recorded when the run trained)
     temperature: float = 0.8
     seed: int = 0
@@ -68,7 +69,7 @@ def evaluate_run(store: Store, run: Path, config: EvalConfig = EvalConfig(),
     data = build(
         store, recorded_split(persona, run.held_out_from, max_tokens=train_config.window_tokens, redact=False)
     )
-    val_set = held_out(data, tokenizer, train_config)
+    val_set = spread(held_out(data, tokenizer, train_config), config.fit_tokens)
     pad_id = pad_token_id(tokenizer)
     progress("held-out loss", 0, 2)
     with mixed_precision(model.device):
