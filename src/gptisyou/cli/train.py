@@ -19,6 +19,7 @@ _SETTINGS = (
     ("--dropout", "lora_dropout", Number(0, 1, max_open=True)),
     ("--batch-tokens", "batch_tokens", click.IntRange(min=64)),
     ("--accumulation", "accumulation", click.IntRange(min=1)),
+    ("--val-tokens", "val_tokens", click.IntRange(min=256)),
     ("--memory", "memory", click.IntRange(min=0)),
     ("--preference-pairs", "preference_pairs", click.IntRange(min=0)),
     ("--self-play-rounds", "self_play_rounds", click.IntRange(min=0, max=5)),
