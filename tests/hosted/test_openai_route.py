@@ -77,6 +77,7 @@ def test_the_whole_route_then_forget_leaves_nothing_behind(
     assert forgotten.exit_code == 0, forgotten.output
     assert provider.files == {}  # uploads and the result file
     assert provider.tuned_models() == []
+    assert not Path(plot).exists()  # the plot went with the persona's hosted files
 
 
 def test_consent_with_standard_input_closed_is_no_consent(hosted, provider):

@@ -163,25 +163,30 @@ def results(ctx: click.Context, given: str | None) -> None:
     """Training loss and token accuracy per step of a finished JOB, as a table and a plot."""
     from gptisyou.hosted import finetune
 
+    from gptisyou.store.workspace import hosted_dir
+
     with _job(ctx, given) as (store, target, api, job_id):
         steps = finetune.results(store, target, api, job_id)
+        started = [job.persona for job in store.remote_objects(kind="job") if job.remote_id == job_id]
     shown = steps if len(steps) <= 20 else steps[:: max(1, len(steps) // 20)] + steps[-1:]
     print_table(("Step", "Train loss", "Train token acc.", "Val loss", "Val token acc."), [
         (str(s.step), _value(s.train_loss), _value(s.train_accuracy), _value(s.valid_loss), _value(s.valid_accuracy))
         for s in shown
     ])  # fmt: skip
-    plot = ctx.obj["workspace"] / "hosted" / f"{job_id}.png"
-    _plot_results(steps, plot)
-    click.echo(f"plot: {plot}")
+    if started:  # beside the persona's hosted files, so that `forget --as` deletes it with them
+        workspace = ctx.obj["workspace"]
+        plot = hosted_dir(workspace, started[-1]) / f"{job_id}.png"
+        _plot_results(steps, plot, workspace)
+        click.echo(f"plot: {plot}")
 
 
-def _plot_results(steps, path: Path) -> None:
+def _plot_results(steps, path: Path, workspace: Path) -> None:
     from gptisyou.store.workspace import ensure_private_dir
     from gptisyou.train.curves import plot_curves
 
     records = [{"step": s.step, "train_loss": s.train_loss} | ({"val_loss": s.valid_loss} if s.valid_loss else {})
                for s in steps if s.train_loss is not None]  # fmt: skip
-    ensure_private_dir(path.parent, inside=path.parent.parent)
+    ensure_private_dir(path.parent, inside=workspace)
     plot_curves(records, path)
 
 

@@ -20,7 +20,7 @@ from gptisyou.data.redact import Redactor
 from gptisyou.errors import InputError, RedactionError
 from gptisyou.messages import Message
 from gptisyou.store.database import Store
-from gptisyou.store.workspace import ensure_private_dir, file_name_for
+from gptisyou.store.workspace import ensure_private_dir, redaction_map_path
 
 _TURN_OVERHEAD_TOKENS = 3  # the end-of-turn marker and line break around each turn
 REPLY_TOKENS_QUANTILE, REPLY_TOKENS_RANGE = 0.99, (16, 512)  # the cap on a generated reply: see reply_tokens
@@ -84,9 +84,8 @@ class PersonaData:
         """Write the real → pseudonym map into the workspace, readable by the owner only."""
         if self.redactor is None:
             return None
-        path = (
-            ensure_private_dir(workspace / "redaction", inside=workspace) / f"{file_name_for(self.real_persona)}.json"
-        )
+        path = redaction_map_path(workspace, self.real_persona)
+        ensure_private_dir(path.parent, inside=workspace)
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as out:
             json.dump(self.redactor.mapping, out, ensure_ascii=False, indent=1, sort_keys=True)

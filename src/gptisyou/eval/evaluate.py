@@ -101,7 +101,7 @@ def evaluate_run(store: Store, run: Path, config: EvalConfig = EvalConfig(),
                 "style_strength": config.style_strength, "engine": engine,
                 "seconds": round(time.monotonic() - started, 1)}  # fmt: skip
     directory = ensure_private_dir(run.eval_dir, inside=run.directory)
-    (directory / "metrics.json").write_text(json.dumps(metrics | {"samples": samples}, indent=1, ensure_ascii=False))
+    run.eval_metrics.write_text(json.dumps(metrics | {"samples": samples}, indent=1, ensure_ascii=False))
     report.write(directory / "report.html", metrics, samples, run.metrics())
     return make_private(directory)
 

@@ -39,7 +39,7 @@ def questions(run: Run, seed: int = 0) -> list[Question]:
     Raises:
         InputError: the run has not been evaluated yet.
     """
-    metrics_file = run.eval_dir / "metrics.json"
+    metrics_file = run.eval_metrics
     if not metrics_file.is_file():
         raise InputError(f"{run.directory}: not evaluated yet; the quiz uses its held-out moments: gptisyou eval")
     samples = json.loads(metrics_file.read_text())["samples"]

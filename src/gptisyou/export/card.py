@@ -65,7 +65,7 @@ with the conversation so far and `{facts.persona}:`; stop at `<eot>` or at the n
 
 def _figures(run: Run) -> list[str]:
     """The last evaluation's verdicts, with their intervals, if the run was evaluated."""
-    metrics_file = run.eval_dir / "metrics.json"
+    metrics_file = run.eval_metrics
     if not metrics_file.is_file():
         return ["- Not evaluated yet (`gptisyou eval`)."]
     metrics = json.loads(metrics_file.read_text())

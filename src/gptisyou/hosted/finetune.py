@@ -18,7 +18,7 @@ from gptisyou.data.dataset import DatasetConfig, build, windows
 from gptisyou.errors import InputError
 from gptisyou.hosted.providers import LEGACY_MODELS, Endpoint, describe_error, provider_errors
 from gptisyou.store.database import Store
-from gptisyou.store.workspace import ensure_private_dir, file_name_for
+from gptisyou.store.workspace import ensure_private_dir, file_name_for, hosted_dir
 
 FINISHED = ("succeeded", "failed", "cancelled")
 
@@ -52,7 +52,7 @@ def plan(store: Store, workspace: Path, persona: str, model: str, epochs: int, r
     config = DatasetConfig(persona, redact=redact)
     data = build(store, config)
     directory = ensure_private_dir(
-        workspace / "hosted" / file_name_for(persona) / datetime.now().strftime("%Y%m%d-%H%M%S"), inside=workspace
+        hosted_dir(workspace, persona) / datetime.now().strftime("%Y%m%d-%H%M%S"), inside=workspace
     )
     train_file = directory / "train.jsonl"
     rows = list(dataset_formats.records(data, format_name))

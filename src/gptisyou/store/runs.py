@@ -1,7 +1,7 @@
 """Training runs on disk: the one place that knows a run directory's layout.
 
     runs/<persona>/<started>/   config.json · metrics.jsonl · loss.png · samples.md
-                                adapter/ (the best adapter, peft format) · checkpoint/ (to resume) · eval/
+                                adapter/ (the best adapter, peft format) · checkpoint/ (to resume) · eval/ (metrics.json, report.html)
 
 A run is created exclusively: two runs started in the same second get two directories. Light on purpose: the
 CLI lists and finds runs without loading torch.
@@ -62,6 +62,11 @@ class Run:
     @property
     def eval_dir(self) -> Path:
         return self.directory / "eval"
+
+    @property
+    def eval_metrics(self) -> Path:
+        """The latest evaluation's figures and samples (`eval` writes them; the quiz, card and portrait read them)."""
+        return self.eval_dir / "metrics.json"
 
     # --- state ----------------------------------------------------------------------------------------------
 

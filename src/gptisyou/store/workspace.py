@@ -107,6 +107,25 @@ def database_path(workspace: Path) -> Path:
     return workspace / DATABASE_NAME
 
 
+# --- the workspace's layout: the one place that spells its folders (a run's own layout is `runs.Run`'s) -------
+
+REDACTION_FOLDER = "redaction"  # <persona>.json: the real → pseudonym map of their datasets
+HOSTED_FOLDER = "hosted"  # <persona>/: what was prepared for, and learned about, their hosted fine-tunes
+MODELS_FOLDER = "models"  # <sha256>/: base models converted from GGUF
+
+
+def redaction_map_path(workspace: Path, persona: str) -> Path:
+    return workspace / REDACTION_FOLDER / f"{file_name_for(persona)}.json"
+
+
+def hosted_dir(workspace: Path, persona: str) -> Path:
+    return workspace / HOSTED_FOLDER / file_name_for(persona)
+
+
+def models_dir(workspace: Path) -> Path:
+    return workspace / MODELS_FOLDER
+
+
 def scratch_dir(workspace: Path) -> Path:
     """The workspace's private folder for an import's temporary copies, so that they hold no more than the
     workspace does and `forget --all` deletes them too. Each copy's name starts with the id of the process that
