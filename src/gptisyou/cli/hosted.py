@@ -162,7 +162,6 @@ def cancel(ctx: click.Context, given: str | None) -> None:
 def results(ctx: click.Context, given: str | None) -> None:
     """Training loss and token accuracy per step of a finished JOB, as a table and a plot."""
     from gptisyou.hosted import finetune
-
     from gptisyou.store.workspace import hosted_dir
 
     with _job(ctx, given) as (store, target, api, job_id):

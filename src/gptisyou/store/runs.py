@@ -1,7 +1,8 @@
 """Training runs on disk: the one place that knows a run directory's layout.
 
     runs/<persona>/<started>/   config.json · metrics.jsonl · loss.png · samples.md
-                                adapter/ (the best adapter, peft format) · checkpoint/ (to resume) · eval/ (metrics.json, report.html)
+                                adapter/ (the best adapter, peft format) · checkpoint/ (to resume)
+                                eval/ (metrics.json, report.html)
 
 A run is created exclusively: two runs started in the same second get two directories. Light on purpose: the
 CLI lists and finds runs without loading torch.
