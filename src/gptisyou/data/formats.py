@@ -39,13 +39,24 @@ def records(data: PersonaData, format_name: str, context_turns: int = 8) -> Iter
         yield render(example, data.persona, data.group)
 
 
-def openai_record(example: Example, persona: str, group: bool) -> dict:
+def openai_messages(turns: Iterable[tuple[str, str]], persona: str, group: bool) -> list[dict]:
+    """(speaker, text) turns as OpenAI chat messages: the one rendering for training a hosted model and for
+    prompting it afterwards. The persona is `assistant`; everyone else `user`, named in a group chat."""
     messages = [{"role": "system", "content": SYSTEM_LINE.format(persona=persona)}]
-    for turn in example.turns:
-        if turn.sender == persona:
-            messages.append({"role": "assistant", "content": turn.text, "weight": int(turn.has_words)})
+    for speaker, text in turns:
+        if speaker == persona:
+            messages.append({"role": "assistant", "content": text})
         else:
-            messages.append({"role": "user", "content": f"{turn.sender}: {turn.text}" if group else turn.text})
+            messages.append({"role": "user", "content": f"{speaker}: {text}" if group else text})
+    return messages
+
+
+def openai_record(example: Example, persona: str, group: bool) -> dict:
+    """The example's messages, the persona's media-only turns weighted 0 (context, never learned)."""
+    messages = openai_messages(((turn.sender, turn.text) for turn in example.turns), persona, group)
+    for message, turn in zip(messages[1:], example.turns, strict=True):
+        if message["role"] == "assistant":
+            message["weight"] = int(turn.has_words)
     return {"messages": messages}
 
 

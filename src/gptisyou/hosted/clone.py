@@ -2,7 +2,7 @@
 
 from collections.abc import Callable, Iterator, Sequence
 
-from gptisyou.data.formats import SYSTEM_LINE
+from gptisyou.data.formats import openai_messages
 from gptisyou.engine.types import Line, Sampling, Usage
 from gptisyou.errors import InputError
 from gptisyou.hosted.providers import Endpoint, client, provider_errors
@@ -10,17 +10,15 @@ from gptisyou.store.database import Store
 
 
 class HostedClone:
-    def __init__(self, api, model_id: str, persona: str) -> None:
-        self.api, self.model_id, self.persona = api, model_id, persona
+    def __init__(self, api, model_id: str, persona: str, group: bool = False) -> None:
+        """`group`: the model was trained on a group chat, where every other speaker's turn carries their name."""
+        self.api, self.model_id, self.persona, self.group = api, model_id, persona, group
 
     def stream(self, history: Sequence[Line], sampling: Sampling = Sampling(), usage: Usage | None = None,
                cancelled: Callable[[], bool] = lambda: False) -> Iterator[str]:  # fmt: skip
         """The persona's next turn from the provider, as it streams; the conversation is sent as it was trained."""
         usage = usage or Usage()
-        messages = [{"role": "system", "content": SYSTEM_LINE.format(persona=self.persona)}]
-        for line in history:
-            mine = line.speaker == self.persona
-            messages.append({"role": "assistant" if mine else "user", "content": line.text})
+        messages = openai_messages(((line.speaker, line.text) for line in history), self.persona, self.group)
         with provider_errors("chat"):
             chunks = self.api.chat.completions.create(
                 model=self.model_id, messages=messages, temperature=sampling.temperature, top_p=sampling.top_p,
@@ -56,4 +54,8 @@ def load(store: Store, target: Endpoint, persona: str) -> HostedClone:
         raise InputError(
             f"no hosted model of {persona} at {target.base_url} yet: gptisyou openai train --as {persona}"
         )
-    return HostedClone(client(target), models[-1].remote_id, persona)
+    jobs = {job.remote_id: job for job in store.remote_objects(persona, kind="job") if job.provider == target.base_url}
+    trained_by = jobs.get(models[-1].detail.get("job"))
+    return HostedClone(
+        client(target), models[-1].remote_id, persona, bool(trained_by and trained_by.detail.get("group"))
+    )

@@ -31,6 +31,7 @@ class Plan:
     model: str
     epochs: int
     format: str  # openai (chat) or legacy (prompt/completion)
+    group: bool  # a group chat: the other speakers' turns carry their names (the hosted clone prompts the same way)
     train_file: Path
     validation_file: Path | None
     examples: int
@@ -70,8 +71,8 @@ def plan(store: Store, workspace: Path, persona: str, model: str, epochs: int, r
     cost = pricing.training_cost_usd(tokens, model, epochs) if model in pricing.HOSTED_MODELS else None
     replaced = len(data.redactor.mapping) if data.redactor else 0
     data.save_redaction_map(workspace)
-    return Plan(persona, model, epochs, format_name, train_file, validation_file, len(rows), len(validation_rows),
-                tokens, cost, redact, replaced, counter.method)  # fmt: skip
+    return Plan(persona, model, epochs, format_name, data.group, train_file, validation_file, len(rows),
+                len(validation_rows), tokens, cost, redact, replaced, counter.method)  # fmt: skip
 
 
 def _validation_rows(data, format_name: str, config: DatasetConfig) -> list[dict]:
@@ -106,7 +107,7 @@ def start(store: Store, target: Endpoint, client, plan: Plan, hyperparameters: d
             method=method, suffix=_suffix(plan.persona),
         )  # fmt: skip
     store.record_remote(target.base_url, "job", job.id, plan.persona, model=plan.model, status=job.status,
-                        files=list(files.values()))  # fmt: skip
+                        files=list(files.values()), group=plan.group)  # fmt: skip
     return job.id
 
 
