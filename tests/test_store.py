@@ -140,3 +140,14 @@ def test_concurrent_imports_wait_for_each_other_and_all_succeed(workspace, tmp_p
     assert [process.returncode for process in processes] == [0, 0, 0, 0], errors
     with Store.open(workspace) as store:
         assert sorted(chat.messages for chat in store.chats()) == [400, 400, 400, 400]
+
+
+def test_a_message_read_back_says_which_app_it_came_from(workspace, tmp_path):
+    from gptisyou.store import ingest
+    from tests.sources import exports
+
+    path = exports.telegram_chat(tmp_path / "result.json", [exports.telegram_message(1, "Ann", "hi")])
+    with Store.open(workspace) as store:
+        ingest.import_file(store, path)
+        [message] = store.messages(1)
+    assert message.source == "telegram"

@@ -343,7 +343,9 @@ class Store:
         return [PersonSummary(*row[:5], optional_time(row[5]), optional_time(row[6])) for row in rows]
 
     def messages(self, chat_id: int, last: int | None = None) -> Iterator[Message]:
-        """A chat's messages in time order (file order among equal times); only the latest `last` if given."""
+        """A chat's messages in time order (file order among equal times); only the latest `last` if given. Each
+        says which app it came from: the chat's."""
+        [source] = self.db.execute("SELECT source FROM chats WHERE id = ?", (chat_id,)).fetchone() or ("unknown",)
         select = """
             SELECT p.name, m.ts, m.text, m.kind, m.attachment, m.edited, m.line, m.import_id
             FROM messages m LEFT JOIN people p ON p.id = m.sender_id WHERE m.chat_id = ?"""
@@ -353,7 +355,7 @@ class Store:
             latest = f"{select} ORDER BY m.ts DESC, m.import_id DESC, m.line DESC LIMIT ?"
             rows = self.db.execute(f"SELECT * FROM ({latest}) ORDER BY ts, import_id, line", (chat_id, last))
         for name, ts, text, kind, attachment, edited, line, _import_id in rows:
-            yield Message(name, datetime.fromisoformat(ts), text, kind, attachment, bool(edited), line)
+            yield Message(name, datetime.fromisoformat(ts), text, kind, attachment, bool(edited), line, source)
 
     def message_rows(self, chat_id: int) -> Iterator[tuple[str | None, str, str, int, str]]:
         """(sender, ISO time, kind, words, text) of a chat's messages in time order: what a pass over millions of
