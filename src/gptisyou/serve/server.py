@@ -6,7 +6,8 @@
 - Errors are OpenAI-style JSON (`{"error": {"message", "type", "param", "code"}}`) on every path, a stream's
   included (an error event, then `[DONE]`).
 - One model, one generation at a time: requests queue on a single worker thread, so outputs never mix; a client
-  that disconnects stops its generation. Bodies are bounded as they arrive, a request's messages in number.
+  that disconnects stops its generation (`worker.py`). Bodies are bounded as they arrive, a request's messages in
+  number, and the Host and the API key checked before the app sees a request (`guard.py`).
 """
 
 import asyncio
@@ -15,28 +16,27 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Callable, Collection
 from importlib import resources
 from typing import Literal
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, StreamingResponse
 from pydantic import BaseModel, Field
-from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gptisyou.engine.types import Line, Responder, Sampling, Usage
 from gptisyou.errors import GptisyouError, InputError, RemoteError, TooManyRequests
+from gptisyou.serve.errors import ApiError, error_body, error_response
+from gptisyou.serve.guard import Guard
+from gptisyou.serve.worker import Worker
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 256 * 1024
 MAX_NEW_TOKENS = 512
 MAX_MESSAGES = 1000  # messages in one request
-_DISCONNECT_POLL_S = 0.25  # how often a waiting non-streaming request checks that its client is still there
 # recent FastAPI records OpenTelemetry spans, metrics and logs by default (sent nowhere unless an exporter is
 # configured); the clone's server records none
 _NO_TELEMETRY = (
@@ -44,13 +44,6 @@ _NO_TELEMETRY = (
     if "telemetry" in inspect.signature(FastAPI).parameters
     else {}
 )
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, message: str, kind: str = "invalid_request_error", param: str | None = None,
-                 code: str | None = None) -> None:  # fmt: skip
-        super().__init__(message)
-        self.status, self.kind, self.param, self.code = status, kind, param, code
 
 
 class TextPart(BaseModel):
@@ -101,60 +94,6 @@ def _valid_text(text: str) -> str:
     return text
 
 
-class Worker:
-    """Runs generations one after another on its own thread; a client that goes away stops its generation."""
-
-    def __init__(self, clone: Responder) -> None:
-        self.clone = clone
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="generate")
-
-    async def complete(
-        self, history: list[Line], sampling: Sampling, disconnected: Callable[[], Awaitable[bool]]
-    ) -> tuple[str, Usage]:
-        """The whole reply; stopped early (and answered with nothing) if the client disconnects meanwhile."""
-        usage = Usage()
-        collect = asyncio.ensure_future(_joined(self.stream(history, sampling, usage)))
-        try:
-            while not collect.done():
-                await asyncio.wait({collect}, timeout=_DISCONNECT_POLL_S)
-                if not collect.done() and await disconnected():
-                    collect.cancel()  # closes the stream, which stops the generation at its next token
-                    await asyncio.gather(collect, return_exceptions=True)  # until the worker is free again
-                    return "", usage
-            return collect.result().strip(), usage
-        finally:
-            collect.cancel()  # a no-op once it is done
-
-    async def stream(self, history: list[Line], sampling: Sampling, usage: Usage) -> AsyncIterator[str]:
-        """Pieces as they are sampled; a client that goes away stops the generation at the next token."""
-        loop = asyncio.get_running_loop()
-        pieces: asyncio.Queue[str | BaseException | None] = asyncio.Queue()
-        stopped = False
-
-        def produce() -> None:
-            try:
-                for piece in self.clone.stream(history, sampling, usage, cancelled=lambda: stopped):
-                    loop.call_soon_threadsafe(pieces.put_nowait, piece)
-            except Exception as error:  # noqa: BLE001 -- handed to the request, which answers it as an error
-                loop.call_soon_threadsafe(pieces.put_nowait, error)
-            finally:
-                loop.call_soon_threadsafe(pieces.put_nowait, None)
-
-        done = loop.run_in_executor(self._thread, produce)
-        try:
-            while (piece := await pieces.get()) is not None:
-                if isinstance(piece, BaseException):
-                    raise piece
-                yield piece
-        finally:
-            stopped = True
-            await asyncio.shield(done)
-
-
-async def _joined(pieces: AsyncIterator[str]) -> str:
-    return "".join([piece async for piece in pieces])
-
-
 def create_app(clone: Responder, model_id: str, me: str, api_key: str | None = None,
                max_body_bytes: int = MAX_BODY_BYTES, max_new_tokens: int = MAX_NEW_TOKENS,
                reply_tokens: int | None = None, allowed_hosts: Collection[str] | None = None, quiz=None, portrait: str | None = None,
@@ -178,23 +117,23 @@ def create_app(clone: Responder, model_id: str, me: str, api_key: str | None = N
 
     @app.exception_handler(ApiError)
     async def api_error(_request: Request, error: ApiError):
-        return _error(error)
+        return error_response(error)
 
     @app.exception_handler(Exception)
     async def failure(_request: Request, error: Exception):
-        return _error(_api_error(error))
+        return error_response(_api_error(error))
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, error: RequestValidationError):
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"] if part != "body")
         if first["type"] == "json_invalid":
-            return _error(ApiError(400, "the body is not valid JSON", code="invalid_json"))
-        return _error(ApiError(400, f"{where or 'body'}: {first['msg']}", param=where or None))
+            return error_response(ApiError(400, "the body is not valid JSON", code="invalid_json"))
+        return error_response(ApiError(400, f"{where or 'body'}: {first['msg']}", param=where or None))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, error: StarletteHTTPException):
-        return _error(
+        return error_response(
             ApiError(error.status_code, str(error.detail), code="not_found" if error.status_code == 404 else None)
         )
 
@@ -317,7 +256,7 @@ async def _events(pieces: AsyncIterator[str], usage: Usage, completion_id: str, 
         async for piece in pieces:
             yield chunk({"content": piece})
     except Exception as error:  # noqa: BLE001 -- the status is sent already: the error goes into the stream
-        yield f"data: {json.dumps(_error_body(_api_error(error)), ensure_ascii=False)}\n\n"
+        yield f"data: {json.dumps(error_body(_api_error(error)), ensure_ascii=False)}\n\n"
     else:
         yield chunk({}, usage.finish_reason)
     yield "data: [DONE]\n\n"
@@ -380,96 +319,3 @@ def _api_error(error: Exception) -> ApiError:
         return ApiError(500, str(error), kind="server_error")
     log.exception("generation failed")
     return ApiError(500, f"the server failed to generate a reply ({type(error).__name__})", kind="server_error")
-
-
-def _error_body(error: ApiError) -> dict:
-    return {"error": {"message": str(error), "type": error.kind, "param": error.param, "code": error.code}}
-
-
-def _error(error: ApiError) -> JSONResponse:
-    return JSONResponse(_error_body(error), status_code=error.status)
-
-
-class Guard:
-    """Checks every request before the app sees it: its Host, its API key (on /v1 and /api) and the size of its
-    body, counted as it arrives, so a chunked body cannot pass the limit. The body (at most the limit) is read
-    first and replayed to the app."""
-
-    def __init__(self, app: ASGIApp, max_body_bytes: int, api_key: str | None,
-                 allowed_hosts: Collection[str] | None) -> None:  # fmt: skip
-        self.app, self.max_body_bytes, self.api_key = app, max_body_bytes, api_key
-        self.allowed_hosts = None if allowed_hosts is None else {host.lower() for host in allowed_hosts}
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        if refusal := self._refusal(scope):
-            await _error(refusal)(scope, receive, send)
-            return
-        body, complete = await self._body(receive)
-        if not complete:
-            await _error(ApiError(413, f"request body over {self.max_body_bytes} bytes", code="request_too_large"))(
-                scope, receive, send
-            )
-            return
-        await self.app(scope, _replaying(body, receive), send)
-
-    def _refusal(self, scope: Scope) -> ApiError | None:
-        headers = Headers(scope=scope)
-        host = _host_name(headers.get("host", ""))
-        if self.allowed_hosts is not None and host not in self.allowed_hosts:
-            return ApiError(400, f"Host '{host}' is not served here (start serve with --allow-host)",
-                            code="invalid_host")  # fmt: skip
-        try:
-            length = int(headers.get("content-length") or 0)
-        except ValueError:
-            return ApiError(400, "Content-Length is not a number", code="invalid_request")
-        if length > self.max_body_bytes:
-            return ApiError(413, f"request body over {self.max_body_bytes} bytes", code="request_too_large")
-        path = scope["path"]
-        if self.api_key and path.startswith(("/v1/", "/api/")) and not _authorised(headers, self.api_key):
-            return ApiError(401, "invalid or missing API key (Authorization: Bearer KEY)",
-                            kind="authentication_error", code="invalid_api_key")  # fmt: skip
-        return None
-
-    async def _body(self, receive: Receive) -> tuple[bytes, bool]:
-        """(body, complete): stops reading as soon as the body passes the limit."""
-        parts, size = [], 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                return b"".join(parts), True  # the client left: the app will see it
-            size += len(message.get("body", b""))
-            if size > self.max_body_bytes:
-                return b"", False
-            parts.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                return b"".join(parts), True
-
-
-def _replaying(body: bytes, receive: Receive) -> Receive:
-    """A `receive` that gives the app the body read already, then the client's later messages (a disconnect)."""
-    replayed = False
-
-    async def replay() -> Message:
-        nonlocal replayed
-        if not replayed:
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
-
-
-def _host_name(host: str) -> str:
-    """The name in a Host header, without its port: "127.0.0.1:8000" → "127.0.0.1", "[::1]:80" → "::1"."""
-    host = host.strip().lower()
-    if host.startswith("["):
-        return host[1:].partition("]")[0]
-    return host.rpartition(":")[0] if host.count(":") == 1 else host
-
-
-def _authorised(headers: Headers, api_key: str) -> bool:
-    given = headers.get("authorization", "").removeprefix("Bearer ").strip()
-    return secrets.compare_digest(given.encode(), api_key.encode())
