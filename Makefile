@@ -17,8 +17,9 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)  ## set up, then run the end-to-end demo on the bundled sample chat
 	$(BIN)/gptisyou --workspace demo-workspace demo
 
+# two workers, one torch thread each (tests/conftest.py): twice the throughput of one process on 2 cores
 test: $(STAMP)  ## set up, then run every test (slow ones included)
-	$(BIN)/python -m pytest --durations=15
+	$(BIN)/python -m pytest -n 2 --durations=15
 
 # llama.cpp is compiled for this very CPU (-march=native), so it is never taken from pip's wheel cache, which is
 # keyed by the source alone and may hold a build for another machine. Its AMX kernels crash on some AMX CPUs
@@ -32,7 +33,7 @@ fast: $(STAMP)  ## add llama.cpp as the local engine (pip compiles it: minutes; 
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[fast]'
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -n 2 -m "not slow"
 
 bench: $(STAMP)  ## speed and memory against the peers and baselines, measured in one run
 	$(BIN)/python benchmarks/bench_import.py

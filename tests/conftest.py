@@ -12,6 +12,10 @@ from gptisyou.sources import whatsapp_writer
 from gptisyou.store import ingest
 from gptisyou.store.database import Store
 
+if os.environ.get("PYTEST_XDIST_WORKER"):  # one torch thread per worker: two workers on two cores, not four threads
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("MKL_NUM_THREADS", "1")
+
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
 CORPUS = ROOT.parent / "shared" / "corpus" / "whatsapp"

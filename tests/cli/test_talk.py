@@ -129,7 +129,7 @@ def test_serve_answers_the_official_client(trained, workspace):
 
 
 def test_serve_answers_only_its_own_host_names_by_default():
-    from gptisyou.cli.talk import served_host_names
+    from gptisyou.serve.hosts import served_host_names
 
     assert served_host_names("127.0.0.1") == {"127.0.0.1", "localhost", "::1"}
     assert served_host_names("192.168.1.5", ("clone.lan",)) == {

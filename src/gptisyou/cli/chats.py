@@ -53,6 +53,7 @@ def import_command(
     """
     from gptisyou.errors import InputError
     from gptisyou.sources import walk
+    from gptisyou.sources.contacts import read_contacts
     from gptisyou.store import ingest
     from gptisyou.store.workspace import scratch_dir
 
@@ -69,8 +70,8 @@ def import_command(
                 with _bytes_progress(console, path.name) as progress, _named_as(path, found.shown.get(path)):
                     results = ingest.import_chats(store, path, date_order=date_order, chat_id=chat_id,
                                                   progress=progress, me=me, columns=columns, tz=tz,
-                                                  contacts=_contacts(contacts), keep_partial=keep_partial,
-                                                  max_unzipped_mb=limit_mb)  # fmt: skip
+                                                  contacts=read_contacts(contacts) if contacts else (),
+                                                  keep_partial=keep_partial, max_unzipped_mb=limit_mb)  # fmt: skip
                 for result in results:
                     _print_import(result, console, ctx.obj["verbose"])
                 if results:
@@ -90,23 +91,6 @@ def _named_as(path: Path, shown: Path | None) -> Iterator[None]:
             raise
         error.args = (str(error).replace(str(path), str(shown)),)
         raise
-
-
-def _contacts(path: Path | None) -> tuple[tuple[str, str], ...]:
-    """(handle, name) pairs of a two-column CSV; a header row (`phone,name`) is skipped."""
-    import csv
-
-    from gptisyou.errors import ParseError
-
-    if path is None:
-        return ()
-    with open(path, encoding="utf-8-sig", newline="") as file:
-        rows = [row for row in csv.reader(file) if row and any(cell.strip() for cell in row)]
-    for number, row in enumerate(rows, start=1):
-        if len(row) < 2 or not row[0].strip() or not row[1].strip():
-            raise ParseError(path, number, "expected two columns: a phone number or address, and a name")
-    has_header = rows and not any(char.isdigit() or char == "@" for char in rows[0][0])
-    return tuple((row[0].strip(), row[1].strip()) for row in rows[1 if has_header else 0 :])
 
 
 def _zone(name: str | None):

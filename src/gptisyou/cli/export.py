@@ -49,7 +49,6 @@ def export(ctx: click.Context, persona: str, target: str, out: Path, quant: str,
 
     The card holds names, dates and figures, never the chat's text. Share a clone only with the person's consent.
     """
-    from gptisyou.data.dataset import counterpart
     from gptisyou.errors import MissingExtra
     from gptisyou.store.runs import Run
     from gptisyou.store.workspace import file_name_for
@@ -59,12 +58,9 @@ def export(ctx: click.Context, persona: str, target: str, out: Path, quant: str,
     except ImportError as missing:
         raise MissingExtra.from_import(missing, "export") from None
     run = Run.chosen(ctx.obj["workspace"], persona, run_dir)
-    with open_store(ctx) as store:
-        written = [person for person in store.people() if person.name == persona and person.first]
-        partner = counterpart(store, persona)
-    first, last = min(p.first for p in written), max(p.last for p in written)
     how = _HOW_TO_RUN[target].format(out=out, name=file_name_for(persona).lower())
-    facts = card.CardFacts(persona, partner, f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}", _KINDS[target], how)
+    with open_store(ctx) as store:
+        facts = card.CardFacts.of(store, persona, _KINDS[target], how)
     text = card.card(run, facts)
     with stderr_console(ctx).status(f"writing {persona}'s {target}…"):
         if target == "adapter":
@@ -72,5 +68,5 @@ def export(ctx: click.Context, persona: str, target: str, out: Path, quant: str,
         elif target == "merged":
             written_to = package.merged(run, out, text, style_strength)
         else:
-            written_to = package.gguf(run, out, text, target, partner, quant, style_strength)
+            written_to = package.gguf(run, out, text, target, facts.partner, quant, style_strength)
     click.echo(f"{written_to} ({_KINDS[target]}, with its model card)")

@@ -15,6 +15,7 @@ from gptisyou.cli.context import (
     stderr_console,
     style_strength_option,
 )
+from gptisyou.serve.hosts import LOOPBACK_NAMES, check_can_listen, served_host_names
 
 PRESETS = {  # the analysis prompts of the original experiment, asked as "you" in the chat
     "personality": "Be honest with me: what kind of person am I? Describe my personality.",
@@ -264,38 +265,6 @@ def _answer_from_portrait(ctx: click.Context, persona: str, preset: str) -> None
         click.echo(printable(f"• {line}"))
 
 
-LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
-
-
-def _check_can_listen(host: str, port: int) -> None:
-    """Raises InputError when the server could not listen at host:port (a bad address, a port in use), before the
-    model is loaded: uvicorn would exit with its own code 3, which gptisyou uses for consent."""
-    import socket
-
-    from gptisyou.errors import InputError
-
-    try:
-        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-        family, kind, protocol, _, address = addresses[0]
-        with socket.socket(family, kind, protocol) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            probe.bind(address)
-    except (OSError, UnicodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-        raise InputError(f"--host {host} --port {port}: cannot listen there ({reason})") from None
-
-
-def served_host_names(host: str, extra: tuple[str, ...] = ()) -> set[str] | None:
-    """The `Host` header names a server listening on `host` answers (None: any). On a loopback address only its
-    own names, so a web page cannot reach the server through a domain it rebinds to 127.0.0.1 (DNS rebinding)."""
-    if "*" in extra or (host in ("0.0.0.0", "::", "") and not extra):
-        return None
-    names = {*extra, *LOOPBACK_NAMES}
-    if host not in ("0.0.0.0", "::", ""):
-        names.add(host)
-    return {name.lower() for name in names}
-
-
 @click.command()
 @_persona_options
 @click.option(
@@ -336,7 +305,7 @@ def serve(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None
         raise MissingExtra.from_import(missing, "serving") from None
     from gptisyou.store.workspace import file_name_for
 
-    _check_can_listen(host, port)
+    check_can_listen(host, port)
     loaded = _load(ctx, persona, me, run_dir, backend, style_strength, engine, base_only)
     model_id = file_name_for(persona).lower() + ("-base" if base_only else "")
     console = stderr_console(ctx)

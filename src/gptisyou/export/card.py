@@ -4,8 +4,10 @@ and how to run it. Nothing of the chat's text is in it: only names, dates and fi
 import json
 from dataclasses import dataclass
 
+from gptisyou.data.dataset import counterpart
 from gptisyou.data.render import turn_text
 from gptisyou.eval.verdict import verdicts
+from gptisyou.store.database import Store
 from gptisyou.store.runs import Run
 
 GEMMA_LICENCE = "Gemma Terms of Use (https://ai.google.dev/gemma/terms)"
@@ -19,6 +21,13 @@ class CardFacts:
     last_day: str
     kind: str  # what the export is: "LoRA adapter (peft)", "merged model (safetensors)" …
     how_to_run: str  # a few lines of shell or Python
+
+    @classmethod
+    def of(cls, store: Store, persona: str, kind: str, how_to_run: str) -> "CardFacts":
+        """The persona's facts as the workspace holds them: who they write with most, and when they wrote."""
+        written = [person for person in store.people() if person.name == persona and person.first]
+        first, last = min(p.first for p in written), max(p.last for p in written)
+        return cls(persona, counterpart(store, persona), f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}", kind, how_to_run)
 
 
 def card(run: Run, facts: CardFacts) -> str:
