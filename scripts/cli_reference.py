@@ -18,7 +18,7 @@ WIDTH = 100
 
 def reference() -> str:
     parts = ["# CLI reference\n", "Generated from each command's `--help` by `scripts/cli_reference.py`.\n"]
-    for path, context in _commands(cli, click.Context(cli, info_name="gptisyou", terminal_width=WIDTH)):
+    for path, context in _commands(cli, _context(cli, "gptisyou")):
         parts.append(f"## gptisyou {' '.join(path)}\n" if path else "## gptisyou\n")
         parts.append(f"```\n{context.command.get_help(context)}\n```\n")
     return "\n".join(parts)
@@ -28,8 +28,12 @@ def _commands(command: click.Command, context: click.Context, path: tuple[str, .
     yield path, context
     for name, child in sorted(getattr(command, "commands", {}).items()):
         if not child.hidden:
-            yield from _commands(child, click.Context(child, info_name=name, parent=context, terminal_width=WIDTH),
-                                 (*path, name))  # fmt: skip
+            yield from _commands(child, _context(child, name, context), (*path, name))
+
+
+def _context(command: click.Command, name: str, parent: click.Context | None = None) -> click.Context:
+    """The context `--help` would see: the command's own settings (its help option names, say), a fixed width."""
+    return command.make_context(name, [], parent=parent, resilient_parsing=True, terminal_width=WIDTH)
 
 
 def main() -> None:

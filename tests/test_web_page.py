@@ -44,6 +44,7 @@ def test_a_message_gets_a_streamed_reply_on_a_phone_sized_screen(browser, tiny_b
         expect = playwright.expect
         expect(page.locator("#persona")).to_have_text("Ann")
         expect(page.locator("#status")).to_have_text("online")
+        expect(page.locator("#disclosure")).to_contain_text("An AI imitation of Ann")  # said before anything else
         page.fill("#input", "w3 w4")
         page.press("#input", "Enter")
         expect(page.locator(".bubble.mine .text")).to_have_text("w3 w4")

@@ -42,7 +42,7 @@ def test_the_repl_answers_in_the_persona_name_and_saves_the_conversation(trained
 def test_end_of_input_ends_the_repl_cleanly(trained):
     result = chat("w3")  # then the input ends, as Ctrl-D ends it
     assert result.exit_code == 0
-    assert result.output.rstrip().splitlines()[-1].startswith("Bob> ")  # asked again, then left quietly
+    assert result.output.rstrip().splitlines()[-1].startswith("Bob>")  # asked again, then left quietly
 
 
 def test_bad_temperature_is_explained_not_fatal(trained):
