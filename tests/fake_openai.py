@@ -203,6 +203,7 @@ def _model(model_id: str, owner: str) -> dict:
 
 
 def _error(status: int, message: str, code: str, headers: dict | None = None) -> JSONResponse:
+    """An OpenAI error; the client's retries of it wait 10 ms (retry-after-ms), not its seconds of backoff."""
     kind = "invalid_request_error" if status < 500 else "server_error"
     body = {"error": {"message": message, "type": kind, "param": None, "code": code}}
-    return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(body, status_code=status, headers={"retry-after-ms": "10", **(headers or {})})
