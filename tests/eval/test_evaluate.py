@@ -5,7 +5,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from gptisyou.eval.evaluate import EvalConfig, evaluate_run
+from gptisyou.eval.config import EvalConfig
+from gptisyou.eval.evaluate import evaluate_run
 from gptisyou.store.database import Store
 
 

@@ -6,28 +6,44 @@ from pathlib import Path
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from gptisyou.cli.context import engine_option, open_store, stderr_console, style_strength_option
+from gptisyou.cli.context import Number, engine_option, open_store, stderr_console, style_strength_option
+
+# (flag, EvalConfig field, click type): every default and help text comes from EvalConfig
+_SETTINGS = (
+    ("--samples", "samples", click.IntRange(min=1)),
+    ("--seed", "seed", int),
+    ("--temperature", "temperature", Number(0, 2)),
+    ("--max-new-tokens", "max_new_tokens", click.IntRange(min=1)),
+    ("--fit-tokens", "fit_tokens", click.IntRange(min=256)),
+)
+
+
+def _config_options(command):
+    from gptisyou.eval.config import EvalConfig  # light: a dataclass, no torch
+    from gptisyou.settings import help_of
+
+    for flag, name, kind in reversed(_SETTINGS):
+        command = click.option(flag, name, type=kind, default=None, help=help_of(EvalConfig, name))(command)
+    return command
 
 
 @click.command("eval")
 @click.option("--as", "persona", required=True, help="The persona whose run to evaluate.")
 @click.option("--run", "run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="A run directory (default: the persona's latest run).")  # fmt: skip
-@click.option("--samples", type=click.IntRange(min=1), default=100, show_default=True,
-              help="Held-out moments each model replies to.")  # fmt: skip
-@click.option("--seed", type=int, default=0, show_default=True)
+@_config_options
 @style_strength_option
 @engine_option
 @click.pass_context
-def eval_command(ctx: click.Context, persona: str, run_dir: Path | None, samples: int, seed: int,
-                 style_strength: float, engine: str) -> None:  # fmt: skip
-    """Measure how well the model writes like PERSONA on the held-out (most recent) replies, against the base model.
+def eval_command(ctx: click.Context, persona: str, run_dir: Path | None, style_strength: float, engine: str,
+                 **given) -> None:  # fmt: skip
+    """Measure how well the model writes like PERSONA on its held-out replies (the latest conversations), against the base.
 
     Perplexity, token accuracy, who-said-it attribution, style statistics, verbatim copies and leaked contact
     details, in <run>/eval/report.html (with plots and sample replies) and metrics.json.
     """
-    directory = run_evaluation(ctx, persona, run_dir, samples=samples, seed=seed, style_strength=style_strength,
-                               engine=engine)  # fmt: skip
+    chosen = {name: value for name, value in given.items() if value is not None}  # the rest: EvalConfig's defaults
+    directory = run_evaluation(ctx, persona, run_dir, style_strength=style_strength, engine=engine, **chosen)
     metrics = json.loads((directory / "metrics.json").read_text())
     for line in key_figures(metrics):
         click.echo(line)
@@ -35,13 +51,14 @@ def eval_command(ctx: click.Context, persona: str, run_dir: Path | None, samples
 
 
 def run_evaluation(ctx: click.Context, persona: str, run_dir: Path | None, **settings) -> Path:
-    """Evaluate the run with `settings`, the fields of `eval.evaluate.EvalConfig` (imported only here: it needs
-    torch); returns the directory of its results."""
+    """Evaluate the run with `settings`, the fields of `eval.config.EvalConfig` (`evaluate_run` is imported only
+    here: it needs torch); returns the directory of its results."""
     from gptisyou.errors import MissingExtra
     from gptisyou.store.runs import Run
 
     try:
-        from gptisyou.eval.evaluate import EvalConfig, evaluate_run
+        from gptisyou.eval.config import EvalConfig
+        from gptisyou.eval.evaluate import evaluate_run
     except ImportError as missing:
         raise MissingExtra.from_import(missing, "evaluation") from None
     run = Run.chosen(ctx.obj["workspace"], persona, run_dir)

@@ -10,7 +10,7 @@ phone numbers and e-mail addresses. Everything lands in `metrics.json` and `repo
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -23,6 +23,7 @@ from gptisyou.engine.torch_engine import TorchClone, load_tuned, styled
 from gptisyou.engine.types import Line, Sampling
 from gptisyou.eval import intervals, quiz, report, twosample
 from gptisyou.eval.attribution import TRUSTED_AUC, WhoSaidIt
+from gptisyou.eval.config import EvalConfig
 from gptisyou.eval.copying import CopyDetector, leaked_personal_data
 from gptisyou.eval.style import length_quantiles, style_of
 from gptisyou.store.database import Store
@@ -35,19 +36,7 @@ from gptisyou.train.evaluation import bits_per_byte, evaluate, held_out, spread,
 NARROW_DAYS, NARROW_CONVERSATIONS = 7, 5  # a held-out period smaller than this tells little about a person
 
 
-@dataclass(frozen=True, slots=True)
-class EvalConfig:
-    samples: int = 100  # held-out moments the models reply to, spread over the held-out period
-    context_turns: int = 8  # turns of context before each reply
-    fit_tokens: int = 32_768  # held-out tokens the loss is measured on at most, spread over the whole period
-    max_new_tokens: int | None = None  # None: the persona's own longest replies (recorded when the run trained)
-    temperature: float = 0.8
-    seed: int = 0
-    style_strength: float = 1.0  # the adapter's update scaled by this when the tuned model replies
-    engine: str = "auto"  # what writes the replies: "torch", "llama.cpp", or "auto" (see engine.choice)
-
-
-def evaluate_run(store: Store, run: Path, config: EvalConfig = EvalConfig(),
+def evaluate_run(store: Store, run: Path, config: EvalConfig | None = None,
                  on_progress: Callable[[str, int, int], None] | None = None) -> Path:  # fmt: skip
     """Evaluate `run` on its persona's held-out turns; returns the directory with metrics.json and report.html.
 
@@ -57,6 +46,7 @@ def evaluate_run(store: Store, run: Path, config: EvalConfig = EvalConfig(),
         InputError: the run has no adapter, or its persona is no longer in the workspace.
     """
     started = time.monotonic()
+    config = config or EvalConfig()
     progress = on_progress or (lambda *_: None)
     torch.manual_seed(config.seed)
     run = Run(Path(run))

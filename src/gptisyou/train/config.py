@@ -4,13 +4,11 @@ The CLI builds its options from these fields (an option left out keeps the defau
 resolved config beside its adapter.
 """
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
+from gptisyou import settings
 from gptisyou.data.memory import MEMORY_TOKENS
-
-
-def _setting(default, help: str):
-    return field(default=default, metadata={"help": help})
+from gptisyou.settings import setting as _setting
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +80,4 @@ class TrainConfig:
 
 def help_of(name: str) -> str:
     """The help text of a TrainConfig field, with its default when it has a plain one."""
-    setting = next(f for f in fields(TrainConfig) if f.name == name)
-    default = f" [default: {setting.default}]" if setting.default is not None and name != "persona" else ""
-    return setting.metadata["help"] + default
+    return settings.help_of(TrainConfig, name)

@@ -1,0 +1,24 @@
+"""The settings of an evaluation, each with its default and help text: `eval`'s options are built from them.
+
+Light on purpose (no torch): the CLI reads it to build `gptisyou eval`'s options.
+"""
+
+from dataclasses import dataclass
+
+from gptisyou.settings import setting
+
+
+@dataclass(frozen=True, slots=True)
+class EvalConfig:
+    samples: int = setting(100, "Held-out moments each model replies to, spread over the held-out period.")
+    context_turns: int = setting(8, "Turns of context before each reply.")
+    fit_tokens: int = setting(
+        32_768, "Held-out tokens the loss is measured on at most, windows spread over the whole held-out period."
+    )
+    max_new_tokens: int | None = setting(
+        None, "The longest reply (default: the persona's own longest turns, as the run recorded them)."
+    )
+    temperature: float = setting(0.8, "Sampling temperature of the replies.")
+    seed: int = setting(0, "Seed of the replies and of the intervals' bootstrap.")
+    style_strength: float = setting(1.0, "The adapter's update scaled by this when the tuned model replies.")
+    engine: str = setting("auto", 'What writes the replies: "torch", "llama.cpp", or "auto" (see engine.choice).')
