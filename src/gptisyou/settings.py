@@ -12,9 +12,5 @@ def setting(default, help: str):
 def help_of(config: type, name: str) -> str:
     """The help text of `config`'s field `name`, with its default when it has a plain one."""
     found = next(f for f in fields(config) if f.name == name)
-    default = (
-        f" [default: {found.default}]"
-        if found.default is not None and isinstance(found.default, int | float | str)
-        else ""
-    )
+    default = f" [default: {found.default}]" if isinstance(found.default, int | float | str) else ""
     return found.metadata["help"] + default

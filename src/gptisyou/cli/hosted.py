@@ -166,17 +166,16 @@ def results(ctx: click.Context, given: str | None) -> None:
 
     with _job(ctx, given) as (store, target, api, job_id):
         steps = finetune.results(store, target, api, job_id)
-        started = [job.persona for job in store.remote_objects(kind="job") if job.remote_id == job_id]
+        persona = finetune.persona_of(store, target, job_id)  # results() refused a job not started from here
     shown = steps if len(steps) <= 20 else steps[:: max(1, len(steps) // 20)] + steps[-1:]
     print_table(("Step", "Train loss", "Train token acc.", "Val loss", "Val token acc."), [
         (str(s.step), _value(s.train_loss), _value(s.train_accuracy), _value(s.valid_loss), _value(s.valid_accuracy))
         for s in shown
     ])  # fmt: skip
-    if started:  # beside the persona's hosted files, so that `forget --as` deletes it with them
-        workspace = ctx.obj["workspace"]
-        plot = hosted_dir(workspace, started[-1]) / f"{job_id}.png"
-        _plot_results(steps, plot, workspace)
-        click.echo(f"plot: {plot}")
+    workspace = ctx.obj["workspace"]
+    plot = hosted_dir(workspace, persona) / f"{job_id}.png"  # with the persona's hosted files: forget deletes it
+    _plot_results(steps, plot, workspace)
+    click.echo(f"plot: {plot}")
 
 
 def _plot_results(steps, path: Path, workspace: Path) -> None:

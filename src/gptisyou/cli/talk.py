@@ -47,12 +47,13 @@ class _Loaded:
     me: str
     run: object | None  # the local runs.Run, for /base
     engine: str = "auto"  # what --engine asked for, for /base
-    reply_tokens: int = 120  # the longest reply: the persona's own longest turns, as the run recorded them
+    reply_tokens: int | None = None  # the longest reply, as the run recorded it (None: the engines' default)
 
     def sampling(self, temperature: float, seed: int | None):
         from gptisyou.engine.types import Sampling
 
-        return Sampling(temperature=temperature, seed=seed, max_new_tokens=self.reply_tokens)
+        longest = {"max_new_tokens": self.reply_tokens} if self.reply_tokens else {}
+        return Sampling(temperature=temperature, seed=seed, **longest)
 
 
 def _load(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, backend: str,
@@ -60,7 +61,6 @@ def _load(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None
     """The clone, with a status line on stderr while the model loads."""
     from gptisyou.data.dataset import counterpart
     from gptisyou.data.memory import Memory, every_session
-    from gptisyou.engine.types import Sampling
     from gptisyou.store.runs import Run
 
     with open_store(ctx) as store:
@@ -80,8 +80,7 @@ def _load(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None
         memory = Memory(sessions, persona) if run.config()["train"].get("memory") else None
         said = (turn.text for session in sessions for turn in session.turns)
         clone = choice.load(run, persona, engine, base_only, style_strength, memory, said)
-        reply_tokens = run.reply_tokens or Sampling().max_new_tokens  # a run from before the length was recorded
-        return _Loaded(clone, f"{run.name}, {clone.engine}", me, run, engine, reply_tokens)
+        return _Loaded(clone, f"{run.name}, {clone.engine}", me, run, engine, run.reply_tokens)
 
 
 @click.command()
@@ -337,7 +336,7 @@ def serve(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None
             return store.add_correction(persona, context, reply, rewrite, via="web")
 
     app = create_app(loaded.clone, model_id, me=loaded.me, api_key=api_key, max_new_tokens=max_tokens,
-                     reply_tokens=min(loaded.reply_tokens, max_tokens),
+                     reply_tokens=loaded.reply_tokens,
                      allowed_hosts=served_host_names(host, allow_hosts), quiz=quiz, portrait=portrait,
                      corrections=store_correction if loaded.run is not None else None)  # fmt: skip
     uvicorn.run(app, host=host, port=port, log_level="warning")

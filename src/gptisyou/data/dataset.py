@@ -3,8 +3,9 @@
 The persona (`--as`) is any participant. Its chats' messages become sessions of turns (`conversations`); the
 latest conversations are held out for validation and evaluation and appear in no training example, not even as
 context. The held-out period is wide enough to judge a person by, not one evening: at least 10 % of the persona's
-turns, 5 conversations and 7 days where the chat has them, and never more than a third of the persona's turns. Examples are windows of consecutive turns inside a session, so each of the persona's turns is a
-training target exactly once; `dataset_formats` renders them for each destination.
+turns, 5 conversations and 7 days where the chat has them, and never more than a third of the persona's turns.
+Examples are windows of consecutive turns inside a session, so each of the persona's turns is a training target
+exactly once; `dataset_formats` renders them for each destination.
 """
 
 import json

@@ -137,7 +137,7 @@ def retrieve(store: Store, target: Endpoint, client, job_id: str):
     """The job as the provider sees it now; its status and model id are recorded."""
     with provider_errors("job lookup"):
         job = client.fine_tuning.jobs.retrieve(job_id)
-    persona = _persona_of(store, target, job_id)
+    persona = persona_of(store, target, job_id)
     store.record_remote(target.base_url, "job", job.id, persona, status=job.status)
     if job.fine_tuned_model:
         store.record_remote(target.base_url, "model", job.fine_tuned_model, persona, job=job.id, base=job.model)
@@ -149,7 +149,7 @@ def retrieve(store: Store, target: Endpoint, client, job_id: str):
 def cancel(store: Store, target: Endpoint, client, job_id: str):
     with provider_errors("cancel"):
         job = client.fine_tuning.jobs.cancel(job_id)
-    store.record_remote(target.base_url, "job", job.id, _persona_of(store, target, job_id), status=job.status)
+    store.record_remote(target.base_url, "job", job.id, persona_of(store, target, job_id), status=job.status)
     return job
 
 
@@ -211,7 +211,12 @@ def forget(store: Store, target: Endpoint, client, persona: str | None,
     return failed
 
 
-def _persona_of(store: Store, target: Endpoint, job_id: str) -> str:
+def persona_of(store: Store, target: Endpoint, job_id: str) -> str:
+    """Whose job `job_id` at `target` is.
+
+    Raises:
+        InputError: the job was not started from this workspace there.
+    """
     for remote in store.remote_objects(kind="job"):
         if (remote.provider, remote.remote_id) == (target.base_url, job_id):
             return remote.persona
