@@ -48,3 +48,23 @@ def test_a_run_without_an_adapter_says_so(workspace):
         run.require_adapter()
     run.write_config({"persona": "Ann"}, workspace / "models" / "x")
     assert run.persona == "Ann"
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("held_out_from", "last tuesday", "held_out_from is 'last tuesday', not a time"),
+    ("held_out_from", 42, "held_out_from is 42, not a time"),
+    ("reply_tokens", "lots", "reply_tokens is 'lots', not a positive whole number"),
+    ("reply_tokens", -3, "reply_tokens is -3, not a positive whole number"),
+    ("reply_tokens", True, "reply_tokens is True, not a positive whole number"),
+])  # fmt: skip
+def test_a_hand_edited_record_of_the_data_is_one_line_naming_the_file_and_field(workspace, field, value, message):
+    import json
+
+    workspace.mkdir()
+    run = Run.create(workspace, "Ann")
+    run.write_config({"persona": "Ann"}, workspace / "models" / "x")
+    config = json.loads(run.config_file.read_text()) | {field: value}
+    run.config_file.write_text(json.dumps(config))
+    with pytest.raises(InputError, match=f"{run.config_file}: {message}$") as error:
+        getattr(run, field)
+    assert "\n" not in str(error.value)

@@ -1,6 +1,8 @@
 import re
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import not_private
 
 
@@ -36,3 +38,19 @@ def test_train_unknown_persona_is_one_line_exit_2(run, learnable_chat, tiny_base
 
 def test_no_runs_yet(run):
     assert run("runs").stdout == "No runs yet. Train one: gptisyou train --as NAME\n"
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ("train", "--as", "Ann", "--val-tokens", "0"),
+        ("eval", "--as", "Ann", "--fit-tokens", "10"),
+        ("eval", "--as", "Ann", "--max-new-tokens", "0"),
+        ("eval", "--as", "Ann", "--temperature", "nan"),
+    ],
+)
+def test_an_out_of_range_setting_is_refused_before_any_work(run, workspace, arguments):
+    result = run(*arguments)
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("Error: Invalid value for")
+    assert not workspace.exists()  # nothing made, nothing stored

@@ -97,14 +97,28 @@ class Run:
 
     @property
     def held_out_from(self) -> datetime | None:
-        """Where the held-out period of its training data started (None for a run from before that was recorded)."""
+        """Where the held-out period of its training data started (None for a run from before that was recorded).
+
+        Raises:
+            InputError: config.json holds something else than a time there.
+        """
         recorded = self.config().get("held_out_from")
-        return datetime.fromisoformat(recorded) if recorded else None
+        try:
+            return datetime.fromisoformat(recorded) if recorded else None
+        except (TypeError, ValueError):
+            raise InputError(f"{self.config_file}: held_out_from is {recorded!r}, not a time") from None
 
     @property
     def reply_tokens(self) -> int | None:
-        """The longest reply its clone writes, from the persona's own turn lengths (None: not recorded)."""
-        return self.config().get("reply_tokens")
+        """The longest reply its clone writes, from the persona's own turn lengths (None: not recorded).
+
+        Raises:
+            InputError: config.json holds something else than a positive whole number there.
+        """
+        recorded = self.config().get("reply_tokens")
+        if recorded is not None and (type(recorded) is not int or recorded < 1):
+            raise InputError(f"{self.config_file}: reply_tokens is {recorded!r}, not a positive whole number")
+        return recorded
 
     @property
     def persona(self) -> str | None:
