@@ -1,6 +1,8 @@
 """The measures on their own: who-said-it, verbatim copies, leaked contacts, style statistics."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gptisyou.eval.copying import CopyDetector, leaked_personal_data
 from gptisyou.eval.style import style_of
@@ -81,6 +83,19 @@ def test_the_two_sample_test_on_identical_and_on_different_sets():
     assert same["low"] < 0.5 < same["high"]
     apart = accuracy(casual, formal)
     assert apart["value"] >= 0.95
+
+
+@given(
+    st.lists(st.sampled_from([0.0, 0.2, 0.5, 0.7, 1.0]), min_size=1, max_size=30),
+    st.lists(st.sampled_from([0.0, 0.2, 0.5, 0.7, 1.0]), min_size=1, max_size=30),
+)
+def test_the_judge_s_auc_is_sklearn_s_ties_included(positives, negatives):
+    from sklearn.metrics import roc_auc_score
+
+    from gptisyou.eval.attribution import ranking_auc
+
+    expected = roc_auc_score([1] * len(positives) + [0] * len(negatives), positives + negatives)
+    assert ranking_auc(positives, negatives) == pytest.approx(expected)
 
 
 def test_the_judge_is_tested_on_itself_with_its_auc():

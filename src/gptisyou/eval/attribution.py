@@ -13,6 +13,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+import numpy as np
+
 TRUSTED_AUC = 0.7  # below: the attribution figures cannot be trusted for this chat
 FREQUENT_WORDS = 150  # the vocabulary of the word features: the chat's most frequent words
 _WORD = re.compile(r"\w+(?:['\u2019]\w+)?")
@@ -72,16 +74,20 @@ class WhoSaidIt:
 
     def auc(self, persona_texts: list[str], other_texts: list[str], seed: int = 0) -> dict:
         """{"value", "low", "high"}: how well the judge ranks the persona's real turns above the others'."""
-        from sklearn.metrics import roc_auc_score
-
         from gptisyou.eval.intervals import paired_interval
 
         mine, theirs = self.probability(persona_texts), self.probability(other_texts)
         if not mine or not theirs:
             return {"value": None, "low": None, "high": None}
+        low, high = paired_interval(mine, theirs, ranking_auc, seed=seed)
+        return {"value": ranking_auc(mine, theirs), "low": low, "high": high}
 
-        def auc(positives, negatives) -> float:
-            return roc_auc_score([1] * len(positives) + [0] * len(negatives), [*positives, *negatives])
 
-        low, high = paired_interval(mine, theirs, auc, seed=seed)
-        return {"value": auc(mine, theirs), "low": low, "high": high}
+def ranking_auc(positives, negatives) -> float:
+    """The area under the ROC curve: the chance that a positive scores above a negative, ties counting half (the
+    Mann-Whitney form of sklearn's roc_auc_score, without its per-call overhead: the bootstrap calls it 500 times)."""
+    ordered = np.sort(np.asarray(negatives, dtype=float))
+    scores = np.asarray(positives, dtype=float)
+    below = np.searchsorted(ordered, scores, side="left")
+    tied = np.searchsorted(ordered, scores, side="right") - below
+    return float((below + tied / 2).sum() / (len(scores) * len(ordered)))

@@ -297,7 +297,8 @@ def _finish(run: Run, setup: _Setup, config: TrainConfig) -> None:
     with mixed_precision(model.device):
         memory = Memory.of_training_period(setup.data) if config.memory else None
         clone = TorchClone(model, tokenizer, setup.data.persona, config.max_tokens, memory, config.memory)
-        samples.write(run.samples_file, clone, setup.data, Sampling(seed=config.seed))
+        longest = run.reply_tokens or Sampling().max_new_tokens  # as long as the person's replies, as eval and chat do
+        samples.write(run.samples_file, clone, setup.data, Sampling(max_new_tokens=longest, seed=config.seed))
     make_private(run.directory)
 
 
