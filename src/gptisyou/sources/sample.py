@@ -43,13 +43,8 @@ def pair_messages(names: dict[str, str]) -> Iterator[Message]:
     except ModuleNotFoundError:
         raise MissingExtra("demo", "the demo's sample chat") from None
     conversations = json.loads(dataset_file.read_text(encoding="utf-8")).values()
-    utterances = [
-        utterance
-        for conversation in conversations
-        for turn in conversation["messages"]
-        for utterance in turn
-        if _senders(conversation) == set(names)
-    ]
+    theirs = [conversation for conversation in conversations if _senders(conversation) == set(names)]
+    utterances = [utterance for conversation in theirs for turn in conversation["messages"] for utterance in turn]
     for utterance in sorted(utterances, key=lambda utterance: utterance["timestamp"]):
         timestamp = datetime.fromisoformat(utterance["timestamp"]).replace(tzinfo=None)
         yield Message(names[utterance["sender"]], timestamp, utterance["text"].strip())
