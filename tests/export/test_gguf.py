@@ -281,9 +281,7 @@ def test_the_real_clone_s_f16_gguf_continues_as_the_torch_model(converted, learn
     merged = transformers.AutoModelForCausalLM.from_pretrained(tmp_path, gguf_file="ann.gguf", dtype=torch.float32)
     prompt = tokenizer("Bob: hey, how was the weekend?<eot>\nAnn:")["input_ids"]
     with torch.no_grad():
-        ids = torch.tensor([prompt])
-        for _ in range(16):
-            ids = torch.cat([ids, tuned(input_ids=ids).logits[:, -1:].argmax(-1)], dim=1)
+        ids = tuned.generate(input_ids=torch.tensor([prompt]), max_new_tokens=16, min_new_tokens=16, do_sample=False)
         path = ids[:, :-1]  # the logits at each of these positions chose the next of the 16 tokens
         reference = tuned(input_ids=path).logits[0, len(prompt) - 1 :]
         _assert_same_greedy_path(reference, merged(input_ids=path).logits[0, len(prompt) - 1 :], WEIGHTS_IN_F16)
