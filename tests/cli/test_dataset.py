@@ -170,3 +170,28 @@ def test_the_hf_format_never_replaces_a_folder_of_something_else(run, imported, 
     assert (folder / "letter.txt").read_text() == "keep me"
     assert run("dataset", "--as", "Ann", "--format", "hf", "-o", tmp_path / "ann-hf").exit_code == 0
     assert run("dataset", "--as", "Ann", "--format", "hf", "-o", tmp_path / "ann-hf").exit_code == 0  # replaced
+
+
+def test_the_dataset_holds_out_what_train_holds_out_and_cuts_examples_as_asked(run, tmp_path, workspace):
+    from datetime import datetime, timedelta
+
+    from gptisyou.data.dataset import DatasetConfig, build
+    from gptisyou.messages import Message
+    from gptisyou.sources import whatsapp_writer
+    from gptisyou.store.database import Store
+
+    start = datetime(2023, 1, 1, 18, 0)  # sixty evenings: the held-out rule (5 evenings, 7 days) is far below a third
+    messages = [Message("Ann" if i % 2 == 0 else "Bob", start + timedelta(days=i // 6, minutes=10 * (i % 6)),
+                        f"message {i}") for i in range(360)]  # fmt: skip
+    path = tmp_path / "WhatsApp Chat with Bob.txt"
+    whatsapp_writer.write_file(messages, path, whatsapp_writer.VARIANTS_BY_NAME["android-dmy-24h"])
+    run("import", path)
+    with Store.open(workspace) as store:
+        held_out_from = build(store, DatasetConfig("Ann")).held_out_from  # what train holds out
+    assert held_out_from == datetime(2023, 2, 22, 18, 0)  # the last 7 evenings: 7 days
+    assert f"held out (from {held_out_from:%Y-%m-%d %H:%M} on)" in run("dataset", "--as", "Ann", "--stats").stdout
+
+    out = tmp_path / "ann.jsonl"
+    run("dataset", "--as", "Ann", "--format", "sharegpt", "--window-turns", "2", "-o", out)
+    examples = [json.loads(line)["conversations"] for line in out.read_text().splitlines()]
+    assert max(map(len, examples)) == 2

@@ -24,6 +24,25 @@ class Number(click.FloatRange):
         return number
 
 
+def config_options(config: type, specs):
+    """Click options for fields of the settings dataclass `config` (see gptisyou.settings), from `specs`:
+    (flag, field, click type). Their help text and shown default are the field's; their own default is None, so a
+    command passes on only what was given (`chosen`) and the dataclass fills in the rest."""
+    from gptisyou.settings import help_of
+
+    def decorate(command):
+        for flag, name, kind in reversed(specs):
+            command = click.option(flag, name, type=kind, default=None, help=help_of(config, name))(command)
+        return command
+
+    return decorate
+
+
+def chosen(values: dict) -> dict:
+    """The options a user gave: the rest keep their settings dataclass's defaults."""
+    return {name: value for name, value in values.items() if value is not None}
+
+
 def open_store(ctx: click.Context):
     from gptisyou.store.database import Store
 

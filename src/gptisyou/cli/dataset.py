@@ -5,7 +5,8 @@ from pathlib import Path
 
 import click
 
-from gptisyou.cli.context import Number, open_store, stderr_console
+from gptisyou.cli.context import Number, chosen, config_options, open_store, stderr_console
+from gptisyou.data.dataset import DatasetConfig
 
 FORMATS = (
     "openai",
@@ -18,6 +19,12 @@ REDACTED_BY_DEFAULT = ("openai", "legacy")  # the formats meant to leave the mac
 PREVIEWS = 3
 LOCAL_MAX_TOKENS = 512
 LOCAL_FORMATS = ("local", "hf")
+# (flag, DatasetConfig field, click type): their defaults and help text come from DatasetConfig
+_SPLITTING = (
+    ("--gap", "gap_hours", Number(min=0, min_open=True)),
+    ("--val", "val_fraction", Number(0, 0.9)),
+    ("--window-turns", "window_turns", click.IntRange(min=1)),
+)
 
 
 @click.command()
@@ -26,17 +33,12 @@ LOCAL_FORMATS = ("local", "hf")
 @click.option("--with", "with_people", multiple=True, help="Only conversations with this person (repeatable).")
 @click.option("--format", "format_name", type=click.Choice(FORMATS), default="openai", show_default=True)
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the dataset here (hf: a directory).")
-@click.option("--gap", "gap_hours", type=Number(min=0, min_open=True), default=4.0, show_default=True,
-              help="Hours of silence that start a new conversation.")  # fmt: skip
-@click.option("--val", "val_fraction", type=Number(0, 0.9), default=0.1, show_default=True,
-              help="Share of the persona's most recent turns held out for validation and evaluation.")  # fmt: skip
+@config_options(DatasetConfig, _SPLITTING)
 @click.option("--redact/--no-redact", default=None,
               help="Pseudonyms for phone numbers, e-mails, URLs, IBANs, cards and third-party names. "
                    "Default: on for openai and legacy, off for the local formats.")  # fmt: skip
 @click.option("--max-tokens", type=click.IntRange(min=16), default=None,
               help="Tokens per example at most. Default: 512 for --format local, else only --window-turns applies.")  # fmt: skip
-@click.option("--window-turns", type=click.IntRange(min=1), default=24, show_default=True,
-              help="Turns per example at most; examples never overlap.")  # fmt: skip
 @click.option("--stats", is_flag=True, help="Print examples, tokens, estimated hosted cost and 3 previews.")
 @click.option("--model", default=None, help="Hosted model for token limits and cost (default gpt-4o-mini).")
 @click.option(
@@ -45,15 +47,15 @@ LOCAL_FORMATS = ("local", "hf")
 @click.pass_context
 def dataset(
     ctx: click.Context, persona: str, chats: tuple[int, ...], with_people: tuple[str, ...], format_name: str,
-    output: Path | None, gap_hours: float, val_fraction: float, redact: bool | None, max_tokens: int | None,
-    window_turns: int, stats: bool,
-    model: str | None, epochs: int,
+    output: Path | None, redact: bool | None, max_tokens: int | None, stats: bool, model: str | None, epochs: int,
+    **splitting,
 ) -> None:  # fmt: skip
     """Build a persona's dataset: conversations split by time, redacted, rendered for fine-tuning.
 
-    The most recent turns (--val) are held out and appear in no training example. Formats: openai (chat JSONL),
-    legacy (the original prompt/completion pairs), sharegpt, local (transcripts with the spans to train on),
-    hf (the local records as a Hugging Face dataset directory).
+    The latest conversations (at least --val of the persona's turns) are held out, as train holds them out, and
+    appear in no training example. Formats: openai (chat JSONL), legacy (the original prompt/completion pairs),
+    sharegpt, local (transcripts with the spans to train on), hf (the local records as a Hugging Face dataset
+    directory).
     """
     from gptisyou.data import dataset as datasets
     from gptisyou.data import formats as dataset_formats
@@ -64,8 +66,8 @@ def dataset(
     model = model or pricing.DEFAULT_MODEL
     if model not in pricing.HOSTED_MODELS:
         raise click.BadParameter(f"unknown model; known: {', '.join(pricing.HOSTED_MODELS)}", param_hint="--model")
-    config = datasets.DatasetConfig(
-        persona, chats, with_people, gap_hours, val_fraction, window_turns,
+    config = DatasetConfig(
+        persona, chats=chats, with_people=with_people, **chosen(splitting),
         max_tokens=max_tokens or (LOCAL_MAX_TOKENS if format_name in LOCAL_FORMATS else None),
         redact=format_name in REDACTED_BY_DEFAULT if redact is None else redact,
     )  # fmt: skip

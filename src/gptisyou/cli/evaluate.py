@@ -6,7 +6,16 @@ from pathlib import Path
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from gptisyou.cli.context import Number, engine_option, open_store, stderr_console, style_strength_option
+from gptisyou.cli.context import (
+    Number,
+    chosen,
+    config_options,
+    engine_option,
+    open_store,
+    stderr_console,
+    style_strength_option,
+)
+from gptisyou.eval.config import EvalConfig  # light: a dataclass, no torch
 
 # (flag, EvalConfig field, click type): every default and help text comes from EvalConfig
 _SETTINGS = (
@@ -18,20 +27,11 @@ _SETTINGS = (
 )
 
 
-def _config_options(command):
-    from gptisyou.eval.config import EvalConfig  # light: a dataclass, no torch
-    from gptisyou.settings import help_of
-
-    for flag, name, kind in reversed(_SETTINGS):
-        command = click.option(flag, name, type=kind, default=None, help=help_of(EvalConfig, name))(command)
-    return command
-
-
 @click.command("eval")
 @click.option("--as", "persona", required=True, help="The persona whose run to evaluate.")
 @click.option("--run", "run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="A run directory (default: the persona's latest run).")  # fmt: skip
-@_config_options
+@config_options(EvalConfig, _SETTINGS)
 @style_strength_option
 @engine_option
 @click.pass_context
@@ -42,8 +42,7 @@ def eval_command(ctx: click.Context, persona: str, run_dir: Path | None, style_s
     Perplexity, token accuracy, who-said-it attribution, style statistics, verbatim copies and leaked contact
     details, in <run>/eval/report.html (with plots and sample replies) and metrics.json.
     """
-    chosen = {name: value for name, value in given.items() if value is not None}  # the rest: EvalConfig's defaults
-    directory = run_evaluation(ctx, persona, run_dir, style_strength=style_strength, engine=engine, **chosen)
+    directory = run_evaluation(ctx, persona, run_dir, style_strength=style_strength, engine=engine, **chosen(given))
     metrics = json.loads((directory / "metrics.json").read_text())
     for line in key_figures(metrics):
         click.echo(line)
@@ -57,7 +56,6 @@ def run_evaluation(ctx: click.Context, persona: str, run_dir: Path | None, **set
     from gptisyou.store.runs import Run
 
     try:
-        from gptisyou.eval.config import EvalConfig
         from gptisyou.eval.evaluate import evaluate_run
     except ImportError as missing:
         raise MissingExtra.from_import(missing, "evaluation") from None

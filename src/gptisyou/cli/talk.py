@@ -8,6 +8,8 @@ from rich.console import Console
 
 from gptisyou.cli.context import (
     Number,
+    chosen,
+    config_options,
     engine_option,
     literal,
     open_store,
@@ -15,8 +17,17 @@ from gptisyou.cli.context import (
     stderr_console,
     style_strength_option,
 )
+from gptisyou.engine.types import Sampling  # light: dataclasses, no torch
+from gptisyou.serve.config import ServeConfig  # light: a dataclass, no FastAPI
 from gptisyou.serve.hosts import LOOPBACK_NAMES, check_can_listen, served_host_names
 
+# (flag, Sampling field, click type): their defaults and help text come from Sampling
+_SAMPLING = (("--temperature", "temperature", Number(0, 2)), ("--seed", "seed", int))
+_LISTENING = (
+    ("--host", "host", str),
+    ("--port", "port", click.IntRange(0, 65535)),
+    ("--max-tokens", "max_tokens", click.IntRange(1, 4096)),
+)
 PRESETS = {  # the analysis prompts of the original experiment, asked as "you" in the chat
     "personality": "Be honest with me: what kind of person am I? Describe my personality.",
     "topics": "What have we talked about all this time? List the topics of our conversations.",
@@ -49,11 +60,10 @@ class _Loaded:
     engine: str = "auto"  # what --engine asked for, for /base
     reply_tokens: int | None = None  # the longest reply, as the run recorded it (None: the engines' default)
 
-    def sampling(self, temperature: float, seed: int | None):
-        from gptisyou.engine.types import Sampling
-
+    def sampling(self, **given) -> Sampling:
+        """The sampling settings `given` (see Sampling), replies as long as the persona's."""
         longest = {"max_new_tokens": self.reply_tokens} if self.reply_tokens else {}
-        return Sampling(temperature=temperature, seed=seed, **longest)
+        return Sampling(**longest, **chosen(given))
 
 
 def _load(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, backend: str,
@@ -85,11 +95,10 @@ def _load(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None
 
 @click.command()
 @_persona_options
-@click.option("--temperature", type=Number(0, 2), default=0.8, show_default=True)
-@click.option("--seed", type=int, help="Make the replies repeatable.")
+@config_options(Sampling, _SAMPLING)
 @click.pass_context
 def chat(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, backend: str,
-         style_strength: float, engine: str, temperature: float, seed: int | None) -> None:  # fmt: skip
+         style_strength: float, engine: str, **given) -> None:  # fmt: skip
     """Talk to the clone of PERSONA: you type as yourself, it answers in bubbles.
 
     \b
@@ -127,7 +136,7 @@ def chat(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None,
         elif command == "/save":
             _save_transcript(Path(argument or "conversation.txt"), history, console)
         elif command == "/temp":
-            temperature = _temperature(argument, temperature, console)
+            given["temperature"] = _temperature(argument, loaded.sampling(**given).temperature, console)
         elif command == "/not-them":
             _not_them(ctx, persona, history, argument.strip(), console)
         elif command == "/base" and loaded.run is None:
@@ -142,7 +151,7 @@ def chat(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None,
             console.print(f"[dim]Base model replies {'on' if compare else 'off'}.[/dim]")
         elif text.strip():
             history.append(Line(me, text.strip()))
-            sampling = loaded.sampling(temperature, seed)
+            sampling = loaded.sampling(**given)
             reply = _speak(console, persona, clone.stream(history, sampling))
             history.append(Line(persona, reply))
             if compare:
@@ -228,12 +237,10 @@ def _temperature(argument: str, current: float, console: Console) -> float:
 @click.argument("question", required=False)
 @click.option("--preset", type=click.Choice(tuple(PRESETS)), help="One of the original experiment's prompts.")
 @click.option("--base", "base_only", is_flag=True, help="Ask the untuned base model instead, for comparison.")
-@click.option("--temperature", type=Number(0, 2), default=0.8, show_default=True)
-@click.option("--seed", type=int, help="Make the reply repeatable.")
+@config_options(Sampling, _SAMPLING)
 @click.pass_context
 def ask(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, backend: str, style_strength: float,
-        engine: str, question: str | None, preset: str | None, base_only: bool, temperature: float,
-        seed: int | None) -> None:  # fmt: skip
+        engine: str, question: str | None, preset: str | None, base_only: bool, **given) -> None:  # fmt: skip
     """Ask the clone of PERSONA one QUESTION (or a --preset: personality, topics, cold-reply) and print its reply."""
     from gptisyou.engine.types import Line
     from gptisyou.errors import InputError
@@ -245,7 +252,7 @@ def ask(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, 
         return
     loaded = _load(ctx, persona, me, run_dir, backend, style_strength, engine, base_only)
     asked = PRESETS[preset] if preset else question
-    reply = loaded.clone.reply([Line(loaded.me, asked)], loaded.sampling(temperature, seed))
+    reply = loaded.clone.reply([Line(loaded.me, asked)], loaded.sampling(**given))
     click.echo(printable(f"{loaded.me}: {asked}"))
     click.echo(printable(f"{persona}: {reply or '(no reply)'}"))
 
@@ -266,14 +273,9 @@ def _answer_from_portrait(ctx: click.Context, persona: str, preset: str) -> None
 
 @click.command()
 @_persona_options
-@click.option(
-    "--host", default="127.0.0.1", show_default=True, help="Where to listen; 0.0.0.0 opens it to your network."
-)
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@config_options(ServeConfig, _LISTENING)
 @click.option("--api-key", envvar="GPTISYOU_API_KEY", help="Require this bearer key on /v1 (or $GPTISYOU_API_KEY).")
 @click.option("--base", "base_only", is_flag=True, help="Serve the untuned base model instead.")
-@click.option("--max-tokens", type=click.IntRange(1, 4096), default=512, show_default=True,
-              help="The most a request may ask for.")  # fmt: skip
 @click.option(
     "--quiz",
     "with_quiz",
@@ -287,8 +289,8 @@ def _answer_from_portrait(ctx: click.Context, persona: str, preset: str) -> None
                    "names of the address it listens on.")  # fmt: skip
 @click.pass_context
 def serve(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, backend: str,
-          style_strength: float, engine: str, host: str, port: int, api_key: str | None, base_only: bool, max_tokens: int,
-          with_quiz: bool, allow_hosts: tuple[str, ...], with_portrait: bool = False) -> None:  # fmt: skip
+          style_strength: float, engine: str, api_key: str | None, base_only: bool, with_quiz: bool,
+          allow_hosts: tuple[str, ...], with_portrait: bool = False, **given) -> None:  # fmt: skip
     """Serve the clone of PERSONA: a web chat page at / and an OpenAI-compatible API at /v1.
 
     \b
@@ -304,6 +306,8 @@ def serve(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None
         raise MissingExtra.from_import(missing, "serving") from None
     from gptisyou.store.workspace import file_name_for
 
+    listening = ServeConfig(**chosen(given))
+    host, port = listening.host, listening.port
     check_can_listen(host, port)
     loaded = _load(ctx, persona, me, run_dir, backend, style_strength, engine, base_only)
     model_id = file_name_for(persona).lower() + ("-base" if base_only else "")
@@ -335,7 +339,7 @@ def serve(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None
         with open_store(ctx) as store:
             return store.add_correction(persona, context, reply, rewrite, via="web")
 
-    app = create_app(loaded.clone, model_id, me=loaded.me, api_key=api_key, max_new_tokens=max_tokens,
+    app = create_app(loaded.clone, model_id, me=loaded.me, api_key=api_key, max_new_tokens=listening.max_tokens,
                      reply_tokens=loaded.reply_tokens,
                      allowed_hosts=served_host_names(host, allow_hosts), quiz=quiz, portrait=portrait,
                      corrections=store_correction if loaded.run is not None else None)  # fmt: skip

@@ -5,7 +5,8 @@ from pathlib import Path
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from gptisyou.cli.context import Number, open_store, print_table, stderr_console
+from gptisyou.cli.context import Number, chosen, config_options, open_store, print_table, stderr_console
+from gptisyou.train.config import TrainConfig  # light: a dataclass, no torch
 
 # (flag, TrainConfig field, click type): every default and help text comes from TrainConfig
 _SETTINGS = (
@@ -28,17 +29,9 @@ _SETTINGS = (
 )
 
 
-def _config_options(command):
-    from gptisyou.train.config import help_of  # light: a dataclass, no torch
-
-    for flag, name, kind in reversed(_SETTINGS):
-        command = click.option(flag, name, type=kind, default=None, help=help_of(name))(command)
-    return command
-
-
 @click.command()
 @click.option("--as", "persona", required=True, help="The participant to imitate (see `gptisyou people`).")
-@_config_options
+@config_options(TrainConfig, _SETTINGS)
 @click.option("--resume", is_flag=True, help="Continue the persona's interrupted run exactly where it stopped.")
 @click.pass_context
 def train(ctx: click.Context, persona: str, resume: bool, **given) -> None:
@@ -50,14 +43,12 @@ def train(ctx: click.Context, persona: str, resume: bool, **given) -> None:
     and on Ctrl-C; --resume continues from it with the same data order and optimizer state.
     """
     from gptisyou.errors import MissingExtra
-    from gptisyou.train.config import TrainConfig
 
     try:
         from gptisyou.train.local import train as run_training
     except ImportError as missing:
         raise MissingExtra.from_import(missing, "local training") from None
-    # only what the user gave: everything else keeps TrainConfig's default
-    config = TrainConfig(persona, **{name: value for name, value in given.items() if value is not None})
+    config = TrainConfig(persona, **chosen(given))
     console = stderr_console(ctx)
     columns = (TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[status]}"),
                TimeRemainingColumn())  # fmt: skip

@@ -12,7 +12,7 @@ import json
 import math
 import os
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from gptisyou.data.conversations import Session, SessionConfig, Turn, split_sess
 from gptisyou.data.redact import Redactor
 from gptisyou.errors import InputError, RedactionError
 from gptisyou.messages import Message
+from gptisyou.settings import setting
 from gptisyou.store.database import Store
 from gptisyou.store.workspace import ensure_private_dir, redaction_map_path
 
@@ -30,16 +31,22 @@ MAX_HELD_OUT_SHARE = 1 / 3  # the held-out period grows to its minimum conversat
 
 @dataclass(frozen=True, slots=True)
 class DatasetConfig:
+    """Which conversations, where the held-out period starts, how examples are cut: `dataset`'s options are built
+    from these fields. Every setting after the persona is given by name."""
+
     persona: str  # the participant the model learns to write like (--as)
+    _: KW_ONLY
     chats: tuple[int, ...] = ()  # only these chats (--chat); empty: every chat the persona wrote in
     with_people: tuple[str, ...] = ()  # only sessions where one of them speaks too (--with)
-    gap_hours: float = 4.0  # a silence this long starts a new session (--gap)
-    val_fraction: float = 0.1  # at least this share of the persona's turns is held out, the latest (--val)
+    gap_hours: float = setting(4.0, "Hours of silence that start a new conversation.")
+    val_fraction: float = setting(
+        0.1, "Share of the persona's turns held out at least, the latest whole conversations, for validation and eval."
+    )
     val_conversations: int = 5  # … in at least this many conversations, where the chat has them
     val_days: float = 7.0  # … spanning at least this many days, where the chat has them
     held_out_from: datetime | None = None  # a run's recorded start of its held-out period: overrides the rule
     whole_conversations: bool = True  # False: the rule of runs recorded without a start (the latest turns only)
-    window_turns: int = 24  # turns per example at most; windows do not overlap
+    window_turns: int = setting(24, "Turns per example at most; examples never overlap.")
     max_tokens: int | None = None  # tokens per example at most (local training windows), counted by count_tokens
     context_turns: int = 8  # turns of context before each reply in the legacy prompt/completion form
     redact: bool = True  # pseudonyms for phone numbers, e-mails, URLs, IBANs, cards and third-party names

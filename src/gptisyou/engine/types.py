@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from gptisyou.settings import setting
+
 
 @dataclass(frozen=True, slots=True)
 class Line:
@@ -18,10 +20,10 @@ class Line:
 
 @dataclass(frozen=True, slots=True)
 class Sampling:
-    temperature: float = 0.8  # 0: always the most likely token
+    temperature: float = setting(0.8, "Sampling temperature (0: always the likeliest word).")
     top_p: float = 0.95
     max_new_tokens: int = 120
-    seed: int | None = None
+    seed: int | None = setting(None, "Make the replies repeatable.")
     stop: tuple[str, ...] = ()  # more texts that end the turn (not included in it), as OpenAI's `stop`
 
 

@@ -6,7 +6,6 @@ resolved config beside its adapter.
 
 from dataclasses import dataclass, field
 
-from gptisyou import settings
 from gptisyou.data.memory import MEMORY_TOKENS
 from gptisyou.settings import setting as _setting
 
@@ -76,8 +75,3 @@ class TrainConfig:
     def window_tokens(self) -> int:
         """Tokens of conversation per training window: what `max_tokens` leaves beside the memory."""
         return self.max_tokens - self.memory_tokens
-
-
-def help_of(name: str) -> str:
-    """The help text of a TrainConfig field, with its default when it has a plain one."""
-    return settings.help_of(TrainConfig, name)
