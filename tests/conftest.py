@@ -241,11 +241,11 @@ def fake_trained_run(workspace: Path, persona: str = "Ann", samples: list[dict] 
     enough for the commands that find runs, without training one."""
     import json
 
-    from gptisyou.store.runs import Run
+    from gptisyou.store.runs import Run, RunConfig
 
     Store.open(workspace).close()
     run = Run.create(workspace, persona, datetime(2026, 1, 1))
-    run.write_config({"persona": persona}, workspace / "models" / "x")
+    run.write_config(RunConfig({"persona": persona}, workspace / "models" / "x"))
     run.adapter.mkdir()
     for name in ("adapter_config.json", "adapter_model.safetensors"):
         (run.adapter / name).write_text("{}")

@@ -29,9 +29,9 @@ def gguf_run(trained, tiny_llama_gguf, tmp_path) -> Run:
     """The trained tiny run with its base marked as converted from the tiny GGUF, as `train` marks the default's."""
     run = Run(trained)
     converted = tmp_path / "converted"
-    shutil.copytree(run.config()["base_directory"], converted)
+    shutil.copytree(run.config().base_directory, converted)
     (converted / "source.json").write_text(json.dumps({"gguf": str(tiny_llama_gguf)}))
-    run.write_config(run.config()["train"], converted)
+    run.write_config(replace(run.config(), base_directory=converted))
     return run
 
 
@@ -73,7 +73,7 @@ def test_the_adapter_gguf_is_written_once_and_again_when_the_adapter_changes(ggu
 def test_auto_takes_llama_cpp_for_a_gguf_base_and_torch_otherwise(gguf_run, trained, tmp_path):
     assert choice.resolved("auto", gguf_run) == "llama.cpp"
     assert choice.resolved("torch", gguf_run) == "torch"
-    gguf_run.write_config(gguf_run.config()["train"], tmp_path / "no-gguf-here")
+    gguf_run.write_config(replace(gguf_run.config(), base_directory=tmp_path / "no-gguf-here"))
     assert choice.resolved("auto", gguf_run) == "torch"
 
 

@@ -5,7 +5,7 @@ from datetime import datetime
 import pytest
 
 from gptisyou.errors import InputError
-from gptisyou.store.runs import Run
+from gptisyou.store.runs import Run, RunConfig
 
 NOON = datetime(2026, 1, 1, 12, 0, 0)
 
@@ -46,7 +46,7 @@ def test_a_run_without_an_adapter_says_so(workspace):
     run = Run.create(workspace, "Ann", NOON)
     with pytest.raises(InputError, match="no adapter"):
         run.require_adapter()
-    run.write_config({"persona": "Ann"}, workspace / "models" / "x")
+    run.write_config(RunConfig({"persona": "Ann"}, workspace / "models" / "x"))
     assert run.persona == "Ann"
 
 
@@ -56,15 +56,35 @@ def test_a_run_without_an_adapter_says_so(workspace):
     ("reply_tokens", "lots", "reply_tokens is 'lots', not a positive whole number"),
     ("reply_tokens", -3, "reply_tokens is -3, not a positive whole number"),
     ("reply_tokens", True, "reply_tokens is True, not a positive whole number"),
+    ("train", None, "train is None, not the training settings with a persona"),
+    ("base_directory", ["x"], "base_directory is \\['x'\\], not a folder"),
 ])  # fmt: skip
 def test_a_hand_edited_record_of_the_data_is_one_line_naming_the_file_and_field(workspace, field, value, message):
     import json
 
     workspace.mkdir()
     run = Run.create(workspace, "Ann")
-    run.write_config({"persona": "Ann"}, workspace / "models" / "x")
+    run.write_config(RunConfig({"persona": "Ann"}, workspace / "models" / "x"))
     config = json.loads(run.config_file.read_text()) | {field: value}
     run.config_file.write_text(json.dumps(config))
     with pytest.raises(InputError, match=f"{run.config_file}: {message}$") as error:
-        getattr(run, field)
+        run.config()
     assert "\n" not in str(error.value)
+
+
+def test_a_config_that_is_not_json_is_one_line(workspace):
+    workspace.mkdir()
+    run = Run.create(workspace, "Ann")
+    run.config_file.write_text('{"train": ')
+    with pytest.raises(InputError, match=f"^{run.config_file}: not JSON .* at line 1\\)$"):
+        run.config()
+
+
+def test_an_older_run_s_settings_read_back_in_today_s_form():
+    from gptisyou.train.config import TrainConfig
+
+    saved = {"persona": "Ann", "batch_tokens": None, "lora_rank": 8, "warmup_ratio": 0.1}  # a since-dropped setting
+    assert TrainConfig.recorded(saved).batch_tokens == 2048  # the CPU size of the time
+    assert TrainConfig.recorded(saved, "cuda").batch_tokens == 8192
+    assert TrainConfig.recorded(saved).lora_rank == 8
+    assert TrainConfig.recorded({"persona": "Ann"}) == TrainConfig("Ann")

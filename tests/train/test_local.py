@@ -84,7 +84,7 @@ def test_a_run_with_memory_trains_evaluates_and_recalls_when_it_replies(learnabl
 
     config = TrainConfig("Ann", base=str(tiny_base), max_steps=2, batch_tokens=512, memory=2)
     run = Run(train(learnable_chat, workspace, config))
-    assert run.config()["train"]["memory"] == 2
+    assert run.config().memory == 2
     clone = load(run, "Ann", memory=remembered(learnable_chat, "Ann"))
     prompt = clone._prompt_ids([Line("Bob", "w5")])
     without = TorchClone(clone.model, clone.tokenizer, "Ann")._prompt_ids([Line("Bob", "w5")])

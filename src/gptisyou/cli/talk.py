@@ -87,7 +87,7 @@ def _load(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None
     from gptisyou.engine import choice
 
     with stderr_console(ctx).status(f"loading {persona}'s model…"):
-        memory = Memory(sessions, persona) if run.config()["train"].get("memory") else None
+        memory = Memory(sessions, persona) if run.config().memory else None
         said = (turn.text for session in sessions for turn in session.turns)
         clone = choice.load(run, persona, engine, base_only, style_strength, memory, said)
         return _Loaded(clone, f"{run.name}, {clone.engine}", me, run, engine, run.reply_tokens)

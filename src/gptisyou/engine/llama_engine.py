@@ -150,7 +150,7 @@ def load(run: Run, persona: str, base_only: bool = False, style_strength: float 
     _errors_only_in_logs()
     llama = Llama(model_path=str(gguf), lora_path=lora, lora_scale=style_strength, n_ctx=CONTEXT_TOKENS,
                   n_threads=os.cpu_count(), n_threads_batch=os.cpu_count(), verbose=False)  # fmt: skip
-    recall = run.config()["train"].get("memory", 0)
+    recall = run.config().memory
     tokenizer = AutoTokenizer.from_pretrained(run.adapter)
     vocabulary = spoken_vocabulary(tokenizer, said) if said is not None else None
     return LlamaClone(llama, tokenizer, persona, max_context_tokens, memory, recall, vocabulary)
@@ -192,4 +192,4 @@ def adapter_gguf(run: Run, base: Path) -> Path:
 def _base_gguf(run: Run) -> Path | None:
     from gptisyou.store.models import source_gguf
 
-    return source_gguf(Path(run.config()["base_directory"]))
+    return source_gguf(run.config().base_directory)

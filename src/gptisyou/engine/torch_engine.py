@@ -83,7 +83,7 @@ def load(run: Run, persona: str, base_only: bool = False, dtype: torch.dtype | N
     device = default_device()
     dtype = dtype or (autocast_dtype(device) if device.type == "cpu" else None) or torch.float32
     model, tokenizer = load_tuned(run, device, dtype)
-    recall = run.config()["train"].get("memory", 0)
+    recall = run.config().memory
     if not base_only:
         with styled(model, style_strength):
             plain = model.merge_and_unload()
@@ -111,7 +111,7 @@ def load_tuned(run: Run, device: torch.device | None = None, dtype: torch.dtype 
 
     run.require_adapter()
     quiet_transformers()
-    base = AutoModelForCausalLM.from_pretrained(run.config()["base_directory"], dtype=dtype)
+    base = AutoModelForCausalLM.from_pretrained(run.config().base_directory, dtype=dtype)
     model = PeftModel.from_pretrained(base.to(device or default_device()), run.adapter)
     return model, AutoTokenizer.from_pretrained(run.adapter)
 

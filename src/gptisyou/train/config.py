@@ -4,7 +4,8 @@ The CLI builds its options from these fields (an option left out keeps the defau
 resolved config beside its adapter.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Self
 
 from gptisyou.data.memory import MEMORY_TOKENS
 from gptisyou.settings import setting as _setting
@@ -66,6 +67,17 @@ class TrainConfig:
     preference_beta: float = _setting(0.1, "DPO's beta: how far the preference may pull from the reference.")
     preference_learning_rate: float = _setting(5e-5, "Learning rate of the preference tuning.")
     seed: int = _setting(0, "Seed of the data order, the LoRA initialisation and the sample replies.")
+
+    @classmethod
+    def recorded(cls, settings: dict, device_type: str = "cpu") -> Self:
+        """The settings a run saved (RunConfig.train), in the form of this version: settings a later version
+        dropped are left out, and a run saved before the micro-batch had one default (None) gets the size its
+        device had then."""
+        known = {found.name for found in fields(cls)}
+        upgraded = {name: value for name, value in settings.items() if name in known}
+        if upgraded.get("batch_tokens", 0) is None:
+            upgraded["batch_tokens"] = 8192 if device_type == "cuda" else 2048
+        return cls(**upgraded)
 
     @property
     def memory_tokens(self) -> int:

@@ -26,7 +26,7 @@ from gptisyou.engine.torch_engine import TorchClone
 from gptisyou.engine.types import Sampling
 from gptisyou.store import models as base_model
 from gptisyou.store.database import Store
-from gptisyou.store.runs import Run
+from gptisyou.store.runs import Run, RunConfig
 from gptisyou.store.workspace import make_private
 from gptisyou.train import checkpoint, preference, samples
 from gptisyou.train.batches import TokenizedExample, batches, collate, pad_token_id
@@ -94,10 +94,7 @@ def train(
     processes = Processes()
     resumed = Run.latest_resumable(workspace, config.persona) if resume else None
     if resumed:  # the run's own settings, with the new limits
-        settings = resumed.config()["train"]
-        # a run saved before the micro-batch had one default wrote None for its device's size then
-        settings["batch_tokens"] = settings.get("batch_tokens") or (8192 if processes.device.type == "cuda" else 2048)
-        saved = TrainConfig(**settings)
+        saved = TrainConfig.recorded(resumed.config().train, processes.device.type)
         config = replace(saved, max_steps=config.max_steps, minutes=config.minutes)
     options = {"max_tokens": config.window_tokens, "redact": False}
     dataset_config = (recorded_split(config.persona, resumed.held_out_from, **options) if resumed  # its own period
@@ -156,7 +153,7 @@ def _plan(setup: _Setup, config: TrainConfig, processes: Processes) -> Plan:
 def _new_run(workspace: Path, config: TrainConfig, setup: _Setup) -> Run:
     run = Run.create(workspace, config.persona)
     reply_tokens = setup.data.reply_tokens(token_counter(setup.tokenizer))
-    run.write_config(asdict(config), setup.base_directory, setup.data.held_out_from, reply_tokens)
+    run.write_config(RunConfig(asdict(config), setup.base_directory, setup.data.held_out_from, reply_tokens))
     return run
 
 
