@@ -89,3 +89,32 @@ def test_two_writers_of_one_file_at_once_leave_one_whole_text(tmp_path):
     assert len(set(text)) == 1
     assert oct(path.stat().st_mode & 0o777) == "0o600"
     assert [entry.name for entry in tmp_path.iterdir()] == ["portrait.html"]
+
+
+def test_a_folder_built_whole_replaces_the_old_one_or_leaves_it_as_it_was(tmp_path, loose_umask):
+    from gptisyou.store.workspace import built_whole
+
+    target = tmp_path / "checkpoint"
+    target.mkdir()
+    (target / "old").write_text("old")
+
+    def killed_while_writing():
+        with built_whole(target) as partial:
+            partial.mkdir()
+            (partial / "new").write_text("half")
+            raise RuntimeError("killed")
+
+    with pytest.raises(RuntimeError):
+        killed_while_writing()
+    assert [path.name for path in target.iterdir()] == ["old"]
+    with built_whole(target) as partial:
+        partial.mkdir()
+        (partial / "new").write_text("new")
+    assert [path.name for path in target.iterdir()] == ["new"]
+    assert [path.name for path in tmp_path.iterdir()] == ["checkpoint"]  # no temporary folder left behind
+    assert oct(target.stat().st_mode & 0o777) == "0o700"
+    assert oct((target / "new").stat().st_mode & 0o777) == "0o600"
+
+    with built_whole(tmp_path / "adapter.gguf") as partial:  # a file too
+        partial.write_bytes(b"GGUF")
+    assert oct((tmp_path / "adapter.gguf").stat().st_mode & 0o777) == "0o600"

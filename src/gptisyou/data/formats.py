@@ -12,7 +12,6 @@
 
 import json
 import os
-import shutil
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from gptisyou.data import render
 from gptisyou.data.conversations import Session
 from gptisyou.data.dataset import Example, PersonaData, is_target
 from gptisyou.errors import InputError, MissingExtra
-from gptisyou.store.workspace import make_private, written_whole
+from gptisyou.store.workspace import built_whole, written_whole
 
 FORMATS = ("openai", "legacy", "sharegpt", "local", "hf")
 SYSTEM_LINE = "You are {persona}. Reply as {persona} would in this chat."
@@ -118,15 +117,8 @@ def write_hf(rows: list[dict], path: Path) -> int:
         raise MissingExtra("train", "the hf format") from None
     path = Path(path)
     _check_folder_target(path)
-    partial = path.with_name(f".{path.name}.partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    try:
+    with built_whole(path) as partial:
         datasets.Dataset.from_list(rows).save_to_disk(str(partial))
-        shutil.rmtree(path, ignore_errors=True)
-        make_private(partial).rename(path)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
     return len(rows)
 
 

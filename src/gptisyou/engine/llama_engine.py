@@ -20,7 +20,7 @@ from gptisyou.engine.clone import Clone, spoken_vocabulary
 from gptisyou.engine.types import Sampling
 from gptisyou.errors import InputError, MissingExtra, UnusableExtra
 from gptisyou.store.runs import Run
-from gptisyou.store.workspace import ensure_private_dir
+from gptisyou.store.workspace import built_whole, ensure_private_dir
 
 CONTEXT_TOKENS = 2048  # the prompt (at most 1,024 tokens of conversation, the memory block) and the reply
 
@@ -183,9 +183,8 @@ def adapter_gguf(run: Run, base: Path) -> Path:
     if not path.is_file():
         for stale in directory.glob("lora-*.gguf"):
             stale.unlink()
-        partial = path.with_name(f".{path.name}.partial")
-        gguf_file.lora_adapter(base, run.adapter, partial)
-        partial.rename(path)
+        with built_whole(path) as partial:
+            gguf_file.lora_adapter(base, run.adapter, partial)
     return path
 
 

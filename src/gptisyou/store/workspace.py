@@ -5,6 +5,7 @@ created private (0700) so that `forget` can remove it and nothing else.
 """
 
 import os
+import shutil
 import stat
 import tempfile
 from collections.abc import Iterator
@@ -153,3 +154,18 @@ def _alive(pid: str) -> bool:
     except PermissionError:
         return True
     return True
+
+
+@contextmanager
+def built_whole(path: Path) -> Iterator[Path]:
+    """A temporary path beside `path` (nothing there yet) for a library to write a file or folder to; made private
+    and moved to `path` when the block ends well, in place of what was there; a failure leaves nothing behind and
+    `path` as it was."""
+    partial = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)) / path.name
+    try:
+        yield partial
+        if path.is_dir() and not path.is_symlink():  # a folder cannot be renamed over: moved aside first
+            path.rename(partial.parent / "replaced")
+        make_private(partial).replace(path)
+    finally:
+        shutil.rmtree(partial.parent, ignore_errors=True)

@@ -2,13 +2,12 @@
 continues exactly where it stopped."""
 
 import math
-import shutil
 from dataclasses import asdict, dataclass
 
 import torch
 
 from gptisyou.store.runs import Run
-from gptisyou.store.workspace import make_private
+from gptisyou.store.workspace import built_whole
 from gptisyou.train.model import load_adapter
 
 
@@ -24,15 +23,12 @@ class Progress:
 
 def save(run: Run, model, optimizer, schedule, progress: Progress) -> None:
     """Replaced all at once: a checkpoint is whole or absent, never half written."""
-    partial = run.directory / ".checkpoint.partial"
-    shutil.rmtree(partial, ignore_errors=True)
-    model.save_pretrained(partial)
     state = {"optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(), "progress": asdict(progress),
              "rng": torch.get_rng_state(),
              "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}  # fmt: skip
-    torch.save(state, partial / "training_state.pt")
-    shutil.rmtree(run.checkpoint, ignore_errors=True)
-    make_private(partial).rename(run.checkpoint)
+    with built_whole(run.checkpoint) as partial:
+        model.save_pretrained(partial)
+        torch.save(state, partial / "training_state.pt")
 
 
 def restore(run: Run, model, optimizer, schedule) -> Progress:
