@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	# exactly this torch first: any other spec pulls a multi-GB CUDA build
 	$(BIN)/pip install --quiet --disable-pip-version-check torch==2.13.0
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,demo,train,eval,serve,openai]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,demo,train,eval,serve,openai,bridges]'
 	touch $(STAMP)
 
 demo: $(STAMP)  ## set up, then run the end-to-end demo on the bundled sample chat

@@ -72,6 +72,7 @@ _EXTRA_OF = {
     **dict.fromkeys(("fastapi", "uvicorn", "starlette"), "serve"),
     **dict.fromkeys(("sklearn", "matplotlib"), "eval"),
     **dict.fromkeys(("openai", "tiktoken"), "openai"),
+    **dict.fromkeys(("telegram", "discord"), "bridges"),
     "llama_cpp": "fast",
 }
 

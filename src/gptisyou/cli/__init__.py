@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from gptisyou import __version__
+from gptisyou.cli.bridge import bridge
 from gptisyou.cli.chats import chats, import_command, people, show
 from gptisyou.cli.context import printable
 from gptisyou.cli.dataset import dataset, validate
@@ -81,6 +82,7 @@ for command in (
     corrections,
     ask,
     serve,
+    bridge,
     eval_command,
     quiz,
     portrait,

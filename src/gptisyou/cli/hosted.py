@@ -236,7 +236,11 @@ def forget(ctx: click.Context, persona: str | None, everything: bool, remote: bo
         if left:
             stderr_console(ctx).print(f"[yellow]{len(left)} uploaded files, jobs or models stay at the provider "
                                       f"({escape(left[0].provider)}); add --remote to delete them too.[/yellow]")  # fmt: skip
-    what = f"the whole workspace {workspace}" if everything else f"{persona}'s runs, uploads and redaction map"
+    what = (
+        f"the whole workspace {workspace}"
+        if everything
+        else f"{persona}'s runs, uploads, redaction map and what their bridges remember"
+    )
     if not yes and not confirmed(f"Delete {what}{' and their files and models at the provider' if remote else ''}?"):
         raise ConsentError("not confirmed: nothing was deleted")
     if remote:

@@ -35,7 +35,7 @@ PRESETS = {  # the analysis prompts of the original experiment, asked as "you" i
 }
 
 
-def _persona_options(command):
+def persona_options(command):
     options = [
         click.option("--as", "persona", required=True, help="The participant the clone writes like."),
         click.option("--me", help="Who you are in the conversation (default: who the persona writes with most)."),
@@ -52,7 +52,7 @@ def _persona_options(command):
 
 
 @dataclass(frozen=True, slots=True)
-class _Loaded:
+class Loaded:
     clone: object  # an engine.types.Responder: an engine.clone.Clone, or a hosted.clone.HostedClone
     label: str  # which model, for people
     me: str
@@ -66,8 +66,8 @@ class _Loaded:
         return Sampling(**longest, **chosen(given))
 
 
-def _load(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, backend: str,
-          style_strength: float = 1.0, engine: str = "auto", base_only: bool = False) -> _Loaded:  # fmt: skip
+def load_clone(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, backend: str,
+          style_strength: float = 1.0, engine: str = "auto", base_only: bool = False) -> Loaded:  # fmt: skip
     """The clone, with a status line on stderr while the model loads."""
     from gptisyou.data.dataset import counterpart
     from gptisyou.data.memory import Memory, every_session
@@ -81,7 +81,7 @@ def _load(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None
 
             models = store.remote_objects(persona, kind="model", include_deleted=False)
             clone = load_hosted(store, endpoint(base_url=models[-1].provider if models else None), persona)
-            return _Loaded(clone, clone.model_id, me, None)
+            return Loaded(clone, clone.model_id, me, None)
         run = Run(run_dir) if run_dir else Run.latest(ctx.obj["workspace"], persona)
         sessions = every_session(store, persona)
     from gptisyou.engine import choice
@@ -90,11 +90,11 @@ def _load(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None
         memory = Memory(sessions, persona) if run.config().memory else None
         said = (turn.text for session in sessions for turn in session.turns)
         clone = choice.load(run, persona, engine, base_only, style_strength, memory, said)
-        return _Loaded(clone, f"{run.name}, {clone.engine}", me, run, engine, run.reply_tokens)
+        return Loaded(clone, f"{run.name}, {clone.engine}", me, run, engine, run.reply_tokens)
 
 
 @click.command()
-@_persona_options
+@persona_options
 @config_options(Sampling, _SAMPLING)
 @click.pass_context
 def chat(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, backend: str,
@@ -111,7 +111,7 @@ def chat(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None,
     """
     from gptisyou.engine.types import Line
 
-    loaded = _load(ctx, persona, me, run_dir, backend, style_strength, engine)
+    loaded = load_clone(ctx, persona, me, run_dir, backend, style_strength, engine)
     clone, me = loaded.clone, loaded.me
     console = Console(highlight=False)
     console.print(literal(f"Talking to {persona} (model: {loaded.label}) as {me}. /help for commands.", "dim"))
@@ -233,7 +233,7 @@ def _temperature(argument: str, current: float, console: Console) -> float:
 
 
 @click.command()
-@_persona_options
+@persona_options
 @click.argument("question", required=False)
 @click.option("--preset", type=click.Choice(tuple(PRESETS)), help="One of the original experiment's prompts.")
 @click.option("--base", "base_only", is_flag=True, help="Ask the untuned base model instead, for comparison.")
@@ -250,7 +250,7 @@ def ask(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, 
     if preset in ("personality", "topics") and backend != "openai":
         _answer_from_portrait(ctx, persona, preset)
         return
-    loaded = _load(ctx, persona, me, run_dir, backend, style_strength, engine, base_only)
+    loaded = load_clone(ctx, persona, me, run_dir, backend, style_strength, engine, base_only)
     asked = PRESETS[preset] if preset else question
     reply = loaded.clone.reply([Line(loaded.me, asked)], loaded.sampling(**given))
     click.echo(printable(f"{loaded.me}: {asked}"))
@@ -272,7 +272,7 @@ def _answer_from_portrait(ctx: click.Context, persona: str, preset: str) -> None
 
 
 @click.command()
-@_persona_options
+@persona_options
 @config_options(ServeConfig, _LISTENING)
 @click.option("--api-key", envvar="GPTISYOU_API_KEY", help="Require this bearer key on /v1 (or $GPTISYOU_API_KEY).")
 @click.option("--base", "base_only", is_flag=True, help="Serve the untuned base model instead.")
@@ -309,7 +309,7 @@ def serve(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None
     listening = ServeConfig(**chosen(given))
     host, port = listening.host, listening.port
     check_can_listen(host, port)
-    loaded = _load(ctx, persona, me, run_dir, backend, style_strength, engine, base_only)
+    loaded = load_clone(ctx, persona, me, run_dir, backend, style_strength, engine, base_only)
     model_id = file_name_for(persona).lower() + ("-base" if base_only else "")
     console = stderr_console(ctx)
     if host not in LOOPBACK_NAMES:

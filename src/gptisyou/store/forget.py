@@ -17,17 +17,19 @@ from pathlib import Path
 from gptisyou.errors import GptisyouError, InputError
 from gptisyou.store.runs import RUNS_FOLDER, persona_dir
 from gptisyou.store.workspace import (
+    BRIDGES_FOLDER,
     DATABASE_NAME,
     HOSTED_FOLDER,
     MODELS_FOLDER,
     REDACTION_FOLDER,
     SCRATCH_FOLDER,
+    bridge_state_path,
     hosted_dir,
     redaction_map_path,
 )
 
 # What a workspace holds, the redaction maps first: if anything fails, the map back to real names is gone already.
-KNOWN_FOLDERS = (REDACTION_FOLDER, HOSTED_FOLDER, RUNS_FOLDER, MODELS_FOLDER, "demo", SCRATCH_FOLDER)
+KNOWN_FOLDERS = (REDACTION_FOLDER, HOSTED_FOLDER, RUNS_FOLDER, MODELS_FOLDER, BRIDGES_FOLDER, "demo", SCRATCH_FOLDER)
 DATABASE_FILES = tuple(DATABASE_NAME + suffix for suffix in ("", "-wal", "-shm", "-journal"))
 
 
@@ -105,8 +107,8 @@ def forget_workspace(workspace: Path) -> Deletion:
 
 
 def forget_persona(workspace: Path, persona: str) -> Deletion:
-    """Delete one persona's redaction map, hosted uploads, runs (in that order) and the corrections given to their
-    clone.
+    """Delete one persona's redaction map, hosted uploads, runs, what their bridges remember (in that order) and
+    the corrections given to their clone.
 
     Raises:
         DeletionError: some files could not be removed (everything else was).
@@ -116,6 +118,7 @@ def forget_persona(workspace: Path, persona: str) -> Deletion:
         redaction_map_path(workspace, persona),
         hosted_dir(workspace, persona),
         persona_dir(workspace, persona),
+        bridge_state_path(workspace, persona, "any").parent,
     ):
         _remove(path, deletion)
     if is_workspace(workspace):

@@ -113,6 +113,7 @@ def database_path(workspace: Path) -> Path:
 REDACTION_FOLDER = "redaction"  # <persona>.json: the real → pseudonym map of their datasets
 HOSTED_FOLDER = "hosted"  # <persona>/: what was prepared for, and learned about, their hosted fine-tunes
 MODELS_FOLDER = "models"  # <sha256>/: base models converted from GGUF
+BRIDGES_FOLDER = "bridges"  # <persona>/<messenger>.json: what a bridge remembers (pairings, each chat's context)
 
 
 def redaction_map_path(workspace: Path, persona: str) -> Path:
@@ -121,6 +122,10 @@ def redaction_map_path(workspace: Path, persona: str) -> Path:
 
 def hosted_dir(workspace: Path, persona: str) -> Path:
     return workspace / HOSTED_FOLDER / file_name_for(persona)
+
+
+def bridge_state_path(workspace: Path, persona: str, messenger: str) -> Path:
+    return workspace / BRIDGES_FOLDER / file_name_for(persona) / f"{messenger}.json"
 
 
 def models_dir(workspace: Path) -> Path:
