@@ -112,7 +112,7 @@ class FakeTelegram:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's name
+            def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
                 fields = dict(parse_qsl(body)) if body else {}
                 prefix, _, method = self.path.rpartition("/")
@@ -126,7 +126,7 @@ class FakeTelegram:
                 except _ApiError as error:
                     return self._reply(error.code, {"ok": False, "error_code": error.code, "description": error.text})
 
-            do_GET = do_POST  # noqa: N815
+            do_GET = do_POST
 
             def _reply(self, status: int, body: dict) -> None:
                 data = json.dumps(body).encode()

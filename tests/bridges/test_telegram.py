@@ -79,7 +79,8 @@ def test_a_chat_is_told_it_talks_to_an_ai_before_the_first_reply_and_the_bot_is_
     fake.says(42, "hey how are you")
     fake.wait_for(lambda f: len(f.texts(42)) == 3)
     assert fake.texts(42) == [ABOUT, "ok", "sure thing"]  # the disclosure, then the reply's two bubbles
-    assert "AI imitation of Sam" in ABOUT and "I am not Sam" in ABOUT
+    assert "AI imitation of Sam" in ABOUT
+    assert "I am not Sam" in ABOUT
     assert fake.bot_name == "Sam (AI)"
     assert [line.text for line in clone.histories[0]] == ["hey how are you"]
     assert any(action["action"] == "typing" for action in fake.actions)
@@ -172,7 +173,8 @@ def test_a_restart_answers_nothing_twice(fake, tmp_path, clone):
         second.close()
     assert fake.texts(42) == [ABOUT, "ok", "sure thing", "ok", "sure thing"]  # no second disclosure either
     assert [history[-1].text for history in clone.histories] == ["one", "two"]
-    assert fake.offsets[-1] is not None and fake.offsets[-1] > 2  # the offset was kept
+    assert fake.offsets[-1] is not None
+    assert fake.offsets[-1] > 2
 
 
 def test_huge_empty_marked_up_and_sticker_messages(fake, bridge, clone):
@@ -238,7 +240,8 @@ def test_network_trouble_is_retried_and_the_token_never_shows(fake, tmp_path, cl
     assert isinstance(wrong.error, InputError)
     assert str(wrong.error) == "Telegram refused the bot token (TELEGRAM_BOT_TOKEN or --token-file)"
     for shown in [*running.lines, *wrong.lines, str(wrong.error)]:
-        assert "SECRET" not in shown and "wrong-token" not in shown
+        assert "SECRET" not in shown
+        assert "wrong-token" not in shown
 
 
 def test_a_bot_that_cannot_be_named_an_ai_does_not_start(fake, tmp_path, clone):
