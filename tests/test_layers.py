@@ -2,7 +2,7 @@
 function (where the heavy imports hide).
 
     base (messages, errors, checksums, settings) → sources → store → data → engine → train → eval
-        → export · hosted · serve · portrait → cli
+        → export · hosted · serve · portrait · bridges → cli
 """
 
 import ast
@@ -19,7 +19,7 @@ LAYERS = [
     {"engine"},
     {"train"},
     {"eval"},
-    {"export", "hosted", "serve", "portrait"},
+    {"export", "hosted", "serve", "portrait", "bridges"},
     {"cli", "__main__"},
 ]
 RANK = {part: rank for rank, layer in enumerate(LAYERS) for part in layer}

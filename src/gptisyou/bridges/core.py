@@ -212,7 +212,7 @@ class Bridge:
         self.access, self.state, self.config, self.sampling = access, access.state, config, sampling
         self.gaps, self.log, self.rng = list(gaps), log, rng or random.Random()
         self.rate = RateLimit(config.per_minute)
-        self.slowed: set[str] = set()  # chats told to slow down, until their next reply
+        self.slowed: set[str] = set()  # chats told to slow down, until their rate allows them again
         self.queue: asyncio.Queue[_Job] = asyncio.Queue(maxsize=config.queue)
         self.stopping = asyncio.Event()
 
@@ -273,6 +273,7 @@ class Bridge:
                 await self.messenger.send(message.chat, f"Slow down a little: I answer {self.config.per_minute} "
                                                         "messages a minute at most.")  # fmt: skip
             return False
+        self.slowed.discard(message.chat)  # within its rate again: a next burst gets a note again
         if message.text is None:
             await self.messenger.send(message.chat, NOT_TEXT)
             return False
@@ -340,7 +341,6 @@ class Bridge:
                 turns = [*self.state.contexts.get(job.chat, []), (self.me, job.text), (self.persona, reply)]
                 self.state.contexts[job.chat] = turns[max(0, len(turns) - self.config.context_turns) :]
                 self.state.save()
-                self.slowed.discard(job.chat)
                 await self._send_bubbles(job.chat, reply)
         finally:
             if job.update is not None:

@@ -32,9 +32,12 @@ class DiscordMessenger:
 class BridgeClient(discord.Client):
     """A client whose every message goes to the bridge; on connecting, it makes sure its name says "(AI)"."""
 
-    def __init__(self, make_bridge: Callable[[DiscordMessenger], Bridge], log: Callable[[str], None]) -> None:
-        intents = discord.Intents.default()
-        intents.message_content = True  # a privileged intent: switched on in the Developer Portal
+    def __init__(self, make_bridge: Callable[[DiscordMessenger], Bridge], log: Callable[[str], None],
+                 intents: discord.Intents | None = None) -> None:  # fmt: skip
+        """`intents`: what the gateway is asked for; by default messages and their content, nothing else."""
+        if intents is None:
+            intents = discord.Intents.default()
+            intents.message_content = True  # a privileged intent: switched on in the Developer Portal
         super().__init__(intents=intents, allowed_mentions=discord.AllowedMentions.none())
         self.log = log
         self.bridge = make_bridge(DiscordMessenger(self, log))
