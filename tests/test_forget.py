@@ -10,10 +10,14 @@ from gptisyou.store.database import Store
 
 @pytest.fixture
 def full_workspace(workspace):
-    """A workspace as commands leave it: the database, a run, an upload, a converted model, a redaction map."""
+    """A workspace as commands leave it: the database, a run, an upload, a converted model, a redaction map, what
+    two bridges remember."""
     Store.open(workspace).close()
-    for folder in ("runs/Ann/20260101-120000/adapter", "hosted/Ann/20260101-120000", "models/abc", "redaction"):
+    for folder in ("runs/Ann/20260101-120000/adapter", "hosted/Ann/20260101-120000", "models/abc", "redaction",
+                   "bridges/Ann", "bridges/Bob"):  # fmt: skip
         (workspace / folder).mkdir(parents=True)
+    (workspace / "bridges/Ann/telegram.json").write_text('{"contexts": {"42": [["Alex", "hi"]]}}')
+    (workspace / "bridges/Bob/discord.json").write_text("{}")
     (workspace / "runs/Ann/20260101-120000/adapter/adapter_model.safetensors").write_bytes(b"weights")
     (workspace / "hosted/Ann/20260101-120000/train.jsonl").write_text("{}\n")
     (workspace / "redaction/Ann.json").write_text('{"Carla": "Robin"}')
@@ -85,6 +89,8 @@ def test_forget_a_persona_removes_its_files_only(run, full_workspace):
     assert not (full_workspace / "runs/Ann").exists()
     assert not (full_workspace / "hosted/Ann").exists()
     assert not (full_workspace / "redaction/Ann.json").exists()
+    assert not (full_workspace / "bridges/Ann").exists()
+    assert (full_workspace / "bridges/Bob/discord.json").is_file()
     assert (full_workspace / "runs/Bob/20260101-120000").is_dir()
     assert (full_workspace / "workspace.db").exists()
 

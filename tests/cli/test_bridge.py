@@ -1,0 +1,66 @@
+"""`gptisyou bridge`: the command as a user starts it, on the tiny trained clone, against the fake Bot API."""
+
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from tests.bridges.fake_telegram import FakeTelegram
+from tests.conftest import not_private
+
+TOKEN = "5550001:AAH-very-secret-token"
+
+
+@pytest.fixture
+def fake():
+    server = FakeTelegram(TOKEN)
+    yield server
+    server.close()
+
+
+def test_the_telegram_bridge_discloses_replies_and_stops_cleanly_on_sigterm(trained, workspace, fake):
+    command = [sys.executable, "-m", "gptisyou", "bridge", "telegram", "--as", "Ann", "--allow", "42",
+               "--api-url", fake.url]  # fmt: skip
+    bridge = subprocess.Popen(command, env=os.environ | {"GPTISYOU_HOME": str(workspace), "TELEGRAM_BOT_TOKEN": TOKEN},
+                              stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        fake.says(42, "w3")
+        fake.wait_for(lambda f: len(f.texts(42)) >= 2, timeout=120)
+    finally:
+        bridge.send_signal(signal.SIGTERM)
+        _, stderr = bridge.communicate(timeout=60)
+    assert bridge.returncode == 0, stderr
+    first, *reply = fake.texts(42)
+    assert first.startswith("I am an AI imitation of Ann")
+    assert all(bubble.strip() == bubble != "" for bubble in reply)
+    assert fake.bot_name == "Ann (AI)"
+    assert "stopped" in stderr
+    assert TOKEN not in stderr
+    assert "w3" not in stderr  # what people write is not logged
+    assert (workspace / "bridges" / "Ann" / "telegram.json").is_file()
+    assert not_private(workspace / "bridges") == []
+
+
+def test_without_a_token_it_says_where_one_goes(run, trained):
+    result = run("bridge", "telegram", "--as", "Ann", "--allow", "42")
+    assert result.exit_code != 0
+    assert result.stderr == "Error: no bot token: set $TELEGRAM_BOT_TOKEN, or give --token-file PATH\n"
+
+
+def test_a_token_file_others_can_read_is_refused(run, trained, tmp_path, loose_umask):
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN)
+    token_file.chmod(0o644)
+    result = run("bridge", "discord", "--as", "Ann", "--token-file", token_file)
+    assert result.exit_code != 0
+    assert result.stderr == f"Error: {token_file}: readable by others; chmod 600 it first (the token is a password)\n"
+    assert TOKEN not in result.output
+
+
+def test_the_token_is_no_option(run):
+    result = run("bridge", "telegram", "--as", "Ann", "--token", TOKEN)
+    assert result.exit_code == 2
+    assert "No such option '--token'." in result.stderr
+    assert TOKEN not in result.output
