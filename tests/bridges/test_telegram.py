@@ -166,6 +166,7 @@ def test_a_restart_answers_nothing_twice(fake, tmp_path, clone):
     fake.wait_for(lambda f: len(f.texts(42)) == 3)
     first.close()
     fake.says(42, "two")  # while it was down
+    polls_before = len(fake.offsets)
     second = Running(fake, tmp_path / "telegram.json", clone)
     try:
         fake.wait_for(lambda f: len(f.texts(42)) == 5)
@@ -173,8 +174,29 @@ def test_a_restart_answers_nothing_twice(fake, tmp_path, clone):
         second.close()
     assert fake.texts(42) == [ABOUT, "ok", "sure thing", "ok", "sure thing"]  # no second disclosure either
     assert [history[-1].text for history in clone.histories] == ["one", "two"]
-    assert fake.offsets[-1] is not None
-    assert fake.offsets[-1] > 2
+    assert fake.offsets[polls_before] == 2  # it asked from the first update it had not answered
+
+
+def test_a_message_still_waiting_when_it_stops_is_answered_after_the_restart(fake, tmp_path):
+    gate = threading.Event()
+    first = Running(fake, tmp_path / "telegram.json", ScriptedClone("first reply", gate), allowed=("42", "44"))
+    fake.says(42, "one")
+    fake.wait_for(lambda f: len(f.texts(42)) == 1)  # told it is an AI; the reply is being written
+    fake.says(44, "two")  # waits in the queue
+    fake.wait_for(lambda f: len(f.texts(44)) == 1)
+    first.loop.call_soon_threadsafe(first.stop.set)  # stop: after the reply in flight
+    gate.set()
+    first.close()
+    assert fake.texts(44) == [ABOUT]  # not answered before the stop
+    clone = ScriptedClone("after the restart")
+    second = Running(fake, tmp_path / "telegram.json", clone, allowed=("42", "44"))
+    try:
+        fake.wait_for(lambda f: len(f.texts(44)) == 2)
+    finally:
+        second.close()
+    assert fake.texts(42) == [ABOUT, "first reply"]  # once
+    assert fake.texts(44) == [ABOUT, "after the restart"]
+    assert [history[-1].text for history in clone.histories] == ["two"]
 
 
 def test_huge_empty_marked_up_and_sticker_messages(fake, bridge, clone):

@@ -43,13 +43,13 @@ def test_the_telegram_bridge_discloses_replies_and_stops_cleanly_on_sigterm(trai
     assert not_private(workspace / "bridges") == []
 
 
-def test_without_a_token_it_says_where_one_goes(run, trained):
+def test_without_a_token_it_says_where_one_goes(run):
     result = run("bridge", "telegram", "--as", "Ann", "--allow", "42")
     assert result.exit_code != 0
     assert result.stderr == "Error: no bot token: set $TELEGRAM_BOT_TOKEN, or give --token-file PATH\n"
 
 
-def test_a_token_file_others_can_read_is_refused(run, trained, tmp_path, loose_umask):
+def test_a_token_file_others_can_read_is_refused(run, tmp_path, loose_umask):
     token_file = tmp_path / "token"
     token_file.write_text(TOKEN)
     token_file.chmod(0o644)

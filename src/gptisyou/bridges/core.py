@@ -122,6 +122,17 @@ class BridgeState:
     def is_answered(self, update: int) -> bool:
         return (self.confirmed is not None and update <= self.confirmed) or update in self.answered
 
+    def is_known(self, update: int) -> bool:
+        """Answered, or taken in and waiting for its reply."""
+        return self.is_answered(update) or update in self.pending
+
+    def poll_from(self, latest: int | None) -> int | None:
+        """Where to ask the messenger for updates next, `latest` being the latest seen: the oldest one still waiting
+        for its reply (the messenger forgets what is polled past, and a stop must not lose it), else the next."""
+        if self.pending:
+            return min(self.pending)
+        return self.resume_from if latest is None else latest + 1
+
     def taken(self, update: int) -> None:
         self.pending.add(update)
 
@@ -221,17 +232,27 @@ class Bridge:
         self.stopping.set()
 
     async def receive(self, message: Incoming) -> None:
-        """Answer `message` now (a command, a refusal, a note) or queue it for the clone."""
+        """Answer `message` now (a command, a refusal, a note) or queue it for the clone. Once stopping, nothing is
+        taken in: the messenger hands it over again after a restart."""
+        if self.stopping.is_set():
+            return
         if message.update is not None:
-            if self.state.is_answered(message.update):
-                return  # answered before a restart
+            if self.state.is_known(message.update):
+                return  # answered before a restart, or waiting for its reply
             self.state.taken(message.update)
-        queued = False
         try:
             queued = await self._receive(message)
-        finally:
-            if message.update is not None and not queued:
-                self.state.done(message.update)
+        except asyncio.CancelledError:
+            raise  # stopped half-way: left unanswered, so the messenger hands it over again after a restart
+        except Exception:
+            self._settle(message)
+            raise
+        if not queued:
+            self._settle(message)
+
+    def _settle(self, message: Incoming) -> None:
+        if message.update is not None:
+            self.state.done(message.update)
 
     async def work(self) -> None:
         """Reply to the queued messages one at a time until `stop`."""
@@ -252,7 +273,7 @@ class Bridge:
 
     async def _receive(self, message: Incoming) -> bool:
         """True when the message was queued for a reply."""
-        if self.stopping.is_set() or not (message.private or message.addressed):
+        if not (message.private or message.addressed):
             return False  # in a group, only what is said to the clone
         text = (message.text or "").strip()
         command, _, argument = text.partition(" ") if text.startswith("/") else ("", "", "")

@@ -19,6 +19,7 @@ from gptisyou.errors import InputError
 
 PUBLIC_API = "https://api.telegram.org"
 POLL_SECONDS = 25  # how long one getUpdates waits for news
+WAITING_POLL_S = 0.5  # between polls while the only news is updates already queued for a reply
 FIRST_BACKOFF_S, MAX_BACKOFF_S = 1.0, 60.0
 MAX_MESSAGE_CHARS = 4096  # Telegram's limit on one message
 
@@ -71,11 +72,9 @@ async def run(client: telegram.Bot, make_bridge: Callable[[TelegramMessenger], B
         await asyncio.wait({stopped, polling, asyncio.create_task(bridge.stopping.wait())},
                            return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
         bridge.stop()
-        polling.cancel()
         stopped.cancel()
         await worker  # the reply in flight
-        if polling.done() and not polling.cancelled() and polling.exception():
-            raise polling.exception()
+        await polling  # it returns at once from a wait for news, and after the message at hand otherwise
     finally:
         await client.shutdown()
 
@@ -92,18 +91,37 @@ async def _named_as_ai(client: telegram.Bot, persona: str) -> None:
 
 
 async def _poll(client: telegram.Bot, bridge: Bridge, log: Callable[[str], None]) -> None:
-    offset = bridge.state.resume_from
+    offset, latest = bridge.state.resume_from, None
     while not bridge.stopping.is_set():
         asked = functools.partial(client.get_updates, offset=offset, timeout=POLL_SECONDS, allowed_updates=["message"])
-        updates = await _retried(asked, log)
-        for update in updates:
-            offset = update.update_id + 1
+        updates = await _unless_stopped(_retried(asked, log), bridge)
+        if updates is None:
+            return
+        fresh = [update for update in updates if not bridge.state.is_known(update.update_id)]
+        for update in fresh:
             message = incoming(update, client)
             if message is not None:
                 await bridge.receive(message)
-            elif not bridge.state.is_answered(update.update_id):
+            else:
                 bridge.state.taken(update.update_id)
                 bridge.state.done(update.update_id)  # nothing to answer (an edit, a member joining…)
+        latest = max([update.update_id for update in updates] + ([latest] if latest is not None else []), default=None)
+        offset = bridge.state.poll_from(latest)
+        if updates and not fresh:
+            # only updates still waiting for their replies: Telegram answers at once, so wait a little first
+            await _unless_stopped(asyncio.sleep(WAITING_POLL_S), bridge)
+
+
+async def _unless_stopped(call: Awaitable, bridge: Bridge):
+    """What `call` returns, or None if the bridge stops first (then `call` is cancelled)."""
+    answer = asyncio.ensure_future(call)
+    stopping = asyncio.ensure_future(bridge.stopping.wait())
+    await asyncio.wait({answer, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if not answer.done():
+        answer.cancel()
+        return None
+    return answer.result()
 
 
 def incoming(update: telegram.Update, client: telegram.Bot) -> Incoming | None:
