@@ -98,4 +98,6 @@ def test_a_llama_cpp_built_with_the_crashing_amx_kernels_is_never_run(trained_lo
 def test_without_the_bridges_extra_a_bridge_names_it(workspace, messenger, library):
     result = _without({library}, "bridge", messenger, "--as", "Ann", workspace=workspace)
     assert result.returncode == 4, result.stderr
-    assert result.stderr.strip().splitlines()[-1].endswith("needs the 'bridges' extra: pip install 'gptisyou[bridges]'")
+    assert (
+        result.stderr.strip().splitlines()[-1].endswith("needs the 'bridges' extra: pip install 'gptisyou[bridges]'")
+    )
