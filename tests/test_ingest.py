@@ -59,7 +59,23 @@ def test_importing_the_same_file_twice_adds_nothing(store):
     first = ingest.import_file(store, GROUP)
     again = ingest.import_file(store, GROUP)
     assert (again.chat_id, again.new_chat, again.messages_read, again.messages_added) == (first.chat_id, False, 13, 0)
+    assert (again.first, again.last) == (first.first, first.last)
+    assert again.already  # found by its fingerprint: not read again
+    assert _counts(store) == (1, 3, 1, 13)
+    read_again = ingest.import_file(store, GROUP, keep_partial=True)  # read another way: read again, adds nothing
+    assert (read_again.already, read_again.messages_read, read_again.messages_added) == (False, 13, 0)
     assert _counts(store) == (1, 3, 2, 13)
+
+
+def test_a_file_is_read_again_when_a_chat_of_it_was_removed_or_it_changed(store, tmp_path):
+    path = _export(tmp_path, "WhatsApp Chat with Ann.txt", _conversation(10))
+    first = ingest.import_file(store, path)
+    store.remove_chat(first.chat_id)
+    again = ingest.import_file(store, path)
+    assert (again.already, again.new_chat, again.messages_added) == (False, True, 10)
+    _export(tmp_path, "WhatsApp Chat with Ann.txt", _conversation(12))  # the same name, two messages more
+    newer = ingest.import_file(store, path)
+    assert (newer.already, newer.messages_read, newer.messages_added) == (False, 12, 2)
 
 
 def test_newer_export_adds_only_the_new_messages(store, tmp_path):

@@ -44,7 +44,9 @@ def test_import_reports_each_file(run):
 def test_reimport_says_nothing_new(run):
     run("import", GROUP)
     result = run("import", GROUP)
-    assert result.stdout.endswith("13 messages read, 0 new, 2024-03-12 → 2024-03-13\n")
+    assert result.stdout.endswith(
+        "13 messages, 0 new, 2024-03-12 → 2024-03-13 (this very file was imported before: not read again)\n"
+    )
 
 
 def test_chats_and_people_tables(run):

@@ -140,11 +140,11 @@ def _bytes_progress(console: Console, label: str) -> Iterator[Callable[[int, int
 def _print_import(result, console: Console, verbose: int) -> None:
     span = f"{result.first:%Y-%m-%d} → {result.last:%Y-%m-%d}" if result.first else "no messages"
     chat = f"chat {result.chat_id} '{result.chat_title}'" + (" (new)" if result.new_chat else "")
-    click.echo(
-        printable(
-            f"{result.path.name} → {chat}: {result.messages_read:,} messages read, {result.messages_added:,} new, {span}"
-        )
-    )
+    if result.already:
+        line = f"{result.messages_read:,} messages, 0 new, {span} (this very file was imported before: not read again)"
+    else:
+        line = f"{result.messages_read:,} messages read, {result.messages_added:,} new, {span}"
+    click.echo(printable(f"{result.path.name} → {chat}: {line}"))
     if verbose and result.report.date_order:
         console.print(literal(f"date order {result.report.date_order}: {result.report.date_order_reason}"))
 

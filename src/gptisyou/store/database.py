@@ -165,8 +165,23 @@ def _corrections(db: sqlite3.Connection) -> None:
     )
 
 
+def _import_fingerprints(db: sqlite3.Connection) -> None:
+    _run_script(
+        db,
+        """
+        -- what makes a re-import of the very same file, read the same way, a lookup instead of a parse
+        ALTER TABLE imports ADD COLUMN reader TEXT;        -- the file's sha256 with the reading options and version
+        ALTER TABLE imports ADD COLUMN file_chats INTEGER; -- how many chats that file holds
+        ALTER TABLE imports ADD COLUMN first_ts TEXT;      -- the span of the file's messages of this chat
+        ALTER TABLE imports ADD COLUMN last_ts TEXT;
+        CREATE INDEX imports_by_reader ON imports (reader);
+        """,
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _initial_schema, _remote_objects, _quiz_answers, _chat_keys, _aliases, _counted_quiz_answers, _corrections,
+    _import_fingerprints,
 ]  # fmt: skip
 
 

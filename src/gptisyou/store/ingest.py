@@ -2,7 +2,8 @@
 
 Idempotent: a message's identity is a hash of (sender, time, text, kind) plus its ordinal among exact duplicates
 in the file, so importing the same file twice adds nothing and a newer export of the same chat adds only the
-new messages. The chat an import belongs to is the one with the app's own chat id where the export has one,
+new messages. The very same file read the same way is not even read again: its fingerprint (content, reading
+options, version) finds the earlier import. The chat an import belongs to is the one with the app's own chat id where the export has one,
 else the one it mostly repeats, else the one with the same title and people, else a new chat. Anything that goes
 wrong (or Ctrl-C) rolls the whole import back.
 """
@@ -16,7 +17,7 @@ from datetime import datetime, tzinfo
 from itertools import islice
 from pathlib import Path
 
-from gptisyou import sources
+from gptisyou import __version__, sources
 from gptisyou.checksums import sha256_of
 from gptisyou.errors import GptisyouError, InputError, ParseError
 from gptisyou.messages import Message
@@ -39,6 +40,8 @@ class ImportResult:
     first: datetime | None
     last: datetime | None
     report: ParseReport
+    import_id: int
+    already: bool = False  # the same file, read the same way, was imported before: nothing was read again
 
 
 def import_file(store: Store, path: Path, **options) -> ImportResult:
@@ -80,12 +83,49 @@ def import_chats(
     report = ParseReport()
     scratch = scratch_dir(store.path.parent)
     options = ReadOptions(date_order, max_unzipped_mb * 1_000_000, me, columns, tz, contacts, keep_partial, scratch)
+    file = _File(path, sha256_of(path), source_name)
+    reader = _fingerprint(file, options, chat_id)
     with store.transaction() as db:
+        if earlier := _imported_before(db, file, reader):
+            return earlier
         results = []
         for chat, messages in _read_safely(path, source.chats(path, options, report, progress)):
             readable = _normalised(_read_safely(path, messages), tz, path)
-            results.append(_import_chat(db, path, source_name, chat, readable, chat_id, report))
+            results.append(_import_chat(db, file, chat, readable, chat_id, report))
+        db.execute(f"UPDATE imports SET reader = ?, file_chats = ? WHERE id IN ({','.join('?' * len(results))})",
+                   (reader, len(results), *(result.import_id for result in results)))  # fmt: skip
         return results
+
+
+@dataclass(frozen=True, slots=True)
+class _File:
+    path: Path
+    sha256: str
+    source: str  # the source module that reads it
+
+
+def _fingerprint(file: _File, options: ReadOptions, chat_id: int | None) -> str:
+    """The file's content with everything that decides how it is read and where it goes."""
+    zone = options.tz or datetime.now().astimezone().tzinfo  # None: the machine's, which may change
+    how = (file.source, options.date_order, options.max_unzipped_bytes, options.me, options.columns, str(zone),
+           options.contacts, options.keep_partial, chat_id, __version__)  # fmt: skip
+    return hashlib.sha256(f"{file.sha256}\x1f{how!r}".encode()).hexdigest()
+
+
+def _imported_before(db: sqlite3.Connection, file: _File, reader: str) -> list[ImportResult]:
+    """The results of an earlier import of the same file read the same way, every chat of it still here; else []
+    (never imported so, or a chat of it removed since: then it is imported again)."""
+    rows = db.execute(
+        "SELECT i.id, i.chat_id, c.title, i.messages_read, i.first_ts, i.last_ts, i.date_order, i.file_chats"
+        " FROM imports i JOIN chats c ON c.id = i.chat_id WHERE i.reader = ? ORDER BY i.id",
+        (reader,),
+    ).fetchall()
+    latest = {row[1]: row for row in rows}  # each chat's latest import of the file
+    if not rows or len(latest) != rows[-1][-1]:
+        return []
+    return [ImportResult(file.path, chat_id, title, False, read, 0, optional_time(first), optional_time(last),
+                         ParseReport(date_order), import_id, already=True)
+            for import_id, chat_id, title, read, first, last, date_order, _ in latest.values()]  # fmt: skip
 
 
 def _read_safely(path: Path, items: Iterable) -> Iterator:
@@ -108,8 +148,9 @@ def _read_safely(path: Path, items: Iterable) -> Iterator:
                                      f"{': ' + detail if detail else ''})") from None  # fmt: skip
 
 
-def _import_chat(db: sqlite3.Connection, path: Path, source_name: str, chat: Chat, messages: Iterable[Message],
-                 chat_id: int | None, report: ParseReport) -> ImportResult:  # fmt: skip
+def _import_chat(db: sqlite3.Connection, file: _File, chat: Chat, messages: Iterable[Message], chat_id: int | None,
+                 report: ParseReport) -> ImportResult:  # fmt: skip
+    path, source_name = file.path, file.source
     db.execute("DROP TABLE IF EXISTS temp.incoming")
     db.execute(
         "CREATE TEMP TABLE incoming (seq INTEGER PRIMARY KEY, line INTEGER, content_hash INTEGER, ordinal INTEGER,"
@@ -125,15 +166,16 @@ def _import_chat(db: sqlite3.Connection, path: Path, source_name: str, chat: Cha
     import_id = db.execute(
         "INSERT INTO imports (chat_id, file_name, sha256, imported_at, date_order, messages_read,"
         " messages_added) VALUES (?, ?, ?, ?, ?, ?, 0)",
-        (chat_id, path.name, sha256_of(path), _now(), report.date_order, read),
+        (chat_id, path.name, file.sha256, _now(), report.date_order, read),
     ).lastrowid
     added = _add_new_messages(db, chat_id, import_id)
-    db.execute("UPDATE imports SET messages_added = ? WHERE id = ?", (added, import_id))
     first, last = db.execute("SELECT MIN(ts), MAX(ts) FROM incoming").fetchone()
+    db.execute("UPDATE imports SET messages_added = ?, first_ts = ?, last_ts = ? WHERE id = ?",
+               (added, first, last, import_id))  # fmt: skip
     chat_title = db.execute("SELECT title FROM chats WHERE id = ?", (chat_id,)).fetchone()[0]
     db.execute("DROP TABLE temp.incoming")
     return ImportResult(
-        path, chat_id, chat_title, new_chat, read, added, optional_time(first), optional_time(last), report
+        path, chat_id, chat_title, new_chat, read, added, optional_time(first), optional_time(last), report, import_id
     )
 
 
