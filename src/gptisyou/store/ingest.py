@@ -14,6 +14,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from hashlib import blake2b
 from itertools import islice
 from pathlib import Path
 
@@ -184,20 +185,25 @@ def _normalised(messages: Iterable[Message], tz: tzinfo | None, path: Path) -> I
     Telegram `date` with an offset) must not leave aware and naive times side by side, which no later stage can
     compare. A lone UTF-16 half (JSON's `"\\ud83d"` alone) becomes U+FFFD: it is no character, and no UTF-8."""
     for message in messages:
-        if not (isinstance(message.text, str) and isinstance(message.sender, str | None)
-                and isinstance(message.attachment, str | None)):  # fmt: skip
+        if not (type(message.text) is str and (message.sender is None or type(message.sender) is str)
+                and (message.attachment is None or type(message.attachment) is str)):  # fmt: skip
             message = _as_text(message)
         if message.timestamp.tzinfo is not None:
             try:
                 message = message._replace(timestamp=shown(message.timestamp, tz))
             except OverflowError:  # year 9999 in a zone ahead of UTC
                 raise ParseError(path, message.line, f"{message.timestamp} is out of the range of times") from None
-        try:
-            f"{message.sender}{message.text}{message.attachment}".encode()
-        except UnicodeEncodeError:
-            message = message._replace(sender=_whole(message.sender), text=_whole(message.text),
-                                       attachment=_whole(message.attachment))  # fmt: skip
+        if message.attachment and not _is_utf8(message.attachment):  # the text and sender: checked by _rows
+            message = message._replace(attachment=_whole(message.attachment))
         yield message
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _as_text(message: Message) -> Message:
@@ -229,10 +235,17 @@ def _rows(messages: Iterable[Message]) -> Iterator[tuple]:
     A message older than one before it gets ordinal NULL, filled in by `_count_out_of_order_duplicates`.
     """
     latest, seen_at_latest = "", {}
-    for seq, message in enumerate(messages):  # the reading order: a line may hold two records (minified XML)
-        ts = message.timestamp.isoformat()
-        identity = "\x1f".join((message.sender or "", ts, message.text, message.kind)).encode()
-        content_hash = int.from_bytes(hashlib.blake2b(identity, digest_size=8).digest(), "big", signed=True)
+    last_time, ts = None, ""
+    # the reading order: a line may hold two records (minified XML); fields unpacked, not looked up: a million times
+    for seq, (sender, timestamp, text, kind, attachment, edited, line, _) in enumerate(messages):
+        if timestamp != last_time:  # messages come in bursts of one minute: one conversion a burst
+            last_time, ts = timestamp, timestamp.isoformat()
+        try:
+            identity = f"{sender or ''}\x1f{ts}\x1f{text}\x1f{kind}".encode()
+        except UnicodeEncodeError:  # a lone UTF-16 half: U+FFFD, as it will be stored
+            sender, text = _whole(sender), _whole(text)
+            identity = f"{sender or ''}\x1f{ts}\x1f{text}\x1f{kind}".encode()
+        content_hash = int.from_bytes(blake2b(identity, digest_size=8).digest(), "big", signed=True)
         if ts > latest:
             latest = ts
             seen_at_latest.clear()
@@ -241,11 +254,8 @@ def _rows(messages: Iterable[Message]) -> Iterator[tuple]:
             seen_at_latest[content_hash] = ordinal + 1
         else:
             ordinal = None
-        words = len(message.text.split()) if message.kind == "text" else 0
-        yield (
-            seq, message.line, content_hash, ordinal, message.sender, ts, message.text, message.kind,
-            message.attachment, int(message.edited), words,
-        )  # fmt: skip
+        words = len(text.split()) if kind == "text" else 0
+        yield seq, line, content_hash, ordinal, sender, ts, text, kind, attachment, int(edited), words
 
 
 def _count_out_of_order_duplicates(db: sqlite3.Connection) -> None:
