@@ -174,13 +174,27 @@ def measure(name: str, python: Path | str, path: Path) -> dict:
     return json.loads(process.stdout.strip().splitlines()[-1])
 
 
-def time_whole_import(path: Path) -> tuple[float, dict]:
-    """Seconds of the whole `gptisyou import`, and the portrait of the workspace it made ({seconds, peak_mb})."""
+def time_whole_import(path: Path) -> tuple[dict, dict, dict]:
+    """The whole `gptisyou import` into a fresh workspace, the same import again (nothing new), and the portrait of
+    the workspace it made: each {seconds, peak_mb}, start-up included."""
     with tempfile.TemporaryDirectory() as workspace:
-        command = [sys.executable, "-m", "gptisyou", "--workspace", workspace, "import", str(path)]
-        start = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True)
-        return time.perf_counter() - start, time_portrait(Path(workspace))
+        first = _command(["--workspace", workspace, "import", str(path)])
+        again = _command(["--workspace", workspace, "import", str(path)])
+        return first, again, time_portrait(Path(workspace))
+
+
+def _command(args: list[str]) -> dict:
+    """`gptisyou ARGS` in a fresh process: {seconds, peak_mb}."""
+    script = (
+        "import resource, sys\nfrom gptisyou.cli import main\n"
+        f"sys.argv = ['gptisyou', *{args!r}]\n"
+        "try:\n    main()\nexcept SystemExit as done:\n    assert not done.code, done.code\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, file=sys.stderr)"
+    )
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "peak_mb": float(done.stderr.strip().splitlines()[-1])}
 
 
 def time_portrait(workspace: Path) -> dict:
@@ -218,7 +232,8 @@ def main() -> None:
             print(f"parsing with {name} …", file=sys.stderr)
             results[name] = measure(name, peers_python, big)
     small_peak = measure("gptisyou", sys.executable, small)["peak_mb"]
-    import_seconds, portrait = time_whole_import(big)
+    first_import, reimport, portrait = time_whole_import(big)
+    import_seconds = first_import["seconds"]
 
     print(f"\nWhatsApp export: {size_mb:.0f} MB ({big.name}); machine: {describe()}\n")
     print(f"{'parser':<24} {'seconds':>8} {'MB/s':>7} {'peak MB':>8} {'messages':>11}")
@@ -248,9 +263,24 @@ def main() -> None:
         if peer_parses
         else ""
     )
-    print(f"whole `gptisyou import` (parse + SQLite, start-up included): {import_seconds:.1f} s{verdict}")
+    print(
+        f"whole `gptisyou import` (parse + SQLite, start-up included): {import_seconds:.1f} s{verdict}, "
+        f"{size_mb / import_seconds:.1f} MB/s, peak {first_import['peak_mb']:.0f} MB (target ≤ 100 MB)"
+    )
+    for name, target in (("chat-miner", 5.0), ("whatstk", 2.5)):
+        if "seconds" in results.get(name, {}):
+            ratio = results[name]["seconds"] / import_seconds
+            print(
+                f"  whole import vs {name}'s parse alone: {ratio:.2f}x (target ≥ {target}x) "
+                f"{'ok' if ratio >= target else 'MISSED'}"
+            )
     if fastest:
         print(f"  vs whatstk told the format: {fastest / import_seconds:.2f}x")
+    speedup = import_seconds / reimport["seconds"]
+    print(
+        f"the same import again (nothing new): {reimport['seconds']:.1f} s, {speedup:.1f}x faster than the first "
+        f"(target ≥ 3x) {'ok' if speedup >= 3 else 'MISSED'}"
+    )
     messages = results["gptisyou"].get("messages", 0)
     print(
         f"`gptisyou portrait` of that workspace ({messages:,} messages, start-up included): "
