@@ -203,16 +203,7 @@ def time_portrait(workspace: Path) -> dict:
 
     with Store.open(workspace) as store:
         persona = max(store.people(), key=lambda person: person.messages).name
-    script = (
-        "import resource, sys\nfrom gptisyou.cli import main\n"
-        f"sys.argv = ['gptisyou', '--workspace', {str(workspace)!r}, 'portrait', '--as', {persona!r}]\n"
-        "try:\n    main()\nexcept SystemExit as done:\n    assert not done.code, done.code\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, file=sys.stderr)"
-    )
-    start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    return {"seconds": seconds, "peak_mb": float(done.stderr.strip().splitlines()[-1])}
+    return _command(["--workspace", str(workspace), "portrait", "--as", persona])
 
 
 def main() -> None:
