@@ -87,6 +87,8 @@ class _Record:
 class _Spool:
     """The records of one backup, in a temporary SQLite file, with the names the backup gives numbers."""
 
+    BATCH = 5000  # records written at once: one statement a record cost more than the parsing
+
     def __init__(self, file: Path) -> None:
         self.db = sqlite3.connect(file)
         self.db.execute(
@@ -96,18 +98,32 @@ class _Spool:
         self.db.execute("CREATE TABLE chats (key TEXT PRIMARY KEY, title TEXT, first_line INTEGER)")
         self.db.execute("CREATE TABLE names (number TEXT PRIMARY KEY, name TEXT)")
         self.duplicates = 0
+        self.waiting: list[tuple] = []
+        self.titles: dict[str, tuple[str, int]] = {}  # chat → (title, first line): the first record's
+        self.names: dict[str, str] = {}  # number → the name the first record with one gives it
 
     def add(self, record: _Record) -> None:
-        stored = self.db.execute(
-            "INSERT OR IGNORE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (record.chat, record.date_ms, record.sent, record.text, record.line, record.sender_number, record.media,
-             record.attachment),
-        )  # fmt: skip
-        self.duplicates += stored.rowcount == 0
-        title = record.contact or record.chat.replace("~", ", ")
-        self.db.execute("INSERT OR IGNORE INTO chats VALUES (?, ?, ?)", (record.chat, title, record.line))
+        self.waiting.append((record.chat, record.date_ms, record.sent, record.text, record.line,
+                             record.sender_number, record.media, record.attachment))  # fmt: skip
+        if record.chat not in self.titles:
+            self.titles[record.chat] = (record.contact or record.chat.replace("~", ", "), record.line)
         if record.contact and "~" not in record.chat and "," not in record.contact:
-            self.db.execute("INSERT OR IGNORE INTO names VALUES (?, ?)", (record.chat, record.contact))
+            self.names.setdefault(record.chat, record.contact)
+        if len(self.waiting) >= self.BATCH:
+            self._write()
+
+    def finish(self) -> None:
+        """Write what is still waiting, and the chats and names: every record added is then in the spool."""
+        self._write()
+        self.db.executemany("INSERT INTO chats VALUES (?, ?, ?)",
+                            [(chat, title, line) for chat, (title, line) in self.titles.items()])  # fmt: skip
+        self.db.executemany("INSERT INTO names VALUES (?, ?)", self.names.items())
+
+    def _write(self) -> None:
+        before = self.db.total_changes
+        self.db.executemany("INSERT OR IGNORE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?)", self.waiting)
+        self.duplicates += len(self.waiting) - (self.db.total_changes - before)
+        self.waiting.clear()
 
     def chats(self) -> list[tuple[str, str]]:
         return self.db.execute("SELECT key, title FROM chats ORDER BY first_line").fetchall()
@@ -118,8 +134,12 @@ class _Spool:
             " LEFT JOIN names n ON n.number = r.sender_number WHERE r.chat = ? ORDER BY r.date_ms, r.line",
             (chat,),
         )
+        senders: dict[str | None, str] = {}  # a number's name, looked up once
         for date_ms, sent, text, line, number, name, media, attachment in rows:
-            sender = owner if sent else (options.contact_name(number or "") or name or number or "Unknown")
+            if sent:
+                sender = owner
+            elif (sender := senders.get(number)) is None:
+                sender = senders[number] = options.contact_name(number or "") or name or number or "Unknown"
             yield Message(sender, from_epoch(date_ms / 1000, options.tz), text, "media" if media else "text",
                           attachment, False, line, "sms")  # fmt: skip
 
@@ -143,6 +163,7 @@ def _read(path: Path, spool: _Spool, report: ParseReport, progress: Progress | N
             reader.parser.Parse(_whole_characters(carry), True)
         except expat.ExpatError as error:
             _broken_off(path, error, reader, report, keep_partial)
+        spool.finish()
     if not reader.records:
         raise InputError(f"{path}: an SMS Backup & Restore file without messages")
     if spool.duplicates:
@@ -268,8 +289,10 @@ def _value(attributes: dict, name: str) -> str | None:
 
 
 def _chat(attributes: dict) -> str:
-    numbers = (_value(attributes, "address") or "unknown").split("~")
-    return "~".join(sorted(number.strip() for number in numbers if number.strip()))
+    address = _value(attributes, "address") or "unknown"
+    if "~" not in address:  # one other person: most records
+        return address.strip()
+    return "~".join(sorted(number.strip() for number in address.split("~") if number.strip()))
 
 
 def _contact(attributes: dict) -> str | None:
