@@ -20,6 +20,7 @@ def fake():
     server.close()
 
 
+@pytest.mark.slow  # a real bridge process that loads torch: in `make test` and CI, not in `make test-fast`
 def test_the_telegram_bridge_discloses_replies_and_stops_cleanly_on_sigterm(trained, workspace, fake):
     command = [sys.executable, "-m", "gptisyou", "bridge", "telegram", "--as", "Ann", "--allow", "42",
                "--api-url", fake.url]  # fmt: skip

@@ -93,6 +93,7 @@ def test_no_trained_model_is_one_line_exit_2(run, learnable_chat):
     )
 
 
+@pytest.mark.slow  # a real server process that loads torch: in `make test` and CI, not in `make test-fast`
 def test_serve_answers_the_official_client(trained, workspace):
     import openai
 
