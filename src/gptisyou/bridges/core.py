@@ -13,7 +13,7 @@ import random
 import secrets
 import time
 from collections import deque
-from collections.abc import Callable, Collection
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -231,6 +231,32 @@ class Bridge:
         """Take nothing more; `work` returns after the reply in flight."""
         self.stopping.set()
 
+    async def serve(self, stop: asyncio.Event, feeding: Awaitable) -> asyncio.Future:
+        """Reply until `stop` is set, an owner stops the bridge, or `feeding` (what brings it messages: a poll, a
+        gateway) ends; return after the reply in flight, with `feeding` as a future, done or still running."""
+        feeder = asyncio.ensure_future(feeding)
+        worker = asyncio.create_task(self.work())
+        stopped = asyncio.ensure_future(stop.wait())
+        try:
+            await self.unless_stopped(asyncio.wait({feeder, stopped}, return_when=asyncio.FIRST_COMPLETED))
+        finally:
+            stopped.cancel()
+        self.stop()
+        await worker
+        return feeder
+
+    async def unless_stopped(self, awaitable: Awaitable):
+        """What `awaitable` gives, or None once the bridge is stopping (then it is cancelled, or its result dropped:
+        a stop wins a tie, so nothing new starts after it)."""
+        answer = asyncio.ensure_future(awaitable)
+        stopping = asyncio.ensure_future(self.stopping.wait())
+        await asyncio.wait({answer, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if self.stopping.is_set():
+            answer.cancel()
+            return None
+        return answer.result()
+
     async def receive(self, message: Incoming) -> None:
         """Answer `message` now (a command, a refusal, a note) or queue it for the clone. Once stopping, nothing is
         taken in: the messenger hands it over again after a restart."""
@@ -256,16 +282,9 @@ class Bridge:
 
     async def work(self) -> None:
         """Reply to the queued messages one at a time until `stop`."""
-        while not self.stopping.is_set():
-            waiting = asyncio.ensure_future(self.queue.get())
-            stopped = asyncio.ensure_future(self.stopping.wait())
-            await asyncio.wait({waiting, stopped}, return_when=asyncio.FIRST_COMPLETED)
-            stopped.cancel()
-            if not waiting.done():
-                waiting.cancel()
-                return
+        while (job := await self.unless_stopped(self.queue.get())) is not None:
             try:
-                await self._answer(waiting.result())
+                await self._answer(job)
             except Exception as error:  # noqa: BLE001 - one chat's failure must not end everyone's bridge
                 self.log(f"a reply failed ({type(error).__name__})")
 

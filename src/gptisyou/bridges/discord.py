@@ -119,16 +119,9 @@ async def run(token: str, make_bridge: Callable[[DiscordMessenger], Bridge], log
 async def serve(client: BridgeClient, stop: asyncio.Event, connection) -> None:
     """Answer while `connection` (the gateway's, or a test's) runs, until a stop; then close the client."""
     connected = asyncio.ensure_future(connection)
-    worker = asyncio.create_task(client.bridge.work())
-    stopping = asyncio.create_task(client.bridge.stopping.wait())
-    stopped = asyncio.create_task(stop.wait())
     try:
-        await asyncio.wait({connected, stopping, stopped}, return_when=asyncio.FIRST_COMPLETED)
-        client.bridge.stop()
-        await worker  # the reply in flight
+        await client.bridge.serve(stop, connected)
     finally:
-        stopped.cancel()
-        stopping.cancel()
         await client.close()
         connected.cancel()
     failed = connected.exception() if connected.done() and not connected.cancelled() else None

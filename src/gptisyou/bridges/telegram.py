@@ -66,14 +66,7 @@ async def run(client: telegram.Bot, make_bridge: Callable[[TelegramMessenger], B
         bridge = make_bridge(TelegramMessenger(client, log))
         await _named_as_ai(client, bridge.persona)
         log(f"@{client.username} is {display_name(bridge.persona)}: waiting for messages")
-        worker = asyncio.create_task(bridge.work())
-        polling = asyncio.create_task(_poll(client, bridge, log))
-        stopped = asyncio.create_task(stop.wait())
-        await asyncio.wait({stopped, polling, asyncio.create_task(bridge.stopping.wait())},
-                           return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
-        bridge.stop()
-        stopped.cancel()
-        await worker  # the reply in flight
+        polling = await bridge.serve(stop, _poll(client, bridge, log))
         await polling  # it returns at once from a wait for news, and after the message at hand otherwise
     finally:
         await client.shutdown()
@@ -94,7 +87,7 @@ async def _poll(client: telegram.Bot, bridge: Bridge, log: Callable[[str], None]
     offset, latest = bridge.state.resume_from, None
     while not bridge.stopping.is_set():
         asked = functools.partial(client.get_updates, offset=offset, timeout=POLL_SECONDS, allowed_updates=["message"])
-        updates = await _unless_stopped(_retried(asked, log), bridge)
+        updates = await bridge.unless_stopped(_retried(asked, log))
         if updates is None:
             return
         fresh = [update for update in updates if not bridge.state.is_known(update.update_id)]
@@ -103,25 +96,12 @@ async def _poll(client: telegram.Bot, bridge: Bridge, log: Callable[[str], None]
             if message is not None:
                 await bridge.receive(message)
             else:
-                bridge.state.taken(update.update_id)
                 bridge.state.done(update.update_id)  # nothing to answer (an edit, a member joining…)
         latest = max([update.update_id for update in updates] + ([latest] if latest is not None else []), default=None)
         offset = bridge.state.poll_from(latest)
         if updates and not fresh:
             # only updates still waiting for their replies: Telegram answers at once, so wait a little first
-            await _unless_stopped(asyncio.sleep(WAITING_POLL_S), bridge)
-
-
-async def _unless_stopped(call: Awaitable, bridge: Bridge):
-    """What `call` returns, or None if the bridge stops first (then `call` is cancelled)."""
-    answer = asyncio.ensure_future(call)
-    stopping = asyncio.ensure_future(bridge.stopping.wait())
-    await asyncio.wait({answer, stopping}, return_when=asyncio.FIRST_COMPLETED)
-    stopping.cancel()
-    if not answer.done():
-        answer.cancel()
-        return None
-    return answer.result()
+            await bridge.unless_stopped(asyncio.sleep(WAITING_POLL_S))
 
 
 def incoming(update: telegram.Update, client: telegram.Bot) -> Incoming | None:
