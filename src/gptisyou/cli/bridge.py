@@ -89,8 +89,11 @@ def _serve(ctx: click.Context, name: str, token: str, run, persona: str, me: str
     console = stderr_console(ctx)
     state = BridgeState.load(bridge_state_path(ctx.obj["workspace"], persona, name))
     loaded = load_clone(ctx, persona, me, run_dir, backend, style_strength, engine)
-    with open_store(ctx) as store:
-        gaps = bubble_gaps(every_session(store, persona), persona)
+    if loaded.sessions is None:  # a hosted clone: its sessions were not read
+        with open_store(ctx) as store:
+            gaps = bubble_gaps(every_session(store, persona), persona)
+    else:
+        gaps = bubble_gaps(loaded.sessions, persona)
     access = Access(state, allowed, owners, Access.new_code() if pairing else None)
     if access.pairing_code:
         console.print(f"Pairing code: [bold]{access.pairing_code}[/bold] (send /pair {access.pairing_code} to the bot; "

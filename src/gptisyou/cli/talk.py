@@ -17,7 +17,7 @@ from gptisyou.cli.context import (
     stderr_console,
     style_strength_option,
 )
-from gptisyou.engine.types import Sampling  # light: dataclasses, no torch
+from gptisyou.engine.types import Line, Sampling  # light: dataclasses, no torch
 from gptisyou.serve.config import ServeConfig  # light: a dataclass, no FastAPI
 from gptisyou.serve.hosts import LOOPBACK_NAMES, check_can_listen, served_host_names
 
@@ -59,6 +59,7 @@ class Loaded:
     run: object | None  # the local runs.Run, for /base
     engine: str = "auto"  # what --engine asked for, for /base
     reply_tokens: int | None = None  # the longest reply, as the run recorded it (None: the engines' default)
+    sessions: list | None = None  # the persona's sessions the local clone was loaded with (None: hosted)
 
     def sampling(self, **given) -> Sampling:
         """The sampling settings `given` (see Sampling), replies as long as the persona's."""
@@ -67,7 +68,7 @@ class Loaded:
 
 
 def load_clone(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, backend: str,
-          style_strength: float = 1.0, engine: str = "auto", base_only: bool = False) -> Loaded:  # fmt: skip
+               style_strength: float = 1.0, engine: str = "auto", base_only: bool = False) -> Loaded:  # fmt: skip
     """The clone, with a status line on stderr while the model loads."""
     from gptisyou.data.dataset import counterpart
     from gptisyou.data.memory import Memory, every_session
@@ -86,11 +87,12 @@ def load_clone(ctx: click.Context, persona: str, me: str | None, run_dir: Path |
         sessions = every_session(store, persona)
     from gptisyou.engine import choice
 
+    config = run.config()
     with stderr_console(ctx).status(f"loading {persona}'s model…"):
-        memory = Memory(sessions, persona) if run.config().memory else None
+        memory = Memory(sessions, persona) if config.memory else None
         said = (turn.text for session in sessions for turn in session.turns)
         clone = choice.load(run, persona, engine, base_only, style_strength, memory, said)
-        return Loaded(clone, f"{run.name}, {clone.engine}", me, run, engine, run.reply_tokens)
+        return Loaded(clone, f"{run.name}, {clone.engine}", me, run, engine, config.reply_tokens, sessions)
 
 
 @click.command()
@@ -109,8 +111,6 @@ def chat(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None,
     /not-them [what they would say]   the last reply is unlike them: remembered, learned from at the next train
     /quit       or Ctrl-D / Ctrl-C
     """
-    from gptisyou.engine.types import Line
-
     loaded = load_clone(ctx, persona, me, run_dir, backend, style_strength, engine)
     clone, me = loaded.clone, loaded.me
     console = Console(highlight=False)
@@ -242,7 +242,6 @@ def _temperature(argument: str, current: float, console: Console) -> float:
 def ask(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, backend: str, style_strength: float,
         engine: str, question: str | None, preset: str | None, base_only: bool, **given) -> None:  # fmt: skip
     """Ask the clone of PERSONA one QUESTION (or a --preset: personality, topics, cold-reply) and print its reply."""
-    from gptisyou.engine.types import Line
     from gptisyou.errors import InputError
 
     if (question is None) == (preset is None):

@@ -63,19 +63,16 @@ def source_gguf(directory: Path) -> Path | None:
     return gguf if gguf.is_file() else None
 
 
-def converted_directory(workspace: Path, gguf: Path) -> Path:
-    return models_dir(workspace) / sha256_of(gguf)[:16]
-
-
 def _from_gguf(workspace: Path, gguf: Path, spec: str) -> BaseModel:
-    directory = converted_directory(workspace, gguf)
+    digest = sha256_of(gguf)  # a quarter GB: hashed once, for the folder's name and its record
+    directory = models_dir(workspace) / digest[:16]
     if (directory / "source.json").is_file():
         return BaseModel(directory, spec, converted=False)
-    _convert(gguf, directory)
+    _convert(gguf, digest, directory)
     return BaseModel(directory, spec, converted=True)
 
 
-def _convert(gguf: Path, directory: Path) -> None:
+def _convert(gguf: Path, digest: str, directory: Path) -> None:
     """Dequantise a GGUF once and save it as a Hugging Face directory; all or nothing."""
     try:
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -96,7 +93,7 @@ def _convert(gguf: Path, directory: Path) -> None:
         tokenizer.save_pretrained(partial)
         source = {
             "gguf": str(gguf),
-            "sha256": sha256_of(gguf),
+            "sha256": digest,
             "converted_at": datetime.now().isoformat(timespec="seconds"),
         }
         (partial / "source.json").write_text(json.dumps(source, indent=1))
