@@ -51,13 +51,14 @@ def evaluate_run(store: Store, run: Path, config: EvalConfig | None = None,
     torch.manual_seed(config.seed)
     run = Run(Path(run))
     engine = choice.resolved(config.engine, run)  # before minutes of work: an engine it cannot use fails now
-    train_config = TrainConfig.recorded(run.config().train)
+    recorded = run.config()
+    train_config = TrainConfig.recorded(recorded.train)
     device = default_device()
     frozen_dtype = autocast_dtype(device) if train_config.bf16_frozen_weights else None
     model, tokenizer = load_tuned(run, device, frozen_dtype or torch.float32)
     persona = train_config.persona
     data = build(
-        store, recorded_split(persona, run.held_out_from, max_tokens=train_config.window_tokens, redact=False)
+        store, recorded_split(persona, recorded.held_out_from, max_tokens=train_config.window_tokens, redact=False)
     )
     val_set = spread(held_out(data, tokenizer, train_config), config.fit_tokens)
     pad_id = pad_token_id(tokenizer)
@@ -71,7 +72,7 @@ def evaluate_run(store: Store, run: Path, config: EvalConfig | None = None,
 
     moments = reply_moments(data.val or data.train, persona, config.samples, config.context_turns)
     memory = Memory.of_training_period(data) if train_config.memory else None  # never the held-out period
-    reply_tokens = config.max_new_tokens or run.reply_tokens or Sampling().max_new_tokens
+    reply_tokens = config.max_new_tokens or recorded.reply_tokens or Sampling().max_new_tokens
     tuned_reply, base_reply = _repliers(run, engine, model, tokenizer, memory, train_config, config)
     samples = []
     for index, (context, real) in enumerate(moments):

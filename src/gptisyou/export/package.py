@@ -54,16 +54,17 @@ def gguf(run: Run, out: Path, card: str, target: str, partner: str, quant: str, 
     """A GGUF export of a run trained on a GGUF base: merged (`gguf`), the adapter (`lora-gguf`), each with its
     card beside it as `<stem>.md`, or a folder with the merged GGUF, an Ollama Modelfile and the card (`ollama`)."""
     run.require_adapter()
-    base = source_gguf(run.config().base_directory)
+    recorded = run.config()
+    base = source_gguf(recorded.base_directory)
     if base is None:
         raise InputError(f"{run.directory}: its base model is no GGUF file; export it --to merged instead")
-    persona = run.config().persona
+    persona = recorded.persona
     if target == "ollama":
         with new_paths(out) as [partial]:
             partial.mkdir(mode=0o700)
             gguf_file.merged(base, run.adapter, partial / "model.gguf", quant, style_strength)
             (partial / "Modelfile").write_text(
-                ollama.modelfile(persona, partner, "model.gguf", run.reply_tokens), encoding="utf-8"
+                ollama.modelfile(persona, partner, "model.gguf", recorded.reply_tokens), encoding="utf-8"
             )
             (partial / CARD_NAME).write_text(card, encoding="utf-8")
             make_private(partial)
