@@ -6,8 +6,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from gptisyou.errors import ParseError
+from gptisyou.errors import InputError, ParseError
 from gptisyou.sources import detect, telegram
 from gptisyou.sources.types import ParseReport, ReadOptions
 from tests.sources import exports
@@ -39,6 +41,50 @@ def test_an_account_wide_written_export_is_one_import_of_several_chats(tmp_path)
     ]
     lines = [message.line for _, messages in chats for message in messages]
     assert lines == sorted(lines)  # record numbers increase through the file
+
+
+_PIECES = ['"messages": [', '"left_chats":', "{", "}", "[", "\\", '"', "é", "a", " "]
+_TRICKY = st.lists(st.sampled_from(_PIECES), max_size=8).map("".join)
+_CHAT = st.tuples(_TRICKY, st.lists(st.tuples(_TRICKY, st.integers(0, 9000)), max_size=6), st.booleans())
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(chats=st.lists(_CHAT, min_size=1, max_size=6), indent=st.sampled_from([None, 1, 4]),
+       left=st.integers(0, 6), colon=st.sampled_from([": ", ":", " :\n  "]))  # fmt: skip
+def test_an_account_export_reads_as_a_whole_json_load_sees_it(tmp_path_factory, chats, indent, left, colon):
+    """Chats split exactly where json.load splits them, whatever the names and texts hold (quotes, backslashes,
+    brackets, the word "messages" as a key), the layout, and where the 64 KB reads fall (long texts)."""
+    written = [{"name": name, "type": "personal_chat", "id": 700_000_000 + number,
+                "messages": [exports.telegram_message(n, "Ann", text + "x" * padding, nested={"messages": [1]})
+                             for n, (text, padding) in enumerate(messages, start=1)]}
+               for number, (name, messages, _) in enumerate(chats)]  # fmt: skip
+    for chat, (name, _, photo) in zip(written, chats, strict=True):
+        if photo:  # a field holding an object, before the messages
+            chat["photo"] = {"about": name, "list": [name]}
+            chat["messages"] = chat.pop("messages")
+    export = {"about": "x", "contacts": {"list": [{"messages": "not a chat"}]},
+              "chats": {"list": written[left:]}, "left_chats": {"list": written[:left]}}  # fmt: skip
+    path = tmp_path_factory.mktemp("account") / "result.json"
+    path.write_text(json.dumps(export, ensure_ascii=False, indent=indent, separators=(",", colon)), encoding="utf-8")
+    expected = [(f"telegram:{chat['id']}", [message["text"] for message in chat["messages"]])
+                for chat in written[left:] + written[:left] if chat["messages"]]  # fmt: skip
+    if not expected:
+        with pytest.raises(InputError, match="a JSON file without Telegram messages"):
+            read(path)
+        return
+    assert [(chat.key, [message.text for message in messages]) for chat, messages in read(path)] == expected
+
+
+def test_left_chats_import_and_an_account_without_messages_is_an_error(tmp_path):
+    export = json.loads(_account(tmp_path / "result.json").read_text(encoding="utf-8"))
+    export["left_chats"] = export.pop("chats")
+    (tmp_path / "left.json").write_text(json.dumps(export), encoding="utf-8")
+    assert [chat.title for chat, _ in read(tmp_path / "left.json")] == ["Chat One", "Chat Two"]
+    for chat in export["left_chats"]["list"]:
+        chat["messages"] = []
+    (tmp_path / "empty.json").write_text(json.dumps(export), encoding="utf-8")
+    with pytest.raises(InputError, match=r"empty\.json: a JSON file without Telegram messages"):
+        read(tmp_path / "empty.json")
 
 
 def test_entities_service_entries_and_media_of_a_written_export(tmp_path):

@@ -52,6 +52,11 @@ class _Checked:
     def tell(self) -> int:
         return self._stream.tell()
 
+    @property
+    def open(self) -> int:
+        """Objects and arrays open after the bytes read so far."""
+        return self._open
+
     def _follow_depth(self, chunk: bytes) -> None:
         chunk = self._held + chunk
         backslashes = len(chunk) - len(chunk.rstrip(b"\\"))

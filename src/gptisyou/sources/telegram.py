@@ -21,12 +21,13 @@ from pathlib import Path, PurePosixPath
 
 from gptisyou.errors import InputError, ParseError
 from gptisyou.messages import Message
-from gptisyou.sources.jsonstream import Events, events_of, items
+from gptisyou.sources.jsonsplit import chat_items
+from gptisyou.sources.jsonstream import events_of, items
 from gptisyou.sources.textfile import TextSource, head_text
 from gptisyou.sources.types import Chat, ParseReport, Progress, ReadOptions, from_epoch
 
-# where chats sit in an export: the top object itself (one chat), or the items of the account's chat lists
-_CHATS = ("", "chats.list.item", "left_chats.list.item")
+# where an account's messages sit: in `chats.list` and `left_chats.list`, read as a second `chats`
+_ACCOUNT_MESSAGES = "chats.list.item.messages.item"
 _MEDIA_WORDS = {  # Telegram's media_type → the placeholder word the conversations stage knows
     "sticker": "sticker",
     "voice_message": "audio",
@@ -56,20 +57,13 @@ def chats(
         messages = (_message(entry, number, path, report, options) for number, entry in enumerate(entries, start=1))
         yield _chat(fields, path), (message for message in messages if message is not None)
         return
-    with events_of(path, progress) as events:
-        found = False
-        chat: dict = {}
-        for prefix, event, value in events:
-            parent, _, key = prefix.rpartition(".")
-            if event == "start_map" and prefix in _CHATS:
-                chat = {}
-            elif event in ("string", "number") and parent in _CHATS:
-                chat[key] = value  # a chat's name, type and id come before its messages
-            elif event == "start_array" and key == "messages" and parent in _CHATS:
-                found = True
-                yield _chat(chat, path), _messages(events, prefix, path, report, options)
-        if not found:
-            raise InputError(f"{path}: a JSON file without Telegram messages (no 'messages' list)")
+    found = False
+    for fields, entries in chat_items(path, _ACCOUNT_MESSAGES, 4, {b'"left_chats"': b'"chats"'}, progress):
+        found = True
+        messages = (_message(entry, number, path, report, options) for number, entry in entries)
+        yield _chat(fields, path), (message for message in messages if message is not None)
+    if not found:
+        raise InputError(f"{path}: a JSON file without Telegram messages (no 'messages' list)")
 
 
 def _single_chat(path: Path) -> dict | None:
@@ -93,13 +87,6 @@ def _chat(fields: dict, path: Path) -> Chat:
     if "id" in fields:
         return Chat(key=f"telegram:{fields['id']}", title=str(name))
     return Chat(key=f"telegram:{name}", title=str(name), stable=False)
-
-
-def _messages(events: Events, array: str, path: Path, report: ParseReport, options: ReadOptions) -> Iterator[Message]:
-    for entry in events.objects(array):
-        message = _message(entry, events.built, path, report, options)
-        if message is not None:
-            yield message
 
 
 def _message(entry: dict, number: int, path: Path, report: ParseReport, options: ReadOptions) -> Message | None:
