@@ -104,3 +104,20 @@ def test_a_cut_off_export_is_a_one_line_error(tmp_path, run, workspace):
     result = run("import", path)
     assert result.exit_code == 2
     assert result.output.count("\n") == 1
+
+
+def test_the_title_after_the_messages_is_found_past_look_alikes_in_them(tmp_path):
+    """Meta writes `title` and `thread_path` after the messages: found in the bytes, never in a message's text or
+    a field of a message (a share's `title`)."""
+    messages = [{"sender_name": "John", "timestamp_ms": 1700000000000 - n, "content": f'"title": "no {n}" \\"title\\":',
+                 "share": {"link": "https://x.example", "title": "not the thread"}} for n in range(3000)]  # fmt: skip
+    thread = {"participants": [{"name": "Allan"}, {"name": "John"}], "messages": messages,
+              "title": mojibake("Zoë & co"), "is_still_participant": True, "thread_path": "inbox/zoe_9"}  # fmt: skip
+    path = tmp_path / "message_1.json"
+    path.write_text(json.dumps(thread, indent=2), encoding="utf-8")  # 500 KB: the fields lie past many reads
+    chat, read_messages = read(path)
+    assert (chat.key, chat.title) == ("meta:inbox/zoe_9", "Zoë & co")
+    assert len(read_messages) == 3000
+    del thread["title"], thread["thread_path"]
+    path.write_text(json.dumps(thread), encoding="utf-8")
+    assert read(path)[0].title == "Allan and John"  # no title: the participants

@@ -1,19 +1,22 @@
-"""The messages of many chats in one JSON file, built by ijson's C backend in one pass, grouped by chat.
+"""Reading a JSON export's small fields and its messages without walking the parser's events in Python.
 
-An account-wide export holds its chats in arrays, each chat an object whose small fields (`name`, `id`) come
-before its `messages`. Following the parser's events in Python to see where one chat ends costs twice what
-building the messages in C does, so the bytes are cut instead. `_Cuts` hands the parser its file in pieces that
-end just before each `"messages"` key, and the C parser reads the next piece only once it has given out every
-message of the last one: a message belongs to the chat whose piece was read last. The chat's fields are read
-backwards from its key, up to the brace that opens the chat.
+Following ijson's events in Python costs more than twice what building the messages in its C backend does, so
+the fields that place the messages are found in the bytes instead. `_Cuts` reads the file in pieces that each
+begin at a key that matters (a quoted word and a colon: exact on valid JSON, where an unescaped quote followed
+by a word and a quote can only open a string), and tells its depth from `_Checked`, which follows the nesting of
+the bytes it hands on. Two uses:
 
-The cut is exact on valid JSON: an unescaped quote followed by `messages"` and a colon can only open a key. The
-depth at the key (followed by `_Checked` as it hands the bytes on) tells a chat's key from any other. Other chat
-arrays (`left_chats`) are read under the first one's name: the parser does not mind a key given twice.
+- `chat_items`: an account-wide export holds its chats in arrays, each chat an object whose fields (`name`, `id`)
+  come before its `messages`. The C parser reads the next piece only once it has given out every message of the
+  last one, so a message belongs to the chat whose `messages` key was passed last. The chat's fields are read
+  backwards from that key, up to the brace that opens the chat. Other chat arrays (`left_chats`) are read under
+  the first one's name: the parser does not mind a key given twice.
+- `top_fields`: a thread's `title` may follow its messages (Meta's export); one pass over the bytes, without the
+  parser, finds the top-level fields wanted, before the C parser builds the messages in a second.
 """
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from itertools import groupby
 from pathlib import Path
 from typing import BinaryIO
@@ -22,84 +25,123 @@ from gptisyou.errors import ParseError
 from gptisyou.sources.jsonstream import _built, _Checked
 from gptisyou.sources.types import Progress
 
-_FIELDS_WITHIN = 1 << 16  # bytes before a chat's messages that hold its fields
+_RECENT = 1 << 16  # bytes kept of what was handed on: a chat's fields before its messages lie within them
+_VALUE_WITHIN = 1 << 20  # bytes a wanted top-level field's value may take
 _PROGRESS_EVERY = 4096  # messages
 _SPACE = b" \t\r\n"
+_MESSAGES = b'"messages"'
 
 
 class _Cuts:
-    """A file read in pieces that each begin at a key: `chat` is the fields of the chat its last piece is in."""
+    """A file handed on in pieces that each begin at a key that matters; `at_key` says what one found means."""
 
-    def __init__(self, stream: BinaryIO, path: Path, depth: int, renamed: dict[bytes, bytes]) -> None:
-        self._stream, self._path = stream, path
-        self._chat_depth, self._renamed = depth, renamed
-        self._keys = (b'"messages"', *renamed)
-        self._longest = max(len(key) for key in self._keys)
-        self._pending = b""  # read, not yet handed on
-        self._handed = b""  # the last bytes handed on: a chat's fields, backslashes before a key
+    def __init__(self, stream: BinaryIO, path: Path, keys: tuple[bytes, ...]) -> None:
+        self._stream, self.path, self._keys = stream, path, keys
+        self._longest = max(len(key) for key in keys)
+        self.pending = b""  # read, not yet handed on
+        self.recent = b""  # the last bytes handed on
         self._ended = False
-        self.depth: Callable[[], int] = lambda: 0  # objects and arrays open before the next piece
-        self.chat: dict | None = None
-        self.chats = 0
+        self.checked = _Checked(self, path)  # what the parser reads: it follows the depth of what was handed on
 
     def tell(self) -> int:
-        return self._stream.tell() - len(self._pending)
+        return self._stream.tell() - len(self.pending)
 
     def read(self, size: int = -1) -> bytes:
         if size == 0:  # ijson's first read asks for no bytes
             return b""
         size = size if size > 0 else 1 << 16
-        while not self._ended and len(self._pending) < 2 * self._longest:
-            self._more(size)
+        while not self._ended and len(self.pending) < 2 * self._longest:
+            self.more(size)
         piece = self._at_key() + self._up_to_next_key(size)
-        self._handed = (self._handed + piece)[-_FIELDS_WITHIN:]
+        self.recent = (self.recent + piece)[-_RECENT:]
         return piece
 
-    def _more(self, size: int) -> None:
+    def at_key(self, key: bytes, depth: int) -> bytes:
+        """What to hand on for `key`, found at `depth` (objects and arrays open around it)."""
+        return key
+
+    def more(self, size: int = 1 << 16) -> bool:
         chunk = self._stream.read(size)
         self._ended = not chunk
-        self._pending += chunk
+        self.pending += chunk
+        return bool(chunk)
 
     def _at_key(self) -> bytes:
-        """The key the pending bytes begin with, if they begin with one that matters; a chat starts at its own."""
-        key = next((key for key in self._keys if self._pending.startswith(key)), None)
+        key = next((key for key in self._keys if self.pending.startswith(key)), None)
         if key is None or not self._is_key(len(key)):
             return b""
-        self._pending = self._pending[len(key) :]
-        depth = self.depth()
-        if key == b'"messages"' and depth == self._chat_depth:
+        self.pending = self.pending[len(key) :]
+        return self.at_key(key, self.checked.open)
+
+    def _is_key(self, end: int) -> bool:
+        """Whether the quoted word ending at `end` opens a key: its quote unescaped, a colon after it."""
+        backslashes = _backslashes_before(self.recent, len(self.recent))
+        while not self._ended and not self.pending[end:].lstrip(_SPACE):
+            self.more()
+        return backslashes % 2 == 0 and self.pending[end:].lstrip(_SPACE)[:1] == b":"
+
+    def _up_to_next_key(self, size: int) -> bytes:
+        """Pending bytes up to the next key that matters (kept back to begin the next piece), about `size` at most."""
+        while not self._ended and len(self.pending) < size:
+            self.more(size)
+        end = min((found for key in self._keys if (found := self.pending.find(key, 1)) > 0), default=None)
+        if end is None:  # a key cut off at the end of what was read begins the next piece
+            end = len(self.pending) if self._ended else max(1, len(self.pending) - self._longest)
+        piece, self.pending = self.pending[:end], self.pending[end:]
+        return piece
+
+
+class _ChatCuts(_Cuts):
+    """An account's chats: `chats` counts the chats passed, `chat` holds the fields of the last."""
+
+    def __init__(self, stream: BinaryIO, path: Path, depth: int, renamed: dict[bytes, bytes]) -> None:
+        super().__init__(stream, path, (_MESSAGES, *renamed))
+        self._chat_depth, self._renamed = depth, renamed
+        self.chat: dict = {}
+        self.chats = 0
+
+    def at_key(self, key: bytes, depth: int) -> bytes:
+        if key == _MESSAGES and depth == self._chat_depth:
             self.chat, self.chats = self._fields(), self.chats + 1
         elif key in self._renamed and depth == 1:
             return self._renamed[key]
         return key
 
-    def _is_key(self, end: int) -> bool:
-        """Whether the quoted word ending at `end` opens a key: its quote unescaped, a colon after it."""
-        backslashes = _backslashes_before(self._handed, len(self._handed))
-        while not self._ended and not self._pending[end:].lstrip(_SPACE):
-            self._more(1 << 16)
-        return backslashes % 2 == 0 and self._pending[end:].lstrip(_SPACE)[:1] == b":"
-
-    def _up_to_next_key(self, size: int) -> bytes:
-        """Pending bytes up to the next candidate key (kept back to begin the next piece), at most about `size`."""
-        while not self._ended and len(self._pending) < size:
-            self._more(size)
-        end = min((found for key in self._keys if (found := self._pending.find(key, 1)) > 0), default=None)
-        if end is None:  # a key cut off at the end of what was read begins the next piece
-            end = len(self._pending) if self._ended else max(1, len(self._pending) - self._longest)
-        piece, self._pending = self._pending[:end], self._pending[end:]
-        return piece
-
     def _fields(self) -> dict:
-        """The small fields of the chat whose `messages` key comes next: read back to the brace opening it."""
-        start = _opening_brace(self._handed)
+        """The fields of the chat whose `messages` key comes next: read back to the brace opening it."""
+        start = _opening_brace(self.recent)
         if start is None:
-            raise ParseError(self._path, None, "a chat whose fields before its messages take over 64 KB")
+            raise ParseError(self.path, None, f"chat {self.chats + 1}: its fields before its messages take over 64 KB")
         try:
-            fields = json.loads(self._handed[start:] + b'"messages": null}')
+            fields = json.loads(self.recent[start:] + b'"messages": null}')
         except ValueError:
-            raise ParseError(self._path, None, f"not valid JSON in the fields of chat {self.chats + 1}") from None
+            raise ParseError(self.path, None, f"not valid JSON in the fields of chat {self.chats + 1}") from None
         return {key: value for key, value in fields.items() if not isinstance(value, (dict, list))}
+
+
+class _TopFields(_Cuts):
+    """The values of some top-level keys, wherever they sit around the messages."""
+
+    def __init__(self, stream: BinaryIO, path: Path, keys: tuple[str, ...]) -> None:
+        super().__init__(stream, path, tuple(f'"{key}"'.encode() for key in keys))
+        self.fields: dict = {}
+
+    def at_key(self, key: bytes, depth: int) -> bytes:
+        if depth == 1:
+            name = key[1:-1].decode()
+            self.fields[name] = self._value(name)
+        return key
+
+    def _value(self, name: str) -> object:
+        """The JSON value after the colon that follows the key just passed."""
+        decoder = json.JSONDecoder()
+        while True:
+            text = self.pending.decode("utf-8", "replace").lstrip(" \t\r\n").removeprefix(":")
+            try:
+                return decoder.raw_decode(text.lstrip(" \t\r\n"))[0]
+            except ValueError:
+                if len(self.pending) > _VALUE_WITHIN or not self.more():
+                    raise ParseError(self.path, None, f"not valid JSON in its field '{name}'") from None
 
 
 def _opening_brace(data: bytes) -> int | None:
@@ -145,16 +187,23 @@ def chat_items(
     under. A chat without messages is not given."""
     total = path.stat().st_size
     with open(path, "rb") as raw:
-        cuts = _Cuts(raw, path, depth, renamed)
-        checked = _Checked(cuts, path)
-        cuts.depth = lambda: checked.open
+        cuts = _ChatCuts(raw, path, depth, renamed)
 
         def report(built: int) -> None:
             if progress and built % _PROGRESS_EVERY == 0:
-                progress(checked.tell(), total)
+                progress(cuts.checked.tell(), total)
 
-        numbered = enumerate(_built(checked, prefix, path, "message", report), start=1)
+        numbered = enumerate(_built(cuts.checked, prefix, path, "message", report), start=1)
         for _, messages in groupby(numbered, key=lambda _: cuts.chats):
-            yield cuts.chat or {}, messages
+            yield cuts.chat, messages
     if progress:
         progress(total, total)
+
+
+def top_fields(path: Path, keys: tuple[str, ...]) -> dict:
+    """The values of `keys` in the file's top-level object (those it has), read from the bytes alone."""
+    with open(path, "rb") as raw:
+        cuts = _TopFields(raw, path, keys)
+        while cuts.checked.read(1 << 16):
+            pass
+    return cuts.fields

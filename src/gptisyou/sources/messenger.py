@@ -10,15 +10,22 @@ What each entry becomes: `content` → text; `photos`, `videos`, `gifs`, `audio_
 deleted; an entry with nothing to show (a reaction to a message, a removed one) → deleted; call and
 join/leave entries (`type` `Call`, `Subscribe`, `Unsubscribe`) → system lines. Reactions are not messages.
 Timestamps are milliseconds since the epoch, shown in the machine's time zone. The file lists messages newest
-first; they are stored oldest first.
+first: they are read one at a time into a private temporary spool (SQLite, in the workspace) and come out of it
+oldest first, so memory holds a batch, never the thread.
 """
 
+import os
+import sqlite3
+import tempfile
 from collections.abc import Iterator
+from contextlib import closing
+from datetime import datetime
+from itertools import islice
 from pathlib import Path, PurePosixPath
 
 from gptisyou.errors import InputError, ParseError
 from gptisyou.messages import Kind, Message
-from gptisyou.sources import jsonstream
+from gptisyou.sources import jsonsplit, jsonstream
 from gptisyou.sources.textfile import TextSource, head_text
 from gptisyou.sources.types import Chat, ParseReport, Progress, ReadOptions, from_epoch
 
@@ -31,6 +38,7 @@ _MEDIA = {  # key of an entry → the placeholder word the conversations stage k
     "sticker": "sticker",
 }
 _SYSTEM_TYPES = {"Call", "Subscribe", "Unsubscribe"}
+_BATCH = 5000  # messages written to the spool at once
 
 
 def sniff(path: Path) -> bool:
@@ -45,15 +53,48 @@ def chats(
     path: Path, options: ReadOptions, report: ParseReport, progress: Progress | None = None
 ) -> Iterator[tuple[Chat, Iterator[Message]]]:
     """The `Source` interface: one thread (the file's part of it), its messages oldest first."""
-    fields, entries = _read(path)
-    title = repaired(fields.get("title") or "") or _participants_title(fields, path)
-    thread = repaired(fields.get("thread_path") or "")
-    messages = [_message(entry, len(entries) - index, path, options) for index, entry in enumerate(entries)]
-    messages.sort(key=lambda message: (message.timestamp, message.line))
-    if progress:
-        size = path.stat().st_size
-        progress(size, size)
-    yield Chat(key=f"meta:{thread or title}", title=title, stable=bool(thread)), iter(messages)
+    fields = jsonsplit.top_fields(path, ("participants", "title", "thread_path"))  # the title follows the messages
+    title = repaired(_text(fields.get("title"))) or _participants_title(fields, path)
+    thread = repaired(_text(fields.get("thread_path")))
+    yield Chat(key=f"meta:{thread or title}", title=title, stable=bool(thread)), _oldest_first(path, options, progress)
+
+
+def _oldest_first(path: Path, options: ReadOptions, progress: Progress | None) -> Iterator[Message]:
+    """The file's messages (newest first), through a private temporary spool, in time order; a message is numbered
+    from the end of the file, so that its number keeps when a later export adds messages before it."""
+    with (
+        tempfile.TemporaryDirectory(prefix=f"{os.getpid()}-meta-", dir=options.scratch) as folder,  # 0700
+        closing(sqlite3.connect(Path(folder) / "messages.db")) as spool,
+    ):
+        count = _spool(path, spool, options, progress)
+        for ts, position, sender, text, kind, attachment in spool.execute(
+            "SELECT * FROM messages ORDER BY ts, position DESC"
+        ):
+            yield _made(sender, datetime.fromisoformat(ts), text, kind, attachment, count - position)
+
+
+def _spool(path: Path, spool: sqlite3.Connection, options: ReadOptions, progress: Progress | None) -> int:
+    """Write the file's messages into `spool` with their place in the file (0 the newest); returns how many."""
+    spool.execute(
+        "CREATE TABLE messages (ts TEXT, position INTEGER, sender TEXT, text TEXT, kind TEXT, attachment TEXT)"
+    )
+    entries = enumerate(jsonstream.items(path, "messages.item", progress))
+    rows = (_row(position, _message(entry, position + 1, path, options)) for position, entry in entries)
+    count = 0
+    while batch := list(islice(rows, _BATCH)):
+        spool.executemany("INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?)", batch)
+        count += len(batch)
+    if not count:
+        raise InputError(f"{path}: a JSON file without Messenger or Instagram messages (no 'messages' list)")
+    return count
+
+
+def _row(position: int, message: Message) -> tuple:
+    return message.timestamp.isoformat(), position, message.sender, message.text, message.kind, message.attachment
+
+
+def _text(value) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def repaired(text: str) -> str:
@@ -64,28 +105,13 @@ def repaired(text: str) -> str:
         return text
 
 
-def _read(path: Path) -> tuple[dict, list[dict]]:
-    """(the thread's top-level fields, its message entries in file order), streamed from the file."""
-    import ijson
-
-    fields: dict = {}
-    entries: list[dict] = []
-    with jsonstream.opened(path) as stream:
-        try:
-            for key, value in ijson.kvitems(stream, "", use_float=True):
-                if key == "messages":
-                    entries = list(value) if isinstance(value, list) else []
-                else:
-                    fields[key] = value
-        except ijson.JSONError as broken:
-            raise ParseError(path, None, f"not valid JSON: {jsonstream.reason(broken)}") from None
-    if "messages" not in fields and not entries:
-        raise InputError(f"{path}: a JSON file without Messenger or Instagram messages (no 'messages' list)")
-    return fields, entries
-
-
 def _participants_title(fields: dict, path: Path) -> str:
-    names = [repaired(person.get("name", "")) for person in fields.get("participants") or [] if person.get("name")]
+    people = fields.get("participants")
+    names = (
+        [repaired(person["name"]) for person in people if isinstance(person, dict) and _text(person.get("name"))]
+        if isinstance(people, list)
+        else []
+    )
     return " and ".join(names) or path.parent.name or path.stem
 
 
@@ -93,7 +119,7 @@ def _message(entry: dict, line: int, path: Path, options: ReadOptions) -> Messag
     try:
         timestamp = from_epoch(int(entry["timestamp_ms"]) / 1000, options.tz)
     except (KeyError, TypeError, ValueError, OverflowError, OSError):
-        raise ParseError(path, None, f"message {line} (from the end): no readable 'timestamp_ms'") from None
+        raise ParseError(path, None, f"message {line} (from the start): no readable 'timestamp_ms'") from None
     sender = repaired(entry.get("sender_name") or "") or None
     text = repaired(entry.get("content") or "")
     if entry.get("is_unsent"):
