@@ -22,9 +22,11 @@ import os
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 
 from gptisyou.errors import ParseError
@@ -39,6 +41,7 @@ _APPLE_EPOCH = datetime(2001, 1, 1, tzinfo=UTC)
 _NANOSECONDS_FROM = 10**11  # a date this large counts nanoseconds (seconds would be thousands of years away)
 _TAPBACKS = range(2000, 4000)
 _OBJECT_REPLACEMENT = "\ufffc"  # where an attachment sits in a message's text
+_PROGRESS_EVERY = 4096  # messages
 
 
 def sniff(path: Path) -> bool:
@@ -59,40 +62,52 @@ def sniff(path: Path) -> bool:
 def chats(
     path: Path, options: ReadOptions, report: ParseReport, progress: Progress | None = None
 ) -> Iterator[tuple[Chat, Iterator[Message]]]:
-    """The `Source` interface: each conversation of the database, its messages in time order."""
+    """The `Source` interface: each conversation of the database, its messages in time order, streamed from
+    SQLite (which sorts them), so memory holds one message, never the database."""
     with tempfile.TemporaryDirectory(prefix=f"{os.getpid()}-imessage-", dir=options.scratch) as folder:  # 0700
         copy = Path(folder) / "chat.db"
         for suffix in ("", "-wal", "-shm"):
             if Path(f"{path}{suffix}").is_file():
                 shutil.copyfile(f"{path}{suffix}", f"{copy}{suffix}")
         with closing(_opened(copy)) as db:
-            tables = _tables(db)
-            if "message" not in tables:
-                raise ParseError(path, None, "its 'message' is not a table: not a Messages database gptisyou reads")
-            handles = dict(_read(db, "SELECT ROWID, id FROM handle")) if "handle" in tables else {}
-            rows = _read(db, _query(tables) + f" LIMIT {MAX_ROWS + 1}")
-        if len(rows) > MAX_ROWS:
-            raise ParseError(
-                path, None, f"more than {MAX_ROWS:,} messages: more than gptisyou reads from one database"
-            )
-        if progress:
-            size = path.stat().st_size
-            progress(size, size)
-    tapbacks = sum(row[6] in _TAPBACKS for row in rows)
+            yield from _conversations(db, path, options, report, progress)
+
+
+def _conversations(db: sqlite3.Connection, path: Path, options: ReadOptions, report: ParseReport,
+                   progress: Progress | None) -> Iterator[tuple[Chat, Iterator[Message]]]:  # fmt: skip
+    tables = _tables(db)
+    if "message" not in tables:
+        raise ParseError(path, None, "its 'message' is not a table: not a Messages database gptisyou reads")
+    handles = dict(_read(db, "SELECT ROWID, id FROM handle")) if "handle" in tables else {}
+    rows = _rows(tables)
+    [(count, tapbacks)] = _read(
+        db, f"{rows} SELECT COUNT(*), COALESCE(SUM(tapback BETWEEN 2000 AND 3999), 0) FROM rows"
+    )
+    if count > MAX_ROWS:
+        raise ParseError(path, None, f"more than {MAX_ROWS:,} messages: more than gptisyou reads from one database")
     if tapbacks:
         report.warnings.append(f"{path.name}: {tapbacks:,} tapback(s) are reactions, not messages, and were left out")
     owner = options.me or OWNER
     unreadable: list[int] = []
-    for key, title in _conversations(rows, handles, options):
-        mine = [row for row in rows if row[0] == key and row[6] not in _TAPBACKS]
-        yield (
-            Chat(key=f"imessage:{key}", title=title),
-            (_message(row, handles, owner, path, options, unreadable) for row in mine),
-        )
+    size = path.stat().st_size
+    tell = (lambda done: progress(size * done // count, size)) if progress else None
+    with closing(_streamed(db, f"{rows} {_IN_TIME}", tell)) as ordered:  # closed while the database is open
+        groups = groupby(ordered, key=itemgetter(0))
+        group = next(groups, None)
+        for key, title in _titles(db, rows, handles, options):
+            mine = group[1] if group is not None and group[0] == key else iter(())
+            yield (
+                Chat(key=f"imessage:{key}", title=title),
+                (_message(row, handles, owner, path, options, unreadable) for row in mine if row[6] not in _TAPBACKS),
+            )
+            if group is not None and group[0] == key:
+                group = next(groups, None)
     if unreadable:
         report.warnings.append(f"{path.name}: {len(unreadable):,} message(s) whose text could not be decoded "
                                f"(rows {', '.join(map(str, unreadable[:5]))}{', …' if len(unreadable) > 5 else ''})"
                                f" were kept as '{UNREADABLE}'")  # fmt: skip
+    if progress:
+        progress(size, size)
 
 
 def _opened(path: Path) -> sqlite3.Connection:
@@ -109,17 +124,25 @@ def _tables(db: sqlite3.Connection) -> set[str]:
 
 
 def _read(db: sqlite3.Connection, query: str) -> list[tuple]:
+    return list(_streamed(db, query))
+
+
+def _streamed(db: sqlite3.Connection, query: str, tell: Callable[[int], None] | None = None) -> Iterator[tuple]:
+    """The rows of `query`, one at a time; `tell` hears how many were read, every few thousand."""
     try:
-        return db.execute(query).fetchall()
+        for done, row in enumerate(db.execute(query), start=1):
+            if tell and done % _PROGRESS_EVERY == 0:
+                tell(done)
+            yield row
     except sqlite3.OperationalError as error:
         if "interrupted" in str(error):  # Ctrl-C while SQLite ran: its progress handler stopped the query
             raise KeyboardInterrupt from None
         raise
 
 
-def _query(tables: set[str]) -> str:
-    """(conversation, row id, date, is_from_me, handle, text, tapback type, attributedBody, item type, has attachment)
-    of every message, oldest first."""
+def _rows(tables: set[str]) -> str:
+    """A `rows` table (conversation, row id, date, is_from_me, handle, text, tapback type, attributedBody, item type,
+    has attachment) of every message, for the queries that follow it."""
     if "chat" in tables and "chat_message_join" in tables:
         conversation = "COALESCE(c.chat_identifier, j.chat_id, m.handle_id)"
         joins = "LEFT JOIN chat_message_join j ON j.message_id = m.ROWID LEFT JOIN chat c ON c.ROWID = j.chat_id"
@@ -131,20 +154,31 @@ def _query(tables: set[str]) -> str:
     else:
         conversation, joins = "m.handle_id", ""
     return (
+        "WITH rows (conversation, id, date, from_me, handle, text, tapback, body, item_type, attachment) AS ("
         f"SELECT CAST({conversation} AS TEXT), m.ROWID, m.date, m.is_from_me, m.handle_id, m.text,"
         " COALESCE(m.associated_message_type, 0), m.attributedBody, COALESCE(m.item_type, 0),"
-        f" COALESCE(m.cache_has_attachments, 0) FROM message m {joins} ORDER BY m.date, m.ROWID"
+        f" COALESCE(m.cache_has_attachments, 0) FROM message m {joins}),"
+        " firsts AS (SELECT conversation, MIN(date) AS first_date, MIN(id) AS first_id FROM rows GROUP BY conversation)"
     )
 
 
-def _conversations(rows: list, handles: dict, options: ReadOptions) -> list[tuple[str, str]]:
+# every message, conversation by conversation (in the order of their first messages), each in time order
+_IN_TIME = (
+    "SELECT rows.* FROM rows JOIN firsts USING (conversation) ORDER BY first_date, first_id, conversation, date, id"
+)
+
+
+def _titles(db: sqlite3.Connection, rows: str, handles: dict, options: ReadOptions) -> list[tuple[str, str]]:
     """(key, title) of each conversation, in order of its first message; titled by the other people's handles."""
-    people: dict[str, list[str]] = {}
-    for row in rows:
-        handle = _handle(row[4], handles, options)
-        names = people.setdefault(row[0], [])
-        if not row[3] and handle not in names:
-            names.append(handle)
+    people: dict[str, list[str]] = {
+        key: []
+        for (key,) in _read(db, f"{rows} SELECT conversation FROM firsts ORDER BY first_date, first_id, conversation")
+    }
+    for key, handle in _read(db, f"{rows} SELECT conversation, handle FROM rows WHERE NOT from_me"
+                                 " GROUP BY conversation, handle ORDER BY MIN(date), MIN(id)"):  # fmt: skip
+        name = _handle(handle, handles, options)
+        if name not in people[key]:
+            people[key].append(name)
     return [(key, ", ".join(names) or f"conversation {key}") for key, names in people.items()]
 
 
