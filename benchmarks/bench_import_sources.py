@@ -1,5 +1,6 @@
-"""Import throughput and memory for the JSON and XML sources: a Telegram Desktop export and an SMS Backup &
-Restore file of 1 M messages each (generated), against chat-miner's Telegram parser on the same JSON.
+"""Import throughput and memory for the JSON, XML and SQLite sources: a Telegram Desktop export (one chat, and an
+account of 8 chats), a Messenger thread, an SMS Backup & Restore file and an iMessage chat.db of 1 M messages each
+(generated), against chat-miner's Telegram and Messenger parsers on the same JSON.
 
     python benchmarks/bench_import_sources.py                  # 1,000,000 messages (and 100,000 for memory)
     python benchmarks/bench_import_sources.py --messages 200000 --skip-peers
@@ -37,6 +38,29 @@ from gptisyou.sources import sms
 from gptisyou.sources.types import ParseReport, ReadOptions
 def parse(path):
     return sum(1 for _, messages in sms.chats(Path(path), ReadOptions(), ParseReport()) for _ in messages)
+""",
+    "gptisyou messenger": """
+from pathlib import Path
+from gptisyou.sources import messenger
+from gptisyou.sources.types import ParseReport, ReadOptions
+def parse(path):
+    return sum(1 for _, messages in messenger.chats(Path(path), ReadOptions(), ParseReport()) for _ in messages)
+""",
+    "gptisyou imessage": """
+from pathlib import Path
+from gptisyou.sources import imessage
+from gptisyou.sources.types import ParseReport, ReadOptions
+def parse(path):
+    return sum(1 for _, messages in imessage.chats(Path(path), ReadOptions(), ParseReport()) for _ in messages)
+""",
+    "chat-miner messenger": """
+import logging
+logging.disable(logging.CRITICAL)
+from chatminer.chatparsers import FacebookMessengerParser
+def parse(path):
+    parser = FacebookMessengerParser(path)
+    parser.parse_file()
+    return len(parser.parsed_messages._parsed_messages)
 """,
     "chat-miner telegram": """
 import logging
@@ -93,6 +117,66 @@ def _telegram_chat(out, rng: random.Random, moment: datetime, count: int, chat_i
     out.write(" ]\n}")
 
 
+def messenger_export(path: Path, count: int, seed: int = 0) -> Path:
+    """A Meta `message_1.json`: newest first, names and texts written as Meta writes UTF-8 (mojibake), some
+    photos and shares, the title after the messages."""
+    if path.exists():
+        return path
+    rng, moment = random.Random(seed), datetime(2018, 1, 1, 8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = lambda text: text.encode("utf-8").decode("latin-1")  # noqa: E731
+    with open(path, "w", encoding="utf-8") as out:
+        out.write('{\n  "participants": [{"name": "Sam"}, {"name": "' + meta("Zoë Martin") + '"}],\n  "messages": [\n')
+        moment += timedelta(seconds=count * 60)
+        for number in range(count):
+            moment -= timedelta(seconds=rng.choice((3, 10, 40, 300)))
+            entry = {
+                "sender_name": rng.choice(("Sam", meta("Zoë Martin"))),
+                "timestamp_ms": int(moment.timestamp() * 1000),
+            }
+            roll = rng.random()
+            if roll < 0.04:
+                entry["photos"] = [{"uri": "messages/inbox/sam_1/photos/1.jpg", "creation_timestamp": 1}]
+            elif roll < 0.06:
+                entry |= {"share": {"link": "https://example.com"}, "content": "https://example.com"}
+            else:
+                entry["content"] = meta(_text(rng) + (" é" if roll > 0.9 else ""))
+            out.write("    " + json.dumps(entry) + ("," if number < count - 1 else "") + "\n")
+        out.write('  ],\n  "title": "' + meta("Zoë Martin") + '",\n  "is_still_participant": true,\n'
+                  '  "thread_path": "inbox/zoemartin_1"\n}\n')  # fmt: skip
+    return path
+
+
+def imessage_db(path: Path, count: int, seed: int = 0) -> Path:
+    """A Messages `chat.db`: 40 conversations, the texts in the `text` column, some tapbacks."""
+    import sqlite3
+
+    if path.exists():
+        return path
+    rng = random.Random(seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE handle (ROWID INTEGER PRIMARY KEY, id TEXT)")
+        db.execute("CREATE TABLE chat (ROWID INTEGER PRIMARY KEY, chat_identifier TEXT)")
+        db.execute(
+            "CREATE TABLE chat_message_join (chat_id INTEGER, message_id INTEGER, PRIMARY KEY (chat_id, message_id))"
+        )
+        db.execute("CREATE TABLE message (ROWID INTEGER PRIMARY KEY, date INTEGER, is_from_me INTEGER, handle_id"
+                   " INTEGER, text TEXT, associated_message_type INTEGER, attributedBody BLOB, item_type INTEGER,"
+                   " cache_has_attachments INTEGER)")  # fmt: skip
+        db.executemany("INSERT INTO handle VALUES (?, ?)", [(n, f"+4477009{n:05d}") for n in range(1, 41)])
+        db.executemany("INSERT INTO chat VALUES (?, ?)", [(n, f"+4477009{n:05d}") for n in range(1, 41)])
+        date, rows, joins = 600_000_000_000_000_000, [], []
+        for rowid in range(1, count + 1):
+            date += rng.choice((3, 10, 40, 300)) * 1_000_000_000
+            contact, tapback = rng.randrange(1, 41), 2000 if rng.random() < 0.02 else 0
+            rows.append((rowid, date, rng.random() < 0.5, contact, _text(rng), tapback, None, 0, 0))
+            joins.append((contact, rowid))
+        db.executemany("INSERT INTO message VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        db.executemany("INSERT INTO chat_message_join VALUES (?, ?)", joins)
+    return path
+
+
 def sms_export(path: Path, count: int, seed: int = 0) -> Path:
     """An SMS Backup & Restore file: SMS with a few dozen contacts and some MMS with a text part."""
     if path.exists():
@@ -129,22 +213,26 @@ def main() -> None:
         "telegram account": (telegram_export(DATA / f"telegram-account-{args.messages}.json", args.messages, chats=8),
                              telegram_export(DATA / f"telegram-account-{small}.json", small, chats=8)),
         "sms": (sms_export(DATA / f"sms-{args.messages}.xml", args.messages), sms_export(DATA / f"sms-{small}.xml", small)),
+        "messenger": (messenger_export(DATA / f"messenger-{args.messages}.json", args.messages),
+                      messenger_export(DATA / f"messenger-{small}.json", small)),
+        "imessage": (imessage_db(DATA / f"imessage-{args.messages}.db", args.messages),
+                     imessage_db(DATA / f"imessage-{small}.db", small)),
     }  # fmt: skip
     peers = None if args.skip_peers else ensure_peers()
     print(f"\n{args.messages:,} messages per export (memory also at {small:,}); machine: {describe()}\n")
-    print(f"{'parser':<22} {'MB':>6} {'seconds':>8} {'messages/s':>11} {'peak MB':>8} {'peak MB small':>14}")
+    print(f"{'parser':<26} {'MB':>6} {'seconds':>8} {'messages/s':>11} {'peak MB':>8} {'peak MB small':>14}")
     rows = {}
     for source, (big, little) in files.items():
         contenders = [(f"gptisyou {source}", sys.executable)]
-        if source == "telegram" and peers:
-            contenders.append(("chat-miner telegram", peers))
+        if source in ("telegram", "messenger") and peers:
+            contenders.append((f"chat-miner {source}", peers))
         for name, python in contenders:
             result, small_result = measure(name, python, big), measure(name, python, little)
             if "error" in result:
-                print(f"{name:<22} failed: {result['error']}")
+                print(f"{name:<26} failed: {result['error']}")
                 continue
             rows[name] = result
-            print(f"{name:<22} {big.stat().st_size / 1e6:>6.0f} {result['seconds']:>8.1f} "
+            print(f"{name:<26} {big.stat().st_size / 1e6:>6.0f} {result['seconds']:>8.1f} "
                   f"{result['messages'] / result['seconds']:>11,.0f} {result['peak_mb']:>8.0f} "
                   f"{small_result.get('peak_mb', float('nan')):>14.0f}")  # fmt: skip
     if {"gptisyou telegram", "gptisyou telegram account"} <= rows.keys():
@@ -154,10 +242,11 @@ def main() -> None:
             f"\nTelegram account-wide (8 chats) against one chat: {ratio:.2f}x the messages/s (target ≥ 0.8x) "
             f"{'ok' if ratio >= 0.8 else 'MISSED'}"
         )
-    if "chat-miner telegram" in rows:
-        ratio = rows["chat-miner telegram"]["seconds"] / rows["gptisyou telegram"]["seconds"]
-        print(f"\nTelegram throughput vs chat-miner: {ratio:.2f}x; "
-              f"peak memory {rows['gptisyou telegram']['peak_mb']:.0f} MB against {rows['chat-miner telegram']['peak_mb']:.0f} MB")  # fmt: skip
+    for source in ("telegram", "messenger"):
+        ours, theirs = rows.get(f"gptisyou {source}"), rows.get(f"chat-miner {source}")
+        if ours and theirs:
+            print(f"{source.capitalize()} throughput vs chat-miner: {theirs['seconds'] / ours['seconds']:.2f}x; "
+                  f"peak memory {ours['peak_mb']:.0f} MB against {theirs['peak_mb']:.0f} MB")  # fmt: skip
 
 
 if __name__ == "__main__":
