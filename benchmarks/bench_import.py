@@ -31,6 +31,20 @@ PEERS = HERE / ".peers"
 DATA = HERE / ".data"
 PEER_PACKAGES = ["chat-miner", "whatstk"]
 
+
+def chat_miner(parser: str) -> str:
+    """The runner of one of chat-miner's parsers: the messages it parsed, its log silenced."""
+    return f"""
+import logging
+logging.disable(logging.CRITICAL)
+from chatminer.chatparsers import {parser}
+def parse(path):
+    parser = {parser}(path)
+    parser.parse_file()
+    return len(parser.parsed_messages._parsed_messages)
+"""
+
+
 RUNNERS = {
     "gptisyou": """
 from pathlib import Path
@@ -38,15 +52,7 @@ from gptisyou.sources import whatsapp
 def parse(path):
     return sum(1 for _ in whatsapp.parse(Path(path)))
 """,
-    "chat-miner": """
-import logging
-logging.disable(logging.CRITICAL)
-from chatminer.chatparsers import WhatsAppParser
-def parse(path):
-    parser = WhatsAppParser(path)
-    parser.parse_file()
-    return len(parser.parsed_messages._parsed_messages)
-""",
+    "chat-miner": chat_miner("WhatsAppParser"),
     # whatstk as a user calls it: it detects the header format itself, as gptisyou does
     "whatstk": """
 from whatstk.whatsapp.parser import df_from_whatsapp

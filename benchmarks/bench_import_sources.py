@@ -18,59 +18,26 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
-from bench_import import _WORDS, DATA, ensure_peers, measure  # benchmarks/bench_import.py
+from bench_import import _WORDS, DATA, chat_miner, ensure_peers, measure  # benchmarks/bench_import.py
 from bench_import import RUNNERS as WHATSAPP_RUNNERS
 from machine import describe  # benchmarks/machine.py
 
-RUNNERS = {
-    "gptisyou telegram": """
+
+def _ours(source: str) -> str:
+    """The runner of one of gptisyou's readers: every message of every chat it reads."""
+    return f"""
 from pathlib import Path
-from xml.sax.saxutils import quoteattr
-from gptisyou.sources import telegram
+from gptisyou.sources import {source}
 from gptisyou.sources.types import ParseReport, ReadOptions
 def parse(path):
-    return sum(1 for _, messages in telegram.chats(Path(path), ReadOptions(), ParseReport()) for _ in messages)
-""",
-    "gptisyou sms": """
-from pathlib import Path
-from xml.sax.saxutils import quoteattr
-from gptisyou.sources import sms
-from gptisyou.sources.types import ParseReport, ReadOptions
-def parse(path):
-    return sum(1 for _, messages in sms.chats(Path(path), ReadOptions(), ParseReport()) for _ in messages)
-""",
-    "gptisyou messenger": """
-from pathlib import Path
-from gptisyou.sources import messenger
-from gptisyou.sources.types import ParseReport, ReadOptions
-def parse(path):
-    return sum(1 for _, messages in messenger.chats(Path(path), ReadOptions(), ParseReport()) for _ in messages)
-""",
-    "gptisyou imessage": """
-from pathlib import Path
-from gptisyou.sources import imessage
-from gptisyou.sources.types import ParseReport, ReadOptions
-def parse(path):
-    return sum(1 for _, messages in imessage.chats(Path(path), ReadOptions(), ParseReport()) for _ in messages)
-""",
-    "chat-miner messenger": """
-import logging
-logging.disable(logging.CRITICAL)
-from chatminer.chatparsers import FacebookMessengerParser
-def parse(path):
-    parser = FacebookMessengerParser(path)
-    parser.parse_file()
-    return len(parser.parsed_messages._parsed_messages)
-""",
-    "chat-miner telegram": """
-import logging
-logging.disable(logging.CRITICAL)
-from chatminer.chatparsers import TelegramJsonParser
-def parse(path):
-    parser = TelegramJsonParser(path)
-    parser.parse_file()
-    return len(parser.parsed_messages._parsed_messages)
-""",
+    return sum(1 for _, messages in {source}.chats(Path(path), ReadOptions(), ParseReport()) for _ in messages)
+"""
+
+
+RUNNERS = {f"gptisyou {source}": _ours(source) for source in ("telegram", "sms", "messenger", "imessage")}
+RUNNERS |= {
+    "chat-miner telegram": chat_miner("TelegramJsonParser"),
+    "chat-miner messenger": chat_miner("FacebookMessengerParser"),
 }
 RUNNERS["gptisyou telegram account"] = RUNNERS["gptisyou telegram"]  # the same reader on the account-wide form
 WHATSAPP_RUNNERS.update(RUNNERS)  # `measure` looks runners up there
