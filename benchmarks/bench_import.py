@@ -180,6 +180,12 @@ def measure(name: str, python: Path | str, path: Path) -> dict:
     return json.loads(process.stdout.strip().splitlines()[-1])
 
 
+def whole_import(path: Path) -> dict:
+    """One whole `gptisyou import` of `path` into a fresh workspace: {seconds, peak_mb}, start-up included."""
+    with tempfile.TemporaryDirectory() as workspace:
+        return _command(["--workspace", workspace, "import", str(path)])
+
+
 def time_whole_import(path: Path) -> tuple[dict, dict, dict]:
     """The whole `gptisyou import` into a fresh workspace, the same import again (nothing new), and the portrait of
     the workspace it made: each {seconds, peak_mb}, start-up included."""
