@@ -68,6 +68,10 @@ def chats(
         for key, title in spool.chats():
             yield Chat(key=f"sms:{key}", title=title), spool.messages(key, owner, options)
         spool.close()
+        if spool.duplicates:
+            report.warnings.append(
+                f"{path.name}: {spool.duplicates:,} record(s) the backup app wrote twice were left out"
+            )
 
 
 @dataclass
@@ -85,60 +89,68 @@ class _Record:
 
 
 class _Spool:
-    """The records of one backup, in a temporary SQLite file, with the names the backup gives numbers."""
+    """The records of one backup, in a temporary SQLite file, with the names the backup gives numbers.
+
+    Records are written as they come, without an index to keep up; one index is built once they are all in, and
+    each chat is read back through it in time order. A record the app wrote twice (same chat, time, direction,
+    text and media) is left out there: its copies are neighbours in that order, the first in the file is kept."""
 
     BATCH = 5000  # records written at once: one statement a record cost more than the parsing
 
     def __init__(self, file: Path) -> None:
         self.db = sqlite3.connect(file)
+        self.db.execute("PRAGMA journal_mode = OFF")  # a scratch file: nothing to roll back to
         self.db.execute(
             "CREATE TABLE records (chat TEXT, date_ms INTEGER, sent INTEGER, text TEXT, line INTEGER,"
-            " sender_number TEXT, media INTEGER, attachment TEXT, UNIQUE (chat, date_ms, sent, text, media))"
+            " sender_number TEXT, media INTEGER, attachment TEXT)"
         )
-        self.db.execute("CREATE TABLE chats (key TEXT PRIMARY KEY, title TEXT, first_line INTEGER)")
-        self.db.execute("CREATE TABLE names (number TEXT PRIMARY KEY, name TEXT)")
         self.duplicates = 0
         self.waiting: list[tuple] = []
         self.titles: dict[str, tuple[str, int]] = {}  # chat → (title, first line): the first record's
         self.names: dict[str, str] = {}  # number → the name the first record with one gives it
 
     def add(self, record: _Record) -> None:
-        self.waiting.append((record.chat, record.date_ms, record.sent, record.text, record.line,
-                             record.sender_number, record.media, record.attachment))  # fmt: skip
-        if record.chat not in self.titles:
-            self.titles[record.chat] = (record.contact or record.chat.replace("~", ", "), record.line)
-        if record.contact and "~" not in record.chat and "," not in record.contact:
-            self.names.setdefault(record.chat, record.contact)
+        chat, line, contact = record.chat, record.line, record.contact
+        self.waiting.append((chat, record.date_ms, record.sent, record.text, line, record.sender_number, record.media,
+                             record.attachment))  # fmt: skip
+        if chat not in self.titles:
+            self.titles[chat] = (contact or chat.replace("~", ", "), line)
+        if contact and "~" not in chat and "," not in contact:
+            self.names.setdefault(chat, contact)
         if len(self.waiting) >= self.BATCH:
             self._write()
 
     def finish(self) -> None:
-        """Write what is still waiting, and the chats and names: every record added is then in the spool."""
+        """Write what is still waiting and index it all: every record added can then be read back."""
         self._write()
-        self.db.executemany("INSERT INTO chats VALUES (?, ?, ?)",
-                            [(chat, title, line) for chat, (title, line) in self.titles.items()])  # fmt: skip
-        self.db.executemany("INSERT INTO names VALUES (?, ?)", self.names.items())
+        self.db.execute("CREATE INDEX records_in_time ON records (chat, date_ms, line)")
 
     def _write(self) -> None:
-        before = self.db.total_changes
-        self.db.executemany("INSERT OR IGNORE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?)", self.waiting)
-        self.duplicates += len(self.waiting) - (self.db.total_changes - before)
+        self.db.executemany("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?)", self.waiting)
         self.waiting.clear()
 
     def chats(self) -> list[tuple[str, str]]:
-        return self.db.execute("SELECT key, title FROM chats ORDER BY first_line").fetchall()
+        return [(chat, title) for chat, (title, _) in sorted(self.titles.items(), key=lambda item: item[1][1])]
 
     def messages(self, chat: str, owner: str, options: ReadOptions) -> Iterator[Message]:
         rows = self.db.execute(
-            "SELECT r.date_ms, r.sent, r.text, r.line, r.sender_number, n.name, r.media, r.attachment FROM records r"
-            " LEFT JOIN names n ON n.number = r.sender_number WHERE r.chat = ? ORDER BY r.date_ms, r.line",
+            "SELECT date_ms, sent, text, line, sender_number, media, attachment FROM records WHERE chat = ?"
+            " ORDER BY date_ms, line",
             (chat,),
         )
         senders: dict[str | None, str] = {}  # a number's name, looked up once
-        for date_ms, sent, text, line, number, name, media, attachment in rows:
+        moment, seen = None, set()  # the time of the last record, and what was written at it
+        for date_ms, sent, text, line, number, media, attachment in rows:
+            if date_ms != moment:
+                moment, seen = date_ms, set()
+            if (sent, text, media) in seen:
+                self.duplicates += 1
+                continue
+            seen.add((sent, text, media))
             if sent:
                 sender = owner
             elif (sender := senders.get(number)) is None:
+                name = self.names.get(number) if number is not None else None
                 sender = senders[number] = options.contact_name(number or "") or name or number or "Unknown"
             yield Message(sender, from_epoch(date_ms / 1000, options.tz), text, "media" if media else "text",
                           attachment, False, line, "sms")  # fmt: skip
@@ -166,8 +178,6 @@ def _read(path: Path, spool: _Spool, report: ParseReport, progress: Progress | N
         spool.finish()
     if not reader.records:
         raise InputError(f"{path}: an SMS Backup & Restore file without messages")
-    if spool.duplicates:
-        report.warnings.append(f"{path.name}: {spool.duplicates:,} record(s) the backup app wrote twice were left out")
     if reader.drafts:
         report.warnings.append(f"{path.name}: {reader.drafts:,} draft(s), never sent, were left out")
 
@@ -249,10 +259,9 @@ class _Reader:
                 self.drafts += 1
                 return
             sent = attributes.get("type") != _RECEIVED_SMS
-            record = _Record(_chat(attributes), _date(attributes, self.path, line), sent,
-                             _value(attributes, "body") or "", line, None if sent else _chat(attributes),
-                             _contact(attributes))  # fmt: skip
-            self._store(record)
+            chat = _chat(attributes)
+            self._store(_Record(chat, _date(attributes, self.path, line), sent, _value(attributes, "body") or "", line,
+                                None if sent else chat, _contact(attributes)))  # fmt: skip
         elif tag == "mms":
             sent = attributes.get("msg_box") != _RECEIVED_MMS
             self.mms = _Record(_chat(attributes), _date(attributes, self.path, line), sent, "", line,
