@@ -69,7 +69,7 @@ def _depth_refused(document: bytes, chunk: int) -> bool:
         def read(self, size=-1):
             return super().read(min(chunk, size) if size > 0 else chunk)
 
-    checked = jsonstream._Checked(Chunked(document), "doc.json")
+    checked = jsonstream.Checked(Chunked(document), "doc.json")
     try:
         while checked.read(1 << 16):
             pass

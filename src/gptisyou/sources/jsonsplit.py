@@ -3,7 +3,7 @@
 Following ijson's events in Python costs more than twice what building the messages in its C backend does, so
 the fields that place the messages are found in the bytes instead. `_Cuts` reads the file in pieces that each
 begin at a key that matters (a quoted word and a colon: exact on valid JSON, where an unescaped quote followed
-by a word and a quote can only open a string), and tells its depth from `_Checked`, which follows the nesting of
+by a word and a quote can only open a string), and tells its depth from `Checked`, which follows the nesting of
 the bytes it hands on. Two uses:
 
 - `chat_items`: an account-wide export holds its chats in arrays, each chat an object whose fields (`name`, `id`)
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from gptisyou.errors import ParseError
-from gptisyou.sources.jsonstream import _built, _Checked
+from gptisyou.sources.jsonstream import built_items, Checked
 from gptisyou.sources.types import Progress
 
 _RECENT = 1 << 16  # bytes kept of what was handed on: a chat's fields before its messages lie within them
@@ -41,7 +41,7 @@ class _Cuts:
         self.pending = b""  # read, not yet handed on
         self.recent = b""  # the last bytes handed on
         self._ended = False
-        self.checked = _Checked(self, path)  # what the parser reads: it follows the depth of what was handed on
+        self.checked = Checked(self, path)  # what the parser reads: it follows the depth of what was handed on
 
     def tell(self) -> int:
         return self._stream.tell() - len(self.pending)
@@ -193,7 +193,7 @@ def chat_items(
             if progress and built % _PROGRESS_EVERY == 0:
                 progress(cuts.checked.tell(), total)
 
-        numbered = enumerate(_built(cuts.checked, prefix, path, "message", report), start=1)
+        numbered = enumerate(built_items(cuts.checked, prefix, path, "message", report), start=1)
         for _, messages in groupby(numbered, key=lambda _: cuts.chats):
             yield cuts.chat, messages
     if progress:

@@ -26,7 +26,7 @@ _NOT_STRUCTURE = bytes(byte for byte in range(256) if byte not in b'"[]{}')
 _TO_PARENTHESES = bytes.maketrans(b"[{]}", b"(())")
 
 
-class _Checked:
+class Checked:
     """A JSON file's bytes as the parser reads them: the byte-order mark skipped, the nesting depth followed.
 
     The depth is followed at the speed of bytes methods, not of a Python loop: escaped backslashes and quotes are
@@ -81,19 +81,19 @@ class _Checked:
 
 
 @contextmanager
-def opened(path: Path) -> Iterator[_Checked]:
+def opened(path: Path) -> Iterator[Checked]:
     """A JSON file to hand to ijson, checked on the way (see the module's docstring)."""
     with open(path, "rb") as stream:
-        yield _Checked(stream, path)
+        yield Checked(stream, path)
 
 
 def array_items(stream: BinaryIO, shown_as: str) -> Iterator[object]:
     """The items of the JSON array `stream` holds (a member of a zip, say), one at a time, checked on the way;
     nothing when it holds something else. Errors name the file as `shown_as`."""
-    yield from _built(_Checked(stream, shown_as), "item", shown_as, "entry")
+    yield from built_items(Checked(stream, shown_as), "item", shown_as, "entry")
 
 
-def _built(stream: _Checked, prefix: str, shown_as: Path | str, unit: str,
+def built_items(stream: Checked, prefix: str, shown_as: Path | str, unit: str,
            on_item: Callable[[int], None] | None = None) -> Iterator[object]:  # fmt: skip
     """The values at `prefix`, built by ijson's C backend, counted; broken JSON says after which `unit` it broke."""
     import ijson
@@ -117,7 +117,7 @@ def reason(broken: Exception) -> str:
 class Events:
     """The (prefix, event, value) triples of one JSON file, and how many objects `objects` has built so far."""
 
-    def __init__(self, stream: _Checked, path: Path, progress: Progress | None = None) -> None:
+    def __init__(self, stream: Checked, path: Path, progress: Progress | None = None) -> None:
         import ijson
 
         self.path, self.built = path, 0
@@ -184,7 +184,7 @@ def items(path: Path, prefix: str, progress: Progress | None = None) -> Iterator
             progress(stream.tell(), total)
 
     with opened(path) as stream:
-        yield from _built(stream, prefix, path, "message", report)
+        yield from built_items(stream, prefix, path, "message", report)
     if progress:
         progress(total, total)
 
