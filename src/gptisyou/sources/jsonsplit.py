@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from gptisyou.errors import ParseError
-from gptisyou.sources.jsonstream import built_items, Checked
+from gptisyou.sources.jsonstream import Checked, built_items
 from gptisyou.sources.types import Progress
 
 _RECENT = 1 << 16  # bytes kept of what was handed on: a chat's fields before its messages lie within them
