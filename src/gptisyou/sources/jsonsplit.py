@@ -16,19 +16,19 @@ the bytes it hands on. Two uses:
 """
 
 import json
+import re
 from collections.abc import Iterator
 from itertools import groupby
 from pathlib import Path
 from typing import BinaryIO
 
 from gptisyou.errors import ParseError
-from gptisyou.sources.jsonstream import Checked, built_items
+from gptisyou.sources.jsonstream import Checked, messages_of
 from gptisyou.sources.types import Progress
 
 _RECENT = 1 << 16  # bytes kept of what was handed on: a chat's fields before its messages lie within them
 _VALUE_WITHIN = 1 << 20  # bytes a wanted top-level field's value may take
-_PROGRESS_EVERY = 4096  # messages
-_SPACE = b" \t\r\n"
+_NOT_SPACE = re.compile(rb"[^ \t\r\n]")
 _MESSAGES = b'"messages"'
 
 
@@ -75,10 +75,11 @@ class _Cuts:
 
     def _is_key(self, end: int) -> bool:
         """Whether the quoted word ending at `end` opens a key: its quote unescaped, a colon after it."""
-        backslashes = _backslashes_before(self.recent, len(self.recent))
-        while not self._ended and not self.pending[end:].lstrip(_SPACE):
-            self.more()
-        return backslashes % 2 == 0 and self.pending[end:].lstrip(_SPACE)[:1] == b":"
+        if _backslashes_before(self.recent, len(self.recent)) % 2:
+            return False
+        while (after := _NOT_SPACE.search(self.pending, end)) is None and self.more():
+            pass
+        return after is not None and after.group() == b":"
 
     def _up_to_next_key(self, size: int) -> bytes:
         """Pending bytes up to the next key that matters (kept back to begin the next piece), about `size` at most."""
@@ -185,19 +186,11 @@ def chat_items(
     `prefix` is where messages sit (`chats.list.item.messages.item`), `depth` how many objects and arrays are
     open at a chat's `messages` key, `renamed` the other top-level keys holding chats and the name to read them
     under. A chat without messages is not given."""
-    total = path.stat().st_size
     with open(path, "rb") as raw:
         cuts = _ChatCuts(raw, path, depth, renamed)
-
-        def report(built: int) -> None:
-            if progress and built % _PROGRESS_EVERY == 0:
-                progress(cuts.checked.tell(), total)
-
-        numbered = enumerate(built_items(cuts.checked, prefix, path, "message", report), start=1)
+        numbered = enumerate(messages_of(cuts.checked, path, prefix, progress), start=1)
         for _, messages in groupby(numbered, key=lambda _: cuts.chats):
             yield cuts.chat, messages
-    if progress:
-        progress(total, total)
 
 
 def top_fields(path: Path, keys: tuple[str, ...]) -> dict:

@@ -20,7 +20,7 @@ from gptisyou.errors import ParseError
 from gptisyou.sources.types import Progress
 
 MAX_DEPTH = 64  # objects and arrays inside each other; a chat export needs about ten
-_PROGRESS_EVERY = 4096  # events
+_PROGRESS_EVERY = 4096  # events, or messages built
 _BOM = b"\xef\xbb\xbf"
 _NOT_STRUCTURE = bytes(byte for byte in range(256) if byte not in b'"[]{}')
 _TO_PARENTHESES = bytes.maketrans(b"[{]}", b"(())")
@@ -177,14 +177,19 @@ class Events:
 def items(path: Path, prefix: str, progress: Progress | None = None) -> Iterator[dict]:
     """The objects at `prefix` (`messages.item`), built by ijson's C backend: several times faster than walking
     the events in Python, for a file whose one array of messages is all that matters."""
+    with opened(path) as stream:
+        yield from messages_of(stream, path, prefix, progress)
+
+
+def messages_of(stream: Checked, path: Path, prefix: str, progress: Progress | None) -> Iterator[dict]:
+    """The messages at `prefix` in the file `stream` reads, with the bytes read told to `progress` as they go."""
     total = path.stat().st_size
 
     def report(built: int) -> None:
         if progress and built % _PROGRESS_EVERY == 0:
             progress(stream.tell(), total)
 
-    with opened(path) as stream:
-        yield from built_items(stream, prefix, path, "message", report)
+    yield from built_items(stream, prefix, path, "message", report)
     if progress:
         progress(total, total)
 
