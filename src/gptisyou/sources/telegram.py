@@ -53,15 +53,13 @@ def chats(
     """The `Source` interface: each chat of the export with its messages, streamed."""
     fields = _single_chat(path)
     if fields is not None:  # one chat's export: its messages built in C, one at a time
-        entries = items(path, "messages.item", progress)
-        messages = (_message(entry, number, path, report, options) for number, entry in enumerate(entries, start=1))
-        yield _chat(fields, path), (message for message in messages if message is not None)
+        entries = enumerate(items(path, "messages.item", progress), start=1)
+        yield _chat(fields, path), _messages(entries, path, report, options)
         return
     found = False
     for fields, entries in chat_items(path, _ACCOUNT_MESSAGES, 4, {b'"left_chats"': b'"chats"'}, progress):
         found = True
-        messages = (_message(entry, number, path, report, options) for number, entry in entries)
-        yield _chat(fields, path), (message for message in messages if message is not None)
+        yield _chat(fields, path), _messages(entries, path, report, options)
     if not found:
         raise InputError(f"{path}: a JSON file without Telegram messages (no 'messages' list)")
 
@@ -87,6 +85,13 @@ def _chat(fields: dict, path: Path) -> Chat:
     if "id" in fields:
         return Chat(key=f"telegram:{fields['id']}", title=str(name))
     return Chat(key=f"telegram:{name}", title=str(name), stable=False)
+
+
+def _messages(entries: Iterator[tuple[int, dict]], path: Path, report: ParseReport,
+              options: ReadOptions) -> Iterator[Message]:  # fmt: skip
+    """The messages of (number through the file, entry) pairs; entries that are no message are left out."""
+    messages = (_message(entry, number, path, report, options) for number, entry in entries)
+    return (message for message in messages if message is not None)
 
 
 def _message(entry: dict, number: int, path: Path, report: ParseReport, options: ReadOptions) -> Message | None:
