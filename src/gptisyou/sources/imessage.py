@@ -80,9 +80,9 @@ def _conversations(db: sqlite3.Connection, path: Path, options: ReadOptions, rep
         raise ParseError(path, None, "its 'message' is not a table: not a Messages database gptisyou reads")
     handles = dict(_read(db, "SELECT ROWID, id FROM handle")) if "handle" in tables else {}
     rows = _rows(tables)
-    [(count, tapbacks)] = _read(
-        db, f"{rows} SELECT COUNT(*), COALESCE(SUM(tapback BETWEEN 2000 AND 3999), 0) FROM rows"
-    )
+    conversations = _read(db, f"{rows} SELECT conversation, messages, tapbacks FROM firsts {_FIRST_FIRST}")
+    count = sum(messages for _, messages, _ in conversations)
+    tapbacks = sum(tapbacks for _, _, tapbacks in conversations)
     if count > MAX_ROWS:
         raise ParseError(path, None, f"more than {MAX_ROWS:,} messages: more than gptisyou reads from one database")
     if tapbacks:
@@ -91,17 +91,14 @@ def _conversations(db: sqlite3.Connection, path: Path, options: ReadOptions, rep
     unreadable: list[int] = []
     size = path.stat().st_size
     tell = (lambda done: progress(size * done // count, size)) if progress else None
+    titles = _titles(db, rows, [key for key, _, _ in conversations], handles, options)
     with closing(_streamed(db, f"{rows} {_IN_TIME}", tell)) as ordered:  # closed while the database is open
-        groups = groupby(ordered, key=itemgetter(0))
-        group = next(groups, None)
-        for key, title in _titles(db, rows, handles, options):
-            mine = group[1] if group is not None and group[0] == key else iter(())
+        # the same rows in the same order as the titles' conversations: one group of rows each
+        for (key, title), (_, mine) in zip(titles, groupby(ordered, key=itemgetter(0)), strict=True):
             yield (
                 Chat(key=f"imessage:{key}", title=title),
                 (_message(row, handles, owner, path, options, unreadable) for row in mine if row[6] not in _TAPBACKS),
             )
-            if group is not None and group[0] == key:
-                group = next(groups, None)
     if unreadable:
         report.warnings.append(f"{path.name}: {len(unreadable):,} message(s) whose text could not be decoded "
                                f"(rows {', '.join(map(str, unreadable[:5]))}{', …' if len(unreadable) > 5 else ''})"
@@ -158,22 +155,20 @@ def _rows(tables: set[str]) -> str:
         f"SELECT CAST({conversation} AS TEXT), m.ROWID, m.date, m.is_from_me, m.handle_id, m.text,"
         " COALESCE(m.associated_message_type, 0), m.attributedBody, COALESCE(m.item_type, 0),"
         f" COALESCE(m.cache_has_attachments, 0) FROM message m {joins}),"
-        " firsts AS (SELECT conversation, MIN(date) AS first_date, MIN(id) AS first_id FROM rows GROUP BY conversation)"
+        " firsts AS (SELECT conversation, MIN(date) AS first_date, MIN(id) AS first_id, COUNT(*) AS messages,"
+        " SUM(tapback BETWEEN 2000 AND 3999) AS tapbacks FROM rows GROUP BY conversation)"
     )
 
 
-# every message, conversation by conversation (in the order of their first messages), each in time order
-_IN_TIME = (
-    "SELECT rows.* FROM rows JOIN firsts USING (conversation) ORDER BY first_date, first_id, conversation, date, id"
-)
+_FIRST_FIRST = "ORDER BY first_date, first_id, conversation"  # conversations in the order of their first messages
+# every message, conversation by conversation, each in time order
+_IN_TIME = f"SELECT rows.* FROM rows JOIN firsts USING (conversation) {_FIRST_FIRST}, date, id"
 
 
-def _titles(db: sqlite3.Connection, rows: str, handles: dict, options: ReadOptions) -> list[tuple[str, str]]:
-    """(key, title) of each conversation, in order of its first message; titled by the other people's handles."""
-    people: dict[str, list[str]] = {
-        key: []
-        for (key,) in _read(db, f"{rows} SELECT conversation FROM firsts ORDER BY first_date, first_id, conversation")
-    }
+def _titles(db: sqlite3.Connection, rows: str, keys: list[str], handles: dict,
+            options: ReadOptions) -> list[tuple[str, str]]:  # fmt: skip
+    """(key, title) of each conversation of `keys`, in their order; titled by the other people's handles."""
+    people: dict[str, list[str]] = {key: [] for key in keys}
     for key, handle in _read(db, f"{rows} SELECT conversation, handle FROM rows WHERE NOT from_me"
                                  " GROUP BY conversation, handle ORDER BY MIN(date), MIN(id)"):  # fmt: skip
         name = _handle(handle, handles, options)
