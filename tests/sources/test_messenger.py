@@ -121,3 +121,21 @@ def test_the_title_after_the_messages_is_found_past_look_alikes_in_them(tmp_path
     del thread["title"], thread["thread_path"]
     path.write_text(json.dumps(thread), encoding="utf-8")
     assert read(path)[0].title == "Allan and John"  # no title: the participants
+
+
+def test_a_title_of_megabytes_or_cut_off_is_a_one_line_error_and_stores_nothing(tmp_path, run, workspace):
+    """The title follows the messages (as Meta writes it): read from the bytes, it is bounded and checked."""
+    thread = {"participants": [{"name": "John"}], "messages": [{"sender_name": "John", "timestamp_ms": 1700000000000,
+              "content": "hi"}], "title": "x" * 1_500_000, "thread_path": "inbox/john_1"}  # fmt: skip
+    huge = tmp_path / "message_1.json"
+    huge.write_text(json.dumps(thread), encoding="utf-8")
+    whole = json.dumps(thread | {"title": "John"})
+    cut = tmp_path / "message_2.json"
+    cut.write_text(whole[: whole.index('"title"') + len('"title": "Jo')], encoding="utf-8")
+    for path, reason in ((huge, "its field 'title' takes over 1 MB"), (cut, "not valid JSON in its field 'title'")):
+        result = run("import", path)
+        assert result.exit_code == 2
+        assert result.output.count("\n") == 1
+        assert path.name in result.output
+        assert reason in result.output
+    assert "John" not in run("chats").output

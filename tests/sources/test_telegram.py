@@ -259,3 +259,24 @@ def test_a_time_out_of_range_after_its_zone_is_one_line(tmp_path, workspace, run
     result = run("import", exports.telegram_chat(tmp_path / "result.json", messages))
     assert result.exit_code == 2
     assert result.stderr.startswith(f"Error: {tmp_path / 'result.json'}:1: 9999-12-31 23:59:59-12:00 is out of")
+
+
+def test_a_chat_whose_fields_take_megabytes_is_a_one_line_error_and_stores_nothing(run, workspace, tmp_path):
+    """A chat's fields are read backwards from its messages within 64 KB: a hostile name past that is refused."""
+    export = json.loads(_account(tmp_path / "result.json").read_text(encoding="utf-8"))
+    second = export["chats"]["list"][1]
+    export["chats"]["list"][1] = {"name": "x" * 100_000, **{k: v for k, v in second.items() if k != "name"}}
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(export, indent=1), encoding="utf-8")
+    result = run("import", path)
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1
+    assert "export.json: chat 2: its fields before its messages take over 64 KB" in result.output
+    broken = tmp_path / "broken.json"
+    broken.write_text(_account(tmp_path / "again.json").read_text(encoding="utf-8").replace(
+        '"name": "Chat Two",', '"name": "Chat Two"'), encoding="utf-8")  # fmt: skip
+    result = run("import", broken)
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1
+    assert "broken.json: not valid JSON" in result.output  # the parser meets it before the chat's fields are read
+    assert "Chat One" not in run("chats").output

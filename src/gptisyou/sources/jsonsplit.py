@@ -141,7 +141,11 @@ class _TopFields(_Cuts):
             try:
                 return decoder.raw_decode(text.lstrip(" \t\r\n"))[0]
             except ValueError:
-                if len(self.pending) > _VALUE_WITHIN or not self.more():
+                if len(self.pending) > _VALUE_WITHIN:
+                    raise ParseError(
+                        self.path, None, f"its field '{name}' takes over 1 MB: not a chat export"
+                    ) from None
+                if not self.more():
                     raise ParseError(self.path, None, f"not valid JSON in its field '{name}'") from None
 
 
