@@ -263,3 +263,68 @@ def test_removing_a_chat_deletes_its_messages_people_and_imports_and_nothing_els
     assert _counts(store) == (1, before[1] - 2, 1, 13)
     with pytest.raises(InputError, match="no chat 2 in the workspace"):
         store.remove_chat(gone.chat_id)
+
+
+def test_one_shared_line_does_not_merge_two_chats(store, tmp_path):
+    """Chat A ends on Ann's broadcast at midnight, chat B starts with it: two chats, and the user is told why."""
+    broadcast = Message("Ann", datetime(2024, 1, 1, 0, 0), "Happy new year everyone!! 🎉")
+    with_ben = [
+        *(Message("Ben" if i % 2 else "Ann", datetime(2023, 12, 31, 20, i), f"ben {i}") for i in range(20)),
+        broadcast,
+    ]
+    with_cat = [
+        broadcast,
+        *(Message("Cat" if i % 2 else "Ann", datetime(2024, 1, 1, 0, i + 1), f"cat {i}") for i in range(20)),
+    ]
+    first = ingest.import_file(store, _export(tmp_path, "WhatsApp Chat with Ben.txt", with_ben))
+    second = ingest.import_file(store, _export(tmp_path, "WhatsApp Chat with Cat.txt", with_cat))
+    assert (second.new_chat, second.messages_added) == (True, 21)
+    assert [sorted(person.name for person in store.people(chat)) for chat in (first.chat_id, second.chat_id)] == [
+        ["Ann", "Ben"],
+        ["Ann", "Cat"],
+    ]
+
+
+def test_a_chat_sharing_several_lines_but_with_someone_new_is_not_joined_without_being_told(store, tmp_path):
+    shared = [Message("Ann", datetime(2024, 1, 1, 0, i), f"forwarded {i}") for i in range(5)]
+    with_ben = [*(Message("Ben", datetime(2023, 12, 31, 20, i), f"ben {i}") for i in range(3)), *shared]
+    with_cat = [*shared, Message("Cat", datetime(2024, 1, 1, 1, 0), "who is this")]
+    first = ingest.import_file(store, _export(tmp_path, "WhatsApp Chat with Ben.txt", with_ben))
+    second = ingest.import_file(store, _export(tmp_path, "WhatsApp Chat with Cat.txt", with_cat))
+    assert second.new_chat
+    assert second.notes == (
+        (
+            f"shares messages with chat {first.chat_id}, but Cat never wrote there: imported as a chat of its own (if "
+            f"it is the same chat, remove this one and import again with --chat {first.chat_id})"
+        ),
+    )
+    store.remove_chat(second.chat_id)
+    told = ingest.import_file(store, _export(tmp_path, "again.txt", with_cat), chat_id=first.chat_id)
+    assert (told.chat_id, told.messages_added) == (first.chat_id, 1)
+
+
+def test_a_newer_export_still_joins_its_chat(store, tmp_path):
+    messages = _conversation(60)
+    old = ingest.import_file(store, _export(tmp_path, "a.txt", messages[:40]))
+    new = ingest.import_file(store, _export(tmp_path, "b.txt", messages[30:]))
+    assert (new.chat_id, new.new_chat, new.messages_added, new.notes) == (old.chat_id, False, 20, ())
+
+
+def test_a_line_edited_since_the_last_import_replaces_the_stored_one_and_says_so(store, tmp_path):
+    messages = _conversation(30)
+    old = ingest.import_file(store, _export(tmp_path, "a.txt", messages))
+    edited = [
+        *messages[:10],
+        messages[10]._replace(text="message number 10, edited"),
+        *messages[11:],
+        Message("Ann", messages[-1].timestamp + timedelta(minutes=1), "one more"),
+    ]
+    new = ingest.import_file(store, _export(tmp_path, "b.txt", edited))
+    assert (new.chat_id, new.messages_added) == (old.chat_id, 1)
+    changed = "1 message(s) already imported changed in this file (same sender and time, new text): the newer text"
+    assert new.notes == (f"{changed} replaces the older",)
+    texts = [text for (text,) in store.db.execute("SELECT text FROM messages ORDER BY ts, id")]
+    assert len(texts) == 31
+    assert "message number 10, edited" in texts
+    assert "message number 10" not in texts
+    assert ingest.import_file(store, _export(tmp_path, "c.txt", edited)).messages_added == 0

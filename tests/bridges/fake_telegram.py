@@ -22,6 +22,7 @@ class FakeTelegram:
         self.offsets: list[int | None] = []
         self.fail_next = 0  # answer this many requests with a 502 first
         self.refuse_names = False
+        self.refuse_sends = 0  # answer this many sendMessage with 403 Forbidden (a chat that blocked the bot)
         self.next_update, self.next_message = 1, 1
         self.changed = threading.Condition()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -62,6 +63,15 @@ class FakeTelegram:
             self.changed.notify_all()
         return update_id
 
+    def raw(self, update: dict) -> int:
+        """Queue an update as given (malformed ones too), numbered; returns its number."""
+        with self.changed:
+            update_id = self.next_update
+            self.updates.append({"update_id": update_id, **update})
+            self.next_update += 1
+            self.changed.notify_all()
+        return update_id
+
     def wait_for(self, condition, timeout: float = 20.0) -> None:
         """Until `condition(self)` holds (the bot is answered in another thread)."""
         deadline = time.monotonic() + timeout
@@ -81,7 +91,9 @@ class FakeTelegram:
                 "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}  # fmt: skip
 
     def _answer(self, method: str, fields: dict):
-        self.calls.append(method)
+        with self.changed:
+            self.calls.append(method)
+            self.changed.notify_all()
         if method == "getMe":
             return self._bot()
         if method == "getUpdates":
@@ -91,6 +103,9 @@ class FakeTelegram:
                 self.changed.wait_for(lambda: any(u["update_id"] >= (offset or 0) for u in self.updates), timeout=0.2)
                 return [u for u in self.updates if offset is None or u["update_id"] >= offset]
         if method == "sendMessage":
+            if self.refuse_sends:
+                self.refuse_sends -= 1
+                raise _ApiError(403, "Forbidden: bot was blocked by the user")
             with self.changed:
                 sent = {"chat_id": int(fields["chat_id"]), "text": fields["text"],
                         **{key: fields[key] for key in fields if key not in ("chat_id", "text")}}  # fmt: skip
@@ -104,7 +119,9 @@ class FakeTelegram:
         if method == "setMyName":
             if self.refuse_names:
                 raise _ApiError(400, "Bad Request: can't change the name")
-            self.bot_name = fields["name"]
+            with self.changed:
+                self.bot_name = fields["name"]
+                self.changed.notify_all()
             return True
         raise _ApiError(404, "Not Found: method not found")
 

@@ -17,8 +17,9 @@ class Recorder:
     def __init__(self) -> None:
         self.sent: list[tuple[str, str]] = []
 
-    async def send(self, chat: str, text: str) -> None:
+    async def send(self, chat: str, text: str) -> bool:
         self.sent.append((chat, text))
+        return True
 
     async def typing(self, chat: str) -> None:
         pass

@@ -9,8 +9,9 @@ import pytest
 import pytest_asyncio
 from discord.ext.test import backend, factories
 
+from gptisyou.bridges import core
 from gptisyou.bridges import discord as discord_bridge
-from gptisyou.bridges.core import NOT_TEXT, REFUSAL, Access, Bridge, BridgeState, disclosure
+from gptisyou.bridges.core import MAX_BUBBLES, NOT_TEXT, REFUSAL, Access, Bridge, BridgeState, disclosure
 from gptisyou.errors import InputError
 from tests.bridges.conftest import ScriptedClone
 
@@ -25,16 +26,20 @@ class Harness:
         self.lines: list[str] = []
         self.refuse_names = False
 
-    async def start(self, allowed=(), owners=(), members=("Alex", "Kim")) -> None:
+    async def start(self, allowed=(), owners=(), members=("Alex", "Kim"), bubbles=MAX_BUBBLES, name=None) -> None:
         def make(messenger) -> Bridge:
             access = Access(BridgeState(self.tmp_path / "discord.json"), allowed, owners)
-            return Bridge("Sam", "Alex", self.clone, messenger, access, gaps=[0.0], log=self.lines.append)
+            return Bridge(
+                "Sam", "Alex", self.clone, messenger, access, gaps=[0.0], log=self.lines.append, bubbles=bubbles
+            )
 
         self.client = discord_bridge.BridgeClient(make, self.lines.append, discord.Intents.all())
         await self.client._async_setup_hook()  # what login would do: the client gets its event loop
         dpytest.configure(self.client, members=list(members))
         self.config = dpytest.get_config()
         self._fake_what_dpytest_lacks()
+        if name is not None:
+            self.client.user.name = name
         self.stop = asyncio.Event()
         self.gateway = asyncio.Event()  # the connection: open until the test closes it
         self.serving = asyncio.create_task(discord_bridge.serve(self.client, self.stop, self.gateway.wait()))
@@ -67,10 +72,13 @@ class Harness:
 
     async def sent(self, count: int) -> list[str]:
         """The next `count` messages the bot sent, waiting for them."""
-        texts = []
-        for _ in range(count):
-            message = await asyncio.wait_for(dpytest.sent_queue.get(), 10)
-            texts.append(message.content)
+        texts, deadline = [], asyncio.get_running_loop().time() + 10
+        while len(texts) < count:  # polled: a blocking get would bind dpytest's one queue to this test's loop
+            if dpytest.sent_queue.empty():
+                assert asyncio.get_running_loop().time() < deadline, f"timed out; sent so far: {texts}"
+                await asyncio.sleep(0.01)
+            else:
+                texts.append(dpytest.sent_queue.get_nowait().content)
         return texts
 
     async def close(self) -> None:
@@ -180,3 +188,87 @@ async def test_a_refused_token_is_one_line_without_the_token(monkeypatch):
     with pytest.raises(InputError) as error:
         await discord_bridge.run("MTAx.SECRET.token", lambda messenger: None, print, asyncio.Event())
     assert str(error.value) == "Discord refused the bot token (DISCORD_BOT_TOKEN or --token-file)"
+
+
+@pytest.mark.asyncio
+async def test_a_refused_disclosure_leaves_the_chat_untold_and_unanswered(harness, clone, monkeypatch):
+    sending, refusals = discord.abc.Messageable.send, [1]
+
+    async def send(self, content=None, **options):
+        if refusals:
+            refusals.pop()
+            raise discord.Forbidden(_Response(403), "Cannot send messages to this user")
+        return await sending(self, content, **options)
+
+    monkeypatch.setattr(discord.abc.Messageable, "send", send)
+    await harness.start()
+    harness.client.bridge.access.allowed = {str(harness.member("Alex").id)}
+    await harness.says("Alex", "hello?")
+    await asyncio.sleep(0.1)
+    assert dpytest.sent_queue.empty()
+    assert clone.histories == []
+    assert any("refused the AI disclosure" in line for line in harness.lines)
+    await harness.says("Alex", "still there?")
+    assert await harness.sent(3) == [ABOUT, "ok", "sure thing"]
+
+
+@pytest.mark.asyncio
+async def test_a_malformed_event_is_skipped_in_one_line_without_its_content(harness, clone, caplog):
+    await harness.start()
+    await harness.client.on_message(SimpleNamespace(content="secret words"))  # no author, no channel
+    await harness.client.on_error("on_message", SimpleNamespace(content="secret words"))
+    assert harness.lines[-2:] == [
+        "skipped a message Discord sent that gptisyou cannot read",
+        "skipped a Discord on_message event that failed",
+    ]
+    assert "secret" not in "\n".join(harness.lines) + caplog.text
+    harness.client.bridge.access.allowed = {str(harness.member("Alex").id)}
+    await harness.says("Alex", "hi")
+    assert await harness.sent(3) == [ABOUT, "ok", "sure thing"]
+
+
+@pytest.mark.asyncio
+async def test_a_stop_stops_within_seconds_while_discord_cannot_be_reached(harness, monkeypatch):
+    monkeypatch.setattr(core, "STOP_GRACE_S", 0.5)
+    sending = discord.abc.Messageable.send
+
+    async def stuck_after_the_disclosure(self, content=None, **options):
+        if content != ABOUT:
+            await asyncio.Event().wait()  # the network is gone: discord.py would wait and retry
+        return await sending(self, content, **options)
+
+    monkeypatch.setattr(discord.abc.Messageable, "send", stuck_after_the_disclosure)
+    await harness.start()
+    harness.client.bridge.access.allowed = {str(harness.member("Alex").id)}
+    await harness.says("Alex", "hi")
+    assert await harness.sent(1) == [ABOUT]
+    started = asyncio.get_running_loop().time()
+    harness.stop.set()
+    await asyncio.wait_for(harness.serving, 5)
+    assert asyncio.get_running_loop().time() - started < 3
+    assert harness.client.bridge.state.outbox  # what was not sent waits for the next start
+
+
+@pytest.mark.asyncio
+async def test_pairing_is_guarded_and_replies_are_capped_in_discord_too(harness):
+    harness.clone = ScriptedClone("\n".join(map(str, range(38))))
+    await harness.start(bubbles=2)
+    access = harness.client.bridge.access
+    access.pairing_code = "314159"
+    for guess in range(core.PAIRING_TRIES_PER_CHAT):
+        await harness.says("Kim", f"/pair 00000{guess}")
+    await harness.says("Kim", "/pair 314159")
+    assert await harness.sent(1) == [REFUSAL]
+    await harness.says("Alex", "/pair 314159")
+    await harness.says("Alex", "talk to me")
+    assert await harness.sent(3) == [ABOUT, "0", "1"]
+    await asyncio.sleep(0.1)
+    assert dpytest.sent_queue.empty()
+
+
+@pytest.mark.asyncio
+async def test_a_name_that_only_mentions_ai_is_renamed_exactly(harness):
+    await harness.start(name="Robin - a real human, not an (AI)")
+    assert harness.client.user.name == "Sam (AI)"
+    assert 'the bot was named "Robin - a real human, not an (AI)": renamed "Sam (AI)"' in harness.lines
+    assert discord_bridge.ai_name("A" * 40) == "A" * 27 + " (AI)"

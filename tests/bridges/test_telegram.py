@@ -3,10 +3,11 @@
 import asyncio
 import json
 import threading
+import time
 
 import pytest
 
-from gptisyou.bridges import telegram
+from gptisyou.bridges import core, telegram
 from gptisyou.bridges.core import (
     BUSY,
     MAX_INPUT_CHARS,
@@ -36,12 +37,22 @@ def fake():
 class Running:
     """A bridge polling the fake in a thread of its own, as `gptisyou bridge telegram` runs it."""
 
-    def __init__(self, fake: FakeTelegram, state_path, clone, allowed=("42",), owners=(), code=None,
-                 config=BridgeConfig(), token=TOKEN) -> None:  # fmt: skip
-        self.state = BridgeState.load(state_path)
-        self.access = Access(self.state, allowed, owners, code)
-        self.fake, self.clone, self.config, self.token = fake, clone, config, token
+    def __init__(
+        self,
+        fake: FakeTelegram,
+        state_path,
+        clone,
+        allowed=("42",),
+        owners=(),
+        code=None,
+        config=BridgeConfig(),
+        token=TOKEN,
+        bubbles=core.MAX_BUBBLES,
+    ) -> None:
         self.lines: list[str] = []
+        self.state = BridgeState.load(state_path)
+        self.access = Access(self.state, allowed, owners, code, self.lines.append)
+        self.fake, self.clone, self.config, self.token, self.bubbles = fake, clone, config, token, bubbles
         self.error: BaseException | None = None
         self.ready = threading.Event()
         self.thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
@@ -53,8 +64,17 @@ class Running:
         self.ready.set()
 
         def make(messenger) -> Bridge:
-            return Bridge("Sam", "Alex", self.clone, messenger, self.access, self.config, gaps=[0.01],
-                          log=self.lines.append)  # fmt: skip
+            return Bridge(
+                "Sam",
+                "Alex",
+                self.clone,
+                messenger,
+                self.access,
+                self.config,
+                gaps=[0.01],
+                log=self.lines.append,
+                bubbles=self.bubbles,
+            )
 
         try:
             await telegram.run(telegram.bot(self.token, self.fake.url), make, self.lines.append, self.stop)
@@ -273,3 +293,124 @@ def test_a_bot_that_cannot_be_named_an_ai_does_not_start(fake, tmp_path, clone):
     assert isinstance(running.error, InputError)
     assert "(AI)" in str(running.error)
     assert "sendMessage" not in fake.calls
+
+
+def test_a_refused_disclosure_leaves_the_chat_untold_and_unanswered_until_it_is_delivered(fake, bridge, clone):
+    fake.refuse_sends = 1  # Telegram refuses the disclosure
+    fake.says(42, "hello?")
+    fake.wait_for(lambda f: f.calls.count("sendMessage") == 1)
+    fake.says(43, "x")  # a stranger after it: its refusal shows the first message was handled
+    fake.wait_for(lambda f: len(f.texts(43)) == 1)
+    assert fake.texts(42) == []  # no reply went out without the disclosure
+    assert clone.histories == []
+    assert "42" not in bridge.state.disclosed
+    assert any("refused the AI disclosure" in line for line in bridge.lines)
+    fake.says(42, "still there?")  # the next message: told first, then answered
+    fake.wait_for(lambda f: len(f.texts(42)) == 3)
+    assert fake.texts(42) == [ABOUT, "ok", "sure thing"]
+    assert [line.text for line in clone.histories[0]] == ["still there?"]
+
+
+def test_a_pairing_code_allows_a_few_tries_per_chat_and_in_all(fake, tmp_path, clone):
+    running = Running(fake, tmp_path / "telegram.json", clone, allowed=(), code="314159")
+    try:
+        for guess in range(1000, 1000 + core.PAIRING_TRIES_PER_CHAT):
+            fake.says(43, f"/pair {guess:06d}")
+        fake.says(43, "/pair 314159")  # the right code, too late for this chat
+        fake.says(44, "/pair 314159")
+        fake.wait_for(lambda f: len(f.texts(44)) == 1)
+    finally:
+        running.close()
+    assert fake.texts(43) == [REFUSAL]
+    assert fake.texts(44) == [ABOUT]
+    assert BridgeState.load(tmp_path / "telegram.json").paired == {"44"}
+    wrong = [line for line in running.lines if "wrong pairing code" in line]
+    assert wrong[-1] == "chat 43: 5 wrong pairing codes; refused until the bridge restarts"
+    assert len(wrong) == core.PAIRING_TRIES_PER_CHAT
+
+
+def test_the_pairing_code_is_withdrawn_after_too_many_tries_in_all_and_expires(tmp_path):
+    now = [0.0]
+    lines: list[str] = []
+    code = "123456"
+    access = Access(BridgeState(tmp_path / "s.json"), pairing_code=code, clock=lambda: now[0], log=lines.append)
+    for chat in range(core.PAIRING_TRIES):
+        assert not access.pair("000000", str(chat))
+    assert not access.pair(code, "999")
+    assert "20 wrong pairing codes in all: the code is withdrawn (restart with --pair)" in lines
+    fresh = Access(BridgeState(tmp_path / "t.json"), pairing_code=code, clock=lambda: now[0], log=lines.append)
+    now[0] = core.PAIRING_MINUTES * 60 + 1
+    assert not fresh.pair(code, "1")
+    assert "the pairing code expired after 10 minutes: restart with --pair for a new one" in lines
+
+
+def test_a_malformed_update_is_skipped_without_its_text(fake, bridge, clone, caplog):
+    fake.raw(
+        {
+            "message": {
+                "message_id": 1,
+                "text": "secret words",
+                "from": {"id": 42, "is_bot": False, "first_name": "Alex"},
+            }
+        }
+    )
+    fake.says(42, "hi")
+    fake.wait_for(lambda f: len(f.texts(42)) == 3)
+    assert bridge.error is None
+    assert "skipped 1 update(s) Telegram sent that gptisyou cannot read" in bridge.lines
+    assert "secret words" not in "\n".join(bridge.lines) + caplog.text
+    fake.says(42, "again")  # the bad update is passed over for good
+    fake.wait_for(lambda f: len(f.texts(42)) == 5)
+    assert fake.offsets[-1] > 1
+
+
+def test_a_stop_stops_within_seconds_while_the_bot_api_cannot_be_reached(tmp_path, clone):
+    class Unreachable:
+        url = "http://127.0.0.1:1"
+
+    started = time.monotonic()
+    running = Running(Unreachable(), tmp_path / "telegram.json", clone)
+    time.sleep(1.5)  # retrying its start
+    running.close()
+    assert running.error is None
+    assert time.monotonic() - started < 10
+
+
+def test_a_stop_cuts_off_a_reply_the_network_holds_and_the_rest_is_sent_after_the_restart(fake, tmp_path, monkeypatch):
+    monkeypatch.setattr(core, "STOP_GRACE_S", 0.5)
+    first = Running(fake, tmp_path / "telegram.json", ScriptedClone("one\ntwo\nthree"))
+    fake.says(42, "hi")
+    fake.wait_for(lambda f: len(f.texts(42)) == 2)  # the disclosure and the first bubble
+    fake.fail_next = 10**6  # the API goes down before the second bubble
+    started = time.monotonic()
+    first.close()
+    assert time.monotonic() - started < 5
+    fake.fail_next = 0
+    clone = ScriptedClone("never")
+    second = Running(fake, tmp_path / "telegram.json", clone)
+    try:
+        fake.wait_for(lambda f: len(f.texts(42)) == 4)
+    finally:
+        second.close()
+    assert fake.texts(42) == [ABOUT, "one", "two", "three"]  # the reply finished, not written again
+    assert clone.histories == []
+
+
+def test_a_reply_is_never_split_into_more_bubbles_than_the_cap(fake, tmp_path):
+    running = Running(fake, tmp_path / "telegram.json", ScriptedClone("\n".join(map(str, range(38)))), bubbles=3)
+    try:
+        fake.says(42, "talk to me")
+        fake.says(43, "x")
+        fake.wait_for(lambda f: len(f.texts(43)) == 1 and len(f.texts(42)) == 4)
+    finally:
+        running.close()
+    assert fake.texts(42) == [ABOUT, "0", "1", "2"]
+
+
+def test_a_name_that_only_mentions_ai_is_renamed_exactly(fake, tmp_path, clone):
+    fake.bot_name = "Robin - a real human, not an (AI)"
+    running = Running(fake, tmp_path / "telegram.json", clone)
+    fake.wait_for(lambda f: "getUpdates" in f.calls)  # polling: named first
+    running.close()
+    assert fake.bot_name == "Sam (AI)"
+    assert 'the bot was named "Robin - a real human, not an (AI)": renamed "Sam (AI)"' in running.lines

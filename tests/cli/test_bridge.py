@@ -24,8 +24,12 @@ def fake():
 def test_the_telegram_bridge_discloses_replies_and_stops_cleanly_on_sigterm(trained, workspace, fake):
     command = [sys.executable, "-m", "gptisyou", "bridge", "telegram", "--as", "Ann", "--allow", "42",
                "--api-url", fake.url]  # fmt: skip
-    bridge = subprocess.Popen(command, env=os.environ | {"GPTISYOU_HOME": str(workspace), "TELEGRAM_BOT_TOKEN": TOKEN},
-                              stderr=subprocess.PIPE, text=True)  # fmt: skip
+    bridge = subprocess.Popen(
+        command,
+        env=os.environ | {"GPTISYOU_HOME": str(workspace), "TELEGRAM_BOT_TOKEN": TOKEN},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         fake.says(42, "w3")
         fake.wait_for(lambda f: len(f.texts(42)) >= 2, timeout=120)
@@ -65,3 +69,43 @@ def test_the_token_is_no_option(run):
     assert result.exit_code == 2
     assert "No such option '--token'." in result.stderr
     assert TOKEN not in result.output
+
+
+@pytest.mark.parametrize("url", ["ftp://api.example.org", "api.telegram.org", "http://"])
+def test_an_api_url_that_is_not_http_is_a_usage_error(run, url):
+    result = run("bridge", "telegram", "--as", "Ann", "--allow", "42", "--api-url", url)
+    assert result.exit_code == 2
+    assert f"'{url}' is not an http:// or https:// URL" in result.stderr
+
+
+@pytest.mark.slow  # a real bridge process that loads torch
+def test_sigterm_stops_the_bridge_within_seconds_while_the_bot_api_cannot_be_reached(trained, workspace):
+    command = [
+        sys.executable,
+        "-m",
+        "gptisyou",
+        "bridge",
+        "telegram",
+        "--as",
+        "Ann",
+        "--allow",
+        "42",
+        "--api-url",
+        "http://127.0.0.1:1",
+    ]
+    bridge = subprocess.Popen(
+        command,
+        env=os.environ | {"GPTISYOU_HOME": str(workspace), "TELEGRAM_BOT_TOKEN": TOKEN},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for line in bridge.stderr:  # up and retrying
+            if "network trouble" in line:
+                break
+        bridge.send_signal(signal.SIGTERM)
+        _, stderr = bridge.communicate(timeout=10)
+    finally:
+        bridge.kill()
+    assert bridge.returncode == 0, stderr
+    assert "stopped" in stderr

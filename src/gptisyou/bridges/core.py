@@ -1,9 +1,11 @@
 """What a bridge does, whatever the messenger: who may talk to the clone, the disclosure, each chat's context,
 the pace of replies, one generation at a time.
 
-Safe by construction: every chat is told that this is an AI imitation before it gets a reply, and /about tells it
-again; nobody is let in unless listed or paired; in a group the clone speaks only when spoken to. There is no
-setting that turns any of this off. Nothing here logs what anyone wrote.
+Safe by construction: every chat is told that this is an AI imitation before it gets a reply — told means the
+messenger took the message; until it has, the chat gets no reply — and /about tells it again; nobody is let in
+unless listed or paired with a code that allows a few tries and expires; in a group the clone speaks only when
+spoken to; a stop stops within seconds, whatever the network does. There is no setting that turns any of this
+off. Nothing here logs what anyone wrote.
 """
 
 import asyncio
@@ -30,6 +32,11 @@ REFUSAL = "This is a private AI chatbot: its owner has not let this chat in. (Yo
 NOT_TEXT = "I can only read text messages."
 BUSY = "I am answering other messages: try again in a minute."
 FAILED = "Something went wrong on my side: no reply this time."
+MAX_BUBBLES = 8  # messages one reply may become at most, where the person's own longest turn does not say less
+STOP_GRACE_S = 5.0  # after a stop, how long the reply in flight may take to finish before it is cut off
+PAIRING_TRIES_PER_CHAT = 5  # wrong codes a chat may send; then it is refused until the bridge restarts
+PAIRING_TRIES = 20  # wrong codes from all chats together; then the code is withdrawn
+PAIRING_MINUTES = 10  # a code expires this long after it is printed
 
 
 def disclosure(persona: str) -> str:
@@ -39,6 +46,21 @@ def disclosure(persona: str) -> str:
         f"written by a computer program and may be wrong. /about repeats this; /forget clears what I remember of this "
         "chat."
     )
+
+
+async def unless(stopping: asyncio.Event, awaitable: Awaitable):
+    """What `awaitable` gives, or None once `stopping` is set (then it is cancelled, or its result dropped: a stop
+    wins a tie, so nothing new starts after it)."""
+    answer = asyncio.ensure_future(awaitable)
+    waiting = asyncio.ensure_future(stopping.wait())
+    try:
+        await asyncio.wait({answer, waiting}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiting.cancel()
+    if stopping.is_set():
+        answer.cancel()
+        return None
+    return answer.result()
 
 
 def display_name(persona: str) -> str:
@@ -67,7 +89,9 @@ class Incoming:
 
 
 class Messenger(Protocol):
-    async def send(self, chat: str, text: str) -> None: ...
+    async def send(self, chat: str, text: str) -> bool:
+        """Send `text`; True once the messenger took it, False when it refused (a blocked bot, a chat gone)."""
+        ...
 
     async def typing(self, chat: str) -> None: ...
 
@@ -78,8 +102,9 @@ class Messenger(Protocol):
 @dataclass
 class BridgeState:
     """What a bridge remembers across restarts, in one private JSON file of the workspace: the chats let in by a
-    pairing code, the chats told what it is, the chats refused once, each chat's last turns, and which of the
-    messenger's updates are answered (so a restart answers none twice and forgets none)."""
+    pairing code, the chats told what it is, the chats refused once, each chat's last turns, which of the
+    messenger's updates are answered (so a restart answers none twice and forgets none), and the bubbles of a reply
+    not sent yet (so a restart finishes it rather than answering again)."""
 
     path: Path
     paired: set[str] = field(default_factory=set)
@@ -88,6 +113,7 @@ class BridgeState:
     contexts: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     confirmed: int | None = None  # every update up to this one is answered
     answered: set[int] = field(default_factory=set)  # answered updates after `confirmed`
+    outbox: dict[str, list[str]] = field(default_factory=dict)  # each chat's bubbles still to send
     pending: set[int] = field(default_factory=set, repr=False)  # taken in, not answered yet: not saved
 
     @classmethod
@@ -101,16 +127,30 @@ class BridgeState:
             return cls(path)
         try:
             saved = json.loads(path.read_text(encoding="utf-8"))
-            return cls(path, set(saved["paired"]), set(saved["disclosed"]), set(saved["refused"]),
-                       {chat: [tuple(turn) for turn in turns] for chat, turns in saved["contexts"].items()},
-                       saved["confirmed"], set(saved["answered"]))  # fmt: skip
+            return cls(
+                path,
+                set(saved["paired"]),
+                set(saved["disclosed"]),
+                set(saved["refused"]),
+                {chat: [tuple(turn) for turn in turns] for chat, turns in saved["contexts"].items()},
+                saved["confirmed"],
+                set(saved["answered"]),
+                {chat: [str(bubble) for bubble in bubbles] for chat, bubbles in saved.get("outbox", {}).items()},
+            )
         except (ValueError, KeyError, TypeError, AttributeError):
             raise InputError(f"{path}: not a bridge's state (delete it to start afresh)") from None
 
     def save(self) -> None:
         ensure_private_dir(self.path.parent)
-        saved = {"paired": sorted(self.paired), "disclosed": sorted(self.disclosed), "refused": sorted(self.refused),
-                 "contexts": self.contexts, "confirmed": self.confirmed, "answered": sorted(self.answered)}  # fmt: skip
+        saved = {
+            "paired": sorted(self.paired),
+            "disclosed": sorted(self.disclosed),
+            "refused": sorted(self.refused),
+            "contexts": self.contexts,
+            "confirmed": self.confirmed,
+            "answered": sorted(self.answered),
+            "outbox": self.outbox,
+        }
         with written_whole(self.path) as file:
             json.dump(saved, file, ensure_ascii=False)
 
@@ -153,12 +193,23 @@ class BridgeState:
 
 @dataclass
 class Access:
-    """Nobody by default: the chats and users listed (`--allow`), the owners, and chats paired with the code."""
+    """Nobody by default: the chats and users listed (`--allow`), the owners, and chats paired with the code.
+
+    The code is six digits, so it is guarded: a chat has `PAIRING_TRIES_PER_CHAT` wrong tries, then is refused until
+    the bridge restarts; all chats together have `PAIRING_TRIES`, then the code is withdrawn; and it expires after
+    `PAIRING_MINUTES`. Each of these is logged (a chat id, never what it sent)."""
 
     state: BridgeState
     allowed: Collection[str] = ()
     owners: Collection[str] = ()
     pairing_code: str | None = None  # one use: gone once a chat pairs with it
+    log: Callable[[str], None] = lambda _: None
+    clock: Callable[[], float] = time.monotonic
+    wrong_tries: dict[str, int] = field(default_factory=dict)
+    code_expires: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.code_expires = self.clock() + PAIRING_MINUTES * 60
 
     @staticmethod
     def new_code() -> str:
@@ -168,12 +219,30 @@ class Access:
         return bool({message.chat, message.sender} & {*self.allowed, *self.owners, *self.state.paired})
 
     def pair(self, code: str, chat: str) -> bool:
-        if self.pairing_code is None or not secrets.compare_digest(code.strip(), self.pairing_code):
+        """True when `code` pairs `chat`; every refusal is logged, and counted against the chat and the code."""
+        if self.pairing_code is not None and self.clock() > self.code_expires:
+            self.pairing_code = None
+            self.log(f"the pairing code expired after {PAIRING_MINUTES} minutes: restart with --pair for a new one")
+        if self.pairing_code is None:
+            self.log(f"chat {chat} sent /pair, but no pairing code is valid")
             return False
-        self.pairing_code = None
-        self.state.paired.add(chat)
-        self.state.save()
-        return True
+        tries = self.wrong_tries.get(chat, 0)
+        if tries >= PAIRING_TRIES_PER_CHAT:
+            return False  # logged once, when it reached the limit
+        if secrets.compare_digest(code.strip(), self.pairing_code):
+            self.pairing_code = None
+            self.state.paired.add(chat)
+            self.state.save()
+            return True
+        self.wrong_tries[chat] = tries + 1
+        if tries + 1 == PAIRING_TRIES_PER_CHAT:
+            self.log(f"chat {chat}: {PAIRING_TRIES_PER_CHAT} wrong pairing codes; refused until the bridge restarts")
+        else:
+            self.log(f"chat {chat}: wrong pairing code ({tries + 1} of {PAIRING_TRIES_PER_CHAT} tries)")
+        if sum(self.wrong_tries.values()) >= PAIRING_TRIES:
+            self.pairing_code = None
+            self.log(f"{PAIRING_TRIES} wrong pairing codes in all: the code is withdrawn (restart with --pair)")
+        return False
 
 
 class RateLimit:
@@ -191,6 +260,15 @@ class RateLimit:
             return False
         times.append(now)
         return True
+
+
+def most_bubbles(sessions: list[Session], persona: str) -> int:
+    """The most messages one of the persona's turns holds, up to `MAX_BUBBLES`: no reply is split into more."""
+    longest = max(
+        (len(turn.bubbles) for session in sessions for turn in session.turns if turn.sender == persona),
+        default=MAX_BUBBLES,
+    )
+    return max(1, min(longest, MAX_BUBBLES))
 
 
 def bubble_gaps(sessions: list[Session], persona: str) -> list[float]:
@@ -216,12 +294,24 @@ class _Job:
 class Bridge:
     """Decides what to do with each incoming message, and writes the replies one at a time (`work`)."""
 
-    def __init__(self, persona: str, me: str, clone: Responder, messenger: Messenger, access: Access,
-                 config: BridgeConfig = BridgeConfig(), sampling: Sampling = Sampling(), gaps: list[float] = (),
-                 log: Callable[[str], None] = lambda _: None, rng: random.Random | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        persona: str,
+        me: str,
+        clone: Responder,
+        messenger: Messenger,
+        access: Access,
+        config: BridgeConfig = BridgeConfig(),
+        sampling: Sampling = Sampling(),
+        gaps: list[float] = (),
+        log: Callable[[str], None] = lambda _: None,
+        rng: random.Random | None = None,
+        bubbles: int = MAX_BUBBLES,
+    ) -> None:
+        """`bubbles`: the most messages one reply becomes (`most_bubbles`)."""
         self.persona, self.me, self.clone, self.messenger = persona, me, clone, messenger
         self.access, self.state, self.config, self.sampling = access, access.state, config, sampling
-        self.gaps, self.log, self.rng = list(gaps), log, rng or random.Random()
+        self.gaps, self.log, self.rng, self.bubbles = list(gaps), log, rng or random.Random(), bubbles
         self.rate = RateLimit(config.per_minute)
         self.slowed: set[str] = set()  # chats told to slow down, until their rate allows them again
         self.queue: asyncio.Queue[_Job] = asyncio.Queue(maxsize=config.queue)
@@ -233,7 +323,9 @@ class Bridge:
 
     async def serve(self, stop: asyncio.Event, feeding: Awaitable) -> asyncio.Future:
         """Reply until `stop` is set, an owner stops the bridge, or `feeding` (what brings it messages: a poll, a
-        gateway) ends; return after the reply in flight, with `feeding` as a future, done or still running."""
+        gateway) ends; return after the reply in flight, with `feeding` as a future, done or still running. A reply
+        still sending `STOP_GRACE_S` after the stop (a network down, a retry) is cut off: what it had not sent
+        waits in the state's outbox for the next start."""
         feeder = asyncio.ensure_future(feeding)
         worker = asyncio.create_task(self.work())
         stopped = asyncio.ensure_future(stop.wait())
@@ -242,20 +334,18 @@ class Bridge:
         finally:
             stopped.cancel()
         self.stop()
-        await worker
+        done, _ = await asyncio.wait({worker}, timeout=STOP_GRACE_S)
+        if not done:
+            self.log(f"the reply in flight did not finish within {STOP_GRACE_S:.0f} s of the stop: cut off")
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+        self.state.save()
         return feeder
 
     async def unless_stopped(self, awaitable: Awaitable):
-        """What `awaitable` gives, or None once the bridge is stopping (then it is cancelled, or its result dropped:
-        a stop wins a tie, so nothing new starts after it)."""
-        answer = asyncio.ensure_future(awaitable)
-        stopping = asyncio.ensure_future(self.stopping.wait())
-        await asyncio.wait({answer, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        stopping.cancel()
-        if self.stopping.is_set():
-            answer.cancel()
-            return None
-        return answer.result()
+        """What `awaitable` gives, or None once the bridge is stopping (see `unless`)."""
+        return await unless(self.stopping, awaitable)
 
     async def receive(self, message: Incoming) -> None:
         """Answer `message` now (a command, a refusal, a note) or queue it for the clone. Once stopping, nothing is
@@ -281,7 +371,9 @@ class Bridge:
             self.state.done(message.update)
 
     async def work(self) -> None:
-        """Reply to the queued messages one at a time until `stop`."""
+        """Finish the replies a stop cut off, then reply to the queued messages one at a time until `stop`."""
+        for chat in list(self.state.outbox):
+            await self._send_outbox(chat)
         while (job := await self.unless_stopped(self.queue.get())) is not None:
             try:
                 await self._answer(job)
@@ -300,10 +392,9 @@ class Bridge:
         if not self.access.lets_in(message):
             await self._stranger(message, command, argument)
             return False
-        if message.chat not in self.state.disclosed:
-            await self._disclose(message.chat)
-            if command in ("/start", "/about"):
-                return False
+        told = message.chat in self.state.disclosed
+        if not told and (not await self._disclose(message.chat) or command in ("/start", "/about")):
+            return False  # not told: no reply, and the disclosure is tried again at its next message
         if command:
             await self._command(message, command)
             return False
@@ -336,10 +427,14 @@ class Bridge:
             self.state.save()
             await self.messenger.send(message.chat, REFUSAL)
 
-    async def _disclose(self, chat: str) -> None:
-        await self.messenger.send(chat, disclosure(self.persona))
+    async def _disclose(self, chat: str) -> bool:
+        """Tell `chat` what this is; True once the messenger took the message, and only then is it told."""
+        if not await self.messenger.send(chat, disclosure(self.persona)):
+            self.log(f"chat {chat}: the messenger refused the AI disclosure; no reply until it takes it")
+            return False
         self.state.disclosed.add(chat)
         self.state.save()
+        return True
 
     async def _command(self, message: Incoming, command: str) -> None:
         chat = message.chat
@@ -374,27 +469,47 @@ class Bridge:
             reply = None
         finally:
             typing.cancel()
-        try:
-            if reply is None:
-                await self.messenger.send(job.chat, FAILED)
-            else:
-                turns = [*self.state.contexts.get(job.chat, []), (self.me, job.text), (self.persona, reply)]
-                self.state.contexts[job.chat] = turns[max(0, len(turns) - self.config.context_turns) :]
-                self.state.save()
-                await self._send_bubbles(job.chat, reply)
-        finally:
-            if job.update is not None:
-                self.state.done(job.update)
-            else:
-                self.state.save()
+        if job.chat not in self.state.disclosed and not await self._disclose(job.chat):
+            self._settle_job(job)  # queued only once told: this is a safeguard, and an untold chat hears nothing
+            return
+        if reply is None:
+            await self.messenger.send(job.chat, FAILED)
+            self._settle_job(job)
+            return
+        turns = [*self.state.contexts.get(job.chat, []), (self.me, job.text), (self.persona, reply)]
+        self.state.contexts[job.chat] = turns[max(0, len(turns) - self.config.context_turns) :]
+        bubbles = [bubble.strip() for bubble in reply.split("\n") if bubble.strip()][: self.bubbles]
+        self.state.outbox[job.chat] = bubbles
+        self._settle_job(job)  # saved with its bubbles: from here a restart sends what is left, never a new reply
+        await self._send_outbox(job.chat)
 
-    async def _send_bubbles(self, chat: str, reply: str) -> None:
-        bubbles = [bubble.strip() for bubble in reply.split("\n") if bubble.strip()]
-        for number, bubble in enumerate(bubbles):
-            if number:
-                await asyncio.sleep(self._pause())
-            await self.messenger.send(chat, bubble)
-        self.log(f"chat {chat}: replied in {len(bubbles)} bubble(s)")
+    def _settle_job(self, job: _Job) -> None:
+        if job.update is not None:
+            self.state.done(job.update)
+        else:
+            self.state.save()
+
+    async def _send_outbox(self, chat: str) -> None:
+        """Send `chat`'s waiting bubbles one at a time with the person's pauses, each struck off as it is sent."""
+        sent = 0
+        try:
+            while bubbles := self.state.outbox.get(chat):
+                if sent:
+                    await asyncio.sleep(self._pause())
+                if not await self.messenger.send(chat, bubbles[0]):
+                    break  # the chat is gone or blocked the bot: the rest would fail too
+                sent += 1
+                self.state.outbox[chat] = bubbles[1:]
+                self.state.save()
+        except asyncio.CancelledError:
+            raise  # cut off by a stop: the rest waits in the outbox for the next start
+        except Exception:
+            self.state.outbox.pop(chat, None)
+            self.state.save()
+            raise
+        self.state.outbox.pop(chat, None)
+        self.state.save()
+        self.log(f"chat {chat}: replied in {sent} bubble(s)")
 
     def _pause(self) -> float:
         """A pause between two bubbles: one of the person's own, at most `max_pause`."""

@@ -2,6 +2,7 @@
 mentioned or replied to. Its replies can mention nobody (no @everyone, no pings)."""
 
 import asyncio
+import logging
 from collections.abc import Callable
 
 import discord
@@ -10,19 +11,25 @@ from gptisyou.bridges.core import Bridge, Incoming, display_name
 from gptisyou.errors import InputError
 
 MAX_MESSAGE_CHARS = 2000  # Discord's limit on one message
+MAX_NAME_CHARS = 32  # Discord's limit on a user name and a nickname
+# discord.py logs an event it fails on with the event's data: the bridge logs a failure itself, without content
+logging.getLogger("discord").setLevel(logging.CRITICAL + 1)
 
 
 class DiscordMessenger:
     def __init__(self, client: discord.Client, log: Callable[[str], None]) -> None:
         self.client, self.log = client, log
 
-    async def send(self, chat: str, text: str) -> None:
-        """Send `text`; a channel the bot cannot reach any more is logged, not raised."""
+    async def send(self, chat: str, text: str) -> bool:
+        """Send `text`; False, and logged, when Discord refuses it (a channel the bot cannot reach, a user who
+        does not take direct messages)."""
         try:
             channel = self.client.get_channel(int(chat)) or await self.client.fetch_channel(int(chat))
             await channel.send(text[:MAX_MESSAGE_CHARS], allowed_mentions=discord.AllowedMentions.none())
-        except (discord.Forbidden, discord.NotFound) as error:
-            self.log(f"chat {chat}: Discord did not take the message ({type(error).__name__})")
+        except discord.HTTPException as error:
+            self.log(f"chat {chat}: Discord did not take the message ({type(error).__name__} {error.status})")
+            return False
+        return True
 
     async def typing(self, chat: str) -> None:
         channel = self.client.get_channel(int(chat)) or await self.client.fetch_channel(int(chat))
@@ -57,30 +64,47 @@ class BridgeClient(discord.Client):
     async def on_message(self, message: discord.Message) -> None:
         if not self.named.is_set():
             return  # not yet named as an AI: nothing is answered before
-        received = incoming(message, self.user)
+        try:
+            received = incoming(message, self.user)
+        except (AttributeError, KeyError, TypeError, ValueError):
+            received = None
+            self.log("skipped a message Discord sent that gptisyou cannot read")
         if received is not None:
             await self.bridge.receive(received)
 
+    async def on_error(self, event: str, *args, **kwargs) -> None:
+        """An event handler failed: one line, never the event (discord.py's default prints it with a traceback)."""
+        self.log(f"skipped a Discord {event} event that failed")
+
 
 async def named_as_ai(client: discord.Client, persona: str, log: Callable[[str], None]) -> None:
-    """The bot's user name, and its nickname in every server, say "(AI)".
+    """The bot's user name, and its nickname in every server, are exactly "PERSONA (AI)" (its end kept where
+    Discord's 32 characters cut the persona's name); any other name is changed, and logged with the name it had.
 
     Raises:
-        InputError: the user name lacks it and cannot be changed.
+        InputError: the user name is another and cannot be changed.
     """
-    name = display_name(persona)[:32]
-    if "(AI)" not in client.user.name:
+    name = ai_name(persona)
+    if client.user.name != name:
+        was = client.user.name
         try:
             await client.user.edit(username=name)
         except (discord.HTTPException, AttributeError, TypeError):
             raise InputError(f'could not name the bot "{name}": rename it so in the Developer Portal, then start again'
                              ) from None  # fmt: skip
+        log(f'the bot was named "{was}": renamed "{name}"')
     for guild in client.guilds:
-        if "(AI)" not in (guild.me.nick or client.user.name):
+        if (guild.me.nick or client.user.name) != name:
             try:
                 await guild.me.edit(nick=name)
             except discord.HTTPException:
                 log(f'could not set the nickname "{name}" in {guild.name}: the bot\'s name shows there')
+
+
+def ai_name(persona: str) -> str:
+    """ "PERSONA (AI)" in Discord's 32 characters: the persona's name is cut, never the "(AI)"."""
+    marker = display_name("")
+    return display_name(persona[: MAX_NAME_CHARS - len(marker)])
 
 
 def incoming(message: discord.Message, me: discord.ClientUser) -> Incoming | None:

@@ -8,13 +8,14 @@ tests point it at a fake on 127.0.0.1.
 import asyncio
 import functools
 import logging
+import warnings
 from collections.abc import Awaitable, Callable
 
 import telegram
 from telegram.constants import ChatAction, ChatType, MessageEntityType
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 
-from gptisyou.bridges.core import Bridge, Incoming, display_name
+from gptisyou.bridges.core import Bridge, Incoming, display_name, unless
 from gptisyou.errors import InputError
 
 PUBLIC_API = "https://api.telegram.org"
@@ -24,6 +25,11 @@ FIRST_BACKOFF_S, MAX_BACKOFF_S = 1.0, 60.0
 MAX_MESSAGE_CHARS = 4096  # Telegram's limit on one message
 
 logging.getLogger("httpx").setLevel(logging.WARNING)  # httpx logs every request's URL, and the token is in it
+# python-telegram-bot logs an update it cannot read whole, text included, at CRITICAL: the bridge reports such
+# updates itself, without their content
+logging.getLogger("telegram").setLevel(logging.CRITICAL + 1)
+# the updates are asked for raw, to read them one at a time (`_updates`), which the library warns against
+warnings.filterwarnings("ignore", message=r"Please use 'Bot\.getUpdates'")
 
 
 def bot(token: str, api_url: str = PUBLIC_API) -> telegram.Bot:
@@ -37,14 +43,16 @@ class TelegramMessenger:
     def __init__(self, client: telegram.Bot, log: Callable[[str], None]) -> None:
         self.client, self.log = client, log
 
-    async def send(self, chat: str, text: str) -> None:
-        """Send `text` as plain text (never parse_mode: nothing in a reply becomes markup); a chat that blocked the
-        bot or a message Telegram refuses is logged, not raised."""
+    async def send(self, chat: str, text: str) -> bool:
+        """Send `text` as plain text (never parse_mode: nothing in a reply becomes markup); False, and logged, when
+        Telegram refuses it (a chat that blocked the bot, a message it will not take)."""
         try:
             await _retried(lambda: self.client.send_message(int(chat), text[:MAX_MESSAGE_CHARS],
                                                             disable_web_page_preview=True), self.log)  # fmt: skip
         except (BadRequest, Forbidden) as error:
             self.log(f"chat {chat}: Telegram did not take the message ({type(error).__name__})")
+            return False
+        return True
 
     async def typing(self, chat: str) -> None:
         await self.client.send_chat_action(int(chat), ChatAction.TYPING)
@@ -59,12 +67,14 @@ async def run(client: telegram.Bot, make_bridge: Callable[[TelegramMessenger], B
         InputError: Telegram refused the token, or the bot's name cannot carry "(AI)".
     """
     try:
-        await _retried(client.initialize, log)
+        if await unless(stop, _retried(client.initialize, log)) is None and stop.is_set():
+            return  # stopped while the Bot API could not be reached
     except (InvalidToken, Forbidden):
         raise InputError("Telegram refused the bot token (TELEGRAM_BOT_TOKEN or --token-file)") from None
     try:
         bridge = make_bridge(TelegramMessenger(client, log))
-        await _named_as_ai(client, bridge.persona)
+        if await unless(stop, _named_as_ai(client, bridge.persona, log)) is None and stop.is_set():
+            return
         log(f"@{client.username} is {display_name(bridge.persona)}: waiting for messages")
         polling = await bridge.serve(stop, _poll(client, bridge, log))
         await polling  # it returns at once from a wait for news, and after the message at hand otherwise
@@ -72,40 +82,70 @@ async def run(client: telegram.Bot, make_bridge: Callable[[TelegramMessenger], B
         await client.shutdown()
 
 
-async def _named_as_ai(client: telegram.Bot, persona: str) -> None:
-    """The bot's display name says it is an AI: renamed if it does not (Telegram allows it to the bot itself)."""
+async def _named_as_ai(client: telegram.Bot, persona: str, log: Callable[[str], None]) -> bool:
+    """The bot's display name is exactly "PERSONA (AI)": renamed if it is anything else (Telegram allows it to the
+    bot itself), which is logged with the name it had."""
     name = display_name(persona)
-    if "(AI)" in (client.first_name or ""):
-        return
+    if client.first_name == name:
+        return True
     try:
-        await client.set_my_name(name)
+        await _retried(lambda: client.set_my_name(name), log)
     except TelegramError:
         raise InputError(f'could not name the bot "{name}": name it so in @BotFather, then start again') from None
+    log(f'the bot was named "{client.first_name}": renamed "{name}"')
+    return True
 
 
 async def _poll(client: telegram.Bot, bridge: Bridge, log: Callable[[str], None]) -> None:
     offset, latest = bridge.state.resume_from, None
     while not bridge.stopping.is_set():
-        asked = functools.partial(client.get_updates, offset=offset, timeout=POLL_SECONDS, allowed_updates=["message"])
-        updates = await bridge.unless_stopped(_retried(asked, log))
+        updates = await bridge.unless_stopped(_retried(functools.partial(_updates, client, offset), log))
         if updates is None:
             return
-        fresh = [update for update in updates if not bridge.state.is_known(update.update_id)]
-        for update in fresh:
-            message = incoming(update, client)
+        fresh = [(number, update) for number, update in updates if not bridge.state.is_known(number)]
+        unreadable = 0
+        for number, update in fresh:
+            message = incoming(update, client) if update is not None else None
             if message is not None:
                 await bridge.receive(message)
             else:
-                bridge.state.done(update.update_id)  # nothing to answer (an edit, a member joining…)
-        latest = max([update.update_id for update in updates] + ([latest] if latest is not None else []), default=None)
+                unreadable += update is None
+                bridge.state.done(number)  # nothing to answer (an edit, a member joining, a malformed update)
+        if unreadable:
+            log(f"skipped {unreadable} update(s) Telegram sent that gptisyou cannot read")
+        latest = max([number for number, _ in updates] + ([latest] if latest is not None else []), default=None)
         offset = bridge.state.poll_from(latest)
         if updates and not fresh:
             # only updates still waiting for their replies: Telegram answers at once, so wait a little first
             await bridge.unless_stopped(asyncio.sleep(WAITING_POLL_S))
 
 
+async def _updates(client: telegram.Bot, offset: int | None) -> list[tuple[int, telegram.Update | None]]:
+    """The next updates, each with its number, read one at a time: one Telegram sent malformed (a message without
+    its chat or date) is None, where the library would fail on the whole batch, and the bridge with it."""
+    asked = {"timeout": POLL_SECONDS, "allowed_updates": ["message"], **({"offset": offset} if offset else {})}
+    raw = await client.do_api_request("getUpdates", api_kwargs=asked, read_timeout=POLL_SECONDS + 10)
+    updates = []
+    for data in raw if isinstance(raw, list) else []:
+        number = data.get("update_id") if isinstance(data, dict) else None
+        if type(number) is not int:
+            continue  # without its number it cannot even be passed over: Telegram never sends one so
+        try:
+            updates.append((number, telegram.Update.de_json(data, client)))
+        except Exception:  # noqa: BLE001 - whatever the library chokes on, the update is skipped
+            updates.append((number, None))
+    return updates
+
+
 def incoming(update: telegram.Update, client: telegram.Bot) -> Incoming | None:
-    """The update as the bridge sees it; None for anything but a new message from a person."""
+    """The update as the bridge sees it; None for anything but a new message from a person, or a malformed one."""
+    try:
+        return _incoming(update, client)
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return None
+
+
+def _incoming(update: telegram.Update, client: telegram.Bot) -> Incoming | None:
     message = update.message
     if message is None or message.from_user is None or message.from_user.is_bot:
         return None

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from gptisyou.bridges.core import BridgeConfig
-from gptisyou.cli.context import chosen, config_options, open_store, stderr_console
+from gptisyou.cli.context import chosen, config_options, open_store, printable, stderr_console
 from gptisyou.cli.talk import load_clone, persona_options
 from gptisyou.errors import InputError, MissingExtra
 
@@ -51,7 +51,7 @@ def bridge() -> None:
 
 @bridge.command()
 @_bridge_options
-@click.option("--api-url", default="https://api.telegram.org", show_default=True,
+@click.option("--api-url", default="https://api.telegram.org", show_default=True, callback=lambda _c, _p, v: _api_url(v),
               help="The Bot API server: a self-hosted one (Telegram publishes it) instead of the public one.")  # fmt: skip
 @click.pass_context
 def telegram(ctx: click.Context, api_url: str, **options) -> None:
@@ -82,7 +82,7 @@ def discord(ctx: click.Context, **options) -> None:
 def _serve(ctx: click.Context, name: str, token: str, run, persona: str, me: str | None, run_dir: Path | None,
            backend: str, style_strength: float, engine: str, allowed: tuple[str, ...], pairing: bool,
            owners: tuple[str, ...], **pace) -> None:  # fmt: skip
-    from gptisyou.bridges.core import Access, Bridge, BridgeState, bubble_gaps
+    from gptisyou.bridges.core import PAIRING_MINUTES, Access, Bridge, BridgeState, bubble_gaps, most_bubbles
     from gptisyou.data.memory import every_session
     from gptisyou.store.workspace import bridge_state_path
 
@@ -91,22 +91,36 @@ def _serve(ctx: click.Context, name: str, token: str, run, persona: str, me: str
     loaded = load_clone(ctx, persona, me, run_dir, backend, style_strength, engine)
     if loaded.sessions is None:  # a hosted clone: its sessions were not read
         with open_store(ctx) as store:
-            gaps = bubble_gaps(every_session(store, persona), persona)
+            sessions = every_session(store, persona)
     else:
-        gaps = bubble_gaps(loaded.sessions, persona)
-    access = Access(state, allowed, owners, Access.new_code() if pairing else None)
+        sessions = loaded.sessions
+    gaps, bubbles = bubble_gaps(sessions, persona), most_bubbles(sessions, persona)
+
+    def log(line: str) -> None:
+        console.print(printable(line.replace(token, "<token>")), highlight=False, markup=False)
+
+    access = Access(state, allowed, owners, Access.new_code() if pairing else None, log)
     if access.pairing_code:
-        console.print(f"Pairing code: [bold]{access.pairing_code}[/bold] (send /pair {access.pairing_code} to the bot; "
-                      "it works once)")  # fmt: skip
+        console.print(
+            f"Pairing code: [bold]{access.pairing_code}[/bold] (send /pair {access.pairing_code} to the bot; "
+            f"it works once, within {PAIRING_MINUTES} minutes)"
+        )
     elif not (allowed or owners or state.paired):
         console.print("[yellow]Nobody is let in: add --allow ID or --pair.[/yellow]")
 
-    def log(line: str) -> None:
-        console.print(line.replace(token, "<token>"), highlight=False, markup=False)
-
     def make_bridge(messenger) -> Bridge:
-        return Bridge(persona, loaded.me, loaded.clone, messenger, access, BridgeConfig(**chosen(pace)),
-                      loaded.sampling(), gaps, log)  # fmt: skip
+        return Bridge(
+            persona,
+            loaded.me,
+            loaded.clone,
+            messenger,
+            access,
+            BridgeConfig(**chosen(pace)),
+            loaded.sampling(),
+            gaps,
+            log,
+            bubbles=bubbles,
+        )
 
     try:
         asyncio.run(_until_signalled(lambda stop: run(make_bridge, log, stop)))
@@ -125,6 +139,16 @@ async def _until_signalled(start) -> None:
     for number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(number, stop.set)
     await start(stop)
+
+
+def _api_url(value: str) -> str:
+    """An http(s) URL with a host, or a usage error: anything else would be retried forever."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise click.BadParameter(f"'{value}' is not an http:// or https:// URL")
+    return value
 
 
 def _token(messenger: str, token_file: Path | None) -> str:

@@ -145,6 +145,8 @@ def _print_import(result, console: Console, verbose: int) -> None:
     else:
         line = f"{result.messages_read:,} messages read, {result.messages_added:,} new, {span}"
     click.echo(printable(f"{result.path.name} → {chat}: {line}"))
+    for note in result.notes:
+        console.print("[yellow]note:[/]", literal(note))
     if verbose and result.report.date_order:
         console.print(literal(f"date order {result.report.date_order}: {result.report.date_order_reason}"))
 

@@ -28,6 +28,7 @@ from gptisyou.store.workspace import scratch_dir
 
 _BATCH = 5000
 _OVERLAP_SAMPLE = 5000  # a newer export starts inside the older one, so its first messages show the overlap
+_MIN_SHARED = 3  # fewer shared messages are a broadcast or a forward, not a newer export of the same chat
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,7 @@ class ImportResult:
     report: ParseReport
     import_id: int
     already: bool = False  # the same file, read the same way, was imported before: nothing was read again
+    notes: tuple[str, ...] = ()  # what the user should know about where the messages went
 
 
 def import_file(store: Store, path: Path, **options) -> ImportResult:
@@ -158,7 +160,8 @@ def _import_chat(db: sqlite3.Connection, file: _File, chat: Chat, messages: Iter
         " sender TEXT, ts TEXT, text TEXT, kind TEXT, attachment TEXT, edited INTEGER, words INTEGER)"
     )
     read = _stage(db, messages)
-    new_chat = chat_id is None and (chat_id := _matching_chat(db, chat, source_name)) is None
+    notes: list[str] = []
+    new_chat = chat_id is None and (chat_id := _matching_chat(db, chat, source_name, notes)) is None
     if new_chat:
         chat_id = db.execute(
             "INSERT INTO chats (title, source, created_at, source_key) VALUES (?, ?, ?, ?)",
@@ -169,6 +172,11 @@ def _import_chat(db: sqlite3.Connection, file: _File, chat: Chat, messages: Iter
         " messages_added) VALUES (?, ?, ?, ?, ?, ?, 0)",
         (chat_id, path.name, file.sha256, _now(), report.date_order, read),
     ).lastrowid
+    if not new_chat and (changed := _replace_changed_messages(db, chat_id, import_id)):
+        notes.append(
+            f"{changed:,} message(s) already imported changed in this file (same sender and time, new "
+            "text): the newer text replaces the older"
+        )
     added = _add_new_messages(db, chat_id, import_id)
     first, last = db.execute("SELECT MIN(ts), MAX(ts) FROM incoming").fetchone()
     db.execute("UPDATE imports SET messages_added = ?, first_ts = ?, last_ts = ? WHERE id = ?",
@@ -176,7 +184,17 @@ def _import_chat(db: sqlite3.Connection, file: _File, chat: Chat, messages: Iter
     chat_title = db.execute("SELECT title FROM chats WHERE id = ?", (chat_id,)).fetchone()[0]
     db.execute("DROP TABLE temp.incoming")
     return ImportResult(
-        path, chat_id, chat_title, new_chat, read, added, optional_time(first), optional_time(last), report, import_id
+        path,
+        chat_id,
+        chat_title,
+        new_chat,
+        read,
+        added,
+        optional_time(first),
+        optional_time(last),
+        report,
+        import_id,
+        notes=tuple(notes),
     )
 
 
@@ -270,38 +288,51 @@ def _count_out_of_order_duplicates(db: sqlite3.Connection) -> None:
     )
 
 
-def _matching_chat(db: sqlite3.Connection, chat: Chat, source_name: str) -> int | None:
+def _matching_chat(db: sqlite3.Connection, chat: Chat, source_name: str, notes: list[str]) -> int | None:
     """The chat an import adds to.
 
     An app's own chat id decides wherever both sides have one: messages shared by two chats that have ids (a text
     sent to several people at once, a message forwarded to several chats) never join them. Otherwise the chat the
-    import shares most of its messages with, where they are most of what it holds over that chat's time span;
-    else, for a chat without an id, the one with the same title and people.
+    import shares several of its messages with, where they are most of what each holds over the other's time span
+    and nobody writes in the import who never wrote there; else, for a chat without an id, the one with the same
+    title and people. A chat shared with but not joined is named in `notes`: only the user can say it is the same.
     """
     if chat.stable:
         keyed = db.execute("SELECT id FROM chats WHERE source = ? AND source_key = ?", (source_name, chat.key))
         if (found := next((row[0] for row in keyed), None)) is not None:
             return found
+    senders = {name for (name,) in db.execute("SELECT DISTINCT sender FROM incoming WHERE sender IS NOT NULL")}
     overlapping = _overlapping_chat(db, source_name, keyless_only=chat.stable)
     if overlapping is not None:
-        if chat.stable:  # a chat first imported from a form without ids now has one
-            db.execute("UPDATE chats SET source_key = ? WHERE id = ?", (chat.key, overlapping))
-        return overlapping
+        newcomers = sorted(senders - _people_of(db, overlapping))
+        if not newcomers:
+            if chat.stable:  # a chat first imported from a form without ids now has one
+                db.execute("UPDATE chats SET source_key = ? WHERE id = ?", (chat.key, overlapping))
+            return overlapping
+        notes.append(
+            f"shares messages with chat {overlapping}, but {', '.join(newcomers[:3])} never wrote there: imported as "
+            f"a chat of its own (if it is the same chat, remove this one and import again with --chat {overlapping})"
+        )
     if chat.stable:
         return None
-    senders = {name for (name,) in db.execute("SELECT DISTINCT sender FROM incoming WHERE sender IS NOT NULL")}
     for (candidate,) in db.execute(
         "SELECT id FROM chats WHERE title = ? AND source = ? ORDER BY id", (chat.title, source_name)
     ):
-        people = {name for (name,) in db.execute("SELECT name FROM people WHERE chat_id = ?", (candidate,))}
+        people = _people_of(db, candidate)
         if len(people & senders) >= min(2, len(people), len(senders)):
             return candidate
     return None
 
 
+def _people_of(db: sqlite3.Connection, chat_id: int) -> set[str]:
+    return {name for (name,) in db.execute("SELECT name FROM people WHERE chat_id = ?", (chat_id,))}
+
+
 def _overlapping_chat(db: sqlite3.Connection, source_name: str, keyless_only: bool) -> int | None:
-    """The chat of this source sharing the most of the import's first messages, if they are at least half of
-    those that fall within its time span: a newer export of a chat repeats it, another chat shares a stray one."""
+    """The chat of this source sharing the most of the import's first messages, where they are several, at least
+    half of the import's messages within that chat's time span, and half of that chat's within the import's: a
+    newer export of a chat repeats it; another chat shares a stray line (a broadcast, a forward), which may be the
+    whole of what it and the other hold at that moment."""
     best = db.execute(
         """
         WITH sample AS (SELECT ts, content_hash FROM incoming ORDER BY seq LIMIT :sample)
@@ -312,18 +343,63 @@ def _overlapping_chat(db: sqlite3.Connection, source_name: str, keyless_only: bo
         """,
         {"sample": _OVERLAP_SAMPLE, "source": source_name, "keyless_only": keyless_only},
     ).fetchone()
-    if not best or not best[1]:
+    if not best or best[1] < _MIN_SHARED:
         return None
     chat_id, shared = best
-    (within,) = db.execute(
+    ours_within, theirs_within = db.execute(
         """
         WITH sample AS (SELECT ts FROM incoming ORDER BY seq LIMIT :sample),
-             span AS (SELECT MIN(ts) AS first, MAX(ts) AS last FROM messages WHERE chat_id = :chat)
-        SELECT COUNT(*) FROM sample, span WHERE sample.ts BETWEEN span.first AND span.last
+             ours AS (SELECT MIN(ts) AS first, MAX(ts) AS last FROM sample),
+             theirs AS (SELECT MIN(ts) AS first, MAX(ts) AS last FROM messages WHERE chat_id = :chat)
+        SELECT (SELECT COUNT(*) FROM sample, theirs WHERE sample.ts BETWEEN theirs.first AND theirs.last),
+               (SELECT COUNT(*) FROM messages, ours WHERE chat_id = :chat AND ts BETWEEN ours.first AND ours.last)
         """,
         {"sample": _OVERLAP_SAMPLE, "chat": chat_id},
     ).fetchone()
-    return chat_id if 2 * shared >= within else None
+    return chat_id if 2 * shared >= ours_within and 2 * shared >= theirs_within else None
+
+
+def _replace_changed_messages(db: sqlite3.Connection, chat_id: int, import_id: int) -> int:
+    """Give stored messages the text this file has for them, where it changed (an edited line): a stored text
+    message within the file's span that the file lacks, and a new one of the same sender at the same time, paired
+    in order. Without this, both would be kept. Returns how many changed."""
+    db.execute("CREATE INDEX temp.incoming_identity ON incoming (ts, content_hash, ordinal)")
+    gone = db.execute(
+        """
+        WITH span AS (SELECT MIN(ts) AS first, MAX(ts) AS last FROM incoming)
+        SELECT m.id, p.name, m.ts FROM messages m JOIN people p ON p.id = m.sender_id, span
+        WHERE m.chat_id = ? AND m.ts BETWEEN span.first AND span.last AND m.kind = 'text' AND NOT EXISTS (
+            SELECT 1 FROM incoming i WHERE i.ts = m.ts AND i.content_hash = m.content_hash AND i.ordinal = m.ordinal)
+        ORDER BY m.id
+        """,
+        (chat_id,),
+    ).fetchall()
+    if not gone:
+        return 0
+    fresh: dict[tuple[str, str], list[tuple]] = {}
+    for row in db.execute(
+        """
+        SELECT i.sender, i.ts, i.text, i.content_hash, i.ordinal, i.words, i.line FROM incoming i
+        WHERE i.kind = 'text' AND i.sender IS NOT NULL AND NOT EXISTS (
+            SELECT 1 FROM messages m WHERE m.chat_id = ? AND m.ts = i.ts AND m.content_hash = i.content_hash
+                                       AND m.ordinal = i.ordinal)
+        ORDER BY i.seq
+        """,
+        (chat_id,),
+    ):
+        fresh.setdefault((row[0], row[1]), []).append(row[2:])
+    changed = 0
+    for message_id, sender, ts in gone:
+        if not (waiting := fresh.get((sender, ts))):
+            continue
+        text, content_hash, ordinal, words, line = waiting.pop(0)
+        db.execute(
+            "UPDATE messages SET text = ?, content_hash = ?, ordinal = ?, words = ?, edited = 1, import_id = ?,"
+            " line = ? WHERE id = ?",
+            (text, content_hash, ordinal, words, import_id, line, message_id),
+        )
+        changed += 1
+    return changed
 
 
 def _add_new_messages(db: sqlite3.Connection, chat_id: int, import_id: int) -> int:
