@@ -6,9 +6,12 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from gptisyou.errors import InputError
 from gptisyou.messages import Message
 from gptisyou.portrait import voice
 from gptisyou.portrait.build import portrait
+from gptisyou.portrait.page import render
+from gptisyou.portrait.said import glance
 from gptisyou.sources import whatsapp_writer
 from gptisyou.store import ingest
 from gptisyou.store.database import Store
@@ -23,6 +26,11 @@ def _import(workspace, tmp_path, messages: list[Message], name: str = "WhatsApp 
     store = Store.open(workspace)
     ingest.import_file(store, path)
     return store
+
+
+def plain(text: str) -> str:
+    """A sentence without the isolates around its names."""
+    return text.replace("\u2068", "").replace("\u2069", "")
 
 
 def _by_hand() -> list[Message]:
@@ -116,8 +124,25 @@ def test_a_group_chat_and_a_one_sided_chat(workspace, tmp_path):
         path = tmp_path / "WhatsApp Chat with Notes.txt"
         whatsapp_writer.write_file(lonely, path, ANDROID)
         ingest.import_file(store, path)
-        alone = portrait(store, "Ann", with_name="Ann")
-        assert alone["people"]["Ann"]["glance"]["messages"] == 50
+        both = portrait(store, "Ann")
+        assert both["people"]["Ann"]["glance"]["messages"] == 50
+        with pytest.raises(InputError, match=r"^--with Ann: that is whom the portrait is of"):
+            portrait(store, "Ann", with_name="Ann")
+
+
+def test_a_chat_of_one_person_gets_no_phantom_partner(workspace, tmp_path, run):
+    lonely = [Message("Ann", MONDAY + timedelta(days=i), f"note to self {i}") for i in range(30)]
+    with _import(workspace, tmp_path, lonely, "WhatsApp Chat with Notes.txt") as store:
+        facts = portrait(store, "Ann")
+    assert (facts["with"], list(facts["people"])) == (None, ["Ann"])
+    assert (
+        plain(glance(facts)[0])
+        == "Ann wrote 30 messages (120 words) from 2024-01-01 to 2024-01-30; nobody else wrote in these chats."
+    )
+    assert "You" not in render(facts)
+    result = run("portrait", "--as", "Ann")
+    assert result.exit_code == 0, result.output
+    assert "You" not in result.output
 
 
 def test_the_cli_writes_a_private_page_prints_json_and_refuses_to_overwrite(run, workspace, tmp_path):
@@ -179,6 +204,7 @@ def test_the_clone_beside_the_person_says_the_largest_differences(workspace, tmp
     assert beside["replies"] == 12
     assert beside["stats"]["real"]["median_words"] == 4
     assert beside["stats"]["tuned"]["median_words"] == 19
-    assert beside["differences"][0] == "the clone's replies are 4.8 times as long as Ann's (19 words against 4)"
-    assert "100% of the clone's replies are questions, 0% of Ann's" in beside["differences"]
-    assert any("Ann writes “haha”" in line and "the clone never does" in line for line in beside["differences"])
+    differences = [plain(line) for line in beside["differences"]]
+    assert differences[0] == "the clone's replies are 4.8 times as long as Ann's (19 words against 4)"
+    assert "100% of the clone's replies are questions, 0% of Ann's" in differences
+    assert any("Ann writes “haha”" in line and "the clone never does" in line for line in differences)

@@ -11,7 +11,8 @@ from rich.text import Text
 
 # C0 and C1 control characters but tab and line break: an escape code in a file name must not reach a terminal;
 # and the bidirectional embeddings, overrides and isolates, which make a name display as another (U+202E)
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066\u2067]")
+_ISOLATES = re.compile("[\u2068\u2069]")  # the portrait's own name isolates: a terminal shows their content
 
 
 class Number(click.FloatRange):
@@ -78,8 +79,15 @@ def day(value) -> str:
 
 
 def printable(text: str) -> str:
-    """`text` with control characters shown as escapes (`\\x1b`), safe to write to a terminal."""
+    """`text` with control characters and direction marks shown as escapes (`\\x1b`, `\\u202e`), safe to write to
+    a terminal; first-strong isolates (U+2068 … U+2069) are left out."""
+    text = _ISOLATES.sub("", text)
     return _CONTROL.sub(lambda match: match[0].encode("unicode_escape").decode("ascii"), text)
+
+
+def one_line(text: str) -> str:
+    """`printable`, its line breaks shown as `\\n`: a name or a word on one line of a table or a list."""
+    return printable(text).replace("\n", "\\n")
 
 
 def literal(text: str, style: str = "") -> Text:

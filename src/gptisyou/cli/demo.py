@@ -6,7 +6,7 @@ import time
 import click
 
 from gptisyou.cli.chats import import_command, people
-from gptisyou.cli.context import Number, stderr_console
+from gptisyou.cli.context import Number, literal, stderr_console
 from gptisyou.cli.portrait import portrait
 
 DEMO_PERSONA = "Sam"  # the contact in the demo export: the classic case, a model of the other person
@@ -37,7 +37,7 @@ def demo(ctx: click.Context, minutes: float, samples: int | None, base: str | No
     workspace = ctx.obj["workspace"]
     console.rule("[bold]1/4 A WhatsApp export of a real two-person chat (chitchat-dataset, MIT)")
     export = sample.write_sample_export(workspace / "demo")
-    console.print(f"wrote {export}")
+    console.print(literal(f"wrote {export}"))
     console.rule("[bold]2/4 Import it into the workspace")
     ctx.invoke(import_command, files=(export,))
     ctx.invoke(people)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from gptisyou.cli.context import open_store, stderr_console, style_strength_option
+from gptisyou.cli.context import literal, open_store, stderr_console, style_strength_option
 
 _HOW_TO_RUN = {
     "adapter": """from peft import AutoPeftModelForCausalLM   # the base model must be where adapter_config.json says
@@ -62,7 +62,7 @@ def export(ctx: click.Context, persona: str, target: str, out: Path, quant: str,
     with open_store(ctx) as store:
         facts = card.CardFacts.of(store, persona, _KINDS[target], how)
     text = card.card(run, facts)
-    with stderr_console(ctx).status(f"writing {persona}'s {target}…"):
+    with stderr_console(ctx).status(literal(f"writing {persona}'s {target}…")):
         if target == "adapter":
             written_to = package.adapter_zip(run, out, text)
         elif target == "merged":

@@ -6,9 +6,8 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.table import Table
-from rich.text import Text
 
-from gptisyou.cli.context import open_store, printable, stderr_console
+from gptisyou.cli.context import literal, one_line, open_store, stderr_console
 
 
 @click.command()
@@ -34,7 +33,7 @@ def portrait(ctx: click.Context, persona: str, with_name: str | None, out: Path 
     except ImportError as missing:
         raise MissingExtra.from_import(missing, "the portrait") from None
     console = stderr_console(ctx)
-    with console.status(f"portraying {persona}…"), open_store(ctx) as store:
+    with console.status(literal(f"portraying {persona}…")), open_store(ctx) as store:
         try:
             facts = build.portrait(store, persona, with_name, redact=redact)
         except ImportError as missing:
@@ -46,7 +45,7 @@ def portrait(ctx: click.Context, persona: str, with_name: str | None, out: Path 
         click.echo(json.dumps(facts, ensure_ascii=False, indent=1))
     else:
         _summary(facts, said.glance(facts))
-    console.print(Text(printable(f"portrait: {out}"), style="dim"))
+    console.print(literal(f"portrait: {out}", "dim"))
 
 
 def _write_private(path: Path, text: str, replace: bool) -> None:
@@ -61,22 +60,30 @@ def _write_private(path: Path, text: str, replace: bool) -> None:
 
     if not replace and (path.exists() or path.is_symlink()):
         raise InputError(f"{path} exists already; choose a new name (nothing is overwritten)")
+    if not path.parent.is_dir():
+        raise InputError(f"{path}: the folder {path.parent} does not exist")
     with written_whole(path) as file:
         file.write(text)
 
 
 def _summary(facts: dict, sentences: list[str]) -> None:
-    console = Console(highlight=False)
-    persona, other = facts["persona"], facts["with"]
+    """The portrait in the terminal: every line one line, whatever the names hold (line breaks, direction marks,
+    brackets rich would read as markup)."""
+    from gptisyou.portrait.build import people_of
+
+    console = Console(highlight=False, soft_wrap=True)
+    names = people_of(facts)
     for note in facts["notes"]:
-        console.print(Text(printable(note), style="yellow"))
+        console.print(literal(one_line(note), "yellow"))
     for sentence in sentences:
-        console.print(Text(printable(f"• {sentence}")))
-    table = Table("", persona, other, box=None, title="Voice", title_justify="left")
-    voices = [facts["people"][name]["voice"] for name in (persona, other)]
+        console.print(literal(one_line(f"• {sentence}")))
+    table = Table("", box=None, title="Voice", title_justify="left")
+    for name in names:
+        table.add_column(literal(one_line(name)))
+    voices = [facts["people"][name]["voice"] for name in names]
     for rank in range(5):
-        table.add_row(str(rank + 1), *(Text(printable(v["distinctive"][rank]["text"])) if rank < len(v["distinctive"])
-                                      else "" for v in voices))  # fmt: skip
+        table.add_row(str(rank + 1), *(literal(one_line(v["distinctive"][rank]["text"]))
+                                       if rank < len(v["distinctive"]) else "" for v in voices))  # fmt: skip
     console.print(table)
     for number, topic in enumerate(facts["topics"][:5], start=1):
-        console.print(Text(printable(f"topic {number} ({topic['share']:.0%}): {', '.join(topic['words'])}")))
+        console.print(literal(one_line(f"topic {number} ({topic['share']:.0%}): {', '.join(topic['words'])}")))

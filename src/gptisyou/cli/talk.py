@@ -88,7 +88,7 @@ def load_clone(ctx: click.Context, persona: str, me: str | None, run_dir: Path |
     from gptisyou.engine import choice
 
     config = run.config()
-    with stderr_console(ctx).status(f"loading {persona}'s model…"):
+    with stderr_console(ctx).status(literal(f"loading {persona}'s model…")):
         memory = Memory(sessions, persona) if config.memory else None
         said = (turn.text for session in sessions for turn in session.turns)
         clone = choice.load(run, persona, engine, base_only, style_strength, memory, said)
@@ -191,7 +191,7 @@ def corrections(ctx: click.Context, persona: str, remove_ids: tuple[int, ...]) -
 def _not_them(ctx: click.Context, persona: str, history: list, rewrite: str, console: Console) -> None:
     """Store the clone's last reply as unlike the person (with what they would say, if given)."""
     if not history or history[-1].speaker != persona or not history[-1].text:
-        console.print(f"[dim]/not-them marks {persona}'s last reply: there is none yet.[/dim]")
+        console.print(literal(f"/not-them marks {persona}'s last reply: there is none yet.", "dim"))
         return
     context = [(line.speaker, line.text) for line in history[:-1]]
     with open_store(ctx) as store:
@@ -312,8 +312,8 @@ def serve(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None
     model_id = file_name_for(persona).lower() + ("-base" if base_only else "")
     console = stderr_console(ctx)
     if host not in LOOPBACK_NAMES:
-        console.print(f"[yellow]Listening on {host}: anyone who can reach this machine can talk to the clone"
-                      f"{'' if api_key else ' (no --api-key set)'}.[/yellow]")  # fmt: skip
+        console.print(literal(f"Listening on {host}: anyone who can reach this machine can talk to the clone"
+                              f"{'' if api_key else ' (no --api-key set)'}.", "yellow"))  # fmt: skip
     console.print(
         literal(
             f"{persona}'s clone ({loaded.label}) as model '{model_id}': http://{host}:{port}/ · API http://{host}:{port}/v1"

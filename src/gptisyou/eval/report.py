@@ -6,6 +6,7 @@ import io
 from pathlib import Path
 
 from gptisyou.eval.verdict import share, verdicts
+from gptisyou.plots import pyplot
 from gptisyou.train.curves import plot_curves
 
 _COLOURS = {"real": "#55a868", "tuned": "#4c72b0", "base": "#c44e52", "others": "#8c8c8c"}
@@ -158,7 +159,7 @@ def _png(draw) -> str:
 
 
 def _bars(metrics: dict, out) -> None:
-    plt = _pyplot()
+    plt = pyplot()
     panels = 2 if metrics.get("attribution", {}).get("trusted") else 1
     figure, axes = plt.subplots(1, panels, figsize=(7, 3.2), dpi=110, squeeze=False)
     fit = metrics["fit"]
@@ -183,7 +184,7 @@ def _bars(metrics: dict, out) -> None:
 def _lengths(lengths: dict, out) -> None:
     """Words and bubbles per reply, as boxes (10th, 25th, 50th, 75th and 90th percentile): the persona's replies
     of the training period and of the held-out period, and the models' held-out replies."""
-    plt = _pyplot()
+    plt = pyplot()
     figure, axes = plt.subplots(1, 2, figsize=(8, 3.2), dpi=110)
     kinds = ("training", "real", "tuned", "base")
     labels = {"training": "real\n(training)", "real": "real\n(held out)", "tuned": "tuned", "base": "base"}
@@ -200,15 +201,6 @@ def _lengths(lengths: dict, out) -> None:
     figure.tight_layout()
     figure.savefig(out, format="png")
     plt.close(figure)
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 _PAGE = """<!doctype html>

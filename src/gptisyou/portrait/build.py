@@ -12,6 +12,7 @@ from gptisyou.data.dataset import DatasetConfig, counterpart, persona_chats
 from gptisyou.data.redact import Redactor
 from gptisyou.errors import InputError
 from gptisyou.portrait import clone, facts, topics, voice
+from gptisyou.portrait.said import isolated
 from gptisyou.store.database import Store
 
 REPLY_BINS_MINUTES = (1, 5, 15, 60, 180, 720, 1440)  # the reply-delay histogram's upper edges; beyond: later
@@ -27,12 +28,15 @@ def portrait(store: Store, persona: str, with_name: str | None = None, redact: b
         InputError: an unknown persona, or a `with_name` who shares no chat with them.
     """
     chats = persona_chats(store, DatasetConfig(persona))
-    other = with_name or counterpart(store, persona)
+    if with_name == persona:
+        raise InputError(f"--with {with_name}: that is whom the portrait is of; name someone they write with")
+    aliases = store.aliases()
+    alone = all(aliases.get(name, name) == persona for names in chats.values() for name in names)
+    other = with_name or (None if alone else counterpart(store, persona))  # None: nobody else wrote in their chats
     if with_name is not None:
         chats = {chat_id: names for chat_id, names in chats.items() if with_name in names}
         if not chats:
             raise InputError(f"--with {with_name}: not a participant of {persona}'s chats")
-    aliases = store.aliases()
     everyone = sorted({name for names in chats.values() for name in names})
     redactor = Redactor([name for name in everyone if name not in (persona, other)], everyone) if redact else None
     counted = facts.count(
@@ -54,10 +58,10 @@ def portrait(store: Store, persona: str, with_name: str | None = None, redact: b
     }
     mine = counted.tallies.get(persona) or facts.Tally(persona)
     if mine.messages < MIN_MESSAGES:
-        result["notes"].append(f"{persona} wrote {mine.messages} message(s) in these chats: too few for a portrait "
+        result["notes"].append(f"{isolated(persona)} wrote {mine.messages} message(s) in these chats: too few for a portrait "
                                f"to say anything (it needs {MIN_MESSAGES}).")  # fmt: skip
     sessions = len(counted.conversations)
-    for name in (persona, other):
+    for name in people_of(result):
         tally = counted.tallies.get(name) or facts.Tally(name)
         others = Counter()
         for someone, their in counted.tallies.items():
@@ -68,21 +72,27 @@ def portrait(store: Store, persona: str, with_name: str | None = None, redact: b
     if counted.texts_sampled < counted.texts_read:
         result["notes"].append(f"Voice, habits and topics were read from an even sample of {counted.texts_sampled:,} "
                                f"of the {counted.texts_read:,} texts; every other figure counts every message.")  # fmt: skip
-    if not result["topics"]:
-        result["notes"].append(f"{sessions} conversation(s): too few to find topics in (it takes "
-                               f"{topics.MIN_CONVERSATIONS}, each with words).")  # fmt: skip
+    if result["topics_missing"]:
+        result["notes"].append(result["topics_missing"])
     result["silences"] = [{"days": round(days, 1), "from": f"{start:%Y-%m-%d}", "to": f"{end:%Y-%m-%d}"}
                           for days, start, end in counted.silences]  # fmt: skip
     result["conversations"] = sessions
+    result["times_to_the_minute"] = not counted.to_the_second
     result["clone"] = _clone_beside(store, persona)
     return _redacted(result, redactor) if redactor else result
+
+
+def people_of(portrait: dict) -> list[str]:
+    """Whom the portrait shows: the persona, and whom they write with unless nobody else wrote in their chats."""
+    return [portrait["persona"], *([portrait["with"]] if portrait["with"] is not None else [])]
 
 
 def _topics(counted: facts.Chats) -> dict:
     """The languages the conversations are written in, and their topics."""
     spoken = topics.languages([conversation.text for conversation in counted.conversations])
-    found = topics.find(counted.conversations, [language for language, _ in spoken])
+    found, missing = topics.find(counted.conversations, [language for language, _ in spoken])
     return {
+        "topics_missing": missing,
         "languages": [{"language": language, "share": round(part, 3)} for language, part in spoken],
         "topics": [
             {"words": list(topic.words), "examples": list(topic.examples), "share": round(topic.share, 4),

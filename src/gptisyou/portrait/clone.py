@@ -13,6 +13,7 @@ from pathlib import Path
 
 from gptisyou.portrait import voice
 from gptisyou.portrait.facts import Tally
+from gptisyou.portrait.said import isolated
 
 SIDES = ("real", "tuned", "base")
 _MIN_REPLIES = 10
@@ -62,6 +63,7 @@ def _stats(tally: Tally, written: list[str]) -> dict:
 
 def differences(stats: dict, terms: dict[str, Counter], persona: str, top: int = 6) -> list[str]:
     """The largest ways the tuned clone's replies differ from the real ones, in words, largest first."""
+    persona = isolated(persona)
     real, tuned = stats["real"], stats["tuned"]
     found: list[tuple[float, str]] = []
     if real["median_words"] and tuned["median_words"]:
@@ -83,6 +85,6 @@ def differences(stats: dict, terms: dict[str, Counter], persona: str, top: int =
             found.append((abs(tuned[key] - real[key]), said))
     for term in voice.distinctive(terms["real"], terms["tuned"], top=3, min_count=3):
         if not terms["tuned"].get(term.text):
-            found.append((0.2, f"{persona} writes “{term.text}” ({term.count} times); the clone never does"))
+            found.append((0.2, f"{persona} writes “{isolated(term.text)}” ({term.count} times); the clone never does"))
     found.sort(key=lambda pair: pair[0], reverse=True)
     return [sentence for _, sentence in found[:top]]

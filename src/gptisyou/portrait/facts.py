@@ -95,6 +95,7 @@ class Chats:
     silences: list[tuple[float, datetime, datetime]] = field(default_factory=list)  # (days, from, to), longest first
     texts_read: int = 0
     texts_sampled: int = 0
+    to_the_second: bool = False  # some time has seconds: else the export keeps minutes only (WhatsApp's)
 
     def tally(self, name: str) -> Tally:
         if name not in self.tallies:
@@ -126,7 +127,9 @@ class _Pass:
         self.weekday_of: dict[str, int] = {}
 
     def run(self, rows: Iterable[Row]) -> None:
+        seconds = self.counted.to_the_second
         for sender, ts, kind, words, text in rows:
+            seconds = seconds or ts[17:19] not in ("00", "")
             moment = datetime.fromisoformat(ts)
             if self.previous is not None and moment - self.previous >= _DAY:
                 self.counted.silences.append(((moment - self.previous) / _DAY, self.previous, moment))
@@ -134,6 +137,7 @@ class _Pass:
             if sender is None or kind not in ("text", "media"):
                 continue  # system lines and deleted messages are nobody's words
             self._message(self.name_of(sender), ts, moment, kind, words, text)
+        self.counted.to_the_second = seconds
         self._end_session()
 
     def _message(self, name: str, ts: str, moment: datetime, kind: str, words: int, text: str) -> None:

@@ -7,8 +7,11 @@ import base64
 import html
 import io
 import math
+import re
 
+from gptisyou.plots import label, pyplot
 from gptisyou.portrait import said
+from gptisyou.portrait.build import people_of
 from gptisyou.portrait.said import duration
 
 _COLOURS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c")
@@ -17,14 +20,15 @@ _VOICE_NOTE = (
     "chats (weighted log-odds with an informative Dirichlet prior; the bar is the z-score).</p>"
 )
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_OVERRIDES = re.compile("[\u202a-\u202e\u2066\u2067]")
 
 
 def render(portrait: dict) -> str:
-    persona, other = portrait["persona"], portrait["with"]
+    persona = portrait["persona"]
     people = portrait["people"]
     mine = people[persona]["glance"]
     sections = [
-        f"<h1>{_e(persona)}, as your chats show them</h1>",
+        f"<h1>{_name(persona)}, as your chats show them</h1>",
         f"<p class=meta>{_meta(portrait)}</p>",
         *(f"<p class=note>{_e(note)}</p>" for note in portrait["notes"]),
         "<h2>At a glance</h2>",
@@ -44,12 +48,12 @@ def render(portrait: dict) -> str:
         "<h2>The clone beside the person</h2>",
         _clone(portrait),
     ]
-    title = f"gptisyou — portrait of {persona} and {other}"
+    title = "gptisyou — portrait of " + " and ".join(people_of(portrait))
     return _PAGE.format(title=_e(title), body="\n".join(section for section in sections if section))
 
 
 def _meta(portrait: dict) -> str:
-    chats = ", ".join(_e(chat["title"]) for chat in portrait["chats"][:5])
+    chats = ", ".join(_name(chat["title"]) for chat in portrait["chats"][:5])
     more = f" and {len(portrait['chats']) - 5} more" if len(portrait["chats"]) > 5 else ""
     spoken = ", ".join(f"{entry['language']} {entry['share']:.0%}" for entry in portrait["languages"]) or "—"
     return (f"From {len(portrait['chats'])} chat(s): {chats}{more} · {portrait['conversations']:,} conversations · "
@@ -57,17 +61,18 @@ def _meta(portrait: dict) -> str:
 
 
 def _glance_table(portrait: dict) -> str:
-    persona, other = portrait["persona"], portrait["with"]
+    names = people_of(portrait)
+    minute = portrait.get("times_to_the_minute", False)
     rows = [("Messages", "messages", "{:,}"), ("Share of all messages", "share_of_messages", "{:.0%}"),
             ("Words", "words", "{:,}"), ("First message", "first", "{}"), ("Last message", "last", "{}"),
             ("Conversations opened", "opened_share", "{:.0%}"), ("Median reply delay", "median_reply_minutes", None),
             ("Words per turn (median)", "median_turn_words", "{:g}"),
             ("Messages per turn (mean)", "mean_bubbles_per_turn", "{:.1f}"),
             ("Emoji per 100 messages", "emoji_per_100_messages", "{:.1f}"), ("Media share", "media_share", "{:.0%}")]  # fmt: skip
-    head = f"<tr><th></th><th>{_e(persona)}</th><th>{_e(other)}</th></tr>"
+    head = "<tr><th></th>" + "".join(f"<th>{_name(name)}</th>" for name in names) + "</tr>"
     body = "".join(
         f"<tr><td>{label}</td>"
-        + "".join(f"<td>{_cell(portrait['people'][name]['glance'][key], shape)}</td>" for name in (persona, other))
+        + "".join(f"<td>{_cell(portrait['people'][name]['glance'][key], shape, minute)}</td>" for name in names)
         + "</tr>"
         for label, key, shape in rows
     )
@@ -75,8 +80,8 @@ def _glance_table(portrait: dict) -> str:
 
 
 def _habits_table(portrait: dict) -> str:
-    persona, other = portrait["persona"], portrait["with"]
-    voices = [portrait["people"][name]["voice"] for name in (persona, other)]
+    names = people_of(portrait)
+    voices = [portrait["people"][name]["voice"] for name in names]
     rows = [
         ("Emoji most theirs", [" ".join(term["text"] for term in v["emoji"][:6]) or "—" for v in voices]),
         ("How they open a conversation", [_counted(v["openers"]) for v in voices]),
@@ -87,7 +92,7 @@ def _habits_table(portrait: dict) -> str:
         ("Questions", [_share(v["habits"]["questions"]) for v in voices]),
         ("Laughter", [_counted(v["habits"]["laughter"]) for v in voices]),
     ]
-    head = f"<tr><th></th><th>{_e(persona)}</th><th>{_e(other)}</th></tr>"
+    head = "<tr><th></th>" + "".join(f"<th>{_name(name)}</th>" for name in names) + "</tr>"
     body = "".join(f"<tr><td>{label}</td>" + "".join(f"<td>{_e(cell)}</td>" for cell in cells) + "</tr>"
                    for label, cells in rows)  # fmt: skip
     return f"<table class=habits>{head}{body}</table>"
@@ -95,7 +100,7 @@ def _habits_table(portrait: dict) -> str:
 
 def _topics(portrait: dict) -> str:
     if not portrait["topics"]:
-        return "<p class=note>Not enough conversations to find topics in.</p>"
+        return f"<p class=note>{_e(portrait.get('topics_missing') or 'No topics found.')}</p>"
     items = "".join(
         f"<li><b>{_e(', '.join(topic['words']))}</b> ({topic['share']:.0%})"
         + "".join(f"<blockquote>{_e(example)}</blockquote>" for example in topic["examples"] if example)
@@ -115,16 +120,16 @@ def _clone(portrait: dict) -> str:
     beside = portrait.get("clone")
     persona = portrait["persona"]
     if not beside:
-        return (f"<p class=note>No evaluated clone of {_e(persona)} yet: <code>gptisyou train --as {_e(persona)}</code> "
-                f"then <code>gptisyou eval --as {_e(persona)}</code> add it here.</p>")  # fmt: skip
-    head = f"<tr><th></th><th>{_e(persona)} (real)</th><th>the clone</th><th>the base model</th></tr>"
+        return (f"<p class=note>No evaluated clone of {_name(persona)} yet: <code>gptisyou train --as "
+                f"{_name(persona)}</code> then <code>gptisyou eval --as {_name(persona)}</code> add it here.</p>")  # fmt: skip
+    head = f"<tr><th></th><th>{_name(persona)} (real)</th><th>the clone</th><th>the base model</th></tr>"
     body = "".join(
         f"<tr><td>{label}</td>" + "".join(f"<td>{_e(shape.format(beside['stats'][side][key]))}</td>"
                                           for side in ("real", "tuned", "base")) + "</tr>"
         for label, key, shape in _CLONE_ROWS
     )  # fmt: skip
     said = "".join(f"<li>{_e(line)}</li>" for line in beside["differences"]) or "<li>No large difference.</li>"
-    return (f"<p>The same {beside['replies']} held-out moments of run {_e(beside['run'])}: what {_e(persona)} "
+    return (f"<p>The same {beside['replies']} held-out moments of run {_e(beside['run'])}: what {_name(persona)} "
             f"really wrote, the tuned clone's reply and the untuned base model's.</p><ul>{said}</ul>"
             f"<table class=clone>{head}{body}</table>")  # fmt: skip
 
@@ -141,15 +146,6 @@ def _silences(portrait: dict) -> str:
 # --- plots -------------------------------------------------------------------------------------------------------
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _img(draw, alt: str) -> str:
     buffer = io.BytesIO()
     draw(buffer)
@@ -164,25 +160,25 @@ def _img(draw, alt: str) -> str:
 def _saved(figure, out) -> None:
     figure.tight_layout()
     figure.savefig(out, format="png")
-    _pyplot().close(figure)
+    pyplot().close(figure)
 
 
 def _heatmaps(portrait: dict, out) -> None:
-    plt = _pyplot()
-    names = [portrait["persona"], portrait["with"]]
-    figure, axes = plt.subplots(1, 2, figsize=(10, 2.9), dpi=110)
-    for axis, name in zip(axes, names, strict=True):
+    plt = pyplot()
+    names = people_of(portrait)
+    figure, axes = plt.subplots(1, len(names), figsize=(10, 2.9), dpi=110, squeeze=False)
+    for axis, name in zip(axes[0], names, strict=True):
         grid = portrait["people"][name]["rhythm"]["by_weekday_hour"]
         axis.imshow(grid, aspect="auto", cmap="Blues")
-        axis.set_title(name, fontsize=10)
+        axis.set_title(label(name), fontsize=10)
         axis.set_yticks(range(7), _WEEKDAYS, fontsize=8)
         axis.set_xticks(range(0, 24, 3), [f"{hour}h" for hour in range(0, 24, 3)], fontsize=8)
     _saved(figure, out)
 
 
 def _months(portrait: dict, out) -> None:
-    plt = _pyplot()
-    names = [portrait["persona"], portrait["with"]]
+    plt = pyplot()
+    names = people_of(portrait)
     months = sorted({m for name in names for m in portrait["people"][name]["rhythm"]["by_month"]})
     if not months:
         return
@@ -190,9 +186,13 @@ def _months(portrait: dict, out) -> None:
     for index, (colour, name) in enumerate(zip(_COLOURS, names, strict=False)):
         counts = [portrait["people"][name]["rhythm"]["by_month"].get(month, 0) for month in months]
         if len(months) < 4:  # a line through one or two points says nothing: bars side by side
-            axis.bar([i + (index - 0.5) * 0.4 for i in range(len(months))], counts, 0.4, color=colour, label=name)
+            axis.bar(
+                [i + (index - 0.5) * 0.4 for i in range(len(months))], counts, 0.4, color=colour, label=label(name)
+            )
         else:
-            axis.plot(range(len(months)), counts, marker="o" if len(months) < 40 else None, color=colour, label=name)
+            axis.plot(
+                range(len(months)), counts, marker="o" if len(months) < 40 else None, color=colour, label=label(name)
+            )
     axis.set_ylabel("messages")
     axis.legend(fontsize=8)
     step = max(1, math.ceil(len(months) / 12))
@@ -201,16 +201,16 @@ def _months(portrait: dict, out) -> None:
 
 
 def _replies(portrait: dict, out) -> None:
-    plt = _pyplot()
-    names = [portrait["persona"], portrait["with"]]
+    plt = pyplot()
+    names = people_of(portrait)
     histograms = [portrait["people"][name]["rhythm"]["reply_minutes_histogram"] for name in names]
     labels = list(histograms[0])
     figure, axis = plt.subplots(figsize=(10, 2.6), dpi=110)
     width = 0.4
     for index, (colour, name, counts) in enumerate(zip(_COLOURS, names, histograms, strict=False)):
         total = sum(counts.values()) or 1
-        axis.bar([i + (index - 0.5) * width for i in range(len(labels))], [counts[label] / total for label in labels],
-                 width, color=colour, label=name)  # fmt: skip
+        axis.bar([i + (index - 0.5) * width for i in range(len(labels))], [counts[edge] / total for edge in labels],
+                 width, color=colour, label=label(name))  # fmt: skip
     axis.set_xticks(range(len(labels)), labels, fontsize=8)
     axis.set_ylabel("share of replies")
     axis.legend(fontsize=8)
@@ -218,25 +218,25 @@ def _replies(portrait: dict, out) -> None:
 
 
 def _voices(portrait: dict, out) -> None:
-    plt = _pyplot()
-    names = [portrait["persona"], portrait["with"]]
-    figure, axes = plt.subplots(1, 2, figsize=(10, 4.2), dpi=110)
-    for axis, colour, name in zip(axes, _COLOURS, names, strict=False):
+    plt = pyplot()
+    names = people_of(portrait)
+    figure, axes = plt.subplots(1, len(names), figsize=(10, 4.2), dpi=110, squeeze=False)
+    for axis, colour, name in zip(axes[0], _COLOURS, names, strict=False):
         terms = portrait["people"][name]["voice"]["distinctive"][:12][::-1]
-        axis.barh([term["text"] for term in terms], [term["z"] for term in terms], color=colour)
-        axis.set_title(name, fontsize=10)
+        axis.barh([label(term["text"]) for term in terms], [term["z"] for term in terms], color=colour)
+        axis.set_title(label(name), fontsize=10)
         axis.tick_params(labelsize=8)
         axis.set_xlabel("z-score", fontsize=8)
     _saved(figure, out)
 
 
 def _topic_shares(portrait: dict, out) -> None:
-    plt = _pyplot()
+    plt = pyplot()
     topics = portrait["topics"]
     months = sorted({month for topic in topics for month in topic["by_month"]})
     figure, axis = plt.subplots(figsize=(10, 3), dpi=110)
     layers = [[topic["by_month"].get(month, 0) for month in months] for topic in topics]
-    labels = [", ".join(topic["words"][:3]) for topic in topics]
+    labels = [label(", ".join(topic["words"][:3])) for topic in topics]
     axis.stackplot(range(len(months)), layers, labels=labels, colors=_COLOURS[: len(topics)], alpha=0.85)
     step = max(1, math.ceil(len(months) / 12))
     axis.set_xticks(range(0, len(months), step), months[::step], fontsize=8, rotation=30)
@@ -249,13 +249,20 @@ def _topic_shares(portrait: dict, out) -> None:
 
 
 def _e(text) -> str:
-    return html.escape(str(text))
+    """Text from the data as HTML: escaped, its embeddings and overrides (U+202A…U+202E, U+2066, U+2067) left out so
+    that none left open turns the rest of the page around."""
+    return html.escape(_OVERRIDES.sub("", str(text)))
 
 
-def _cell(value, shape: str | None) -> str:
+def _name(name: str) -> str:
+    """A name as HTML, isolated: a right-to-left name reorders nothing beside it."""
+    return f"<bdi>{_e(name)}</bdi>"
+
+
+def _cell(value, shape: str | None, to_the_minute: bool = False) -> str:
     if value is None:
         return "—"
-    return _e(duration(value) if shape is None else shape.format(value))
+    return _e(duration(value, to_the_minute) if shape is None else shape.format(value))
 
 
 def _share(value: float | None) -> str:

@@ -1,38 +1,57 @@
 """The portrait in plain words: what the terminal prints, the page's first lines, and what `ask --preset
-personality|topics` answers (from the data, at any model size, instead of asking a small model to analyse)."""
+personality|topics` answers (from the data, at any model size, instead of asking a small model to analyse).
+
+Every name and word from the chats sits in a Unicode isolate (U+2068 … U+2069) with its own direction marks taken
+out, so a name written right to left, or one ending in an unclosed U+202E, turns nothing around it (a sentence's
+figures included). The page keeps the isolates; the terminal drops them (`cli.context.printable`)."""
+
+import re
+
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def isolated(text: str) -> str:
+    """`text` as an isolate: read in its own direction, turning nothing around it."""
+    return f"\u2068{_BIDI.sub('', text)}\u2069"
 
 
 def glance(portrait: dict) -> list[str]:
     """The portrait's main facts in plain words."""
-    persona, other = portrait["persona"], portrait["with"]
-    mine, theirs = portrait["people"][persona]["glance"], portrait["people"][other]["glance"]
+    persona, mine = isolated(portrait["persona"]), portrait["people"][portrait["persona"]]["glance"]
+    alone = portrait["with"] is None  # nobody else wrote in their chats
+    other = isolated(portrait["with"] or "")
+    theirs = {} if alone else portrait["people"][portrait["with"]]["glance"]
+    minute = portrait.get("times_to_the_minute", False)
     said = []
     if mine["messages"]:
         said.append(f"{persona} wrote {mine['messages']:,} messages ({mine['words']:,} words) from {mine['first']} "
-                    f"to {mine['last']}; {other} wrote {theirs['messages']:,}.")  # fmt: skip
-    if mine["opened_share"] is not None:
+                    f"to {mine['last']}" + ("; nobody else wrote in these chats." if alone else
+                                            f"; {other} wrote {theirs['messages']:,}."))  # fmt: skip
+    if mine["opened_share"] is not None and not alone:
         said.append(f"{persona} opened {mine['opened_share']:.0%} of your {portrait['conversations']:,} "
                     f"conversations, {other} {theirs['opened_share'] or 0:.0%}.")  # fmt: skip
-    if mine["median_reply_minutes"] is not None and theirs["median_reply_minutes"] is not None:
-        said.append(f"{persona} answers in {duration(mine['median_reply_minutes'])} (median), {other} in "
-                    f"{duration(theirs['median_reply_minutes'])}.")  # fmt: skip
+    if mine["median_reply_minutes"] is not None and not alone and theirs["median_reply_minutes"] is not None:
+        said.append(f"{persona} answers in {duration(mine['median_reply_minutes'], minute)} (median), {other} in "
+                    f"{duration(theirs['median_reply_minutes'], minute)}.")  # fmt: skip
     if mine["median_turn_words"] is not None:
         said.append(f"A turn of {persona}'s is typically {mine['median_turn_words']:g} words in "
-                    f"{mine['mean_bubbles_per_turn'] or 0:.1f} messages; {other}'s {theirs['median_turn_words'] or 0:g} "
-                    f"words in {theirs['mean_bubbles_per_turn'] or 0:.1f}.")  # fmt: skip
-    distinctive = portrait["people"][persona]["voice"]["distinctive"][:5]
+                    f"{mine['mean_bubbles_per_turn'] or 0:.1f} messages" + ("." if alone else
+                    f"; {other}'s {theirs['median_turn_words'] or 0:g} words in "
+                    f"{theirs['mean_bubbles_per_turn'] or 0:.1f}."))  # fmt: skip
+    distinctive = portrait["people"][portrait["persona"]]["voice"]["distinctive"][:5]
     if distinctive:
-        said.append(f"Most distinctively {persona}'s: " + ", ".join(f"“{term['text']}”" for term in distinctive) + ".")
-    if portrait["topics"]:
-        said.append("Most talked about: " + "; ".join(", ".join(topic["words"][:3]) for topic in portrait["topics"][:3])
+        said.append(f"Most distinctively {persona}'s: " + ", ".join(f"“{isolated(term['text'])}”" for term in distinctive)
                     + ".")  # fmt: skip
+    if portrait["topics"]:
+        said.append("Most talked about: " + "; ".join(isolated(", ".join(topic["words"][:3]))
+                                                     for topic in portrait["topics"][:3]) + ".")  # fmt: skip
     return said
 
 
 def personality(portrait: dict) -> list[str]:
     """What the person is like, as far as the chats show it: their rhythm, their voice, their habits."""
-    persona = portrait["persona"]
-    person = portrait["people"][persona]
+    person = portrait["people"][portrait["persona"]]
+    persona = isolated(portrait["persona"])
     voice, habits = person["voice"], person["voice"]["habits"]
     said = glance(portrait)
     grid = person["rhythm"]["by_weekday_hour"]
@@ -44,12 +63,14 @@ def personality(portrait: dict) -> list[str]:
         said.append(f"{habits['all_lower_case']:.0%} of their messages are all lower-case; {habits['questions'] or 0:.0%} "
                     f"ask something; {habits['double_exclamation'] or 0:.0%} have “!!”.")  # fmt: skip
     if habits["laughter"]:
-        said.append("They laugh with " + ", ".join(f"“{form}”" for form, _ in habits["laughter"][:3]) + ".")
+        said.append("They laugh with " + ", ".join(f"“{isolated(form)}”" for form, _ in habits["laughter"][:3]) + ".")
     if voice["emoji"]:
-        said.append("Their emoji: " + " ".join(term["text"] for term in voice["emoji"][:6]) + ".")
+        said.append("Their emoji: " + " ".join(isolated(term["text"]) for term in voice["emoji"][:6]) + ".")
     if voice["openers"]:
         said.append(
-            "They open a conversation with " + ", ".join(f"“{word}”" for word, _ in voice["openers"][:3]) + "."
+            "They open a conversation with "
+            + ", ".join(f"“{isolated(word)}”" for word, _ in voice["openers"][:3])
+            + "."
         )
     return [*portrait["notes"], *said]
 
@@ -57,18 +78,21 @@ def personality(portrait: dict) -> list[str]:
 def topics(portrait: dict) -> list[str]:
     """What the conversations were about, each topic with its words, its share and a line of evidence."""
     if not portrait["topics"]:
-        return [*portrait["notes"]] or ["Not enough conversations to find topics in."]
+        return [portrait.get("topics_missing") or "No topics found."]
     lines = []
     for number, topic in enumerate(portrait["topics"], start=1):
         example = next((line for line in topic["examples"] if line), "")
         lines.append(
-            f"{number}. {', '.join(topic['words'])} ({topic['share']:.0%})"
-            + (f" — e.g. “{example}”" if example else "")
+            f"{number}. {isolated(', '.join(topic['words']))} ({topic['share']:.0%})"
+            + (f" — e.g. “{isolated(example)}”" if example else "")
         )
     return lines
 
 
-def duration(minutes: float) -> str:
+def duration(minutes: float, to_the_minute: bool = False) -> str:
+    """A delay in words; under a minute where the export's times are to the minute is "within the minute"."""
+    if minutes < 1 and to_the_minute:
+        return "within the minute"
     if minutes < 1:
         return f"{minutes * 60:.0f} s"
     if minutes < 90:

@@ -66,25 +66,28 @@ def languages(texts: list[str], sample_words: int = 200_000) -> list[tuple[str, 
 
 
 def find(conversations: list[Conversation], spoken: list[str], count: int | None = None,
-         seed: int = 0) -> list[Topic]:  # fmt: skip
-    """The topics of `conversations` (written in the `spoken` languages), or [] when there are too few."""
+         seed: int = 0) -> tuple[list[Topic], str | None]:  # fmt: skip
+    """The topics of `conversations` (written in the `spoken` languages); with none, the reason why."""
     recent = [c for c in conversations if _WORD.search(c.text)][-MAX_CONVERSATIONS:]
     if len(recent) < MIN_CONVERSATIONS:
-        return []
+        return [], (f"{len(recent)} conversation(s) with words: too few to find topics in (it takes "
+                    f"{MIN_CONVERSATIONS}).")  # fmt: skip
     from sklearn.decomposition import NMF
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
     stop = set(ENGLISH_STOP_WORDS) | {word for language in spoken for word in _STOP.get(language, ())}
     vectorizer = TfidfVectorizer(token_pattern=_WORD.pattern, lowercase=True, stop_words=sorted(stop),
                                  min_df=2, max_df=0.5, max_features=20_000, sublinear_tf=True)  # fmt: skip
+    too_few_words = (f"No topics: the {len(recent):,} conversations share too few words beyond the most common "
+                     "ones (a word counts once it is in two conversations, and in at most half).")  # fmt: skip
     try:
         matrix = vectorizer.fit_transform(c.text for c in recent)
     except ValueError:  # nothing left after the stop words
-        return []
+        return [], too_few_words
     count = count or max(2, min(8, len(recent) // 25))
     count = min(count, matrix.shape[1], matrix.shape[0])
     if count < 2:
-        return []
+        return [], too_few_words
     model = NMF(n_components=count, init="nndsvda", random_state=seed, max_iter=400)
     weights = model.fit_transform(matrix)
     vocabulary = vectorizer.get_feature_names_out()
@@ -102,7 +105,7 @@ def find(conversations: list[Conversation], spoken: list[str], count: int | None
         by_month = {month: float(shares[rows, k].mean()) for month, rows in sorted(months.items())}
         topics.append(Topic(top, examples, float(overall[k]), by_month))
     topics.sort(key=lambda topic: topic.share, reverse=True)
-    return topics
+    return topics, None
 
 
 def _example(text: str, words: tuple[str, ...], width: int = 90) -> str:

@@ -61,10 +61,15 @@ class Chat:
     title: str
     stable: bool = True
 
-    def __post_init__(self) -> None:  # a title from a file may be any JSON value: a chat's title is its text
+    def __post_init__(self) -> None:
+        """A title from a file may be any JSON value, or hold a lone UTF-16 half (`"\\ud83d"`): a chat's key and
+        title are text that SQLite can store, the lone half as U+FFFD."""
         for name in ("key", "title"):
-            if not isinstance(value := getattr(self, name), str):
-                object.__setattr__(self, name, "" if value is None else str(value))
+            value = getattr(self, name)
+            text = "" if value is None else str(value)
+            text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+            if text is not value:
+                object.__setattr__(self, name, text)
 
 
 @dataclass

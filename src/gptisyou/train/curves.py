@@ -4,14 +4,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
+from gptisyou.plots import pyplot
+
 
 def plot_curves(records: Iterable[dict], png_path: Path | BinaryIO) -> Path | BinaryIO:
     """Records with `step` and `train_loss` and/or `val_loss` (a run's metrics.jsonl, a provider's results)."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only, no display
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     records = list(records)
     train = [(r["step"], r["train_loss"]) for r in records if "train_loss" in r]
     val = [(r["step"], r["val_loss"]) for r in records if "val_loss" in r]
