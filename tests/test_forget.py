@@ -21,6 +21,8 @@ def full_workspace(workspace):
     (workspace / "runs/Ann/20260101-120000/adapter/adapter_model.safetensors").write_bytes(b"weights")
     (workspace / "hosted/Ann/20260101-120000/train.jsonl").write_text("{}\n")
     (workspace / "redaction/Ann.json").write_text('{"Carla": "Robin"}')
+    for persona in ("Ann", "Bob"):  # the portrait pages, which quote real messages
+        (workspace / f"portrait-{persona}.html").write_text("<blockquote>a real message</blockquote>")
     return workspace
 
 
@@ -90,6 +92,8 @@ def test_forget_a_persona_removes_its_files_only(run, full_workspace):
     assert not (full_workspace / "hosted/Ann").exists()
     assert not (full_workspace / "redaction/Ann.json").exists()
     assert not (full_workspace / "bridges/Ann").exists()
+    assert not (full_workspace / "portrait-Ann.html").exists()
+    assert (full_workspace / "portrait-Bob.html").is_file()
     assert (full_workspace / "bridges/Bob/discord.json").is_file()
     assert (full_workspace / "runs/Bob/20260101-120000").is_dir()
     assert (full_workspace / "workspace.db").exists()

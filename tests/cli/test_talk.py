@@ -142,3 +142,13 @@ def test_serve_answers_only_its_own_host_names_by_default():
     }
     assert served_host_names("0.0.0.0") is None  # every address: the host names cannot be known, a warning says so
     assert served_host_names("127.0.0.1", ("*",)) is None
+
+
+@pytest.mark.parametrize("pages", [("--portrait",), ("--quiz",), ("--portrait", "--quiz")])
+def test_pages_of_real_messages_are_not_served_beyond_this_machine_without_a_key(run, pages):
+    result = run("serve", "--as", "Ann", "--host", "0.0.0.0", *pages)
+    assert result.exit_code == 2
+    shown = " and ".join(pages)
+    assert (
+        result.stderr == f"Error: {shown} show real messages: on 0.0.0.0, beyond this machine, only with --api-key\n"
+    )

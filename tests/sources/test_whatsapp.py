@@ -130,7 +130,26 @@ def test_large_export_streams_across_chunks(tmp_path, monkeypatch):
 
 # --- round trip: random messages rendered in every variant parse back equal ----------------------------------
 
-_SENDERS = st.sampled_from(["Alex", "Sam Lee", "+44 7700 900123", "Dr:Who", "Zoë 🌀", "~ Maria", "José-Luis", "李雷"])
+_SENDERS = st.sampled_from(
+    [
+        "Alex",
+        "Sam Lee",
+        "+44 7700 900123",
+        "Dr:Who",
+        "Zoë 🌀",
+        "~ Maria",
+        "José-Luis",
+        "李雷",
+        'Bob "the builder"',
+        '"Dana: Scully"',
+        "Ann [she/her]",
+        "Evil[/dim]",
+        "$$",
+        "$\\sqrt{x$",
+        "Eve\u202eX",
+        "«Jo» 🎉",
+    ]
+)
 _LINE = st.text(
     st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"), blacklist_characters="\u200e\u200f\ufeff"),
     max_size=40,
@@ -276,3 +295,23 @@ def test_a_zip_of_thousands_of_text_files_is_sniffed_with_few_openings_and_a_bou
         detect(path)
     assert len(read) <= 2 * whatsapp._ZIP_MEMBERS_TRIED  # detect sniffs twice: as a zip, then as WhatsApp
     assert len(opened) <= 8
+
+
+def test_names_with_quotes_brackets_and_quoted_colons_keep_their_messages(tmp_path):
+    path = tmp_path / "chat.txt"
+    path.write_text(
+        '01/02/2023, 10:00 - Bob "the builder": hi\n'
+        '01/02/2023, 10:01 - "Dana: Scully": hello: there\n'
+        "01/02/2023, 10:02 - Ann [she/her]: yo\n"
+        '01/02/2023, 10:03 - Alex changed the subject to "Plans: Friday"\n'
+        "01/02/2023, 10:04 - Alex changed the group description to „Trip: Rome“\n",
+        encoding="utf-8",
+    )
+    parsed = [(m.sender, m.text, m.kind) for m in whatsapp.parse(path)]
+    assert parsed == [
+        ('Bob "the builder"', "hi", "text"),
+        ('"Dana: Scully"', "hello: there", "text"),
+        ("Ann [she/her]", "yo", "text"),
+        (None, 'Alex changed the subject to "Plans: Friday"', "system"),
+        (None, "Alex changed the group description to „Trip: Rome“", "system"),
+    ]

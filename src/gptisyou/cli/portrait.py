@@ -26,7 +26,7 @@ def portrait(ctx: click.Context, persona: str, with_name: str | None, out: Path 
     messages, so it is written readable by you only.
     """
     from gptisyou.errors import MissingExtra
-    from gptisyou.store.workspace import file_name_for
+    from gptisyou.store.workspace import portrait_path
 
     try:
         from gptisyou.portrait import build, page, said
@@ -38,7 +38,7 @@ def portrait(ctx: click.Context, persona: str, with_name: str | None, out: Path 
             facts = build.portrait(store, persona, with_name, redact=redact)
         except ImportError as missing:
             raise MissingExtra.from_import(missing, "the portrait") from None
-    default = ctx.obj["workspace"] / f"portrait-{file_name_for(persona)}.html"
+    default = portrait_path(ctx.obj["workspace"], persona)
     _write_private(out or default, page.render(facts), replace=out is None)
     out = out or default
     if as_json:

@@ -307,6 +307,11 @@ def serve(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None
 
     listening = ServeConfig(**chosen(given))
     host, port = listening.host, listening.port
+    if host not in LOOPBACK_NAMES and (with_quiz or with_portrait) and not api_key:
+        from gptisyou.errors import InputError
+
+        pages = " and ".join(flag for flag, on in (("--portrait", with_portrait), ("--quiz", with_quiz)) if on)
+        raise InputError(f"{pages} show real messages: on {host}, beyond this machine, only with --api-key")
     check_can_listen(host, port)
     loaded = load_clone(ctx, persona, me, run_dir, backend, style_strength, engine, base_only)
     model_id = file_name_for(persona).lower() + ("-base" if base_only else "")

@@ -235,8 +235,8 @@ def _message(sender: str, timestamp: datetime, line: int, text: str) -> Message:
     text = text.rstrip("\n")
     if not sender:
         sender, text = _split_sender(text)
-    elif _has_quote(sender):  # 'Alex changed the subject to "Plans: Friday"'
-        sender, text = None, f"{sender}: {text}"
+    elif _has_quote(sender):  # 'Bob "the builder": hi', or 'Alex changed the subject to "Plans: Friday"'
+        sender, text = _quoted_sender(f"{sender}: {text}")
     else:
         sender = sender.strip(phrases.MARKS)
     if not sender:
@@ -248,7 +248,36 @@ def _message(sender: str, timestamp: datetime, line: int, text: str) -> Message:
 
 
 def _has_quote(sender: str) -> bool:
-    return '"' in sender or "“" in sender or "”" in sender or "«" in sender or "»" in sender
+    return any(quote in sender for quote in _QUOTES)
+
+
+_QUOTES = '"“”„«»'
+
+
+def _quoted_sender(line: str) -> tuple[str | None, str]:
+    """(sender, text) of a header line whose "Name: " holds a quote: the first ": " outside every quotation ends the
+    name (`Bob "the builder": hi`, `"Dana: Scully": hi`); with none, it is a system line whose quotation holds the
+    colon (`Alex changed the subject to "Plans: Friday"`)."""
+    first = line.partition("\n")[0]
+    cut = first.find(": ")
+    while cut > 0:
+        if not _inside_quotes(first[:cut]):
+            return first[:cut].strip(phrases.MARKS) or None, line[cut + 2 :]
+        cut = first.find(": ", cut + 1)
+    return None, line
+
+
+def _inside_quotes(text: str) -> bool:
+    """True when `text` ends inside a quotation: "…", “…”, „…“ or «…»."""
+    straight, depth = False, 0
+    for character in text:
+        if character == '"':
+            straight = not straight
+        elif character in "„«" or (character == "“" and not depth):
+            depth += 1
+        elif character in "”»" or (character == "“" and depth):
+            depth = max(0, depth - 1)
+    return straight or depth > 0
 
 
 def _split_sender(body: str) -> tuple[str | None, str]:
@@ -264,7 +293,7 @@ def _split_sender(body: str) -> tuple[str | None, str]:
             return None, body
         text_start = cut + 1
     sender = first[:cut].strip(phrases.MARKS)
-    if _has_quote(sender):
+    if _inside_quotes(sender):  # the colon is quoted: 'You changed the subject to "Plans:Friday"'
         return None, body
     return sender, body[text_start:]
 

@@ -21,10 +21,12 @@ from gptisyou.store.workspace import (
     DATABASE_NAME,
     HOSTED_FOLDER,
     MODELS_FOLDER,
+    PORTRAIT_PAGES,
     REDACTION_FOLDER,
     SCRATCH_FOLDER,
     bridge_state_path,
     hosted_dir,
+    portrait_path,
     redaction_map_path,
 )
 
@@ -94,6 +96,8 @@ def forget_workspace(workspace: Path) -> Deletion:
     deletion = Deletion()
     for name in KNOWN_FOLDERS:
         _remove(directory / name, deletion)
+    for page in sorted(directory.glob(PORTRAIT_PAGES)):  # they quote real messages
+        _remove(page, deletion)
     if deletion.failed:  # the database stays, so the directory is still a workspace to run forget on again
         return deletion
     for name in DATABASE_FILES:
@@ -107,8 +111,8 @@ def forget_workspace(workspace: Path) -> Deletion:
 
 
 def forget_persona(workspace: Path, persona: str) -> Deletion:
-    """Delete one persona's redaction map, hosted uploads, runs, what their bridges remember (in that order) and
-    the corrections given to their clone.
+    """Delete one persona's redaction map, hosted uploads, runs, what their bridges remember, their portrait page
+    (in that order) and the corrections given to their clone.
 
     Raises:
         DeletionError: some files could not be removed (everything else was).
@@ -119,6 +123,7 @@ def forget_persona(workspace: Path, persona: str) -> Deletion:
         hosted_dir(workspace, persona),
         persona_dir(workspace, persona),
         bridge_state_path(workspace, persona, "any").parent,
+        portrait_path(workspace, persona),
     ):
         _remove(path, deletion)
     if is_workspace(workspace):

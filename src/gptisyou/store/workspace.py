@@ -116,6 +116,13 @@ MODELS_FOLDER = "models"  # <sha256>/: base models converted from GGUF
 BRIDGES_FOLDER = "bridges"  # <persona>/<messenger>.json: what a bridge remembers (pairings, each chat's context)
 
 
+PORTRAIT_PAGES = "portrait-*.html"  # portrait-<persona>.html: the page `portrait` writes by default
+
+
+def portrait_path(workspace: Path, persona: str) -> Path:
+    return workspace / PORTRAIT_PAGES.replace("*", file_name_for(persona))
+
+
 def redaction_map_path(workspace: Path, persona: str) -> Path:
     return workspace / REDACTION_FOLDER / f"{file_name_for(persona)}.json"
 
