@@ -151,3 +151,20 @@ def test_a_message_read_back_says_which_app_it_came_from(workspace, tmp_path):
         ingest.import_file(store, path)
         [message] = store.messages(1)
     assert message.source == "telegram"
+
+
+def test_corrections_are_kept_to_what_training_can_use(workspace):
+    from gptisyou.errors import InputError
+    from gptisyou.store.database import CORRECTION_CHARS, CORRECTION_TURNS
+
+    with Store.open(workspace) as store:
+        with pytest.raises(InputError, match="the reply marked as unlike the person is empty"):
+            store.add_correction("Ann", [("Bob", "hi")], "   \n ", None, via="web")
+        context = [("Bob" if n % 2 else "Ann", f"line {n}") for n in range(1000)]
+        first = store.add_correction("Ann", context, "x" * 20_000, "  ", via="web")
+        again = store.add_correction("Ann", context, "x" * 20_000, "what she'd say", via="terminal")
+        [kept] = store.corrections("Ann")
+    assert first == again == kept.id  # /not-them twice on one reply: one correction, the newer rewrite
+    assert (len(kept.context), kept.context[-1], len(kept.reply)) == (CORRECTION_TURNS, ("Bob", "line 999"),
+                                                                      CORRECTION_CHARS)  # fmt: skip
+    assert kept.rewrite == "what she'd say"

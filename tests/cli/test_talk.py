@@ -152,3 +152,22 @@ def test_pages_of_real_messages_are_not_served_beyond_this_machine_without_a_key
     assert (
         result.stderr == f"Error: {shown} show real messages: on 0.0.0.0, beyond this machine, only with --api-key\n"
     )
+
+
+def test_removing_a_correction_that_is_not_there_is_one_line(run, workspace):
+    from gptisyou.store.database import Store
+
+    with Store.open(workspace) as store:
+        store.add_correction("Ann", [("Bob", "hi")], "yo", None, via="web")
+    result = run("corrections", "--as", "Ann", "--remove", "999")
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "Error: no correction 999 of Ann's clone (gptisyou corrections --as Ann lists them)\n",
+    )
+    huge = run("corrections", "--as", "Ann", "--remove", "99999999999999999999999")
+    assert huge.exit_code == 2
+    assert "is not in the range" in huge.stderr
+    nobody = run("corrections", "--as", "Nobody")
+    assert nobody.exit_code == 2
+    assert nobody.stderr.startswith("Error: no participant 'Nobody' in any chat")
+    assert run("corrections", "--as", "Ann", "--remove", "1").stdout == "1 correction(s) deleted\n"

@@ -165,3 +165,26 @@ def test_a_run_with_self_play_rounds_records_each_round(learnable_chat, workspac
     records = [json.loads(line) for line in (run_directory / "preference.jsonl").read_text().splitlines()]
     assert {record["round"] for record in records if "round" in record} == {1, 2}
     assert records[-1]["pairs"] > 0
+
+
+def test_hostile_corrections_make_pairs_that_fit_the_window(tiny_base, workspace):
+    """A 20,000-character reply and a context of 1,000 messages, as the store keeps them: pairs within the
+    window, each with its reply as target."""
+    from datetime import datetime
+
+    from gptisyou.data.conversations import Session, Turn
+    from gptisyou.data.memory import Memory
+    from gptisyou.engine.torch_engine import TorchClone
+    from gptisyou.store.database import Store
+
+    with Store.open(workspace) as store:
+        store.add_correction("Ann", [("Bob" if n % 2 else "Ann", f"w{n % 9}") for n in range(1000)], "w5 " * 7000,
+                             "w7 " * 7000, via="web")  # fmt: skip
+        corrections = store.corrections("Ann")
+    at = datetime(2024, 1, 1)
+    memory = Memory([Session(1, (Turn("Bob", ("w1",), at, at, True), Turn("Ann", ("w2",), at, at, True)))], "Ann")
+    model, tokenizer = load_lora_model(tiny_base, TrainConfig("Ann", bf16_frozen_weights=False))
+    [pair] = preference.corrected_pairs(TorchClone(model, tokenizer, "Ann"), corrections, memory, max_tokens=64)
+    for example in (pair.chosen, pair.rejected):
+        assert len(example.input_ids) <= 64
+        assert example.targets > 0

@@ -160,19 +160,24 @@ def chat(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None,
 
 @click.command()
 @click.option("--as", "persona", required=True, help="Whose clone the corrections were given to.")
-@click.option(
-    "--remove", "remove_ids", type=int, multiple=True, metavar="ID", help="Delete this correction (repeatable)."
-)
+@click.option("--remove", "remove_ids", type=click.IntRange(1, 2**63 - 1), multiple=True, metavar="ID",
+              help="Delete this correction (repeatable).")  # fmt: skip
 @click.pass_context
 def corrections(ctx: click.Context, persona: str, remove_ids: tuple[int, ...]) -> None:
     """List the replies of PERSONA's clone you marked as unlike them (`/not-them` in chat, the button on the web
     page), or delete some. The next `gptisyou train` prefers what they would say over each of these replies."""
+    from gptisyou.errors import InputError
+
     with open_store(ctx) as store:
         if remove_ids:
             removed = store.remove_corrections(persona, list(remove_ids))
             click.echo(f"{removed} correction(s) deleted")
             return
         found = store.corrections(persona)
+        if not found and persona not in {person.name for person in store.people()}:
+            raise InputError(
+                f"no participant '{persona}' in any chat, and no corrections for them (see gptisyou people)"
+            )
     if not found:
         click.echo(
             f"No corrections for {printable(persona)} yet: /not-them in `gptisyou chat --as {printable(persona)}`."
@@ -195,7 +200,7 @@ def _not_them(ctx: click.Context, persona: str, history: list, rewrite: str, con
         return
     context = [(line.speaker, line.text) for line in history[:-1]]
     with open_store(ctx) as store:
-        number = store.add_correction(persona, context, history[-1].text, rewrite or None, via="terminal")
+        number = store.add_correction(persona, context, history[-1].text, rewrite.strip() or None, via="terminal")
     said = f" ({persona} would say: {rewrite})" if rewrite else ""
     console.print(literal(f"Noted as correction {number}{said}: the next `gptisyou train --as {persona}` learns from "
                           f"it (gptisyou corrections --as {persona} lists them).", "dim"))  # fmt: skip

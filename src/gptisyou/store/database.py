@@ -21,6 +21,8 @@ from gptisyou.store.workspace import database_path, ensure_private_dir
 
 # How long a write waits for another process's write (a long import) before giving up.
 BUSY_TIMEOUT_S = 600.0
+CORRECTION_TURNS = 16  # of a correction's context: what training shows before the reply, and more
+CORRECTION_CHARS = 2000  # of each text of a correction: a turn, never a document
 
 
 def _initial_schema(db: sqlite3.Connection) -> None:
@@ -451,13 +453,29 @@ class Store:
 
     def add_correction(self, persona: str, context: list[tuple[str, str]], reply: str, rewrite: str | None,
                        via: str) -> int:  # fmt: skip
-        """Store a correction; returns its id."""
+        """Store a correction, kept to what training can use (the last `CORRECTION_TURNS` turns of its context, each
+        text to `CORRECTION_CHARS`); returns its id. The same reply in the same context marked again is the same
+        correction: its id, with the newer rewrite if one is given.
+
+        Raises:
+            InputError: the reply marked is empty.
+        """
+        reply, rewrite = reply.strip()[:CORRECTION_CHARS], (rewrite or "").strip()[:CORRECTION_CHARS] or None
+        if not reply:
+            raise InputError("the reply marked as unlike the person is empty: nothing to correct")
+        context = [(speaker, text[:CORRECTION_CHARS]) for speaker, text in context[-CORRECTION_TURNS:]]
+        shown = json.dumps(context, ensure_ascii=False)
         with self.transaction() as db:
+            same = db.execute("SELECT id FROM corrections WHERE persona = ? AND context = ? AND reply = ?",
+                              (persona, shown, reply)).fetchone()  # fmt: skip
+            if same:
+                if rewrite:
+                    db.execute("UPDATE corrections SET rewrite = ? WHERE id = ?", (rewrite, same[0]))
+                return same[0]
             return db.execute(
                 "INSERT INTO corrections (persona, context, reply, rewrite, via, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (persona, json.dumps(context, ensure_ascii=False), reply, rewrite or None, via,
-                 datetime.now().isoformat(timespec="seconds")),
-            ).lastrowid  # fmt: skip
+                (persona, shown, reply, rewrite, via, datetime.now().isoformat(timespec="seconds")),
+            ).lastrowid
 
     def corrections(self, persona: str) -> list[Correction]:
         """The persona's corrections, oldest first."""
@@ -470,11 +488,20 @@ class Store:
                 for id_, who, context, reply, rewrite, via, created in rows]  # fmt: skip
 
     def remove_corrections(self, persona: str, ids: list[int] | None = None) -> int:
-        """Delete the persona's corrections `ids` (all of them without); returns how many went."""
+        """Delete the persona's corrections `ids` (all of them without); returns how many went.
+
+        Raises:
+            InputError: an id that is no correction of the persona's (nothing is deleted then).
+        """
         with self.transaction() as db:
             if ids is None:
                 return db.execute("DELETE FROM corrections WHERE persona = ?", (persona,)).rowcount
             marks = ", ".join("?" * len(ids))
+            known = {row[0] for row in db.execute(
+                f"SELECT id FROM corrections WHERE persona = ? AND id IN ({marks})", [persona, *ids])}  # fmt: skip
+            if missing := [number for number in ids if number not in known]:
+                raise InputError(f"no correction {', '.join(map(str, missing))} of {persona}'s clone "
+                                 f"(gptisyou corrections --as {persona} lists them)")  # fmt: skip
             return db.execute(
                 f"DELETE FROM corrections WHERE persona = ? AND id IN ({marks})", [persona, *ids]
             ).rowcount

@@ -80,8 +80,16 @@ def corrected_pairs(clone: TorchClone, corrections: Sequence, memory, max_tokens
 
 def example(transcript, history: Sequence[Line], persona: str, reply: str, max_tokens: int,
              memory: Sequence[int]) -> TokenizedExample:  # fmt: skip
-    """The context, then `reply` as the only target (the persona's earlier turns in the context are not)."""
-    turns = [*(Spoken(line.speaker, line.text) for line in history), Spoken(persona, reply, target=True)]
+    """The newest turns of the context that fit in half the window, then `reply` as the only target (the persona's
+    earlier turns in the context are not): however long the context or the reply, the reply starts inside the window
+    and is learned from (the window cuts its end)."""
+    budget, kept = max_tokens // 2 - len(memory), []
+    for line in reversed(history):
+        budget -= len(transcript.turn(line.speaker, line.text))
+        if budget < 0:
+            break
+        kept.append(Spoken(line.speaker, line.text))
+    turns = [*reversed(kept), Spoken(persona, reply, target=True)]
     ids, labels = transcript.training(turns, max_tokens, memory)
     return TokenizedExample(tuple(ids), tuple(labels))
 
