@@ -184,3 +184,17 @@ def test_hidden_names_written_in_lower_case_are_hidden_too():
 )
 def test_phone_numbers_in_common_written_forms(text, expected):
     assert Redactor().redact(text) == expected
+
+
+def test_every_part_of_a_third_party_s_name_and_their_handles_are_hidden_with_one_pseudonym():
+    redactor = Redactor(["Dana Scully", "Charlie Brown", "Maria de Souza"], ["Ann", "Bob"])
+    text = ("Scully said hi to Dana; @Dana_Scully and dana.scully@x.org, Charlie-Brown and Brown came, "
+            "a brown dog too; de Souza and Souza, de nada")  # fmt: skip
+    redacted = redactor.redact(text)
+    for leaked in ("Scully", "Dana", "Charlie", "Brown", "Souza"):
+        assert leaked not in redacted, redacted
+    dana, charlie, maria = (redactor.mapping[name] for name in ("Dana Scully", "Charlie Brown", "Maria de Souza"))
+    assert redacted.startswith(f"{dana} said hi to {dana}; @{dana} and [EMAIL_1], {charlie} and {charlie} came")
+    assert "a brown dog too" in redacted  # words, not names
+    assert "de nada" in redacted
+    assert len({dana, charlie, maria}) == 3

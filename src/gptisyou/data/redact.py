@@ -60,6 +60,24 @@ _COMMON_WORDS = frozenset(
         "rob",
         "sandy",
         "gene",
+        # surnames that are words too: "a brown dog" keeps its "brown" when a Charlie Brown is hidden
+        "brown",
+        "black",
+        "white",
+        "green",
+        "young",
+        "king",
+        "long",
+        "little",
+        "hill",
+        "wood",
+        "stone",
+        "bird",
+        "fox",
+        "small",
+        "cook",
+        "baker",
+        "smith",
     ]
 )
 
@@ -189,15 +207,21 @@ class Redactor:
 
 
 def _name_forms(names: Iterable[str], visible_words: set[str]) -> dict[str, str]:
-    """Each way a hidden name may appear, casefolded (the full name, its first word of three letters or more) →
-    the full name. A first word that is also a word of a visible name (Robin Jones hidden, Robin Smith the
-    persona) is left out: hiding it would rename the visible person."""
+    """Each way a hidden name may appear, casefolded → the full name: the full name, each of its capitalised words
+    of two letters or more ("Dana", "Scully"; not a particle such as "de"), and its words joined as in a handle or
+    an address ("Dana_Scully", "dana.scully", "Charlie-Brown", "DanaScully"). A word that is also a word of a
+    visible name (Robin Jones hidden, Robin Smith the persona) is left out: hiding it would rename the visible
+    person."""
     forms: dict[str, str] = {}
     for name in sorted(set(names)):
         forms.setdefault(name.casefold(), name)
-        first = name.split()[0] if name.split() else ""
-        if len(first) >= 3 and first[0].isalpha() and first.casefold() not in visible_words:
-            forms.setdefault(first.casefold(), name)
+        words = [word for word in re.split(r"[\s_.\-]+", name) if word]
+        if len(words) > 1:
+            for joint in ("", "_", ".", "-"):
+                forms.setdefault(joint.join(words).casefold(), name)
+        for word in words:
+            if len(word) >= 2 and word[0].isupper() and word.casefold() not in visible_words:
+                forms.setdefault(word.casefold(), name)
     return forms
 
 
