@@ -176,3 +176,18 @@ def test_ctrl_c_stops_a_query_sqlite_is_running(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         imessage._read(db, "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) SELECT COUNT(*) FROM n")
     assert time.monotonic() - started < 10
+
+
+def test_a_body_that_is_no_typedstream_but_holds_an_nsstring_is_read_as_the_common_heuristic_does(tmp_path):
+    long_text = "long " * 60  # 300 bytes: the length takes 0x81 and two bytes
+    short = b"\x00\x01other junk NSString\x01\x94\x84\x01+" + bytes([5]) + b"hello\x86\x84\x02iI"
+    longer = (
+        b"junk NSString\x01\x94\x84\x01+\x81" + len(long_text).to_bytes(2, "little") + long_text.encode() + b"\x86"
+    )
+    path = exports.imessage_db(tmp_path / "chat.db", [
+        {"attributedBody": short},
+        {"attributedBody": longer},
+        {"attributedBody": b"junk NSString\x01\x94\x84\x01+\x40cut"},  # says 64 bytes, holds 3: unreadable
+    ])  # fmt: skip
+    [(_, messages)] = read(path)
+    assert [m.text for m in messages] == ["hello", long_text, imessage.UNREADABLE]

@@ -218,12 +218,33 @@ def _attributed_text(body) -> str | None:
     try:
         archived = typedstream.unarchive_from_data(body)
     except Exception:  # noqa: BLE001 -- any failure of a third-party decoder on foreign bytes: kept, unread
-        return None
+        return _nsstring_text(body)
     for item in getattr(archived, "contents", ()):
         value = getattr(item, "value", None)
         if hasattr(value, "value") and isinstance(value.value, str):
             return value.value
     return ""
+
+
+def _nsstring_text(body: bytes) -> str | None:
+    """The text after the first `NSString` marker, as the widely used heuristic reads bytes that are no typedstream
+    (some tools write them so): five bytes of preamble, then the length (one byte, or 0x81 and two bytes, little
+    endian), then that many bytes of UTF-8. None when they are not there."""
+    _, marker, rest = body.partition(b"NSString")
+    rest = rest[5:]
+    if not marker or not rest:
+        return None
+    if rest[0] == 0x81:
+        length, start = int.from_bytes(rest[1:3], "little"), 3
+    else:
+        length, start = rest[0], 1
+    text = rest[start : start + length]
+    if len(text) != length:
+        return None
+    try:
+        return text.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def _local_time(date, options: ReadOptions, path: Path, rowid: int) -> datetime:
