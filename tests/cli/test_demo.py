@@ -15,7 +15,7 @@ def test_the_demo_goes_from_export_to_an_evaluated_clone(run, workspace, tiny_ba
     [metrics_path] = workspace.glob("runs/Sam/*/eval/metrics.json")
     assert len(json.loads(metrics_path.read_text())["samples"]) == 2
     portrait = metrics_path.parent / "portrait.html"  # the demo pair's portrait, beside the report
-    assert "Sam, as your chats show them" in portrait.read_text()
+    assert "<bdi>Sam</bdi>, as your chats show them" in portrait.read_text()
     assert oct(portrait.stat().st_mode & 0o777) == "0o600"
 
 
