@@ -31,8 +31,8 @@ def glance(portrait: dict) -> list[str]:
         said.append(f"{persona} opened {mine['opened_share']:.0%} of your {portrait['conversations']:,} "
                     f"conversations, {other} {theirs['opened_share'] or 0:.0%}.")  # fmt: skip
     if mine["median_reply_minutes"] is not None and not alone and theirs["median_reply_minutes"] is not None:
-        said.append(f"{persona} answers in {duration(mine['median_reply_minutes'], minute)} (median), {other} in "
-                    f"{duration(theirs['median_reply_minutes'], minute)}.")  # fmt: skip
+        said.append(f"{persona} answers {_after(mine['median_reply_minutes'], minute)} (median), {other} "
+                    f"{_after(theirs['median_reply_minutes'], minute)}.")  # fmt: skip
     if mine["median_turn_words"] is not None:
         said.append(f"A turn of {persona}'s is typically {mine['median_turn_words']:g} words in "
                     f"{mine['mean_bubbles_per_turn'] or 0:.1f} messages" + ("." if alone else
@@ -87,6 +87,12 @@ def topics(portrait: dict) -> list[str]:
             + (f" — e.g. “{isolated(example)}”" if example else "")
         )
     return lines
+
+
+def _after(minutes: float, to_the_minute: bool) -> str:
+    """ "in 5 min", or "within the minute"."""
+    delay = duration(minutes, to_the_minute)
+    return delay if delay == "within the minute" else f"in {delay}"
 
 
 def duration(minutes: float, to_the_minute: bool = False) -> str:
