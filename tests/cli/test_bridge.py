@@ -20,16 +20,17 @@ def fake():
     server.close()
 
 
+def _bridge(workspace, api_url: str) -> subprocess.Popen:
+    """`gptisyou bridge telegram --as Ann` as a user starts it, its log on a pipe."""
+    arguments = ["bridge", "telegram", "--as", "Ann", "--allow", "42", "--api-url", api_url]
+    command = [sys.executable, "-m", "gptisyou", *arguments]
+    environment = os.environ | {"GPTISYOU_HOME": str(workspace), "TELEGRAM_BOT_TOKEN": TOKEN}
+    return subprocess.Popen(command, env=environment, stderr=subprocess.PIPE, text=True)
+
+
 @pytest.mark.slow  # a real bridge process that loads torch: in `make test` and CI, not in `make test-fast`
 def test_the_telegram_bridge_discloses_replies_and_stops_cleanly_on_sigterm(trained, workspace, fake):
-    command = [sys.executable, "-m", "gptisyou", "bridge", "telegram", "--as", "Ann", "--allow", "42",
-               "--api-url", fake.url]  # fmt: skip
-    bridge = subprocess.Popen(
-        command,
-        env=os.environ | {"GPTISYOU_HOME": str(workspace), "TELEGRAM_BOT_TOKEN": TOKEN},
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    bridge = _bridge(workspace, fake.url)
     try:
         fake.says(42, "w3")
         fake.wait_for(lambda f: len(f.texts(42)) >= 2, timeout=120)
@@ -80,25 +81,7 @@ def test_an_api_url_that_is_not_http_is_a_usage_error(run, url):
 
 @pytest.mark.slow  # a real bridge process that loads torch
 def test_sigterm_stops_the_bridge_within_seconds_while_the_bot_api_cannot_be_reached(trained, workspace):
-    command = [
-        sys.executable,
-        "-m",
-        "gptisyou",
-        "bridge",
-        "telegram",
-        "--as",
-        "Ann",
-        "--allow",
-        "42",
-        "--api-url",
-        "http://127.0.0.1:1",
-    ]
-    bridge = subprocess.Popen(
-        command,
-        env=os.environ | {"GPTISYOU_HOME": str(workspace), "TELEGRAM_BOT_TOKEN": TOKEN},
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    bridge = _bridge(workspace, "http://127.0.0.1:1")
     try:
         for line in bridge.stderr:  # up and retrying
             if "network trouble" in line:
