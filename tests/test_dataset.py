@@ -70,7 +70,7 @@ def test_media_only_turns_are_context_with_weight_0(store):
 
 
 def test_validation_period_never_appears_in_training_output(store):
-    data = build(store, DatasetConfig("Ann", val_fraction=0.25))
+    data = build(store, DatasetConfig("Ann", val_fraction=0.25, hold_out="latest"))
     held_out = {bubble for session in data.val for turn in session.turns for bubble in turn.bubbles}
     ann_held_out = [turn for session in data.val for turn in session.turns if turn.sender == "Ann" and turn.has_words]
     # at least 25 % of Ann's 48 turns; short of 5 conversations and 7 days, it grows to a third (4 whole days)
@@ -87,7 +87,7 @@ def test_the_held_out_period_spans_five_conversations_and_a_week(workspace, tmp_
     whatsapp_writer.write_file(_chat(days=30), path, ANDROID)
     with Store.open(workspace) as store:
         ingest.import_file(store, path)
-        data = build(store, DatasetConfig("Ann"))
+        data = build(store, DatasetConfig("Ann", hold_out="latest"))
     # 10 % of Ann's 120 turns would be the last 3 days; a week back from the last message takes 8 conversations
     assert [session.start.day for session in data.val] == list(range(24, 32))  # January 24 to 31
     assert data.target_turns(data.val) == 32
@@ -95,11 +95,42 @@ def test_the_held_out_period_spans_five_conversations_and_a_week(workspace, tmp_
 
 
 def test_a_recorded_start_and_the_rule_of_older_runs(store):
-    recorded = recorded_split("Ann", START + timedelta(days=10))
+    recorded = recorded_split("Ann", None, START + timedelta(days=10))
     assert [session.start.day for session in build(store, recorded).val] == [12, 13]
-    older = build(store, recorded_split("Ann", None, val_fraction=0.25))  # the latest 12 turns, as runs did then
+    older = build(store, recorded_split("Ann", None, None, val_fraction=0.25))  # the latest 12 turns, as runs did then
     assert older.target_turns(older.val) == 12
     assert older.held_out_from == START + timedelta(days=9)
+
+
+def test_the_held_out_conversations_are_spread_across_the_chat_by_default(workspace, tmp_path):
+    path = tmp_path / "WhatsApp Chat with Bob.txt"
+    whatsapp_writer.write_file(_chat(days=30), path, ANDROID)
+    with Store.open(workspace) as store:
+        ingest.import_file(store, path)
+        data = build(store, DatasetConfig("Ann"))
+        again = build(store, DatasetConfig("Ann"))
+        other_seed = build(store, DatasetConfig("Ann", seed=1))
+        recorded = build(store, recorded_split("Ann", data.held_out_keys, None))
+    days = [session.start.day + 31 * (session.start.month - 1) - 1 for session in data.val]  # day 1 of the chat: 1
+    # 10 % of Ann's 120 turns is 12; 5 conversations and 100 turns would pass 20 %, so it grows to 24: 6 of 30
+    assert (data.hold_out, data.held_out_from, data.target_turns(data.val), len(data.val)) == ("spread", None, 24, 6)
+    assert days[0] <= 6 and days[-1] >= 25  # from the first weeks to the last
+    assert max(session.start for session in data.train) > max(session.start for session in data.val) or days[-1] == 30
+    assert data.held_out_keys == again.held_out_keys != other_seed.held_out_keys
+    assert [session.start for session in recorded.val] == [session.start for session in data.val]
+    held_out = {bubble for session in data.val for turn in session.turns for bubble in turn.bubbles} - {"<media>"}
+    written = json.dumps([list(dataset_formats.records(data, name)) for name in dataset_formats.FORMATS])
+    assert not any(text in written for text in held_out)
+
+
+def test_a_chat_too_small_to_spread_holds_out_its_latest_turns(workspace, tmp_path):
+    path = tmp_path / "WhatsApp Chat with Bob.txt"
+    messages = [Message("Ann" if i % 2 else "Bob", START + timedelta(minutes=i), f"line {i}") for i in range(40)]
+    whatsapp_writer.write_file(messages, path, ANDROID)
+    with Store.open(workspace) as store:
+        ingest.import_file(store, path)
+        data = build(store, DatasetConfig("Ann"))
+    assert (data.hold_out, data.target_turns(data.val)) == ("latest", 2)
 
 
 def test_one_long_last_conversation_is_cut_at_a_turn(workspace, tmp_path):

@@ -35,8 +35,8 @@ def test_dataset_writes_a_private_redacted_valid_file(run, imported, tmp_path, w
     result = run("dataset", "--as", "Ann", "-o", out)
     assert (result.exit_code, result.stdout) == (
         0,
-        f"wrote 10 openai examples to {out}\n",
-    )  # 4 of 14 evenings held out
+        f"wrote 12 openai examples to {out}\n",
+    )  # 2 of 14 evenings held out: 8 of Ann's 56 turns (a third evening would pass 20 %)
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     assert "7946" not in out.read_text()
     assert "[PHONE_1]" in out.read_text()
@@ -59,9 +59,10 @@ def test_stats_show_examples_tokens_cost_and_previews(run, imported):
     lines = result.stdout.splitlines()
     assert lines[:4] == [
         "persona: Bob in chat(s) 1",
-        "conversations: 10 for training, 4 held out (from 2023-05-11 18:00 on)",
-        "persona turns: 40 to learn from, 16 held out for validation",
-        "examples (legacy): 40",
+        "conversations: 12 for training, 2 held out (spread across the chat: one from each stretch of its time, so "
+        "it is judged on the whole of it)",
+        "persona turns: 48 to learn from, 8 held out for validation",
+        "examples (legacy): 48",
     ]
     assert lines[4].startswith("tokens: ")
     assert "tiktoken cl100k_base" in lines[4]
@@ -187,9 +188,12 @@ def test_the_dataset_holds_out_what_train_holds_out_and_cuts_examples_as_asked(r
     whatsapp_writer.write_file(messages, path, whatsapp_writer.VARIANTS_BY_NAME["android-dmy-24h"])
     run("import", path)
     with Store.open(workspace) as store:
-        held_out_from = build(store, DatasetConfig("Ann")).held_out_from  # what train holds out
+        held_out_from = build(store, DatasetConfig("Ann", hold_out="latest")).held_out_from  # what train holds out
+        spread = build(store, DatasetConfig("Ann")).val
     assert held_out_from == datetime(2023, 2, 22, 18, 0)  # the last 7 evenings: 7 days
-    assert f"held out (from {held_out_from:%Y-%m-%d %H:%M} on)" in run("dataset", "--as", "Ann", "--stats").stdout
+    latest = run("dataset", "--as", "Ann", "--hold-out", "latest", "--stats").stdout
+    assert f"held out (the latest, from {held_out_from:%Y-%m-%d %H:%M} on)" in latest
+    assert f"{len(spread)} held out (spread across the chat" in run("dataset", "--as", "Ann", "--stats").stdout
 
     out = tmp_path / "ann.jsonl"
     run("dataset", "--as", "Ann", "--format", "sharegpt", "--window-turns", "2", "-o", out)

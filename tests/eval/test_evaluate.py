@@ -52,11 +52,14 @@ def test_replies_are_as_long_as_the_persona_s_and_the_period_is_the_run_s(store,
     from gptisyou.store.runs import Run
 
     run = Run(trained)
-    assert run.held_out_from is not None
+    recorded = run.config()
+    assert (recorded.hold_out, recorded.held_out_from) == ("spread", None)
     assert run.reply_tokens >= 16
     metrics = json.loads((evaluate_run(store, trained, EvalConfig(samples=2)) / "metrics.json").read_text())
     assert metrics["settings"]["max_new_tokens"] == run.reply_tokens
-    assert metrics["held_out"]["first"] == f"{run.held_out_from:%Y-%m-%d}"
+    assert metrics["held_out"]["rule"] == "spread"
+    assert metrics["held_out"]["conversations"] == len(recorded.held_out)
+    assert metrics["held_out"]["first"] == recorded.held_out[0][1][:10]  # the run's own conversations
 
 
 def test_the_report_is_one_self_contained_page(store, trained):

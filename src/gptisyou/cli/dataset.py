@@ -23,6 +23,7 @@ LOCAL_FORMATS = ("local", "hf")
 _SPLITTING = (
     ("--gap", "gap_hours", Number(min=0, min_open=True)),
     ("--val", "val_fraction", Number(0, 0.9)),
+    ("--hold-out", "hold_out", click.Choice(("spread", "latest"))),
     ("--window-turns", "window_turns", click.IntRange(min=1)),
 )
 
@@ -50,10 +51,11 @@ def dataset(
     output: Path | None, redact: bool | None, max_tokens: int | None, stats: bool, model: str | None, epochs: int,
     **splitting,
 ) -> None:  # fmt: skip
-    """Build a persona's dataset: conversations split by time, redacted, rendered for fine-tuning.
+    """Build a persona's dataset: conversations split into training and held out, redacted, rendered for
+    fine-tuning.
 
-    The latest conversations (at least --val of the persona's turns) are held out, as train holds them out, and
-    appear in no training example. Formats: openai (chat JSONL), legacy (the original prompt/completion pairs),
+    Whole conversations spread across the chat (at least --val of the persona's turns; --hold-out latest: the
+    latest ones) are held out, as train holds them out, and appear in no training example. Formats: openai (chat JSONL), legacy (the original prompt/completion pairs),
     sharegpt, local (transcripts with the spans to train on), hf (the local records as a Hugging Face dataset
     directory).
     """
@@ -130,8 +132,11 @@ def _print_stats(persona, data, rows, format_name, model, epochs, count_tokens, 
     targets, held_out = data.target_turns(data.train), data.target_turns(data.val)
     cost = pricing.training_cost_usd(tokens, model, epochs)
     click.echo(f"persona: {persona} in chat(s) {', '.join(map(str, sorted(data.people)))}")
-    since = f" (from {data.held_out_from:%Y-%m-%d %H:%M} on)" if data.held_out_from else ""
-    click.echo(f"conversations: {len(data.train):,} for training, {len(data.val):,} held out{since}")
+    if data.hold_out == "spread":
+        which = " (spread across the chat: one from each stretch of its time, so it is judged on the whole of it)"
+    else:
+        which = f" (the latest, from {data.held_out_from:%Y-%m-%d %H:%M} on)" if data.held_out_from else ""
+    click.echo(f"conversations: {len(data.train):,} for training, {len(data.val):,} held out{which}")
     click.echo(f"persona turns: {targets:,} to learn from, {held_out:,} held out for validation")
     click.echo(f"examples ({format_name}): {len(rows):,}")
     click.echo(f"tokens: {tokens:,} ({method})")

@@ -25,6 +25,7 @@ _SETTINGS = (
     ("--preference-pairs", "preference_pairs", click.IntRange(min=0)),
     ("--self-play-rounds", "self_play_rounds", click.IntRange(min=0, max=5)),
     ("--preference-beta", "preference_beta", Number(min=0, min_open=True)),
+    ("--hold-out", "hold_out", click.Choice(("spread", "latest"))),
     ("--seed", "seed", int),
 )
 
@@ -37,9 +38,9 @@ _SETTINGS = (
 def train(ctx: click.Context, persona: str, resume: bool, **given) -> None:
     """Fine-tune a LoRA adapter that writes like PERSONA, on CPU or GPU, with a progress bar and an ETA.
 
-    The latest conversations are held out (at least 10 % of the persona's turns, 5 conversations and 7 days
-    where the chat has them): the run reports loss, perplexity and token accuracy on them, keeps the best adapter
-    and stops when they stop improving. A checkpoint is written every 5 minutes
+    Whole conversations spread across the chat are held out (10 % of the persona's turns; --hold-out latest
+    holds out the latest ones instead, to measure drift): the run reports loss, perplexity and token accuracy on
+    them, keeps the best adapter and stops when they stop improving; `eval` judges the clone on them. A checkpoint is written every 5 minutes
     and on Ctrl-C; --resume continues from it with the same data order and optimizer state.
     """
     from gptisyou.errors import MissingExtra

@@ -1,9 +1,13 @@
 """Training data for one persona: which sessions, the split by time, redaction, and examples.
 
-The persona (`--as`) is any participant. Its chats' messages become sessions of turns (`conversations`); the
-latest conversations are held out for validation and evaluation and appear in no training example, not even as
-context. The held-out period is wide enough to judge a person by, not one evening: at least 10 % of the persona's
-turns, 5 conversations and 7 days where the chat has them, and never more than a third of the persona's turns.
+The persona (`--as`) is any participant. Its chats' messages become sessions of turns (`conversations`); some
+whole conversations are held out for validation and evaluation and appear in no training example, not even as
+context. By default (`spread`) they are spread across the whole chat: one from each of k equal stretches of its
+time, drawn with the seed, until they hold 10 % of the persona's turns (and, where that stays under 20 %, at
+least 5 conversations and 100 turns), so that the clone is judged on the person, not on how the last weeks
+differ, and trains on the newest conversations too. `latest` holds out the latest conversations instead (at least
+10 % of the persona's turns, 5 conversations and 7 days where the chat has them, never more than a third): what
+came after, to measure drift.
 Examples are windows of consecutive turns inside a session, so each of the persona's turns is a training target
 exactly once; `dataset_formats` renders them for each destination.
 """
@@ -11,6 +15,7 @@ exactly once; `dataset_formats` renders them for each destination.
 import json
 import math
 import os
+import random
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime, timedelta
@@ -27,6 +32,10 @@ from gptisyou.store.workspace import ensure_private_dir, redaction_map_path
 _TURN_OVERHEAD_TOKENS = 3  # the end-of-turn marker and line break around each turn
 REPLY_TOKENS_QUANTILE, REPLY_TOKENS_RANGE = 0.99, (16, 512)  # the cap on a generated reply: see reply_tokens
 MAX_HELD_OUT_SHARE = 1 / 3  # the held-out period grows to its minimum conversations and days up to this share
+HOLD_OUT_RULES = ("spread", "latest")
+SPREAD_CEILING = 0.2  # spread: the minimum conversations and turns are held out only while under this share
+SPREAD_MINIMUM = (5, 100)  # spread: conversations and persona turns held out at least, where the ceiling allows
+ConversationKey = tuple[int, str]  # (chat id, ISO start): a conversation, as a run records it
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,9 +48,14 @@ class DatasetConfig:
     chats: tuple[int, ...] = ()  # only these chats (--chat); empty: every chat the persona wrote in
     with_people: tuple[str, ...] = ()  # only sessions where one of them speaks too (--with)
     gap_hours: float = setting(4.0, "Hours of silence that start a new conversation.")
-    val_fraction: float = setting(
-        0.1, "Share of the persona's turns held out at least, the latest whole conversations, for validation and eval."
+    val_fraction: float = setting(0.1, "Share of the persona's turns held out at least, whole conversations.")
+    hold_out: str = setting(
+        "spread",
+        "Which conversations are held out for validation and eval: 'spread' across the chat, or the 'latest' ones "
+        "(what came after: drift).",
     )
+    seed: int = 0  # which conversation of each stretch of time is held out (spread)
+    held_out_keys: tuple[ConversationKey, ...] | None = None  # a run's recorded held-out conversations
     val_conversations: int = 5  # … in at least this many conversations, where the chat has them
     val_days: float = 7.0  # … spanning at least this many days, where the chat has them
     held_out_from: datetime | None = None  # a run's recorded start of its held-out period: overrides the rule
@@ -69,7 +83,9 @@ class PersonaData:
     redactor: Redactor | None
     real_persona: str  # the name as in the chat, for local file names
     examples: list[Example] = field(default_factory=list)  # training windows
-    held_out_from: datetime | None = None  # where the held-out period starts (None: nothing held out)
+    held_out_from: datetime | None = None  # latest: where the held-out period starts (None: nothing held out)
+    hold_out: str = "spread"  # the rule that chose the held-out conversations
+    held_out_keys: tuple[ConversationKey, ...] = ()  # spread: the held-out conversations
 
     @property
     def group(self) -> bool:
@@ -117,8 +133,14 @@ def build(store: Store, config: DatasetConfig, count_tokens: Callable[[str], int
         if _wanted(session, config)
     ]
     sessions.sort(key=lambda session: (session.start, session.chat_id))
-    held_out_from = held_out_start(sessions, config.persona, config)
-    train, val = split_by_time(sessions, held_out_from)
+    held_out_from, keys = None, ()
+    if config.hold_out == "spread" and config.held_out_from is None:
+        keys = config.held_out_keys if config.held_out_keys is not None else spread_out(sessions, config)
+    if keys:
+        train, val = split_by_conversation(sessions, set(keys))
+    else:  # the latest rule, or a chat too small to spread (a conversation or two): its latest turns
+        held_out_from = held_out_start(sessions, config.persona, config)
+        train, val = split_by_time(sessions, held_out_from)
     redactor = None
     if config.redact:
         everyone = {name for names in people.values() for name in names}
@@ -126,7 +148,7 @@ def build(store: Store, config: DatasetConfig, count_tokens: Callable[[str], int
         _check_speakers(everyone, config.persona, redactor)
         train, val = _redacted(train, redactor), _redacted(val, redactor)
     data = PersonaData(_speaker(config.persona, redactor), people, train, val, redactor, config.persona,
-                       held_out_from=held_out_from)  # fmt: skip
+                       held_out_from=held_out_from, hold_out="spread" if keys else "latest", held_out_keys=keys)  # fmt: skip
     data.examples = list(windows(train, data.persona, config.window_turns, config.max_tokens, count_tokens))
     if not data.examples:
         raise InputError(f"{config.persona} has no messages with words to learn from in the selected chats")
@@ -162,12 +184,68 @@ def held_out_start(sessions: list[Session], persona: str, config: DatasetConfig)
     return start if held >= least else latest_turns
 
 
-def recorded_split(persona: str, held_out_from: datetime | None, **options) -> DatasetConfig:
-    """The dataset of a run whose held-out period started at `held_out_from`; None for a run from before the start
-    was recorded, which held out its persona's latest turns."""
-    return DatasetConfig(
-        persona, held_out_from=held_out_from, whole_conversations=held_out_from is not None, **options
-    )
+def recorded_split(persona: str, held_out_keys: tuple[ConversationKey, ...] | None, held_out_from: datetime | None,
+                   **options) -> DatasetConfig:  # fmt: skip
+    """The dataset of a run as it was split: its recorded held-out conversations (spread), else the period that
+    started at `held_out_from` (latest); a run from before either was recorded held out its persona's latest
+    turns."""
+    if held_out_keys is not None:
+        return DatasetConfig(persona, held_out_keys=held_out_keys, **options)
+    return DatasetConfig(persona, hold_out="latest", held_out_from=held_out_from,
+                         whole_conversations=held_out_from is not None, **options)  # fmt: skip
+
+
+def spread_out(sessions: list[Session], config: DatasetConfig) -> tuple[ConversationKey, ...]:
+    """The conversations held out by the `spread` rule: one drawn from each of k equal stretches of the chat's time
+    (stretches without a conversation of the persona give none), k growing until they hold `val_fraction` of the
+    persona's turns and, while that stays within `SPREAD_CEILING`, `SPREAD_MINIMUM`'s conversations and turns.
+    Never every conversation; never more than a third of the turns (then the latest turns' rule decides).
+
+    `sessions` are in time order."""
+    counts = [sum(is_target(turn, config.persona) for turn in session.turns) for session in sessions]
+    candidates = [index for index, count in enumerate(counts) if count]
+    total = sum(counts)
+    if config.val_fraction <= 0 or len(candidates) < 2:
+        return ()
+    least, ceiling = math.ceil(total * config.val_fraction), max(1, math.floor(total * SPREAD_CEILING))
+    fewest, turns = SPREAD_MINIMUM
+    chosen: list[int] = []
+    k = max(1, least * len(candidates) // total)  # about the conversations `least` takes
+    while k < len(candidates):
+        picks = _one_per_stretch(sessions, candidates, k, config.seed)
+        held = sum(counts[index] for index in picks)
+        if held > max(least, ceiling) and chosen and sum(counts[index] for index in chosen) >= least:
+            break  # the minimum would pass the ceiling: as many as fit
+        if held > total * MAX_HELD_OUT_SHARE:
+            break
+        chosen = picks
+        if held >= least and ((len(picks) >= fewest and held >= turns) or held >= ceiling):
+            break
+        k += max(1, k // 20)  # a long chat: hundreds of stretches, found in tens of steps
+    if sum(counts[index] for index in chosen) < least:
+        return ()
+    return tuple((sessions[index].chat_id, sessions[index].start.isoformat()) for index in chosen)
+
+
+def _one_per_stretch(sessions: list[Session], candidates: list[int], k: int, seed: int) -> list[int]:
+    """One of `candidates` (indices of `sessions`) drawn from each of k equal stretches of time that holds any."""
+    first, last = sessions[candidates[0]].start, sessions[candidates[-1]].start
+    width = (last - first) / k or timedelta(seconds=1)
+    stretches: dict[int, list[int]] = {}
+    for index in candidates:
+        stretches.setdefault(min(k - 1, int((sessions[index].start - first) / width)), []).append(index)
+    draw = random.Random(f"{seed}:{k}")
+    return sorted(draw.choice(members) for _, members in sorted(stretches.items()))
+
+
+def split_by_conversation(
+    sessions: list[Session], held_out: set[ConversationKey]
+) -> tuple[list[Session], list[Session]]:
+    """(train, val): val holds the conversations `held_out` names, train every other."""
+    train, val = [], []
+    for session in sessions:
+        (val if (session.chat_id, session.start.isoformat()) in held_out else train).append(session)
+    return train, val
 
 
 def split_by_time(sessions: list[Session], start: datetime | None) -> tuple[list[Session], list[Session]]:

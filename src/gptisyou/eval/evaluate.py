@@ -1,6 +1,7 @@
 """The evaluation of a run: the persona's held-out replies against the tuned model's and the base model's.
 
-The held-out turns are the validation period of the dataset (the most recent persona turns, never trained on).
+The held-out turns are the run's held-out conversations (spread across the chat by default, or the latest ones
+with `--hold-out latest`), never trained on.
 For each sampled held-out moment, the real reply, the tuned model's and the base model's reply to the same
 context. Then, for base and tuned side by side: loss, perplexity and token accuracy on the real held-out
 replies; the who-said-it attribution share; style statistics; verbatim copies of training data; leaked
@@ -57,9 +58,9 @@ def evaluate_run(store: Store, run: Path, config: EvalConfig | None = None,
     frozen_dtype = autocast_dtype(device) if train_config.bf16_frozen_weights else None
     model, tokenizer = load_tuned(run, device, frozen_dtype or torch.float32)
     persona = train_config.persona
-    data = build(
-        store, recorded_split(persona, recorded.held_out_from, max_tokens=train_config.window_tokens, redact=False)
-    )
+    split = recorded_split(persona, recorded.held_out, recorded.held_out_from, max_tokens=train_config.window_tokens,
+                           redact=False)  # fmt: skip
+    data = build(store, split)
     val_set = spread(held_out(data, tokenizer, train_config), config.fit_tokens)
     pad_id = pad_token_id(tokenizer)
     progress("held-out loss", 0, 2)
@@ -163,7 +164,7 @@ def _held_out_span(data: PersonaData) -> dict:
     days = {turn.start.date() for session in data.val for turn in session.turns}
     narrow = len(days) < NARROW_DAYS or len(data.val) < NARROW_CONVERSATIONS
     return {"first": _day(data.val, "start"), "last": _day(data.val, "end"), "days": len(days),
-            "conversations": len(data.val), "narrow": narrow}  # fmt: skip
+            "conversations": len(data.val), "narrow": narrow, "rule": data.hold_out}  # fmt: skip
 
 
 def _texts_by_speaker(sessions, persona: str) -> tuple[list[str], list[str]]:

@@ -20,9 +20,10 @@ def write(path: Path, metrics: dict, samples: list[dict], training_metrics: list
         f"<h1>How well does the model write like {persona}?</h1>",
         (
             f"<p class=meta>Run {html.escape(Path(metrics['run']).name)} · base {html.escape(metrics['base'])} · "
-            f"{metrics['held_out']['persona_turns']} held-out turns of {persona} "
-            f"({metrics['held_out']['first']} to {metrics['held_out']['last']}: {metrics['held_out']['days']} days, "
-            f"{metrics['held_out']['conversations']} conversations), never trained on · "
+            f"{metrics['held_out']['persona_turns']} held-out turns of {persona} in "
+            f"{metrics['held_out']['conversations']} conversations {_rule(metrics['held_out'])} "
+            f"({metrics['held_out']['first']} to {metrics['held_out']['last']}, {metrics['held_out']['days']} days), "
+            "never trained on · "
             f"{metrics['held_out']['samples']} replies generated per model · {metrics['seconds']:.0f} s</p>"
         ),
         "<h2>Verdict</h2><ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in verdicts(metrics)) + "</ul>",
@@ -81,6 +82,13 @@ def reading(metrics: dict) -> list[str]:
         lines.append(shift)
     lines.append("A 270M model learns tone, length and pet phrases, not facts: read the replies below as style.")
     return lines
+
+
+def _rule(held_out: dict) -> str:
+    """How the held-out conversations were chosen (a run from before the rule was recorded held out the latest)."""
+    if held_out.get("rule") == "spread":
+        return "spread across the chat"
+    return "at its end (the latest: this measures drift as much as imitation)"
 
 
 def _held_out_shift(style: dict) -> str | None:

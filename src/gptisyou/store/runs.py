@@ -227,8 +227,14 @@ class RunConfig:
 
     train: dict  # the train.config.TrainConfig's fields as saved (TrainConfig.recorded makes one of them again)
     base_directory: Path  # the converted base model it trained (store.models)
-    held_out_from: datetime | None = None  # where its held-out period started
+    held_out_from: datetime | None = None  # latest rule: where its held-out period started
     reply_tokens: int | None = None  # the longest reply its clone writes: the persona's own longest turns
+    held_out: tuple[tuple[int, str], ...] | None = None  # spread rule: its held-out conversations (chat, ISO start)
+
+    @property
+    def hold_out(self) -> str:
+        """The rule that chose its held-out conversations: spread, or latest (every run before spread existed)."""
+        return "spread" if self.held_out is not None else "latest"
 
     @property
     def persona(self) -> str:
@@ -263,7 +269,13 @@ class RunConfig:
         reply_tokens = recorded.get("reply_tokens")
         if reply_tokens is not None and (type(reply_tokens) is not int or reply_tokens < 1):
             raise wrong("reply_tokens", reply_tokens, "a positive whole number")
-        return cls(train, Path(base), held_out_from, reply_tokens)
+        held_out = recorded.get("held_out")
+        if held_out is not None:
+            try:
+                held_out = tuple((int(chat), datetime.fromisoformat(start).isoformat()) for chat, start in held_out)
+            except (TypeError, ValueError):
+                raise wrong("held_out", held_out, "a list of [chat, start] conversations") from None
+        return cls(train, Path(base), held_out_from, reply_tokens, held_out)
 
     def as_json(self) -> dict:
         return {
@@ -271,6 +283,7 @@ class RunConfig:
             "base_directory": str(self.base_directory),
             "held_out_from": self.held_out_from.isoformat() if self.held_out_from else None,
             "reply_tokens": self.reply_tokens,
+            "held_out": [list(key) for key in self.held_out] if self.held_out is not None else None,
         }
 
 

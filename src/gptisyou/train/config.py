@@ -66,7 +66,14 @@ class TrainConfig:
     )
     preference_beta: float = _setting(0.1, "DPO's beta: how far the preference may pull from the reference.")
     preference_learning_rate: float = _setting(5e-5, "Learning rate of the preference tuning.")
-    seed: int = _setting(0, "Seed of the data order, the LoRA initialisation and the sample replies.")
+    hold_out: str = _setting(
+        "spread",
+        "The conversations held out for validation and eval: 'spread' across the whole chat (10 % of the persona's "
+        "turns), or the 'latest' ones (what came after: drift).",
+    )
+    seed: int = _setting(
+        0, "Seed of the data order, the LoRA initialisation, the sample replies and the held-out conversations."
+    )
 
     @classmethod
     def recorded(cls, settings: dict, device_type: str = "cpu") -> Self:

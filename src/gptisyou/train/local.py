@@ -97,8 +97,11 @@ def train(
         saved = TrainConfig.recorded(resumed.config().train, processes.device.type)
         config = replace(saved, max_steps=config.max_steps, minutes=config.minutes)
     options = {"max_tokens": config.window_tokens, "redact": False}
-    dataset_config = (recorded_split(config.persona, resumed.held_out_from, **options) if resumed  # its own period
-                      else DatasetConfig(config.persona, **options))  # fmt: skip
+    if resumed:  # its own held-out conversations
+        recorded = resumed.config()
+        dataset_config = recorded_split(config.persona, recorded.held_out, recorded.held_out_from, **options)
+    else:
+        dataset_config = DatasetConfig(config.persona, hold_out=config.hold_out, seed=config.seed, **options)
     persona_chats(store, dataset_config)  # a bad persona fails now, not after a minute of model loading
     torch.manual_seed(config.seed)
     setup = _setup(store, workspace, config, dataset_config, processes)
@@ -153,7 +156,9 @@ def _plan(setup: _Setup, config: TrainConfig, processes: Processes) -> Plan:
 def _new_run(workspace: Path, config: TrainConfig, setup: _Setup) -> Run:
     run = Run.create(workspace, config.persona)
     reply_tokens = setup.data.reply_tokens(token_counter(setup.tokenizer))
-    run.write_config(RunConfig(asdict(config), setup.base_directory, setup.data.held_out_from, reply_tokens))
+    data = setup.data
+    held_out = data.held_out_keys if data.hold_out == "spread" else None
+    run.write_config(RunConfig(asdict(config), setup.base_directory, data.held_out_from, reply_tokens, held_out))
     return run
 
 
