@@ -114,8 +114,8 @@ def test_the_held_out_conversations_are_spread_across_the_chat_by_default(worksp
     days = [session.start.day + 31 * (session.start.month - 1) - 1 for session in data.val]  # day 1 of the chat: 1
     # 10 % of Ann's 120 turns is 12; 5 conversations and 100 turns would pass 20 %, so it grows to 24: 6 of 30
     assert (data.hold_out, data.held_out_from, data.target_turns(data.val), len(data.val)) == ("spread", None, 24, 6)
-    assert days[0] <= 6 and days[-1] >= 25  # from the first weeks to the last
-    assert max(session.start for session in data.train) > max(session.start for session in data.val) or days[-1] == 30
+    assert days[0] <= 6  # from the first week
+    assert days[-1] >= 25  # to the last
     assert data.held_out_keys == again.held_out_keys != other_seed.held_out_keys
     assert [session.start for session in recorded.val] == [session.start for session in data.val]
     held_out = {bubble for session in data.val for turn in session.turns for bubble in turn.bubbles} - {"<media>"}

@@ -1,9 +1,9 @@
-import pytest
-
 """The persona's memory: its past replies found by what they answered, never from the window's own conversation
 or from the held-out period."""
 
 from datetime import datetime, timedelta
+
+import pytest
 
 from gptisyou.data.conversations import Session, Turn
 from gptisyou.data.dataset import DatasetConfig, build

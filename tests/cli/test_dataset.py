@@ -59,8 +59,10 @@ def test_stats_show_examples_tokens_cost_and_previews(run, imported):
     lines = result.stdout.splitlines()
     assert lines[:4] == [
         "persona: Bob in chat(s) 1",
-        "conversations: 12 for training, 2 held out (spread across the chat: one from each stretch of its time, so "
-        "it is judged on the whole of it)",
+        (
+            "conversations: 12 for training, 2 held out (spread across the chat: one from each stretch of its time, "
+            "so it is judged on the whole of it)"
+        ),
         "persona turns: 48 to learn from, 8 held out for validation",
         "examples (legacy): 48",
     ]
