@@ -79,7 +79,9 @@ def _figures(metrics: dict) -> list[str]:
         (f"perplexity tuned / base: {fit['tuned']['perplexity']:.1f} / {fit['base']['perplexity']:.1f} = "
         f"{fit['tuned']['perplexity'] / fit['base']['perplexity']:.2f}x; bits per byte "
         f"{fit['tuned']['bits_per_byte']:.3f} / {fit['base']['bits_per_byte']:.3f}"),
-        f"told apart from real: tuned {share(metrics['c2st']['tuned'])}, base {share(metrics['c2st']['base'])}",
+        (f"told apart from real: tuned {share(metrics['c2st']['tuned'])}, base {share(metrics['c2st']['base'])}"
+         f" (paired p = {metrics['c2st']['paired']['p']:.2g}); by style alone: tuned "
+         f"{share(metrics['c2st_style']['tuned'])}, base {share(metrics['c2st_style']['base'])}"),
         f"copies of 8+ words: tuned {share(metrics['memorisation']['tuned'])}",
     ]  # fmt: skip
     if attribution := metrics.get("attribution"):

@@ -29,7 +29,10 @@ def test_every_metric_for_base_and_tuned_deterministically(store, trained):
     assert set(metrics["attribution"]) >= {"real", "tuned", "base", "others_held_out", "judge_auc", "trusted"}
     for figure in (metrics["attribution"]["tuned"], metrics["c2st"]["tuned"], metrics["memorisation"]["tuned"]):
         assert figure["low"] <= figure["value"] <= figure["high"]  # every share with its 95 % interval
-    assert set(metrics["c2st"]) == {"tuned", "base"}
+    for test in ("c2st", "c2st_style"):  # by content and style, by style alone; tuned and base paired moment by moment
+        assert set(metrics[test]) == {"tuned", "base", "paired"}
+        assert len(metrics[test]["tuned"]["detected"]) == len(metrics["samples"])
+        assert set(metrics[test]["paired"]) == {"tuned_only", "base_only", "p", "significant"}
     assert metrics["held_out"]["days"] >= 1
     assert set(metrics["style"]) == set(metrics["lengths"]) == {"training", "real", "tuned", "base"}
     words = metrics["lengths"]["training"]["words"]  # the persona's replies before the held-out period
@@ -88,7 +91,8 @@ def test_the_report_is_one_self_contained_page(store, trained):
     assert "How well does the model write like Ann?" in text
     assert "Verdict" in text
     assert "Who said it" in text
-    assert "Real or generated: a classifier tells the real replies from the tuned model's" in text
+    assert "Real or generated, by content and style: a classifier tells the real replies from the tuned" in text
+    assert "By style alone (content words masked): told from the real replies" in text
     assert oct((directory / "report.html").stat().st_mode & 0o777) == "0o600"
 
 
@@ -97,7 +101,7 @@ def test_eval_command_prints_the_key_figures(run, trained):
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
     assert any(line.startswith("Predicting Ann's real words: perplexity ") for line in lines)
-    assert any(line.startswith("Copying: ") and "≤ 1 %: target" in line for line in lines)
+    assert any(line.startswith("Copying: ") and "≤ 1%: target" in line for line in lines)
     assert lines[-1] == f"report: {trained / 'eval' / 'report.html'}"
     other = run("eval", "--as", "Bob", "--run", trained)
     assert (other.exit_code, other.stderr.strip()) == (2, f"Error: {trained} is not a run of Bob")

@@ -107,3 +107,30 @@ def test_the_judge_is_tested_on_itself_with_its_auc():
     auc = judge.auc(["lol ok cya 😂", "omg haha yesss", "nah lol"], ["Thank you. Please send it.", "I will confirm."])
     assert auc["value"] == 1.0
     assert auc["low"] <= auc["value"] <= auc["high"]
+
+
+def test_the_style_only_test_sees_how_a_text_is_written_not_what_it_says():
+    from gptisyou.eval.twosample import accuracy, masked
+
+    kept = frozenset({"i", "the", "lol", "ok"})
+    assert masked("I ate the Pizza lol, 2 slices", kept) == "I aaa the Aaaaa lol, 0 aaaaaa"
+    topics = [f"i love the {word} lol" for word in ("pizza", "beach", "movie", "dog", "game", "rain")] * 10
+    words = ("taxes", "banks", "codes", "bus", "exam", "shop")  # other topics, words of the same lengths
+    other_topics = [f"i love the {word} lol" for word in words] * 10
+    assert accuracy(topics, other_topics)["value"] >= 0.9  # the words give them away
+    assert accuracy(topics, other_topics, kept=kept)["value"] <= 0.7  # the style does not
+    shouting = [text.upper() + "!!!" for text in other_topics]
+    assert accuracy(topics, shouting, kept=kept)["value"] >= 0.9  # a style does
+
+
+def test_tuned_and_base_are_compared_moment_by_moment():
+    from gptisyou.eval.twosample import paired
+
+    tuned = {"detected": [False] * 30 + [True] * 10}
+    base = {"detected": [True] * 30 + [True] * 10}  # told apart at every moment where the tuned reply was not
+    result = paired(tuned, base)
+    assert (result["tuned_only"], result["base_only"], result["significant"]) == (0, 30, True)
+    assert result["p"] < 1e-6
+    close = paired({"detected": [True, False] * 10}, {"detected": [False, True] * 10})
+    assert (close["significant"], close["p"]) == (False, 1.0)
+    assert paired({"value": None}, base) is None  # too few replies for a test

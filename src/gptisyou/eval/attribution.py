@@ -17,7 +17,7 @@ import numpy as np
 
 TRUSTED_AUC = 0.7  # below: the attribution figures cannot be trusted for this chat
 FREQUENT_WORDS = 150  # the vocabulary of the word features: the chat's most frequent words
-_WORD = re.compile(r"\w+(?:['\u2019]\w+)?")
+WORD = re.compile(r"\w+(?:['\u2019]\w+)?")
 _LOWER, _UPPER, _DIGIT = re.compile(r"[^\W\d_A-Z]"), re.compile(r"[A-Z]"), re.compile(r"\d")
 
 
@@ -36,7 +36,7 @@ def shape(text: str) -> str:
 
 
 def frequent_words(texts: list[str], count: int = FREQUENT_WORDS) -> list[str]:
-    words = Counter(word.lower() for text in texts for word in _WORD.findall(text))
+    words = Counter(word.lower() for text in texts for word in WORD.findall(text))
     return [word for word, _ in words.most_common(count)]
 
 
@@ -50,7 +50,7 @@ class WhoSaidIt:
         features = make_union(
             TfidfVectorizer(analyzer="char", ngram_range=(1, 4), preprocessor=shape, min_df=2, sublinear_tf=True,
                             lowercase=False),
-            TfidfVectorizer(analyzer="word", token_pattern=_WORD.pattern, vocabulary=frequent_words(texts),
+            TfidfVectorizer(analyzer="word", token_pattern=WORD.pattern, vocabulary=frequent_words(texts),
                             sublinear_tf=True),
         )  # fmt: skip
         self._pipeline = make_pipeline(

@@ -23,7 +23,7 @@ from gptisyou.engine.device import autocast_dtype, default_device, mixed_precisi
 from gptisyou.engine.torch_engine import TorchClone, load_tuned, styled
 from gptisyou.engine.types import Line, Sampling
 from gptisyou.eval import intervals, quiz, report, twosample
-from gptisyou.eval.attribution import TRUSTED_AUC, WhoSaidIt
+from gptisyou.eval.attribution import TRUSTED_AUC, WhoSaidIt, frequent_words
 from gptisyou.eval.config import EvalConfig
 from gptisyou.eval.copying import CopyDetector, leaked_personal_data
 from gptisyou.eval.style import length_quantiles, style_of
@@ -145,8 +145,11 @@ def _metrics(data: PersonaData, samples: list[dict], tuned_fit, base_fit, config
             "trusted": auc["value"] is not None and auc["value"] >= TRUSTED_AUC,
             "training_messages": judge.training_messages,
         }
-    metrics["c2st"] = {kind: twosample.accuracy(replies["real"], replies[kind], config.seed)
-                       for kind in ("tuned", "base")}  # fmt: skip
+    kept = frozenset(frequent_words(persona_train, twosample.STYLE_WORDS))
+    for name, words in (("c2st", None), ("c2st_style", kept)):
+        tests = {kind: twosample.accuracy(replies["real"], replies[kind], config.seed, kept=words)
+                 for kind in ("tuned", "base")}  # fmt: skip
+        metrics[name] = tests | {"paired": twosample.paired(tests["tuned"], tests["base"])}
     training_texts = persona_train + others_train
     copies = CopyDetector(training_texts)
     metrics["memorisation"] = {"span_words": copies.span_words} | {

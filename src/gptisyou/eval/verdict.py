@@ -1,11 +1,14 @@
 """The evaluation in plain words, one verdict per measure: better than the base model? close to the real person?
 Shown first in the report and printed by `gptisyou eval`. Figures come with their 95 % intervals.
 
-The targets are design.md's: perplexity ≤ 0.6x the base's; attributed to the persona ≥ 0.85x as often as the
-real replies and ≥ 15 points more than the base's; a two-sample accuracy ≤ 0.65; 8-word copies ≤ 1 %.
+The targets are design.md's, each named once here: perplexity ≤ 0.68x the base's; attributed to the persona
+≥ 0.9x as often as the real replies and ≥ 20 points more than the base's; told from the real replies by style
+alone ≤ 60 % of the time, and by content and style ≥ 8 points less often than the base's replies, significantly
+in the paired test; 8-word copies ≤ 1 %.
 """
 
-PERPLEXITY_RATIO, ATTRIBUTION_RATIO, ATTRIBUTION_GAIN, TWO_SAMPLE, COPIES = 0.6, 0.85, 0.15, 0.65, 0.01
+PERPLEXITY_RATIO, ATTRIBUTION_RATIO, ATTRIBUTION_GAIN, COPIES = 0.68, 0.9, 0.20, 0.01
+STYLE_TWO_SAMPLE, TWO_SAMPLE_GAIN = 0.60, 0.08
 
 
 def share(figure: dict | None) -> str:
@@ -20,7 +23,7 @@ def verdicts(metrics: dict) -> list[str]:
     return [
         line
         for line in (_span(metrics), _fit(metrics, persona), _attribution(metrics, persona), _two_sample(metrics),
-                     _people(metrics, persona), _copies(metrics))
+                     _style(metrics), _people(metrics, persona), _copies(metrics))
         if line
     ]  # fmt: skip
 
@@ -60,7 +63,7 @@ def _attribution(metrics: dict, persona: str) -> str | None:
     return (f"Who said it (judge {judge}): attributed to {persona}: tuned {share(attribution['tuned'])}, base "
             f"{share(attribution['base'])}, real {share(attribution['real'])}. Tuned vs real "
             f"{tuned / real if real else 0:.2f}x (≥ {ATTRIBUTION_RATIO}x: {_met(close)}); "
-            f"{(tuned - base) * 100:+.0f} points over base (≥ +15: {_met(gain)}).")  # fmt: skip
+            f"{(tuned - base) * 100:+.0f} points over base (≥ +{ATTRIBUTION_GAIN:.0%}: {_met(gain)}).")  # fmt: skip
 
 
 def _two_sample(metrics: dict) -> str | None:
@@ -68,10 +71,28 @@ def _two_sample(metrics: dict) -> str | None:
     if not tests or tests["tuned"].get("value") is None:
         return None
     tuned, base = tests["tuned"]["value"], tests["base"]["value"]
-    return (f"Real or generated: a classifier tells the real replies from the tuned model's {share(tests['tuned'])} "
-            f"of the time, from the base model's {share(tests['base'])} (0.5 = indistinguishable); "
-            f"{'closer to real than the base' if tuned < base else 'no closer to real than the base'}; "
-            f"≤ {TWO_SAMPLE:.0%}: {_met(tuned <= TWO_SAMPLE)}.")  # fmt: skip
+    paired = tests.get("paired")
+    if paired is None:  # an evaluation from before the paired test
+        closer = "closer to real than the base" if tuned < base else "no closer to real than the base"
+        return (f"Real or generated: a classifier tells the real replies from the tuned model's {share(tests['tuned'])} "
+                f"of the time, from the base model's {share(tests['base'])} (0.5 = indistinguishable); {closer}.")  # fmt: skip
+    significant = paired["significant"] and tuned < base
+    closer = "closer to the person than the base" if significant else "not significantly closer than the base"
+    met = significant and base - tuned >= TWO_SAMPLE_GAIN
+    return (f"Real or generated, by content and style: a classifier tells the real replies from the tuned model's "
+            f"{share(tests['tuned'])} of the time, from the base model's {share(tests['base'])} (0.5 = "
+            f"indistinguishable): {(base - tuned) * 100:+.0f} points, {closer} (paired test on the same moments, "
+            f"p = {paired['p']:.2g}); ≥ {TWO_SAMPLE_GAIN * 100:.0f} points below the base and significant: "
+            f"{_met(met)}.")  # fmt: skip
+
+
+def _style(metrics: dict) -> str | None:
+    tests = metrics.get("c2st_style")
+    if not tests or tests["tuned"].get("value") is None:
+        return None
+    tuned = tests["tuned"]["value"]
+    return (f"By style alone (content words masked): told from the real replies {share(tests['tuned'])} of the "
+            f"time (base {share(tests['base'])}); ≤ {STYLE_TWO_SAMPLE:.0%}: {_met(tuned <= STYLE_TWO_SAMPLE)}.")  # fmt: skip
 
 
 def _people(metrics: dict, persona: str) -> str | None:
@@ -85,4 +106,4 @@ def _copies(metrics: dict) -> str:
     copies = metrics["memorisation"]
     tuned = copies["tuned"]["value"]
     return (f"Copying: {share(copies['tuned'])} of the tuned replies repeat {copies['span_words']}+ words of the "
-            f"training messages (base {share(copies['base'])}); ≤ 1 %: {_met(tuned <= COPIES)}.")  # fmt: skip
+            f"training messages (base {share(copies['base'])}); ≤ {COPIES:.0%}: {_met(tuned <= COPIES)}.")  # fmt: skip
