@@ -123,23 +123,23 @@ def test_the_held_out_conversations_are_spread_across_the_chat_by_default(worksp
     assert not any(text in written for text in held_out)
 
 
-def test_a_chat_too_small_to_spread_holds_out_its_latest_turns(workspace, tmp_path):
+def _one_conversation(workspace, tmp_path, lines: int):
+    """Ann's dataset from one conversation of `lines` lines, a minute apart."""
     path = tmp_path / "WhatsApp Chat with Bob.txt"
-    messages = [Message("Ann" if i % 2 else "Bob", START + timedelta(minutes=i), f"line {i}") for i in range(40)]
+    messages = [Message("Ann" if i % 2 else "Bob", START + timedelta(minutes=i), f"line {i}") for i in range(lines)]
     whatsapp_writer.write_file(messages, path, ANDROID)
     with Store.open(workspace) as store:
         ingest.import_file(store, path)
-        data = build(store, DatasetConfig("Ann"))
+        return build(store, DatasetConfig("Ann"))
+
+
+def test_a_chat_too_small_to_spread_holds_out_its_latest_turns(workspace, tmp_path):
+    data = _one_conversation(workspace, tmp_path, 40)
     assert (data.hold_out, data.target_turns(data.val)) == ("latest", 2)
 
 
 def test_one_long_last_conversation_is_cut_at_a_turn(workspace, tmp_path):
-    path = tmp_path / "WhatsApp Chat with Bob.txt"
-    messages = [Message("Ann" if i % 2 else "Bob", START + timedelta(minutes=i), f"line {i}") for i in range(200)]
-    whatsapp_writer.write_file(messages, path, ANDROID)
-    with Store.open(workspace) as store:
-        ingest.import_file(store, path)
-        data = build(store, DatasetConfig("Ann"))
+    data = _one_conversation(workspace, tmp_path, 200)
     assert data.target_turns(data.train) == 90
     assert data.target_turns(data.val) == 10
 

@@ -66,9 +66,14 @@ def _attribution(metrics: dict, persona: str) -> str | None:
             f"{(tuned - base) * 100:+.0f} points over base (≥ +{ATTRIBUTION_GAIN:.0%}: {_met(gain)}).")  # fmt: skip
 
 
+def _tests(metrics: dict, key: str) -> dict | None:
+    """A two-sample test's figures, where there were replies enough for it."""
+    tests = metrics.get(key)
+    return tests if tests and tests["tuned"].get("value") is not None else None
+
+
 def _two_sample(metrics: dict) -> str | None:
-    tests = metrics.get("c2st")
-    if not tests or tests["tuned"].get("value") is None:
+    if not (tests := _tests(metrics, "c2st")):
         return None
     tuned, base = tests["tuned"]["value"], tests["base"]["value"]
     paired = tests.get("paired")
@@ -87,8 +92,7 @@ def _two_sample(metrics: dict) -> str | None:
 
 
 def _style(metrics: dict) -> str | None:
-    tests = metrics.get("c2st_style")
-    if not tests or tests["tuned"].get("value") is None:
+    if not (tests := _tests(metrics, "c2st_style")):
         return None
     tuned = tests["tuned"]["value"]
     return (f"By style alone (content words masked): told from the real replies {share(tests['tuned'])} of the "
