@@ -36,6 +36,10 @@ def _span(metrics: dict) -> str | None:
     held = metrics["held_out"]
     if not held.get("narrow"):
         return None
+    if held.get("rule") == "spread":
+        return (f"Careful: the held-out set is {held['conversations']} conversation(s) on {held['days']} day(s) "
+                "across the chat (its conversations are long: more would pass a fifth of the turns); few to judge "
+                "a person rather than a few conversations' topics.")  # fmt: skip
     return (f"Careful: the held-out period spans {held['days']} day(s) and {held['conversations']} conversation(s); "
             "too narrow to judge a person rather than a few days' topics.")  # fmt: skip
 
@@ -63,7 +67,7 @@ def _attribution(metrics: dict, persona: str) -> str | None:
     return (f"Who said it (judge {judge}): attributed to {persona}: tuned {share(attribution['tuned'])}, base "
             f"{share(attribution['base'])}, real {share(attribution['real'])}. Tuned vs real "
             f"{tuned / real if real else 0:.2f}x (≥ {ATTRIBUTION_RATIO}x: {_met(close)}); "
-            f"{(tuned - base) * 100:+.0f} points over base (≥ +{ATTRIBUTION_GAIN:.0%}: {_met(gain)}).")  # fmt: skip
+            f"{(tuned - base) * 100:+.0f} points over base (≥ +{ATTRIBUTION_GAIN * 100:.0f}: {_met(gain)}).")  # fmt: skip
 
 
 def _tests(metrics: dict, key: str) -> dict | None:
