@@ -48,11 +48,11 @@ def test_llama_cpp_writes_the_torch_engine_s_greedy_turns(gguf_run, base_only):
 
 def test_sampled_turns_repeat_with_a_seed_and_report_their_usage(gguf_run):
     clone = llama_engine.load(gguf_run, "Ann")
-    sampling = Sampling(temperature=1.5, max_new_tokens=6, seed=7)
+    sampling = Sampling(temperature=1.0, max_new_tokens=6, seed=7)
     usage = Usage()
-    first = "".join(clone.stream(HISTORIES[1], sampling, usage))
-    assert first == clone.reply(HISTORIES[1], sampling)
-    assert usage.prompt_tokens == len(clone._prompt_ids(HISTORIES[1]))
+    first = "".join(clone.stream(HISTORIES[0], sampling, usage))  # a moment the tuned model answers in words
+    assert first == clone.reply(HISTORIES[0], sampling)
+    assert usage.prompt_tokens == len(clone._prompt_ids(HISTORIES[0]))
     assert 1 <= usage.completion_tokens <= 6
 
 

@@ -25,8 +25,8 @@ def demo(ctx: click.Context, minutes: float, samples: int | None, base: str | No
     """Run the product end to end on a bundled sample chat (two real people, 4,981 messages).
 
     Writes the sample as a WhatsApp export, imports it, fine-tunes the local model to write like Sam for a
-    few minutes, evaluates it on Sam's most recent replies, writes Sam's portrait beside the report and says how
-    to talk to the clone.
+    few minutes, evaluates it on Sam's replies in conversations held out across the chat, writes Sam's portrait
+    beside the report and says how to talk to the clone.
     """
     from gptisyou.cli.evaluate import key_figures, run_evaluation
     from gptisyou.cli.train import train

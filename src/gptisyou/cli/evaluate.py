@@ -37,10 +37,12 @@ _SETTINGS = (
 @click.pass_context
 def eval_command(ctx: click.Context, persona: str, run_dir: Path | None, style_strength: float, engine: str,
                  **given) -> None:  # fmt: skip
-    """Measure how well the model writes like PERSONA on its held-out replies (the latest conversations), against the base.
+    """Measure how well the model writes like PERSONA on its held-out replies (the run's held-out conversations:
+    spread across the chat, or the latest with train --hold-out latest), against the base on the same moments.
 
-    Perplexity, token accuracy, who-said-it attribution, style statistics, verbatim copies and leaked contact
-    details, in <run>/eval/report.html (with plots and sample replies) and metrics.json.
+    Perplexity, token accuracy, who-said-it attribution, two-sample tests (by content and style, and by style
+    alone, tuned and base paired), style statistics, verbatim copies and leaked contact details, in
+    <run>/eval/report.html (with plots and sample replies) and metrics.json.
     """
     directory = run_evaluation(ctx, persona, run_dir, style_strength=style_strength, engine=engine, **chosen(given))
     metrics = json.loads((directory / "metrics.json").read_text())
