@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from gptisyou.data.render import Transcript
-from gptisyou.engine.types import Line
+from gptisyou.engine.types import Line, Sampling
 from gptisyou.train import preference
 from gptisyou.train.config import TrainConfig
 from gptisyou.train.local import train
@@ -188,3 +188,17 @@ def test_hostile_corrections_make_pairs_that_fit_the_window(tiny_base, workspace
     for example in (pair.chosen, pair.rejected):
         assert len(example.input_ids) <= 64
         assert example.targets > 0
+
+
+def test_self_play_samples_the_tuned_model_from_the_tokens_the_person_uses(tiny_base):
+    """The token filter chat's clone has, on the peft model training holds (its decoder under the wrapper)."""
+    from gptisyou.engine.clone import spoken_vocabulary
+    from gptisyou.engine.torch_engine import TorchClone
+
+    model, tokenizer = load_lora_model(tiny_base, TrainConfig("Ann", bf16_frozen_weights=False))
+    vocabulary = spoken_vocabulary(tokenizer, ["w1 w2", "w3"])
+    clone = TorchClone(model, tokenizer, "Ann", vocabulary=vocabulary)
+    tokens = clone._token_ids(clone._prompt_ids([Line("Bob", "w5 w6 w7")]), Sampling(temperature=1.5, seed=3))
+    sampled = [next(tokens) for _ in range(40)]
+    assert set(sampled) <= set(vocabulary)
+    assert clone.head.ids.tolist() == sorted(vocabulary)

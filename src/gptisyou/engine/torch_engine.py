@@ -35,7 +35,7 @@ class TorchClone(Clone):
         ids, cache = torch.tensor([prompt], device=device), None
         while True:
             if self.head:
-                output = self.model.model(input_ids=ids, cache=cache, use_cache=True)
+                output = _decoder(self.model)(input_ids=ids, cache=cache, use_cache=True)
                 token = self.head.sample(output.last_hidden_state[0, -1], sampling, generator)
             else:  # the vocabulary head at the last position only: the prompt's other rows are never needed
                 output = self.model(input_ids=ids, cache=cache, use_cache=True, logits_to_keep=1)
@@ -43,6 +43,11 @@ class TorchClone(Clone):
             cache = output.cache
             yield token
             ids = torch.tensor([[token]], device=device)
+
+
+def _decoder(model):
+    """The transformer under the vocabulary head: a causal LM's, or, for a peft model in training, its base's."""
+    return (model.get_base_model() if hasattr(model, "get_base_model") else model).model
 
 
 class SpokenHead:

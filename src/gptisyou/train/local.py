@@ -21,6 +21,7 @@ import torch
 
 from gptisyou.data.dataset import DatasetConfig, PersonaData, build, persona_chats, recorded_split
 from gptisyou.data.memory import Memory
+from gptisyou.engine.clone import spoken_vocabulary
 from gptisyou.engine.device import autocast_dtype, mixed_precision
 from gptisyou.engine.torch_engine import TorchClone
 from gptisyou.engine.types import Sampling
@@ -263,7 +264,11 @@ def _prefer_real_replies(run: Run, setup: _Setup, config: TrainConfig, corrected
         load_adapter(model, run.adapter)
     before = evaluate(model, setup.val_set, pad_id, setup.batch_tokens) if setup.val_set else None
     memory = Memory.of_training_period(setup.data) if config.memory else None
-    clone = TorchClone(model, tokenizer, setup.data.persona, config.max_tokens, memory, config.memory)
+    said = (turn.text for session in setup.data.train for turn in session.turns)
+    # in self-play the tuned model's replies are the rejected ones: sampled, as chat samples them, from the tokens
+    # the person uses; the base model's, when it writes them, from its own
+    vocabulary = spoken_vocabulary(tokenizer, said) if config.self_play_rounds else None
+    clone = TorchClone(model, tokenizer, setup.data.persona, config.max_tokens, memory, config.memory, vocabulary)
     corrections = preference.corrected_pairs(clone, corrected, memory or Memory.of_training_period(setup.data),
                                              config.max_tokens)  # fmt: skip
     self_play, records, used = config.self_play_rounds > 0, [], 0
