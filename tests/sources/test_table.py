@@ -69,7 +69,7 @@ def test_a_mapped_column_the_file_does_not_have_is_an_error_listing_its_columns(
     assert result.exit_code == 2
     assert result.stderr == (f"Error: {path}: no column 'Author' (--columns sender=Author); its columns are "
                              "'author', 'date', 'body'\n")  # fmt: skip
-    assert not (workspace / "gptisyou.db").exists() or "No chats" in run("chats").stdout
+    assert run("chats").stdout.startswith("No chats")
 
 
 @pytest.mark.parametrize(("content", "line", "reason"), [

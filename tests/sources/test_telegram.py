@@ -233,7 +233,7 @@ def test_a_broken_export_stores_nothing(run, workspace, tmp_path):
     assert result.exit_code == 2
     assert result.output.count("\n") == 1
     assert "result.json" in result.output
-    assert "No chats" in run("chats").output or "Chat One" not in run("chats").output
+    assert run("chats").stdout.startswith("No chats")  # one transaction: the whole file or nothing
 
 
 def test_a_date_with_an_offset_is_stored_as_local_time_and_the_chat_still_trains(tmp_path, workspace, run):
