@@ -4,9 +4,8 @@ import zipfile
 
 from tests.sources.conftest import SOURCES, needs_corpus
 
-pytestmark = needs_corpus
 
-
+@needs_corpus
 def test_a_folder_of_every_format_is_one_import_and_the_rest_is_listed(run, workspace):
     result = run("import", "--keep-partial", SOURCES)  # one SMS backup of the corpus breaks off
     assert result.exit_code == 0, result.output
@@ -20,6 +19,7 @@ def test_a_folder_of_every_format_is_one_import_and_the_rest_is_listed(run, work
     assert all(" 0 new" in line for line in again.output.splitlines() if "messages read" in line)
 
 
+@needs_corpus
 def test_a_zip_of_several_exports_is_unpacked_privately_and_walked(run, workspace, tmp_path):
     archive = tmp_path / "facebook-alex.zip"
     with zipfile.ZipFile(archive, "w") as out:
@@ -33,7 +33,7 @@ def test_a_zip_of_several_exports_is_unpacked_privately_and_walked(run, workspac
     assert "facebook-alex.zip/messages/inbox/bag/photos/1.jpg: not a chat export" in result.output.replace("\n", "")
 
 
-def test_a_zip_that_would_unpack_outside_its_folder_is_refused(run, workspace, tmp_path):
+def test_a_zip_that_would_unpack_outside_its_folder_is_refused(run, workspace, tmp_path):  # needs no corpus
     archive = tmp_path / "evil.zip"
     with zipfile.ZipFile(archive, "w") as out:
         out.writestr("../../escaped.json", "{}")
