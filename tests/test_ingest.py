@@ -328,3 +328,11 @@ def test_a_line_edited_since_the_last_import_replaces_the_stored_one_and_says_so
     assert "message number 10, edited" in texts
     assert "message number 10" not in texts
     assert ingest.import_file(store, _export(tmp_path, "c.txt", edited)).messages_added == 0
+
+
+def test_a_group_s_newer_export_with_a_new_member_joins_it_by_its_title_and_people(store, tmp_path):
+    older = [Message(("Ann", "Ben", "Dan")[i % 3], datetime(2024, 1, 1, 9, i), f"plan {i}") for i in range(12)]
+    newer = [*older, *(Message(("Ann", "Cat")[i % 2], datetime(2024, 1, 2, 9, i), f"hello {i}") for i in range(4))]
+    first = ingest.import_file(store, _export(tmp_path, "WhatsApp Chat with Trip.txt", older))
+    second = ingest.import_file(store, _export(tmp_path, "WhatsApp Chat with Trip (2).txt", newer))
+    assert (second.chat_id, second.new_chat, second.messages_added, second.notes) == (first.chat_id, False, 4, ())

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from gptisyou.errors import GptisyouError
 from gptisyou.messages import Message
 from gptisyou.sources import whatsapp_writer
+from gptisyou.sources.types import DEFAULT_MAX_UNZIPPED_MB
 from gptisyou.store import ingest
 from gptisyou.store.database import Store
 from tests.sources import exports
@@ -48,13 +49,22 @@ def _counts(store: Store) -> tuple[int, ...]:
 
 
 def _imports_or_refuses(store: Store, path: Path) -> None:
+    """A refusal is one line and stores nothing; an import stores what it says it added, and the same file read
+    again adds nothing."""
     before = _counts(store)
     try:
-        ingest.import_chats(store, path)
+        results = ingest.import_chats(store, path)
     except GptisyouError as error:
         refusal = str(error)
         assert "\n" not in refusal
         assert _counts(store) == before
+        return
+    assert _counts(store)[3] - before[3] == sum(result.messages_added for result in results)
+    assert all(result.messages_added <= result.messages_read for result in results)
+    # read again for real (another option than the first import's, so its fingerprint does not find it)
+    again = ingest.import_chats(store, path, max_unzipped_mb=DEFAULT_MAX_UNZIPPED_MB + 1)
+    assert [(result.already, result.messages_added) for result in again] == [(False, 0)] * len(results)
+    assert store.db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
 
 def _replace_somewhere(document, choices: list[int], value):

@@ -295,32 +295,31 @@ def _matching_chat(db: sqlite3.Connection, chat: Chat, source_name: str, notes: 
     sent to several people at once, a message forwarded to several chats) never join them. Otherwise the chat the
     import shares several of its messages with, where they are most of what each holds over the other's time span
     and nobody writes in the import who never wrote there; else, for a chat without an id, the one with the same
-    title and people. A chat shared with but not joined is named in `notes`: only the user can say it is the same.
+    title and people (a group's newer export, with a new member). A chat shared with but not joined is named in
+    `notes`: only the user can say it is the same.
     """
     if chat.stable:
         keyed = db.execute("SELECT id FROM chats WHERE source = ? AND source_key = ?", (source_name, chat.key))
         if (found := next((row[0] for row in keyed), None)) is not None:
             return found
     senders = {name for (name,) in db.execute("SELECT DISTINCT sender FROM incoming WHERE sender IS NOT NULL")}
-    overlapping = _overlapping_chat(db, source_name, keyless_only=chat.stable)
-    if overlapping is not None:
-        newcomers = sorted(senders - _people_of(db, overlapping))
-        if not newcomers:
-            if chat.stable:  # a chat first imported from a form without ids now has one
-                db.execute("UPDATE chats SET source_key = ? WHERE id = ?", (chat.key, overlapping))
-            return overlapping
+    overlapping, newcomers = _overlapping_chat(db, source_name, keyless_only=chat.stable), []
+    if overlapping is not None and not (newcomers := sorted(senders - _people_of(db, overlapping))):
+        if chat.stable:  # a chat first imported from a form without ids now has one
+            db.execute("UPDATE chats SET source_key = ? WHERE id = ?", (chat.key, overlapping))
+        return overlapping
+    if not chat.stable:
+        for (candidate,) in db.execute(
+            "SELECT id FROM chats WHERE title = ? AND source = ? ORDER BY id", (chat.title, source_name)
+        ):
+            people = _people_of(db, candidate)
+            if len(people & senders) >= min(2, len(people), len(senders)):
+                return candidate  # the same title and people: a group that gained a member, say
+    if newcomers:
         notes.append(
             f"shares messages with chat {overlapping}, but {', '.join(newcomers[:3])} never wrote there: imported as "
             f"a chat of its own (if it is the same chat, remove this one and import again with --chat {overlapping})"
         )
-    if chat.stable:
-        return None
-    for (candidate,) in db.execute(
-        "SELECT id FROM chats WHERE title = ? AND source = ? ORDER BY id", (chat.title, source_name)
-    ):
-        people = _people_of(db, candidate)
-        if len(people & senders) >= min(2, len(people), len(senders)):
-            return candidate
     return None
 
 
