@@ -370,7 +370,7 @@ def test_a_stop_stops_within_seconds_while_the_bot_api_cannot_be_reached(tmp_pat
 
     started = time.monotonic()
     running = Running(Unreachable(), tmp_path / "telegram.json", clone)
-    time.sleep(1.5)  # retrying its start
+    time.sleep(0.5)  # retrying its start
     running.close()
     assert running.error is None
     assert time.monotonic() - started < 10

@@ -101,7 +101,7 @@ NAMES = st.text(st.sampled_from('ab $\\[]/"“„«»:{}^_\u202e\u2066\u2069\u20
 )
 
 
-@settings(max_examples=4, deadline=None)  # a page of plots each: seconds
+@settings(max_examples=3, deadline=None)  # a page of plots each: seconds
 @given(first=NAMES, second=NAMES)
 def test_any_two_names_make_a_portrait_a_page_and_a_summary(tmp_path_factory, first, second):
     assume(first != second)
