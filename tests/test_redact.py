@@ -188,8 +188,10 @@ def test_phone_numbers_in_common_written_forms(text, expected):
 
 def test_every_part_of_a_third_party_s_name_and_their_handles_are_hidden_with_one_pseudonym():
     redactor = Redactor(["Dana Scully", "Charlie Brown", "Maria de Souza"], ["Ann", "Bob"])
-    text = ("Scully said hi to Dana; @Dana_Scully and dana.scully@x.org, Charlie-Brown and Brown came, "
-            "a brown dog too; de Souza and Souza, de nada")  # fmt: skip
+    text = (
+        "Scully said hi to Dana; @Dana_Scully and dana.scully@x.org, Charlie-Brown and Brown came, "
+        "a brown dog too; de Souza and Souza, de nada"
+    )
     redacted = redactor.redact(text)
     for leaked in ("Scully", "Dana", "Charlie", "Brown", "Souza"):
         assert leaked not in redacted, redacted

@@ -165,6 +165,9 @@ def test_corrections_are_kept_to_what_training_can_use(workspace):
         again = store.add_correction("Ann", context, "x" * 20_000, "what she'd say", via="terminal")
         [kept] = store.corrections("Ann")
     assert first == again == kept.id  # /not-them twice on one reply: one correction, the newer rewrite
-    assert (len(kept.context), kept.context[-1], len(kept.reply)) == (CORRECTION_TURNS, ("Bob", "line 999"),
-                                                                      CORRECTION_CHARS)  # fmt: skip
+    assert (len(kept.context), kept.context[-1], len(kept.reply)) == (
+        CORRECTION_TURNS,
+        ("Bob", "line 999"),
+        CORRECTION_CHARS,
+    )
     assert kept.rewrite == "what she'd say"

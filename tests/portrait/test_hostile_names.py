@@ -49,8 +49,14 @@ def test_rich_markup_in_names_is_shown_as_it_is(workspace, tmp_path, run):
 
 def test_an_unclosed_override_in_a_name_turns_nothing_around(workspace, tmp_path, run):
     evil = "Eve\u202e"
-    lines = [{"sender": evil if i % 2 else "Bob\nSmith", "timestamp": f"{START + timedelta(hours=7 * i):%Y-%m-%dT%H:%M:%S}",
-              "text": f"hello word{i % 7} number {i}"} for i in range(60)]  # fmt: skip
+    lines = [
+        {
+            "sender": evil if i % 2 else "Bob\nSmith",
+            "timestamp": f"{START + timedelta(hours=7 * i):%Y-%m-%dT%H:%M:%S}",
+            "text": f"hello word{i % 7} number {i}",
+        }
+        for i in range(60)
+    ]
     path = tmp_path / "chat.jsonl"
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
     assert run("import", path).exit_code == 0
@@ -106,8 +112,14 @@ NAMES = st.text(st.sampled_from('ab $\\[]/"“„«»:{}^_\u202e\u2066\u2069\u20
 def test_any_two_names_make_a_portrait_a_page_and_a_summary(tmp_path_factory, first, second):
     assume(first != second)
     folder = tmp_path_factory.mktemp("names")
-    lines = [{"sender": first if i % 2 else second, "timestamp": f"{START + timedelta(hours=7 * i):%Y-%m-%dT%H:%M:%S}",
-              "text": f"hello word{i % 7} {first} number {i}"} for i in range(40)]  # fmt: skip
+    lines = [
+        {
+            "sender": first if i % 2 else second,
+            "timestamp": f"{START + timedelta(hours=7 * i):%Y-%m-%dT%H:%M:%S}",
+            "text": f"hello word{i % 7} {first} number {i}",
+        }
+        for i in range(40)
+    ]
     path = folder / "chat.jsonl"
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
     runner = CliRunner()

@@ -184,10 +184,13 @@ def test_a_body_that_is_no_typedstream_but_holds_an_nsstring_is_read_as_the_comm
     longer = (
         b"junk NSString\x01\x94\x84\x01+\x81" + len(long_text).to_bytes(2, "little") + long_text.encode() + b"\x86"
     )
-    path = exports.imessage_db(tmp_path / "chat.db", [
-        {"attributedBody": short},
-        {"attributedBody": longer},
-        {"attributedBody": b"junk NSString\x01\x94\x84\x01+\x40cut"},  # says 64 bytes, holds 3: unreadable
-    ])  # fmt: skip
+    path = exports.imessage_db(
+        tmp_path / "chat.db",
+        [
+            {"attributedBody": short},
+            {"attributedBody": longer},
+            {"attributedBody": b"junk NSString\x01\x94\x84\x01+\x40cut"},  # says 64 bytes, holds 3: unreadable
+        ],
+    )
     [(_, messages)] = read(path)
     assert [m.text for m in messages] == ["hello", long_text, imessage.UNREADABLE]

@@ -178,8 +178,13 @@ def test_hostile_corrections_make_pairs_that_fit_the_window(tiny_base, workspace
     from gptisyou.store.database import Store
 
     with Store.open(workspace) as store:
-        store.add_correction("Ann", [("Bob" if n % 2 else "Ann", f"w{n % 9}") for n in range(1000)], "w5 " * 7000,
-                             "w7 " * 7000, via="web")  # fmt: skip
+        store.add_correction(
+            "Ann",
+            [("Bob" if n % 2 else "Ann", f"w{n % 9}") for n in range(1000)],
+            "w5 " * 7000,
+            "w7 " * 7000,
+            via="web",
+        )
         corrections = store.corrections("Ann")
     at = datetime(2024, 1, 1)
     memory = Memory([Session(1, (Turn("Bob", ("w1",), at, at, True), Turn("Ann", ("w2",), at, at, True)))], "Ann")

@@ -501,9 +501,7 @@ class Bridge:
                 sent += 1
                 self.state.outbox[chat] = bubbles[1:]
                 self.state.save()
-        except asyncio.CancelledError:
-            raise  # cut off by a stop: the rest waits in the outbox for the next start
-        except Exception:
+        except Exception:  # not a stop's cancellation: what a stop cut off waits in the outbox for the next start
             self.state.outbox.pop(chat, None)
             self.state.save()
             raise

@@ -67,13 +67,15 @@ async def run(client: telegram.Bot, make_bridge: Callable[[TelegramMessenger], B
         InputError: Telegram refused the token, or the bot's name cannot carry "(AI)".
     """
     try:
-        if await unless(stop, _retried(client.initialize, log)) is None and stop.is_set():
-            return  # stopped while the Bot API could not be reached
+        await unless(stop, _retried(client.initialize, log))
     except (InvalidToken, Forbidden):
         raise InputError("Telegram refused the bot token (TELEGRAM_BOT_TOKEN or --token-file)") from None
+    if stop.is_set():
+        return  # stopped while the Bot API could not be reached
     try:
         bridge = make_bridge(TelegramMessenger(client, log))
-        if await unless(stop, _named_as_ai(client, bridge.persona, log)) is None and stop.is_set():
+        await unless(stop, _named_as_ai(client, bridge.persona, log))
+        if stop.is_set():
             return
         log(f"@{client.username} is {display_name(bridge.persona)}: waiting for messages")
         polling = await bridge.serve(stop, _poll(client, bridge, log))
@@ -82,18 +84,17 @@ async def run(client: telegram.Bot, make_bridge: Callable[[TelegramMessenger], B
         await client.shutdown()
 
 
-async def _named_as_ai(client: telegram.Bot, persona: str, log: Callable[[str], None]) -> bool:
+async def _named_as_ai(client: telegram.Bot, persona: str, log: Callable[[str], None]) -> None:
     """The bot's display name is exactly "PERSONA (AI)": renamed if it is anything else (Telegram allows it to the
     bot itself), which is logged with the name it had."""
     name = display_name(persona)
     if client.first_name == name:
-        return True
+        return
     try:
         await _retried(lambda: client.set_my_name(name), log)
     except TelegramError:
         raise InputError(f'could not name the bot "{name}": name it so in @BotFather, then start again') from None
     log(f'the bot was named "{client.first_name}": renamed "{name}"')
-    return True
 
 
 async def _poll(client: telegram.Bot, bridge: Bridge, log: Callable[[str], None]) -> None:

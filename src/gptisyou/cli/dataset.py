@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from gptisyou.cli.context import Number, chosen, config_options, open_store, stderr_console
-from gptisyou.data.dataset import DatasetConfig
+from gptisyou.data.dataset import HOLD_OUT_RULES, DatasetConfig
 
 FORMATS = (
     "openai",
@@ -23,7 +23,7 @@ LOCAL_FORMATS = ("local", "hf")
 _SPLITTING = (
     ("--gap", "gap_hours", Number(min=0, min_open=True)),
     ("--val", "val_fraction", Number(0, 0.9)),
-    ("--hold-out", "hold_out", click.Choice(("spread", "latest"))),
+    ("--hold-out", "hold_out", click.Choice(HOLD_OUT_RULES)),
     ("--window-turns", "window_turns", click.IntRange(min=1)),
 )
 

@@ -82,8 +82,13 @@ def _summary(facts: dict, sentences: list[str]) -> None:
         table.add_column(literal(one_line(name)))
     voices = [facts["people"][name]["voice"] for name in names]
     for rank in range(5):
-        table.add_row(str(rank + 1), *(literal(one_line(v["distinctive"][rank]["text"]))
-                                       if rank < len(v["distinctive"]) else "" for v in voices))  # fmt: skip
+        table.add_row(
+            str(rank + 1),
+            *(
+                literal(one_line(v["distinctive"][rank]["text"])) if rank < len(v["distinctive"]) else ""
+                for v in voices
+            ),
+        )
     console.print(table)
     for number, topic in enumerate(facts["topics"][:5], start=1):
         console.print(literal(one_line(f"topic {number} ({topic['share']:.0%}): {', '.join(topic['words'])}")))

@@ -160,8 +160,14 @@ def chat(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None,
 
 @click.command()
 @click.option("--as", "persona", required=True, help="Whose clone the corrections were given to.")
-@click.option("--remove", "remove_ids", type=click.IntRange(1, 2**63 - 1), multiple=True, metavar="ID",
-              help="Delete this correction (repeatable).")  # fmt: skip
+@click.option(
+    "--remove",
+    "remove_ids",
+    type=click.IntRange(1, 2**63 - 1),
+    multiple=True,
+    metavar="ID",
+    help="Delete this correction (repeatable).",
+)
 @click.pass_context
 def corrections(ctx: click.Context, persona: str, remove_ids: tuple[int, ...]) -> None:
     """List the replies of PERSONA's clone you marked as unlike them (`/not-them` in chat, the button on the web
@@ -322,8 +328,13 @@ def serve(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None
     model_id = file_name_for(persona).lower() + ("-base" if base_only else "")
     console = stderr_console(ctx)
     if host not in LOOPBACK_NAMES:
-        console.print(literal(f"Listening on {host}: anyone who can reach this machine can talk to the clone"
-                              f"{'' if api_key else ' (no --api-key set)'}.", "yellow"))  # fmt: skip
+        console.print(
+            literal(
+                f"Listening on {host}: anyone who can reach this machine can talk to the clone"
+                f"{'' if api_key else ' (no --api-key set)'}.",
+                "yellow",
+            )
+        )
     console.print(
         literal(
             f"{persona}'s clone ({loaded.label}) as model '{model_id}': http://{host}:{port}/ · API http://{host}:{port}/v1"

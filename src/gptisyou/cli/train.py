@@ -6,6 +6,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from gptisyou.cli.context import Number, chosen, config_options, open_store, print_table, stderr_console
+from gptisyou.data.dataset import HOLD_OUT_RULES
 from gptisyou.train.config import TrainConfig  # light: a dataclass, no torch
 
 # (flag, TrainConfig field, click type): every default and help text comes from TrainConfig
@@ -25,7 +26,7 @@ _SETTINGS = (
     ("--preference-pairs", "preference_pairs", click.IntRange(min=0)),
     ("--self-play-rounds", "self_play_rounds", click.IntRange(min=0, max=5)),
     ("--preference-beta", "preference_beta", Number(min=0, min_open=True)),
-    ("--hold-out", "hold_out", click.Choice(("spread", "latest"))),
+    ("--hold-out", "hold_out", click.Choice(HOLD_OUT_RULES)),
     ("--seed", "seed", int),
 )
 

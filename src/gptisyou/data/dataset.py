@@ -84,8 +84,12 @@ class PersonaData:
     real_persona: str  # the name as in the chat, for local file names
     examples: list[Example] = field(default_factory=list)  # training windows
     held_out_from: datetime | None = None  # latest: where the held-out period starts (None: nothing held out)
-    hold_out: str = "spread"  # the rule that chose the held-out conversations
     held_out_keys: tuple[ConversationKey, ...] = ()  # spread: the held-out conversations
+
+    @property
+    def hold_out(self) -> str:
+        """The rule that chose the held-out conversations: spread (they are named), else latest."""
+        return "spread" if self.held_out_keys else "latest"
 
     @property
     def group(self) -> bool:
@@ -147,8 +151,16 @@ def build(store: Store, config: DatasetConfig, count_tokens: Callable[[str], int
         redactor = Redactor(_hidden_names(people, config), reserved_names=everyone)
         _check_speakers(everyone, config.persona, redactor)
         train, val = _redacted(train, redactor), _redacted(val, redactor)
-    data = PersonaData(_speaker(config.persona, redactor), people, train, val, redactor, config.persona,
-                       held_out_from=held_out_from, hold_out="spread" if keys else "latest", held_out_keys=keys)  # fmt: skip
+    data = PersonaData(
+        _speaker(config.persona, redactor),
+        people,
+        train,
+        val,
+        redactor,
+        config.persona,
+        held_out_from=held_out_from,
+        held_out_keys=keys,
+    )
     data.examples = list(windows(train, data.persona, config.window_turns, config.max_tokens, count_tokens))
     if not data.examples:
         raise InputError(f"{config.persona} has no messages with words to learn from in the selected chats")
@@ -184,15 +196,21 @@ def held_out_start(sessions: list[Session], persona: str, config: DatasetConfig)
     return start if held >= least else latest_turns
 
 
-def recorded_split(persona: str, held_out_keys: tuple[ConversationKey, ...] | None, held_out_from: datetime | None,
-                   **options) -> DatasetConfig:  # fmt: skip
+def recorded_split(
+    persona: str, held_out_keys: tuple[ConversationKey, ...] | None, held_out_from: datetime | None, **options
+) -> DatasetConfig:
     """The dataset of a run as it was split: its recorded held-out conversations (spread), else the period that
     started at `held_out_from` (latest); a run from before either was recorded held out its persona's latest
     turns."""
     if held_out_keys is not None:
         return DatasetConfig(persona, held_out_keys=held_out_keys, **options)
-    return DatasetConfig(persona, hold_out="latest", held_out_from=held_out_from,
-                         whole_conversations=held_out_from is not None, **options)  # fmt: skip
+    return DatasetConfig(
+        persona,
+        hold_out="latest",
+        held_out_from=held_out_from,
+        whole_conversations=held_out_from is not None,
+        **options,
+    )
 
 
 def spread_out(sessions: list[Session], config: DatasetConfig) -> tuple[ConversationKey, ...]:
@@ -210,19 +228,20 @@ def spread_out(sessions: list[Session], config: DatasetConfig) -> tuple[Conversa
     least, ceiling = math.ceil(total * config.val_fraction), max(1, math.floor(total * SPREAD_CEILING))
     fewest, turns = SPREAD_MINIMUM
     chosen: list[int] = []
+    chosen_held = 0
     k = max(1, least * len(candidates) // total)  # about the conversations `least` takes
     while k < len(candidates):
         picks = _one_per_stretch(sessions, candidates, k, config.seed)
         held = sum(counts[index] for index in picks)
-        if held > max(least, ceiling) and chosen and sum(counts[index] for index in chosen) >= least:
+        if held > max(least, ceiling) and chosen_held >= least:
             break  # the minimum would pass the ceiling: as many as fit
         if held > total * MAX_HELD_OUT_SHARE:
             break
-        chosen = picks
+        chosen, chosen_held = picks, held
         if held >= least and ((len(picks) >= fewest and held >= turns) or held >= ceiling):
             break
         k += max(1, k // 20)  # a long chat: hundreds of stretches, found in tens of steps
-    if sum(counts[index] for index in chosen) < least:
+    if chosen_held < least:
         return ()
     return tuple((sessions[index].chat_id, sessions[index].start.isoformat()) for index in chosen)
 

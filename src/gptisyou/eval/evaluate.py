@@ -58,8 +58,9 @@ def evaluate_run(store: Store, run: Path, config: EvalConfig | None = None,
     frozen_dtype = autocast_dtype(device) if train_config.bf16_frozen_weights else None
     model, tokenizer = load_tuned(run, device, frozen_dtype or torch.float32)
     persona = train_config.persona
-    split = recorded_split(persona, recorded.held_out, recorded.held_out_from, max_tokens=train_config.window_tokens,
-                           redact=False)  # fmt: skip
+    split = recorded_split(
+        persona, recorded.held_out, recorded.held_out_from, max_tokens=train_config.window_tokens, redact=False
+    )
     data = build(store, split)
     val_set = spread(held_out(data, tokenizer, train_config), config.fit_tokens)
     pad_id = pad_token_id(tokenizer)
@@ -147,8 +148,10 @@ def _metrics(data: PersonaData, samples: list[dict], tuned_fit, base_fit, config
         }
     kept = frozenset(frequent_words(persona_train, twosample.STYLE_WORDS))
     for name, words in (("c2st", None), ("c2st_style", kept)):
-        tests = {kind: twosample.accuracy(replies["real"], replies[kind], config.seed, kept=words)
-                 for kind in ("tuned", "base")}  # fmt: skip
+        tests = {
+            kind: twosample.accuracy(replies["real"], replies[kind], config.seed, kept=words)
+            for kind in ("tuned", "base")
+        }
         metrics[name] = tests | {"paired": twosample.paired(tests["tuned"], tests["base"])}
     training_texts = persona_train + others_train
     copies = CopyDetector(training_texts)
@@ -166,8 +169,14 @@ def _held_out_span(data: PersonaData) -> dict:
     """When the held-out period is, and whether it is wide enough to judge a person rather than a few days' talk."""
     days = {turn.start.date() for session in data.val for turn in session.turns}
     narrow = len(days) < NARROW_DAYS or len(data.val) < NARROW_CONVERSATIONS
-    return {"first": _day(data.val, "start"), "last": _day(data.val, "end"), "days": len(days),
-            "conversations": len(data.val), "narrow": narrow, "rule": data.hold_out}  # fmt: skip
+    return {
+        "first": _day(data.val, "start"),
+        "last": _day(data.val, "end"),
+        "days": len(days),
+        "conversations": len(data.val),
+        "narrow": narrow,
+        "rule": data.hold_out,
+    }
 
 
 def _texts_by_speaker(sessions, persona: str) -> tuple[list[str], list[str]]:

@@ -116,8 +116,14 @@ def _table(metrics: dict) -> str:
                      share(attribution["real"])))  # fmt: skip
     for key, what in (("c2st", "by content and style"), ("c2st_style", "by style alone")):
         if tests := metrics.get(key):
-            rows.append((f"Told apart from the real replies {what} (0.5 = not at all)", share(tests["base"]),
-                         share(tests["tuned"]), ""))  # fmt: skip
+            rows.append(
+                (
+                    f"Told apart from the real replies {what} (0.5 = not at all)",
+                    share(tests["base"]),
+                    share(tests["tuned"]),
+                    "",
+                )
+            )
     memorisation = metrics["memorisation"]
     rows.append(("Replies copying 8+ words of training data", share(memorisation["base"]),
                  share(memorisation["tuned"]), share(memorisation["real"])))  # fmt: skip

@@ -41,8 +41,9 @@ def masked(text: str, kept: frozenset[str]) -> str:
     return WORD.sub(lambda word: word[0] if word[0].lower() in kept else shape(word[0]), text)
 
 
-def accuracy(real: list[str], generated: list[str], seed: int = 0, folds: int = 5,
-             kept: frozenset[str] | None = None) -> dict:  # fmt: skip
+def accuracy(
+    real: list[str], generated: list[str], seed: int = 0, folds: int = 5, kept: frozenset[str] | None = None
+) -> dict:
     """{"value", "low", "high", "n", "detected"}: the cross-validated accuracy of telling `real` from `generated`,
     and for each generated reply whether it was told apart. With `kept`, the style-only test: every other word is
     masked.

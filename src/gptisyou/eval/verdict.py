@@ -37,9 +37,11 @@ def _span(metrics: dict) -> str | None:
     if not held.get("narrow"):
         return None
     if held.get("rule") == "spread":
-        return (f"Careful: the held-out set is {held['conversations']} conversation(s) on {held['days']} day(s) "
-                "across the chat (its conversations are long: more would pass a fifth of the turns); few to judge "
-                "a person rather than a few conversations' topics.")  # fmt: skip
+        return (
+            f"Careful: the held-out set is {held['conversations']} conversation(s) on {held['days']} day(s) "
+            "across the chat (its conversations are long: more would pass a fifth of the turns); few to judge "
+            "a person rather than a few conversations' topics."
+        )
     return (f"Careful: the held-out period spans {held['days']} day(s) and {held['conversations']} conversation(s); "
             "too narrow to judge a person rather than a few days' topics.")  # fmt: skip
 
@@ -64,10 +66,12 @@ def _attribution(metrics: dict, persona: str) -> str | None:
     real, tuned, base = (attribution[kind]["value"] for kind in ("real", "tuned", "base"))
     close = real > 0 and tuned / real >= ATTRIBUTION_RATIO
     gain = tuned - base >= ATTRIBUTION_GAIN
-    return (f"Who said it (judge {judge}): attributed to {persona}: tuned {share(attribution['tuned'])}, base "
-            f"{share(attribution['base'])}, real {share(attribution['real'])}. Tuned vs real "
-            f"{tuned / real if real else 0:.2f}x (≥ {ATTRIBUTION_RATIO}x: {_met(close)}); "
-            f"{(tuned - base) * 100:+.0f} points over base (≥ +{ATTRIBUTION_GAIN * 100:.0f}: {_met(gain)}).")  # fmt: skip
+    return (
+        f"Who said it (judge {judge}): attributed to {persona}: tuned {share(attribution['tuned'])}, base "
+        f"{share(attribution['base'])}, real {share(attribution['real'])}. Tuned vs real "
+        f"{tuned / real if real else 0:.2f}x (≥ {ATTRIBUTION_RATIO}x: {_met(close)}); "
+        f"{(tuned - base) * 100:+.0f} points over base (≥ +{ATTRIBUTION_GAIN * 100:.0f}: {_met(gain)})."
+    )
 
 
 def _tests(metrics: dict, key: str) -> dict | None:
@@ -83,24 +87,30 @@ def _two_sample(metrics: dict) -> str | None:
     paired = tests.get("paired")
     if paired is None:  # an evaluation from before the paired test
         closer = "closer to real than the base" if tuned < base else "no closer to real than the base"
-        return (f"Real or generated: a classifier tells the real replies from the tuned model's {share(tests['tuned'])} "
-                f"of the time, from the base model's {share(tests['base'])} (0.5 = indistinguishable); {closer}.")  # fmt: skip
+        return (
+            f"Real or generated: a classifier tells the real replies from the tuned model's {share(tests['tuned'])} "
+            f"of the time, from the base model's {share(tests['base'])} (0.5 = indistinguishable); {closer}."
+        )
     significant = paired["significant"] and tuned < base
     closer = "closer to the person than the base" if significant else "not significantly closer than the base"
     met = significant and base - tuned >= TWO_SAMPLE_GAIN
-    return (f"Real or generated, by content and style: a classifier tells the real replies from the tuned model's "
-            f"{share(tests['tuned'])} of the time, from the base model's {share(tests['base'])} (0.5 = "
-            f"indistinguishable): {(base - tuned) * 100:+.0f} points, {closer} (paired test on the same moments, "
-            f"p = {paired['p']:.2g}); ≥ {TWO_SAMPLE_GAIN * 100:.0f} points below the base and significant: "
-            f"{_met(met)}.")  # fmt: skip
+    return (
+        f"Real or generated, by content and style: a classifier tells the real replies from the tuned model's "
+        f"{share(tests['tuned'])} of the time, from the base model's {share(tests['base'])} (0.5 = "
+        f"indistinguishable): {(base - tuned) * 100:+.0f} points, {closer} (paired test on the same moments, "
+        f"p = {paired['p']:.2g}); ≥ {TWO_SAMPLE_GAIN * 100:.0f} points below the base and significant: "
+        f"{_met(met)}."
+    )
 
 
 def _style(metrics: dict) -> str | None:
     if not (tests := _tests(metrics, "c2st_style")):
         return None
     tuned = tests["tuned"]["value"]
-    return (f"By style alone (content words masked): told from the real replies {share(tests['tuned'])} of the "
-            f"time (base {share(tests['base'])}); ≤ {STYLE_TWO_SAMPLE:.0%}: {_met(tuned <= STYLE_TWO_SAMPLE)}.")  # fmt: skip
+    return (
+        f"By style alone (content words masked): told from the real replies {share(tests['tuned'])} of the "
+        f"time (base {share(tests['base'])}); ≤ {STYLE_TWO_SAMPLE:.0%}: {_met(tuned <= STYLE_TWO_SAMPLE)}."
+    )
 
 
 def _people(metrics: dict, persona: str) -> str | None:
@@ -113,5 +123,7 @@ def _people(metrics: dict, persona: str) -> str | None:
 def _copies(metrics: dict) -> str:
     copies = metrics["memorisation"]
     tuned = copies["tuned"]["value"]
-    return (f"Copying: {share(copies['tuned'])} of the tuned replies repeat {copies['span_words']}+ words of the "
-            f"training messages (base {share(copies['base'])}); ≤ {COPIES:.0%}: {_met(tuned <= COPIES)}.")  # fmt: skip
+    return (
+        f"Copying: {share(copies['tuned'])} of the tuned replies repeat {copies['span_words']}+ words of the "
+        f"training messages (base {share(copies['base'])}); ≤ {COPIES:.0%}: {_met(tuned <= COPIES)}."
+    )

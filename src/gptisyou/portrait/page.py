@@ -120,8 +120,10 @@ def _clone(portrait: dict) -> str:
     beside = portrait.get("clone")
     persona = portrait["persona"]
     if not beside:
-        return (f"<p class=note>No evaluated clone of {_name(persona)} yet: <code>gptisyou train --as "
-                f"{_name(persona)}</code> then <code>gptisyou eval --as {_name(persona)}</code> add it here.</p>")  # fmt: skip
+        return (
+            f"<p class=note>No evaluated clone of {_name(persona)} yet: <code>gptisyou train --as "
+            f"{_name(persona)}</code> then <code>gptisyou eval --as {_name(persona)}</code> add it here.</p>"
+        )
     head = f"<tr><th></th><th>{_name(persona)} (real)</th><th>the clone</th><th>the base model</th></tr>"
     body = "".join(
         f"<tr><td>{label}</td>" + "".join(f"<td>{_e(shape.format(beside['stats'][side][key]))}</td>"
@@ -209,8 +211,13 @@ def _replies(portrait: dict, out) -> None:
     width = 0.4
     for index, (colour, name, counts) in enumerate(zip(_COLOURS, names, histograms, strict=False)):
         total = sum(counts.values()) or 1
-        axis.bar([i + (index - 0.5) * width for i in range(len(labels))], [counts[edge] / total for edge in labels],
-                 width, color=colour, label=label(name))  # fmt: skip
+        axis.bar(
+            [i + (index - 0.5) * width for i in range(len(labels))],
+            [counts[edge] / total for edge in labels],
+            width,
+            color=colour,
+            label=label(name),
+        )
     axis.set_xticks(range(len(labels)), labels, fontsize=8)
     axis.set_ylabel("share of replies")
     axis.legend(fontsize=8)

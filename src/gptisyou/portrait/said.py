@@ -24,27 +24,40 @@ def glance(portrait: dict) -> list[str]:
     minute = portrait.get("times_to_the_minute", False)
     said = []
     if mine["messages"]:
-        said.append(f"{persona} wrote {mine['messages']:,} messages ({mine['words']:,} words) from {mine['first']} "
-                    f"to {mine['last']}" + ("; nobody else wrote in these chats." if alone else
-                                            f"; {other} wrote {theirs['messages']:,}."))  # fmt: skip
+        said.append(
+            f"{persona} wrote {mine['messages']:,} messages ({mine['words']:,} words) from {mine['first']} "
+            f"to {mine['last']}"
+            + ("; nobody else wrote in these chats." if alone else f"; {other} wrote {theirs['messages']:,}.")
+        )
     if mine["opened_share"] is not None and not alone:
         said.append(f"{persona} opened {mine['opened_share']:.0%} of your {portrait['conversations']:,} "
                     f"conversations, {other} {theirs['opened_share'] or 0:.0%}.")  # fmt: skip
     if mine["median_reply_minutes"] is not None and not alone and theirs["median_reply_minutes"] is not None:
-        said.append(f"{persona} answers {_after(mine['median_reply_minutes'], minute)} (median), {other} "
-                    f"{_after(theirs['median_reply_minutes'], minute)}.")  # fmt: skip
+        said.append(
+            f"{persona} answers {_after(mine['median_reply_minutes'], minute)} (median), {other} "
+            f"{_after(theirs['median_reply_minutes'], minute)}."
+        )
     if mine["median_turn_words"] is not None:
-        said.append(f"A turn of {persona}'s is typically {mine['median_turn_words']:g} words in "
-                    f"{mine['mean_bubbles_per_turn'] or 0:.1f} messages" + ("." if alone else
-                    f"; {other}'s {theirs['median_turn_words'] or 0:g} words in "
-                    f"{theirs['mean_bubbles_per_turn'] or 0:.1f}."))  # fmt: skip
+        said.append(
+            f"A turn of {persona}'s is typically {mine['median_turn_words']:g} words in "
+            f"{mine['mean_bubbles_per_turn'] or 0:.1f} messages"
+            + (
+                "."
+                if alone
+                else f"; {other}'s {theirs['median_turn_words'] or 0:g} words in "
+                f"{theirs['mean_bubbles_per_turn'] or 0:.1f}."
+            )
+        )
     distinctive = portrait["people"][portrait["persona"]]["voice"]["distinctive"][:5]
     if distinctive:
         said.append(f"Most distinctively {persona}'s: " + ", ".join(f"“{isolated(term['text'])}”" for term in distinctive)
                     + ".")  # fmt: skip
     if portrait["topics"]:
-        said.append("Most talked about: " + "; ".join(isolated(", ".join(topic["words"][:3]))
-                                                     for topic in portrait["topics"][:3]) + ".")  # fmt: skip
+        said.append(
+            "Most talked about: "
+            + "; ".join(isolated(", ".join(topic["words"][:3])) for topic in portrait["topics"][:3])
+            + "."
+        )
     return said
 
 

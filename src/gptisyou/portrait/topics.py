@@ -65,21 +65,25 @@ def languages(texts: list[str], sample_words: int = 200_000) -> list[tuple[str, 
     return [(language, count / total) for language, count in hits.most_common() if count / total >= 0.15]
 
 
-def find(conversations: list[Conversation], spoken: list[str], count: int | None = None,
-         seed: int = 0) -> tuple[list[Topic], str | None]:  # fmt: skip
+def find(
+    conversations: list[Conversation], spoken: list[str], count: int | None = None, seed: int = 0
+) -> tuple[list[Topic], str | None]:
     """The topics of `conversations` (written in the `spoken` languages); with none, the reason why."""
     recent = [c for c in conversations if _WORD.search(c.text)][-MAX_CONVERSATIONS:]
     if len(recent) < MIN_CONVERSATIONS:
-        return [], (f"{len(recent)} conversation(s) with words: too few to find topics in (it takes "
-                    f"{MIN_CONVERSATIONS}).")  # fmt: skip
+        return [], (
+            f"{len(recent)} conversation(s) with words: too few to find topics in (it takes {MIN_CONVERSATIONS})."
+        )
     from sklearn.decomposition import NMF
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
     stop = set(ENGLISH_STOP_WORDS) | {word for language in spoken for word in _STOP.get(language, ())}
     vectorizer = TfidfVectorizer(token_pattern=_WORD.pattern, lowercase=True, stop_words=sorted(stop),
                                  min_df=2, max_df=0.5, max_features=20_000, sublinear_tf=True)  # fmt: skip
-    too_few_words = (f"No topics: the {len(recent):,} conversations share too few words beyond the most common "
-                     "ones (a word counts once it is in two conversations, and in at most half).")  # fmt: skip
+    too_few_words = (
+        f"No topics: the {len(recent):,} conversations share too few words beyond the most common "
+        "ones (a word counts once it is in two conversations, and in at most half)."
+    )
     try:
         matrix = vectorizer.fit_transform(c.text for c in recent)
     except ValueError:  # nothing left after the stop words

@@ -466,8 +466,9 @@ class Store:
         context = [(speaker, text[:CORRECTION_CHARS]) for speaker, text in context[-CORRECTION_TURNS:]]
         shown = json.dumps(context, ensure_ascii=False)
         with self.transaction() as db:
-            same = db.execute("SELECT id FROM corrections WHERE persona = ? AND context = ? AND reply = ?",
-                              (persona, shown, reply)).fetchone()  # fmt: skip
+            same = db.execute(
+                "SELECT id FROM corrections WHERE persona = ? AND context = ? AND reply = ?", (persona, shown, reply)
+            ).fetchone()
             if same:
                 if rewrite:
                     db.execute("UPDATE corrections SET rewrite = ? WHERE id = ?", (rewrite, same[0]))
@@ -497,11 +498,17 @@ class Store:
             if ids is None:
                 return db.execute("DELETE FROM corrections WHERE persona = ?", (persona,)).rowcount
             marks = ", ".join("?" * len(ids))
-            known = {row[0] for row in db.execute(
-                f"SELECT id FROM corrections WHERE persona = ? AND id IN ({marks})", [persona, *ids])}  # fmt: skip
+            known = {
+                row[0]
+                for row in db.execute(
+                    f"SELECT id FROM corrections WHERE persona = ? AND id IN ({marks})", [persona, *ids]
+                )
+            }
             if missing := [number for number in ids if number not in known]:
-                raise InputError(f"no correction {', '.join(map(str, missing))} of {persona}'s clone "
-                                 f"(gptisyou corrections --as {persona} lists them)")  # fmt: skip
+                raise InputError(
+                    f"no correction {', '.join(map(str, missing))} of {persona}'s clone "
+                    f"(gptisyou corrections --as {persona} lists them)"
+                )
             return db.execute(
                 f"DELETE FROM corrections WHERE persona = ? AND id IN ({marks})", [persona, *ids]
             ).rowcount

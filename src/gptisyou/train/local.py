@@ -158,7 +158,7 @@ def _new_run(workspace: Path, config: TrainConfig, setup: _Setup) -> Run:
     run = Run.create(workspace, config.persona)
     reply_tokens = setup.data.reply_tokens(token_counter(setup.tokenizer))
     data = setup.data
-    held_out = data.held_out_keys if data.hold_out == "spread" else None
+    held_out = data.held_out_keys or None  # None: the latest rule, recorded by its start
     run.write_config(RunConfig(asdict(config), setup.base_directory, data.held_out_from, reply_tokens, held_out))
     return run
 
