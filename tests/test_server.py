@@ -301,3 +301,24 @@ def test_a_client_that_leaves_stops_its_generation(tiny_base):
         time.sleep(0.5)
         assert model.calls == stopped_at < 200  # 500 tokens would take 10 s
         assert _post(url, {"model": "ann", "messages": ASK, "max_tokens": 2}).status_code == 200
+
+
+def test_a_correction_of_a_blank_reply_is_a_400_and_stores_nothing(tiny_clone, workspace):
+    from gptisyou.store.database import Store
+
+    def store_correction(context, reply, rewrite):
+        with Store.open(workspace) as store:
+            return store.add_correction("Ann", context, reply, rewrite, via="web")
+
+    app = create_app(tiny_clone, "ann", me="Bob", corrections=store_correction)
+    with live_server(app) as url:
+        body = {
+            "messages": [{"role": "user", "content": "w1"}, {"role": "assistant", "content": " "}],
+            "reply": "   ",
+            "rewrite": "w2",
+        }
+        response = httpx.post(f"{url}/api/corrections", json=body)
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == "the reply marked as unlike the person is empty: nothing to correct"
+    with Store.open(workspace) as store:
+        assert store.corrections("Ann") == []
