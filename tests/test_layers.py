@@ -1,7 +1,7 @@
 """The layers hold: no module imports one of a later layer or a peer of its own, at module level or inside a
 function (where the heavy imports hide).
 
-    base (messages, errors, checksums, settings, plots) → sources → store → data → engine → train → eval
+    base (messages, errors, checksums, settings, plots) → sources → store → data → engine → train → chooser → eval
         → export · hosted · serve · portrait · bridges → cli
 """
 
@@ -18,6 +18,7 @@ LAYERS = [
     {"data"},
     {"engine"},
     {"train"},
+    {"chooser"},
     {"eval"},
     {"export", "hosted", "serve", "portrait", "bridges"},
     {"cli", "__main__"},

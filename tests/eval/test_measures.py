@@ -100,7 +100,8 @@ def test_the_judge_s_auc_is_sklearn_s_ties_included(positives, negatives):
 
 def test_the_judge_is_tested_on_itself_with_its_auc():
 
-    from gptisyou.eval.attribution import WhoSaidIt, shape
+    from gptisyou.data.writing import shape
+    from gptisyou.eval.attribution import WhoSaidIt
 
     assert shape("Hey, u OK?? 12 😀") == "Aaa, a AA?? 00 😀"
     judge = WhoSaidIt(CASUAL, FORMAL)
@@ -110,7 +111,8 @@ def test_the_judge_is_tested_on_itself_with_its_auc():
 
 
 def test_the_style_only_test_sees_how_a_text_is_written_not_what_it_says():
-    from gptisyou.eval.twosample import accuracy, masked
+    from gptisyou.data.writing import masked
+    from gptisyou.eval.twosample import accuracy
 
     kept = frozenset({"i", "the", "lol", "ok"})
     assert masked("I ate the Pizza lol, 2 slices", kept) == "I aaa the Aaaaa lol, 0 aaaaaa"

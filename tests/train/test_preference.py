@@ -204,6 +204,6 @@ def test_self_play_samples_the_tuned_model_from_the_tokens_the_person_uses(tiny_
     vocabulary = spoken_vocabulary(tokenizer, ["w1 w2", "w3"])
     clone = TorchClone(model, tokenizer, "Ann", vocabulary=vocabulary)
     tokens = clone._token_ids(clone._prompt_ids([Line("Bob", "w5 w6 w7")]), Sampling(temperature=1.5, seed=3))
-    sampled = [next(tokens) for _ in range(40)]
+    sampled = [next(tokens)[0] for _ in range(40)]
     assert set(sampled) <= set(vocabulary)
     assert clone.head.ids.tolist() == sorted(vocabulary)

@@ -3,11 +3,15 @@ data (names, file names, replies) literally: never as terminal markup or raw esc
 
 import math
 import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import click
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+from gptisyou.engine.types import CANDIDATES  # light: dataclasses, no torch
 
 # C0 and C1 control characters but tab and line break: an escape code in a file name must not reach a terminal;
 # and the bidirectional embeddings, overrides and isolates, which make a name display as another (U+202E)
@@ -112,3 +116,28 @@ engine_option = click.option(
     help="What generates the replies: llama.cpp (the 'fast' extra; fastest, for runs on a GGUF base) or torch; "
     "auto takes llama.cpp where it can.",
 )
+
+MOST_CANDIDATES = 16
+candidates_option = click.option(
+    "--candidates",
+    type=click.IntRange(1, MOST_CANDIDATES),
+    default=CANDIDATES,
+    show_default=True,
+    help="Replies sampled per turn, of which the run's chooser keeps the one most like the person (the chooser is "
+    "built from the training period the first time: minutes; 1 = the first sample).",
+)
+
+
+@contextmanager
+def progress_bar(ctx: click.Context, description: str) -> Iterator[Callable[[str, int, int], None]]:
+    """A progress bar with an ETA on stderr while the block runs; yields `on_progress(stage, done, total)`."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=stderr_console(ctx), transient=True) as progress:
+        task = progress.add_task(description, total=None)
+
+        def on_progress(stage: str, done: int, total: int) -> None:
+            progress.update(task, description=stage, completed=done, total=total)
+
+        yield on_progress

@@ -4,15 +4,15 @@ import json
 from pathlib import Path
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from gptisyou.cli.context import (
+    MOST_CANDIDATES,
     Number,
     chosen,
     config_options,
     engine_option,
     open_store,
-    stderr_console,
+    progress_bar,
     style_strength_option,
 )
 from gptisyou.eval.config import EvalConfig  # light: a dataclass, no torch
@@ -24,6 +24,7 @@ _SETTINGS = (
     ("--temperature", "temperature", Number(0, 2)),
     ("--max-new-tokens", "max_new_tokens", click.IntRange(min=1)),
     ("--fit-tokens", "fit_tokens", click.IntRange(min=256)),
+    ("--candidates", "candidates", click.IntRange(1, MOST_CANDIDATES)),
 )
 
 
@@ -62,13 +63,7 @@ def run_evaluation(ctx: click.Context, persona: str, run_dir: Path | None, **set
     except ImportError as missing:
         raise MissingExtra.from_import(missing, "evaluation") from None
     run = Run.chosen(ctx.obj["workspace"], persona, run_dir)
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=stderr_console(ctx), transient=True) as progress, open_store(ctx) as store:
-        task = progress.add_task("loading the model", total=None)
-
-        def on_progress(stage: str, done: int, total: int) -> None:
-            progress.update(task, description=stage, completed=done, total=total)
-
+    with progress_bar(ctx, "loading the model") as on_progress, open_store(ctx) as store:
         return evaluate_run(store, run.directory, EvalConfig(**settings), on_progress)
 
 

@@ -8,16 +8,18 @@ from rich.console import Console
 
 from gptisyou.cli.context import (
     Number,
+    candidates_option,
     chosen,
     config_options,
     engine_option,
     literal,
     open_store,
     printable,
+    progress_bar,
     stderr_console,
     style_strength_option,
 )
-from gptisyou.engine.types import Line, Sampling  # light: dataclasses, no torch
+from gptisyou.engine.types import CANDIDATES, Line, Sampling  # light: dataclasses, no torch
 from gptisyou.serve.config import ServeConfig  # light: a dataclass, no FastAPI
 from gptisyou.serve.hosts import LOOPBACK_NAMES, check_can_listen, served_host_names
 
@@ -45,6 +47,7 @@ def persona_options(command):
                      help="openai: the persona's hosted fine-tuned model (see gptisyou openai train)."),
         style_strength_option,
         engine_option,
+        candidates_option,
     ]  # fmt: skip
     for option in reversed(options):
         command = option(command)
@@ -68,8 +71,10 @@ class Loaded:
 
 
 def load_clone(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, backend: str,
-               style_strength: float = 1.0, engine: str = "auto", base_only: bool = False) -> Loaded:  # fmt: skip
-    """The clone, with a status line on stderr while the model loads."""
+               style_strength: float = 1.0, engine: str = "auto", base_only: bool = False,
+               candidates: int = CANDIDATES) -> Loaded:  # fmt: skip
+    """The clone, with a status line on stderr while the model loads. With more than one candidate, the local
+    clone keeps the reply its run's chooser picks of that many (the chooser is built the first time)."""
     from gptisyou.data.dataset import counterpart
     from gptisyou.data.memory import Memory, every_session
     from gptisyou.store.runs import Run
@@ -92,7 +97,20 @@ def load_clone(ctx: click.Context, persona: str, me: str | None, run_dir: Path |
         memory = Memory(sessions, persona) if config.memory else None
         said = (turn.text for session in sessions for turn in session.turns)
         clone = choice.load(run, persona, engine, base_only, style_strength, memory, said)
-        return Loaded(clone, f"{run.name}, {clone.engine}", me, run, engine, config.reply_tokens, sessions)
+    if candidates > 1 and not base_only:
+        clone.choosing(_chooser(ctx, run, clone), candidates)
+    return Loaded(clone, f"{run.name}, {clone.engine}", me, run, engine, config.reply_tokens, sessions)
+
+
+def _chooser(ctx: click.Context, run, clone):
+    """The run's chooser: built from its training period the first time (minutes, with a progress bar)."""
+    from gptisyou.chooser import Chooser
+    from gptisyou.chooser.build import of_run, run_dataset
+
+    if (stored := Chooser.load(run.chooser_dir)) is not None:
+        return stored
+    with open_store(ctx) as store, progress_bar(ctx, "building the chooser (once per run)") as on_progress:
+        return of_run(run, clone, run_dataset(store, run), on_progress)
 
 
 @click.command()
@@ -100,7 +118,7 @@ def load_clone(ctx: click.Context, persona: str, me: str | None, run_dir: Path |
 @config_options(Sampling, _SAMPLING)
 @click.pass_context
 def chat(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, backend: str,
-         style_strength: float, engine: str, **given) -> None:  # fmt: skip
+         style_strength: float, engine: str, candidates: int, **given) -> None:  # fmt: skip
     """Talk to the clone of PERSONA: you type as yourself, it answers in bubbles.
 
     \b
@@ -111,7 +129,7 @@ def chat(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None,
     /not-them [what they would say]   the last reply is unlike them: remembered, learned from at the next train
     /quit       or Ctrl-D / Ctrl-C
     """
-    loaded = load_clone(ctx, persona, me, run_dir, backend, style_strength, engine)
+    loaded = load_clone(ctx, persona, me, run_dir, backend, style_strength, engine, candidates=candidates)
     clone, me = loaded.clone, loaded.me
     console = Console(highlight=False)
     console.print(literal(f"Talking to {persona} (model: {loaded.label}) as {me}. /help for commands.", "dim"))
@@ -251,7 +269,8 @@ def _temperature(argument: str, current: float, console: Console) -> float:
 @config_options(Sampling, _SAMPLING)
 @click.pass_context
 def ask(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, backend: str, style_strength: float,
-        engine: str, question: str | None, preset: str | None, base_only: bool, **given) -> None:  # fmt: skip
+        engine: str, candidates: int, question: str | None, preset: str | None, base_only: bool,
+        **given) -> None:  # fmt: skip
     """Ask the clone of PERSONA one QUESTION (or a --preset: personality, topics, cold-reply) and print its reply."""
     from gptisyou.errors import InputError
 
@@ -260,7 +279,7 @@ def ask(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, 
     if preset in ("personality", "topics") and backend != "openai":
         _answer_from_portrait(ctx, persona, preset)
         return
-    loaded = load_clone(ctx, persona, me, run_dir, backend, style_strength, engine, base_only)
+    loaded = load_clone(ctx, persona, me, run_dir, backend, style_strength, engine, base_only, candidates)
     asked = PRESETS[preset] if preset else question
     reply = loaded.clone.reply([Line(loaded.me, asked)], loaded.sampling(**given))
     click.echo(printable(f"{loaded.me}: {asked}"))
@@ -299,7 +318,7 @@ def _answer_from_portrait(ctx: click.Context, persona: str, preset: str) -> None
                    "names of the address it listens on.")  # fmt: skip
 @click.pass_context
 def serve(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, backend: str,
-          style_strength: float, engine: str, api_key: str | None, base_only: bool, with_quiz: bool,
+          style_strength: float, engine: str, candidates: int, api_key: str | None, base_only: bool, with_quiz: bool,
           allow_hosts: tuple[str, ...], with_portrait: bool = False, **given) -> None:  # fmt: skip
     """Serve the clone of PERSONA: a web chat page at / and an OpenAI-compatible API at /v1.
 
@@ -324,7 +343,7 @@ def serve(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None
         pages = " and ".join(flag for flag, on in (("--portrait", with_portrait), ("--quiz", with_quiz)) if on)
         raise InputError(f"{pages} show real messages: on {host}, beyond this machine, only with --api-key")
     check_can_listen(host, port)
-    loaded = load_clone(ctx, persona, me, run_dir, backend, style_strength, engine, base_only)
+    loaded = load_clone(ctx, persona, me, run_dir, backend, style_strength, engine, base_only, candidates)
     model_id = file_name_for(persona).lower() + ("-base" if base_only else "")
     console = stderr_console(ctx)
     if host not in LOOPBACK_NAMES:

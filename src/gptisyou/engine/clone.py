@@ -5,14 +5,31 @@ bubbles separated by line breaks), followed by `Persona:`. An engine samples tok
 engine in `torch_engine`, llama.cpp in `llama_engine`); this class stops them at the end-of-turn marker, another
 speaker's header or the token limit, and streams the text. A tail that could still become a stop marker is held
 back, so a caller never sees a half marker. Light on purpose (no torch): the llama.cpp engine runs without it.
+
+With a chooser (`chooser.Chooser`, see `choosing`), a turn is several sampled replies, each with its
+log-probability after the conversation and after nothing at all, of which the chooser keeps one.
 """
 
+import dataclasses
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 
 from gptisyou.data.memory import MEMORY_TOKENS, RECENT_TURNS, Memory
 from gptisyou.data.render import END_OF_TURN_TEXT, Spoken, Transcript
 from gptisyou.engine.types import Line, Sampling, Usage
+
+_SEED_STRIDE = 1_000_003  # candidate i of a seeded turn draws with seed + i · this: never another turn's seed
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One sampled reply, with what a chooser weighs it by."""
+
+    text: str
+    logprob: float  # log p(reply | the conversation) under the clone, its tokens summed
+    prior: float  # log p(reply) as a turn with no conversation before it: generic replies score high on both
+    usage: Usage
 
 
 class Clone:
@@ -26,6 +43,7 @@ class Clone:
         self.tokenizer, self.persona = tokenizer, persona
         self.max_context_tokens = max_context_tokens
         self.memory, self.recall = memory, recall  # what the persona wrote before, and how much of it to show
+        self.chooser, self.candidate_count = None, 1  # see `choosing`
         self.transcript = Transcript(tokenizer)
         # the turn ends at the marker token, or at the end-of-sequence one
         self._stop_ids = {self.transcript.stop_token_id, tokenizer.eos_token_id} - {None}
@@ -37,8 +55,53 @@ class Clone:
         usage: Usage | None = None,
         cancelled: Callable[[], bool] = lambda: False,
     ) -> Iterator[str]:
-        """Pieces of text of the persona's next turn, as they are sampled; `cancelled()` stops it early."""
-        usage = usage or Usage()
+        """Pieces of text of the persona's next turn, as they are sampled; `cancelled()` stops it early. The
+        reply a chooser keeps (see `choosing`) comes in one piece."""
+        if self.chooser is not None:
+            candidates = self.candidates(history, sampling, self.candidate_count, cancelled)
+            if candidates and not cancelled():
+                best = candidates[self.chooser.best(candidates)]
+                if usage is not None:
+                    for field in dataclasses.fields(Usage):
+                        setattr(usage, field.name, getattr(best.usage, field.name))
+                if best.text:
+                    yield best.text
+            return
+        yield from self._sampled(history, sampling, usage or Usage(), cancelled)
+
+    def choosing(self, chooser, count: int) -> None:
+        """From now on, each turn is the reply `chooser` (a chooser.Chooser) keeps of `count` sampled ones; with
+        a count of one, the first sample, as without a chooser."""
+        self.chooser, self.candidate_count = (chooser, count) if count > 1 else (None, 1)
+
+    def candidates(
+        self, history: Sequence[Line], sampling: Sampling, count: int, cancelled: Callable[[], bool] = lambda: False
+    ) -> list[Candidate]:
+        """`count` replies to the same conversation, each drawn as a single reply would be (the first exactly as
+        one, seed included)."""
+        found = []
+        for index in range(count):
+            seed = None if sampling.seed is None else sampling.seed + index * _SEED_STRIDE
+            usage = Usage()
+            text = "".join(self._sampled(history, dataclasses.replace(sampling, seed=seed), usage, cancelled))
+            if cancelled():
+                break
+            found.append(Candidate(text.strip(), usage.logprob, self.prior(text.strip()), usage))
+        return found
+
+    def likelihood(self, history: Sequence[Line], text: str) -> float:
+        """log p(`text` as the persona's next turn | the conversation), its end marker included."""
+        return self._logprob(self._prompt_ids(history), self.transcript.reply(text))
+
+    def prior(self, text: str) -> float:
+        """log p(`text` as the persona's turn | nothing before it)."""
+        return self._logprob(self._opening(), self.transcript.reply(text))
+
+    def _opening(self) -> list[int]:
+        return self.transcript.prompt([], self.persona, self.max_context_tokens)
+
+    def _sampled(self, history: Sequence[Line], sampling: Sampling, usage: Usage, cancelled: Callable[[], bool]):
+        """One sampled reply, piece by piece."""
         speakers = {line.speaker for line in history if line.speaker != self.persona}
         markers = {END_OF_TURN_TEXT, self.transcript.marker}  # as text too: a sampler may spell the marker out
         stops = [*sorted(markers), *(f"\n{speaker}:" for speaker in sorted(speakers)), *filter(None, sampling.stop)]
@@ -85,7 +148,8 @@ class Clone:
     def _tokens_as_text(self, prompt: list[int], sampling: Sampling, usage: Usage) -> Iterator[str]:
         """Decoded text, piece by piece, sampled after `prompt` until a stop token or the token limit."""
         new, printed = [], ""
-        for token in itertools.islice(self._token_ids(prompt, sampling), sampling.max_new_tokens):
+        for token, logprob in itertools.islice(self._token_ids(prompt, sampling), sampling.max_new_tokens):
+            usage.logprob += logprob
             if token in self._stop_ids:
                 usage.finish_reason = "stop"
                 return
@@ -96,8 +160,13 @@ class Clone:
                 yield text[len(printed) :]
                 printed = text
 
-    def _token_ids(self, prompt: list[int], sampling: Sampling) -> Iterator[int]:
-        """The token ids sampled after `prompt`, one at a time, for as long as they are asked for."""
+    def _token_ids(self, prompt: list[int], sampling: Sampling) -> Iterator[tuple[int, float]]:
+        """(token id, its log-probability under the model) sampled after `prompt`, one at a time, for as long as
+        they are asked for."""
+        raise NotImplementedError
+
+    def _logprob(self, prompt: list[int], continuation: list[int]) -> float:
+        """log p(`continuation` | `prompt`) under the model, its tokens summed."""
         raise NotImplementedError
 
 

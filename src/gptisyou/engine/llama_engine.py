@@ -14,6 +14,8 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
+import numpy as np
+
 from gptisyou.checksums import sha256_of
 from gptisyou.data.memory import Memory
 from gptisyou.engine.clone import Clone, spoken_vocabulary
@@ -23,6 +25,7 @@ from gptisyou.store.runs import Run
 from gptisyou.store.workspace import built_whole, ensure_private_dir
 
 CONTEXT_TOKENS = 2048  # the prompt (at most 1,024 tokens of conversation, the memory block) and the reply
+PRIOR_TOKENS = 192  # the context of the model that weighs a reply alone (`LlamaClone.prior`): header and reply
 
 
 class LlamaClone(Clone):
@@ -30,31 +33,88 @@ class LlamaClone(Clone):
 
     engine = "llama.cpp"
 
-    def __init__(self, llama, tokenizer, persona: str, max_context_tokens: int = 1024, memory: Memory | None = None,
-                 recall: int = 0, vocabulary: Sequence[int] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        llama,
+        tokenizer,
+        persona: str,
+        max_context_tokens: int = 1024,
+        memory: Memory | None = None,
+        recall: int = 0,
+        vocabulary: Sequence[int] | None = None,
+        alone: Callable[[], object] | None = None,
+    ) -> None:
         super().__init__(tokenizer, persona, max_context_tokens, memory, recall)
         self.llama = llama
         size = llama.n_vocab()
         self.vocabulary = None if vocabulary is None else sorted({i for i in vocabulary if i < size})
+        self._alone = alone  # makes the second model `prior` weighs replies with, the first time it is needed
 
-    def _token_ids(self, prompt: list[int], sampling: Sampling) -> Iterator[int]:
-        # llama.cpp keeps the KV cache of the previous prompt and evaluates only what follows their common prefix
+    def _token_ids(self, prompt: list[int], sampling: Sampling) -> Iterator[tuple[int, float]]:
         seed = sampling.seed if sampling.seed is not None else int.from_bytes(os.urandom(4))
-        chain = _sampler_chain(sampling, seed, self.vocabulary)
+        yield from self._generated(prompt, _sampler_chain(sampling, seed, self.vocabulary))
+
+    def _logprob(self, prompt: list[int], continuation: list[int]) -> float:
+        chain = _sampler_chain(Sampling(temperature=0), 0, None, forced=continuation)
+        steps = zip(continuation, self._generated(prompt, chain), strict=False)
+        return sum(logprob for _, (_, logprob) in steps)
+
+    def _generated(self, prompt: list[int], chain) -> Iterator[tuple[int, float]]:
+        """(token, log-probability) drawn by `chain` after `prompt`. llama.cpp keeps the KV cache of the previous
+        prompt and evaluates only what follows their common prefix."""
+        import llama_cpp
+
         # generate() builds llama-cpp-python's fixed chain here (top-p before the temperature): ours instead
         self.llama._init_sampler = lambda **_settings: chain
-        yield from self.llama.generate(prompt, reset=True)
+        size = self.llama.n_vocab()
+        for token in self.llama.generate(prompt, reset=True):
+            # the logits the token was drawn from: the last row the context computed
+            logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self.llama.ctx, -1), shape=(size,))
+            yield token, float(logits[token] - _logsumexp(logits))
+
+    def prior(self, text: str) -> float:
+        """log p(`text` | nothing before it) from a second, small context that keeps every position's logits: the
+        conversation's KV cache in the first stays as it is, and the reply is weighed in one pass."""
+        if self._alone is None:
+            return super().prior(text)
+        if not isinstance(self._alone, _Alone):
+            self._alone = _Alone(self._alone())
+        return self._alone.logprob(self._opening(), self.transcript.reply(text))
 
 
-def _sampler_chain(sampling: Sampling, seed: int, vocabulary: list[int] | None):
+class _Alone:
+    """A llama.cpp model with every position's logits, for short texts weighed in one pass."""
+
+    def __init__(self, llama) -> None:
+        self.llama = llama
+
+    def logprob(self, prompt: list[int], continuation: list[int]) -> float:
+        ids = (prompt + continuation)[: self.llama.n_ctx()]
+        self.llama.reset()
+        self.llama.eval(ids)
+        rows = self.llama.scores[len(prompt) - 1 : len(ids) - 1]
+        targets = np.asarray(ids[len(prompt) :])
+        return float((rows[np.arange(len(targets)), targets] - _logsumexp(rows, axis=1)).sum())
+
+
+def _logsumexp(logits, axis=None):
+    top = logits.max(axis=axis, keepdims=True)
+    return (top + np.log(np.exp(logits - top).sum(axis=axis, keepdims=True))).squeeze(axis)
+
+
+def _sampler_chain(sampling: Sampling, seed: int, vocabulary: list[int] | None, forced: Sequence[int] = ()):
     """llama.cpp's samplers in the torch engine's order: the tokens the clone may say, then the temperature, then
     the top-p cut, then the draw. llama-cpp-python's own chain cuts the nucleus before the temperature, which at
-    0.8 keeps a wider nucleus and more stray tokens than torch does."""
+    0.8 keeps a wider nucleus and more stray tokens than torch does. With `forced`, it draws those tokens in turn
+    (their log-probabilities are what is wanted)."""
     from llama_cpp._internals import LlamaSampler
 
     chain = LlamaSampler()
     if vocabulary is not None:
         chain.add_custom(_keep_only(vocabulary))
+    if forced:
+        tokens = iter(forced)
+        chain.add_custom(lambda candidates: _keep_only([next(tokens, forced[-1])])(candidates))
     if sampling.temperature <= 0:
         chain.add_greedy()
     else:
@@ -68,8 +128,6 @@ def _keep_only(vocabulary: list[int]) -> Callable:
     """A sampler that keeps the candidates of `vocabulary` alone. At the head of the chain the candidates are every
     token in id order, so they are gathered by id to the front and the rest cut off: the later samplers then sort
     a few thousand candidates instead of 262,144, and Python touches no more than those."""
-    import numpy as np
-
     ids = np.asarray(vocabulary)
 
     def keep(candidates) -> None:
@@ -148,12 +206,22 @@ def load(run: Run, persona: str, base_only: bool = False, style_strength: float 
 
     lora = None if base_only or style_strength == 0 else str(adapter_gguf(run, gguf))
     _errors_only_in_logs()
-    llama = Llama(model_path=str(gguf), lora_path=lora, lora_scale=style_strength, n_ctx=CONTEXT_TOKENS,
-                  n_threads=os.cpu_count(), n_threads_batch=os.cpu_count(), verbose=False)  # fmt: skip
+    model = functools.partial(
+        Llama,
+        model_path=str(gguf),
+        lora_path=lora,
+        lora_scale=style_strength,
+        n_threads=os.cpu_count(),
+        n_threads_batch=os.cpu_count(),
+        verbose=False,
+    )
     recall = run.config().memory
     tokenizer = AutoTokenizer.from_pretrained(run.adapter)
     vocabulary = spoken_vocabulary(tokenizer, said) if said is not None else None
-    return LlamaClone(llama, tokenizer, persona, max_context_tokens, memory, recall, vocabulary)
+    alone = functools.partial(model, n_ctx=PRIOR_TOKENS, n_batch=PRIOR_TOKENS, logits_all=True)
+    return LlamaClone(
+        model(n_ctx=CONTEXT_TOKENS), tokenizer, persona, max_context_tokens, memory, recall, vocabulary, alone
+    )
 
 
 @functools.cache

@@ -24,7 +24,7 @@ class TorchClone(Clone):
         self.head = SpokenHead(model, vocabulary) if vocabulary is not None else None
 
     @torch.inference_mode()
-    def _token_ids(self, prompt: list[int], sampling: Sampling) -> Iterator[int]:
+    def _token_ids(self, prompt: list[int], sampling: Sampling) -> Iterator[tuple[int, float]]:
         self.model.eval()
         device = self.model.device
         generator = torch.Generator(device=device)
@@ -34,15 +34,37 @@ class TorchClone(Clone):
             generator.manual_seed(sampling.seed)
         ids, cache = torch.tensor([prompt], device=device), None
         while True:
-            if self.head:
-                output = _decoder(self.model)(input_ids=ids, cache=cache, use_cache=True)
-                token = self.head.sample(output.last_hidden_state[0, -1], sampling, generator)
-            else:  # the vocabulary head at the last position only: the prompt's other rows are never needed
-                output = self.model(input_ids=ids, cache=cache, use_cache=True, logits_to_keep=1)
-                token = _sample(output.logits[0, -1].float(), sampling, generator)
+            output, logits = self._next_logits(ids, cache)
+            chosen = _sample(logits, sampling, generator)
+            token = int(self.head.ids[chosen]) if self.head else chosen
             cache = output.cache
-            yield token
+            yield token, float(torch.log_softmax(logits, dim=-1)[chosen])
             ids = torch.tensor([[token]], device=device)
+
+    @torch.inference_mode()
+    def _logprob(self, prompt: list[int], continuation: list[int]) -> float:
+        self.model.eval()
+        ids = torch.tensor([prompt + continuation], device=self.model.device)
+        if self.head:
+            hidden = _decoder(self.model)(input_ids=ids).last_hidden_state[0, len(prompt) - 1 : -1]
+            logits, targets = self.head.logits(hidden), self.head.positions(continuation)
+        else:
+            logits = self.model(input_ids=ids).logits[0, len(prompt) - 1 : -1].float()
+            targets = torch.tensor(continuation, device=logits.device)
+        chosen = torch.log_softmax(logits, dim=-1).gather(1, targets.clamp(min=0)[:, None])[:, 0]
+        return float(torch.where(targets >= 0, chosen, UNSPEAKABLE).sum())
+
+    def _next_logits(self, ids: torch.Tensor, cache):
+        """(the model's output, the logits of the next token over what the clone can say)."""
+        if self.head:
+            output = _decoder(self.model)(input_ids=ids, cache=cache, use_cache=True)
+            return output, self.head.logits(output.last_hidden_state[0, -1])
+        # the vocabulary head at the last position only: the prompt's other rows are never needed
+        output = self.model(input_ids=ids, cache=cache, use_cache=True, logits_to_keep=1)
+        return output, output.logits[0, -1].float()
+
+
+UNSPEAKABLE = -30.0  # the log-probability given to a token outside the clone's vocabulary
 
 
 def _decoder(model):
@@ -61,11 +83,18 @@ class SpokenHead:
         self.weight = weight.detach()[self.ids].contiguous()
         self.softcap = getattr(model.config, "final_logit_softcapping", None)
 
-    def sample(self, hidden: torch.Tensor, sampling: Sampling, generator: torch.Generator) -> int:
+    def logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        """The logits of the tokens the clone can say (in `ids` order) for hidden states (…, hidden size)."""
         logits = (hidden @ self.weight.T).float()
         if self.softcap:
             logits = torch.tanh(logits / self.softcap) * self.softcap
-        return int(self.ids[_sample(logits, sampling, generator)])
+        return logits
+
+    def positions(self, tokens: Sequence[int]) -> torch.Tensor:
+        """Where each token id is in `ids`; -1 for one the clone cannot say."""
+        where = torch.searchsorted(self.ids, torch.tensor(tokens, device=self.ids.device))
+        inside = where.clamp(max=len(self.ids) - 1)
+        return torch.where(self.ids[inside] == torch.tensor(tokens, device=self.ids.device), inside, -1)
 
 
 def load(run: Run, persona: str, base_only: bool = False, dtype: torch.dtype | None = None,

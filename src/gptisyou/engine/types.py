@@ -18,6 +18,9 @@ class Line:
     text: str
 
 
+CANDIDATES = 1  # replies sampled per turn by default, the run's chooser keeping one (1: the first sample)
+
+
 @dataclass(frozen=True, slots=True)
 class Sampling:
     temperature: float = setting(0.8, "Sampling temperature (0: always the likeliest word).")
@@ -34,6 +37,7 @@ class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     finish_reason: str = "length"  # "stop" when the turn ended by itself
+    logprob: float = 0.0  # the sampled tokens' log-probability under the model (temperature 1, no cut)
 
 
 class Responder(Protocol):

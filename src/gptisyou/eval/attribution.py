@@ -9,16 +9,14 @@ It is first tested on itself: its ROC AUC on the held-out period's real turns, t
 others'. Below 0.7 its attributions of generated replies are not worth reading.
 """
 
-import re
-from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 
+from gptisyou.data.writing import WORD, frequent_words, shape
+
 TRUSTED_AUC = 0.7  # below: the attribution figures cannot be trusted for this chat
 FREQUENT_WORDS = 150  # the vocabulary of the word features: the chat's most frequent words
-WORD = re.compile(r"\w+(?:['\u2019]\w+)?")
-_LOWER, _UPPER, _DIGIT = re.compile(r"[^\W\d_A-Z]"), re.compile(r"[A-Z]"), re.compile(r"\d")
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,16 +26,6 @@ class Attribution:
     base: float
     others_held_out: float  # share of the others' held-out turns attributed to the persona: the floor
     training_messages: int
-
-
-def shape(text: str) -> str:
-    """`Hey, u ok?? 😀` → `Aaa, a aa?? 😀`: how a text is written, without what it says."""
-    return _DIGIT.sub("0", _UPPER.sub("A", _LOWER.sub("a", text)))
-
-
-def frequent_words(texts: list[str], count: int = FREQUENT_WORDS) -> list[str]:
-    words = Counter(word.lower() for text in texts for word in WORD.findall(text))
-    return [word for word, _ in words.most_common(count)]
 
 
 class WhoSaidIt:
@@ -50,7 +38,7 @@ class WhoSaidIt:
         features = make_union(
             TfidfVectorizer(analyzer="char", ngram_range=(1, 4), preprocessor=shape, min_df=2, sublinear_tf=True,
                             lowercase=False),
-            TfidfVectorizer(analyzer="word", token_pattern=WORD.pattern, vocabulary=frequent_words(texts),
+            TfidfVectorizer(analyzer="word", token_pattern=WORD.pattern, vocabulary=frequent_words(texts, FREQUENT_WORDS),
                             sublinear_tf=True),
         )  # fmt: skip
         self._pipeline = make_pipeline(

@@ -5,6 +5,7 @@ Light on purpose (no torch): the CLI reads it to build `gptisyou eval`'s options
 
 from dataclasses import dataclass
 
+from gptisyou.engine.types import CANDIDATES
 from gptisyou.settings import setting
 
 
@@ -25,4 +26,9 @@ class EvalConfig:
     temperature: float = setting(0.8, "Sampling temperature of the replies.")
     seed: int = setting(0, "Seed of the replies and of the intervals' bootstrap.")
     style_strength: float = setting(1.0, "The adapter's update scaled by this when the tuned model replies.")
+    candidates: int = setting(
+        CANDIDATES,
+        "Replies the tuned model samples per moment; the run's chooser keeps one, and the report sets it beside the "
+        "first sample (the chooser is built from the training period the first time: minutes).",
+    )
     engine: str = setting("auto", 'What writes the replies: "torch", "llama.cpp", or "auto" (see engine.choice).')

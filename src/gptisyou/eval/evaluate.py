@@ -8,6 +8,7 @@ replies; the who-said-it attribution share; style statistics; verbatim copies of
 phone numbers and e-mail addresses. Everything lands in `metrics.json` and `report.html` in `<run>/eval/`.
 """
 
+import contextlib
 import json
 import time
 from collections.abc import Callable
@@ -16,14 +17,17 @@ from pathlib import Path
 
 import torch
 
-from gptisyou.data.dataset import PersonaData, build, recorded_split, reply_moments
+from gptisyou.chooser.build import of_run as chooser_of_run
+from gptisyou.chooser.build import run_dataset
+from gptisyou.data.dataset import PersonaData, reply_moments
 from gptisyou.data.memory import Memory
+from gptisyou.data.writing import frequent_words
 from gptisyou.engine import choice, llama_engine
 from gptisyou.engine.device import autocast_dtype, default_device, mixed_precision
 from gptisyou.engine.torch_engine import TorchClone, load_tuned, styled
 from gptisyou.engine.types import Line, Sampling
 from gptisyou.eval import intervals, quiz, report, twosample
-from gptisyou.eval.attribution import TRUSTED_AUC, WhoSaidIt, frequent_words
+from gptisyou.eval.attribution import TRUSTED_AUC, WhoSaidIt
 from gptisyou.eval.config import EvalConfig
 from gptisyou.eval.copying import CopyDetector, leaked_personal_data
 from gptisyou.eval.style import length_quantiles, style_of
@@ -58,10 +62,7 @@ def evaluate_run(store: Store, run: Path, config: EvalConfig | None = None,
     frozen_dtype = autocast_dtype(device) if train_config.bf16_frozen_weights else None
     model, tokenizer = load_tuned(run, device, frozen_dtype or torch.float32)
     persona = train_config.persona
-    split = recorded_split(
-        persona, recorded.held_out, recorded.held_out_from, max_tokens=train_config.window_tokens, redact=False
-    )
-    data = build(store, split)
+    data = run_dataset(store, run)
     val_set = spread(held_out(data, tokenizer, train_config), config.fit_tokens)
     pad_id = pad_token_id(tokenizer)
     progress("held-out loss", 0, 2)
@@ -73,21 +74,29 @@ def evaluate_run(store: Store, run: Path, config: EvalConfig | None = None,
     progress("held-out loss", 2, 2)
 
     moments = reply_moments(data.val or data.train, persona, config.samples, config.context_turns)
+    chosen_among = config.candidates > 1
     memory = Memory.of_training_period(data) if train_config.memory else None  # never the held-out period
     reply_tokens = config.max_new_tokens or recorded.reply_tokens or Sampling().max_new_tokens
-    tuned_reply, base_reply = _repliers(run, engine, model, tokenizer, memory, train_config, config)
+    tuned_replies, base_reply, chooser = _repliers(
+        run, engine, model, tokenizer, memory, train_config, config, data, progress
+    )
     samples = []
     for index, (context, real) in enumerate(moments):
         progress("replies", index, len(moments))
         history = [Line(turn.sender, turn.text) for turn in context]
         sampling = Sampling(config.temperature, max_new_tokens=reply_tokens, seed=config.seed + index)
-        tuned, base = tuned_reply(history, sampling), base_reply(history, sampling)
-        samples.append({"context": [asdict(line) for line in history], "real": real.text, "tuned": tuned,
-                        "base": base})  # fmt: skip
+        candidates = tuned_replies(history, sampling)
+        sample = {"context": [asdict(line) for line in history], "real": real.text, "tuned": candidates[0]["text"]}
+        if chosen_among:  # every candidate with its score: what choosing among fewer would keep can be read back
+            kept = max(candidates, key=lambda candidate: candidate["score"])["text"]
+            sample |= {"tuned": kept, "first": candidates[0]["text"], "candidates": candidates}
+        samples.append(sample | {"base": base_reply(history, sampling)})
     progress("replies", len(moments), len(moments))
 
     metrics = _metrics(data, samples, tuned_fit, base_fit, config, target_bytes(val_set, tokenizer))
     metrics["settings"]["max_new_tokens"] = reply_tokens
+    if chooser is not None:
+        metrics["chooser"] = chooser.development | {"weights": chooser.weights}
     if store.quiz_answers(str(run.directory)):  # people's answers to the blind quiz so far
         metrics["quiz"] = quiz.tally(store, run, config.seed)
     metrics |= {"persona": persona, "run": str(run.directory), "base": train_config.base or "gemma-3-270m",
@@ -99,32 +108,70 @@ def evaluate_run(store: Store, run: Path, config: EvalConfig | None = None,
     return make_private(directory)
 
 
-def _repliers(run: Run, engine: str, model, tokenizer, memory: Memory | None, train_config: TrainConfig,
-              config: EvalConfig):  # fmt: skip
-    """(the tuned model's reply, the base model's reply): functions of (history, sampling), on `engine`."""
+def _repliers(
+    run: Run,
+    engine: str,
+    model,
+    tokenizer,
+    memory: Memory | None,
+    train_config: TrainConfig,
+    config: EvalConfig,
+    data: PersonaData,
+    progress: Callable[[str, int, int], None],
+):
+    """(the tuned model's replies, the base model's reply): functions of (history, sampling), on `engine`; and the
+    chooser (None with one candidate). The tuned model's are its candidates in the order sampled, each with the
+    chooser's score. With one candidate, the chosen reply is the first sample; with more, the run's chooser (built
+    from the training period the first time) keeps one."""
     persona, context = train_config.persona, train_config.max_tokens
     if engine == "llama.cpp":
         tuned = llama_engine.load(run, persona, False, config.style_strength, memory, context)
         base = llama_engine.load(run, persona, True, memory=memory, max_context_tokens=context)
-        return tuned.reply, base.reply
-    clone = TorchClone(model, tokenizer, persona, context, memory, train_config.memory)
+        as_tuned = as_base = contextlib.nullcontext
+    else:
+        tuned = base = TorchClone(model, tokenizer, persona, context, memory, train_config.memory)
 
-    def tuned_reply(history, sampling):
-        with mixed_precision(model.device), styled(model, config.style_strength):
-            return clone.reply(history, sampling)
+        def as_tuned():
+            return _within(mixed_precision(model.device), styled(model, config.style_strength))
 
-    def base_reply(history, sampling):
-        with mixed_precision(model.device), model.disable_adapter():
-            return clone.reply(history, sampling)
+        def as_base():
+            return _within(mixed_precision(model.device), model.disable_adapter())
 
-    return tuned_reply, base_reply
+    chooser = None
+    if config.candidates > 1:
+        with as_tuned():
+            chooser = chooser_of_run(run, tuned, data, progress)
+
+    def tuned_replies(history, sampling) -> list[dict]:
+        with as_tuned():
+            if chooser is None:
+                return [{"text": tuned.reply(history, sampling)}]
+            candidates = tuned.candidates(history, sampling, config.candidates)
+            scores = chooser.scores(candidates)
+            return [{"text": c.text, "score": float(score)} for c, score in zip(candidates, scores, strict=True)]
+
+    def base_reply(history, sampling) -> str:
+        with as_base():
+            return base.reply(history, sampling)
+
+    return tuned_replies, base_reply, chooser
+
+
+@contextlib.contextmanager
+def _within(*managers):
+    with contextlib.ExitStack() as stack:
+        for manager in managers:
+            stack.enter_context(manager)
+        yield
 
 
 def _metrics(data: PersonaData, samples: list[dict], tuned_fit, base_fit, config: EvalConfig,
              byte_count: int) -> dict:  # fmt: skip
     persona_train, others_train = _texts_by_speaker(data.train, data.persona)
     persona_val, others_val = _texts_by_speaker(data.val, data.persona)
-    replies = {kind: [sample[kind] for sample in samples] for kind in ("real", "tuned", "base")}
+    kinds = ("real", "tuned", "base", "first") if samples and "first" in samples[0] else ("real", "tuned", "base")
+    replies = {kind: [sample[kind] for sample in samples] for kind in kinds}
+    generated = kinds[1:]
     compared = replies | {"training": persona_train}  # the persona's own replies before the held-out period too
     metrics = {
         "held_out": _held_out_span(data) | {"persona_turns": data.target_turns(data.val), "tokens": tuned_fit.tokens,
@@ -149,19 +196,17 @@ def _metrics(data: PersonaData, samples: list[dict], tuned_fit, base_fit, config
     kept = frozenset(frequent_words(persona_train, twosample.STYLE_WORDS))
     for name, words in (("c2st", None), ("c2st_style", kept)):
         tests = {
-            kind: twosample.accuracy(replies["real"], replies[kind], config.seed, kept=words)
-            for kind in ("tuned", "base")
+            kind: twosample.accuracy(replies["real"], replies[kind], config.seed, kept=words) for kind in generated
         }
         metrics[name] = tests | {"paired": twosample.paired(tests["tuned"], tests["base"])}
+        if "first" in tests:  # the chosen reply against the first sample: what choosing gained
+            metrics[name]["paired_first"] = twosample.paired(tests["tuned"], tests["first"])
     training_texts = persona_train + others_train
     copies = CopyDetector(training_texts)
     metrics["memorisation"] = {"span_words": copies.span_words} | {
         kind: intervals.share(copies.copied(texts), config.seed) for kind, texts in replies.items()
     }
-    metrics["pii_leakage"] = {
-        "tuned": len(leaked_personal_data(replies["tuned"], training_texts)),
-        "base": len(leaked_personal_data(replies["base"], training_texts)),
-    }
+    metrics["pii_leakage"] = {kind: len(leaked_personal_data(replies[kind], training_texts)) for kind in generated}
     return metrics
 
 

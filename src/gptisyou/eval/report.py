@@ -130,7 +130,28 @@ def _table(metrics: dict) -> str:
     rows.append(("Leaked phone numbers / e-mails", str(metrics["pii_leakage"]["base"]),
                  str(metrics["pii_leakage"]["tuned"]), ""))  # fmt: skip
     cells = "".join(f"<tr><td>{name}</td><td>{b}</td><td>{t}</td><td>{r}</td></tr>" for name, b, t, r in rows)
-    return f"<table><tr><th></th><th>Base</th><th>Tuned</th><th>Real replies</th></tr>{cells}</table>"
+    table = f"<table><tr><th></th><th>Base</th><th>Tuned</th><th>Real replies</th></tr>{cells}</table>"
+    return table + _choosing_table(metrics)
+
+
+def _choosing_table(metrics: dict) -> str:
+    """The tuned model's first sample beside the reply the chooser kept, where it chose."""
+    if "first" not in metrics.get("c2st", {}):
+        return ""
+    rows = [
+        (what, share(metrics[key]["first"]), share(metrics[key]["tuned"]), f"{metrics[key]['paired_first']['p']:.2g}")
+        for key, what in (("c2st", "Told apart by content and style"), ("c2st_style", "Told apart by style alone"))
+    ]
+    if (attribution := metrics.get("attribution")) and attribution["trusted"]:
+        rows.append(("Attributed to the persona", share(attribution["first"]), share(attribution["tuned"]), ""))
+    style = metrics["style"]
+    rows.append(("Words per reply", f"{style['first']['words']:.1f}", f"{style['tuned']['words']:.1f}", ""))
+    cells = "".join(f"<tr><td>{name}</td><td>{f}</td><td>{c}</td><td>{p}</td></tr>" for name, f, c, p in rows)
+    count = metrics["settings"]["candidates"]
+    return (
+        f"<h3>Chosen among {count} samples</h3><table><tr><th></th><th>First sample</th>"
+        f"<th>Chosen</th><th>Paired p</th></tr>{cells}</table>"
+    )
 
 
 def _style_table(style: dict) -> str:

@@ -18,7 +18,7 @@ import re
 
 import numpy as np
 
-from gptisyou.eval.attribution import WORD, shape
+from gptisyou.data.writing import masked
 from gptisyou.eval.intervals import share
 
 STYLE_WORDS = 100  # the words the style-only test keeps: the persona's most frequent, the rest masked
@@ -34,11 +34,6 @@ def _numbers(texts: list[str]) -> np.ndarray:
         rows.append([np.log1p(len(text)), np.log1p(len(words)), text.count("\n") + 1, len(_EMOJI.findall(text)),
                      text.count("?"), text.count("!"), text.count("."), sum(c.isupper() for c in text) / (len(text) or 1)])  # fmt: skip
     return np.array(rows, dtype=float)
-
-
-def masked(text: str, kept: frozenset[str]) -> str:
-    """`text` with every word outside `kept` (lower case) written as its shape: style without content."""
-    return WORD.sub(lambda word: word[0] if word[0].lower() in kept else shape(word[0]), text)
 
 
 def accuracy(

@@ -23,7 +23,7 @@ def verdicts(metrics: dict) -> list[str]:
     return [
         line
         for line in (_span(metrics), _fit(metrics, persona), _attribution(metrics, persona), _two_sample(metrics),
-                     _style(metrics), _people(metrics, persona), _copies(metrics))
+                     _style(metrics), _choosing(metrics), _people(metrics, persona), _copies(metrics))
         if line
     ]  # fmt: skip
 
@@ -110,6 +110,19 @@ def _style(metrics: dict) -> str | None:
     return (
         f"By style alone (content words masked): told from the real replies {share(tests['tuned'])} of the "
         f"time (base {share(tests['base'])}); ≤ {STYLE_TWO_SAMPLE:.0%}: {_met(tuned <= STYLE_TWO_SAMPLE)}."
+    )
+
+
+def _choosing(metrics: dict) -> str | None:
+    """What keeping one of several sampled replies gained over the first sample, on the same moments."""
+    tests, style = _tests(metrics, "c2st"), _tests(metrics, "c2st_style")
+    if not tests or "first" not in tests or not style:
+        return None
+    count = metrics["settings"]["candidates"]
+    return (
+        f"Chosen among {count} samples: told apart {share(tests['tuned'])} of the time against the first "
+        f"sample's {share(tests['first'])} (paired p = {tests['paired_first']['p']:.2g}); by style alone "
+        f"{share(style['tuned'])} against {share(style['first'])} (p = {style['paired_first']['p']:.2g})."
     )
 
 

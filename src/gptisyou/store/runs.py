@@ -61,6 +61,11 @@ class Run:
         return self.directory / "samples.md"
 
     @property
+    def chooser_dir(self) -> Path:
+        """The run's chooser of replies (`chooser.build`), built the first time more than one is sampled."""
+        return self.directory / "chooser"
+
+    @property
     def eval_dir(self) -> Path:
         return self.directory / "eval"
 
