@@ -105,3 +105,20 @@ def test_eval_command_prints_the_key_figures(run, trained):
     assert lines[-1] == f"report: {trained / 'eval' / 'report.html'}"
     other = run("eval", "--as", "Bob", "--run", trained)
     assert (other.exit_code, other.stderr.strip()) == (2, f"Error: {trained} is not a run of Bob")
+
+
+def test_choosing_among_candidates_sets_the_first_sample_beside_the_kept_one(store, trained):
+    from gptisyou.chooser import Chooser
+    from gptisyou.store.runs import Run
+
+    directory = evaluate_run(store, trained, EvalConfig(samples=6, max_new_tokens=6, candidates=3))
+    metrics = json.loads((directory / "metrics.json").read_text())
+    for sample in metrics["samples"]:
+        scores = [candidate["score"] for candidate in sample["candidates"]]
+        assert len(scores) == 3
+        assert sample["first"] == sample["candidates"][0]["text"]
+        assert sample["tuned"] == sample["candidates"][scores.index(max(scores))]["text"]
+    assert {"paired", "paired_first", "first"} <= set(metrics["c2st"])
+    assert metrics["chooser"]["candidates"] == 4  # what it was built with, on the training period
+    assert Chooser.load(Run(trained).chooser_dir) is not None
+    assert "Chosen among 3 samples" in (directory / "report.html").read_text()
