@@ -68,8 +68,7 @@ class Chooser:
 
     def best(self, candidates: list[Candidate]) -> int:
         """The index of the candidate to keep (the first when all are empty)."""
-        scores = self.scores(candidates)
-        return int(np.argmax(scores)) if np.isfinite(scores).any() else 0
+        return best_index(self.scores(candidates))
 
     def save(self, directory: Path) -> None:
         """Writes the chooser into `directory` (which exists), each file whole or not at all."""
@@ -90,6 +89,12 @@ class Chooser:
         except (OSError, ValueError, KeyError):
             return None
         return cls(likeness, Lengths(**settings["lengths"]), settings["weights"], settings["development"])
+
+
+def best_index(scores) -> int:
+    """The index of the best of `scores` (a chooser's), the first when none is finite (every candidate empty)."""
+    scores = np.asarray(scores, dtype=float)
+    return int(np.argmax(scores)) if np.isfinite(scores).any() else 0
 
 
 def _words(text: str) -> int:

@@ -46,13 +46,11 @@ def run_dataset(store: Store, run: Run) -> PersonaData:
     return dataset.build(store, split)
 
 
-def of_run(
+def build_for_run(
     run: Run, clone: Clone, data: PersonaData, on_progress: Callable[[str, int, int], None] | None = None
 ) -> Chooser:
-    """The run's chooser: the one stored with it, or one built now (minutes: `BUILD_MOMENTS` x `BUILD_CANDIDATES`
-    replies) and stored. `data` is the run's dataset, as split when it was trained."""
-    if (stored := Chooser.load(run.chooser_dir)) is not None:
-        return stored
+    """The run's chooser, built now (minutes: `BUILD_MOMENTS` x `BUILD_CANDIDATES` replies) and stored with it
+    (`Chooser.load(run.chooser_dir)` reads it back). `data` is the run's dataset, as split when it was trained."""
     chooser = build(clone, data, run.reply_tokens or Sampling().max_new_tokens, on_progress=on_progress)
     chooser.save(ensure_private_dir(run.chooser_dir, inside=run.directory))
     return chooser

@@ -105,12 +105,12 @@ def load_clone(ctx: click.Context, persona: str, me: str | None, run_dir: Path |
 def _chooser(ctx: click.Context, run, clone):
     """The run's chooser: built from its training period the first time (minutes, with a progress bar)."""
     from gptisyou.chooser import Chooser
-    from gptisyou.chooser.build import of_run, run_dataset
+    from gptisyou.chooser.build import build_for_run, run_dataset
 
     if (stored := Chooser.load(run.chooser_dir)) is not None:
         return stored
     with open_store(ctx) as store, progress_bar(ctx, "building the chooser (once per run)") as on_progress:
-        return of_run(run, clone, run_dataset(store, run), on_progress)
+        return build_for_run(run, clone, run_dataset(store, run), on_progress)
 
 
 @click.command()

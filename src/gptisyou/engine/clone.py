@@ -83,10 +83,10 @@ class Clone:
         for index in range(count):
             seed = None if sampling.seed is None else sampling.seed + index * _SEED_STRIDE
             usage = Usage()
-            text = "".join(self._sampled(history, dataclasses.replace(sampling, seed=seed), usage, cancelled))
+            text = "".join(self._sampled(history, dataclasses.replace(sampling, seed=seed), usage, cancelled)).strip()
             if cancelled():
                 break
-            found.append(Candidate(text.strip(), usage.logprob, self.prior(text.strip()), usage))
+            found.append(Candidate(text, usage.logprob, self.prior(text), usage))
         return found
 
     def likelihood(self, history: Sequence[Line], text: str) -> float:

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import torch
 
-from gptisyou.chooser.build import of_run as chooser_of_run
-from gptisyou.chooser.build import run_dataset
+from gptisyou.chooser import Chooser, best_index
+from gptisyou.chooser.build import build_for_run, run_dataset
 from gptisyou.data.dataset import PersonaData, reply_moments
 from gptisyou.data.memory import Memory
 from gptisyou.data.writing import frequent_words
@@ -74,7 +74,6 @@ def evaluate_run(store: Store, run: Path, config: EvalConfig | None = None,
     progress("held-out loss", 2, 2)
 
     moments = reply_moments(data.val or data.train, persona, config.samples, config.context_turns)
-    chosen_among = config.candidates > 1
     memory = Memory.of_training_period(data) if train_config.memory else None  # never the held-out period
     reply_tokens = config.max_new_tokens or recorded.reply_tokens or Sampling().max_new_tokens
     tuned_replies, base_reply, chooser = _repliers(
@@ -85,11 +84,12 @@ def evaluate_run(store: Store, run: Path, config: EvalConfig | None = None,
         progress("replies", index, len(moments))
         history = [Line(turn.sender, turn.text) for turn in context]
         sampling = Sampling(config.temperature, max_new_tokens=reply_tokens, seed=config.seed + index)
-        candidates = tuned_replies(history, sampling)
-        sample = {"context": [asdict(line) for line in history], "real": real.text, "tuned": candidates[0]["text"]}
-        if chosen_among:  # every candidate with its score: what choosing among fewer would keep can be read back
-            kept = max(candidates, key=lambda candidate: candidate["score"])["text"]
-            sample |= {"tuned": kept, "first": candidates[0]["text"], "candidates": candidates}
+        candidates, kept = tuned_replies(history, sampling)
+        sample = {"context": [asdict(line) for line in history], "real": real.text, "tuned": candidates[kept]["text"]}
+        if (
+            chooser is not None
+        ):  # every candidate with its score: what choosing among fewer would keep can be read back
+            sample |= {"first": candidates[0]["text"], "candidates": candidates}
         samples.append(sample | {"base": base_reply(history, sampling)})
     progress("replies", len(moments), len(moments))
 
@@ -120,9 +120,9 @@ def _repliers(
     progress: Callable[[str, int, int], None],
 ):
     """(the tuned model's replies, the base model's reply): functions of (history, sampling), on `engine`; and the
-    chooser (None with one candidate). The tuned model's are its candidates in the order sampled, each with the
-    chooser's score. With one candidate, the chosen reply is the first sample; with more, the run's chooser (built
-    from the training period the first time) keeps one."""
+    chooser (None with one candidate). The tuned model's are (its candidates in the order sampled, each with the
+    chooser's score; the index of the one kept): with one candidate, the first sample; with more, the one the
+    run's chooser (built from the training period the first time) keeps."""
     persona, context = train_config.persona, train_config.max_tokens
     if engine == "llama.cpp":
         tuned = llama_engine.load(run, persona, False, config.style_strength, memory, context)
@@ -131,38 +131,35 @@ def _repliers(
     else:
         tuned = base = TorchClone(model, tokenizer, persona, context, memory, train_config.memory)
 
+        @contextlib.contextmanager
         def as_tuned():
-            return _within(mixed_precision(model.device), styled(model, config.style_strength))
+            with mixed_precision(model.device), styled(model, config.style_strength):
+                yield
 
+        @contextlib.contextmanager
         def as_base():
-            return _within(mixed_precision(model.device), model.disable_adapter())
+            with mixed_precision(model.device), model.disable_adapter():
+                yield
 
     chooser = None
     if config.candidates > 1:
         with as_tuned():
-            chooser = chooser_of_run(run, tuned, data, progress)
+            chooser = Chooser.load(run.chooser_dir) or build_for_run(run, tuned, data, progress)
 
-    def tuned_replies(history, sampling) -> list[dict]:
+    def tuned_replies(history, sampling) -> tuple[list[dict], int]:
         with as_tuned():
             if chooser is None:
-                return [{"text": tuned.reply(history, sampling)}]
+                return [{"text": tuned.reply(history, sampling)}], 0
             candidates = tuned.candidates(history, sampling, config.candidates)
             scores = chooser.scores(candidates)
-            return [{"text": c.text, "score": float(score)} for c, score in zip(candidates, scores, strict=True)]
+            scored = [{"text": c.text, "score": float(score)} for c, score in zip(candidates, scores, strict=True)]
+            return scored, best_index(scores)
 
     def base_reply(history, sampling) -> str:
         with as_base():
             return base.reply(history, sampling)
 
     return tuned_replies, base_reply, chooser
-
-
-@contextlib.contextmanager
-def _within(*managers):
-    with contextlib.ExitStack() as stack:
-        for manager in managers:
-            stack.enter_context(manager)
-        yield
 
 
 def _metrics(data: PersonaData, samples: list[dict], tuned_fit, base_fit, config: EvalConfig,
