@@ -1,13 +1,15 @@
 """Imitation quality on a real pair of the chitchat-dataset package: import, train, eval, one row of figures.
 
-    python benchmarks/bench_quality.py --pair third [--minutes 20] [--samples 100] [--engine torch] [-- TRAIN OPTIONS]
+    python benchmarks/bench_quality.py --pair third [--minutes 20] [--candidates 4] [-- TRAIN OPTIONS]
 
 The pairs: `sam` (the demo pair, the persona Sam), `jo` (Alex and Jo; the persona Jo) — the two the recipe was
 chosen on — and `third`, the pair with the longest history (11,431 messages over three weeks), on which no
 ablation was run: it confirms or refutes the recipe. Each run goes through the real path in a fresh workspace
 (`benchmarks/.data/quality-<pair>/`): a WhatsApp export written from the dataset, `gptisyou import`, `train` with
-the default recipe plus what follows `--`, and `eval --samples N --seed 0`. Printed: the machine, minutes of
-training and evaluation, and the key figures with their 95 % intervals, as the README's quality table has them.
+the default recipe plus what follows `--`, and `eval --seed 0` with eval's defaults unless `--samples`, `--engine`
+or `--candidates` say otherwise. Printed: the machine, minutes of training and evaluation, and the key figures
+with their 95 % intervals, as the README's quality table has them; with candidates, the kept reply's beside the
+first sample's.
 Run it alone on the machine: two torch processes on two cores each run many times slower.
 """
 
@@ -36,8 +38,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pair", choices=PAIRS, required=True)
     parser.add_argument("--minutes", type=float, help="stop training after this many minutes (default: one epoch)")
-    parser.add_argument("--samples", type=int, default=100)
-    parser.add_argument("--engine", default="torch", choices=("torch", "llama.cpp", "auto"))
+    parser.add_argument("--samples", type=int, help="held-out moments (default: eval's)")
+    parser.add_argument("--engine", choices=("torch", "llama.cpp", "auto"), help="default: eval's")
+    parser.add_argument("--candidates", type=int, help="replies sampled per moment, the chooser keeping one")
     parser.add_argument("train_options", nargs="*", help="more `gptisyou train` options, after --")
     args = parser.parse_args()
     names = PAIRS[args.pair]
@@ -47,16 +50,16 @@ def main() -> None:
     environment = os.environ | {"GPTISYOU_HOME": str(home / "workspace")}
 
     def gptisyou(*arguments: str) -> str:
-        done = subprocess.run([sys.executable, "-m", "gptisyou", *arguments], env=environment, check=True,
-                              capture_output=True, text=True)  # fmt: skip
-        return done.stdout
+        command = [sys.executable, "-m", "gptisyou", *arguments]
+        return subprocess.run(command, env=environment, check=True, capture_output=True, text=True).stdout
 
     gptisyou("import", str(sample.write_sample_export(home / "export", names)))
     minutes = ["--minutes", str(args.minutes)] if args.minutes else []
     started = time.monotonic()
     trained = gptisyou("train", "--as", persona, *minutes, *args.train_options)
     training = time.monotonic() - started
-    gptisyou("eval", "--as", persona, "--samples", str(args.samples), "--seed", "0", "--engine", args.engine)
+    asked = {"--samples": args.samples, "--engine": args.engine, "--candidates": args.candidates}
+    gptisyou("eval", "--as", persona, "--seed", "0", *(f"{name}={value}" for name, value in asked.items() if value))
     evaluating = time.monotonic() - started - training
     run = Path(trained.splitlines()[0].removeprefix("run: "))
     metrics = json.loads((run / "eval" / "metrics.json").read_text())
@@ -88,9 +91,18 @@ def _figures(metrics: dict) -> list[str]:
         lines.append(f"judge AUC {attribution['judge_auc']['value']:.2f}; attributed: tuned "
                      f"{share(attribution['tuned'])}, base {share(attribution['base'])}, "
                      f"real {share(attribution['real'])}")  # fmt: skip
+    if "first" in metrics["c2st"]:  # replies chosen among candidates: the kept one against the first sample
+        c2st, style_only = metrics["c2st"], metrics["c2st_style"]
+        lines.append(
+            f"chosen among {metrics['settings']['candidates']}: told apart kept {share(c2st['tuned'])}, first "
+            f"{share(c2st['first'])} (paired p = {c2st['paired_first']['p']:.2g}); by style alone kept "
+            f"{share(style_only['tuned'])}, first {share(style_only['first'])} (p = {style_only['paired_first']['p']:.2g})"
+        )
+        if attribution:
+            lines.append(f"attributed: kept {share(attribution['tuned'])}, first {share(attribution['first'])}")
     style = metrics["style"]
     lines.append("words / bubbles per reply: " + ", ".join(
-        f"{kind} {style[kind]['words']:.1f} / {style[kind]['bubbles']:.1f}" for kind in ("training", "real", "tuned", "base")
+        f"{kind} {style[kind]['words']:.1f} / {style[kind]['bubbles']:.1f}" for kind in ("training", "real", "tuned", "base", "first") if kind in style
     ))  # fmt: skip
     return lines
 
