@@ -28,6 +28,8 @@ class FakeProvider:
         self.models = {"gpt-4o-mini-2024-07-18": _model("gpt-4o-mini-2024-07-18", "openai")}
         self.fail: dict = {}
         self.requests: list[tuple[str, str]] = []
+        self.chats: list[dict] = []  # the body of every chat completion request
+        self.chat_reply = "sure thing — from the hosted model"
         self._ids = itertools.count(1)
 
     def new_id(self, prefix: str) -> str:
@@ -139,7 +141,9 @@ class FakeProvider:
             body = await request.json()
             if body["model"] not in provider.models:
                 return _error(404, f"The model '{body['model']}' does not exist", "model_not_found")
-            words = ["sure", " thing", " —", " from", " the", " hosted", " model"]
+            provider.chats.append(body)
+            words = provider.chat_reply.split(" ")
+            words[1:] = [f" {word}" for word in words[1:]]
             if not body.get("stream"):
                 return {"id": "chatcmpl-fake", "object": "chat.completion", "created": 0, "model": body["model"],
                         "choices": [{"index": 0, "message": {"role": "assistant", "content": "".join(words)},

@@ -1,5 +1,6 @@
 """`chat`, `ask` and `serve` on a tiny trained run."""
 
+import contextlib
 import os
 import re
 import socket
@@ -93,28 +94,43 @@ def test_no_trained_model_is_one_line_exit_2(run, learnable_chat):
     )
 
 
-@pytest.mark.slow  # a real server process that loads torch: in `make test` and CI, not in `make test-fast`
-def test_serve_answers_the_official_client(trained, workspace):
+@contextlib.contextmanager
+def serving(workspace, *options: str):
+    """`gptisyou serve --as Ann` in its own process on a free port of 127.0.0.1: (its /v1 URL, its stderr lines so
+    far, read once it stopped)."""
     import openai
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "gptisyou", "serve", "--as", "Ann", "--port", str(port), "--api-key", "k"]
+    command = [sys.executable, "-m", "gptisyou", "serve", "--as", "Ann", "--port", str(port), *options]
     server = subprocess.Popen(command, env=os.environ | {"GPTISYOU_HOME": str(workspace)}, stderr=subprocess.PIPE,
                               text=True)  # fmt: skip
+    stderr: list[str] = []
     try:
         client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="k", max_retries=0)
         deadline = time.monotonic() + 60
         while True:
             try:
-                models = client.models.list()
+                client.models.list()
                 break
             except openai.APIConnectionError:
                 assert server.poll() is None, "the server stopped"
                 assert time.monotonic() < deadline, "the server did not start in a minute"
                 time.sleep(0.2)
-        assert [model.id for model in models] == ["ann"]
+        yield f"http://127.0.0.1:{port}/v1", stderr
+    finally:
+        server.terminate()
+        stderr.extend(server.communicate(timeout=30)[1].splitlines())
+
+
+@pytest.mark.slow  # a real server process that loads torch: in `make test` and CI, not in `make test-fast`
+def test_serve_answers_the_official_client(trained, workspace):
+    import openai
+
+    with serving(workspace, "--api-key", "k") as (url, stderr):
+        client = openai.OpenAI(base_url=url, api_key="k", max_retries=0)
+        assert [model.id for model in client.models.list()] == ["ann"]
         reply = client.chat.completions.create(model="ann", messages=[{"role": "user", "content": "w3"}], seed=1)
         # a turn of Ann's: words of the chat's vocabulary, without a header, a marker or the next speaker
         content = reply.choices[0].message.content
@@ -122,11 +138,19 @@ def test_serve_answers_the_official_client(trained, workspace):
         assert re.fullmatch(r"[\w: ]+", content), content
         assert "<eot>" not in content
         assert "Bob" not in content
-    finally:
-        server.terminate()
-        _, stderr = server.communicate(timeout=30)
-    assert f"as model 'ann': http://127.0.0.1:{port}/" in stderr
+    assert f"as model 'ann': {url.removesuffix('/v1')}/" in "\n".join(stderr)
     assert Path(workspace).is_dir()
+
+
+@pytest.mark.slow  # the served tiny model stands in for Ollama: a real OpenAI-compatible server on 127.0.0.1
+def test_chat_through_a_local_endpoint_prompted_with_how_the_persona_writes(trained, workspace):
+    with serving(workspace) as (url, _):
+        result = chat("w3", "w7", "/quit", options=["--backend", "endpoint", "--base-url", url, "--model", "ann"])
+    assert result.exit_code == 0, result.output
+    assert f"(model: ann at {url}, prompted)" in result.output
+    replies = [line for line in result.output.splitlines() if line.startswith("Ann: ")]
+    assert len(replies) == 2, result.output
+    assert all(re.fullmatch(r"Ann: [\w: \n]+", reply) for reply in replies), replies
 
 
 def test_serve_answers_only_its_own_host_names_by_default():

@@ -80,15 +80,16 @@ def discord(ctx: click.Context, **options) -> None:
 
 
 def _serve(ctx: click.Context, name: str, token: str, run, persona: str, me: str | None, run_dir: Path | None,
-           backend: str, style_strength: float, engine: str, candidates: int, allowed: tuple[str, ...], pairing: bool,
-           owners: tuple[str, ...], **pace) -> None:  # fmt: skip
+           backend: str, style_strength: float, engine: str, candidates: int, endpoint, allowed: tuple[str, ...],
+           pairing: bool, owners: tuple[str, ...], **pace) -> None:  # fmt: skip
     from gptisyou.bridges.core import PAIRING_MINUTES, Access, Bridge, BridgeState, bubble_gaps, most_bubbles
     from gptisyou.data.memory import every_session
     from gptisyou.store.workspace import bridge_state_path
 
     console = stderr_console(ctx)
     state = BridgeState.load(bridge_state_path(ctx.obj["workspace"], persona, name))
-    loaded = load_clone(ctx, persona, me, run_dir, backend, style_strength, engine, candidates=candidates)
+    loaded = load_clone(ctx, persona, me, run_dir, backend, style_strength, engine, candidates=candidates,
+                        endpoint=endpoint)  # fmt: skip
     if loaded.sessions is None:  # a hosted clone: its sessions were not read
         with open_store(ctx) as store:
             sessions = every_session(store, persona)

@@ -19,6 +19,7 @@ from gptisyou.cli.context import (
     stderr_console,
     style_strength_option,
 )
+from gptisyou.cli.routes import Endpoint, endpoint_options, prompted_clone
 from gptisyou.engine.types import CANDIDATES, Line, Sampling  # light: dataclasses, no torch
 from gptisyou.serve.config import ServeConfig  # light: a dataclass, no FastAPI
 from gptisyou.serve.hosts import LOOPBACK_NAMES, check_can_listen, served_host_names
@@ -43,11 +44,14 @@ def persona_options(command):
         click.option("--me", help="Who you are in the conversation (default: who the persona writes with most)."),
         click.option("--run", "run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
                      help="A run directory (default: the persona's latest run)."),
-        click.option("--backend", type=click.Choice(("local", "openai")), default="local", show_default=True,
-                     help="openai: the persona's hosted fine-tuned model (see gptisyou openai train)."),
+        click.option("--backend", type=click.Choice(("local", "openai", "endpoint")), default="local",
+                     show_default=True, help="openai: the persona's hosted fine-tuned model (see gptisyou openai "
+                     "train); endpoint: any OpenAI-compatible chat model (Ollama, LM Studio…) prompted with how "
+                     "the persona writes, no training (--base-url, --model)."),
         style_strength_option,
         engine_option,
         candidates_option,
+        endpoint_options,
     ]  # fmt: skip
     for option in reversed(options):
         command = option(command)
@@ -56,13 +60,13 @@ def persona_options(command):
 
 @dataclass(frozen=True, slots=True)
 class Loaded:
-    clone: object  # an engine.types.Responder: an engine.clone.Clone, or a hosted.clone.HostedClone
+    clone: object  # an engine.types.Responder: an engine.clone.Clone, a hosted HostedClone or PromptedClone
     label: str  # which model, for people
     me: str
     run: object | None  # the local runs.Run, for /base
     engine: str = "auto"  # what --engine asked for, for /base
     reply_tokens: int | None = None  # the longest reply, as the run recorded it (None: the engines' default)
-    sessions: list | None = None  # the persona's sessions the local clone was loaded with (None: hosted)
+    sessions: list | None = None  # the persona's sessions the clone was loaded with (None: hosted)
 
     def sampling(self, **given) -> Sampling:
         """The sampling settings `given` (see Sampling), replies as long as the persona's."""
@@ -72,13 +76,18 @@ class Loaded:
 
 def load_clone(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, backend: str,
                style_strength: float = 1.0, engine: str = "auto", base_only: bool = False,
-               candidates: int = CANDIDATES) -> Loaded:  # fmt: skip
+               candidates: int = CANDIDATES, endpoint: Endpoint | None = None) -> Loaded:  # fmt: skip
     """The clone, with a status line on stderr while the model loads. With more than one candidate, the local
-    clone keeps the reply its run's chooser picks of that many (the chooser is built the first time)."""
+    clone keeps the reply its run's chooser picks of that many (the chooser is built the first time). The
+    endpoint backend's clone is prompted from everything the persona wrote (see `routes.prompted_clone`)."""
     from gptisyou.data.dataset import counterpart
     from gptisyou.data.memory import Memory, every_session
     from gptisyou.store.runs import Run
 
+    if base_only and backend != "local":
+        from gptisyou.errors import InputError
+
+        raise InputError(f"--base is the local run's base model: not with --backend {backend}")
     with open_store(ctx) as store:
         me = me or counterpart(store, persona)
         if backend == "openai":
@@ -88,6 +97,11 @@ def load_clone(ctx: click.Context, persona: str, me: str | None, run_dir: Path |
             models = store.remote_objects(persona, kind="model", include_deleted=False)
             clone = load_hosted(store, endpoint(base_url=models[-1].provider if models else None), persona)
             return Loaded(clone, clone.model_id, me, None)
+        if backend == "endpoint":
+            endpoint = (endpoint or Endpoint(None, None)).checked()
+            sessions = every_session(store, persona)
+            clone = prompted_clone(ctx, endpoint, persona, me, sessions, "all their chats")
+            return Loaded(clone, f"{endpoint.model} at {endpoint.base_url}, prompted", me, None, sessions=sessions)
         run = Run(run_dir) if run_dir else Run.latest(ctx.obj["workspace"], persona)
         sessions = every_session(store, persona)
     from gptisyou.engine import choice
@@ -118,7 +132,7 @@ def _chooser(ctx: click.Context, run, clone):
 @config_options(Sampling, _SAMPLING)
 @click.pass_context
 def chat(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, backend: str,
-         style_strength: float, engine: str, candidates: int, **given) -> None:  # fmt: skip
+         style_strength: float, engine: str, candidates: int, endpoint: Endpoint, **given) -> None:  # fmt: skip
     """Talk to the clone of PERSONA: you type as yourself, it answers in bubbles.
 
     \b
@@ -129,7 +143,8 @@ def chat(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None,
     /not-them [what they would say]   the last reply is unlike them: remembered, learned from at the next train
     /quit       or Ctrl-D / Ctrl-C
     """
-    loaded = load_clone(ctx, persona, me, run_dir, backend, style_strength, engine, candidates=candidates)
+    loaded = load_clone(ctx, persona, me, run_dir, backend, style_strength, engine, candidates=candidates,
+                        endpoint=endpoint)  # fmt: skip
     clone, me = loaded.clone, loaded.me
     console = Console(highlight=False)
     console.print(literal(f"Talking to {persona} (model: {loaded.label}) as {me}. /help for commands.", "dim"))
@@ -158,7 +173,7 @@ def chat(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None,
         elif command == "/not-them":
             _not_them(ctx, persona, history, argument.strip(), console)
         elif command == "/base" and loaded.run is None:
-            console.print("[dim]/base compares with the local base model: not with --backend openai.[/dim]")
+            console.print("[dim]/base compares with the local run's base model: this clone has none.[/dim]")
         elif command == "/base":
             compare = not compare
             if compare and base is None:
@@ -269,17 +284,17 @@ def _temperature(argument: str, current: float, console: Console) -> float:
 @config_options(Sampling, _SAMPLING)
 @click.pass_context
 def ask(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, backend: str, style_strength: float,
-        engine: str, candidates: int, question: str | None, preset: str | None, base_only: bool,
-        **given) -> None:  # fmt: skip
+        engine: str, candidates: int, endpoint: Endpoint, question: str | None, preset: str | None,
+        base_only: bool, **given) -> None:  # fmt: skip
     """Ask the clone of PERSONA one QUESTION (or a --preset: personality, topics, cold-reply) and print its reply."""
     from gptisyou.errors import InputError
 
     if (question is None) == (preset is None):
         raise InputError("give a QUESTION or a --preset (personality, topics, cold-reply), not both")
-    if preset in ("personality", "topics") and backend != "openai":
+    if preset in ("personality", "topics") and backend == "local":
         _answer_from_portrait(ctx, persona, preset)
         return
-    loaded = load_clone(ctx, persona, me, run_dir, backend, style_strength, engine, base_only, candidates)
+    loaded = load_clone(ctx, persona, me, run_dir, backend, style_strength, engine, base_only, candidates, endpoint)
     asked = PRESETS[preset] if preset else question
     reply = loaded.clone.reply([Line(loaded.me, asked)], loaded.sampling(**given))
     click.echo(printable(f"{loaded.me}: {asked}"))
@@ -318,8 +333,9 @@ def _answer_from_portrait(ctx: click.Context, persona: str, preset: str) -> None
                    "names of the address it listens on.")  # fmt: skip
 @click.pass_context
 def serve(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, backend: str,
-          style_strength: float, engine: str, candidates: int, api_key: str | None, base_only: bool, with_quiz: bool,
-          allow_hosts: tuple[str, ...], with_portrait: bool = False, **given) -> None:  # fmt: skip
+          style_strength: float, engine: str, candidates: int, endpoint: Endpoint, api_key: str | None,
+          base_only: bool, with_quiz: bool, allow_hosts: tuple[str, ...], with_portrait: bool = False,
+          **given) -> None:  # fmt: skip
     """Serve the clone of PERSONA: a web chat page at / and an OpenAI-compatible API at /v1.
 
     \b
@@ -343,7 +359,7 @@ def serve(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None
         pages = " and ".join(flag for flag, on in (("--portrait", with_portrait), ("--quiz", with_quiz)) if on)
         raise InputError(f"{pages} show real messages: on {host}, beyond this machine, only with --api-key")
     check_can_listen(host, port)
-    loaded = load_clone(ctx, persona, me, run_dir, backend, style_strength, engine, base_only, candidates)
+    loaded = load_clone(ctx, persona, me, run_dir, backend, style_strength, engine, base_only, candidates, endpoint)
     model_id = file_name_for(persona).lower() + ("-base" if base_only else "")
     console = stderr_console(ctx)
     if host not in LOOPBACK_NAMES:
@@ -365,7 +381,7 @@ def serve(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None
         from gptisyou.eval.quiz import WebQuiz
 
         if loaded.run is None:
-            raise InputError("--quiz compares the real replies with a local run's: not with --backend openai")
+            raise InputError(f"--quiz compares the real replies with a local run's: not with --backend {backend}")
         quiz = WebQuiz(ctx.obj["workspace"], loaded.run, persona)
     portrait = None
     if with_portrait:
