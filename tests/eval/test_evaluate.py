@@ -122,3 +122,35 @@ def test_choosing_among_candidates_sets_the_first_sample_beside_the_kept_one(sto
     assert metrics["chooser"]["candidates"] == 4  # what it was built with, on the training period
     assert Chooser.load(Run(trained).chooser_dir) is not None
     assert "Chosen among 3 samples" in (directory / "report.html").read_text()
+
+
+def test_eval_asks_every_route_for_the_same_moments_and_measures_them_in_one_table(run, trained, monkeypatch):
+    from tests.conftest import live_server
+    from tests.fake_openai import FakeProvider
+
+    provider = FakeProvider("k")
+    provider.models["llama3"] = {"id": "llama3", "object": "model", "created": 0, "owned_by": "local"}
+    provider.chat_reply = "w9 w10"
+    monkeypatch.setenv("ENDPOINT_KEY", "k")
+    with live_server(provider.app()) as url:
+        route = f"endpoint:llama3@{url}/v1"
+        options = ["--route", "local", "--route", "base", "--route", route, "--api-key-env", "ENDPOINT_KEY"]
+        result = run("eval", "--as", "Ann", "--samples", "6", "--max-new-tokens", "6", *options)
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((trained / "eval" / "metrics.json").read_text())
+    assert metrics["routes"] == ["tuned", "base", route]
+    assert [sample[route] for sample in metrics["samples"]] == ["w9 w10"] * 6
+    assert len(provider.chats) == 6  # one request per moment, each told the card and the training period's replies
+    assert all("You are an AI imitation of Ann" in chat["messages"][0]["content"] for chat in provider.chats)
+    assert all(route in metrics[key] for key in ("c2st", "c2st_style", "memorisation", "style"))
+    rows = [line for line in result.stdout.splitlines() if line.strip().startswith(route)]
+    assert len(rows) == 1
+    assert "—" in rows[0]  # no perplexity: the endpoint gives no probabilities
+    assert "local (tuned run)" in result.stdout
+    assert "Every route on the same moments" in (trained / "eval" / "report.html").read_text()
+
+
+def test_a_route_that_is_none_of_the_known_kinds_is_one_line(run, trained):
+    result = run("eval", "--as", "Ann", "--route", "ollama")
+    assert result.exit_code == 2
+    assert "'ollama': a route is local, base or endpoint:MODEL@URL" in result.output

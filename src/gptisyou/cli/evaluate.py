@@ -1,6 +1,7 @@
 """`eval`: how well a run imitates its persona, on held-out replies: report.html and metrics.json."""
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
@@ -12,9 +13,11 @@ from gptisyou.cli.context import (
     config_options,
     engine_option,
     open_store,
+    print_table,
     progress_bar,
     style_strength_option,
 )
+from gptisyou.cli.routes import OLLAMA, Endpoint, prompted_clone
 from gptisyou.eval.config import EvalConfig  # light: a dataclass, no torch
 
 # (flag, EvalConfig field, click type): every default and help text comes from EvalConfig
@@ -35,26 +38,57 @@ _SETTINGS = (
 @config_options(EvalConfig, _SETTINGS)
 @style_strength_option
 @engine_option
+@click.option(
+    "--route",
+    "routes",
+    multiple=True,
+    callback=lambda _c, _p, value: _routes(value),
+    help="Also ask this clone for its reply to the same moments (repeatable): endpoint:MODEL@URL, a chat "
+    "endpoint prompted from the run's training period. local and base are always measured.",
+)
+@click.option("--api-key-env", metavar="NAME", help="The environment variable holding the endpoints' key.")
+@click.option(
+    "--no-redact",
+    "keep_personal_data",
+    is_flag=True,
+    help="Send personal data to an endpoint elsewhere as it is (default: pseudonyms).",
+)
+@click.option(
+    "--yes",
+    "consented",
+    is_flag=True,
+    help="Consent to what an endpoint elsewhere than this machine is sent, without asking.",
+)
 @click.pass_context
 def eval_command(ctx: click.Context, persona: str, run_dir: Path | None, style_strength: float, engine: str,
-                 **given) -> None:  # fmt: skip
+                 routes: tuple[tuple[str, str], ...], api_key_env: str | None, keep_personal_data: bool,
+                 consented: bool, **given) -> None:  # fmt: skip
     """Measure how well the model writes like PERSONA on its held-out replies (the run's held-out conversations:
     spread across the chat, or the latest with train --hold-out latest), against the base on the same moments.
 
     Perplexity, token accuracy, who-said-it attribution, two-sample tests (by content and style, and by style
     alone, tuned and base paired), style statistics, verbatim copies and leaked contact details, in
-    <run>/eval/report.html (with plots and sample replies) and metrics.json.
+    <run>/eval/report.html (with plots and sample replies) and metrics.json. With --route, every route is
+    measured alike on the same moments, in one table.
     """
-    directory = run_evaluation(ctx, persona, run_dir, style_strength=style_strength, engine=engine, **chosen(given))
+    endpoints = [Endpoint(url, model, api_key_env, not keep_personal_data, consented) for model, url in routes]
+    directory = run_evaluation(ctx, persona, run_dir, endpoints, style_strength=style_strength, engine=engine,
+                               **chosen(given))  # fmt: skip
     metrics = json.loads((directory / "metrics.json").read_text())
     for line in key_figures(metrics):
         click.echo(line)
+    if len(metrics["routes"]) > 2:
+        from gptisyou.eval.verdict import ROUTE_COLUMNS, route_rows
+
+        print_table(ROUTE_COLUMNS, route_rows(metrics))
     click.echo(f"report: {directory / 'report.html'}")
 
 
-def run_evaluation(ctx: click.Context, persona: str, run_dir: Path | None, **settings) -> Path:
+def run_evaluation(ctx: click.Context, persona: str, run_dir: Path | None, endpoints: Sequence[Endpoint] = (),
+                   **settings) -> Path:  # fmt: skip
     """Evaluate the run with `settings`, the fields of `eval.config.EvalConfig` (`evaluate_run` is imported only
-    here: it needs torch); returns the directory of its results."""
+    here: it needs torch), and the prompted clones of `endpoints` beside it; returns the directory of its
+    results."""
     from gptisyou.errors import MissingExtra
     from gptisyou.store.runs import Run
 
@@ -63,8 +97,42 @@ def run_evaluation(ctx: click.Context, persona: str, run_dir: Path | None, **set
     except ImportError as missing:
         raise MissingExtra.from_import(missing, "evaluation") from None
     run = Run.chosen(ctx.obj["workspace"], persona, run_dir)
-    with progress_bar(ctx, "loading the model") as on_progress, open_store(ctx) as store:
-        return evaluate_run(store, run.directory, EvalConfig(**settings), on_progress)
+    with open_store(ctx) as store:
+        routes = _prompted(ctx, store, run, endpoints)
+        with progress_bar(ctx, "loading the model") as on_progress:
+            return evaluate_run(store, run.directory, EvalConfig(**settings), on_progress, routes)
+
+
+def _routes(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """(model, URL) of each endpoint:MODEL@URL route; local and base are measured anyway."""
+    endpoints = []
+    for value in values:
+        if value in ("local", "base"):
+            continue
+        model, _, url = value.removeprefix("endpoint:").partition("@")
+        if not value.startswith("endpoint:") or not model or not url.startswith(("http://", "https://")):
+            raise click.BadParameter(
+                f"{value!r}: a route is local, base or endpoint:MODEL@URL (endpoint:llama3.1:8b@{OLLAMA})",
+                param_hint="--route",
+            )
+        endpoints.append((model, url))
+    return tuple(dict.fromkeys(endpoints))
+
+
+def _prompted(ctx: click.Context, store, run, endpoints: list[Endpoint]) -> dict:
+    """The prompted clone of each endpoint, by route name: its card and memory from the run's training period
+    alone, so the held-out moments are new to it as they are to the tuned model."""
+    if not endpoints:
+        return {}
+    from gptisyou.chooser.build import run_dataset
+    from gptisyou.data.dataset import counterpart
+
+    data = run_dataset(store, run)
+    me = counterpart(store, data.persona)
+    return {
+        endpoint.name: prompted_clone(ctx, endpoint, data.persona, me, data.train, "the run's training period")
+        for endpoint in endpoints
+    }
 
 
 def key_figures(metrics: dict) -> list[str]:

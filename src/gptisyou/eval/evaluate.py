@@ -11,7 +11,7 @@ phone numbers and e-mail addresses. Everything lands in `metrics.json` and `repo
 import contextlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from pathlib import Path
 
@@ -25,7 +25,7 @@ from gptisyou.data.writing import frequent_words
 from gptisyou.engine import choice, llama_engine
 from gptisyou.engine.device import autocast_dtype, default_device, mixed_precision
 from gptisyou.engine.torch_engine import TorchClone, load_tuned, styled
-from gptisyou.engine.types import Line, Sampling
+from gptisyou.engine.types import Line, Responder, Sampling
 from gptisyou.eval import intervals, quiz, report, twosample
 from gptisyou.eval.attribution import TRUSTED_AUC, WhoSaidIt
 from gptisyou.eval.config import EvalConfig
@@ -42,10 +42,13 @@ NARROW_DAYS, NARROW_CONVERSATIONS = 7, 5  # a held-out period smaller than this 
 
 
 def evaluate_run(store: Store, run: Path, config: EvalConfig | None = None,
-                 on_progress: Callable[[str, int, int], None] | None = None) -> Path:  # fmt: skip
+                 on_progress: Callable[[str, int, int], None] | None = None,
+                 routes: Mapping[str, Responder] | None = None) -> Path:  # fmt: skip
     """Evaluate `run` on its persona's held-out turns; returns the directory with metrics.json and report.html.
 
-    `on_progress(stage, done, total)` follows the slow parts.
+    `on_progress(stage, done, total)` follows the slow parts. `routes` are more clones to ask for their reply to
+    the same moments (a prompted endpoint's, by name), measured as the tuned and base replies are, except for
+    perplexity, which needs the model's probabilities. None of them may have seen the held-out conversations.
 
     Raises:
         InputError: the run has no adapter, or its persona is no longer in the workspace.
@@ -90,10 +93,12 @@ def evaluate_run(store: Store, run: Path, config: EvalConfig | None = None,
             chooser is not None
         ):  # every candidate with its score: what choosing among fewer would keep can be read back
             sample |= {"first": candidates[0]["text"], "candidates": candidates}
+        sample |= {name: clone.reply(history, sampling) for name, clone in (routes or {}).items()}
         samples.append(sample | {"base": base_reply(history, sampling)})
     progress("replies", len(moments), len(moments))
 
-    metrics = _metrics(data, samples, tuned_fit, base_fit, config, target_bytes(val_set, tokenizer))
+    byte_count = target_bytes(val_set, tokenizer)
+    metrics = _metrics(data, samples, tuned_fit, base_fit, config, byte_count, list(routes or ()))
     metrics["settings"]["max_new_tokens"] = reply_tokens
     if chooser is not None:
         metrics["chooser"] = chooser.development | {"weights": chooser.weights}
@@ -163,10 +168,11 @@ def _repliers(
 
 
 def _metrics(data: PersonaData, samples: list[dict], tuned_fit, base_fit, config: EvalConfig,
-             byte_count: int) -> dict:  # fmt: skip
+             byte_count: int, routes: list[str]) -> dict:  # fmt: skip
     persona_train, others_train = _texts_by_speaker(data.train, data.persona)
     persona_val, others_val = _texts_by_speaker(data.val, data.persona)
-    kinds = ("real", "tuned", "base", "first") if samples and "first" in samples[0] else ("real", "tuned", "base")
+    chose = samples and "first" in samples[0]
+    kinds = ("real", "tuned", "base", *(("first",) if chose else ()), *routes)
     replies = {kind: [sample[kind] for sample in samples] for kind in kinds}
     generated = kinds[1:]
     compared = replies | {"training": persona_train}  # the persona's own replies before the held-out period too
@@ -178,6 +184,7 @@ def _metrics(data: PersonaData, samples: list[dict], tuned_fit, base_fit, config
         "style": {kind: style_of(texts).to_dict() for kind, texts in compared.items()},
         "lengths": {kind: length_quantiles(texts) for kind, texts in compared.items()},
         "settings": asdict(config),
+        "routes": ["tuned", "base", *routes],  # every clone asked, measured alike: the local run's two first
     }  # fmt: skip
     if persona_train and others_train:
         judge = WhoSaidIt(persona_train, others_train, seed=config.seed)

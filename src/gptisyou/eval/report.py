@@ -5,7 +5,7 @@ import html
 import io
 from pathlib import Path
 
-from gptisyou.eval.verdict import share, verdicts
+from gptisyou.eval.verdict import ROUTE_COLUMNS, ROUTE_NAMES, route_rows, share, verdicts
 from gptisyou.plots import pyplot
 from gptisyou.train.curves import plot_curves
 
@@ -37,7 +37,7 @@ def write(path: Path, metrics: dict, samples: list[dict], training_metrics: list
             "<h2>Held-out moments</h2><p>The same context, three replies: what they really wrote, the tuned model, "
             "the untuned base model.</p>"
         ),
-        _samples(samples[:25], persona),
+        _samples(samples[:25], persona, metrics.get("routes", ["tuned", "base"])[2:]),
     ]
     path.write_text(_PAGE.format(title=f"gptisyou — {persona}", body="\n".join(body)), encoding="utf-8")
 
@@ -131,7 +131,17 @@ def _table(metrics: dict) -> str:
                  str(metrics["pii_leakage"]["tuned"]), ""))  # fmt: skip
     cells = "".join(f"<tr><td>{name}</td><td>{b}</td><td>{t}</td><td>{r}</td></tr>" for name, b, t, r in rows)
     table = f"<table><tr><th></th><th>Base</th><th>Tuned</th><th>Real replies</th></tr>{cells}</table>"
-    return table + _choosing_table(metrics)
+    return table + _choosing_table(metrics) + _routes_table(metrics)
+
+
+def _routes_table(metrics: dict) -> str:
+    """Every route asked for the same moments, measured alike, where more than the local run's two were."""
+    if len(metrics.get("routes", [])) < 3:
+        return ""
+    header = "".join(f"<th>{html.escape(column)}</th>" for column in ROUTE_COLUMNS)
+    cells = "".join("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>"
+                    for row in route_rows(metrics))  # fmt: skip
+    return f"<h3>Every route on the same moments</h3><table><tr>{header}</tr>{cells}</table>"
 
 
 def _choosing_table(metrics: dict) -> str:
@@ -172,15 +182,17 @@ def _style_table(style: dict) -> str:
     return f"<table><tr>{header}</tr>" + "".join(rows) + "</table>"
 
 
-def _samples(samples: list[dict], persona: str) -> str:
+def _samples(samples: list[dict], persona: str, routes: list[str]) -> str:
+    """The first held-out moments with every reply: real, tuned, base and the other `routes`'."""
     rows = []
     for sample in samples:
         context = "".join(f"<div><b>{html.escape(line['speaker'])}:</b> {_lines(line['text'])}</div>"
                           for line in sample["context"][-4:])  # fmt: skip
         replies = "".join(f"<td class={kind}>{_lines(sample[kind]) or '<i>(nothing)</i>'}</td>"
-                          for kind in ("real", "tuned", "base"))  # fmt: skip
+                          for kind in ("real", "tuned", "base", *routes))  # fmt: skip
         rows.append(f"<tr><td class=context>{context}</td>{replies}</tr>")
-    header = f"<tr><th>Context</th><th>{persona} (real)</th><th>Tuned model</th><th>Base model</th></tr>"
+    more = "".join(f"<th>{html.escape(ROUTE_NAMES.get(route, route))}</th>" for route in routes)
+    header = f"<tr><th>Context</th><th>{persona} (real)</th><th>Tuned model</th><th>Base model</th>{more}</tr>"
     return f"<table class=samples>{header}{''.join(rows)}</table>"
 
 

@@ -7,8 +7,12 @@ alone ≤ 60 % of the time, and by content and style ≥ 8 points less often tha
 in the paired test; 8-word copies ≤ 1 %.
 """
 
+from gptisyou.eval import twosample
+
 PERPLEXITY_RATIO, ATTRIBUTION_RATIO, ATTRIBUTION_GAIN, COPIES = 0.68, 0.9, 0.20, 0.01
 STYLE_TWO_SAMPLE, TWO_SAMPLE_GAIN = 0.60, 0.08
+ROUTE_NAMES = {"tuned": "local (tuned run)", "base": "base (untuned)"}
+ROUTE_COLUMNS = ("route", "perplexity", "told apart", "by style alone", "attributed", "copies", "words / bubbles")
 
 
 def share(figure: dict | None) -> str:
@@ -23,7 +27,8 @@ def verdicts(metrics: dict) -> list[str]:
     return [
         line
         for line in (_span(metrics), _fit(metrics, persona), _attribution(metrics, persona), _two_sample(metrics),
-                     _style(metrics), _choosing(metrics), _people(metrics, persona), _copies(metrics))
+                     _style(metrics), _choosing(metrics), _routes(metrics, persona), _people(metrics, persona),
+                     _copies(metrics))
         if line
     ]  # fmt: skip
 
@@ -124,6 +129,51 @@ def _choosing(metrics: dict) -> str | None:
         f"sample's {share(tests['first'])} (paired p = {tests['paired_first']['p']:.2g}); by style alone "
         f"{share(style['tuned'])} against {share(style['first'])} (p = {style['paired_first']['p']:.2g})."
     )
+
+
+def route_rows(metrics: dict) -> list[tuple[str, ...]]:
+    """One row per route asked (`ROUTE_COLUMNS`), the real replies' last for their lengths; perplexity only where
+    the route gives its probabilities (the local run and its base)."""
+    rows = []
+    for route in metrics.get("routes", ["tuned", "base"]):
+        fit = metrics["fit"].get(route)
+        attribution = metrics.get("attribution", {})
+        style = metrics["style"][route]
+        rows.append((ROUTE_NAMES.get(route, route), f"{fit['perplexity']:.1f}" if fit else "—",
+                     share(metrics["c2st"].get(route)), share(metrics["c2st_style"].get(route)),
+                     share(attribution.get(route)) if attribution.get("trusted") else "—",
+                     share(metrics["memorisation"].get(route)), f"{style['words']:.1f} / {style['bubbles']:.1f}"))  # fmt: skip
+    real = metrics["style"]["real"]
+    rows.append(("real replies", "", "", "", "", "", f"{real['words']:.1f} / {real['bubbles']:.1f}"))
+    return rows
+
+
+def closest_route(metrics: dict) -> tuple[str, bool] | None:
+    """(the route whose replies are told from the real ones least often by style alone, whether it is so
+    significantly against every other route in the paired test); None with fewer than three routes."""
+    routes = metrics.get("routes", [])
+    tests = metrics.get("c2st_style") or {}
+    measured = [route for route in routes if (tests.get(route) or {}).get("value") is not None]
+    if len(routes) < 3 or len(measured) < 2:
+        return None
+    best = min(measured, key=lambda route: tests[route]["value"])
+    pairs = [twosample.paired(tests[best], tests[other]) for other in measured if other != best]
+    return best, all(pair is not None and pair["significant"] for pair in pairs)
+
+
+def _routes(metrics: dict, persona: str) -> str | None:
+    if (closest := closest_route(metrics)) is None:
+        return None
+    best, significant = closest
+    figures = ", ".join(
+        f"{ROUTE_NAMES.get(route, route)} {share(metrics['c2st_style'].get(route))}" for route in metrics["routes"]
+    )
+    said = (
+        f"{ROUTE_NAMES.get(best, best)} sounds most like {persona}, significantly against every other route"
+        if significant
+        else f"no route sounds significantly more like {persona} than the others (paired tests on the same moments)"
+    )
+    return f"Every route on the same moments, told from the real replies by style alone: {figures}; {said}."
 
 
 def _people(metrics: dict, persona: str) -> str | None:
