@@ -35,7 +35,41 @@ def test_anything_else_is_a_one_line_input_error(tmp_path, workspace, name):
         spec.write_bytes(b"\x00" * 16)
     with pytest.raises(InputError) as error:
         base.prepare(workspace, str(spec))
-    assert str(error.value) == f"--base {spec}: not a model directory (with config.json) nor a .gguf file"
+    assert str(error.value) == (
+        f"--base {spec}: not a model directory (with config.json), a .gguf file nor a hub id (owner/name)"
+    )
+
+
+@pytest.fixture
+def hub_cache(tmp_path, monkeypatch, tiny_base):
+    """A Hugging Face cache that holds `tiny/chat` (the tiny base), written here; offline: no hub is ever asked."""
+    import shutil
+
+    cache, commit = tmp_path / "hub", "0123456789abcdef0123456789abcdef01234567"
+    snapshot = cache / "models--tiny--chat" / "snapshots" / commit
+    shutil.copytree(tiny_base, snapshot)
+    (cache / "models--tiny--chat" / "refs").mkdir()
+    (cache / "models--tiny--chat" / "refs" / "main").write_text(commit)
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    return snapshot
+
+
+def test_a_hub_id_is_trained_from_the_hub_cache_and_named_as_the_base(hub_cache, learnable_chat, workspace, run):
+    assert base.prepare(workspace, "tiny/chat").directory == hub_cache
+    result = run("train", "--as", "Ann", "--base", "tiny/chat", "--max-steps", "2")
+    assert result.exit_code == 0, result.output
+    listed = run("runs").output
+    assert "tiny/chat" in listed
+
+
+def test_a_hub_id_the_cache_lacks_offline_is_one_line(hub_cache, workspace):
+    with pytest.raises(InputError) as error:
+        base.prepare(workspace, "nobody/nothing")
+    assert str(error.value) == (
+        "--base nobody/nothing: not in the Hugging Face cache and HF_HUB_OFFLINE is set; run it again where the hub "
+        "is reachable, or give a local model directory"
+    )
 
 
 @pytest.mark.slow
@@ -94,3 +128,19 @@ def test_local_token_counter_uses_the_converted_default_tokenizer(workspace):
     (directory / "source.json").write_text('{"gguf": "/somewhere/gemma-3-270m-q4_k_m.gguf"}')
     count = base.local_token_counter(workspace)
     assert count("hi there hi") == 3
+
+
+def test_the_device_is_the_fastest_there_is_unless_one_is_named(monkeypatch):
+    import torch
+
+    from gptisyou.engine.device import default_device
+
+    monkeypatch.setenv("GPTISYOU_DEVICE", "auto")
+    fastest = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
+    assert default_device().type == fastest
+    monkeypatch.setenv("GPTISYOU_DEVICE", "cpu")
+    assert default_device().type == "cpu"
+    if not torch.cuda.is_available():
+        monkeypatch.setenv("GPTISYOU_DEVICE", "cuda")
+        with pytest.raises(InputError, match=r"^--device cuda: not on this machine \(here: .*cpu\)$"):
+            default_device()

@@ -51,8 +51,11 @@ class _Cli(click.Group):
 )
 @click.option("-v", "--verbose", count=True, help="More detail on stderr (-vv for debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
+@click.option("--device", type=click.Choice(("auto", "cpu", "cuda", "mps")), envvar="GPTISYOU_DEVICE",
+              default="auto", show_default=True,
+              help="Where models train and run: auto takes CUDA, then Apple's MPS, then the CPU.")  # fmt: skip
 @click.pass_context
-def cli(ctx: click.Context, workspace: Path | None, verbose: int, quiet: bool) -> None:
+def cli(ctx: click.Context, workspace: Path | None, verbose: int, quiet: bool, device: str) -> None:
     """Turn a chat history into a model that writes like one participant — on your own machine.
 
     \b
@@ -64,6 +67,7 @@ def cli(ctx: click.Context, workspace: Path | None, verbose: int, quiet: bool) -
     level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     private_umask()
+    os.environ["GPTISYOU_DEVICE"] = device  # read where a model is placed, here and in training's worker processes
     ctx.obj = {"workspace": workspace_dir(workspace), "quiet": quiet, "verbose": verbose}
     for warning in safety_warnings(ctx.obj["workspace"]):
         click.echo(f"warning: {printable(warning)}", err=True)

