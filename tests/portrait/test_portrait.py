@@ -53,7 +53,7 @@ def test_every_statistic_of_a_chat_known_by_hand(workspace, tmp_path):
     assert facts["conversations"] == 2
     assert ann["glance"] == {
         "messages": 4, "share_of_messages": 0.667, "words": 8, "first": "2024-01-01", "last": "2024-01-02",
-        "conversations": 2, "opened": 1, "opened_share": 0.5, "median_reply_minutes": 20.0,
+        "conversations": 2, "opened": 1, "opened_share": 0.5, "closed_share": 1.0, "median_reply_minutes": 20.0,
         "median_turn_words": 2, "mean_bubbles_per_turn": 1.333, "emoji_per_100_messages": 0.0, "media_share": 0.0,
     }  # fmt: skip
     assert (bob["glance"]["messages"], bob["glance"]["median_reply_minutes"], bob["glance"]["opened_share"]) == (
@@ -208,3 +208,57 @@ def test_the_clone_beside_the_person_says_the_largest_differences(workspace, tmp
     assert differences[0] == "the clone's replies are 4.8 times as long as Ann's (19 words against 4)"
     assert "100% of the clone's replies are questions, 0% of Ann's" in differences
     assert any("Ann writes “haha”" in line and "the clone never does" in line for line in differences)
+
+
+def _planted(days: int = 30) -> list[Message]:
+    """Ann starts every conversation at 3 am, in long lower-case questions; Bob answers hours later, in one
+    capitalised word, and has the last word."""
+    messages = []
+    for day in range(days):
+        at = MONDAY + timedelta(days=day, hours=3)
+        messages += [
+            Message("Ann", at, "hey are you up? what are you doing tonight? i was thinking we could go out maybe"),
+            Message("Bob", at + timedelta(hours=3, minutes=30), "Sure."),
+            Message("Ann", at + timedelta(hours=3, minutes=31), "ok cool see you then"),
+            Message("Bob", at + timedelta(hours=3, minutes=32), "Bye."),
+        ]
+    return messages
+
+
+def test_observations_state_the_planted_differences_with_their_figures(workspace, tmp_path):
+    with _import(workspace, tmp_path, _planted()) as store:
+        facts = portrait(store, "Ann")
+    ann = [plain(line) for line in facts["observations"]["Ann"]]
+    bob = [plain(line) for line in facts["observations"]["Bob"]]
+    assert "Ann is the one who starts conversations: 100% of them, against 0% for Bob." in ann
+    assert "Ann asks more questions: 50% of their messages ask something, against 0% of Bob's." in ann
+    assert "Ann writes longer turns: typically 11 words, against 1 for Bob." in ann
+    assert "Ann answers fast: 1 min (median), against 1.8 h for Bob." in ann
+    assert "Ann is the night owl: 50% of their messages are written between midnight and 5 am, Bob's 0%." in ann
+    assert "Ann writes in lower case: 100% of their messages, against 0% of Bob's." in ann
+    assert "Bob usually has the last word: they end 100% of your conversations, Ann 0%." in bob
+    assert "Bob seldom starts a conversation: 0% of them, against 100% for Ann." in bob
+    assert not any("emoji" in line or "weekend" in line for line in ann + bob)  # nobody differs there
+
+
+def test_equal_behaviour_and_too_few_messages_say_nothing(workspace, tmp_path):
+    same = []
+    for day in range(30):
+        at = MONDAY + timedelta(days=day, hours=12)
+        first, second = ("Ann", "Bob") if day % 2 else ("Bob", "Ann")
+        same.append(Message(first, at, "how was your day?"))
+        same.append(Message(second, at + timedelta(minutes=2), "good, yours?"))
+        same.append(Message(first, at + timedelta(minutes=4), "good, thanks"))
+    with _import(workspace, tmp_path, same) as store:
+        assert portrait(store, "Ann")["observations"] == {"Ann": [], "Bob": []}
+    few = tmp_path / "few"
+    few.mkdir()
+    with _import(workspace / "few", few, _planted(days=4)) as store:  # 8 messages each: below the threshold
+        assert portrait(store, "Ann")["observations"] == {"Ann": [], "Bob": []}
+
+
+def test_ask_personality_answers_with_the_observations(run, workspace, tmp_path):
+    _import(workspace, tmp_path, _planted()).close()
+    result = run("ask", "--as", "Ann", "--preset", "personality")
+    assert result.exit_code == 0, result.output
+    assert "Ann is the one who starts conversations: 100% of them, against 0% for Bob." in plain(result.output)

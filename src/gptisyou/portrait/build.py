@@ -11,7 +11,7 @@ from datetime import datetime
 from gptisyou.data.dataset import DatasetConfig, counterpart, persona_chats
 from gptisyou.data.redact import Redactor
 from gptisyou.errors import InputError
-from gptisyou.portrait import clone, facts, topics, voice
+from gptisyou.portrait import clone, facts, observe, topics, voice
 from gptisyou.portrait.said import isolated
 from gptisyou.store.database import Store
 
@@ -79,6 +79,7 @@ def portrait(store: Store, persona: str, with_name: str | None = None, redact: b
     result["conversations"] = sessions
     result["times_to_the_minute"] = not counted.to_the_second
     result["clone"] = _clone_beside(store, persona)
+    result["observations"] = {name: observe.observations(result, name) for name in people_of(result)}
     return _redacted(result, redactor) if redactor else result
 
 
@@ -126,12 +127,20 @@ def _person(tally: facts.Tally, others: Counter, sessions: int, counted: facts.C
             "conversations": tally.sessions,
             "opened": tally.opened,
             "opened_share": _round(facts.share(tally.opened, sessions)),
+            "closed_share": _round(facts.share(tally.closed, sessions)),
             "median_reply_minutes": _round(_minutes(facts.median(reply))),
             "median_turn_words": facts.median(tally.turn_words),
             "mean_bubbles_per_turn": _round(facts.share(sum(tally.turn_bubbles), len(tally.turn_bubbles))),
             "emoji_per_100_messages": _round(100 * (facts.share(tally.emoji, tally.sampled) or 0)),
             "media_share": _round(facts.share(tally.media, tally.messages)),
         },
+        "counts": {
+            "messages": tally.messages,
+            "turns": len(tally.turn_words),
+            "answers": len(reply),
+            "conversations": sessions,
+            "sampled": tally.sampled,
+        },  # what each figure is counted over
         "rhythm": {
             "by_weekday_hour": tally.by_hour,
             "by_month": dict(sorted(tally.by_month.items())),
@@ -149,6 +158,7 @@ def _person(tally: facts.Tally, others: Counter, sessions: int, counted: facts.C
                 "double_exclamation": _round(facts.share(tally.double_bang, tally.sampled)),
                 "ellipsis": _round(facts.share(tally.ellipsis, tally.sampled)),
                 "questions": _round(facts.share(tally.questions, tally.sampled)),
+                "laughing": _round(facts.share(tally.laughing, tally.sampled)),
                 "laughter": tally.laughter.most_common(5),
             },
         },

@@ -31,6 +31,7 @@ def render(portrait: dict) -> str:
         f"<h1>{_name(persona)}, as your chats show them</h1>",
         f"<p class=meta>{_meta(portrait)}</p>",
         *(f"<p class=note>{_e(note)}</p>" for note in portrait["notes"]),
+        _observations(portrait),
         "<h2>At a glance</h2>",
         "<ul>" + "".join(f"<li>{_e(line)}</li>" for line in said.glance(portrait)) + "</ul>",
         _glance_table(portrait),
@@ -50,6 +51,17 @@ def render(portrait: dict) -> str:
     ]
     title = "gptisyou — portrait of " + " and ".join(people_of(portrait))
     return _PAGE.format(title=_e(title), body="\n".join(section for section in sections if section))
+
+
+def _observations(portrait: dict) -> str:
+    """What kind of person each is, in sentences with their figures; nothing where nobody stands out."""
+    observed = [(name, lines) for name, lines in portrait.get("observations", {}).items() if lines]
+    if not observed:
+        return ""
+    parts = []
+    for name, lines in observed:
+        parts.append(f"<h3>{_name(name)}</h3><ul>" + "".join(f"<li>{_e(line)}</li>" for line in lines) + "</ul>")
+    return "<h2>What kind of people they are</h2>" + "".join(parts)
 
 
 def _meta(portrait: dict) -> str:

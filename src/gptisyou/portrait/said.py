@@ -62,30 +62,10 @@ def glance(portrait: dict) -> list[str]:
 
 
 def personality(portrait: dict) -> list[str]:
-    """What the person is like, as far as the chats show it: their rhythm, their voice, their habits."""
-    person = portrait["people"][portrait["persona"]]
-    persona = isolated(portrait["persona"])
-    voice, habits = person["voice"], person["voice"]["habits"]
-    said = glance(portrait)
-    grid = person["rhythm"]["by_weekday_hour"]
-    hours = [sum(day[hour] for day in grid) for hour in range(24)]
-    if sum(hours):
-        peak = max(range(24), key=hours.__getitem__)
-        said.append(f"{persona} writes most around {peak}:00.")
-    if habits["all_lower_case"] is not None:
-        said.append(f"{habits['all_lower_case']:.0%} of their messages are all lower-case; {habits['questions'] or 0:.0%} "
-                    f"ask something; {habits['double_exclamation'] or 0:.0%} have “!!”.")  # fmt: skip
-    if habits["laughter"]:
-        said.append("They laugh with " + ", ".join(f"“{isolated(form)}”" for form, _ in habits["laughter"][:3]) + ".")
-    if voice["emoji"]:
-        said.append("Their emoji: " + " ".join(isolated(term["text"]) for term in voice["emoji"][:6]) + ".")
-    if voice["openers"]:
-        said.append(
-            "They open a conversation with "
-            + ", ".join(f"“{isolated(word)}”" for word, _ in voice["openers"][:3])
-            + "."
-        )
-    return [*portrait["notes"], *said]
+    """What the person is like, as far as the chats show it: what sets them apart from whom they write with, each
+    with its figures (`observe`); their main facts where nothing does, or nobody else wrote."""
+    observed = portrait.get("observations", {}).get(portrait["persona"])
+    return [*portrait["notes"], *(observed or glance(portrait))]
 
 
 def topics(portrait: dict) -> list[str]:
