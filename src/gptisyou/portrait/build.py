@@ -17,6 +17,7 @@ from gptisyou.store.database import Store
 
 REPLY_BINS_MINUTES = (1, 5, 15, 60, 180, 720, 1440)  # the reply-delay histogram's upper edges; beyond: later
 MIN_MESSAGES = 20  # fewer, and a portrait says nothing
+MIN_OCCURRENCES = 3  # an opener, sign-off or laugh seen fewer times is not shown as theirs
 
 
 def portrait(store: Store, persona: str, with_name: str | None = None, redact: bool = False,
@@ -151,18 +152,23 @@ def _person(tally: facts.Tally, others: Counter, sessions: int, counted: facts.C
             "emoji": [
                 _term(term) for term in voice.distinctive(tally.terms, others, top=10, min_count=2, emoji_only=True)
             ],
-            "openers": tally.openers.most_common(5),
-            "sign_offs": tally.sign_offs.most_common(5),
+            "openers": _enough(tally.openers.most_common(5)),
+            "sign_offs": _enough(tally.sign_offs.most_common(5)),
             "habits": {
                 "all_lower_case": _round(facts.share(tally.all_lower, tally.with_letters)),
                 "double_exclamation": _round(facts.share(tally.double_bang, tally.sampled)),
                 "ellipsis": _round(facts.share(tally.ellipsis, tally.sampled)),
                 "questions": _round(facts.share(tally.questions, tally.sampled)),
                 "laughing": _round(facts.share(tally.laughing, tally.sampled)),
-                "laughter": tally.laughter.most_common(5),
+                "laughter": _enough(tally.laughter.most_common(5)),
             },
         },
     }
+
+
+def _enough(counted: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """The forms seen at least `MIN_OCCURRENCES` times: a row built on one or two says nothing."""
+    return [(form, count) for form, count in counted if count >= MIN_OCCURRENCES]
 
 
 def _histogram(seconds: list[float]) -> dict[str, int]:

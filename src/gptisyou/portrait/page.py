@@ -289,7 +289,7 @@ def _share(value: float | None) -> str:
 
 
 def _counted(pairs: list) -> str:
-    return ", ".join(f"{text} ({count})" for text, count in pairs[:4]) or "—"
+    return ", ".join(f"{text} ({count})" for text, count in pairs[:4]) or "too few to tell"
 
 
 _PAGE = """<!doctype html>
