@@ -108,8 +108,87 @@ def test_topics_recover_two_planted_topics(workspace, tmp_path):
     cooking, football = {"recipe", "oven", "pasta", "garlic", "sauce"}, {"match", "goal", "referee", "league"}
     assert any(len(words & cooking) >= 3 and not words & football for words in found)
     assert any(len(words & football) >= 3 and not words & cooking for words in found)
-    assert all(topic["examples"] and topic["by_month"] for topic in facts["topics"])
+    assert all(topic["examples"] and topic["by_time"] for topic in facts["topics"])
+    assert facts["topic_axis"] == "week"  # 80 days
     assert facts["languages"][0]["language"] == "en"
+
+
+def test_topics_recover_four_planted_topics_with_phrase_labels_over_days(workspace, tmp_path):
+    rng = random.Random(3)
+    planted = {
+        "pets": [
+            "puppy",
+            "vet",
+            "leash",
+            "kibble",
+            "walkies",
+            "fetch",
+            "collar",
+            "paws",
+            "groomer",
+            "treats",
+            "kitten",
+            "litter",
+        ],
+        "school": [
+            "homework",
+            "teacher",
+            "exam",
+            "algebra",
+            "locker",
+            "recess",
+            "essay",
+            "grades",
+            "biology",
+            "semester",
+            "quiz",
+            "detention",
+        ],
+        "church": [
+            "sermon",
+            "choir",
+            "pastor",
+            "hymn",
+            "bible",
+            "prayer",
+            "worship",
+            "chapel",
+            "baptism",
+            "gospel",
+            "deacon",
+            "psalm",
+        ],
+        "games": [
+            "minecraft",
+            "console",
+            "level",
+            "controller",
+            "respawn",
+            "multiplayer",
+            "xbox",
+            "quest",
+            "loot",
+            "server",
+            "skins",
+            "boss",
+        ],
+    }
+    messages, start = [], datetime(2023, 3, 1, 9)
+    for day in range(40):  # under two months: a daily axis
+        for number, (_, words) in enumerate(planted.items()):
+            for turn in range(45 if number == 0 else 8):  # the first topic's conversations are cut in stretches
+                text = " ".join(rng.choices(words, k=3) + rng.choices(["ok", "so", "well"], k=1))
+                at = start + timedelta(days=day, hours=5 * number, minutes=turn)
+                messages.append(Message("Ann" if turn % 2 else "Bob", at, text))
+    with _import(workspace, tmp_path, messages) as store:
+        facts = portrait(store, "Ann")
+    assert 4 <= len(facts["topics"]) <= 15
+    for name, words in planted.items():
+        assert any(set(topic["label"].replace(" · ", " ").split()) <= set(words) for topic in facts["topics"]), name
+    assert facts["topic_axis"] == "day"
+    topic = facts["topics"][0]
+    assert (topic["first"], topic["last"]) == ("2023-03-01", "2023-04-09")
+    assert len(topic["label"].split(" · ")) == 3
 
 
 def test_a_group_chat_and_a_one_sided_chat(workspace, tmp_path):

@@ -93,15 +93,27 @@ def _topics(counted: facts.Chats) -> dict:
     """The languages the conversations are written in, and their topics."""
     spoken = topics.languages([conversation.text for conversation in counted.conversations])
     found, missing = topics.find(counted.conversations, [language for language, _ in spoken])
+    conversations = counted.conversations
+    axis = topics.bucket_kind(conversations[0].start, conversations[-1].start) if conversations else "month"
     return {
         "topics_missing": missing,
         "languages": [{"language": language, "share": round(part, 3)} for language, part in spoken],
-        "topics": [
-            {"words": list(topic.words), "examples": list(topic.examples), "share": round(topic.share, 4),
-             "by_month": {month: round(part, 4) for month, part in topic.by_month.items()}}
-            for topic in found
-        ],
-    }  # fmt: skip
+        "topic_axis": axis,  # what the keys of each topic's by_time are: a day, a week's Monday, or a month
+        "topics": [_topic(topic) for topic in found],
+    }
+
+
+def _topic(topic: topics.Topic) -> dict:
+    shares = {bucket: round(part, 4) for bucket, part in topic.by_time.items()}
+    return {
+        "label": topic.label,
+        "words": list(topic.words),
+        "examples": list(topic.examples),
+        "share": round(topic.share, 4),
+        "by_time": shares,
+        "first": topic.first,
+        "last": topic.last,
+    }
 
 
 def _clone_beside(store: Store, persona: str) -> dict | None:

@@ -96,4 +96,4 @@ def _topics(sessions: Sequence[Session]) -> list[str]:
     ]
     spoken = [language for language, _ in topics.languages([c.text for c in conversations])]
     found, _ = topics.find(conversations, spoken)
-    return [", ".join(topic.words[:4]) for topic in found[:TOPICS]]
+    return [topic.label.replace(" · ", ", ") for topic in found[:TOPICS]]

@@ -3,18 +3,22 @@ beside them: "Robin seldom starts a conversation: 21 % of them, against 79 % for
 
 An observation compares the two people of a portrait on one measure, and is said only where they differ enough to
 mean something:
-- shares (of messages, turns or conversations) at least `POINTS` apart and `RATIO` times apart;
+- shares (of messages, turns or conversations) at least `RATIO` times and `POINTS` apart, and apart beyond chance
+  (a two-proportion z-test, |z| ≥ `Z`);
 - amounts (words per turn, minutes to answer, emoji per 100 messages) at least `RATIO` times apart;
-- each person with at least `ENOUGH` messages, turns, answers or conversations behind their figure.
+- each person with at least `ENOUGH` messages, turns or answers behind their figure (`ENOUGH_CONVERSATIONS`
+  conversations for who starts and who ends them).
 Equal behaviour says nothing. Without anybody else in the chats there is nobody to compare with, and nothing is said.
 """
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from gptisyou.portrait.said import duration, isolated
 
-POINTS, RATIO, ENOUGH = 0.10, 1.5, 20
+RATIO, POINTS, Z = 1.4, 0.04, 2.0
+ENOUGH, ENOUGH_CONVERSATIONS = 20, 10
 DISTINCTIVE_COUNT = 5  # a word named as someone's own was written at least this many times
 _NIGHT_HOURS = range(5)  # midnight to 5 am
 _WEEKEND = (5, 6)
@@ -159,14 +163,24 @@ def observations(portrait: dict, name: str) -> list[str]:
 
 def _compare(measure: Measure, mine: dict, theirs: dict, name: str, other: str, portrait: dict) -> str | None:
     a, b = measure.value(mine), measure.value(theirs)
-    if a is None or b is None or min(mine["counts"][measure.support], theirs["counts"][measure.support]) < ENOUGH:
+    n, m = mine["counts"][measure.support], theirs["counts"][measure.support]
+    if a is None or b is None or min(n, m) < (ENOUGH_CONVERSATIONS if measure.support == "conversations" else ENOUGH):
         return None
     low, high = sorted((a, b))
-    if high <= measure.floor or (low > 0 and high / low < RATIO) or (measure.share and high - low < POINTS):
+    if high <= measure.floor or (low > 0 and high / low < RATIO):
+        return None
+    if measure.share and (high - low < POINTS or abs(_z(a, n, b, m)) < Z):
         return None
     template = measure.more if a > b else measure.less
     shown = {"a": _shown(measure, a, portrait), "b": _shown(measure, b, portrait)}
     return template.format(p=isolated(name), o=isolated(other), **shown)
+
+
+def _z(a: float, n: int, b: float, m: int) -> float:
+    """The two-proportion z statistic of shares `a` of `n` and `b` of `m` (pooled)."""
+    pooled = (a * n + b * m) / (n + m)
+    spread = math.sqrt(pooled * (1 - pooled) * (1 / n + 1 / m))
+    return (a - b) / spread if spread else 0.0
 
 
 def _shown(measure: Measure, value: float, portrait: dict) -> str:

@@ -114,12 +114,14 @@ def _topics(portrait: dict) -> str:
     if not portrait["topics"]:
         return f"<p class=note>{_e(portrait.get('topics_missing') or 'No topics found.')}</p>"
     items = "".join(
-        f"<li><b>{_e(', '.join(topic['words']))}</b> ({topic['share']:.0%})"
+        f"<li><b>{_e(topic['label'])}</b> ({topic['share']:.0%}; {topic['first']} to {topic['last']}) "
+        f"<span class=words>{_e(', '.join(topic['words']))}</span>"
         + "".join(f"<blockquote>{_e(example)}</blockquote>" for example in topic["examples"] if example)
         + "</li>"
         for topic in portrait["topics"]
     )
-    return _img(lambda out: _topic_shares(portrait, out), "Topics month by month") + f"<ol class=topics>{items}</ol>"
+    over = f"Topics {portrait.get('topic_axis', 'month')} by {portrait.get('topic_axis', 'month')}"
+    return _img(lambda out: _topic_shares(portrait, out), over) + f"<ol class=topics>{items}</ol>"
 
 
 _CLONE_ROWS = (("Words per reply (median)", "median_words", "{:g}"), ("Messages per reply", "mean_bubbles", "{:.1f}"),
@@ -252,14 +254,15 @@ def _voices(portrait: dict, out) -> None:
 def _topic_shares(portrait: dict, out) -> None:
     plt = pyplot()
     topics = portrait["topics"]
-    months = sorted({month for topic in topics for month in topic["by_month"]})
+    buckets = sorted({bucket for topic in topics for bucket in topic["by_time"]})
     figure, axis = plt.subplots(figsize=(10, 3), dpi=110)
-    layers = [[topic["by_month"].get(month, 0) for month in months] for topic in topics]
-    labels = [label(", ".join(topic["words"][:3])) for topic in topics]
-    axis.stackplot(range(len(months)), layers, labels=labels, colors=_COLOURS[: len(topics)], alpha=0.85)
-    step = max(1, math.ceil(len(months) / 12))
-    axis.set_xticks(range(0, len(months), step), months[::step], fontsize=8, rotation=30)
-    axis.set_ylabel("share of conversations")
+    layers = [[topic["by_time"].get(bucket, 0) for bucket in buckets] for topic in topics]
+    labels = [label(topic["label"]) for topic in topics]
+    colours = plt.get_cmap("tab20").colors[: len(topics)]
+    axis.stackplot(range(len(buckets)), layers, labels=labels, colors=colours, alpha=0.85)
+    step = max(1, math.ceil(len(buckets) / 12))
+    axis.set_xticks(range(0, len(buckets), step), buckets[::step], fontsize=8, rotation=30)
+    axis.set_ylabel(f"share of the conversation, by {portrait.get('topic_axis', 'month')}")
     axis.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1, 1))
     _saved(figure, out)
 

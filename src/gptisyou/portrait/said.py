@@ -54,9 +54,7 @@ def glance(portrait: dict) -> list[str]:
                     + ".")  # fmt: skip
     if portrait["topics"]:
         said.append(
-            "Most talked about: "
-            + "; ".join(isolated(", ".join(topic["words"][:3])) for topic in portrait["topics"][:3])
-            + "."
+            "Most talked about: " + "; ".join(isolated(topic["label"]) for topic in portrait["topics"][:3]) + "."
         )
     return said
 
@@ -76,7 +74,7 @@ def topics(portrait: dict) -> list[str]:
     for number, topic in enumerate(portrait["topics"], start=1):
         example = next((line for line in topic["examples"] if line), "")
         lines.append(
-            f"{number}. {isolated(', '.join(topic['words']))} ({topic['share']:.0%})"
+            f"{number}. {isolated(topic['label'])} ({topic['share']:.0%}, {topic['first']} to {topic['last']})"
             + (f" — e.g. “{isolated(example)}”" if example else "")
         )
     return lines
