@@ -118,11 +118,18 @@ def test_the_portrait_page_is_off_unless_asked_behind_the_key_and_fetches_nothin
         viewer.on("dialog", lambda dialog: dialog.accept("sesame"))
         viewer.goto(f"{url}/portrait")
         frame = viewer.frame_locator("#page")
-        for heading in ("At a glance", "Rhythm", "Voice", "What you talked about"):
+        for heading in (
+            "What kind of people they are",
+            "At a glance",
+            "Rhythm",
+            "Voice",
+            "What you talked about",
+            "Tone",
+        ):
             playwright.expect(frame.locator("h2", has_text=heading)).to_have_count(1)
         images = frame.locator("img")
-        playwright.expect(images).to_have_count(5)  # the heatmaps, months, reply delays, voices, topics
-        widths = [images.nth(i).evaluate("image => image.naturalWidth") for i in range(5)]
+        playwright.expect(images).to_have_count(6)  # the heatmaps, months, reply delays, voices, topics, tone
+        widths = [images.nth(i).evaluate("image => image.naturalWidth") for i in range(6)]
         assert all(width > 300 for width in widths)  # every plot decoded and drawn
         assert all(request.startswith((url, "data:", "about:")) for request in requests), requests
 

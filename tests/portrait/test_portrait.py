@@ -341,3 +341,34 @@ def test_ask_personality_answers_with_the_observations(run, workspace, tmp_path)
     result = run("ask", "--as", "Ann", "--preset", "personality")
     assert result.exit_code == 0, result.output
     assert "Ann is the one who starts conversations: 100% of them, against 0% for Bob." in plain(result.output)
+
+
+def test_tone_finds_the_planted_warm_and_tense_conversations_and_how_it_changed(workspace, tmp_path):
+    warm = ["i love you so much", "thank you, this is wonderful", "that is so sweet, you are the best", "haha amazing"]
+    tense = ["i hate this", "you are so annoying", "this is terrible and unfair", "stop it, i am angry"]
+    messages = []
+    for day in range(12):
+        lines = warm if day < 6 else tense
+        for turn in range(10):
+            at = MONDAY + timedelta(days=day, hours=18, minutes=turn)
+            messages.append(Message("Ann" if turn % 2 else "Bob", at, f"{lines[turn % 4]} and the weekend plan"))
+    with _import(workspace, tmp_path, messages) as store:
+        facts = portrait(store, "Ann")
+    tone = facts["tone"]
+    assert all(entry["tone"] > 0.3 and entry["day"] <= "2024-01-06" for entry in tone["warmest"])
+    assert all(entry["tone"] < -0.3 and entry["day"] >= "2024-01-07" for entry in tone["tensest"])
+    assert any("hate" in line or "terrible" in line or "angry" in line for line in tone["tensest"][0]["evidence"])
+    first, last = tone["change"]["people"]["Ann"]["tone"]
+    assert first > 0.3 > -0.3 > last
+    assert tone["by_time"]["Ann"]["2024-01-01"] > 0 > tone["by_time"]["Ann"]["2024-01-12"]  # a daily axis
+    assert "<h2>Tone</h2>" in render(facts)
+
+
+def test_tone_is_not_read_in_a_language_vader_does_not_know(workspace, tmp_path):
+    german = "das ist gut und ich bin nicht mit dir auf dem weg"
+    at = [MONDAY + timedelta(days=turn // 10, minutes=turn) for turn in range(60)]
+    messages = [Message("Ann" if turn % 2 else "Bob", at[turn], german) for turn in range(60)]
+    with _import(workspace, tmp_path, messages) as store:
+        facts = portrait(store, "Ann")
+    assert facts["tone"] is None
+    assert "No tone: VADER reads English only, and these chats are in de." in facts["notes"]

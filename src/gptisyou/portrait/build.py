@@ -11,7 +11,7 @@ from datetime import datetime
 from gptisyou.data.dataset import DatasetConfig, counterpart, persona_chats
 from gptisyou.data.redact import Redactor
 from gptisyou.errors import InputError
-from gptisyou.portrait import clone, facts, observe, topics, voice
+from gptisyou.portrait import clone, facts, observe, tone, topics, voice
 from gptisyou.portrait.said import isolated
 from gptisyou.store.database import Store
 
@@ -40,12 +40,14 @@ def portrait(store: Store, persona: str, with_name: str | None = None, redact: b
             raise InputError(f"--with {with_name}: not a participant of {persona}'s chats")
     everyone = sorted({name for names in chats.values() for name in names})
     redactor = Redactor([name for name in everyone if name not in (persona, other)], everyone) if redact else None
+    tone_of = tone.reader()
     counted = facts.count(
         (store.message_rows(chat_id) for chat_id in sorted(chats)),
         total=store.text_count(sorted(chats)),
         gap_hours=gap_hours,
         name_of=lambda name: aliases.get(name, name),
         text_of=redactor.redact if redactor else str,
+        tone_of=tone_of,
     )
     titles = dict(store.db.execute("SELECT id, title FROM chats"))
     result = {
@@ -75,6 +77,9 @@ def portrait(store: Store, persona: str, with_name: str | None = None, redact: b
                                f"of the {counted.texts_read:,} texts; every other figure counts every message.")  # fmt: skip
     if result["topics_missing"]:
         result["notes"].append(result["topics_missing"])
+    result["tone"], unread = _tone(counted, result, tone_of is not None)
+    if unread:
+        result["notes"].append(unread)
     result["silences"] = [{"days": round(days, 1), "from": f"{start:%Y-%m-%d}", "to": f"{end:%Y-%m-%d}"}
                           for days, start, end in counted.silences]  # fmt: skip
     result["conversations"] = sessions
@@ -114,6 +119,21 @@ def _topic(topic: topics.Topic) -> dict:
         "first": topic.first,
         "last": topic.last,
     }
+
+
+def _tone(counted: facts.Chats, result: dict, read: bool) -> tuple[dict | None, str | None]:
+    """(the tone section, or None; why it is missing, where it is for a reason worth saying)."""
+    spoken = [entry["language"] for entry in result["languages"]]
+    if not counted.conversations:
+        return None, None
+    if not read:
+        return None, "No tone: it is read with VADER (pip install vaderSentiment, in the eval extra)."
+    if not set(spoken) & set(tone.LANGUAGES):
+        return (
+            None,
+            f"No tone: VADER reads English only, and these chats are in {', '.join(spoken) or 'another language'}.",
+        )
+    return tone.tone(counted, people_of(result)), None
 
 
 def _clone_beside(store: Store, persona: str) -> dict | None:

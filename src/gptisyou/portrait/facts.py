@@ -42,11 +42,13 @@ class Tally:
     by_month: Counter = field(default_factory=Counter)  # "2024-03" → messages
     turns: int = 0
     turn_words: list[int] = field(default_factory=list)
+    turn_times: list[datetime] = field(default_factory=list)  # when each of `turn_words`' turns ended
     turn_bubbles: list[int] = field(default_factory=list)
     sessions: int = 0  # conversations they wrote in
     opened: int = 0  # conversations they opened
     closed: int = 0  # conversations they wrote last in
     reply_seconds: list[float] = field(default_factory=list)  # from the other's turn to theirs, in one session
+    reply_times: list[datetime] = field(default_factory=list)  # when each of those answers came
     openers: Counter = field(default_factory=Counter)  # first words of the turns that open a conversation
     sign_offs: Counter = field(default_factory=Counter)  # last words of the turns that close one
     # from the sample of texts:
@@ -60,6 +62,7 @@ class Tally:
     laughing: int = 0  # texts with a laugh in them
     laughter: Counter = field(default_factory=Counter)  # "haha", "lol" … as written, lower-cased
     terms: Counter = field(default_factory=Counter)  # words, phrases and emoji, for their voice
+    tones: list[tuple[datetime, float]] = field(default_factory=list)  # (when, tone from -1 to 1) of sampled texts
 
     def add_text(self, text: str) -> None:
         """Count the habits and the voice of one sampled text."""
@@ -79,10 +82,13 @@ class Tally:
 
 @dataclass(frozen=True, slots=True)
 class Conversation:
-    """A session as topics need it: when it started and the (sampled) texts of its turns."""
+    """A session as topics and tone need it: when it started and the (sampled) texts of its turns; who opened it,
+    and the tone of each sampled text with the text, where tone was read."""
 
     start: datetime
     text: str
+    opener: str = ""
+    toned: tuple[tuple[float, str], ...] = ()
 
 
 @dataclass
@@ -104,14 +110,15 @@ class Chats:
 
 
 def count(chats: Iterable[Iterable[Row]], total: int, gap_hours: float = 4.0, keep_silences: int = 5,
-          name_of: Callable[[str], str] = str, text_of: Callable[[str], str] = str) -> Chats:  # fmt: skip
+          name_of: Callable[[str], str] = str, text_of: Callable[[str], str] = str,
+          tone_of: Callable[[str], float] | None = None) -> Chats:  # fmt: skip
     """Count every chat's rows (each in time order). `total` is how many texts there are in all (for the sample's
     stride); `name_of` maps a sender to the person they are (merged names), `text_of` a sampled text to what is
-    kept of it (redaction)."""
+    kept of it (redaction), `tone_of` one to its tone from -1 to 1 (None: tone is not read)."""
     counted = Chats()
     every = max(1, math.ceil(total / TEXT_SAMPLE))
     for rows in chats:
-        _Pass(counted, timedelta(hours=gap_hours), every, name_of, text_of).run(rows)
+        _Pass(counted, timedelta(hours=gap_hours), every, name_of, text_of, tone_of).run(rows)
     counted.silences = sorted(counted.silences, reverse=True)[:keep_silences]
     return counted
 
@@ -119,8 +126,9 @@ def count(chats: Iterable[Iterable[Row]], total: int, gap_hours: float = 4.0, ke
 class _Pass:
     """One chat's rows, in order: messages counted, grouped into turns and conversations as they come."""
 
-    def __init__(self, counted: Chats, gap: timedelta, every: int, name_of, text_of) -> None:
+    def __init__(self, counted: Chats, gap: timedelta, every: int, name_of, text_of, tone_of=None) -> None:
         self.counted, self.gap, self.every, self.name_of, self.text_of = counted, gap, every, name_of, text_of
+        self.tone_of = tone_of
         self.previous: datetime | None = None  # any message's time, for silences
         self.turn: list | None = None  # [sender, start, end, words, bubbles, last text]
         self.session: dict | None = None
@@ -160,7 +168,7 @@ class _Pass:
             self._end_session()
         if self.session is None:
             self.session = {"opener": name, "first_text": text if kind == "text" else "", "people": set(),
-                            "texts": [], "start": moment, "end": moment}  # fmt: skip
+                            "texts": [], "toned": [], "start": moment, "end": moment}  # fmt: skip
         self.session["end"] = moment
         self.session["people"].add(name)
         if self.turn is None or self.turn[0] != name:
@@ -177,6 +185,10 @@ class _Pass:
                 tally.add_text(kept)
                 self.session["texts"].append(kept)
                 self.counted.texts_sampled += 1
+                if self.tone_of is not None:
+                    tone = self.tone_of(kept)
+                    tally.tones.append((moment, tone))
+                    self.session["toned"].append((tone, kept))
 
     def _end_turn(self, now: datetime | None, next_sender: str | None) -> None:
         if self.turn is None:
@@ -186,9 +198,12 @@ class _Pass:
         if words:
             tally.turns += 1
             tally.turn_words.append(words)
+            tally.turn_times.append(end)
             tally.turn_bubbles.append(bubbles)
         if now is not None and next_sender is not None and next_sender != sender:
-            self.counted.tally(next_sender).reply_seconds.append((now - end).total_seconds())
+            answering = self.counted.tally(next_sender)
+            answering.reply_seconds.append((now - end).total_seconds())
+            answering.reply_times.append(now)
 
     def _end_session(self) -> None:
         if self.session is None:
@@ -203,7 +218,8 @@ class _Pass:
         closer.sign_offs.update(_edge_words(self.text_of(last[5]), first=False))
         for name in session["people"]:
             self.counted.tally(name).sessions += 1
-        self.counted.conversations.append(Conversation(session["start"], "\n".join(session["texts"])))
+        text, toned = "\n".join(session["texts"]), tuple(session["toned"])
+        self.counted.conversations.append(Conversation(session["start"], text, session["opener"], toned))
 
 
 def _edge_words(text: str, first: bool) -> list[str]:

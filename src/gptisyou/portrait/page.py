@@ -46,6 +46,7 @@ def render(portrait: dict) -> str:
         _habits_table(portrait),
         "<h2>What you talked about</h2>",
         _topics(portrait),
+        _tone(portrait),
         "<h2>The clone beside the person</h2>",
         _clone(portrait),
     ]
@@ -189,6 +190,73 @@ def _heatmaps(portrait: dict, out) -> None:
         axis.set_title(label(name), fontsize=10)
         axis.set_yticks(range(7), _WEEKDAYS, fontsize=8)
         axis.set_xticks(range(0, 24, 3), [f"{hour}h" for hour in range(0, 24, 3)], fontsize=8)
+    _saved(figure, out)
+
+
+def _tone(portrait: dict) -> str:
+    """Tone over time, the warmest and the tensest conversations with their lines, and how it changed."""
+    tone = portrait.get("tone")
+    if not tone:
+        return ""
+    parts = [
+        "<h2>Tone</h2>",
+        f"<p>From -1 (hostile) to +1 (warm), read with {_e(tone['library'])} in each text.</p>",
+        _img(lambda out: _tone_over_time(portrait, out), "Tone over time") if any(tone["by_time"].values()) else "",
+    ]
+    for title, key in (("The warmest conversations", "warmest"), ("The tensest conversations", "tensest")):
+        if tone[key]:
+            items = "".join(
+                f"<li>{_e(entry['day'])} (tone {entry['tone']:+.2f})"
+                + "".join(f"<blockquote>{_e(line)}</blockquote>" for line in entry["evidence"])
+                + "</li>"
+                for entry in tone[key]
+            )
+            parts.append(f"<h3>{title}</h3><ul>{items}</ul>")
+    parts.append(_change_table(portrait))
+    return "".join(parts)
+
+
+def _change_table(portrait: dict) -> str:
+    change = portrait["tone"]["change"]
+    rows = (
+        ("Tone", "tone", "{:+.2f}"),
+        ("Words per turn (median)", "turn_words", "{:g}"),
+        ("Minutes to answer (median)", "reply_minutes", "{:g}"),
+        ("Conversations started", "opened_share", "{:.0%}"),
+    )
+    names = list(change["people"])
+    head = "<tr><th></th>" + "".join(f"<th>{_name(name)}</th>" for name in names) + "</tr>"
+
+    def cell(pair: list, shape: str) -> str:
+        return " → ".join("—" if value is None else shape.format(value) for value in pair)
+
+    body = "".join(
+        f"<tr><td>{title}</td>"
+        + "".join(f"<td>{cell(change['people'][name][key], shape)}</td>" for name in names)
+        + "</tr>"
+        for title, key, shape in rows
+    )
+    return (
+        f"<h3>How it changed</h3><p>The first third of the chat (until {change['first_third_until']}) → the "
+        f"last third (from {change['last_third_from']}).</p><table class=change>{head}{body}</table>"
+    )
+
+
+def _tone_over_time(portrait: dict, out) -> None:
+    plt = pyplot()
+    by_time = portrait["tone"]["by_time"]
+    buckets = sorted({bucket for series in by_time.values() for bucket in series})
+    figure, axis = plt.subplots(figsize=(10, 2.8), dpi=110)
+    for colour, (name, series) in zip(_COLOURS, by_time.items(), strict=False):
+        points = [(buckets.index(bucket), value) for bucket, value in series.items()]
+        axis.plot(
+            *zip(*points, strict=True), marker="o" if len(buckets) < 40 else None, color=colour, label=label(name)
+        )
+    axis.axhline(0, color="#8c8c8c", linewidth=0.8)
+    axis.set_ylabel(f"mean tone, by {portrait.get('topic_axis', 'month')}")
+    axis.legend(fontsize=8)
+    step = max(1, math.ceil(len(buckets) / 12))
+    axis.set_xticks(range(0, len(buckets), step), buckets[::step], fontsize=8, rotation=30)
     _saved(figure, out)
 
 

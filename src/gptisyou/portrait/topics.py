@@ -15,6 +15,7 @@ beyond.
 import math
 import re
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -176,7 +177,7 @@ def _npmi(present, columns) -> float:
 
 
 def _topics(model, weights, vocabulary, segments: list[tuple[datetime, str]]) -> list[Topic]:
-    bucket = _bucketing(segments[0][0], segments[-1][0])
+    bucket = bucketing(segments[0][0], segments[-1][0])
     totals = weights.sum(axis=1, keepdims=True)
     shares = weights / totals.clip(min=1e-12)
     buckets: dict[str, list[int]] = defaultdict(list)
@@ -216,7 +217,8 @@ def bucket_kind(first: datetime, last: datetime) -> str:
     return "day" if span < timedelta(days=61) else "week" if span <= timedelta(days=731) else "month"
 
 
-def _bucketing(first: datetime, last: datetime):
+def bucketing(first: datetime, last: datetime) -> Callable[[datetime], str]:
+    """The name of the time bucket a moment falls in, on the axis `bucket_kind` gives the span."""
     kind = bucket_kind(first, last)
     if kind == "day":
         return lambda moment: f"{moment:%Y-%m-%d}"
