@@ -54,6 +54,37 @@ STOP_WORDS = {
           "goed even echt",
 }  # fmt: skip
 _STOP = {language: frozenset(words.split()) for language, words in STOP_WORDS.items()}
+DETECTED = (
+    "ENGLISH",
+    "GERMAN",
+    "FRENCH",
+    "SPANISH",
+    "PORTUGUESE",
+    "ITALIAN",
+    "DUTCH",
+    "TURKISH",
+    "POLISH",
+    "RUSSIAN",
+    "UKRAINIAN",
+    "INDONESIAN",
+    "ARABIC",
+    "HINDI",
+    "JAPANESE",
+    "CHINESE",
+    "KOREAN",
+    "SWEDISH",
+    "DANISH",
+    "BOKMAL",
+    "FINNISH",
+    "GREEK",
+    "ROMANIAN",
+    "CZECH",
+    "HUNGARIAN",
+    "VIETNAMESE",
+    "THAI",
+    "HEBREW",
+    "PERSIAN",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,20 +99,36 @@ class Topic:
 
 
 def languages(texts: list[str], sample_words: int = 200_000) -> list[tuple[str, float]]:
-    """(language, share) of the languages the texts are written in, by their function words; largest first,
-    those under 15 % left out."""
-    hits: Counter = Counter()
-    seen = 0
+    """(ISO 639-1 code, share of the words) of the languages `texts` are written in, largest first, those under
+    15 % left out; read by lingua (accurate on short texts too) among `DETECTED`, or without it by the function
+    words of `STOP_WORDS`' languages."""
+    sample, seen = [], 0
     for text in texts:
-        for word in text.lower().split():
-            seen += 1
-            for language, words in _STOP.items():
-                if word in words:
-                    hits[language] += 1
+        sample.append(text)
+        seen += len(text.split())
         if seen >= sample_words:
             break
+    detector = _detector()
+    hits: Counter = Counter()
+    if detector is None:
+        for text in sample:
+            for word in text.lower().split():
+                hits.update(language for language, words in _STOP.items() if word in words)
+    else:
+        for text, language in zip(sample, detector.detect_languages_in_parallel_of(sample), strict=True):
+            if language is not None:
+                hits[language.iso_code_639_1.name.lower()] += len(text.split())
     total = sum(hits.values())
     return [(language, count / total) for language, count in hits.most_common() if count / total >= 0.15]
+
+
+def _detector():
+    try:
+        import lingua
+    except ImportError:
+        return None
+    chosen = [getattr(lingua.Language, name) for name in DETECTED]
+    return lingua.LanguageDetectorBuilder.from_languages(*chosen).with_low_accuracy_mode().build()
 
 
 def find(conversations: list[Conversation], spoken: list[str], seed: int = 0) -> tuple[list[Topic], str | None]:
