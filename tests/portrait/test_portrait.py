@@ -209,6 +209,23 @@ def test_a_group_chat_and_a_one_sided_chat(workspace, tmp_path):
             portrait(store, "Ann", with_name="Ann")
 
 
+def test_a_group_chat_shows_who_answers_whom(workspace, tmp_path):
+    start, messages = datetime(2024, 2, 1, 10), []
+    for i in range(30):  # Ann speaks, Cy answers her; then Bob, whom Ann answers
+        at = start + timedelta(hours=i)
+        said = (("Ann", 0, "news?"), ("Cy", 1, "none"), ("Bob", 30, "hello"), ("Ann", 31, "hi"))
+        messages += [Message(name, at + timedelta(minutes=minute), text) for name, minute, text in said]
+    with _import(workspace, tmp_path, messages, "WhatsApp Chat with Trip.txt") as store:
+        facts = portrait(store, "Ann")
+    group = facts["group"]
+    assert group["members"] == ["Ann", "Cy", "Bob"]  # by messages written
+    answers = dict(zip(group["members"], group["answers"], strict=True))
+    assert answers["Cy"] == [1.0, 0.0, 0.0]  # Cy answers Ann, always
+    assert answers["Ann"] == [0.0, 0.0, 1.0]  # Ann answers Bob within ten minutes; Cy's "none" she lets be
+    assert plain(group["lines"]["Cy"]).endswith("answers Ann most.")
+    assert "<h2>Who answers whom</h2>" in render(facts)
+
+
 def test_a_chat_of_one_person_gets_no_phantom_partner(workspace, tmp_path, run):
     lonely = [Message("Ann", MONDAY + timedelta(days=i), f"note to self {i}") for i in range(30)]
     with _import(workspace, tmp_path, lonely, "WhatsApp Chat with Notes.txt") as store:

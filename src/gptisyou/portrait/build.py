@@ -17,6 +17,7 @@ from gptisyou.store.database import Store
 
 REPLY_BINS_MINUTES = (1, 5, 15, 60, 180, 720, 1440)  # the reply-delay histogram's upper edges; beyond: later
 MIN_MESSAGES = 20  # fewer, and a portrait says nothing
+GROUP_MEMBERS = 8  # the most who are shown answering each other in a group chat
 MIN_OCCURRENCES = 3  # an opener, sign-off or laugh seen fewer times is not shown as theirs
 
 
@@ -86,6 +87,7 @@ def portrait(store: Store, persona: str, with_name: str | None = None, redact: b
     result["times_to_the_minute"] = not counted.to_the_second
     result["clone"] = _clone_beside(store, persona)
     result["observations"] = {name: observe.observations(result, name) for name in people_of(result)}
+    result["group"] = _group(counted) if len(counted.tallies) > 2 else None
     return _redacted(result, redactor) if redactor else result
 
 
@@ -119,6 +121,27 @@ def _topic(topic: topics.Topic) -> dict:
         "first": topic.first,
         "last": topic.last,
     }
+
+
+def _group(counted: facts.Chats) -> dict:
+    """Who answers whom among the `GROUP_MEMBERS` who write most: each row's shares of the turns it wrote within
+    `facts.ANSWER_MINUTES` of someone else's; and each member in one line."""
+    members = sorted(counted.tallies, key=lambda name: counted.tallies[name].messages, reverse=True)[:GROUP_MEMBERS]
+    matrix = []
+    for name in members:
+        answered = sum(counted.answers[name, other] for other in members)
+        matrix.append([round(facts.share(counted.answers[name, other], answered) or 0, 3) for other in members])
+    written = sum(tally.messages for tally in counted.tallies.values())
+    lines = {}
+    for name in members:
+        tally = counted.tallies[name]
+        most = max(members, key=lambda other: counted.answers[name, other] if other != name else -1)
+        lines[name] = (
+            f"{isolated(name)}: {facts.share(tally.messages, written) or 0:.0%} of the messages, typically "
+            f"{facts.median(tally.turn_words) or 0:g} words a turn, started {tally.opened} conversation(s); answers "
+            f"{isolated(most)} most."
+        )
+    return {"members": members, "answers": matrix, "answer_minutes": facts.ANSWER_MINUTES, "lines": lines}
 
 
 def _tone(counted: facts.Chats, result: dict, read: bool) -> tuple[dict | None, str | None]:

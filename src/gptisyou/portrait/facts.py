@@ -23,6 +23,8 @@ LAUGHTER = re.compile(r"\b(?:a?(?:ha){2,}h?|(?:he){2,}|(?:hi){2,}|lo+l|lmf?ao+|r
                       re.IGNORECASE)  # fmt: skip
 _WORD = re.compile(r"\w+")
 _DAY = timedelta(days=1)
+ANSWER_MINUTES = 10  # a turn that follows another's within this long answers it
+_ANSWER = timedelta(minutes=ANSWER_MINUTES)
 
 Row = tuple[str | None, str, str, int, str]  # sender, ISO time, kind, words, text: a message as the store keeps it
 
@@ -102,6 +104,7 @@ class Chats:
     texts_read: int = 0
     texts_sampled: int = 0
     to_the_second: bool = False  # some time has seconds: else the export keeps minutes only (WhatsApp's)
+    answers: Counter = field(default_factory=Counter)  # (who, to whom) → turns written within ANSWER_MINUTES of theirs
 
     def tally(self, name: str) -> Tally:
         if name not in self.tallies:
@@ -204,6 +207,8 @@ class _Pass:
             answering = self.counted.tally(next_sender)
             answering.reply_seconds.append((now - end).total_seconds())
             answering.reply_times.append(now)
+            if now - end <= _ANSWER:
+                self.counted.answers[next_sender, sender] += 1
 
     def _end_session(self) -> None:
         if self.session is None:

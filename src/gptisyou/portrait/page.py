@@ -35,6 +35,7 @@ def render(portrait: dict) -> str:
         "<h2>At a glance</h2>",
         "<ul>" + "".join(f"<li>{_e(line)}</li>" for line in said.glance(portrait)) + "</ul>",
         _glance_table(portrait),
+        _group(portrait),
         "<h2>Rhythm</h2>",
         _img(lambda out: _heatmaps(portrait, out), "When each of them writes: weekday by hour"),
         _img(lambda out: _months(portrait, out), "Messages per month"),
@@ -191,6 +192,25 @@ def _heatmaps(portrait: dict, out) -> None:
         axis.set_yticks(range(7), _WEEKDAYS, fontsize=8)
         axis.set_xticks(range(0, 24, 3), [f"{hour}h" for hour in range(0, 24, 3)], fontsize=8)
     _saved(figure, out)
+
+
+def _group(portrait: dict) -> str:
+    """Who answers whom, where more than two people write: each row's turns written soon after each column's."""
+    group = portrait.get("group")
+    if not group:
+        return ""
+    members = group["members"]
+    head = "<tr><th>answers →</th>" + "".join(f"<th>{_name(name)}</th>" for name in members) + "</tr>"
+    body = "".join(
+        f"<tr><th>{_name(name)}</th>" + "".join(f"<td>{share:.0%}</td>" for share in row) + "</tr>"
+        for name, row in zip(members, group["answers"], strict=True)
+    )
+    lines = "".join(f"<li>{_e(line)}</li>" for line in group["lines"].values())
+    return (
+        f"<h2>Who answers whom</h2><p>Of the turns each person (a row) wrote within {group['answer_minutes']} "
+        f"minutes of someone else's, the share that followed each other person (a column).</p>"
+        f"<table class=answers>{head}{body}</table><ul>{lines}</ul>"
+    )
 
 
 def _tone(portrait: dict) -> str:
