@@ -90,8 +90,10 @@ def latency(run: Run, recorded: dict) -> None:
             "".join(clone.stream(history, sampling, usage))
             seconds.append(time.perf_counter() - started)
             tokens.append(usage.completion_tokens)
-        print(f"k = {count}: median {statistics.median(seconds):.2f} s per reply (max {max(seconds):.2f} s), "
-              f"median {statistics.median(tokens):.0f} tokens kept")  # fmt: skip
+        print(
+            f"k = {count}: median {statistics.median(seconds):.2f} s per reply (max {max(seconds):.2f} s), "
+            f"median {statistics.median(tokens):.0f} tokens kept"
+        )
 
 
 def best_of(candidates: list[dict], k: int) -> str:

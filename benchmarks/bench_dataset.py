@@ -27,8 +27,29 @@ from gptisyou.sources import whatsapp_writer
 from gptisyou.store.database import Store
 
 DATA = Path(__file__).resolve().parent / ".data"
-_WORDS = ("hey", "ok", "yes", "no", "maybe", "tonight", "dinner", "at", "8", "call", "me", "+44 20 7946 0958", "or",
-          "mail", "ann@example.com", "😂", "lol", "sure", "see", "you", "there")  # fmt: skip
+_WORDS = (
+    "hey",
+    "ok",
+    "yes",
+    "no",
+    "maybe",
+    "tonight",
+    "dinner",
+    "at",
+    "8",
+    "call",
+    "me",
+    "+44 20 7946 0958",
+    "or",
+    "mail",
+    "ann@example.com",
+    "😂",
+    "lol",
+    "sure",
+    "see",
+    "you",
+    "there",
+)
 
 
 def ensure_workspace(count: int) -> Path:

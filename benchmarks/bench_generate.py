@@ -61,8 +61,10 @@ def main() -> None:
     args = parser.parse_args()
     directory = args.base or base.prepare(DATA / "workspace-train").directory
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU"
-    print(f"\nmachine: {describe()}, {device}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
-          f"{args.tokens} new tokens after a {len(HISTORY)}-turn chat, median of {args.repeats} rounds\n")  # fmt: skip
+    print(
+        f"\nmachine: {describe()}, {device}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
+        f"{args.tokens} new tokens after a {len(HISTORY)}-turn chat, median of {args.repeats} rounds\n"
+    )
     contestants = {}
     gguf = base.source_gguf(directory)
     said = [message.text for message in sample_messages()]  # the demo chat's: what `chat` keeps the replies to
@@ -72,8 +74,9 @@ def main() -> None:
         contestants["gptisyou llama.cpp engine"] = llama_engine_run(gguf, directory, args.tokens)
         contestants["llama.cpp + adapter (the peer)"] = llama_cpp_run(gguf, directory, args.tokens, adapter)
         contestants["gptisyou llama.cpp + adapter"] = llama_engine_run(gguf, directory, args.tokens, adapter)
-        contestants["gptisyou llama.cpp + adapter, spoken"] = llama_engine_run(gguf, directory, args.tokens, adapter,
-                                                                               said)  # fmt: skip
+        contestants["gptisyou llama.cpp + adapter, spoken"] = llama_engine_run(
+            gguf, directory, args.tokens, adapter, said
+        )
     # the torch engine with the full head, and with the head of the tokens the person uses, as chat and serve run it
     for head, vocabulary in (("", None), (", spoken head", said)):
         for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
@@ -107,8 +110,9 @@ def torch_run(directory: Path, dtype: torch.dtype, tokens: int, said: list[str] 
     return lambda: _timed(clone, tokens)
 
 
-def llama_engine_run(gguf: Path, directory: Path, tokens: int, adapter: Path | None = None,
-                     said: list[str] | None = None):  # fmt: skip
+def llama_engine_run(
+    gguf: Path, directory: Path, tokens: int, adapter: Path | None = None, said: list[str] | None = None
+):
     """The same through `LlamaClone`, on the base GGUF alone or with an adapter GGUF applied at run time; with
     `said`, kept to the tokens those texts use (the engine's first sampler keeps their candidates alone)."""
     from transformers import AutoTokenizer
@@ -158,8 +162,14 @@ def llama_cpp_run(gguf: Path, directory: Path, tokens: int, adapter: Path | None
 def _llama(gguf: Path, adapter: Path | None):
     from llama_cpp import Llama
 
-    return Llama(model_path=str(gguf), lora_path=str(adapter) if adapter else None, n_ctx=CONTEXT_TOKENS,
-                 n_threads=os.cpu_count(), n_threads_batch=os.cpu_count(), verbose=False)  # fmt: skip
+    return Llama(
+        model_path=str(gguf),
+        lora_path=str(adapter) if adapter else None,
+        n_ctx=CONTEXT_TOKENS,
+        n_threads=os.cpu_count(),
+        n_threads_batch=os.cpu_count(),
+        verbose=False,
+    )
 
 
 def _random_adapter_gguf(gguf: Path, directory: Path) -> Path:
@@ -189,8 +199,10 @@ def _llama_installed() -> bool:
         return False
     sys.path.insert(0, str(LLAMA))
     if has_amx_kernels():
-        print("this llama-cpp-python has the AMX kernels that crash (llama.cpp#20824): `make fast` rebuilds it "
-              "without them; measuring gptisyou's torch engine alone")  # fmt: skip
+        print(
+            "this llama-cpp-python has the AMX kernels that crash (llama.cpp#20824): `make fast` rebuilds it "
+            "without them; measuring gptisyou's torch engine alone"
+        )
         return False
     return True
 
@@ -203,8 +215,10 @@ def _install_llama() -> bool:
     install = subprocess.run(
         [sys.executable, "-m", "pip", "install", "-q", "--no-cache-dir", "--target", str(LLAMA), "llama-cpp-python"],
         env={**os.environ, "CFLAGS": no_amx, "CXXFLAGS": no_amx} if amx else None,
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if install.returncode:
         print(f"llama.cpp could not be installed, measuring gptisyou's torch engine alone:\n{install.stderr[-1000:]}")
     return install.returncode == 0

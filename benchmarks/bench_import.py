@@ -163,8 +163,10 @@ def ensure_peers() -> Path | None:
         subprocess.run([sys.executable, "-m", "venv", str(PEERS)], check=True)
         install = subprocess.run(
             [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *PEER_PACKAGES],
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if install.returncode != 0:
             print(f"could not install the peers, measuring gptisyou alone:\n{install.stderr[-2000:]}", file=sys.stderr)
             return None

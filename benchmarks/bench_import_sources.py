@@ -72,8 +72,14 @@ def _telegram_chat(out, rng: random.Random, moment: datetime, count: int, chat_i
     for number in range(1, count + 1):
         moment += timedelta(seconds=rng.choice((3, 10, 40, 300)))
         sender = rng.choice(("Sam", "Alex Martin"))
-        entry = {"id": number, "type": "message", "date": moment.isoformat(),
-                 "date_unixtime": str(int(moment.timestamp())), "from": sender, "from_id": f"user{len(sender)}"}  # fmt: skip
+        entry = {
+            "id": number,
+            "type": "message",
+            "date": moment.isoformat(),
+            "date_unixtime": str(int(moment.timestamp())),
+            "from": sender,
+            "from_id": f"user{len(sender)}",
+        }
         roll = rng.random()
         if roll < 0.05:
             entry["text"] = [{"type": "link", "text": "https://example.com"}, " " + _text(rng)]
@@ -110,8 +116,10 @@ def messenger_export(path: Path, count: int, seed: int = 0) -> Path:
             else:
                 entry["content"] = meta(_text(rng) + (" é" if roll > 0.9 else ""))
             out.write("    " + json.dumps(entry) + ("," if number < count - 1 else "") + "\n")
-        out.write('  ],\n  "title": "' + meta("Zoë Martin") + '",\n  "is_still_participant": true,\n'
-                  '  "thread_path": "inbox/zoemartin_1"\n}\n')  # fmt: skip
+        out.write(
+            '  ],\n  "title": "' + meta("Zoë Martin") + '",\n  "is_still_participant": true,\n'
+            '  "thread_path": "inbox/zoemartin_1"\n}\n'
+        )
     return path
 
 
@@ -129,9 +137,11 @@ def imessage_db(path: Path, count: int, seed: int = 0) -> Path:
         db.execute(
             "CREATE TABLE chat_message_join (chat_id INTEGER, message_id INTEGER, PRIMARY KEY (chat_id, message_id))"
         )
-        db.execute("CREATE TABLE message (ROWID INTEGER PRIMARY KEY, date INTEGER, is_from_me INTEGER, handle_id"
-                   " INTEGER, text TEXT, associated_message_type INTEGER, attributedBody BLOB, item_type INTEGER,"
-                   " cache_has_attachments INTEGER)")  # fmt: skip
+        db.execute(
+            "CREATE TABLE message (ROWID INTEGER PRIMARY KEY, date INTEGER, is_from_me INTEGER, handle_id"
+            " INTEGER, text TEXT, associated_message_type INTEGER, attributedBody BLOB, item_type INTEGER,"
+            " cache_has_attachments INTEGER)"
+        )
         db.executemany("INSERT INTO handle VALUES (?, ?)", [(n, f"+4477009{n:05d}") for n in range(1, 41)])
         db.executemany("INSERT INTO chat VALUES (?, ?)", [(n, f"+4477009{n:05d}") for n in range(1, 41)])
         db.executemany("INSERT INTO message VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", _imessage_rows(rng, count))
@@ -166,12 +176,16 @@ def sms_export(path: Path, count: int, seed: int = 0) -> Path:
             address, name, date = f"+4477009{contact:05d}", f"Contact {contact}", int(moment.timestamp() * 1000)
             kind, body = rng.choice(("1", "2")), quoteattr(_text(rng))
             if rng.random() < 0.05:
-                out.write(f'  <mms date="{date}" msg_box="{kind}" address="{address}" contact_name="{name}">\n'
-                          f'    <parts><part seq="0" ct="text/plain" text={body} /></parts>\n'
-                          f'    <addrs><addr address="{address}" type="137" charset="106" /></addrs>\n  </mms>\n')  # fmt: skip
+                out.write(
+                    f'  <mms date="{date}" msg_box="{kind}" address="{address}" contact_name="{name}">\n'
+                    f'    <parts><part seq="0" ct="text/plain" text={body} /></parts>\n'
+                    f'    <addrs><addr address="{address}" type="137" charset="106" /></addrs>\n  </mms>\n'
+                )
             else:
-                out.write(f'  <sms protocol="0" address="{address}" date="{date}" type="{kind}" subject="null" '
-                          f'body={body} contact_name="{name}" />\n')  # fmt: skip
+                out.write(
+                    f'  <sms protocol="0" address="{address}" date="{date}" type="{kind}" subject="null" '
+                    f'body={body} contact_name="{name}" />\n'
+                )
         out.write("</smses>\n")
     return path
 
@@ -183,16 +197,27 @@ def main() -> None:
     args = parser.parse_args()
     small = max(args.messages // 10, 1000)
     files = {
-        "telegram": (telegram_export(DATA / f"telegram-{args.messages}.json", args.messages),
-                     telegram_export(DATA / f"telegram-{small}.json", small)),
-        "telegram account": (telegram_export(DATA / f"telegram-account-{args.messages}.json", args.messages, chats=8),
-                             telegram_export(DATA / f"telegram-account-{small}.json", small, chats=8)),
-        "sms": (sms_export(DATA / f"sms-{args.messages}.xml", args.messages), sms_export(DATA / f"sms-{small}.xml", small)),
-        "messenger": (messenger_export(DATA / f"messenger-{args.messages}.json", args.messages),
-                      messenger_export(DATA / f"messenger-{small}.json", small)),
-        "imessage": (imessage_db(DATA / f"imessage-{args.messages}.db", args.messages),
-                     imessage_db(DATA / f"imessage-{small}.db", small)),
-    }  # fmt: skip
+        "telegram": (
+            telegram_export(DATA / f"telegram-{args.messages}.json", args.messages),
+            telegram_export(DATA / f"telegram-{small}.json", small),
+        ),
+        "telegram account": (
+            telegram_export(DATA / f"telegram-account-{args.messages}.json", args.messages, chats=8),
+            telegram_export(DATA / f"telegram-account-{small}.json", small, chats=8),
+        ),
+        "sms": (
+            sms_export(DATA / f"sms-{args.messages}.xml", args.messages),
+            sms_export(DATA / f"sms-{small}.xml", small),
+        ),
+        "messenger": (
+            messenger_export(DATA / f"messenger-{args.messages}.json", args.messages),
+            messenger_export(DATA / f"messenger-{small}.json", small),
+        ),
+        "imessage": (
+            imessage_db(DATA / f"imessage-{args.messages}.db", args.messages),
+            imessage_db(DATA / f"imessage-{small}.db", small),
+        ),
+    }
     peers = None if args.skip_peers else ensure_peers()
     print(f"\n{args.messages:,} messages per export (memory also at {small:,}); machine: {describe()}\n")
     print(f"{'parser':<26} {'MB':>6} {'seconds':>8} {'messages/s':>11} {'peak MB':>8} {'peak MB small':>14}")
@@ -207,9 +232,11 @@ def main() -> None:
                 print(f"{name:<26} failed: {result['error']}")
                 continue
             rows[name] = result
-            print(f"{name:<26} {big.stat().st_size / 1e6:>6.0f} {result['seconds']:>8.1f} "
-                  f"{result['messages'] / result['seconds']:>11,.0f} {result['peak_mb']:>8.0f} "
-                  f"{small_result.get('peak_mb', float('nan')):>14.0f}")  # fmt: skip
+            print(
+                f"{name:<26} {big.stat().st_size / 1e6:>6.0f} {result['seconds']:>8.1f} "
+                f"{result['messages'] / result['seconds']:>11,.0f} {result['peak_mb']:>8.0f} "
+                f"{small_result.get('peak_mb', float('nan')):>14.0f}"
+            )
     print(f"\n{'whole gptisyou import':<26} {'seconds':>8} {'messages/s':>11} {'peak MB':>8}")
     for source, (big, _) in files.items():
         result = whole_import(big)
@@ -226,8 +253,10 @@ def main() -> None:
     for source in ("telegram", "messenger"):
         ours, theirs = rows.get(f"gptisyou {source}"), rows.get(f"chat-miner {source}")
         if ours and theirs:
-            print(f"{source.capitalize()} throughput vs chat-miner: {theirs['seconds'] / ours['seconds']:.2f}x; "
-                  f"peak memory {ours['peak_mb']:.0f} MB against {theirs['peak_mb']:.0f} MB")  # fmt: skip
+            print(
+                f"{source.capitalize()} throughput vs chat-miner: {theirs['seconds'] / ours['seconds']:.2f}x; "
+                f"peak memory {ours['peak_mb']:.0f} MB against {theirs['peak_mb']:.0f} MB"
+            )
 
 
 if __name__ == "__main__":

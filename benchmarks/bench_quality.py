@@ -77,20 +77,28 @@ def _figures(metrics: dict) -> list[str]:
 
     held, fit = metrics["held_out"], metrics["fit"]
     lines = [
-        (f"held out: {held['first']} to {held['last']}, {held['days']} days, {held['conversations']} conversations, "
-        f"{held['persona_turns']} turns; {held['samples']} moments; replies up to {metrics['settings']['max_new_tokens']} tokens"),
-        (f"perplexity tuned / base: {fit['tuned']['perplexity']:.1f} / {fit['base']['perplexity']:.1f} = "
-        f"{fit['tuned']['perplexity'] / fit['base']['perplexity']:.2f}x; bits per byte "
-        f"{fit['tuned']['bits_per_byte']:.3f} / {fit['base']['bits_per_byte']:.3f}"),
-        (f"told apart from real: tuned {share(metrics['c2st']['tuned'])}, base {share(metrics['c2st']['base'])}"
-         f" (paired p = {metrics['c2st']['paired']['p']:.2g}); by style alone: tuned "
-         f"{share(metrics['c2st_style']['tuned'])}, base {share(metrics['c2st_style']['base'])}"),
+        (
+            f"held out: {held['first']} to {held['last']}, {held['days']} days, {held['conversations']} conversations, "
+            f"{held['persona_turns']} turns; {held['samples']} moments; replies up to {metrics['settings']['max_new_tokens']} tokens"
+        ),
+        (
+            f"perplexity tuned / base: {fit['tuned']['perplexity']:.1f} / {fit['base']['perplexity']:.1f} = "
+            f"{fit['tuned']['perplexity'] / fit['base']['perplexity']:.2f}x; bits per byte "
+            f"{fit['tuned']['bits_per_byte']:.3f} / {fit['base']['bits_per_byte']:.3f}"
+        ),
+        (
+            f"told apart from real: tuned {share(metrics['c2st']['tuned'])}, base {share(metrics['c2st']['base'])}"
+            f" (paired p = {metrics['c2st']['paired']['p']:.2g}); by style alone: tuned "
+            f"{share(metrics['c2st_style']['tuned'])}, base {share(metrics['c2st_style']['base'])}"
+        ),
         f"copies of 8+ words: tuned {share(metrics['memorisation']['tuned'])}",
-    ]  # fmt: skip
+    ]
     if attribution := metrics.get("attribution"):
-        lines.append(f"judge AUC {attribution['judge_auc']['value']:.2f}; attributed: tuned "
-                     f"{share(attribution['tuned'])}, base {share(attribution['base'])}, "
-                     f"real {share(attribution['real'])}")  # fmt: skip
+        lines.append(
+            f"judge AUC {attribution['judge_auc']['value']:.2f}; attributed: tuned "
+            f"{share(attribution['tuned'])}, base {share(attribution['base'])}, "
+            f"real {share(attribution['real'])}"
+        )
     if "first" in metrics["c2st"]:  # replies chosen among candidates: the kept one against the first sample
         c2st, style_only = metrics["c2st"], metrics["c2st_style"]
         lines.append(
@@ -101,9 +109,14 @@ def _figures(metrics: dict) -> list[str]:
         if attribution:
             lines.append(f"attributed: kept {share(attribution['tuned'])}, first {share(attribution['first'])}")
     style = metrics["style"]
-    lines.append("words / bubbles per reply: " + ", ".join(
-        f"{kind} {style[kind]['words']:.1f} / {style[kind]['bubbles']:.1f}" for kind in ("training", "real", "tuned", "base", "first") if kind in style
-    ))  # fmt: skip
+    lines.append(
+        "words / bubbles per reply: "
+        + ", ".join(
+            f"{kind} {style[kind]['words']:.1f} / {style[kind]['bubbles']:.1f}"
+            for kind in ("training", "real", "tuned", "base", "first")
+            if kind in style
+        )
+    )
     return lines
 
 

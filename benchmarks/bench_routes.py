@@ -40,20 +40,50 @@ def main() -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(args.model), "--chat_format", "chatml",
-         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--n_threads", str(os.cpu_count())],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(args.model),
+            "--chat_format",
+            "chatml",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "4096",
+            "--n_threads",
+            str(os.cpu_count()),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         url = f"http://127.0.0.1:{port}/v1"
         _wait_for(url, server)
         samples = ["--samples", str(args.samples)] if args.samples else []
         started = time.monotonic()
         done = subprocess.run(
-            [sys.executable, "-m", "gptisyou", "eval", "--as", persona, "--seed", "0", *samples,
-             "--route", f"endpoint:{args.model.stem}@{url}"],
-            env=environment, capture_output=True, text=True, check=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "gptisyou",
+                "eval",
+                "--as",
+                persona,
+                "--seed",
+                "0",
+                *samples,
+                "--route",
+                f"endpoint:{args.model.stem}@{url}",
+            ],
+            env=environment,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -55,8 +55,10 @@ def main() -> None:
         return
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU"
     autocast = autocast_dtype()
-    print(f"\nmachine: {describe()}, {device}, torch {torch.__version__}, bf16 autocast: {autocast is not None}; "
-          f"{args.steps} steps of {args.batch}x{args.length} tokens, half labelled\n")  # fmt: skip
+    print(
+        f"\nmachine: {describe()}, {device}, torch {torch.__version__}, bf16 autocast: {autocast is not None}; "
+        f"{args.steps} steps of {args.batch}x{args.length} tokens, half labelled\n"
+    )
     results = {}
     for variant, label in VARIANTS.items():
         child = [sys.executable, __file__, "--variant", variant, *_shared_arguments(args)]
@@ -73,10 +75,14 @@ def main() -> None:
     peak = matmul_peak_flops(default_device(), torch.bfloat16 if autocast else torch.float32) / 1e9
     size = 8192 if torch.cuda.is_available() else 2048
     ours = results["gptisyou"]
-    print(f"\ntarget: ≥ 3x the baseline's tokens/s on a 2-core CPU → {ours['tokens_per_s'] / results['baseline']['tokens_per_s']:.2f}x")  # fmt: skip
-    print(f"matmul peak ({'bf16' if autocast else 'fp32'} {size}²): {peak:.0f} GFLOP/s; "
-          f"MFU ≈ {ours['tokens_per_s'] * ours['flops_per_token'] / 1e9 / peak:.1%} "
-          f"(≈{ours['flops_per_token'] / 1e9:.2f} GFLOP per token)")  # fmt: skip
+    print(
+        f"\ntarget: ≥ 3x the baseline's tokens/s on a 2-core CPU → {ours['tokens_per_s'] / results['baseline']['tokens_per_s']:.2f}x"
+    )
+    print(
+        f"matmul peak ({'bf16' if autocast else 'fp32'} {size}²): {peak:.0f} GFLOP/s; "
+        f"MFU ≈ {ours['tokens_per_s'] * ours['flops_per_token'] / 1e9 / peak:.1%} "
+        f"(≈{ours['flops_per_token'] / 1e9:.2f} GFLOP per token)"
+    )
 
 
 def _shared_arguments(args) -> list[str]:
@@ -138,12 +144,24 @@ def _trainer_seconds(model, batches: list[dict]) -> float:
 
     with tempfile.TemporaryDirectory() as output:
         arguments = TrainingArguments(
-            output, max_steps=len(batches), per_device_train_batch_size=len(batches[0]["input_ids"]),
-            learning_rate=1e-4, report_to=[], save_strategy="no", logging_strategy="no", disable_tqdm=True,
-            use_cpu=not torch.cuda.is_available(), dataloader_num_workers=0,
-        )  # fmt: skip
-        Trainer(model=model, args=arguments, train_dataset=rows, data_collator=default_data_collator,
-                callbacks=[StepTimes()]).train()  # fmt: skip
+            output,
+            max_steps=len(batches),
+            per_device_train_batch_size=len(batches[0]["input_ids"]),
+            learning_rate=1e-4,
+            report_to=[],
+            save_strategy="no",
+            logging_strategy="no",
+            disable_tqdm=True,
+            use_cpu=not torch.cuda.is_available(),
+            dataloader_num_workers=0,
+        )
+        Trainer(
+            model=model,
+            args=arguments,
+            train_dataset=rows,
+            data_collator=default_data_collator,
+            callbacks=[StepTimes()],
+        ).train()
     return marks[-1] - marks[0]
 
 

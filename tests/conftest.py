@@ -65,17 +65,27 @@ def tiny_base(tmp_path_factory):
 
     words = ["<pad>", "<unk>", "<bos>", "Ann", "Bob", ":", "<eot>", *[f"w{i}" for i in range(40)]]
     backend = tokenizers.Tokenizer(tokenizers.models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))
-    backend.pre_tokenizer = tokenizers.pre_tokenizers.Sequence([
-        tokenizers.pre_tokenizers.WhitespaceSplit(),
-        tokenizers.pre_tokenizers.Split(tokenizers.Regex(r"<eot>|\w+|[^\w\s]"), "isolated"),
-    ])  # fmt: skip
+    backend.pre_tokenizer = tokenizers.pre_tokenizers.Sequence(
+        [
+            tokenizers.pre_tokenizers.WhitespaceSplit(),
+            tokenizers.pre_tokenizers.Split(tokenizers.Regex(r"<eot>|\w+|[^\w\s]"), "isolated"),
+        ]
+    )
     tokenizer = transformers.PreTrainedTokenizerFast(tokenizer_object=backend, pad_token="<pad>", unk_token="<unk>")
     torch.manual_seed(0)
     config = transformers.Gemma3TextConfig(
-        vocab_size=len(words), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
-        num_key_value_heads=1, head_dim=16, max_position_embeddings=256, pad_token_id=0, initializer_range=0.5,
+        vocab_size=len(words),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        head_dim=16,
+        max_position_embeddings=256,
+        pad_token_id=0,
+        initializer_range=0.5,
         query_pre_attn_scalar=16,  # as llama.cpp scales a small Gemma 3's attention: 1/sqrt(head_dim)
-    )  # fmt: skip
+    )
     directory = tmp_path_factory.mktemp("tiny-base")
     transformers.Gemma3ForCausalLM(config).save_pretrained(directory)
     tokenizer.save_pretrained(directory)
@@ -96,16 +106,19 @@ def tiny_llama_gguf(tiny_base, tmp_path_factory):
     path = tmp_path_factory.mktemp("tiny-gguf") / "tiny.gguf"
     writer = gguf.GGUFWriter(path, "gemma3")
     writer.add_name("tiny")
-    for add, value in ((writer.add_context_length, config.max_position_embeddings),
-                       (writer.add_embedding_length, config.hidden_size),
-                       (writer.add_block_count, config.num_hidden_layers),
-                       (writer.add_feed_forward_length, config.intermediate_size),
-                       (writer.add_head_count, config.num_attention_heads),
-                       (writer.add_head_count_kv, config.num_key_value_heads),
-                       (writer.add_key_length, config.head_dim), (writer.add_value_length, config.head_dim),
-                       (writer.add_layer_norm_rms_eps, config.rms_norm_eps),
-                       (writer.add_rope_freq_base, config.rope_parameters["full_attention"]["rope_theta"]),
-                       (writer.add_sliding_window, config.sliding_window)):  # fmt: skip
+    for add, value in (
+        (writer.add_context_length, config.max_position_embeddings),
+        (writer.add_embedding_length, config.hidden_size),
+        (writer.add_block_count, config.num_hidden_layers),
+        (writer.add_feed_forward_length, config.intermediate_size),
+        (writer.add_head_count, config.num_attention_heads),
+        (writer.add_head_count_kv, config.num_key_value_heads),
+        (writer.add_key_length, config.head_dim),
+        (writer.add_value_length, config.head_dim),
+        (writer.add_layer_norm_rms_eps, config.rms_norm_eps),
+        (writer.add_rope_freq_base, config.rope_parameters["full_attention"]["rope_theta"]),
+        (writer.add_sliding_window, config.sliding_window),
+    ):
         add(value)
     words = [word for word, _ in sorted(tokenizer.get_vocab().items(), key=lambda item: item[1])]
     writer.add_tokenizer_model("llama")

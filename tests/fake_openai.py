@@ -56,8 +56,15 @@ class FakeProvider:
                 return _error(code, "upload failed", "server_error")
             content = await file.read()
             file_id = provider.new_id("file")
-            provider.files[file_id] = {"id": file_id, "object": "file", "bytes": len(content), "filename": file.filename,
-                                       "purpose": purpose, "created_at": int(time.time()), "status": "processed"}  # fmt: skip
+            provider.files[file_id] = {
+                "id": file_id,
+                "object": "file",
+                "bytes": len(content),
+                "filename": file.filename,
+                "purpose": purpose,
+                "created_at": int(time.time()),
+                "status": "processed",
+            }
             provider.contents[file_id] = content
             return provider.files[file_id]
 
@@ -88,13 +95,23 @@ class FakeProvider:
             job_id = provider.new_id("ftjob")
             epochs = body.get("method", {}).get("supervised", {}).get("hyperparameters", {}).get("n_epochs", 3)
             provider.jobs[job_id] = {
-                "id": job_id, "object": "fine_tuning.job", "model": body["model"], "created_at": int(time.time()),
-                "status": "validating_files", "training_file": body["training_file"],
-                "validation_file": body.get("validation_file"), "fine_tuned_model": None, "finished_at": None,
-                "result_files": [], "trained_tokens": None, "error": None, "organization_id": "org-fake",
+                "id": job_id,
+                "object": "fine_tuning.job",
+                "model": body["model"],
+                "created_at": int(time.time()),
+                "status": "validating_files",
+                "training_file": body["training_file"],
+                "validation_file": body.get("validation_file"),
+                "fine_tuned_model": None,
+                "finished_at": None,
+                "result_files": [],
+                "trained_tokens": None,
+                "error": None,
+                "organization_id": "org-fake",
                 "hyperparameters": {"n_epochs": epochs, "batch_size": 1, "learning_rate_multiplier": 1.8},
-                "seed": 0, "suffix": body.get("suffix"),
-            }  # fmt: skip
+                "seed": 0,
+                "suffix": body.get("suffix"),
+            }
             provider.events[job_id] = []
             provider.event(job_id, "Validating training file")
             return provider.jobs[job_id]
@@ -145,18 +162,37 @@ class FakeProvider:
             words = provider.chat_reply.split(" ")
             words[1:] = [f" {word}" for word in words[1:]]
             if not body.get("stream"):
-                return {"id": "chatcmpl-fake", "object": "chat.completion", "created": 0, "model": body["model"],
-                        "choices": [{"index": 0, "message": {"role": "assistant", "content": "".join(words)},
-                                     "finish_reason": "stop"}]}  # fmt: skip
+                return {
+                    "id": "chatcmpl-fake",
+                    "object": "chat.completion",
+                    "created": 0,
+                    "model": body["model"],
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {"role": "assistant", "content": "".join(words)},
+                            "finish_reason": "stop",
+                        }
+                    ],
+                }
 
             def chunks():
                 for word in words:
-                    delta = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0,
-                             "model": body["model"], "choices": [{"index": 0, "delta": {"content": word},
-                                                                  "finish_reason": None}]}  # fmt: skip
+                    delta = {
+                        "id": "chatcmpl-fake",
+                        "object": "chat.completion.chunk",
+                        "created": 0,
+                        "model": body["model"],
+                        "choices": [{"index": 0, "delta": {"content": word}, "finish_reason": None}],
+                    }
                     yield f"data: {json.dumps(delta)}\n\n"
-                end = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0, "model": body["model"],
-                       "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}  # fmt: skip
+                end = {
+                    "id": "chatcmpl-fake",
+                    "object": "chat.completion.chunk",
+                    "created": 0,
+                    "model": body["model"],
+                    "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+                }
                 yield f"data: {json.dumps(end)}\n\ndata: [DONE]\n\n"
 
             return StreamingResponse(chunks(), media_type="text/event-stream")
@@ -164,9 +200,16 @@ class FakeProvider:
         return app
 
     def event(self, job_id: str, message: str) -> None:
-        self.events[job_id].append({"id": self.new_id("ftevent"), "object": "fine_tuning.job.event",
-                                    "created_at": int(time.time()), "level": "info", "message": message,
-                                    "type": "message"})  # fmt: skip
+        self.events[job_id].append(
+            {
+                "id": self.new_id("ftevent"),
+                "object": "fine_tuning.job.event",
+                "created_at": int(time.time()),
+                "level": "info",
+                "message": message,
+                "type": "message",
+            }
+        )
 
     def advance(self, job_id: str) -> None:
         job = self.jobs[job_id]
@@ -180,8 +223,11 @@ class FakeProvider:
         job["finished_at"] = int(time.time())
         if self.fail.get("job") == "failed":
             job["status"] = "failed"
-            job["error"] = {"code": "invalid_training_file", "message": "Training file has too few examples",
-                            "param": "training_file"}  # fmt: skip
+            job["error"] = {
+                "code": "invalid_training_file",
+                "message": "Training file has too few examples",
+                "param": "training_file",
+            }
             self.event(job_id, "Job failed: Training file has too few examples")
             return
         job["status"] = "succeeded"
@@ -189,8 +235,15 @@ class FakeProvider:
         job["fine_tuned_model"] = f"ft:{job['model']}:fake:{job['suffix']}:{job_id[-6:]}"
         self.models[job["fine_tuned_model"]] = _model(job["fine_tuned_model"], "user-fake")
         results = self.new_id("file")
-        self.files[results] = {"id": results, "object": "file", "bytes": len(RESULTS_CSV), "filename": "step_metrics.csv",
-                               "purpose": "fine-tune-results", "created_at": int(time.time()), "status": "processed"}  # fmt: skip
+        self.files[results] = {
+            "id": results,
+            "object": "file",
+            "bytes": len(RESULTS_CSV),
+            "filename": "step_metrics.csv",
+            "purpose": "fine-tune-results",
+            "created_at": int(time.time()),
+            "status": "processed",
+        }
         self.contents[results] = RESULTS_CSV.encode()
         job["result_files"] = [results]
         self.event(job_id, "The job has successfully completed")

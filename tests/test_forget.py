@@ -13,8 +13,14 @@ def full_workspace(workspace):
     """A workspace as commands leave it: the database, a run, an upload, a converted model, a redaction map, what
     two bridges remember."""
     Store.open(workspace).close()
-    for folder in ("runs/Ann/20260101-120000/adapter", "hosted/Ann/20260101-120000", "models/abc", "redaction",
-                   "bridges/Ann", "bridges/Bob"):  # fmt: skip
+    for folder in (
+        "runs/Ann/20260101-120000/adapter",
+        "hosted/Ann/20260101-120000",
+        "models/abc",
+        "redaction",
+        "bridges/Ann",
+        "bridges/Bob",
+    ):
         (workspace / folder).mkdir(parents=True)
     (workspace / "bridges/Ann/telegram.json").write_text('{"contexts": {"42": [["Alex", "hi"]]}}')
     (workspace / "bridges/Bob/discord.json").write_text("{}")

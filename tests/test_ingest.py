@@ -224,8 +224,11 @@ def test_an_export_of_many_chats_imports_each_in_one_transaction(store, tmp_path
 def test_a_message_forwarded_to_two_chats_without_ids_does_not_merge_them(store, tmp_path):
     forwarded = Message("Ann", datetime(2023, 3, 14, 9, 0), "look at this: a forwarded joke")
     with_bob = [forwarded, *_conversation(30, start=datetime(2023, 3, 14, 9, 1))]
-    with_cat = [Message("Cat", datetime(2023, 3, 13, 9, 0), "hello"), forwarded,
-                *(Message("Cat" if i % 2 else "Ann", datetime(2023, 3, 14, 10, i), f"other {i}") for i in range(30))]  # fmt: skip
+    with_cat = [
+        Message("Cat", datetime(2023, 3, 13, 9, 0), "hello"),
+        forwarded,
+        *(Message("Cat" if i % 2 else "Ann", datetime(2023, 3, 14, 10, i), f"other {i}") for i in range(30)),
+    ]
     first = ingest.import_file(store, _export(tmp_path, "WhatsApp Chat with Bob.txt", with_bob))
     second = ingest.import_file(store, _export(tmp_path, "WhatsApp Chat with Cat.txt", with_cat))
     assert (second.new_chat, second.messages_added) == (True, 32)

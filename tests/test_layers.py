@@ -45,8 +45,11 @@ def _imports(path: Path) -> set[str]:
 
 
 def test_every_part_of_the_package_has_a_layer():
-    parts = {path.stem if path.is_file() else path.name for path in PACKAGE.iterdir()
-             if path.suffix == ".py" or (path / "__init__.py").is_file()}  # fmt: skip
+    parts = {
+        path.stem if path.is_file() else path.name
+        for path in PACKAGE.iterdir()
+        if path.suffix == ".py" or (path / "__init__.py").is_file()
+    }
     assert parts <= set(RANK), f"give these a layer: {sorted(parts - set(RANK))}"
 
 

@@ -84,8 +84,10 @@ def test_auto_takes_llama_cpp_for_a_gguf_base_and_torch_otherwise(gguf_run, trai
 
 
 def test_the_commands_run_on_llama_cpp(run, gguf_run):
-    asked = {engine: run("ask", "--as", "Ann", "w3", "--engine", engine, "--temperature", "0")
-             for engine in ("llama.cpp", "torch")}  # fmt: skip
+    asked = {
+        engine: run("ask", "--as", "Ann", "w3", "--engine", engine, "--temperature", "0")
+        for engine in ("llama.cpp", "torch")
+    }
     assert asked["llama.cpp"].exit_code == 0, asked["llama.cpp"].stderr
     assert asked["llama.cpp"].stdout == asked["torch"].stdout
     assert asked["llama.cpp"].stdout.startswith("Bob: w3\nAnn: w")

@@ -31,8 +31,19 @@ def test_every_token_of_a_persona_reply_is_a_target_the_first_word_included(sent
     learned = [token for token, label in zip(ids, labels, strict=True) if label != IGNORE_INDEX]
     assert _names(sentencepiece_like, learned) == ["▁yeah", "▁sure", "<eot>"]
     assert _names(sentencepiece_like, ids) == [
-        "<bos>", "Sam", ":", "▁hi", "<eot>", "\n", "Robin", ":", "▁yeah", "▁sure", "<eot>", "\n",
-    ]  # fmt: skip
+        "<bos>",
+        "Sam",
+        ":",
+        "▁hi",
+        "<eot>",
+        "\n",
+        "Robin",
+        ":",
+        "▁yeah",
+        "▁sure",
+        "<eot>",
+        "\n",
+    ]
 
 
 def test_generation_sees_training_s_ids_up_to_the_reply(sentencepiece_like):

@@ -50,18 +50,25 @@ def test_a_run_without_an_adapter_says_so(workspace):
     assert run.persona == "Ann"
 
 
-@pytest.mark.parametrize(("field", "value", "message"), [
-    ("held_out_from", "last tuesday", "held_out_from is 'last tuesday', not a time"),
-    ("held_out_from", 42, "held_out_from is 42, not a time"),
-    ("reply_tokens", "lots", "reply_tokens is 'lots', not a positive whole number"),
-    ("reply_tokens", -3, "reply_tokens is -3, not a positive whole number"),
-    ("reply_tokens", True, "reply_tokens is True, not a positive whole number"),
-    ("train", None, "train is None, not the training settings with a persona"),
-    ("base_directory", ["x"], "base_directory is \\['x'\\], not a folder"),
-    ("held_out", "all", "held_out is 'all', not a list of \\[chat, start\\] conversations"),
-    ("held_out", 5, "held_out is 5, not a list of \\[chat, start\\] conversations"),
-    ("held_out", [[1, "yesterday"]], "held_out is \\[\\[1, 'yesterday'\\]\\], not a list of \\[chat, start\\] conversations"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("held_out_from", "last tuesday", "held_out_from is 'last tuesday', not a time"),
+        ("held_out_from", 42, "held_out_from is 42, not a time"),
+        ("reply_tokens", "lots", "reply_tokens is 'lots', not a positive whole number"),
+        ("reply_tokens", -3, "reply_tokens is -3, not a positive whole number"),
+        ("reply_tokens", True, "reply_tokens is True, not a positive whole number"),
+        ("train", None, "train is None, not the training settings with a persona"),
+        ("base_directory", ["x"], "base_directory is \\['x'\\], not a folder"),
+        ("held_out", "all", "held_out is 'all', not a list of \\[chat, start\\] conversations"),
+        ("held_out", 5, "held_out is 5, not a list of \\[chat, start\\] conversations"),
+        (
+            "held_out",
+            [[1, "yesterday"]],
+            "held_out is \\[\\[1, 'yesterday'\\]\\], not a list of \\[chat, start\\] conversations",
+        ),
+    ],
+)
 def test_a_hand_edited_record_of_the_data_is_one_line_naming_the_file_and_field(workspace, field, value, message):
     import json
 

@@ -114,8 +114,9 @@ def test_the_official_client_maps_errors(client):
 
 
 def test_fifty_concurrent_requests_are_each_answered_as_if_alone(client, url):
-    alone = {seed: client.chat.completions.create(model="ann", messages=ASK, seed=seed, max_tokens=8)
-             for seed in range(5)}  # fmt: skip
+    alone = {
+        seed: client.chat.completions.create(model="ann", messages=ASK, seed=seed, max_tokens=8) for seed in range(5)
+    }
 
     async def all_at_once():
         concurrent = openai.AsyncOpenAI(base_url=f"{url}/v1", api_key=KEY, max_retries=0, timeout=120)
@@ -250,8 +251,10 @@ class _Measured:
 
 def test_a_reply_is_as_long_as_the_persona_s_unless_the_request_says(tiny_base):
     with live_server(create_app(_Measured(), "ann", me="Bob", max_new_tokens=300, reply_tokens=45)) as url:
-        said = [_post(url, {"model": "ann", "messages": ASK} | extra).json()["choices"][0]["message"]["content"]
-                for extra in ({}, {"max_tokens": 200})]  # fmt: skip
+        said = [
+            _post(url, {"model": "ann", "messages": ASK} | extra).json()["choices"][0]["message"]["content"]
+            for extra in ({}, {"max_tokens": 200})
+        ]
     assert said == ["45", "200"]
 
 

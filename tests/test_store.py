@@ -18,13 +18,31 @@ def test_blank_workspace_gets_the_full_schema(workspace):
         foreign = {(row[2], row[3]) for row in store.db.execute("PRAGMA foreign_key_list(messages)")}
         applied = [name for (name,) in store.db.execute("SELECT name FROM _migrations ORDER BY rowid")]
     assert tables == {
-        "_migrations", "chats", "people", "imports", "messages", "remote_objects", "quiz_answers", "aliases",
+        "_migrations",
+        "chats",
+        "people",
+        "imports",
+        "messages",
+        "remote_objects",
+        "quiz_answers",
+        "aliases",
         "corrections",
-    }  # fmt: skip
+    }
     assert columns == [
-        "id", "chat_id", "sender_id", "ts", "text", "kind", "attachment", "edited", "words",
-        "content_hash", "ordinal", "import_id", "line",
-    ]  # fmt: skip
+        "id",
+        "chat_id",
+        "sender_id",
+        "ts",
+        "text",
+        "kind",
+        "attachment",
+        "edited",
+        "words",
+        "content_hash",
+        "ordinal",
+        "import_id",
+        "line",
+    ]
     assert indexes == {"messages_identity": 1}  # unique
     assert foreign == {("chats", "chat_id"), ("people", "sender_id"), ("imports", "import_id")}
     assert applied == [migration.__name__ for migration in MIGRATIONS]

@@ -99,8 +99,9 @@ def test_the_quiz_page_is_off_unless_asked_and_then_behind_the_key(browser, tiny
         assert len(store.quiz_answers(str(evaluated.directory))) == 1
 
 
-def test_the_portrait_page_is_off_unless_asked_behind_the_key_and_fetches_nothing_else(browser, tiny_base, workspace,
-                                                                                        tmp_path):  # fmt: skip
+def test_the_portrait_page_is_off_unless_asked_behind_the_key_and_fetches_nothing_else(
+    browser, tiny_base, workspace, tmp_path
+):
     from gptisyou.portrait import build, page
     from gptisyou.store.database import Store
     from tests.portrait.test_portrait import _import, _planted_topics
@@ -157,7 +158,11 @@ def test_a_reply_marked_not_them_on_the_page_is_stored_as_a_correction(browser, 
     with Store.open(workspace) as store:
         [correction] = store.corrections("Ann")
     assert (correction.context, correction.reply, correction.rewrite, correction.via) == (
-        (("Bob", "w3 w4"),), "w1 w2", "w9 w9", "web")  # fmt: skip
+        (("Bob", "w3 w4"),),
+        "w1 w2",
+        "w9 w9",
+        "web",
+    )
 
 
 def test_without_a_place_to_store_corrections_the_page_offers_none(browser, tiny_base):

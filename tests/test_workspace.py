@@ -56,8 +56,13 @@ def test_a_read_only_workspace_is_called_read_only(run, workspace, monkeypatch):
     real_access = os.access
     monkeypatch.setattr(os, "access", lambda path, mode: mode != os.W_OK and real_access(path, mode))
     result = run("chats")
-    assert (result.exit_code, result.stderr) == (2, (f"Error: {workspace}: the workspace is read-only; gptisyou "
-                                                    "writes to it (chmod u+w, or choose another with --workspace)\n"))  # fmt: skip
+    assert (result.exit_code, result.stderr) == (
+        2,
+        (
+            f"Error: {workspace}: the workspace is read-only; gptisyou "
+            "writes to it (chmod u+w, or choose another with --workspace)\n"
+        ),
+    )
 
 
 def test_two_writers_of_one_file_at_once_leave_one_whole_text(tmp_path):

@@ -35,14 +35,28 @@ class FakeTelegram:
 
     # --- what people do --------------------------------------------------------------------------------------
 
-    def says(self, user: int, text: str | None, chat: int | None = None, group: bool = False, mention: bool = False,
-             reply_to_bot: bool = False, sticker: bool = False) -> int:  # fmt: skip
+    def says(
+        self,
+        user: int,
+        text: str | None,
+        chat: int | None = None,
+        group: bool = False,
+        mention: bool = False,
+        reply_to_bot: bool = False,
+        sticker: bool = False,
+    ) -> int:
         """Queue a message from `user` (in their private chat, or a group `chat`); returns its update id."""
         chat = chat or user
-        message = {"message_id": self.next_message, "date": int(time.time()),
-                   "chat": {"id": chat, "type": "group" if group else "private",
-                            **({"title": "Friends"} if group else {"first_name": PEOPLE[user]})},
-                   "from": {"id": user, "is_bot": False, "first_name": PEOPLE[user]}}  # fmt: skip
+        message = {
+            "message_id": self.next_message,
+            "date": int(time.time()),
+            "chat": {
+                "id": chat,
+                "type": "group" if group else "private",
+                **({"title": "Friends"} if group else {"first_name": PEOPLE[user]}),
+            },
+            "from": {"id": user, "is_bot": False, "first_name": PEOPLE[user]},
+        }
         if text is not None:
             message["text"] = text
             if mention:
@@ -50,11 +64,23 @@ class FakeTelegram:
                 message["text"] = f"{at} {text}"
                 message["entities"] = [{"type": "mention", "offset": 0, "length": len(at)}]
         if sticker:
-            message["sticker"] = {"file_id": "s1", "file_unique_id": "u1", "type": "regular", "width": 512,
-                                  "height": 512, "is_animated": False, "is_video": False}  # fmt: skip
+            message["sticker"] = {
+                "file_id": "s1",
+                "file_unique_id": "u1",
+                "type": "regular",
+                "width": 512,
+                "height": 512,
+                "is_animated": False,
+                "is_video": False,
+            }
         if reply_to_bot:
-            message["reply_to_message"] = {"message_id": 1, "date": int(time.time()), "chat": message["chat"],
-                                           "from": self._bot(), "text": "earlier"}  # fmt: skip
+            message["reply_to_message"] = {
+                "message_id": 1,
+                "date": int(time.time()),
+                "chat": message["chat"],
+                "from": self._bot(),
+                "text": "earlier",
+            }
         with self.changed:
             update_id = self.next_update
             self.updates.append({"update_id": update_id, "message": message})
@@ -87,8 +113,15 @@ class FakeTelegram:
     # --- the API -------------------------------------------------------------------------------------------
 
     def _bot(self) -> dict:
-        return {"id": BOT_ID, "is_bot": True, "first_name": self.bot_name, "username": self.username,
-                "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}  # fmt: skip
+        return {
+            "id": BOT_ID,
+            "is_bot": True,
+            "first_name": self.bot_name,
+            "username": self.username,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
 
     def _answer(self, method: str, fields: dict):
         with self.changed:
@@ -107,12 +140,20 @@ class FakeTelegram:
                 self.refuse_sends -= 1
                 raise _ApiError(403, "Forbidden: bot was blocked by the user")
             with self.changed:
-                sent = {"chat_id": int(fields["chat_id"]), "text": fields["text"],
-                        **{key: fields[key] for key in fields if key not in ("chat_id", "text")}}  # fmt: skip
+                sent = {
+                    "chat_id": int(fields["chat_id"]),
+                    "text": fields["text"],
+                    **{key: fields[key] for key in fields if key not in ("chat_id", "text")},
+                }
                 self.sent.append(sent)
                 self.changed.notify_all()
-            return {"message_id": 10_000 + len(self.sent), "date": int(time.time()), "text": fields["text"],
-                    "chat": {"id": int(fields["chat_id"]), "type": "private"}, "from": self._bot()}  # fmt: skip
+            return {
+                "message_id": 10_000 + len(self.sent),
+                "date": int(time.time()),
+                "text": fields["text"],
+                "chat": {"id": int(fields["chat_id"]), "type": "private"},
+                "from": self._bot(),
+            }
         if method == "sendChatAction":
             self.actions.append(fields)
             return True

@@ -49,8 +49,9 @@ def test_a_damaged_state_file_is_one_line(tmp_path):
 def test_the_state_is_private_and_keeps_only_the_last_turns(tmp_path, loose_umask):
     async def scenario():
         state = BridgeState(tmp_path / "bridges" / "Sam" / "telegram.json")
-        bridge = Bridge("Sam", "Alex", ScriptedClone("yo"), Recorder(), Access(state, ["1"]),
-                        BridgeConfig(context_turns=3))  # fmt: skip
+        bridge = Bridge(
+            "Sam", "Alex", ScriptedClone("yo"), Recorder(), Access(state, ["1"]), BridgeConfig(context_turns=3)
+        )
         worker = asyncio.create_task(bridge.work())
         for text in ("one", "two", "three"):
             await bridge.receive(Incoming("1", "1", text))
@@ -71,12 +72,22 @@ def test_the_state_is_private_and_keeps_only_the_last_turns(tmp_path, loose_umas
 
 def test_pauses_between_bubbles_are_the_person_s_own_up_to_the_cap():
     start = datetime(2024, 1, 1, 12)
-    turns = (Turn("Sam", ("a", "b", "c"), start, start + timedelta(seconds=8), True),  # 4 s between bubbles
-             Turn("Alex", ("x", "y"), start, start + timedelta(seconds=60), True),  # someone else's
-             Turn("Sam", ("d",), start, start, True),  # one bubble: no gap
-             Turn("Sam", ("e", "f"), start, start + timedelta(seconds=1), True))  # fmt: skip
+    turns = (
+        Turn("Sam", ("a", "b", "c"), start, start + timedelta(seconds=8), True),  # 4 s between bubbles
+        Turn("Alex", ("x", "y"), start, start + timedelta(seconds=60), True),  # someone else's
+        Turn("Sam", ("d",), start, start, True),  # one bubble: no gap
+        Turn("Sam", ("e", "f"), start, start + timedelta(seconds=1), True),
+    )
     gaps = bubble_gaps([Session(1, turns)], "Sam")
     assert gaps == [4.0, 1.0]
-    bridge = Bridge("Sam", "Alex", ScriptedClone(), Recorder(), Access(BridgeState(None)), BridgeConfig(max_pause=3),
-                    gaps=gaps, rng=random.Random(0))  # fmt: skip
+    bridge = Bridge(
+        "Sam",
+        "Alex",
+        ScriptedClone(),
+        Recorder(),
+        Access(BridgeState(None)),
+        BridgeConfig(max_pause=3),
+        gaps=gaps,
+        rng=random.Random(0),
+    )
     assert {bridge._pause() for _ in range(50)} == {3.0, 1.0}

@@ -67,8 +67,9 @@ class Harness:
 
     async def says(self, name: str, text: str, channel=None, attachments=None) -> None:
         member = self.member(name)
-        await dpytest.message(text, channel=channel or await member.create_dm(), member=member,
-                              attachments=attachments)  # fmt: skip
+        await dpytest.message(
+            text, channel=channel or await member.create_dm(), member=member, attachments=attachments
+        )
 
     async def sent(self, count: int) -> list[str]:
         """The next `count` messages the bot sent, waiting for them."""

@@ -185,8 +185,24 @@ def _command(path: tuple[str, ...]):
 
 def test_there_are_all_the_commands_of_the_design():
     names = {" ".join(command) for command in _every_command()}
-    assert names >= {"import", "chats", "people", "show", "dataset", "validate", "train", "runs", "chat", "ask",
-                     "serve", "eval", "openai", "openai train", "forget", "demo"}  # fmt: skip
+    assert names >= {
+        "import",
+        "chats",
+        "people",
+        "show",
+        "dataset",
+        "validate",
+        "train",
+        "runs",
+        "chat",
+        "ask",
+        "serve",
+        "eval",
+        "openai",
+        "openai train",
+        "forget",
+        "demo",
+    }
 
 
 def test_internal_error_is_one_line_with_a_hint(monkeypatch, capsys):
@@ -274,8 +290,10 @@ def test_chats_remove_says_what_it_deletes_and_asks_first(run, workspace):
 
 def test_newlines_and_bidi_overrides_in_names_are_shown_escaped(run, tmp_path):
     path = tmp_path / "chat.csv"
-    path.write_text('author,date,body\n"Eve\u202egnp.exe",2024-01-01T10:00:00,hi\n"two\nlines",2024-01-01T10:01:00,yo\n',
-                    encoding="utf-8")  # fmt: skip
+    path.write_text(
+        'author,date,body\n"Eve\u202egnp.exe",2024-01-01T10:00:00,hi\n"two\nlines",2024-01-01T10:01:00,yo\n',
+        encoding="utf-8",
+    )
     assert run("import", path).exit_code == 0
     shown = run("people").stdout
     assert "Eve\\u202egnp.exe" in shown

@@ -184,8 +184,10 @@ def test_the_dataset_holds_out_what_train_holds_out_and_cuts_examples_as_asked(r
     from gptisyou.store.database import Store
 
     start = datetime(2023, 1, 1, 18, 0)  # sixty evenings: the held-out rule (5 evenings, 7 days) is far below a third
-    messages = [Message("Ann" if i % 2 == 0 else "Bob", start + timedelta(days=i // 6, minutes=10 * (i % 6)),
-                        f"message {i}") for i in range(360)]  # fmt: skip
+    messages = [
+        Message("Ann" if i % 2 == 0 else "Bob", start + timedelta(days=i // 6, minutes=10 * (i % 6)), f"message {i}")
+        for i in range(360)
+    ]
     path = tmp_path / "WhatsApp Chat with Bob.txt"
     whatsapp_writer.write_file(messages, path, whatsapp_writer.VARIANTS_BY_NAME["android-dmy-24h"])
     run("import", path)

@@ -40,10 +40,15 @@ def _without(blocked: set[str], *args: str, workspace) -> subprocess.CompletedPr
 
 @pytest.mark.parametrize(
     "args",
-    [("train", "--as", "Ann"), ("chat", "--as", "Ann"), ("ask", "--as", "Ann", "hi"), ("serve", "--as", "Ann"),
-     ("eval", "--as", "Ann")],
+    [
+        ("train", "--as", "Ann"),
+        ("chat", "--as", "Ann"),
+        ("ask", "--as", "Ann", "hi"),
+        ("serve", "--as", "Ann"),
+        ("eval", "--as", "Ann"),
+    ],
     ids=lambda args: args[0],
-)  # fmt: skip
+)
 def test_without_torch_each_heavy_command_names_the_train_extra(trained_looking, args):
     result = _without({"torch", "transformers", "peft", "accelerate"}, *args, workspace=trained_looking)
     assert result.returncode == 4, result.stderr
@@ -58,8 +63,16 @@ def test_without_llama_cpp_the_llama_engine_names_the_fast_extra(trained_looking
 
 
 def test_the_hosted_backend_needs_no_torch(trained_looking):
-    result = _without({"torch", "transformers", "peft", "accelerate"}, "ask", "--as", "Ann", "hi", "--backend",
-                      "openai", workspace=trained_looking)  # fmt: skip
+    result = _without(
+        {"torch", "transformers", "peft", "accelerate"},
+        "ask",
+        "--as",
+        "Ann",
+        "hi",
+        "--backend",
+        "openai",
+        workspace=trained_looking,
+    )
     assert result.returncode == 2, result.stderr
     assert result.stderr == "Error: no API key: set $OPENAI_API_KEY or pass --api-key\n"  # got past every import
 

@@ -7,10 +7,16 @@ import pytest
 
 def _telegram_chat(path, me: str, other: str, chat_id: int, day: int):
     messages = [
-        {"id": n, "type": "message", "date": f"2024-05-{day:02d}T10:{n:02d}:00", "from": sender, "from_id": sender,
-         "text": f"{sender} says {n}"}
+        {
+            "id": n,
+            "type": "message",
+            "date": f"2024-05-{day:02d}T10:{n:02d}:00",
+            "from": sender,
+            "from_id": sender,
+            "text": f"{sender} says {n}",
+        }
         for n, sender in enumerate([other, me] * 5)
-    ]  # fmt: skip
+    ]
     path.write_text(json.dumps({"name": other, "type": "personal_chat", "id": chat_id, "messages": messages}))
     return path
 

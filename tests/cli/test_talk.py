@@ -68,8 +68,9 @@ def test_ask_a_preset_and_a_question(run, trained):
 def test_ask_needs_exactly_one_question(run, trained):
     result = run("ask", "--as", "Ann")
     assert (result.exit_code, result.stderr.strip()) == (
-        2, "Error: give a QUESTION or a --preset (personality, topics, cold-reply), not both"
-    )  # fmt: skip
+        2,
+        "Error: give a QUESTION or a --preset (personality, topics, cold-reply), not both",
+    )
 
 
 def test_llama_cpp_is_refused_in_one_line_for_a_base_that_is_no_gguf(run, trained):
@@ -82,8 +83,9 @@ def test_llama_cpp_is_refused_in_one_line_for_a_base_that_is_no_gguf(run, traine
         pytest.skip("this llama-cpp-python has the AMX kernels that crash: refused before the base is looked at")
     result = run("ask", "--as", "Ann", "w3", "--engine", "llama.cpp")
     assert (result.exit_code, result.stderr.strip()) == (
-        2, f"Error: --engine llama.cpp runs a GGUF base; {trained.name} was trained on a model directory"
-    )  # fmt: skip
+        2,
+        f"Error: --engine llama.cpp runs a GGUF base; {trained.name} was trained on a model directory",
+    )
 
 
 def test_no_trained_model_is_one_line_exit_2(run, learnable_chat):
@@ -104,8 +106,9 @@ def serving(workspace, *options: str):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     command = [sys.executable, "-m", "gptisyou", "serve", "--as", "Ann", "--port", str(port), *options]
-    server = subprocess.Popen(command, env=os.environ | {"GPTISYOU_HOME": str(workspace)}, stderr=subprocess.PIPE,
-                              text=True)  # fmt: skip
+    server = subprocess.Popen(
+        command, env=os.environ | {"GPTISYOU_HOME": str(workspace)}, stderr=subprocess.PIPE, text=True
+    )
     stderr: list[str] = []
     try:
         client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="k", max_retries=0)

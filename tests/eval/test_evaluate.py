@@ -45,8 +45,9 @@ def test_every_metric_for_base_and_tuned_deterministically(store, trained):
     assert sample["context"][-1]["speaker"] == "Bob"
     assert set(sample) == {"context", "real", "tuned", "base"}
 
-    again = json.loads((evaluate_run(store, trained, EvalConfig(samples=6, max_new_tokens=8, seed=1))
-                        / "metrics.json").read_text())  # fmt: skip
+    again = json.loads(
+        (evaluate_run(store, trained, EvalConfig(samples=6, max_new_tokens=8, seed=1)) / "metrics.json").read_text()
+    )
     drop = {"seconds"}
     assert {k: v for k, v in again.items() if k not in drop} == {k: v for k, v in metrics.items() if k not in drop}
 

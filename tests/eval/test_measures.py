@@ -7,13 +7,34 @@ from hypothesis import strategies as st
 from gptisyou.eval.copying import CopyDetector, leaked_personal_data
 from gptisyou.eval.style import style_of
 
-CASUAL = ["lol ok 😂", "omg yesss", "haha same tbh", "nah im good lol", "wait what 😂😂", "ok ok fine lol",
-          "yesss finally", "lmao no way", "brb food", "haha ok cya", "ugh monday again lol", "sure thing 😂"]  # fmt: skip
-FORMAL = ["Good morning. Could you send me the report, please?", "Thank you, I will call you later.",
-          "Yes. The meeting is at ten o'clock.", "Please confirm the address.", "I agree. Let us proceed.",
-          "Certainly, I will take care of it.", "Have a pleasant evening.", "Understood. Talk tomorrow.",
-          "That sounds reasonable to me.", "I will be there at noon.", "Kind regards to your family.",
-          "Noted, thank you for letting me know."]  # fmt: skip
+CASUAL = [
+    "lol ok 😂",
+    "omg yesss",
+    "haha same tbh",
+    "nah im good lol",
+    "wait what 😂😂",
+    "ok ok fine lol",
+    "yesss finally",
+    "lmao no way",
+    "brb food",
+    "haha ok cya",
+    "ugh monday again lol",
+    "sure thing 😂",
+]
+FORMAL = [
+    "Good morning. Could you send me the report, please?",
+    "Thank you, I will call you later.",
+    "Yes. The meeting is at ten o'clock.",
+    "Please confirm the address.",
+    "I agree. Let us proceed.",
+    "Certainly, I will take care of it.",
+    "Have a pleasant evening.",
+    "Understood. Talk tomorrow.",
+    "That sounds reasonable to me.",
+    "I will be there at noon.",
+    "Kind regards to your family.",
+    "Noted, thank you for letting me know.",
+]
 
 
 def test_who_said_it_ranks_the_persona_above_the_others():
@@ -30,8 +51,11 @@ def test_who_said_it_ranks_the_persona_above_the_others():
 
 
 def test_a_planted_copy_is_found_and_common_short_phrases_are_not():
-    training = ["we should totally go to that little ramen place near the old station next week",
-                "see you tomorrow then", "ok"]  # fmt: skip
+    training = [
+        "we should totally go to that little ramen place near the old station next week",
+        "see you tomorrow then",
+        "ok",
+    ]
     detector = CopyDetector(training)
     planted = "honestly we should totally go to that little ramen place near the old station!!"
     assert detector.copies(planted)

@@ -11,10 +11,14 @@ from gptisyou.store.runs import Run
 from tests.conftest import fake_trained_run
 
 SAMPLES = [
-    {"context": [{"speaker": "Bob", "text": f"call me on +44 7911 123456 ({i})"}], "real": f"real {i}",
-     "tuned": f"clone {i}", "base": f"base {i}"}
+    {
+        "context": [{"speaker": "Bob", "text": f"call me on +44 7911 123456 ({i})"}],
+        "real": f"real {i}",
+        "tuned": f"clone {i}",
+        "base": f"base {i}",
+    }
     for i in range(6)
-] + [{"context": [{"speaker": "Bob", "text": "same"}], "real": "same", "tuned": "same", "base": "x"}]  # fmt: skip
+] + [{"context": [{"speaker": "Bob", "text": "same"}], "real": "same", "tuned": "same", "base": "x"}]
 
 
 @pytest.fixture
@@ -55,8 +59,14 @@ def test_the_quiz_needs_an_evaluation_first(run, evaluated):
 
 
 def test_a_speaker_known_only_by_a_number_or_address_is_hidden_too(workspace):
-    samples = [{"context": [{"speaker": "+1 555 010 9999", "text": "hi"}, {"speaker": "ann@example.com", "text": "yo"}],
-                "real": "real", "tuned": "clone", "base": "base"}]  # fmt: skip
+    samples = [
+        {
+            "context": [{"speaker": "+1 555 010 9999", "text": "hi"}, {"speaker": "ann@example.com", "text": "yo"}],
+            "real": "real",
+            "tuned": "clone",
+            "base": "base",
+        }
+    ]
     [question] = quiz.questions(fake_trained_run(workspace, samples=samples))
     assert [speaker for speaker, _ in question.context] == ["[PHONE_1]", "[EMAIL_1]"]
 
@@ -95,8 +105,11 @@ def test_web_answers_stored_before_tokens_no_longer_count(workspace, evaluated):
         store.db.execute("DELETE FROM _migrations WHERE name = '_counted_quiz_answers'")
         store.db.execute("ALTER TABLE quiz_answers DROP COLUMN counted")
         for via in ("web", "web", "terminal"):
-            store.db.execute("INSERT INTO quiz_answers (run, question, picked_real, via, answered_at) "
-                             "VALUES (?, 0, 1, ?, '2026-11-01')", (str(evaluated.directory), via))  # fmt: skip
+            store.db.execute(
+                "INSERT INTO quiz_answers (run, question, picked_real, via, answered_at) "
+                "VALUES (?, 0, 1, ?, '2026-11-01')",
+                (str(evaluated.directory), via),
+            )
     with database.Store.open(workspace) as store:
         assert store.quiz_answers(str(evaluated.directory)) == [True]  # the terminal's
 
@@ -129,7 +142,9 @@ def test_the_quiz_api_refuses_forged_and_hurried_answers_over_http(evaluated, wo
         assert call(f"{url}/api/quiz", {"number": 0, "picked": 1})[0] == 400  # the old form: no token
         assert call(f"{url}/api/quiz", {"token": tokens[0], "picked": 1})[0] == 200
         status, body = call(f"{url}/api/quiz", {"token": tokens[0], "picked": 1})
-        assert (status, body["error"]["message"]) == (400, ("this question was answered already, or never shown: "
-                                                            "ask for the next one"))  # fmt: skip
+        assert (status, body["error"]["message"]) == (
+            400,
+            ("this question was answered already, or never shown: ask for the next one"),
+        )
         assert call(f"{url}/api/quiz", {"token": tokens[1], "picked": 0})[0] == 200
         assert call(f"{url}/api/quiz", {"token": tokens[2], "picked": 0})[0] == 429

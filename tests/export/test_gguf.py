@@ -27,8 +27,11 @@ def tiny_gguf(tiny_base, tmp_path):
             continue
         weights = tensor.float().numpy()
         if name == "blk.0.attn_q.weight":
-            writer.add_tensor(name, gguf.quants.quantize(weights, gguf.GGMLQuantizationType.Q8_0),
-                              raw_dtype=gguf.GGMLQuantizationType.Q8_0)  # fmt: skip
+            writer.add_tensor(
+                name,
+                gguf.quants.quantize(weights, gguf.GGMLQuantizationType.Q8_0),
+                raw_dtype=gguf.GGMLQuantizationType.Q8_0,
+            )
         else:
             writer.add_tensor(name, weights)
     writer.write_header_to_file()
@@ -187,8 +190,11 @@ def test_export_to_gguf_ollama_and_lora_gguf_from_the_cli(tiny_gguf, trained, wo
 
     config = Run(trained).config()
     _gguf_run(tiny_gguf, trained, tmp_path)
-    for target, out in (("gguf", tmp_path / "ann.gguf"), ("lora-gguf", tmp_path / "ann-lora.gguf"),
-                        ("ollama", tmp_path / "ann-ollama")):  # fmt: skip
+    for target, out in (
+        ("gguf", tmp_path / "ann.gguf"),
+        ("lora-gguf", tmp_path / "ann-lora.gguf"),
+        ("ollama", tmp_path / "ann-ollama"),
+    ):
         result = run("export", "--as", "Ann", "--to", target, "-o", out)
         assert result.exit_code == 0, result.output
     assert gguf.GGUFReader(tmp_path / "ann.gguf").fields["general.name"].contents() == "tiny"
@@ -225,8 +231,9 @@ def test_export_never_overwrites_what_it_did_not_make(tiny_gguf, trained, worksp
 
 
 @pytest.mark.parametrize("target", ["gguf", "ollama"])
-def test_an_export_that_fails_midway_leaves_nothing_and_a_rerun_works(tiny_gguf, trained, workspace, run, tmp_path,
-                                                                      monkeypatch, target):  # fmt: skip
+def test_an_export_that_fails_midway_leaves_nothing_and_a_rerun_works(
+    tiny_gguf, trained, workspace, run, tmp_path, monkeypatch, target
+):
     import errno
 
     from gptisyou.engine import gguf_file
@@ -275,8 +282,9 @@ def test_the_real_clone_s_f16_gguf_continues_as_the_torch_model(converted, learn
     from gptisyou.train.local import TrainConfig, train
 
     _, prepared = converted
-    config = TrainConfig("Ann", base=str(prepared.directory), max_steps=2, batch_tokens=256, max_tokens=128,
-                         learning_rate=1e-3)  # fmt: skip
+    config = TrainConfig(
+        "Ann", base=str(prepared.directory), max_steps=2, batch_tokens=256, max_tokens=128, learning_rate=1e-3
+    )
     run = Run(train(learnable_chat, workspace, config))
     gguf_file.merged(source_gguf(prepared.directory), run.adapter, tmp_path / "ann.gguf", quant="f16")
     tuned, tokenizer = load_tuned(run, torch.device("cpu"), torch.float32)

@@ -59,8 +59,9 @@ def endpoint(provider, monkeypatch):
 
 
 def ask(*options: str, input: str | None = None):
-    return CliRunner().invoke(cli, ["ask", "--as", "Ann", "--backend", "endpoint", *options], input=input,
-                              catch_exceptions=False)  # fmt: skip
+    return CliRunner().invoke(
+        cli, ["ask", "--as", "Ann", "--backend", "endpoint", *options], input=input, catch_exceptions=False
+    )
 
 
 def test_the_endpoint_is_told_how_the_person_writes_their_closest_real_replies_and_the_conversation(
@@ -119,8 +120,16 @@ def test_an_endpoint_elsewhere_is_sent_pseudonyms_and_the_reply_gets_the_real_da
 ):
     monkeypatch.setattr("gptisyou.hosted.prompted.on_this_machine", lambda url: False)
     provider.chat_reply = "it is [PHONE_1] i think"
-    result = ask("--base-url", endpoint, "--model", "llama3", "--api-key-env", "ENDPOINT_KEY", "--yes",
-                 "what was your number again? +44 7911 123456")  # fmt: skip
+    result = ask(
+        "--base-url",
+        endpoint,
+        "--model",
+        "llama3",
+        "--api-key-env",
+        "ENDPOINT_KEY",
+        "--yes",
+        "what was your number again? +44 7911 123456",
+    )
     assert result.exit_code == 0, result.output
     sent = json.dumps(provider.chats[0], ensure_ascii=False)
     assert "7911" not in sent

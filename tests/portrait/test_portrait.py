@@ -52,10 +52,21 @@ def test_every_statistic_of_a_chat_known_by_hand(workspace, tmp_path):
     assert facts["with"] == "Bob"
     assert facts["conversations"] == 2
     assert ann["glance"] == {
-        "messages": 4, "share_of_messages": 0.667, "words": 8, "first": "2024-01-01", "last": "2024-01-02",
-        "conversations": 2, "opened": 1, "opened_share": 0.5, "closed_share": 1.0, "median_reply_minutes": 20.0,
-        "median_turn_words": 2, "mean_bubbles_per_turn": 1.333, "emoji_per_100_messages": 0.0, "media_share": 0.0,
-    }  # fmt: skip
+        "messages": 4,
+        "share_of_messages": 0.667,
+        "words": 8,
+        "first": "2024-01-01",
+        "last": "2024-01-02",
+        "conversations": 2,
+        "opened": 1,
+        "opened_share": 0.5,
+        "closed_share": 1.0,
+        "median_reply_minutes": 20.0,
+        "median_turn_words": 2,
+        "mean_bubbles_per_turn": 1.333,
+        "emoji_per_100_messages": 0.0,
+        "media_share": 0.0,
+    }
     assert (bob["glance"]["messages"], bob["glance"]["median_reply_minutes"], bob["glance"]["opened_share"]) == (
         2,
         4.0,
@@ -193,8 +204,12 @@ def test_topics_recover_four_planted_topics_with_phrase_labels_over_days(workspa
 
 def test_a_group_chat_and_a_one_sided_chat(workspace, tmp_path):
     start = datetime(2024, 2, 1, 10)
-    group = [Message(("Ann", "Bob", "Cy")[i % 3], start + timedelta(minutes=i), f"line {i} from {('Ann', 'Bob', 'Cy')[i % 3]}")
-             for i in range(60)]  # fmt: skip
+    group = [
+        Message(
+            ("Ann", "Bob", "Cy")[i % 3], start + timedelta(minutes=i), f"line {i} from {('Ann', 'Bob', 'Cy')[i % 3]}"
+        )
+        for i in range(60)
+    ]
     with _import(workspace, tmp_path, group, "WhatsApp Chat with Trip.txt") as store:
         facts = portrait(store, "Cy", with_name="Ann")
         assert set(facts["people"]) == {"Cy", "Ann"}
@@ -268,9 +283,11 @@ def test_redact_hides_numbers_and_third_parties_in_every_quote(workspace, tmp_pa
     start = datetime(2024, 3, 1, 9)
     messages = []
     for day in range(30):
-        messages += [Message("Bob", start + timedelta(days=day), f"call Dave Okafor on +44 7911 123456 about dinner {day}"),
-                     Message("Ann", start + timedelta(days=day, minutes=1), f"ok Dave Okafor dinner {day}"),
-                     Message("Dave Okafor", start + timedelta(days=day, minutes=2), "hi all")]  # fmt: skip
+        messages += [
+            Message("Bob", start + timedelta(days=day), f"call Dave Okafor on +44 7911 123456 about dinner {day}"),
+            Message("Ann", start + timedelta(days=day, minutes=1), f"ok Dave Okafor dinner {day}"),
+            Message("Dave Okafor", start + timedelta(days=day, minutes=2), "hi all"),
+        ]
     with _import(workspace, tmp_path, messages, "WhatsApp Chat with Trip.txt") as store:
         facts = portrait(store, "Ann", with_name="Bob", redact=True)
     dumped = json.dumps(facts, ensure_ascii=False)
@@ -291,8 +308,15 @@ def test_an_unknown_person_is_a_one_line_error(run, workspace, tmp_path, persona
 def test_the_clone_beside_the_person_says_the_largest_differences(workspace, tmp_path):
     from tests.conftest import fake_trained_run
 
-    samples = [{"context": [], "real": f"haha yes {n} 😀", "tuned": f"Well, I think that on day {n} we might have "
-                "gone to the market together, do you remember it?", "base": f"Hello {n}."} for n in range(12)]  # fmt: skip
+    samples = [
+        {
+            "context": [],
+            "real": f"haha yes {n} 😀",
+            "tuned": f"Well, I think that on day {n} we might have gone to the market together, do you remember it?",
+            "base": f"Hello {n}.",
+        }
+        for n in range(12)
+    ]
     with _import(workspace, tmp_path, _by_hand()) as store:
         fake_trained_run(workspace, "Ann", samples)
         facts = portrait(store, "Ann")

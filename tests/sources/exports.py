@@ -10,8 +10,10 @@ def sms_backup(path: Path, records: list[dict | str], count: int | None = None) 
     """An SMS Backup & Restore file of `<sms>` records: each dict holds its attributes (address, date, type, body);
     an attribute value is written as given, so a test can put character references in it. A string is written
     as it is (an `<mms>` element, say: see `mms`)."""
-    lines = ["<?xml version='1.0' encoding='UTF-8' standalone='yes' ?>",
-             f"<smses count=\"{len(records) if count is None else count}\">"]  # fmt: skip
+    lines = [
+        "<?xml version='1.0' encoding='UTF-8' standalone='yes' ?>",
+        f'<smses count="{len(records) if count is None else count}">',
+    ]
     for record in records:
         if isinstance(record, str):
             lines.append("  " + record)
@@ -29,8 +31,10 @@ def mms(
     """An `<mms>` element: `parts` as `<part>` attributes (ct, text, cl, name), the sender as `<addr type="137">`."""
     attributes = {"date": date, "msg_box": msg_box, "address": address, "contact_name": contact_name, "m_type": 132}
     head = " ".join(f"{name}={_attribute(value)}" for name, value in attributes.items())
-    written = "".join("<part " + " ".join(f"{k}={_attribute(v)}" for k, v in {"seq": n, **part}.items()) + " />"
-                      for n, part in enumerate([{"ct": "application/smil", "text": "<smil/>"}, *parts], start=-1))  # fmt: skip
+    written = "".join(
+        "<part " + " ".join(f"{k}={_attribute(v)}" for k, v in {"seq": n, **part}.items()) + " />"
+        for n, part in enumerate([{"ct": "application/smil", "text": "<smil/>"}, *parts], start=-1)
+    )
     addresses = [
         *([(sender, 137)] if sender else []),
         *((number, 151) for number in address.split("~") if number != sender),
@@ -46,22 +50,41 @@ def _attribute(value) -> str:
 
 
 def telegram_chat(path: Path, messages: list[dict], chat_id: int | None = 4242, name: str = "Ann") -> Path:
-    chat = {"name": name, "type": "personal_chat", **({"id": chat_id} if chat_id is not None else {}),
-            "messages": messages}  # fmt: skip
+    chat = {
+        "name": name,
+        "type": "personal_chat",
+        **({"id": chat_id} if chat_id is not None else {}),
+        "messages": messages,
+    }
     path.write_text(json.dumps(chat, ensure_ascii=False, indent=1), encoding="utf-8")
     return path
 
 
 def telegram_message(number: int, sender: str, text, date: str = "2024-01-05T10:00:00", **fields) -> dict:
-    return {"id": number, "type": "message", "date": date, "date_unixtime": "1704448800", "from": sender,
-            "from_id": f"user{abs(hash(sender)) % 1000}", "text": text, **fields}  # fmt: skip
+    return {
+        "id": number,
+        "type": "message",
+        "date": date,
+        "date_unixtime": "1704448800",
+        "from": sender,
+        "from_id": f"user{abs(hash(sender)) % 1000}",
+        "text": text,
+        **fields,
+    }
 
 
-def slack_export(path: Path, days: dict[str, list], users: list[dict] | None = None,
-                 channels: list[dict] | None = None) -> Path:  # fmt: skip
+def slack_export(
+    path: Path, days: dict[str, list], users: list[dict] | None = None, channels: list[dict] | None = None
+) -> Path:
     """A Slack export zip: `days` maps `folder/2024-01-05.json` to that day file's entries."""
-    users = users if users is not None else [{"id": "U1", "name": "ann", "profile": {"display_name": "Ann"}},
-                                             {"id": "U2", "name": "bob", "profile": {"display_name": "Bob"}}]  # fmt: skip
+    users = (
+        users
+        if users is not None
+        else [
+            {"id": "U1", "name": "ann", "profile": {"display_name": "Ann"}},
+            {"id": "U2", "name": "bob", "profile": {"display_name": "Bob"}},
+        ]
+    )
     folders = sorted({name.split("/")[0] for name in days})
     channels = channels if channels is not None else [{"id": f"C{i}", "name": f} for i, f in enumerate(folders)]
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -93,35 +116,79 @@ def imessage_db(path: Path, messages: list[dict], handles: dict[int, str] | None
         db.execute("CREATE TABLE handle (ROWID INTEGER PRIMARY KEY, id TEXT)")
         db.execute("CREATE TABLE chat (ROWID INTEGER PRIMARY KEY, chat_identifier TEXT)")
         db.execute("CREATE TABLE chat_message_join (chat_id INTEGER, message_id INTEGER)")
-        db.execute("CREATE TABLE message (ROWID INTEGER PRIMARY KEY, date INTEGER, is_from_me INTEGER, handle_id"
-                   " INTEGER, text TEXT, associated_message_type INTEGER, attributedBody BLOB, item_type INTEGER,"
-                   " cache_has_attachments INTEGER)")  # fmt: skip
+        db.execute(
+            "CREATE TABLE message (ROWID INTEGER PRIMARY KEY, date INTEGER, is_from_me INTEGER, handle_id"
+            " INTEGER, text TEXT, associated_message_type INTEGER, attributedBody BLOB, item_type INTEGER,"
+            " cache_has_attachments INTEGER)"
+        )
         db.executemany("INSERT INTO handle VALUES (?, ?)", handles.items())
         db.execute("INSERT INTO chat VALUES (1, ?)", (next(iter(handles.values()), "chat"),))
         for rowid, message in enumerate(messages, start=1):
-            row = {"date": 700_000_000_000_000_000 + rowid * 60_000_000_000, "is_from_me": 0, "handle_id": 1,
-                   "text": None, "associated_message_type": 0, "attributedBody": None, "item_type": 0,
-                   "cache_has_attachments": 0, **message}  # fmt: skip
-            db.execute(f"INSERT INTO message (ROWID, {', '.join(row)}) VALUES (?, {', '.join('?' * len(row))})",
-                       (rowid, *row.values()))  # fmt: skip
+            row = {
+                "date": 700_000_000_000_000_000 + rowid * 60_000_000_000,
+                "is_from_me": 0,
+                "handle_id": 1,
+                "text": None,
+                "associated_message_type": 0,
+                "attributedBody": None,
+                "item_type": 0,
+                "cache_has_attachments": 0,
+                **message,
+            }
+            db.execute(
+                f"INSERT INTO message (ROWID, {', '.join(row)}) VALUES (?, {', '.join('?' * len(row))})",
+                (rowid, *row.values()),
+            )
             db.execute("INSERT INTO chat_message_join VALUES (1, ?)", (rowid,))
     return path
 
 
-def discord_channel(path: Path, messages: list[dict], guild: str = "Direct Messages", channel: str = "Ann",
-                    channel_id: str | None = "1064990764406419508") -> Path:  # fmt: skip
+def discord_channel(
+    path: Path,
+    messages: list[dict],
+    guild: str = "Direct Messages",
+    channel: str = "Ann",
+    channel_id: str | None = "1064990764406419508",
+) -> Path:
     """A DiscordChatExporter JSON file of one channel (`guild` "Direct Messages" for a DM or group DM)."""
-    export = {"guild": {"id": "0", "name": guild, "iconUrl": ""},
-              "channel": {"type": "DirectGroupTextChat", "name": channel, **({"id": channel_id} if channel_id else {})},
-              "dateRange": {"after": None, "before": None}, "messages": messages, "messageCount": len(messages)}  # fmt: skip
+    export = {
+        "guild": {"id": "0", "name": guild, "iconUrl": ""},
+        "channel": {"type": "DirectGroupTextChat", "name": channel, **({"id": channel_id} if channel_id else {})},
+        "dateRange": {"after": None, "before": None},
+        "messages": messages,
+        "messageCount": len(messages),
+    }
     path.write_text(json.dumps(export, ensure_ascii=False, indent=2), encoding="utf-8")
     return path
 
 
-def discord_message(number: int, author: str, content: str = "", kind: str = "Default", nickname: str | None = None,
-                    timestamp: str = "2020-07-18T17:52:00+00:00", **fields) -> dict:  # fmt: skip
-    return {"id": str(1000 + number), "type": kind, "timestamp": timestamp, "timestampEdited": None,
-            "isPinned": False, "content": content,
-            "author": {"id": str(abs(hash(author)) % 10_000), "name": author, "discriminator": "0000",
-                       "nickname": nickname or author, "isBot": False},
-            "attachments": [], "embeds": [], "stickers": [], "reactions": [], "mentions": [], **fields}  # fmt: skip
+def discord_message(
+    number: int,
+    author: str,
+    content: str = "",
+    kind: str = "Default",
+    nickname: str | None = None,
+    timestamp: str = "2020-07-18T17:52:00+00:00",
+    **fields,
+) -> dict:
+    return {
+        "id": str(1000 + number),
+        "type": kind,
+        "timestamp": timestamp,
+        "timestampEdited": None,
+        "isPinned": False,
+        "content": content,
+        "author": {
+            "id": str(abs(hash(author)) % 10_000),
+            "name": author,
+            "discriminator": "0000",
+            "nickname": nickname or author,
+            "isBot": False,
+        },
+        "attachments": [],
+        "embeds": [],
+        "stickers": [],
+        "reactions": [],
+        "mentions": [],
+        **fields,
+    }

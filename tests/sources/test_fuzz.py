@@ -30,11 +30,16 @@ EXAMPLES = settings(
 
 # what a field may hold instead of what it should
 ODD_VALUES = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.integers(min_value=10**20, max_value=10**40),
-    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=12),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(min_value=10**20, max_value=10**40),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12),
     st.sampled_from(["", "nan", "9999-12-31T23:59:59+14:00", "0000-00-00", "\ud83d", "-1", "1e300", "{{", "\u202e"]),
-    st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
-)  # fmt: skip
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
 
 
 @contextmanager
@@ -44,8 +49,10 @@ def _workspace():
 
 
 def _counts(store: Store) -> tuple[int, ...]:
-    return tuple(store.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-                 for table in ("chats", "people", "imports", "messages"))  # fmt: skip
+    return tuple(
+        store.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+        for table in ("chats", "people", "imports", "messages")
+    )
 
 
 def _imports_or_refuses(store: Store, path: Path) -> None:
@@ -82,31 +89,60 @@ PATHS = st.lists(st.integers(min_value=0, max_value=50), min_size=1, max_size=6)
 
 
 def _telegram() -> dict:
-    return {"name": "Ann", "type": "personal_chat", "id": 42, "messages": [
-        exports.telegram_message(1, "Ann", "hi"),
-        exports.telegram_message(2, "Me", ["see ", {"type": "link", "text": "x.org"}], edited="2024-01-05T10:05:00"),
-        {**exports.telegram_message(3, "Ann", ""), "photo": "photos/1.jpg"},
-        {"id": 4, "type": "service", "date": "2024-01-05T10:10:00", "actor": "Ann", "action": "pin_message"},
-        {**exports.telegram_message(5, "Me", ""), "poll": {"question": "q?", "answers": [{"text": "a"}]}},
-    ]}  # fmt: skip
+    return {
+        "name": "Ann",
+        "type": "personal_chat",
+        "id": 42,
+        "messages": [
+            exports.telegram_message(1, "Ann", "hi"),
+            exports.telegram_message(
+                2, "Me", ["see ", {"type": "link", "text": "x.org"}], edited="2024-01-05T10:05:00"
+            ),
+            {**exports.telegram_message(3, "Ann", ""), "photo": "photos/1.jpg"},
+            {"id": 4, "type": "service", "date": "2024-01-05T10:10:00", "actor": "Ann", "action": "pin_message"},
+            {**exports.telegram_message(5, "Me", ""), "poll": {"question": "q?", "answers": [{"text": "a"}]}},
+        ],
+    }
 
 
 def _messenger() -> dict:
-    return {"participants": [{"name": "Ann"}, {"name": "Bob"}], "thread_path": "inbox/ann_1", "title": "Ann",
-            "messages": [{"sender_name": "Ann", "timestamp_ms": 1704448800000, "content": "hi"},
-                         {"sender_name": "Bob", "timestamp_ms": 1704448860000, "photos": [{"uri": "p/1.jpg"}]},
-                         {"sender_name": "Ann", "timestamp_ms": 1704448920000, "share": {"link": "x.org"}},
-                         {"sender_name": "Bob", "timestamp_ms": 1704448980000, "content": "yo", "is_unsent": False}]}  # fmt: skip
+    return {
+        "participants": [{"name": "Ann"}, {"name": "Bob"}],
+        "thread_path": "inbox/ann_1",
+        "title": "Ann",
+        "messages": [
+            {"sender_name": "Ann", "timestamp_ms": 1704448800000, "content": "hi"},
+            {"sender_name": "Bob", "timestamp_ms": 1704448860000, "photos": [{"uri": "p/1.jpg"}]},
+            {"sender_name": "Ann", "timestamp_ms": 1704448920000, "share": {"link": "x.org"}},
+            {"sender_name": "Bob", "timestamp_ms": 1704448980000, "content": "yo", "is_unsent": False},
+        ],
+    }
 
 
 def _discord() -> dict:
     author = {"id": "5", "name": "ann", "nickname": "Ann"}
-    return {"guild": {"id": "1", "name": "Direct Messages"}, "channel": {"id": "9", "name": "ann"},
-            "messages": [{"id": "1", "type": "Default", "timestamp": "2024-01-05T10:00:00+00:00", "content": "hi",
-                          "author": author},
-                         {"id": "2", "type": "Reply", "timestamp": "2024-01-05T10:01:00+00:00", "content": "",
-                          "author": {"id": "6", "name": "bob"}, "attachments": [{"fileName": "a.png"}],
-                          "timestampEdited": "2024-01-05T10:02:00+00:00"}]}  # fmt: skip
+    return {
+        "guild": {"id": "1", "name": "Direct Messages"},
+        "channel": {"id": "9", "name": "ann"},
+        "messages": [
+            {
+                "id": "1",
+                "type": "Default",
+                "timestamp": "2024-01-05T10:00:00+00:00",
+                "content": "hi",
+                "author": author,
+            },
+            {
+                "id": "2",
+                "type": "Reply",
+                "timestamp": "2024-01-05T10:01:00+00:00",
+                "content": "",
+                "author": {"id": "6", "name": "bob"},
+                "attachments": [{"fileName": "a.png"}],
+                "timestampEdited": "2024-01-05T10:02:00+00:00",
+            },
+        ],
+    }
 
 
 JSON_EXPORTS = {"result.json": _telegram, "message_1.json": _messenger, "discord.json": _discord}
@@ -134,8 +170,16 @@ def _whatsapp_bytes() -> bytes:
 
 def _sms_bytes() -> bytes:
     with tempfile.TemporaryDirectory() as folder:
-        records = [{"address": "+15550001", "date": str(1_700_000_000_000 + n * 60_000), "type": "12"[n % 2],
-                    "body": f"text {n} &#55357;&#56832;", "contact_name": "Ann"} for n in range(6)]  # fmt: skip
+        records = [
+            {
+                "address": "+15550001",
+                "date": str(1_700_000_000_000 + n * 60_000),
+                "type": "12"[n % 2],
+                "body": f"text {n} &#55357;&#56832;",
+                "contact_name": "Ann",
+            }
+            for n in range(6)
+        ]
         return exports.sms_backup(Path(folder) / "sms.xml", records).read_bytes()
 
 
@@ -143,9 +187,11 @@ TEXT_EXPORTS = {
     "WhatsApp Chat with Ann.txt": _whatsapp_bytes,
     "sms.xml": _sms_bytes,
     "chat.csv": lambda: b'author,date,body\nAnn,2024-01-01T10:00:00,"hi, you"\nBob,1704103260,yo\n,1704103320000,x\n',
-    "chat.jsonl": lambda: b'{"author": "Ann", "date": "2024-01-01T10:00:00", "body": "hi"}\n'
-                          b'{"author": "Bob", "date": 1704103260, "body": "yo", "chat": "c"}\n',
-}  # fmt: skip
+    "chat.jsonl": lambda: (
+        b'{"author": "Ann", "date": "2024-01-01T10:00:00", "body": "hi"}\n'
+        b'{"author": "Bob", "date": 1704103260, "body": "yo", "chat": "c"}\n'
+    ),
+}
 
 
 @pytest.mark.parametrize("name", TEXT_EXPORTS)
@@ -168,19 +214,32 @@ def _fits_in_a_cell(value) -> bool:
     return not isinstance(value, list | dict) and not (isinstance(value, str) and "\ud83d" in value)
 
 
-COLUMNS = ("date", "is_from_me", "handle_id", "text", "associated_message_type", "attributedBody", "item_type",
-           "cache_has_attachments")  # fmt: skip
+COLUMNS = (
+    "date",
+    "is_from_me",
+    "handle_id",
+    "text",
+    "associated_message_type",
+    "attributedBody",
+    "item_type",
+    "cache_has_attachments",
+)
 
 
 @EXAMPLES
-@given(row=st.integers(min_value=1, max_value=3), column=st.sampled_from(COLUMNS),
-       value=st.one_of(ODD_VALUES.filter(_fits_in_a_cell), st.binary(max_size=8)))  # fmt: skip
+@given(
+    row=st.integers(min_value=1, max_value=3),
+    column=st.sampled_from(COLUMNS),
+    value=st.one_of(ODD_VALUES.filter(_fits_in_a_cell), st.binary(max_size=8)),
+)
 def test_an_imessage_database_with_a_cell_of_another_type(row, column, value):
     if isinstance(value, int) and not -(2**63) <= value < 2**63:
         value = float(value)  # SQLite holds no larger integer
     with _workspace() as (store, folder):
-        path = exports.imessage_db(folder / "chat.db", [{"text": "hi"}, {"text": "yo", "is_from_me": 1},
-                                                        {"attributedBody": b"\x04\x0bstreamtyped"}])  # fmt: skip
+        path = exports.imessage_db(
+            folder / "chat.db",
+            [{"text": "hi"}, {"text": "yo", "is_from_me": 1}, {"attributedBody": b"\x04\x0bstreamtyped"}],
+        )
         with sqlite3.connect(path) as db:
             db.execute(f"UPDATE message SET {column} = ? WHERE ROWID = ?", (value, row))
         _imports_or_refuses(store, path)
@@ -190,25 +249,39 @@ def test_an_imessage_database_with_a_cell_of_another_type(row, column, value):
 @given(choices=PATHS, value=ODD_VALUES)
 def test_a_slack_export_with_a_field_of_another_type(choices, value):
     users = [{"id": "U1", "name": "ann", "profile": {"display_name": "Ann"}}, {"id": "U2", "real_name": "Bob"}]
-    day = [{"type": "message", "user": "U1", "text": "hi <@U2>", "ts": "1700000000.0001"},
-           {"type": "message", "user": "U2", "text": "look", "ts": "1700000060.0", "files": [{"name": "a.pdf"}],
-            "edited": {"user": "U2"}},
-           {"type": "message", "subtype": "channel_join", "user": "U2", "text": "joined", "ts": "1700000120.0"}]  # fmt: skip
+    day = [
+        {"type": "message", "user": "U1", "text": "hi <@U2>", "ts": "1700000000.0001"},
+        {
+            "type": "message",
+            "user": "U2",
+            "text": "look",
+            "ts": "1700000060.0",
+            "files": [{"name": "a.pdf"}],
+            "edited": {"user": "U2"},
+        },
+        {"type": "message", "subtype": "channel_join", "user": "U2", "text": "joined", "ts": "1700000120.0"},
+    ]
     document = _replace_somewhere({"users": users, "day": day}, choices, value)
     with _workspace() as (store, folder):
         day = document.get("day", []) if isinstance(document, dict) else document
-        path = exports.slack_export(folder / "export.zip", {"general/2023-11-14.json": json.dumps(day)},
-                                    users=document.get("users") if isinstance(document, dict) else None)  # fmt: skip
+        path = exports.slack_export(
+            folder / "export.zip",
+            {"general/2023-11-14.json": json.dumps(day)},
+            users=document.get("users") if isinstance(document, dict) else None,
+        )
         _imports_or_refuses(store, path)
 
 
-@pytest.mark.parametrize(("name", "change"), [
-    ("result.json", lambda doc: doc["messages"][0].update({"from": 123})),
-    ("discord.json", lambda doc: doc["messages"][1].update({"attachments": "x"})),
-    ("discord.json", lambda doc: doc["messages"][0].update({"author": "ann"})),
-    ("message_1.json", lambda doc: doc["messages"][1].update({"photos": "x"})),
-    ("result.json", lambda doc: doc["messages"][0].update({"date": "9999-12-31T23:59:59-12:00"})),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "change"),
+    [
+        ("result.json", lambda doc: doc["messages"][0].update({"from": 123})),
+        ("discord.json", lambda doc: doc["messages"][1].update({"attachments": "x"})),
+        ("discord.json", lambda doc: doc["messages"][0].update({"author": "ann"})),
+        ("message_1.json", lambda doc: doc["messages"][1].update({"photos": "x"})),
+        ("result.json", lambda doc: doc["messages"][0].update({"date": "9999-12-31T23:59:59-12:00"})),
+    ],
+)
 def test_the_cases_found_by_hand_import_or_stop_in_one_line(run, tmp_path, name, change):
     """Each of these answered "internal error" (the reliability round's list)."""
     document = JSON_EXPORTS[name]()

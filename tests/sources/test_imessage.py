@@ -40,12 +40,16 @@ def test_each_database_is_detected_read_and_left_untouched(entry):
 def written_db(tmp_path):
     """Texts only inside `attributedBody` (text NULL), as newer macOS versions store them, from a handle the
     database has, from the owner, and from a handle it lacks."""
-    return exports.imessage_db(tmp_path / "chat.db", [
-        {"attributedBody": exports.attributed_body("Woaaaaaah")},
-        {"attributedBody": exports.attributed_body("No 💀 not worth "), "is_from_me": 1, "handle_id": 0},
-        {"text": "who is this", "handle_id": 67},
-        {"attributedBody": exports.attributed_body("long " * 40)},
-    ], handles={1: "testemail@gmail.com"})  # fmt: skip
+    return exports.imessage_db(
+        tmp_path / "chat.db",
+        [
+            {"attributedBody": exports.attributed_body("Woaaaaaah")},
+            {"attributedBody": exports.attributed_body("No 💀 not worth "), "is_from_me": 1, "handle_id": 0},
+            {"text": "who is this", "handle_id": 67},
+            {"attributedBody": exports.attributed_body("long " * 40)},
+        ],
+        handles={1: "testemail@gmail.com"},
+    )
 
 
 def test_text_only_in_a_written_attributed_body_is_decoded_and_handles_name_people(written_db):
@@ -65,8 +69,9 @@ def test_contacts_name_the_handles_of_a_written_database(run, workspace, tmp_pat
     result = run("import", "--contacts", contacts, "--me", "Alex", written_db)
     assert result.exit_code == 0, result.output
     assert "chat 1 'Jordan, handle 67' (new)" in result.output
-    backup = exports.sms_backup(tmp_path / "sms.xml", [{"address": "+15550000001", "date": "1700000000000",
-                                                        "body": "hello"}])  # fmt: skip
+    backup = exports.sms_backup(
+        tmp_path / "sms.xml", [{"address": "+15550000001", "date": "1700000000000", "body": "hello"}]
+    )
     assert run("import", "--contacts", contacts, backup).exit_code == 0
     names = run("people").output
     assert "Jordan" in names
@@ -94,17 +99,21 @@ def test_handles_the_database_lacks_stay_apart():
 
 def test_a_body_the_decoder_cannot_read_is_kept_as_a_placeholder_with_one_warning(tmp_path):
     """One attributedBody of another streamer version aborted the whole import."""
-    path = exports.imessage_db(tmp_path / "chat.db", [
-        {"text": "before"},
-        {"attributedBody": b"\x04\x0bstreamtyp"},  # cut short
-        {"attributedBody": b"not a typedstream at all"},
-        {"text": "after", "is_from_me": 1},
-    ])  # fmt: skip
+    path = exports.imessage_db(
+        tmp_path / "chat.db",
+        [
+            {"text": "before"},
+            {"attributedBody": b"\x04\x0bstreamtyp"},  # cut short
+            {"attributedBody": b"not a typedstream at all"},
+            {"text": "after", "is_from_me": 1},
+        ],
+    )
     report = ParseReport()
     [(_, messages)] = read(path, report=report)
     assert [m.text for m in messages] == ["before", imessage.UNREADABLE, imessage.UNREADABLE, "after"]
-    assert report.warnings == [(f"chat.db: 2 message(s) whose text could not be decoded (rows 2, 3) were kept as "
-                               f"'{imessage.UNREADABLE}'")]  # fmt: skip
+    assert report.warnings == [
+        (f"chat.db: 2 message(s) whose text could not be decoded (rows 2, 3) were kept as '{imessage.UNREADABLE}'")
+    ]
 
 
 def test_a_message_table_that_is_a_view_is_refused(tmp_path):
@@ -113,9 +122,11 @@ def test_a_message_table_that_is_a_view_is_refused(tmp_path):
     path = exports.imessage_db(tmp_path / "chat.db", [{"text": "hi"}])
     with sqlite3.connect(path) as db:
         db.execute("ALTER TABLE message RENAME TO real_message")
-        db.execute("CREATE VIEW message AS WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) "
-                   "SELECT x AS ROWID, x AS date, 0 AS is_from_me, 1 AS handle_id, 'a' AS text, 0 AS "
-                   "associated_message_type, NULL AS attributedBody, 0 AS item_type, 0 AS cache_has_attachments FROM n")  # fmt: skip
+        db.execute(
+            "CREATE VIEW message AS WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) "
+            "SELECT x AS ROWID, x AS date, 0 AS is_from_me, 1 AS handle_id, 'a' AS text, 0 AS "
+            "associated_message_type, NULL AS attributedBody, 0 AS item_type, 0 AS cache_has_attachments FROM n"
+        )
     assert not imessage.sniff(path)
     with pytest.raises(ParseError, match="its 'message' is not a table"):
         read(path)
@@ -135,8 +146,10 @@ def test_too_many_rows_are_refused(tmp_path, monkeypatch):
 
 
 def test_a_self_made_database_is_detected_and_read(tmp_path):
-    path = exports.imessage_db(tmp_path / "chat.db", [{"text": "hi"}, {"text": "yo", "is_from_me": 1},
-                                                      {"text": "♥", "associated_message_type": 2000}])  # fmt: skip
+    path = exports.imessage_db(
+        tmp_path / "chat.db",
+        [{"text": "hi"}, {"text": "yo", "is_from_me": 1}, {"text": "♥", "associated_message_type": 2000}],
+    )
     assert detect(path)[0] == "imessage"
     [(chat, messages)] = read(path, me="Alex")
     assert chat.title == "+15550001"

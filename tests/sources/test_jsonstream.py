@@ -10,11 +10,24 @@ from gptisyou.sources import detect, jsonstream
 from gptisyou.sources.types import ParseReport, ReadOptions
 from tests.sources import exports
 
-DISCORD = {"guild": {"id": "1", "name": "Direct Messages"}, "channel": {"id": "9", "name": "ann"},
-           "messages": [{"id": "1", "type": "Default", "timestamp": "2024-01-05T10:00:00+00:00",
-                         "content": "hello [{ there", "author": {"id": "5", "name": "ann"}}]}  # fmt: skip
-MESSENGER = {"participants": [{"name": "Ann"}, {"name": "Bob"}], "thread_path": "inbox/ann_1",
-             "messages": [{"sender_name": "Ann", "timestamp_ms": 1704448800000, "content": "hello [{ there"}]}  # fmt: skip
+DISCORD = {
+    "guild": {"id": "1", "name": "Direct Messages"},
+    "channel": {"id": "9", "name": "ann"},
+    "messages": [
+        {
+            "id": "1",
+            "type": "Default",
+            "timestamp": "2024-01-05T10:00:00+00:00",
+            "content": "hello [{ there",
+            "author": {"id": "5", "name": "ann"},
+        }
+    ],
+}
+MESSENGER = {
+    "participants": [{"name": "Ann"}, {"name": "Bob"}],
+    "thread_path": "inbox/ann_1",
+    "messages": [{"sender_name": "Ann", "timestamp_ms": 1704448800000, "content": "hello [{ there"}],
+}
 
 
 def _telegram(tmp_path):

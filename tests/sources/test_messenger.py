@@ -54,15 +54,39 @@ def test_names_and_texts_are_repaired_exactly_emoji_included():
 
 
 def test_what_each_entry_becomes(tmp_path):
-    thread = {"participants": [{"name": mojibake("Zoë")}, {"name": "Sam"}], "title": mojibake("Zoë"),
-              "thread_path": "inbox/zoe_123", "messages": [  # newest first, as Meta writes them
-        {"sender_name": "Sam", "timestamp_ms": 1700000005000, "content": "https://x.example", "share": {"link": "https://x.example"}},
-        {"sender_name": mojibake("Zoë"), "timestamp_ms": 1700000004000, "content": "oops", "is_unsent": True},
-        {"sender_name": "Sam", "timestamp_ms": 1700000003000, "photos": [{"uri": "messages/inbox/zoe_123/photos/1.jpg"}], "content": "look"},
-        {"sender_name": mojibake("Zoë"), "timestamp_ms": 1700000002000, "reactions": [{"reaction": mojibake("❤️"), "actor": "Sam"}]},
-        {"sender_name": "Sam", "timestamp_ms": 1700000001000, "content": "Sam called you.", "type": "Call", "call_duration": 3},
-        {"sender_name": mojibake("Zoë"), "timestamp_ms": 1700000000000, "content": mojibake("ça va ? 😀")},
-    ]}  # fmt: skip
+    thread = {
+        "participants": [{"name": mojibake("Zoë")}, {"name": "Sam"}],
+        "title": mojibake("Zoë"),
+        "thread_path": "inbox/zoe_123",
+        "messages": [  # newest first, as Meta writes them
+            {
+                "sender_name": "Sam",
+                "timestamp_ms": 1700000005000,
+                "content": "https://x.example",
+                "share": {"link": "https://x.example"},
+            },
+            {"sender_name": mojibake("Zoë"), "timestamp_ms": 1700000004000, "content": "oops", "is_unsent": True},
+            {
+                "sender_name": "Sam",
+                "timestamp_ms": 1700000003000,
+                "photos": [{"uri": "messages/inbox/zoe_123/photos/1.jpg"}],
+                "content": "look",
+            },
+            {
+                "sender_name": mojibake("Zoë"),
+                "timestamp_ms": 1700000002000,
+                "reactions": [{"reaction": mojibake("❤️"), "actor": "Sam"}],
+            },
+            {
+                "sender_name": "Sam",
+                "timestamp_ms": 1700000001000,
+                "content": "Sam called you.",
+                "type": "Call",
+                "call_duration": 3,
+            },
+            {"sender_name": mojibake("Zoë"), "timestamp_ms": 1700000000000, "content": mojibake("ça va ? 😀")},
+        ],
+    }
     path = tmp_path / "message_1.json"
     path.write_text(json.dumps(thread), encoding="utf-8")
     chat, messages = read(path)
@@ -78,24 +102,37 @@ def test_what_each_entry_becomes(tmp_path):
 
 
 def _thread(path: Path, messages: list[dict]) -> Path:
-    thread = {"participants": [{"name": "Allan"}, {"name": "John"}], "title": "John", "thread_path": "inbox/john_1",
-              "messages": messages}  # fmt: skip
+    thread = {
+        "participants": [{"name": "Allan"}, {"name": "John"}],
+        "title": "John",
+        "thread_path": "inbox/john_1",
+        "messages": messages,
+    }
     path.write_text(json.dumps(thread, indent=1), encoding="utf-8")
     return path
 
 
 def test_messages_at_the_same_moment_keep_the_export_s_newest_first_meaning(tmp_path):
-    path = _thread(tmp_path / "message_1.json", [
-        {"sender_name": "Allan", "timestamp_ms": 1700000000000, "content": "Hello John"},
-        {"sender_name": "John", "timestamp_ms": 1700000000000, "content": "Hello Allan"},
-    ])  # fmt: skip
+    path = _thread(
+        tmp_path / "message_1.json",
+        [
+            {"sender_name": "Allan", "timestamp_ms": 1700000000000, "content": "Hello John"},
+            {"sender_name": "John", "timestamp_ms": 1700000000000, "content": "Hello Allan"},
+        ],
+    )
     # one millisecond for both: the later entry in the file is the older message
     assert [message.text for message in read(path)[1]] == ["Hello Allan", "Hello John"]
 
 
 def test_a_cut_off_export_is_a_one_line_error(tmp_path, run, workspace):
-    written = [{"sender_name": "Allan" if n % 2 else "John", "timestamp_ms": 1700000000000 - n * 1000,
-                "content": f"message {n}"} for n in range(20)]  # fmt: skip
+    written = [
+        {
+            "sender_name": "Allan" if n % 2 else "John",
+            "timestamp_ms": 1700000000000 - n * 1000,
+            "content": f"message {n}",
+        }
+        for n in range(20)
+    ]
     whole = _thread(tmp_path / "whole.json", written).read_text(encoding="utf-8")
     path = tmp_path / "message_1.json"
     path.write_text(whole[: len(whole) // 2], encoding="utf-8")
@@ -109,10 +146,22 @@ def test_a_cut_off_export_is_a_one_line_error(tmp_path, run, workspace):
 def test_the_title_after_the_messages_is_found_past_look_alikes_in_them(tmp_path):
     """Meta writes `title` and `thread_path` after the messages: found in the bytes, never in a message's text or
     a field of a message (a share's `title`)."""
-    messages = [{"sender_name": "John", "timestamp_ms": 1700000000000 - n, "content": f'"title": "no {n}" \\"title\\":',
-                 "share": {"link": "https://x.example", "title": "not the thread"}} for n in range(3000)]  # fmt: skip
-    thread = {"participants": [{"name": "Allan"}, {"name": "John"}], "messages": messages,
-              "title": mojibake("Zoë & co"), "is_still_participant": True, "thread_path": "inbox/zoe_9"}  # fmt: skip
+    messages = [
+        {
+            "sender_name": "John",
+            "timestamp_ms": 1700000000000 - n,
+            "content": f'"title": "no {n}" \\"title\\":',
+            "share": {"link": "https://x.example", "title": "not the thread"},
+        }
+        for n in range(3000)
+    ]
+    thread = {
+        "participants": [{"name": "Allan"}, {"name": "John"}],
+        "messages": messages,
+        "title": mojibake("Zoë & co"),
+        "is_still_participant": True,
+        "thread_path": "inbox/zoe_9",
+    }
     path = tmp_path / "message_1.json"
     path.write_text(json.dumps(thread, indent=2), encoding="utf-8")  # 500 KB: the fields lie past many reads
     chat, read_messages = read(path)
@@ -125,8 +174,12 @@ def test_the_title_after_the_messages_is_found_past_look_alikes_in_them(tmp_path
 
 def test_a_title_of_megabytes_or_cut_off_is_a_one_line_error_and_stores_nothing(tmp_path, run, workspace):
     """The title follows the messages (as Meta writes it): read from the bytes, it is bounded and checked."""
-    thread = {"participants": [{"name": "John"}], "messages": [{"sender_name": "John", "timestamp_ms": 1700000000000,
-              "content": "hi"}], "title": "x" * 1_500_000, "thread_path": "inbox/john_1"}  # fmt: skip
+    thread = {
+        "participants": [{"name": "John"}],
+        "messages": [{"sender_name": "John", "timestamp_ms": 1700000000000, "content": "hi"}],
+        "title": "x" * 1_500_000,
+        "thread_path": "inbox/john_1",
+    }
     huge = tmp_path / "message_1.json"
     huge.write_text(json.dumps(thread), encoding="utf-8")
     whole = json.dumps(thread | {"title": "John"})

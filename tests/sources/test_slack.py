@@ -46,13 +46,26 @@ def test_direct_messages_files_edits_and_bots(tmp_path):
     path = tmp_path / "export.zip"
     day = [
         {"type": "message", "user": "U1", "text": "hi <@U2>", "ts": "1700000000.000100"},
-        {"type": "message", "user": "U2", "text": "look", "ts": "1700000060.000200", "edited": {"user": "U2"},
-         "files": [{"name": "plan.pdf"}]},
+        {
+            "type": "message",
+            "user": "U2",
+            "text": "look",
+            "ts": "1700000060.000200",
+            "edited": {"user": "U2"},
+            "files": [{"name": "plan.pdf"}],
+        },
         {"type": "message", "subtype": "bot_message", "bot_id": "B1", "text": "build passed", "ts": "1700000120.0"},
-    ]  # fmt: skip
+    ]
     with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("users.json", json.dumps([{"id": "U1", "name": "zoe", "profile": {"display_name": "Zoë"}},
-                                                   {"id": "U2", "name": "sam", "real_name": "Sam Lee"}]))  # fmt: skip
+        archive.writestr(
+            "users.json",
+            json.dumps(
+                [
+                    {"id": "U1", "name": "zoe", "profile": {"display_name": "Zoë"}},
+                    {"id": "U2", "name": "sam", "real_name": "Sam Lee"},
+                ]
+            ),
+        )
         archive.writestr("dms.json", json.dumps([{"id": "D1", "name": "D1", "members": ["U1", "U2"]}]))
         archive.writestr("D1/2023-11-14.json", json.dumps(day))
     [(chat, messages)] = read(path)
@@ -71,14 +84,20 @@ def _said(user: str, seconds: float, text: str, **fields) -> dict:
 
 
 def test_days_are_read_in_order_and_entries_that_are_not_messages_are_left_out_and_counted(tmp_path):
-    path = exports.slack_export(tmp_path / "export.zip", {
-        "general/2023-11-15.json": [_said("U2", 90_000, "second day"), {}, [], "text", None],
-        "general/2023-11-14.json": [_said("U1", 60, "later"), {"ts": "1700000000.0"}, _said("U2", 0, "first")],
-    })  # fmt: skip
+    path = exports.slack_export(
+        tmp_path / "export.zip",
+        {
+            "general/2023-11-15.json": [_said("U2", 90_000, "second day"), {}, [], "text", None],
+            "general/2023-11-14.json": [_said("U1", 60, "later"), {"ts": "1700000000.0"}, _said("U2", 0, "first")],
+        },
+    )
     report = ParseReport()
     [(_, messages)] = [(chat, list(messages)) for chat, messages in slack.chats(path, ReadOptions(), report)]
-    assert [(m.sender, m.text, m.line) for m in messages] == [("Bob", "first", 1), ("Ann", "later", 2),
-                                                              ("Bob", "second day", 3)]  # fmt: skip
+    assert [(m.sender, m.text, m.line) for m in messages] == [
+        ("Bob", "first", 1),
+        ("Ann", "later", 2),
+        ("Bob", "second day", 3),
+    ]
     assert report.warnings == ["export.zip: 5 entries that are not messages were left out"]
 
 
@@ -100,16 +119,20 @@ def test_an_export_over_the_total_bound_is_refused(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("ts", ["nan", "inf", "x", None, 1e300, [1]])
 def test_an_unreadable_ts_is_a_one_line_error_naming_the_day_and_entry(tmp_path, ts):
-    path = exports.slack_export(tmp_path / "export.zip", {"general/2023-11-14.json": [_said("U1", 0, "ok"),
-                                                                                      {"type": "message", "ts": ts}]})  # fmt: skip
+    path = exports.slack_export(
+        tmp_path / "export.zip", {"general/2023-11-14.json": [_said("U1", 0, "ok"), {"type": "message", "ts": ts}]}
+    )
     with pytest.raises(ParseError, match=r"export.zip: general/2023-11-14.json: entry 2: no readable 'ts'"):
         read(path)
 
 
 def test_day_files_and_lists_saved_with_a_byte_order_mark_are_read(tmp_path):
     bom = b"\xef\xbb\xbf"
-    path = exports.slack_export(tmp_path / "export.zip", {
-        "general/2023-11-14.json": bom + json.dumps([_said("U1", 0, "hi")]).encode(),
-    })  # fmt: skip
+    path = exports.slack_export(
+        tmp_path / "export.zip",
+        {
+            "general/2023-11-14.json": bom + json.dumps([_said("U1", 0, "hi")]).encode(),
+        },
+    )
     [(_, messages)] = read(path)
     assert [(m.sender, m.text) for m in messages] == [("Ann", "hi")]

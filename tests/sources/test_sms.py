@@ -50,17 +50,56 @@ def test_each_backup_is_detected_and_read_as_its_manifest_says(entry):
 
 def _written_backup(path):
     """A backup with a sent SMS, a received MMS photo, a group MMS and a record the app wrote twice."""
-    return exports.sms_backup(path, [
-        {"address": "+4915112313123", "date": "1700000000000", "type": "2", "body": "Klar ", "contact_name": "Test Contact"},
-        exports.mms("+491762345678", 1700000060000, 1, "+491762345678",
-                    [{"ct": "image/jpeg", "cl": "IMG_32751.jpg", "name": "IMG_32751.jpg"}], "Max Mustermann"),
-        exports.mms("+12121234567~+49215111111", 1700000120000, 2, None,
-                    [{"ct": "text/plain", "text": "Where is Santa Clause?"}], "Max Mustermann, Erika Musterfrau"),
-        exports.mms("+12121234567~+49215111111", 1700000180000, 1, "+49215111111",
-                    [{"ct": "text/plain", "text": "North Pole"}], "Max Mustermann, Erika Musterfrau"),
-        {"address": "+4915112313123", "date": "1700000240000", "type": "1", "body": "Duplicate text.", "contact_name": "Test Contact"},
-        {"address": "+4915112313123", "date": "1700000240000", "type": "1", "body": "Duplicate text.", "contact_name": "Test Contact"},
-    ])  # fmt: skip
+    return exports.sms_backup(
+        path,
+        [
+            {
+                "address": "+4915112313123",
+                "date": "1700000000000",
+                "type": "2",
+                "body": "Klar ",
+                "contact_name": "Test Contact",
+            },
+            exports.mms(
+                "+491762345678",
+                1700000060000,
+                1,
+                "+491762345678",
+                [{"ct": "image/jpeg", "cl": "IMG_32751.jpg", "name": "IMG_32751.jpg"}],
+                "Max Mustermann",
+            ),
+            exports.mms(
+                "+12121234567~+49215111111",
+                1700000120000,
+                2,
+                None,
+                [{"ct": "text/plain", "text": "Where is Santa Clause?"}],
+                "Max Mustermann, Erika Musterfrau",
+            ),
+            exports.mms(
+                "+12121234567~+49215111111",
+                1700000180000,
+                1,
+                "+49215111111",
+                [{"ct": "text/plain", "text": "North Pole"}],
+                "Max Mustermann, Erika Musterfrau",
+            ),
+            {
+                "address": "+4915112313123",
+                "date": "1700000240000",
+                "type": "1",
+                "body": "Duplicate text.",
+                "contact_name": "Test Contact",
+            },
+            {
+                "address": "+4915112313123",
+                "date": "1700000240000",
+                "type": "1",
+                "body": "Duplicate text.",
+                "contact_name": "Test Contact",
+            },
+        ],
+    )
 
 
 def test_a_written_backup_s_chats_are_sets_of_numbers_and_the_owner_is_named_with_me(tmp_path):
@@ -135,12 +174,15 @@ def _received(address: str, seconds: int, body: str) -> dict:
 
 
 def test_an_emoji_written_as_two_surrogate_references_is_read_as_the_emoji(tmp_path):
-    path = exports.sms_backup(tmp_path / "sms.xml", [
-        _received("+15550001", 1, "look &#55357;&#56832; here"),
-        _received("+15550001", 2, "hex &#xD83D;&#xDE00; too"),
-        _received("+15550001", 3, "half &#55357; of one"),
-        _received("+15550001", 4, "and the rest is kept"),
-    ])  # fmt: skip
+    path = exports.sms_backup(
+        tmp_path / "sms.xml",
+        [
+            _received("+15550001", 1, "look &#55357;&#56832; here"),
+            _received("+15550001", 2, "hex &#xD83D;&#xDE00; too"),
+            _received("+15550001", 3, "half &#55357; of one"),
+            _received("+15550001", 4, "and the rest is kept"),
+        ],
+    )
     assert _texts(path) == {"+15550001": ["look 😀 here", "hex 😀 too", "half \ufffd of one", "and the rest is kept"]}
 
 
@@ -182,10 +224,15 @@ def test_keep_partial_imports_the_records_before_the_break_and_says_so(tmp_path,
 def test_a_text_sent_to_two_people_at_once_leaves_their_chats_apart(tmp_path, run, workspace):
     """Item 1 of the reliability round: one shared message (a broadcast) merged two chats of one backup."""
     sent = {"date": "1700000100000", "type": "2", "body": "Happy new year!"}
-    path = exports.sms_backup(tmp_path / "sms.xml", [
-        _received("+15550001", 1, "hi from Ann"), {**sent, "address": "+15550001"},
-        _received("+15550002", 2, "hi from Bob"), {**sent, "address": "+15550002"},
-    ])  # fmt: skip
+    path = exports.sms_backup(
+        tmp_path / "sms.xml",
+        [
+            _received("+15550001", 1, "hi from Ann"),
+            {**sent, "address": "+15550001"},
+            _received("+15550002", 2, "hi from Bob"),
+            {**sent, "address": "+15550002"},
+        ],
+    )
     assert run("import", path).exit_code == 0
     assert run("import", path).stdout.count(" 0 new") == 2  # and a re-import finds each chat again
     with Store.open(workspace) as store:

@@ -36,8 +36,10 @@ def test_a_csv_with_usual_column_names_is_detected_and_read(tmp_path):
 
 def test_json_lines_with_a_chat_column_and_a_column_mapping(tmp_path, run, workspace):
     path = tmp_path / "export.jsonl"
-    rows = [{"who": "Ann", "when": "2024-01-01 10:00:00", "what": "hi", "room": "family"},
-            {"who": "Bob", "when": "2024-01-01 10:01:00", "what": "yo", "room": "work"}]  # fmt: skip
+    rows = [
+        {"who": "Ann", "when": "2024-01-01 10:00:00", "what": "hi", "room": "family"},
+        {"who": "Bob", "when": "2024-01-01 10:01:00", "what": "yo", "room": "work"},
+    ]
     path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
     with pytest.raises(InputError, match="map them with --columns"):
         read(path)
@@ -67,16 +69,20 @@ def test_a_mapped_column_the_file_does_not_have_is_an_error_listing_its_columns(
     path.write_text("author,date,body\nAnn,2024-01-01T10:00:00,hi\n", encoding="utf-8")
     result = run("import", "--columns", "sender=Author,timestamp=date,text=body", path)
     assert result.exit_code == 2
-    assert result.stderr == (f"Error: {path}: no column 'Author' (--columns sender=Author); its columns are "
-                             "'author', 'date', 'body'\n")  # fmt: skip
+    assert result.stderr == (
+        f"Error: {path}: no column 'Author' (--columns sender=Author); its columns are 'author', 'date', 'body'\n"
+    )
     assert run("chats").stdout.startswith("No chats")
 
 
-@pytest.mark.parametrize(("content", "line", "reason"), [
-    (b"author,date,body\nAnn,2024-01-01T10:00:00,ok\nAnn,2024-01-01T10:01:00,caf\xe9\n", 3, "not UTF-8 text"),
-    (b'{"author": "Ann", "date": "2024-01-01T10:00:00", "body": "x"}\n[1, 2]\n', 2, "not a JSON object"),
-    (b'{"author": "Ann", "date": "2024-01-01T10:00:00", "body": "x"}\n"text"\n', 2, "not a JSON object"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("content", "line", "reason"),
+    [
+        (b"author,date,body\nAnn,2024-01-01T10:00:00,ok\nAnn,2024-01-01T10:01:00,caf\xe9\n", 3, "not UTF-8 text"),
+        (b'{"author": "Ann", "date": "2024-01-01T10:00:00", "body": "x"}\n[1, 2]\n', 2, "not a JSON object"),
+        (b'{"author": "Ann", "date": "2024-01-01T10:00:00", "body": "x"}\n"text"\n', 2, "not a JSON object"),
+    ],
+)
 def test_broken_rows_are_one_line_errors_with_the_line(tmp_path, content, line, reason):
     path = tmp_path / ("chat.jsonl" if content.startswith(b"{") else "chat.csv")
     path.write_bytes(content)
@@ -92,10 +98,13 @@ def test_a_message_longer_than_csv_s_default_field_limit_is_read(tmp_path):
     assert message.text == story
 
 
-@pytest.mark.parametrize("content", [
-    "author,date,body\nAnn,2024-01-01T10:00:00,hi\n",
-    '{"author": "Ann", "date": "2024-01-01T10:00:00", "body": "hi"}\n',
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "content",
+    [
+        "author,date,body\nAnn,2024-01-01T10:00:00,hi\n",
+        '{"author": "Ann", "date": "2024-01-01T10:00:00", "body": "hi"}\n',
+    ],
+)
 def test_a_byte_order_mark_is_skipped(tmp_path, content):
     path = tmp_path / "chat.txt"
     path.write_bytes(b"\xef\xbb\xbf" + content.encode())

@@ -22,13 +22,22 @@ def _account(path: Path) -> Path:
     """An account-wide export of two chats (two and four messages), as Telegram Desktop writes it."""
 
     def chat(chat_id: int, name: str, count: int) -> dict:
-        messages = [exports.telegram_message(n, name if n % 2 else "Me", f"{name} {n}",
-                                             date=f"2024-01-0{chat_id % 10}T10:{n:02d}:00") for n in range(1, count + 1)]  # fmt: skip
+        messages = [
+            exports.telegram_message(
+                n, name if n % 2 else "Me", f"{name} {n}", date=f"2024-01-0{chat_id % 10}T10:{n:02d}:00"
+            )
+            for n in range(1, count + 1)
+        ]
         return {"name": name, "type": "personal_chat", "id": chat_id, "messages": messages}
 
-    export = {"about": "Here is the data you requested.", "personal_information": {"first_name": "Me"},
-              "chats": {"about": "This page lists all chats.", "list": [chat(700000001, "Chat One", 2),
-                                                                         chat(700000002, "Chat Two", 4)]}}  # fmt: skip
+    export = {
+        "about": "Here is the data you requested.",
+        "personal_information": {"first_name": "Me"},
+        "chats": {
+            "about": "This page lists all chats.",
+            "list": [chat(700000001, "Chat One", 2), chat(700000002, "Chat Two", 4)],
+        },
+    }
     path.write_text(json.dumps(export, ensure_ascii=False, indent=1), encoding="utf-8")
     return path
 
@@ -49,25 +58,44 @@ _CHAT = st.tuples(_TRICKY, st.lists(st.tuples(_TRICKY, st.integers(0, 9000)), ma
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(chats=st.lists(_CHAT, min_size=1, max_size=6), indent=st.sampled_from([None, 1, 4]),
-       left=st.integers(0, 6), colon=st.sampled_from([": ", ":", " :\n  "]))  # fmt: skip
+@given(
+    chats=st.lists(_CHAT, min_size=1, max_size=6),
+    indent=st.sampled_from([None, 1, 4]),
+    left=st.integers(0, 6),
+    colon=st.sampled_from([": ", ":", " :\n  "]),
+)
 def test_an_account_export_reads_as_a_whole_json_load_sees_it(tmp_path_factory, chats, indent, left, colon):
     """Chats split exactly where json.load splits them, whatever the names and texts hold (quotes, backslashes,
     brackets, the word "messages" as a key), the layout, and where the 64 KB reads fall (long texts)."""
-    written = [{"name": name, "type": "personal_chat", "id": 700_000_000 + number,
-                "messages": [exports.telegram_message(n, "Ann", text + "x" * padding, nested={"messages": [1]})
-                             for n, (text, padding) in enumerate(messages, start=1)]}
-               for number, (name, messages, _) in enumerate(chats)]  # fmt: skip
+    written = [
+        {
+            "name": name,
+            "type": "personal_chat",
+            "id": 700_000_000 + number,
+            "messages": [
+                exports.telegram_message(n, "Ann", text + "x" * padding, nested={"messages": [1]})
+                for n, (text, padding) in enumerate(messages, start=1)
+            ],
+        }
+        for number, (name, messages, _) in enumerate(chats)
+    ]
     for chat, (name, _, photo) in zip(written, chats, strict=True):
         if photo:  # a field holding an object, before the messages
             chat["photo"] = {"about": name, "list": [name]}
             chat["messages"] = chat.pop("messages")
-    export = {"about": "x", "contacts": {"list": [{"messages": "not a chat"}]},
-              "chats": {"list": written[left:]}, "left_chats": {"list": written[:left]}}  # fmt: skip
+    export = {
+        "about": "x",
+        "contacts": {"list": [{"messages": "not a chat"}]},
+        "chats": {"list": written[left:]},
+        "left_chats": {"list": written[:left]},
+    }
     path = tmp_path_factory.mktemp("account") / "result.json"
     path.write_text(json.dumps(export, ensure_ascii=False, indent=indent, separators=(",", colon)), encoding="utf-8")
-    expected = [(f"telegram:{chat['id']}", [message["text"] for message in chat["messages"]])
-                for chat in written[left:] + written[:left] if chat["messages"]]  # fmt: skip
+    expected = [
+        (f"telegram:{chat['id']}", [message["text"] for message in chat["messages"]])
+        for chat in written[left:] + written[:left]
+        if chat["messages"]
+    ]
     if not expected:
         with pytest.raises(InputError, match="a JSON file without Telegram messages"):
             read(path)
@@ -88,16 +116,39 @@ def test_left_chats_import_and_an_account_without_messages_is_an_error(tmp_path)
 
 
 def test_entities_service_entries_and_media_of_a_written_export(tmp_path):
-    path = exports.telegram_chat(tmp_path / "result.json", [
-        {"id": 1, "type": "service", "date": "2024-01-05T09:00:00", "actor": "Bob", "actor_id": "user2",
-         "action": "joined_telegram", "text": ""},
-        exports.telegram_message(2, "Bob", [{"type": "link", "text": "https://google.com"}, " 👀"],
-                                 text_entities=[{"type": "link", "text": "https://google.com"}]),
-        exports.telegram_message(3, "Ann", "", photo="photos/photo_1@05-01-2024.jpg", width=10, height=10),
-        {"id": 4, "type": "message", "date_unixtime": "1544006350", "from": "Ann", "from_id": "user1",
-         "text": [{"type": "bold", "text": "Link:"}, {"type": "text_link", "text": "https://telegram.org/",
-                                                      "href": "https://telegram.org/"}]},
-    ], name="Bob")  # fmt: skip
+    path = exports.telegram_chat(
+        tmp_path / "result.json",
+        [
+            {
+                "id": 1,
+                "type": "service",
+                "date": "2024-01-05T09:00:00",
+                "actor": "Bob",
+                "actor_id": "user2",
+                "action": "joined_telegram",
+                "text": "",
+            },
+            exports.telegram_message(
+                2,
+                "Bob",
+                [{"type": "link", "text": "https://google.com"}, " 👀"],
+                text_entities=[{"type": "link", "text": "https://google.com"}],
+            ),
+            exports.telegram_message(3, "Ann", "", photo="photos/photo_1@05-01-2024.jpg", width=10, height=10),
+            {
+                "id": 4,
+                "type": "message",
+                "date_unixtime": "1544006350",
+                "from": "Ann",
+                "from_id": "user1",
+                "text": [
+                    {"type": "bold", "text": "Link:"},
+                    {"type": "text_link", "text": "https://telegram.org/", "href": "https://telegram.org/"},
+                ],
+            },
+        ],
+        name="Bob",
+    )
     [(chat, messages)] = read(path)
     assert chat.title == "Bob"
     assert (messages[0].sender, messages[0].kind, messages[0].text) == (None, "system", "Bob: joined telegram")
@@ -188,14 +239,41 @@ def test_entities_service_entries_media_and_missing_dates():
 
 
 def test_polls_files_edits_and_deleted_accounts(tmp_path):
-    export = {"name": "Pat", "type": "personal_chat", "id": 42, "messages": [
-        {"id": 1, "type": "message", "date": "2024-05-01T09:00:00", "from": "Pat", "from_id": "user1",
-         "poll": {"question": "Lunch?", "answers": [{"text": "yes"}, {"text": "no"}]}, "text": ""},
-        {"id": 2, "type": "message", "date": "2024-05-01T09:01:00", "from": None, "from_id": "user9",
-         "file": "voice_messages/audio_1@01-05-2024.ogg", "media_type": "voice_message", "text": "listen"},
-        {"id": 3, "type": "message", "date": "2024-05-01T09:02:00", "edited": "2024-05-01T09:03:00",
-         "from": "Pat", "from_id": 1, "text": [{"type": "bold", "text": "sure"}, " thing"]},
-    ]}  # fmt: skip
+    export = {
+        "name": "Pat",
+        "type": "personal_chat",
+        "id": 42,
+        "messages": [
+            {
+                "id": 1,
+                "type": "message",
+                "date": "2024-05-01T09:00:00",
+                "from": "Pat",
+                "from_id": "user1",
+                "poll": {"question": "Lunch?", "answers": [{"text": "yes"}, {"text": "no"}]},
+                "text": "",
+            },
+            {
+                "id": 2,
+                "type": "message",
+                "date": "2024-05-01T09:01:00",
+                "from": None,
+                "from_id": "user9",
+                "file": "voice_messages/audio_1@01-05-2024.ogg",
+                "media_type": "voice_message",
+                "text": "listen",
+            },
+            {
+                "id": 3,
+                "type": "message",
+                "date": "2024-05-01T09:02:00",
+                "edited": "2024-05-01T09:03:00",
+                "from": "Pat",
+                "from_id": 1,
+                "text": [{"type": "bold", "text": "sure"}, " thing"],
+            },
+        ],
+    }
     path = tmp_path / "result.json"
     path.write_text(json.dumps(export), encoding="utf-8")
     [(chat, messages)] = read(path)
@@ -203,7 +281,10 @@ def test_polls_files_edits_and_deleted_accounts(tmp_path):
     assert messages[0].text == "Poll: Lunch? (yes / no)"
     assert messages[1][:2] == ("Deleted Account user9", messages[1].timestamp)
     assert (messages[1].kind, messages[1].attachment, messages[1].text) == (
-        "media", "audio_1@01-05-2024.ogg", "audio omitted\nlisten")  # fmt: skip
+        "media",
+        "audio_1@01-05-2024.ogg",
+        "audio omitted\nlisten",
+    )
     assert (messages[2].text, messages[2].edited) == ("sure thing", True)
 
 
@@ -242,8 +323,10 @@ def test_a_date_with_an_offset_is_stored_as_local_time_and_the_chat_still_trains
     from gptisyou.store.database import Store
     from tests.sources import exports
 
-    messages = [exports.telegram_message(n, "Ann" if n % 2 else "Me", f"line {n}", date=f"2024-01-05T10:{n:02d}:00")
-                for n in range(1, 20)]  # fmt: skip
+    messages = [
+        exports.telegram_message(n, "Ann" if n % 2 else "Me", f"line {n}", date=f"2024-01-05T10:{n:02d}:00")
+        for n in range(1, 20)
+    ]
     messages[3]["date"] = "2024-01-05T09:03:30+00:00"
     assert run("import", exports.telegram_chat(tmp_path / "result.json", messages)).exit_code == 0
     with Store.open(workspace) as store:
@@ -273,8 +356,12 @@ def test_a_chat_whose_fields_take_megabytes_is_a_one_line_error_and_stores_nothi
     assert result.output.count("\n") == 1
     assert "export.json: chat 2: its fields before its messages take over 64 KB" in result.output
     broken = tmp_path / "broken.json"
-    broken.write_text(_account(tmp_path / "again.json").read_text(encoding="utf-8").replace(
-        '"name": "Chat Two",', '"name": "Chat Two"'), encoding="utf-8")  # fmt: skip
+    broken.write_text(
+        _account(tmp_path / "again.json")
+        .read_text(encoding="utf-8")
+        .replace('"name": "Chat Two",', '"name": "Chat Two"'),
+        encoding="utf-8",
+    )
     result = run("import", broken)
     assert result.exit_code == 2
     assert result.output.count("\n") == 1

@@ -12,9 +12,15 @@ def _tiny_model_dir(tmp_path):
     import transformers
 
     config = transformers.Gemma3TextConfig(
-        vocab_size=128, hidden_size=16, intermediate_size=32, num_hidden_layers=2, num_attention_heads=2,
-        num_key_value_heads=1, head_dim=8, max_position_embeddings=64,
-    )  # fmt: skip
+        vocab_size=128,
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        head_dim=8,
+        max_position_embeddings=64,
+    )
     model = transformers.Gemma3ForCausalLM(config)
     directory = tmp_path / "tiny"
     model.save_pretrained(directory)
@@ -110,8 +116,9 @@ def test_the_real_model_trains_a_few_steps(converted, learnable_chat, workspace)
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [0, 1, 2]
     assert all(0 < r["val_loss"] < 30 for r in records if "val_loss" in r)
-    tuned = peft.PeftModel.from_pretrained(transformers.AutoModelForCausalLM.from_pretrained(prepared.directory),
-                                           run / "adapter")  # fmt: skip
+    tuned = peft.PeftModel.from_pretrained(
+        transformers.AutoModelForCausalLM.from_pretrained(prepared.directory), run / "adapter"
+    )
     assert any("lora_A" in name for name, _ in tuned.named_parameters())
 
 

@@ -15,10 +15,12 @@ def tokenizer():
     words = ["[PAD]", "[UNK]", "Ann", "Bob", ":", "hi", "there", "yes", "<eot>"]
     model = tokenizers.models.WordLevel({word: index for index, word in enumerate(words)}, unk_token="[UNK]")
     backend = tokenizers.Tokenizer(model)
-    backend.pre_tokenizer = tokenizers.pre_tokenizers.Sequence([
-        tokenizers.pre_tokenizers.WhitespaceSplit(),
-        tokenizers.pre_tokenizers.Split(tokenizers.Regex(r"<eot>|\w+|[^\w\s]"), "isolated"),
-    ])  # fmt: skip
+    backend.pre_tokenizer = tokenizers.pre_tokenizers.Sequence(
+        [
+            tokenizers.pre_tokenizers.WhitespaceSplit(),
+            tokenizers.pre_tokenizers.Split(tokenizers.Regex(r"<eot>|\w+|[^\w\s]"), "isolated"),
+        ]
+    )
     return transformers.PreTrainedTokenizerFast(tokenizer_object=backend, pad_token="[PAD]", unk_token="[UNK]")
 
 

@@ -12,15 +12,50 @@ import pytest
 @pytest.mark.usefixtures("learnable_chat")
 @pytest.mark.slow  # minutes of CPU: in `make test` and CI, not in `make test-fast`
 def test_two_processes_train_like_one_with_twice_the_batch(workspace, tiny_base):
-    launch = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-              "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "0"]  # fmt: skip
-    train = ["-m", "gptisyou", "train", "--as", "Ann", "--base", str(tiny_base), "--max-steps", "4", "--dropout", "0",
-             "--batch-tokens", "256", "--learning-rate", "0.03"]  # fmt: skip
+    launch = [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--multi_gpu",
+        "--num_processes",
+        "2",
+        "--num_machines",
+        "1",
+        "--mixed_precision",
+        "no",
+        "--dynamo_backend",
+        "no",
+        "--main_process_port",
+        "0",
+    ]
+    train = [
+        "-m",
+        "gptisyou",
+        "train",
+        "--as",
+        "Ann",
+        "--base",
+        str(tiny_base),
+        "--max-steps",
+        "4",
+        "--dropout",
+        "0",
+        "--batch-tokens",
+        "256",
+        "--learning-rate",
+        "0.03",
+    ]
 
     def run(command: list[str]) -> Path:
         # both on the CPU, in fp32 or bf16 alike, even where a GPU is present
-        finished = subprocess.run(command, env=os.environ | {"GPTISYOU_HOME": str(workspace), "CUDA_VISIBLE_DEVICES": ""},
-                                  capture_output=True, text=True, timeout=600, check=False)  # fmt: skip
+        finished = subprocess.run(
+            command,
+            env=os.environ | {"GPTISYOU_HOME": str(workspace), "CUDA_VISIBLE_DEVICES": ""},
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
         assert finished.returncode == 0, finished.stderr[-3000:]
         return Path(finished.stdout.splitlines()[0].removeprefix("run: "))
 

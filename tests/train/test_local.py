@@ -13,8 +13,16 @@ from gptisyou.train.local import TrainConfig, train
 
 def test_training_changes_only_lora_weights_and_lowers_the_loss(learnable_chat, workspace, tiny_base):
     before = transformers.AutoModelForCausalLM.from_pretrained(tiny_base).state_dict()
-    config = TrainConfig("Ann", base=str(tiny_base), max_steps=60, learning_rate=3e-2, eval_every=20, patience=10,
-                         batch_tokens=256, lora_rank=8)  # fmt: skip
+    config = TrainConfig(
+        "Ann",
+        base=str(tiny_base),
+        max_steps=60,
+        learning_rate=3e-2,
+        eval_every=20,
+        patience=10,
+        batch_tokens=256,
+        lora_rank=8,
+    )
     steps = []
     run = train(learnable_chat, workspace, config, on_step=steps.append)
 

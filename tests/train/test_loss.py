@@ -10,9 +10,15 @@ from gptisyou.train.loss import targeted_loss
 def model():
     torch.manual_seed(0)
     config = transformers.Gemma3TextConfig(
-        vocab_size=97, hidden_size=16, intermediate_size=32, num_hidden_layers=2, num_attention_heads=2,
-        num_key_value_heads=1, head_dim=8, max_position_embeddings=64,
-    )  # fmt: skip
+        vocab_size=97,
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        head_dim=8,
+        max_position_embeddings=64,
+    )
     return transformers.Gemma3ForCausalLM(config).eval()
 
 
@@ -33,8 +39,9 @@ def test_matches_the_full_logits_loss_and_its_gradients(model):
     model.zero_grad()
 
     hidden = model.model(input_ids).last_hidden_state
-    loss, correct, count = targeted_loss(hidden, model.lm_head, labels, chunk_size=3,
-                                         softcap=model.config.final_logit_softcapping)  # fmt: skip
+    loss, correct, count = targeted_loss(
+        hidden, model.lm_head, labels, chunk_size=3, softcap=model.config.final_logit_softcapping
+    )
     loss.backward()
     assert count == 2 * 5
     assert torch.allclose(loss, reference.loss, atol=1e-6)

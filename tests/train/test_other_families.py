@@ -23,8 +23,9 @@ def _byte_level_tokenizer():
     backend = Tokenizer(models.BPE())
     backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     backend.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=400, special_tokens=["<|endoftext|>"],
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())  # fmt: skip
+    trainer = trainers.BpeTrainer(
+        vocab_size=400, special_tokens=["<|endoftext|>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+    )
     backend.train_from_iterator([f"Ann: w{i} w{i + 1}<eot>\nBob: w{i}" for i in range(40)] * 5, trainer)
     return transformers.PreTrainedTokenizerFast(
         tokenizer_object=backend, eos_token="<|endoftext|>", pad_token="<|endoftext|>"
@@ -40,10 +41,17 @@ def other_base(request, tmp_path_factory):
     tokenizer = _byte_level_tokenizer()
     torch.manual_seed(0)
     config = config_class(
-        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
-        num_key_value_heads=1, max_position_embeddings=512, pad_token_id=0, initializer_range=0.5,
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        max_position_embeddings=512,
+        pad_token_id=0,
+        initializer_range=0.5,
         tie_word_embeddings=False,
-    )  # fmt: skip
+    )
     directory = tmp_path_factory.mktemp(f"tiny-{request.param}")
     model_class(config).save_pretrained(directory)
     tokenizer.save_pretrained(directory)
@@ -52,8 +60,9 @@ def other_base(request, tmp_path_factory):
 
 def test_a_base_of_another_family_trains_talks_evaluates_and_exports(run, learnable_chat, other_base, tmp_path):
     family, base = other_base
-    trained = run("train", "--as", "Ann", "--base", base, "--max-steps", "20", "--learning-rate", "0.03",
-                  "--batch-tokens", "256")  # fmt: skip
+    trained = run(
+        "train", "--as", "Ann", "--base", base, "--max-steps", "20", "--learning-rate", "0.03", "--batch-tokens", "256"
+    )
     assert trained.exit_code == 0, trained.stderr
     run_dir = trained.stdout.splitlines()[0].removeprefix("run: ")
 

@@ -68,8 +68,12 @@ def test_corrections_round_trip_into_the_next_train_s_preference_pairs(learnable
 
     first = train(learnable_chat, workspace, TrainConfig("Ann", base=str(tiny_base), max_steps=1, batch_tokens=512))
     assert first is not None
-    chatted = CliRunner().invoke(cli, ["chat", "--as", "Ann", "--seed", "1"], catch_exceptions=False,
-                                 input="w3\n/not-them w9 w9\nw4\n/not-them\n/quit\n")  # fmt: skip
+    chatted = CliRunner().invoke(
+        cli,
+        ["chat", "--as", "Ann", "--seed", "1"],
+        catch_exceptions=False,
+        input="w3\n/not-them w9 w9\nw4\n/not-them\n/quit\n",
+    )
     assert chatted.exit_code == 0, chatted.output
     assert "Noted as correction 1 (Ann would say: w9 w9)" in chatted.output
     listed = run("corrections", "--as", "Ann")
@@ -95,8 +99,12 @@ def test_a_correction_without_a_rewrite_prefers_the_real_reply_of_the_likeliest_
     from gptisyou.store.database import Correction
 
     at = datetime(2024, 1, 1)
-    turns = (Turn("Bob", ("pizza tonight?",), at, at, True), Turn("Ann", ("w7 w8",), at, at, True),
-             Turn("Bob", ("rain again",), at, at, True), Turn("Ann", ("umbrella w2",), at, at, True))  # fmt: skip
+    turns = (
+        Turn("Bob", ("pizza tonight?",), at, at, True),
+        Turn("Ann", ("w7 w8",), at, at, True),
+        Turn("Bob", ("rain again",), at, at, True),
+        Turn("Ann", ("umbrella w2",), at, at, True),
+    )
     memory = Memory([Session(1, turns)], "Ann")
     model, tokenizer = load_lora_model(tiny_base, TrainConfig("Ann", bf16_frozen_weights=False))
     clone = TorchClone(model, tokenizer, "Ann")
@@ -122,8 +130,12 @@ def test_self_play_dpo_with_the_tuned_model_as_reference_prefers_the_real_reply(
     def margin() -> float:
         with torch.no_grad():
             model.eval()
-            return sum((preference.log_likelihood(model, p.chosen, 0) - preference.log_likelihood(model, p.rejected, 0))
-                       .item() for p in pairs)  # fmt: skip
+            return sum(
+                (
+                    preference.log_likelihood(model, p.chosen, 0) - preference.log_likelihood(model, p.rejected, 0)
+                ).item()
+                for p in pairs
+            )
 
     before = margin()
     for _ in range(3):  # rounds: each against the model as it is when the round starts
@@ -159,8 +171,9 @@ def test_self_play_pairs_come_from_the_training_period_only(workspace, tmp_path,
 
 
 def test_a_run_with_self_play_rounds_records_each_round(learnable_chat, workspace, tiny_base):
-    config = TrainConfig("Ann", base=str(tiny_base), max_steps=2, batch_tokens=512, preference_pairs=8,
-                         self_play_rounds=2)  # fmt: skip
+    config = TrainConfig(
+        "Ann", base=str(tiny_base), max_steps=2, batch_tokens=512, preference_pairs=8, self_play_rounds=2
+    )
     run_directory = train(learnable_chat, workspace, config)
     records = [json.loads(line) for line in (run_directory / "preference.jsonl").read_text().splitlines()]
     assert {record["round"] for record in records if "round" in record} == {1, 2}

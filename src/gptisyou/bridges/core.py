@@ -401,8 +401,9 @@ class Bridge:
         if not self.rate.allows(message.chat):
             if message.chat not in self.slowed:
                 self.slowed.add(message.chat)
-                await self.messenger.send(message.chat, f"Slow down a little: I answer {self.config.per_minute} "
-                                                        "messages a minute at most.")  # fmt: skip
+                await self.messenger.send(
+                    message.chat, f"Slow down a little: I answer {self.config.per_minute} messages a minute at most."
+                )
             return False
         self.slowed.discard(message.chat)  # within its rate again: a next burst gets a note again
         if message.text is None:

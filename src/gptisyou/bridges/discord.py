@@ -39,8 +39,12 @@ class DiscordMessenger:
 class BridgeClient(discord.Client):
     """A client whose every message goes to the bridge; on connecting, it makes sure its name says "(AI)"."""
 
-    def __init__(self, make_bridge: Callable[[DiscordMessenger], Bridge], log: Callable[[str], None],
-                 intents: discord.Intents | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        make_bridge: Callable[[DiscordMessenger], Bridge],
+        log: Callable[[str], None],
+        intents: discord.Intents | None = None,
+    ) -> None:
         """`intents`: what the gateway is asked for; by default messages and their content, nothing else."""
         if intents is None:
             intents = discord.Intents.default()
@@ -90,8 +94,9 @@ async def named_as_ai(client: discord.Client, persona: str, log: Callable[[str],
         try:
             await client.user.edit(username=name)
         except (discord.HTTPException, AttributeError, TypeError):
-            raise InputError(f'could not name the bot "{name}": rename it so in the Developer Portal, then start again'
-                             ) from None  # fmt: skip
+            raise InputError(
+                f'could not name the bot "{name}": rename it so in the Developer Portal, then start again'
+            ) from None
         log(f'the bot was named "{was}": renamed "{name}"')
     for guild in client.guilds:
         if (guild.me.nick or client.user.name) != name:
@@ -119,12 +124,18 @@ def incoming(message: discord.Message, me: discord.ClientUser) -> Incoming | Non
     for form in (f"<@{me.id}>", f"<@!{me.id}>"):
         text = text.replace(form, "")
     has_text = bool(text.strip()) or not (message.attachments or message.stickers)
-    return Incoming(str(message.channel.id), str(message.author.id), text.strip() if has_text else None, private,
-                    private or mentioned or replied_to)  # fmt: skip
+    return Incoming(
+        str(message.channel.id),
+        str(message.author.id),
+        text.strip() if has_text else None,
+        private,
+        private or mentioned or replied_to,
+    )
 
 
-async def run(token: str, make_bridge: Callable[[DiscordMessenger], Bridge], log: Callable[[str], None],
-              stop: asyncio.Event) -> None:  # fmt: skip
+async def run(
+    token: str, make_bridge: Callable[[DiscordMessenger], Bridge], log: Callable[[str], None], stop: asyncio.Event
+) -> None:
     """Connect and let the bridge answer, until `stop` is set or an owner sends /stop; then return after the reply
     in flight.
 

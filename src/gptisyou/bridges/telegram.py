@@ -47,8 +47,10 @@ class TelegramMessenger:
         """Send `text` as plain text (never parse_mode: nothing in a reply becomes markup); False, and logged, when
         Telegram refuses it (a chat that blocked the bot, a message it will not take)."""
         try:
-            await _retried(lambda: self.client.send_message(int(chat), text[:MAX_MESSAGE_CHARS],
-                                                            disable_web_page_preview=True), self.log)  # fmt: skip
+            await _retried(
+                lambda: self.client.send_message(int(chat), text[:MAX_MESSAGE_CHARS], disable_web_page_preview=True),
+                self.log,
+            )
         except (BadRequest, Forbidden) as error:
             self.log(f"chat {chat}: Telegram did not take the message ({type(error).__name__})")
             return False
@@ -58,8 +60,12 @@ class TelegramMessenger:
         await self.client.send_chat_action(int(chat), ChatAction.TYPING)
 
 
-async def run(client: telegram.Bot, make_bridge: Callable[[TelegramMessenger], Bridge],
-              log: Callable[[str], None], stop: asyncio.Event) -> None:  # fmt: skip
+async def run(
+    client: telegram.Bot,
+    make_bridge: Callable[[TelegramMessenger], Bridge],
+    log: Callable[[str], None],
+    stop: asyncio.Event,
+) -> None:
     """Poll for messages and let the bridge answer them, until `stop` is set or an owner sends /stop; then return
     after the reply in flight.
 
@@ -165,8 +171,14 @@ def _incoming(update: telegram.Update, client: telegram.Bot) -> Incoming | None:
     text = message.text
     if text is not None and mentioned:
         text = _without(text, mention)
-    return Incoming(str(message.chat.id), str(message.from_user.id), text, private, private or mentioned or replied_to,
-                    update.update_id)  # fmt: skip
+    return Incoming(
+        str(message.chat.id),
+        str(message.from_user.id),
+        text,
+        private,
+        private or mentioned or replied_to,
+        update.update_id,
+    )
 
 
 def _without(text: str, mention: str) -> str:

@@ -51,9 +51,14 @@ class _Cli(click.Group):
 )
 @click.option("-v", "--verbose", count=True, help="More detail on stderr (-vv for debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
-@click.option("--device", type=click.Choice(("auto", "cpu", "cuda", "mps")), envvar="GPTISYOU_DEVICE",
-              default="auto", show_default=True,
-              help="Where models train and run: auto takes CUDA, then Apple's MPS, then the CPU.")  # fmt: skip
+@click.option(
+    "--device",
+    type=click.Choice(("auto", "cpu", "cuda", "mps")),
+    envvar="GPTISYOU_DEVICE",
+    default="auto",
+    show_default=True,
+    help="Where models train and run: auto takes CUDA, then Apple's MPS, then the CPU.",
+)
 @click.pass_context
 def cli(ctx: click.Context, workspace: Path | None, verbose: int, quiet: bool, device: str) -> None:
     """Turn a chat history into a model that writes like one participant — on your own machine.

@@ -24,16 +24,33 @@ TOKEN_VARIABLES = {"telegram": "TELEGRAM_BOT_TOKEN", "discord": "DISCORD_BOT_TOK
 def _bridge_options(command):
     options = [
         persona_options,
-        click.option("--allow", "allowed", multiple=True, metavar="ID",
-                     help="A chat or user let in (repeatable). Nobody is, by default."),
-        click.option("--pair", "pairing", is_flag=True,
-                     help="Print a one-time code: the first chat that sends /pair CODE is let in."),
-        click.option("--owner", "owners", multiple=True, metavar="ID",
-                     help="A user who may /stop the bridge (repeatable); let in too."),
-        click.option("--token-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                     help="A file holding the bot token, readable by you only (default: the environment variable)."),
+        click.option(
+            "--allow",
+            "allowed",
+            multiple=True,
+            metavar="ID",
+            help="A chat or user let in (repeatable). Nobody is, by default.",
+        ),
+        click.option(
+            "--pair",
+            "pairing",
+            is_flag=True,
+            help="Print a one-time code: the first chat that sends /pair CODE is let in.",
+        ),
+        click.option(
+            "--owner",
+            "owners",
+            multiple=True,
+            metavar="ID",
+            help="A user who may /stop the bridge (repeatable); let in too.",
+        ),
+        click.option(
+            "--token-file",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="A file holding the bot token, readable by you only (default: the environment variable).",
+        ),
         config_options(BridgeConfig, _PACE),
-    ]  # fmt: skip
+    ]
     for option in reversed(options):
         command = option(command)
     return command
@@ -51,8 +68,13 @@ def bridge() -> None:
 
 @bridge.command()
 @_bridge_options
-@click.option("--api-url", default="https://api.telegram.org", show_default=True, callback=lambda _c, _p, v: _api_url(v),
-              help="The Bot API server: a self-hosted one (Telegram publishes it) instead of the public one.")  # fmt: skip
+@click.option(
+    "--api-url",
+    default="https://api.telegram.org",
+    show_default=True,
+    callback=lambda _c, _p, v: _api_url(v),
+    help="The Bot API server: a self-hosted one (Telegram publishes it) instead of the public one.",
+)
 @click.pass_context
 def telegram(ctx: click.Context, api_url: str, **options) -> None:
     """Answer as PERSONA in Telegram: create a bot with @BotFather, put its token in $TELEGRAM_BOT_TOKEN."""
@@ -61,8 +83,13 @@ def telegram(ctx: click.Context, api_url: str, **options) -> None:
     except ImportError as missing:
         raise MissingExtra.from_import(missing, "the Telegram bridge") from None
     token = _token("telegram", options.pop("token_file"))
-    _serve(ctx, "telegram", token, lambda make, log, stop: messenger.run(messenger.bot(token, api_url), make, log, stop),
-           **options)  # fmt: skip
+    _serve(
+        ctx,
+        "telegram",
+        token,
+        lambda make, log, stop: messenger.run(messenger.bot(token, api_url), make, log, stop),
+        **options,
+    )
 
 
 @bridge.command()
@@ -79,17 +106,33 @@ def discord(ctx: click.Context, **options) -> None:
     _serve(ctx, "discord", token, lambda make, log, stop: messenger.run(token, make, log, stop), **options)
 
 
-def _serve(ctx: click.Context, name: str, token: str, run, persona: str, me: str | None, run_dir: Path | None,
-           backend: str, style_strength: float, engine: str, candidates: int, endpoint, allowed: tuple[str, ...],
-           pairing: bool, owners: tuple[str, ...], **pace) -> None:  # fmt: skip
+def _serve(
+    ctx: click.Context,
+    name: str,
+    token: str,
+    run,
+    persona: str,
+    me: str | None,
+    run_dir: Path | None,
+    backend: str,
+    style_strength: float,
+    engine: str,
+    candidates: int,
+    endpoint,
+    allowed: tuple[str, ...],
+    pairing: bool,
+    owners: tuple[str, ...],
+    **pace,
+) -> None:
     from gptisyou.bridges.core import PAIRING_MINUTES, Access, Bridge, BridgeState, bubble_gaps, most_bubbles
     from gptisyou.data.memory import every_session
     from gptisyou.store.workspace import bridge_state_path
 
     console = stderr_console(ctx)
     state = BridgeState.load(bridge_state_path(ctx.obj["workspace"], persona, name))
-    loaded = load_clone(ctx, persona, me, run_dir, backend, style_strength, engine, candidates=candidates,
-                        endpoint=endpoint)  # fmt: skip
+    loaded = load_clone(
+        ctx, persona, me, run_dir, backend, style_strength, engine, candidates=candidates, endpoint=endpoint
+    )
     if loaded.sessions is None:  # a hosted clone: its sessions were not read
         with open_store(ctx) as store:
             sessions = every_session(store, persona)

@@ -24,25 +24,48 @@ from gptisyou.sources.types import DATE_ORDERS, DEFAULT_MAX_UNZIPPED_MB
     help="Order of day, month and year in the export's dates. Default: decided from the file.",
 )
 @click.option("--chat", "chat_id", type=int, help="Add to this chat (see `gptisyou chats`) instead of detecting it.")
-@click.option("--max-unzipped-mb", type=click.IntRange(min=1), default=None,
-              help=f"Refuse a chat inside a zip that unpacks to more than this (default {DEFAULT_MAX_UNZIPPED_MB:,}).")  # fmt: skip
+@click.option(
+    "--max-unzipped-mb",
+    type=click.IntRange(min=1),
+    default=None,
+    help=f"Refuse a chat inside a zip that unpacks to more than this (default {DEFAULT_MAX_UNZIPPED_MB:,}).",
+)
 @click.option("--me", help='Your name, where an export only says "sent" (SMS, iMessage; default "Me").')
-@click.option("--columns", callback=lambda _ctx, _param, value: _column_mapping(value),
-              help="Read the files as a CSV or JSON Lines table with these columns, e.g. "
-                   "sender=author,timestamp=date,text=body (and chat=… to split it into chats).")  # fmt: skip
-@click.option("--tz", callback=lambda _ctx, _param, value: _zone(value),
-              help="Show times stored in UTC (Telegram's epoch, Messenger, Discord, SMS, iMessage, Slack) in this zone, "
-                   "e.g. Europe/Paris (default: this machine's).")  # fmt: skip
-@click.option("--contacts", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="A CSV of phone numbers or addresses and names (two columns), to name SMS and iMessage senders.")  # fmt: skip
-@click.option("--keep-partial", is_flag=True,
-              help="A backup that breaks off mid-record: import the complete records before the break (default: refuse it).")  # fmt: skip
+@click.option(
+    "--columns",
+    callback=lambda _ctx, _param, value: _column_mapping(value),
+    help="Read the files as a CSV or JSON Lines table with these columns, e.g. "
+    "sender=author,timestamp=date,text=body (and chat=… to split it into chats).",
+)
+@click.option(
+    "--tz",
+    callback=lambda _ctx, _param, value: _zone(value),
+    help="Show times stored in UTC (Telegram's epoch, Messenger, Discord, SMS, iMessage, Slack) in this zone, "
+    "e.g. Europe/Paris (default: this machine's).",
+)
+@click.option(
+    "--contacts",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A CSV of phone numbers or addresses and names (two columns), to name SMS and iMessage senders.",
+)
+@click.option(
+    "--keep-partial",
+    is_flag=True,
+    help="A backup that breaks off mid-record: import the complete records before the break (default: refuse it).",
+)
 @click.pass_context
 def import_command(
-    ctx: click.Context, files: tuple[Path, ...], date_order: str | None = None, chat_id: int | None = None,
-    max_unzipped_mb: int | None = None, me: str | None = None, columns: tuple[tuple[str, str], ...] = (),
-    tz=None, contacts: Path | None = None, keep_partial: bool = False,
-) -> None:  # fmt: skip
+    ctx: click.Context,
+    files: tuple[Path, ...],
+    date_order: str | None = None,
+    chat_id: int | None = None,
+    max_unzipped_mb: int | None = None,
+    me: str | None = None,
+    columns: tuple[tuple[str, str], ...] = (),
+    tz=None,
+    contacts: Path | None = None,
+    keep_partial: bool = False,
+) -> None:
     """Import chat exports into the workspace: WhatsApp (.txt or .zip), Telegram, Messenger, Instagram and
     Discord (JSON), SMS Backup & Restore (XML), iMessage (chat.db), Slack (export zip), or any CSV/JSON Lines
     table; the format is read from the content. A folder is walked and a zip of several exports unpacked;
@@ -68,10 +91,19 @@ def import_command(
         with open_store(ctx) as store:
             for path, _ in found.exports:
                 with _bytes_progress(console, path.name) as progress, _named_as(path, found.shown.get(path)):
-                    results = ingest.import_chats(store, path, date_order=date_order, chat_id=chat_id,
-                                                  progress=progress, me=me, columns=columns, tz=tz,
-                                                  contacts=read_contacts(contacts) if contacts else (),
-                                                  keep_partial=keep_partial, max_unzipped_mb=limit_mb)  # fmt: skip
+                    results = ingest.import_chats(
+                        store,
+                        path,
+                        date_order=date_order,
+                        chat_id=chat_id,
+                        progress=progress,
+                        me=me,
+                        columns=columns,
+                        tz=tz,
+                        contacts=read_contacts(contacts) if contacts else (),
+                        keep_partial=keep_partial,
+                        max_unzipped_mb=limit_mb,
+                    )
                 for result in results:
                     _print_import(result, console, ctx.obj["verbose"])
                 if results:
@@ -171,8 +203,13 @@ def _print_warnings(path: Path, report, console: Console) -> None:
 
 
 @click.command()
-@click.option("--remove", "remove_id", type=int, metavar="ID",
-              help="Delete this chat: its messages, people and import history (what it holds is said first).")  # fmt: skip
+@click.option(
+    "--remove",
+    "remove_id",
+    type=int,
+    metavar="ID",
+    help="Delete this chat: its messages, people and import history (what it holds is said first).",
+)
 @click.option("--yes", is_flag=True, help="With --remove: do not ask for confirmation.")
 @click.pass_context
 def chats(ctx: click.Context, remove_id: int | None = None, yes: bool = False) -> None:
@@ -190,10 +227,21 @@ def chats(ctx: click.Context, remove_id: int | None = None, yes: bool = False) -
         click.echo("No chats yet. Import one: gptisyou import 'WhatsApp Chat with Alex.zip'")
         return
     columns = ("ID", "Title", "Source", "People", "Messages", "First", "Last")
-    print_table(columns, [
-        (str(chat.id), chat.title, chat.source, str(chat.people), f"{chat.messages:,}", day(chat.first), day(chat.last))
-        for chat in rows
-    ])  # fmt: skip
+    print_table(
+        columns,
+        [
+            (
+                str(chat.id),
+                chat.title,
+                chat.source,
+                str(chat.people),
+                f"{chat.messages:,}",
+                day(chat.first),
+                day(chat.last),
+            )
+            for chat in rows
+        ],
+    )
 
 
 def _remove_chat(ctx: click.Context, chat_id: int, yes: bool) -> None:
@@ -202,8 +250,13 @@ def _remove_chat(ctx: click.Context, chat_id: int, yes: bool) -> None:
     with open_store(ctx) as store:
         chat = store.chat(chat_id)
         span = f", {day(chat.first)} → {day(chat.last)}" if chat.first else ""
-        click.echo(printable(f"chat {chat.id} '{chat.title}' ({chat.source}): {chat.messages:,} messages from "
-                             f"{chat.people} people{span}, and its import history"), err=True)  # fmt: skip
+        click.echo(
+            printable(
+                f"chat {chat.id} '{chat.title}' ({chat.source}): {chat.messages:,} messages from "
+                f"{chat.people} people{span}, and its import history"
+            ),
+            err=True,
+        )
         if not yes and not confirmed(f"Delete chat {chat_id} from the workspace?", err=True):
             raise ConsentError("not confirmed: nothing was deleted")
         store.remove_chat(chat_id)
@@ -217,8 +270,14 @@ def _remove_chat(ctx: click.Context, chat_id: int, yes: bool) -> None:
 @click.option("--unmerge", is_flag=True, help="Forget the merges of NAMES (a merged name, or a person's all).")
 @click.option("--yes", is_flag=True, help="With --merge: do not ask when the names write to each other in a chat.")
 @click.pass_context
-def people(ctx: click.Context, names: tuple[str, ...], chat_id: int | None = None, merge: bool = False,
-           unmerge: bool = False, yes: bool = False) -> None:  # fmt: skip
+def people(
+    ctx: click.Context,
+    names: tuple[str, ...],
+    chat_id: int | None = None,
+    merge: bool = False,
+    unmerge: bool = False,
+    yes: bool = False,
+) -> None:
     """List the participants of each chat: messages, words, first and last message.
 
     \b
@@ -245,11 +304,20 @@ def people(ctx: click.Context, names: tuple[str, ...], chat_id: int | None = Non
         click.echo("No people yet. Import a chat first: gptisyou import 'WhatsApp Chat with Alex.zip'")
         return
     columns = ("Chat", "Name", "Messages", "Words", "First", "Last")
-    print_table(columns, [
-        (f"{person.chat_id} {person.chat_title}", _shown_name(person.name, aliases), f"{person.messages:,}",
-         f"{person.words:,}", day(person.first), day(person.last))
-        for person in rows
-    ])  # fmt: skip
+    print_table(
+        columns,
+        [
+            (
+                f"{person.chat_id} {person.chat_title}",
+                _shown_name(person.name, aliases),
+                f"{person.messages:,}",
+                f"{person.words:,}",
+                day(person.first),
+                day(person.last),
+            )
+            for person in rows
+        ],
+    )
 
 
 def _confirm_merge(store, names: list[str], yes: bool) -> None:
@@ -260,9 +328,13 @@ def _confirm_merge(store, names: list[str], yes: bool) -> None:
     if not shared or yes:
         return
     chat_id, title = shared[0]
-    click.echo(printable(f"{', '.join(names)}: two of these write to each other in chat {chat_id} '{title}'"
-                         f"{f' and {len(shared) - 1} more' if len(shared) > 1 else ''}; they are usually two people."),
-               err=True)  # fmt: skip
+    click.echo(
+        printable(
+            f"{', '.join(names)}: two of these write to each other in chat {chat_id} '{title}'"
+            f"{f' and {len(shared) - 1} more' if len(shared) > 1 else ''}; they are usually two people."
+        ),
+        err=True,
+    )
     if not confirmed("Merge them into one person anyway?", err=True):
         raise ConsentError("not confirmed: nothing was merged")
 

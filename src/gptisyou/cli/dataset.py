@@ -35,11 +35,18 @@ _SPLITTING = (
 @click.option("--format", "format_name", type=click.Choice(FORMATS), default="openai", show_default=True)
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the dataset here (hf: a directory).")
 @config_options(DatasetConfig, _SPLITTING)
-@click.option("--redact/--no-redact", default=None,
-              help="Pseudonyms for phone numbers, e-mails, URLs, IBANs, cards and third-party names. "
-                   "Default: on for openai and legacy, off for the local formats.")  # fmt: skip
-@click.option("--max-tokens", type=click.IntRange(min=16), default=None,
-              help="Tokens per example at most. Default: 512 for --format local, else only --window-turns applies.")  # fmt: skip
+@click.option(
+    "--redact/--no-redact",
+    default=None,
+    help="Pseudonyms for phone numbers, e-mails, URLs, IBANs, cards and third-party names. "
+    "Default: on for openai and legacy, off for the local formats.",
+)
+@click.option(
+    "--max-tokens",
+    type=click.IntRange(min=16),
+    default=None,
+    help="Tokens per example at most. Default: 512 for --format local, else only --window-turns applies.",
+)
 @click.option("--stats", is_flag=True, help="Print examples, tokens, estimated hosted cost and 3 previews.")
 @click.option("--model", default=None, help="Hosted model for token limits and cost (default gpt-4o-mini).")
 @click.option(
@@ -47,10 +54,19 @@ _SPLITTING = (
 )
 @click.pass_context
 def dataset(
-    ctx: click.Context, persona: str, chats: tuple[int, ...], with_people: tuple[str, ...], format_name: str,
-    output: Path | None, redact: bool | None, max_tokens: int | None, stats: bool, model: str | None, epochs: int,
+    ctx: click.Context,
+    persona: str,
+    chats: tuple[int, ...],
+    with_people: tuple[str, ...],
+    format_name: str,
+    output: Path | None,
+    redact: bool | None,
+    max_tokens: int | None,
+    stats: bool,
+    model: str | None,
+    epochs: int,
     **splitting,
-) -> None:  # fmt: skip
+) -> None:
     """Build a persona's dataset: conversations split into training and held out, redacted, rendered for
     fine-tuning.
 
@@ -69,10 +85,13 @@ def dataset(
     if model not in pricing.HOSTED_MODELS:
         raise click.BadParameter(f"unknown model; known: {', '.join(pricing.HOSTED_MODELS)}", param_hint="--model")
     config = DatasetConfig(
-        persona, chats=chats, with_people=with_people, **chosen(splitting),
+        persona,
+        chats=chats,
+        with_people=with_people,
+        **chosen(splitting),
         max_tokens=max_tokens or (LOCAL_MAX_TOKENS if format_name in LOCAL_FORMATS else None),
         redact=format_name in REDACTED_BY_DEFAULT if redact is None else redact,
-    )  # fmt: skip
+    )
     count_tokens, method = _token_counting(ctx.obj["workspace"], format_name, model)
     with open_store(ctx) as store:
         data = datasets.build(store, config, count_tokens)

@@ -13,11 +13,14 @@ DEMO_PERSONA = "Sam"  # the contact in the demo export: the classic case, a mode
 
 
 @click.command()
-@click.option("--minutes", type=Number(min=0, min_open=True), default=5.0, show_default=True,
-              help="Training time.")  # fmt: skip
-@click.option("--samples", type=click.IntRange(min=1), default=None,
-              help="Held-out replies each model writes in the evaluation [default: 100 where llama.cpp runs the "
-                   "clone, 24 on torch, whose replies take four times as long].")  # fmt: skip
+@click.option("--minutes", type=Number(min=0, min_open=True), default=5.0, show_default=True, help="Training time.")
+@click.option(
+    "--samples",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Held-out replies each model writes in the evaluation [default: 100 where llama.cpp runs the "
+    "clone, 24 on torch, whose replies take four times as long].",
+)
 @click.option("--base", default=None, help="Another base model (default: the embedded Gemma 3 270M).")
 @click.option("--import-only", is_flag=True, help="Stop after the import (no training, no model needed).")
 @click.pass_context

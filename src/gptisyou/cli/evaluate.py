@@ -33,8 +33,12 @@ _SETTINGS = (
 
 @click.command("eval")
 @click.option("--as", "persona", required=True, help="The persona whose run to evaluate.")
-@click.option("--run", "run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="A run directory (default: the persona's latest run).")  # fmt: skip
+@click.option(
+    "--run",
+    "run_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A run directory (default: the persona's latest run).",
+)
 @config_options(EvalConfig, _SETTINGS)
 @style_strength_option
 @engine_option
@@ -60,9 +64,18 @@ _SETTINGS = (
     help="Consent to what an endpoint elsewhere than this machine is sent, without asking.",
 )
 @click.pass_context
-def eval_command(ctx: click.Context, persona: str, run_dir: Path | None, style_strength: float, engine: str,
-                 routes: tuple[tuple[str, str], ...], api_key_env: str | None, keep_personal_data: bool,
-                 consented: bool, **given) -> None:  # fmt: skip
+def eval_command(
+    ctx: click.Context,
+    persona: str,
+    run_dir: Path | None,
+    style_strength: float,
+    engine: str,
+    routes: tuple[tuple[str, str], ...],
+    api_key_env: str | None,
+    keep_personal_data: bool,
+    consented: bool,
+    **given,
+) -> None:
     """Measure how well the model writes like PERSONA on its held-out replies (the run's held-out conversations:
     spread across the chat, or the latest with train --hold-out latest), against the base on the same moments.
 
@@ -72,8 +85,9 @@ def eval_command(ctx: click.Context, persona: str, run_dir: Path | None, style_s
     measured alike on the same moments, in one table.
     """
     endpoints = [Endpoint(url, model, api_key_env, not keep_personal_data, consented) for model, url in routes]
-    directory = run_evaluation(ctx, persona, run_dir, endpoints, style_strength=style_strength, engine=engine,
-                               **chosen(given))  # fmt: skip
+    directory = run_evaluation(
+        ctx, persona, run_dir, endpoints, style_strength=style_strength, engine=engine, **chosen(given)
+    )
     metrics = json.loads((directory / "metrics.json").read_text())
     for line in key_figures(metrics):
         click.echo(line)
@@ -84,8 +98,9 @@ def eval_command(ctx: click.Context, persona: str, run_dir: Path | None, style_s
     click.echo(f"report: {directory / 'report.html'}")
 
 
-def run_evaluation(ctx: click.Context, persona: str, run_dir: Path | None, endpoints: Sequence[Endpoint] = (),
-                   **settings) -> Path:  # fmt: skip
+def run_evaluation(
+    ctx: click.Context, persona: str, run_dir: Path | None, endpoints: Sequence[Endpoint] = (), **settings
+) -> Path:
     """Evaluate the run with `settings`, the fields of `eval.config.EvalConfig` (`evaluate_run` is imported only
     here: it needs torch), and the prompted clones of `endpoints` beside it; returns the directory of its
     results."""
@@ -144,8 +159,12 @@ def key_figures(metrics: dict) -> list[str]:
 
 @click.command()
 @click.option("--as", "persona", required=True, help="The persona whose clone to test.")
-@click.option("--run", "run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="A run directory (default: the persona's latest run).")  # fmt: skip
+@click.option(
+    "--run",
+    "run_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A run directory (default: the persona's latest run).",
+)
 @click.option("--questions", "count", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--seed", type=int, help="The order of the questions (default: a new one each time).")
 @click.pass_context
@@ -172,8 +191,10 @@ def quiz(ctx: click.Context, persona: str, run_dir: Path | None, count: int, see
             answers.append(blind.answer(store, run, question, picked, via="terminal"))
             click.echo(f"{'Right' if answers[-1] else 'No'}: {'ab'[question.real]} was {persona}'s real reply.\n")
         total = blind.tally(store, run)
-    click.echo(f"You picked the real reply {sum(answers)} of {len(answers)} times. All answers for this run: "
-               f"{share(total)} of {total['n']} (50 % means the clone could not be told apart).")  # fmt: skip
+    click.echo(
+        f"You picked the real reply {sum(answers)} of {len(answers)} times. All answers for this run: "
+        f"{share(total)} of {total['n']} (50 % means the clone could not be told apart)."
+    )
 
 
 def _ask(number: int, total: int, question, persona: str) -> int | None:

@@ -31,20 +31,41 @@ _KINDS = {
 
 @click.command()
 @click.option("--as", "persona", required=True, help="The persona whose clone to export.")
-@click.option("--to", "target", type=click.Choice(tuple(_KINDS)), required=True,
-              help="adapter: the peft adapter as a zip; merged: a model folder transformers loads as it is; gguf: "
-                   "one file for llama.cpp and LM Studio; lora-gguf: the adapter for llama.cpp's --lora; ollama: "
-                   "a folder with the GGUF and a Modelfile.")  # fmt: skip
-@click.option("-o", "--output", "out", type=click.Path(path_type=Path), required=True,
-              help="The file or new folder to write; never overwritten.")  # fmt: skip
-@click.option("--quant", type=click.Choice(("f16", "q8_0")), default="f16", show_default=True,
-              help="How a GGUF export stores the tensors the adapter changed (the rest keep the base's).")  # fmt: skip
-@click.option("--run", "run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="A run directory (default: the persona's latest run).")  # fmt: skip
+@click.option(
+    "--to",
+    "target",
+    type=click.Choice(tuple(_KINDS)),
+    required=True,
+    help="adapter: the peft adapter as a zip; merged: a model folder transformers loads as it is; gguf: "
+    "one file for llama.cpp and LM Studio; lora-gguf: the adapter for llama.cpp's --lora; ollama: "
+    "a folder with the GGUF and a Modelfile.",
+)
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="The file or new folder to write; never overwritten.",
+)
+@click.option(
+    "--quant",
+    type=click.Choice(("f16", "q8_0")),
+    default="f16",
+    show_default=True,
+    help="How a GGUF export stores the tensors the adapter changed (the rest keep the base's).",
+)
+@click.option(
+    "--run",
+    "run_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A run directory (default: the persona's latest run).",
+)
 @style_strength_option
 @click.pass_context
-def export(ctx: click.Context, persona: str, target: str, out: Path, quant: str, run_dir: Path | None,
-           style_strength: float) -> None:  # fmt: skip
+def export(
+    ctx: click.Context, persona: str, target: str, out: Path, quant: str, run_dir: Path | None, style_strength: float
+) -> None:
     """Export the clone of PERSONA with a model card (base, data period, last evaluation, how to run it).
 
     The card holds names, dates and figures, never the chat's text. Share a clone only with the person's consent.

@@ -34,8 +34,11 @@ def _endpoint(ctx: click.Context):
 
 @hosted.command("train")
 @click.option("--as", "persona", required=True, help="The participant to imitate.")
-@click.option("--model", help="The base model to fine-tune (default gpt-4o-mini-2024-07-18; davinci-002 and "
-                              "babbage-002 take the original prompt/completion form).")  # fmt: skip
+@click.option(
+    "--model",
+    help="The base model to fine-tune (default gpt-4o-mini-2024-07-18; davinci-002 and "
+    "babbage-002 take the original prompt/completion form).",
+)
 @click.option("--epochs", type=click.IntRange(1, 50), default=3, show_default=True)
 @click.option(
     "--no-redact", "keep_personal_data", is_flag=True, help="Send phone numbers, e-mails, names as they are."
@@ -44,8 +47,16 @@ def _endpoint(ctx: click.Context):
 @click.option("--no-wait", is_flag=True, help="Start the job and return; follow it with `gptisyou openai status`.")
 @click.option("--poll-seconds", type=float, default=10.0, hidden=True)
 @click.pass_context
-def train(ctx: click.Context, persona: str, model: str | None, epochs: int, keep_personal_data: bool, yes: bool,
-          no_wait: bool, poll_seconds: float) -> None:  # fmt: skip
+def train(
+    ctx: click.Context,
+    persona: str,
+    model: str | None,
+    epochs: int,
+    keep_personal_data: bool,
+    yes: bool,
+    no_wait: bool,
+    poll_seconds: float,
+) -> None:
     """Upload PERSONA's dataset and start a fine-tuning job, after showing what is sent and what it costs."""
     from gptisyou.data import pricing
     from gptisyou.errors import ConsentError, RemoteError
@@ -69,8 +80,14 @@ def train(ctx: click.Context, persona: str, model: str | None, epochs: int, keep
         if no_wait:
             return
         with console.status("following the job (Ctrl-C stops following, not the job)…"):
-            job = finetune.follow(store, target, api, job_id, lambda message: console.print(literal(f"  {message}")),
-                                  poll_seconds=poll_seconds)  # fmt: skip
+            job = finetune.follow(
+                store,
+                target,
+                api,
+                job_id,
+                lambda message: console.print(literal(f"  {message}")),
+                poll_seconds=poll_seconds,
+            )
         if job.status != "succeeded":
             reason = f": {job.error.message}" if job.error and job.error.message else ""
             raise RemoteError(f"job {job_id} {job.status}{reason}")
@@ -80,8 +97,12 @@ def train(ctx: click.Context, persona: str, model: str | None, epochs: int, keep
 
 def _plan_lines(plan, target) -> list[str]:
     cost = f"≈ ${plan.cost_usd:,.2f}" if plan.cost_usd is not None else "unknown (not in the price table)"
-    redaction = (f"on: {plan.replaced_values} phone numbers, e-mails, URLs, card numbers and third-party names "
-                 "replaced by pseudonyms" if plan.redacted else "OFF: personal data is sent as it is")  # fmt: skip
+    redaction = (
+        f"on: {plan.replaced_values} phone numbers, e-mails, URLs, card numbers and third-party names "
+        "replaced by pseudonyms"
+        if plan.redacted
+        else "OFF: personal data is sent as it is"
+    )
     validation = (
         f" + {plan.validation_examples} held-out ({plan.validation_file.name})" if plan.validation_file else ""
     )
@@ -94,8 +115,10 @@ def _plan_lines(plan, target) -> list[str]:
 
 
 def _consents(persona: str, base_url: str) -> bool:
-    click.echo(f"These are messages of {persona} and of the people they wrote with. They will be stored and "
-               f"processed by the provider at {base_url}.")  # fmt: skip
+    click.echo(
+        f"These are messages of {persona} and of the people they wrote with. They will be stored and "
+        f"processed by the provider at {base_url}."
+    )
     try:
         answer = click.prompt("Type yes if everyone in these chats agreed to that", default="", show_default=False)
     except click.Abort:  # standard input closed, or Ctrl-C at the prompt: no consent
@@ -123,9 +146,13 @@ def status(ctx: click.Context, given: str | None) -> None:
 
     with _job(ctx, given) as (store, target, api, job_id):
         job = finetune.retrieve(store, target, api, job_id)
-    for name, value in (("job", job.id), ("status", job.status), ("base model", job.model),
-                        ("fine-tuned model", job.fine_tuned_model or "—"),
-                        ("trained tokens", f"{job.trained_tokens:,}" if job.trained_tokens else "—")):  # fmt: skip
+    for name, value in (
+        ("job", job.id),
+        ("status", job.status),
+        ("base model", job.model),
+        ("fine-tuned model", job.fine_tuned_model or "—"),
+        ("trained tokens", f"{job.trained_tokens:,}" if job.trained_tokens else "—"),
+    ):
         click.echo(f"{name}: {value}")
 
 
@@ -168,10 +195,19 @@ def results(ctx: click.Context, given: str | None) -> None:
         steps = finetune.results(store, target, api, job_id)
         persona = finetune.persona_of(store, target, job_id)  # results() refused a job not started from here
     shown = steps if len(steps) <= 20 else steps[:: max(1, len(steps) // 20)] + steps[-1:]
-    print_table(("Step", "Train loss", "Train token acc.", "Val loss", "Val token acc."), [
-        (str(s.step), _value(s.train_loss), _value(s.train_accuracy), _value(s.valid_loss), _value(s.valid_accuracy))
-        for s in shown
-    ])  # fmt: skip
+    print_table(
+        ("Step", "Train loss", "Train token acc.", "Val loss", "Val token acc."),
+        [
+            (
+                str(s.step),
+                _value(s.train_loss),
+                _value(s.train_accuracy),
+                _value(s.valid_loss),
+                _value(s.valid_accuracy),
+            )
+            for s in shown
+        ],
+    )
     workspace = ctx.obj["workspace"]
     plot = hosted_dir(workspace, persona) / f"{job_id}.png"  # with the persona's hosted files: forget deletes it
     _plot_results(steps, plot, workspace)
@@ -182,8 +218,11 @@ def _plot_results(steps, path: Path, workspace: Path) -> None:
     from gptisyou.store.workspace import ensure_private_dir
     from gptisyou.train.curves import plot_curves
 
-    records = [{"step": s.step, "train_loss": s.train_loss} | ({"val_loss": s.valid_loss} if s.valid_loss else {})
-               for s in steps if s.train_loss is not None]  # fmt: skip
+    records = [
+        {"step": s.step, "train_loss": s.train_loss} | ({"val_loss": s.valid_loss} if s.valid_loss else {})
+        for s in steps
+        if s.train_loss is not None
+    ]
     ensure_private_dir(path.parent, inside=workspace)
     plot_curves(records, path)
 
@@ -210,8 +249,16 @@ def _latest_job(store, target) -> str:
 @click.option("--api-key", help="The API key for --remote (default: $OPENAI_API_KEY).")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_context
-def forget(ctx: click.Context, persona: str | None, everything: bool, remote: bool, provider: str | None,
-           base_url: str | None, api_key: str | None, yes: bool) -> None:  # fmt: skip
+def forget(
+    ctx: click.Context,
+    persona: str | None,
+    everything: bool,
+    remote: bool,
+    provider: str | None,
+    base_url: str | None,
+    api_key: str | None,
+    yes: bool,
+) -> None:
     """Delete local data (a persona's runs and uploads, or --all) and, with --remote, what went to a provider.
 
     Only what gptisyou made is deleted: --all refuses a directory that holds no gptisyou database, and leaves
@@ -234,8 +281,10 @@ def forget(ctx: click.Context, persona: str | None, everything: bool, remote: bo
         with open_store(ctx) as store:
             left = store.remote_objects(persona, include_deleted=False)
         if left:
-            stderr_console(ctx).print(f"[yellow]{len(left)} uploaded files, jobs or models stay at the provider "
-                                      f"({escape(left[0].provider)}); add --remote to delete them too.[/yellow]")  # fmt: skip
+            stderr_console(ctx).print(
+                f"[yellow]{len(left)} uploaded files, jobs or models stay at the provider "
+                f"({escape(left[0].provider)}); add --remote to delete them too.[/yellow]"
+            )
     what = (
         f"the whole workspace {workspace}"
         if everything
@@ -251,8 +300,13 @@ def forget(ctx: click.Context, persona: str | None, everything: bool, remote: bo
             providers = {o.provider for o in store.remote_objects(persona, include_deleted=False)}
             for url in sorted({base_url} if base_url else providers):
                 target = endpoint(provider, url, api_key)
-                failed = finetune.forget(store, target, client(target), persona,
-                                         lambda kind, remote_id: click.echo(f"deleted {kind} {remote_id}"))  # fmt: skip
+                failed = finetune.forget(
+                    store,
+                    target,
+                    client(target),
+                    persona,
+                    lambda kind, remote_id: click.echo(f"deleted {kind} {remote_id}"),
+                )
                 if failed:
                     raise RemoteError("could not delete " + "; ".join(failed) + " (nothing local was deleted)")
     deletion = forgetting.forget_workspace(workspace) if everything else forgetting.forget_persona(workspace, persona)

@@ -13,14 +13,23 @@ from gptisyou.cli.context import literal, one_line, open_store, stderr_console
 @click.command()
 @click.option("--as", "persona", required=True, help="The person to portray (any participant, yourself included).")
 @click.option("--with", "with_name", help="Beside whom (default: who they write with most); only chats with both.")
-@click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path),
-              help="The HTML page to write (default: portrait-NAME.html in the workspace).")  # fmt: skip
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The HTML page to write (default: portrait-NAME.html in the workspace).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the facts as JSON on stdout instead of the summary.")
-@click.option("--redact", is_flag=True,
-              help="Hide phone numbers, e-mail addresses and other people's names in every quote and label.")  # fmt: skip
+@click.option(
+    "--redact",
+    is_flag=True,
+    help="Hide phone numbers, e-mail addresses and other people's names in every quote and label.",
+)
 @click.pass_context
-def portrait(ctx: click.Context, persona: str, with_name: str | None, out: Path | None, as_json: bool,
-             redact: bool) -> None:  # fmt: skip
+def portrait(
+    ctx: click.Context, persona: str, with_name: str | None, out: Path | None, as_json: bool, redact: bool
+) -> None:
     """A portrait of PERSONA from the chats: at a glance, rhythm, voice, topics over time, and the other person
     beside them. Computed on this machine from the messages (true at any model size); the page quotes real
     messages, so it is written readable by you only.
@@ -44,7 +53,7 @@ def portrait(ctx: click.Context, persona: str, with_name: str | None, out: Path 
     if as_json:
         click.echo(json.dumps(facts, ensure_ascii=False, indent=1))
     else:
-        _summary(facts, said.glance(facts))
+        _summary(facts, [*facts["observations"].get(persona, []), *said.glance(facts)])
     console.print(literal(f"portrait: {out}", "dim"))
 
 

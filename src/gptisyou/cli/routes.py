@@ -45,11 +45,19 @@ def endpoint_options(command):
         click.option("--base-url", help=f"With --backend endpoint: an OpenAI-compatible chat API, e.g. {OLLAMA}."),
         click.option("--model", help="With --backend endpoint: the endpoint's model, e.g. llama3.1:8b."),
         click.option("--api-key-env", metavar="NAME", help="The environment variable holding the endpoint's key."),
-        click.option("--no-redact", "keep_personal_data", is_flag=True,
-                     help="Send personal data to an endpoint elsewhere as it is (default: pseudonyms)."),
-        click.option("--yes", "consented", is_flag=True,
-                     help="Consent to what an endpoint elsewhere than this machine is sent, without asking."),
-    ]  # fmt: skip
+        click.option(
+            "--no-redact",
+            "keep_personal_data",
+            is_flag=True,
+            help="Send personal data to an endpoint elsewhere as it is (default: pseudonyms).",
+        ),
+        click.option(
+            "--yes",
+            "consented",
+            is_flag=True,
+            help="Consent to what an endpoint elsewhere than this machine is sent, without asking.",
+        ),
+    ]
 
     @functools.wraps(command)
     def with_endpoint(*args, base_url, model, api_key_env, keep_personal_data, consented, **kwargs):
@@ -90,8 +98,15 @@ def prompted_clone(ctx: click.Context, endpoint: Endpoint, persona: str, me: str
         if not key:
             raise InputError(f"--api-key-env {endpoint.key_variable}: ${endpoint.key_variable} is not set")
     api = client(Target(PROVIDERS["compatible"], endpoint.base_url.rstrip("/"), key), max_retries=2)
-    return PromptedClone(api, endpoint.model, persona, card(sessions, persona), Memory(sessions, persona),
-                         bubbles_per_turn(sessions, persona), redactor)  # fmt: skip
+    return PromptedClone(
+        api,
+        endpoint.model,
+        persona,
+        card(sessions, persona),
+        Memory(sessions, persona),
+        bubbles_per_turn(sessions, persona),
+        redactor,
+    )
 
 
 def _consent(ctx, endpoint: Endpoint, persona: str, what: str, examples: int, redacted: bool) -> None:

@@ -42,17 +42,26 @@ def persona_options(command):
     options = [
         click.option("--as", "persona", required=True, help="The participant the clone writes like."),
         click.option("--me", help="Who you are in the conversation (default: who the persona writes with most)."),
-        click.option("--run", "run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-                     help="A run directory (default: the persona's latest run)."),
-        click.option("--backend", type=click.Choice(("local", "openai", "endpoint")), default="local",
-                     show_default=True, help="openai: the persona's hosted fine-tuned model (see gptisyou openai "
-                     "train); endpoint: any OpenAI-compatible chat model (Ollama, LM Studio…) prompted with how "
-                     "the persona writes, no training (--base-url, --model)."),
+        click.option(
+            "--run",
+            "run_dir",
+            type=click.Path(exists=True, file_okay=False, path_type=Path),
+            help="A run directory (default: the persona's latest run).",
+        ),
+        click.option(
+            "--backend",
+            type=click.Choice(("local", "openai", "endpoint")),
+            default="local",
+            show_default=True,
+            help="openai: the persona's hosted fine-tuned model (see gptisyou openai "
+            "train); endpoint: any OpenAI-compatible chat model (Ollama, LM Studio…) prompted with how "
+            "the persona writes, no training (--base-url, --model).",
+        ),
         style_strength_option,
         engine_option,
         candidates_option,
         endpoint_options,
-    ]  # fmt: skip
+    ]
     for option in reversed(options):
         command = option(command)
     return command
@@ -74,9 +83,18 @@ class Loaded:
         return Sampling(**longest, **chosen(given))
 
 
-def load_clone(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, backend: str,
-               style_strength: float = 1.0, engine: str = "auto", base_only: bool = False,
-               candidates: int = CANDIDATES, endpoint: Endpoint | None = None) -> Loaded:  # fmt: skip
+def load_clone(
+    ctx: click.Context,
+    persona: str,
+    me: str | None,
+    run_dir: Path | None,
+    backend: str,
+    style_strength: float = 1.0,
+    engine: str = "auto",
+    base_only: bool = False,
+    candidates: int = CANDIDATES,
+    endpoint: Endpoint | None = None,
+) -> Loaded:
     """The clone, with a status line on stderr while the model loads. With more than one candidate, the local
     clone keeps the reply its run's chooser picks of that many (the chooser is built the first time). The
     endpoint backend's clone is prompted from everything the persona wrote (see `routes.prompted_clone`)."""
@@ -131,8 +149,18 @@ def _chooser(ctx: click.Context, run, clone):
 @persona_options
 @config_options(Sampling, _SAMPLING)
 @click.pass_context
-def chat(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, backend: str,
-         style_strength: float, engine: str, candidates: int, endpoint: Endpoint, **given) -> None:  # fmt: skip
+def chat(
+    ctx: click.Context,
+    persona: str,
+    me: str | None,
+    run_dir: Path | None,
+    backend: str,
+    style_strength: float,
+    engine: str,
+    candidates: int,
+    endpoint: Endpoint,
+    **given,
+) -> None:
     """Talk to the clone of PERSONA: you type as yourself, it answers in bubbles.
 
     \b
@@ -143,8 +171,9 @@ def chat(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None,
     /not-them [what they would say]   the last reply is unlike them: remembered, learned from at the next train
     /quit       or Ctrl-D / Ctrl-C
     """
-    loaded = load_clone(ctx, persona, me, run_dir, backend, style_strength, engine, candidates=candidates,
-                        endpoint=endpoint)  # fmt: skip
+    loaded = load_clone(
+        ctx, persona, me, run_dir, backend, style_strength, engine, candidates=candidates, endpoint=endpoint
+    )
     clone, me = loaded.clone, loaded.me
     console = Console(highlight=False)
     console.print(literal(f"Talking to {persona} (model: {loaded.label}) as {me}. /help for commands.", "dim"))
@@ -153,8 +182,9 @@ def chat(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None,
     compare = False
     while True:
         try:
-            text = click.prompt(click.style(me, fg="green", bold=True), prompt_suffix="> ", default="",
-                                show_default=False)  # fmt: skip
+            text = click.prompt(
+                click.style(me, fg="green", bold=True), prompt_suffix="> ", default="", show_default=False
+            )
         except click.Abort:
             console.print()
             return
@@ -241,8 +271,13 @@ def _not_them(ctx: click.Context, persona: str, history: list, rewrite: str, con
     with open_store(ctx) as store:
         number = store.add_correction(persona, context, history[-1].text, rewrite.strip() or None, via="terminal")
     said = f" ({persona} would say: {rewrite})" if rewrite else ""
-    console.print(literal(f"Noted as correction {number}{said}: the next `gptisyou train --as {persona}` learns from "
-                          f"it (gptisyou corrections --as {persona} lists them).", "dim"))  # fmt: skip
+    console.print(
+        literal(
+            f"Noted as correction {number}{said}: the next `gptisyou train --as {persona}` learns from "
+            f"it (gptisyou corrections --as {persona} lists them).",
+            "dim",
+        )
+    )
 
 
 def _speak(console: Console, name: str, pieces, style: str = "") -> str:
@@ -283,9 +318,21 @@ def _temperature(argument: str, current: float, console: Console) -> float:
 @click.option("--base", "base_only", is_flag=True, help="Ask the untuned base model instead, for comparison.")
 @config_options(Sampling, _SAMPLING)
 @click.pass_context
-def ask(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, backend: str, style_strength: float,
-        engine: str, candidates: int, endpoint: Endpoint, question: str | None, preset: str | None,
-        base_only: bool, **given) -> None:  # fmt: skip
+def ask(
+    ctx: click.Context,
+    persona: str,
+    me: str | None,
+    run_dir: Path | None,
+    backend: str,
+    style_strength: float,
+    engine: str,
+    candidates: int,
+    endpoint: Endpoint,
+    question: str | None,
+    preset: str | None,
+    base_only: bool,
+    **given,
+) -> None:
     """Ask the clone of PERSONA one QUESTION (or a --preset: personality, topics, cold-reply) and print its reply."""
     from gptisyou.errors import InputError
 
@@ -326,16 +373,37 @@ def _answer_from_portrait(ctx: click.Context, persona: str, preset: str) -> None
     is_flag=True,
     help="Also serve the blind test at /quiz: real held-out messages (redacted), behind --api-key if set.",
 )
-@click.option("--portrait", "with_portrait", is_flag=True,
-              help="Also serve the persona's portrait at /portrait: it quotes real messages, behind --api-key if set.")  # fmt: skip
-@click.option("--allow-host", "allow_hosts", multiple=True,
-              help="Also accept requests addressed to this host name (repeatable; * for any). By default only the "
-                   "names of the address it listens on.")  # fmt: skip
+@click.option(
+    "--portrait",
+    "with_portrait",
+    is_flag=True,
+    help="Also serve the persona's portrait at /portrait: it quotes real messages, behind --api-key if set.",
+)
+@click.option(
+    "--allow-host",
+    "allow_hosts",
+    multiple=True,
+    help="Also accept requests addressed to this host name (repeatable; * for any). By default only the "
+    "names of the address it listens on.",
+)
 @click.pass_context
-def serve(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None, backend: str,
-          style_strength: float, engine: str, candidates: int, endpoint: Endpoint, api_key: str | None,
-          base_only: bool, with_quiz: bool, allow_hosts: tuple[str, ...], with_portrait: bool = False,
-          **given) -> None:  # fmt: skip
+def serve(
+    ctx: click.Context,
+    persona: str,
+    me: str | None,
+    run_dir: Path | None,
+    backend: str,
+    style_strength: float,
+    engine: str,
+    candidates: int,
+    endpoint: Endpoint,
+    api_key: str | None,
+    base_only: bool,
+    with_quiz: bool,
+    allow_hosts: tuple[str, ...],
+    with_portrait: bool = False,
+    **given,
+) -> None:
     """Serve the clone of PERSONA: a web chat page at / and an OpenAI-compatible API at /v1.
 
     \b
@@ -394,8 +462,16 @@ def serve(ctx: click.Context, persona: str, me: str | None, run_dir: Path | None
         with open_store(ctx) as store:
             return store.add_correction(persona, context, reply, rewrite, via="web")
 
-    app = create_app(loaded.clone, model_id, me=loaded.me, api_key=api_key, max_new_tokens=listening.max_tokens,
-                     reply_tokens=loaded.reply_tokens,
-                     allowed_hosts=served_host_names(host, allow_hosts), quiz=quiz, portrait=portrait,
-                     corrections=store_correction if loaded.run is not None else None)  # fmt: skip
+    app = create_app(
+        loaded.clone,
+        model_id,
+        me=loaded.me,
+        api_key=api_key,
+        max_new_tokens=listening.max_tokens,
+        reply_tokens=loaded.reply_tokens,
+        allowed_hosts=served_host_names(host, allow_hosts),
+        quiz=quiz,
+        portrait=portrait,
+        corrections=store_correction if loaded.run is not None else None,
+    )
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -52,8 +52,13 @@ def train(ctx: click.Context, persona: str, resume: bool, **given) -> None:
         raise MissingExtra.from_import(missing, "local training") from None
     config = TrainConfig(persona, **chosen(given))
     console = stderr_console(ctx)
-    columns = (TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[status]}"),
-               TimeRemainingColumn())  # fmt: skip
+    columns = (
+        TextColumn("[bold]training"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[status]}"),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=console, transient=True) as progress, open_store(ctx) as store:
         task = progress.add_task("train", total=None, status="preparing the base model and data…")
 
@@ -82,11 +87,21 @@ def runs(ctx: click.Context) -> None:
         click.echo("No runs yet. Train one: gptisyou train --as NAME")
         return
     columns = ("Run", "Persona", "Base", "Steps", "Best val loss", "Val token acc.", "Train token acc.")
-    print_table(columns, [
-        (f"{run.directory.parent.name}/{run.directory.name}", run.persona, run.base, str(run.steps),
-         _number(run.best_val_loss), _number(run.val_token_accuracy), _number(run.train_token_accuracy))
-        for run in found
-    ])  # fmt: skip
+    print_table(
+        columns,
+        [
+            (
+                f"{run.directory.parent.name}/{run.directory.name}",
+                run.persona,
+                run.base,
+                str(run.steps),
+                _number(run.best_val_loss),
+                _number(run.val_token_accuracy),
+                _number(run.train_token_accuracy),
+            )
+            for run in found
+        ],
+    )
 
 
 def _plan_line(plan, workspace: Path) -> str:
@@ -107,8 +122,10 @@ def _print_result(run: Path, workspace: Path) -> None:
 
     summary = next(s for s in list_runs(workspace) if s.directory == run)
     click.echo(f"run: {run}")
-    click.echo(f"steps: {summary.steps}; best validation loss {_number(summary.best_val_loss)}, "
-               f"token accuracy {_number(summary.val_token_accuracy)} (train {_number(summary.train_token_accuracy)})")  # fmt: skip
+    click.echo(
+        f"steps: {summary.steps}; best validation loss {_number(summary.best_val_loss)}, "
+        f"token accuracy {_number(summary.val_token_accuracy)} (train {_number(summary.train_token_accuracy)})"
+    )
     click.echo(f"adapter: {run / 'adapter'} · loss curve: {run / 'loss.png'} · sample replies: {run / 'samples.md'}")
 
 

@@ -102,8 +102,12 @@ class PersonaData:
     def reply_tokens(self, count_tokens: Callable[[str], int]) -> int:
         """How long a reply of the persona gets: the 99th percentile of their training turns, in tokens, so a
         clone writes a long story when they would, and never rambles far beyond what they ever wrote."""
-        lengths = sorted(count_tokens(turn.text) for session in self.train for turn in session.turns
-                         if is_target(turn, self.persona))  # fmt: skip
+        lengths = sorted(
+            count_tokens(turn.text)
+            for session in self.train
+            for turn in session.turns
+            if is_target(turn, self.persona)
+        )
         longest = lengths[min(len(lengths) - 1, int(len(lengths) * REPLY_TOKENS_QUANTILE))] if lengths else 0
         low, high = REPLY_TOKENS_RANGE
         return min(high, max(low, longest + _TURN_OVERHEAD_TOKENS))
@@ -377,13 +381,21 @@ def _hidden_names(people: dict[int, list[str]], config: DatasetConfig) -> list[s
 
 def _redacted(sessions: list[Session], redactor: Redactor) -> list[Session]:
     return [
-        Session(session.chat_id, tuple(
-            Turn(_speaker(turn.sender, redactor), tuple(map(redactor.redact, turn.bubbles)), turn.start, turn.end,
-                 turn.has_words)
-            for turn in session.turns
-        ))
+        Session(
+            session.chat_id,
+            tuple(
+                Turn(
+                    _speaker(turn.sender, redactor),
+                    tuple(map(redactor.redact, turn.bubbles)),
+                    turn.start,
+                    turn.end,
+                    turn.has_words,
+                )
+                for turn in session.turns
+            ),
+        )
         for session in sessions
-    ]  # fmt: skip
+    ]
 
 
 def _check_speakers(everyone: set[str], persona: str, redactor: Redactor) -> None:

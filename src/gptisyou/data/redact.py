@@ -17,9 +17,31 @@ import phonenumbers
 # Countries whose national number formats ("030 1234567", "06 12 34 56 78") are recognised without a "+".
 DEFAULT_REGIONS = ("US", "GB", "DE", "FR", "ES", "IT", "NL", "BE", "CH", "AT", "PT", "BR", "MX", "AR", "IN", "SE")
 FAKE_NAMES = (
-    "Robin", "Sasha", "Jordan", "Noa", "Kim", "Charlie", "Eden", "Quinn", "Rowan", "Sky", "Alexis", "Dana",
-    "Emery", "Finley", "Harper", "Jules", "Kai", "Lou", "Milan", "Nico", "Oakley", "Remy", "Sam", "Toni",
-)  # fmt: skip
+    "Robin",
+    "Sasha",
+    "Jordan",
+    "Noa",
+    "Kim",
+    "Charlie",
+    "Eden",
+    "Quinn",
+    "Rowan",
+    "Sky",
+    "Alexis",
+    "Dana",
+    "Emery",
+    "Finley",
+    "Harper",
+    "Jules",
+    "Kai",
+    "Lou",
+    "Milan",
+    "Nico",
+    "Oakley",
+    "Remy",
+    "Sam",
+    "Toni",
+)
 # Lower-case words that are also first names: "we will see" keeps its "will" even when a Will is hidden.
 _COMMON_WORDS = frozenset(
     [
@@ -246,8 +268,10 @@ def _luhn_ok(candidate: str) -> bool:
     digits = [int(char) for char in candidate if char.isdigit()]
     if not 13 <= len(digits) <= 19:
         return False
-    total = sum(digit if index % 2 == 0 else (digit * 2 - 9 if digit > 4 else digit * 2)
-                for index, digit in enumerate(reversed(digits)))  # fmt: skip
+    total = sum(
+        digit if index % 2 == 0 else (digit * 2 - 9 if digit > 4 else digit * 2)
+        for index, digit in enumerate(reversed(digits))
+    )
     return total % 10 == 0
 
 

@@ -25,8 +25,15 @@ def resolved(engine: str, run: Run) -> str:
     return engine
 
 
-def load(run: Run, persona: str, engine: str = "auto", base_only: bool = False, style_strength: float = 1.0,
-         memory: Memory | None = None, said: Iterable[str] | None = None) -> Clone:  # fmt: skip
+def load(
+    run: Run,
+    persona: str,
+    engine: str = "auto",
+    base_only: bool = False,
+    style_strength: float = 1.0,
+    memory: Memory | None = None,
+    said: Iterable[str] | None = None,
+) -> Clone:
     """The run's clone (or its base model alone) on the chosen engine.
 
     Raises:

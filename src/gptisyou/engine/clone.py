@@ -38,8 +38,9 @@ class Clone:
 
     engine = "none"  # what computes the tokens, for people and metrics.json
 
-    def __init__(self, tokenizer, persona: str, max_context_tokens: int = 1024, memory: Memory | None = None,
-                 recall: int = 0) -> None:  # fmt: skip
+    def __init__(
+        self, tokenizer, persona: str, max_context_tokens: int = 1024, memory: Memory | None = None, recall: int = 0
+    ) -> None:
         self.tokenizer, self.persona = tokenizer, persona
         self.max_context_tokens = max_context_tokens
         self.memory, self.recall = memory, recall  # what the persona wrote before, and how much of it to show

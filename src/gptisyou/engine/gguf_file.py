@@ -50,8 +50,11 @@ def merged(base: Path, adapter: Path, out: Path, quant: str = "f16", style_stren
         a, b = by_tensor[tensor.name]
         weights = gguf.quants.dequantize(tensor.data, tensor.tensor_type) + (b @ a) * (scale * style_strength)
         if quant == "q8_0":
-            writer.add_tensor(tensor.name, gguf.quants.quantize(weights, gguf.GGMLQuantizationType.Q8_0),
-                              raw_dtype=gguf.GGMLQuantizationType.Q8_0)  # fmt: skip
+            writer.add_tensor(
+                tensor.name,
+                gguf.quants.quantize(weights, gguf.GGMLQuantizationType.Q8_0),
+                raw_dtype=gguf.GGMLQuantizationType.Q8_0,
+            )
         else:
             writer.add_tensor(tensor.name, weights.astype(np.float16))
     _write(writer)

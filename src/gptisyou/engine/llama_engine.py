@@ -189,9 +189,15 @@ def check(run: Run) -> Path:
     return gguf
 
 
-def load(run: Run, persona: str, base_only: bool = False, style_strength: float = 1.0,
-         memory: Memory | None = None, max_context_tokens: int = 1024,
-         said: Iterable[str] | None = None) -> LlamaClone:  # fmt: skip
+def load(
+    run: Run,
+    persona: str,
+    base_only: bool = False,
+    style_strength: float = 1.0,
+    memory: Memory | None = None,
+    max_context_tokens: int = 1024,
+    said: Iterable[str] | None = None,
+) -> LlamaClone:
     """The run's base GGUF in llama.cpp, with its adapter at `style_strength` (none with `base_only`). With `said`
     (the texts of the chats), replies use only the tokens those texts use, as the torch engine's do.
 

@@ -17,8 +17,16 @@ class TorchClone(Clone):
 
     engine = "torch"
 
-    def __init__(self, model, tokenizer, persona: str, max_context_tokens: int = 1024, memory: Memory | None = None,
-                 recall: int = 0, vocabulary: Sequence[int] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        model,
+        tokenizer,
+        persona: str,
+        max_context_tokens: int = 1024,
+        memory: Memory | None = None,
+        recall: int = 0,
+        vocabulary: Sequence[int] | None = None,
+    ) -> None:
         super().__init__(tokenizer, persona, max_context_tokens, memory, recall)
         self.model = model
         self.head = SpokenHead(model, vocabulary) if vocabulary is not None else None
@@ -97,9 +105,15 @@ class SpokenHead:
         return torch.where(self.ids[inside] == torch.tensor(tokens, device=self.ids.device), inside, -1)
 
 
-def load(run: Run, persona: str, base_only: bool = False, dtype: torch.dtype | None = None,
-         style_strength: float = 1.0, memory: Memory | None = None,
-         said: Iterable[str] | None = None) -> TorchClone:  # fmt: skip
+def load(
+    run: Run,
+    persona: str,
+    base_only: bool = False,
+    dtype: torch.dtype | None = None,
+    style_strength: float = 1.0,
+    memory: Memory | None = None,
+    said: Iterable[str] | None = None,
+) -> TorchClone:
     """The run's base model with its adapter merged in (or the base alone), ready to generate.
 
     `style_strength` scales what the adapter adds to the base (its LoRA update): 1 is the model as trained, more

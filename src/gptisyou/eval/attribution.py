@@ -36,11 +36,16 @@ class WhoSaidIt:
 
         texts = persona_texts + other_texts
         features = make_union(
-            TfidfVectorizer(analyzer="char", ngram_range=(1, 4), preprocessor=shape, min_df=2, sublinear_tf=True,
-                            lowercase=False),
-            TfidfVectorizer(analyzer="word", token_pattern=WORD.pattern, vocabulary=frequent_words(texts, FREQUENT_WORDS),
-                            sublinear_tf=True),
-        )  # fmt: skip
+            TfidfVectorizer(
+                analyzer="char", ngram_range=(1, 4), preprocessor=shape, min_df=2, sublinear_tf=True, lowercase=False
+            ),
+            TfidfVectorizer(
+                analyzer="word",
+                token_pattern=WORD.pattern,
+                vocabulary=frequent_words(texts, FREQUENT_WORDS),
+                sublinear_tf=True,
+            ),
+        )
         self._pipeline = make_pipeline(
             features, LogisticRegression(max_iter=3000, C=1.0, class_weight="balanced", random_state=seed)
         )

@@ -41,9 +41,13 @@ from gptisyou.train.evaluation import bits_per_byte, evaluate, held_out, spread,
 NARROW_DAYS, NARROW_CONVERSATIONS = 7, 5  # a held-out period smaller than this tells little about a person
 
 
-def evaluate_run(store: Store, run: Path, config: EvalConfig | None = None,
-                 on_progress: Callable[[str, int, int], None] | None = None,
-                 routes: Mapping[str, Responder] | None = None) -> Path:  # fmt: skip
+def evaluate_run(
+    store: Store,
+    run: Path,
+    config: EvalConfig | None = None,
+    on_progress: Callable[[str, int, int], None] | None = None,
+    routes: Mapping[str, Responder] | None = None,
+) -> Path:
     """Evaluate `run` on its persona's held-out turns; returns the directory with metrics.json and report.html.
 
     `on_progress(stage, done, total)` follows the slow parts. `routes` are more clones to ask for their reply to
@@ -104,9 +108,14 @@ def evaluate_run(store: Store, run: Path, config: EvalConfig | None = None,
         metrics["chooser"] = chooser.development | {"weights": chooser.weights}
     if store.quiz_answers(str(run.directory)):  # people's answers to the blind quiz so far
         metrics["quiz"] = quiz.tally(store, run, config.seed)
-    metrics |= {"persona": persona, "run": str(run.directory), "base": train_config.base or "gemma-3-270m",
-                "style_strength": config.style_strength, "engine": engine,
-                "seconds": round(time.monotonic() - started, 1)}  # fmt: skip
+    metrics |= {
+        "persona": persona,
+        "run": str(run.directory),
+        "base": train_config.base or "gemma-3-270m",
+        "style_strength": config.style_strength,
+        "engine": engine,
+        "seconds": round(time.monotonic() - started, 1),
+    }
     directory = ensure_private_dir(run.eval_dir, inside=run.directory)
     run.eval_metrics.write_text(json.dumps(metrics | {"samples": samples}, indent=1, ensure_ascii=False))
     report.write(directory / "report.html", metrics, samples, run.metrics())
@@ -167,8 +176,9 @@ def _repliers(
     return tuned_replies, base_reply, chooser
 
 
-def _metrics(data: PersonaData, samples: list[dict], tuned_fit, base_fit, config: EvalConfig,
-             byte_count: int, routes: list[str]) -> dict:  # fmt: skip
+def _metrics(
+    data: PersonaData, samples: list[dict], tuned_fit, base_fit, config: EvalConfig, byte_count: int, routes: list[str]
+) -> dict:
     persona_train, others_train = _texts_by_speaker(data.train, data.persona)
     persona_val, others_val = _texts_by_speaker(data.val, data.persona)
     chose = samples and "first" in samples[0]
@@ -177,15 +187,17 @@ def _metrics(data: PersonaData, samples: list[dict], tuned_fit, base_fit, config
     generated = kinds[1:]
     compared = replies | {"training": persona_train}  # the persona's own replies before the held-out period too
     metrics = {
-        "held_out": _held_out_span(data) | {"persona_turns": data.target_turns(data.val), "tokens": tuned_fit.tokens,
-                                            "samples": len(samples)},
-        "fit": {name: asdict(fit) | {"bits_per_byte": bits_per_byte(fit, byte_count)}
-                for name, fit in (("tuned", tuned_fit), ("base", base_fit))},
+        "held_out": _held_out_span(data)
+        | {"persona_turns": data.target_turns(data.val), "tokens": tuned_fit.tokens, "samples": len(samples)},
+        "fit": {
+            name: asdict(fit) | {"bits_per_byte": bits_per_byte(fit, byte_count)}
+            for name, fit in (("tuned", tuned_fit), ("base", base_fit))
+        },
         "style": {kind: style_of(texts).to_dict() for kind, texts in compared.items()},
         "lengths": {kind: length_quantiles(texts) for kind, texts in compared.items()},
         "settings": asdict(config),
         "routes": ["tuned", "base", *routes],  # every clone asked, measured alike: the local run's two first
-    }  # fmt: skip
+    }
     if persona_train and others_train:
         judge = WhoSaidIt(persona_train, others_train, seed=config.seed)
         auc = judge.auc(persona_val, others_val, seed=config.seed)

@@ -11,8 +11,9 @@ import numpy as np
 RESAMPLES = 2000
 
 
-def interval(values: Sequence[float], statistic: Callable[[np.ndarray], float] = np.mean, seed: int = 0,
-             level: float = 0.95) -> tuple[float, float]:  # fmt: skip
+def interval(
+    values: Sequence[float], statistic: Callable[[np.ndarray], float] = np.mean, seed: int = 0, level: float = 0.95
+) -> tuple[float, float]:
     """The percentile bootstrap interval of `statistic` over `values` (a share: values of 0 and 1)."""
     data = np.asarray(values, dtype=float)
     if len(data) == 0:
@@ -32,13 +33,16 @@ def share(flags: Sequence[bool], seed: int = 0) -> dict:
     return {"value": float(np.mean(values)) if values else float("nan"), "low": low, "high": high, "n": len(values)}
 
 
-def paired_interval(first: Sequence[float], second: Sequence[float], statistic: Callable, seed: int = 0,
-                    level: float = 0.95) -> tuple[float, float]:  # fmt: skip
+def paired_interval(
+    first: Sequence[float], second: Sequence[float], statistic: Callable, seed: int = 0, level: float = 0.95
+) -> tuple[float, float]:
     """The interval of a statistic of two samples (an AUC of positives against negatives), each resampled."""
     a, b = np.asarray(first, dtype=float), np.asarray(second, dtype=float)
     rng = np.random.default_rng(seed)
-    estimates = [statistic(a[rng.integers(0, len(a), len(a))], b[rng.integers(0, len(b), len(b))])
-                 for _ in range(RESAMPLES // 4)]  # fmt: skip
+    estimates = [
+        statistic(a[rng.integers(0, len(a), len(a))], b[rng.integers(0, len(b), len(b))])
+        for _ in range(RESAMPLES // 4)
+    ]
     tail = (1 - level) / 2 * 100
     low, high = np.percentile(estimates, [tail, 100 - tail])
     return float(low), float(high)

@@ -95,8 +95,14 @@ class WebQuiz:
         self._shown[token] = question.number
         while len(self._shown) > self.OUTSTANDING:
             self._shown.popitem(last=False)
-        return {"done": False, "persona": self.persona, "number": question.number, "token": token,
-                "context": [list(line) for line in question.context[-6:]], "replies": list(question.replies)}  # fmt: skip
+        return {
+            "done": False,
+            "persona": self.persona,
+            "number": question.number,
+            "token": token,
+            "context": [list(line) for line in question.context[-6:]],
+            "replies": list(question.replies),
+        }
 
     def answer(self, token: str, picked: int) -> dict:
         """Store the answer to the question `token` was shown with; then say which reply was real.

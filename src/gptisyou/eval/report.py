@@ -14,8 +14,11 @@ _COLOURS = {"real": "#55a868", "tuned": "#4c72b0", "base": "#c44e52", "others": 
 
 def write(path: Path, metrics: dict, samples: list[dict], training_metrics: list[dict]) -> None:
     persona = html.escape(metrics["persona"])
-    figures = [_png(lambda out: plot_curves(training_metrics, out)) if training_metrics else None,
-               _png(lambda out: _bars(metrics, out)), _png(lambda out: _lengths(metrics["lengths"], out))]  # fmt: skip
+    figures = [
+        _png(lambda out: plot_curves(training_metrics, out)) if training_metrics else None,
+        _png(lambda out: _bars(metrics, out)),
+        _png(lambda out: _lengths(metrics["lengths"], out)),
+    ]
     body = [
         f"<h1>How well does the model write like {persona}?</h1>",
         (
@@ -46,16 +49,22 @@ def reading(metrics: dict) -> list[str]:
     """The numbers in plain words."""
     persona = html.escape(metrics["persona"])
     tuned, base = metrics["fit"]["tuned"], metrics["fit"]["base"]
-    per_byte = (f" ({tuned['bits_per_byte']:.3f} and {base['bits_per_byte']:.3f} bits per byte, which compare "
-                "across bases)" if "bits_per_byte" in tuned else "")  # fmt: skip
+    per_byte = (
+        f" ({tuned['bits_per_byte']:.3f} and {base['bits_per_byte']:.3f} bits per byte, which compare across bases)"
+        if "bits_per_byte" in tuned
+        else ""
+    )
     lines = [
         f"<b>Predicting {persona}'s real words.</b> On the held-out replies the tuned model's perplexity is "
         f"{tuned['perplexity']:.1f}, the base model's {base['perplexity']:.1f}{per_byte}: "
-        + (f"the tuned model is {base['perplexity'] / tuned['perplexity']:.1f} times less surprised by what {persona} "
-           f"actually wrote." if tuned["perplexity"] < base["perplexity"] else
-           "tuning did not make it better at predicting them (too few steps, or too little data?).")
+        + (
+            f"the tuned model is {base['perplexity'] / tuned['perplexity']:.1f} times less surprised by what {persona} "
+            f"actually wrote."
+            if tuned["perplexity"] < base["perplexity"]
+            else "tuning did not make it better at predicting them (too few steps, or too little data?)."
+        )
         + f" It guesses the next token right {tuned['token_accuracy']:.0%} of the time (base: {base['token_accuracy']:.0%})."
-    ]  # fmt: skip
+    ]
     attribution = metrics.get("attribution")
     if attribution and attribution["trusted"]:
         lines.append(
@@ -97,23 +106,36 @@ def _held_out_shift(style: dict) -> str | None:
     usual, held_out = style["training"]["words"], style["real"]["words"]
     if not usual or not held_out or 2 / 3 <= held_out / usual <= 3 / 2:
         return None
-    return (f"<b>An unusual held-out period.</b> The held-out replies average {held_out:.1f} words in "
-            f"{style['real']['bubbles']:.1f} bubbles, the training period's {usual:.1f} words in "
-            f"{style['training']['bubbles']:.1f}: the comparison with generated replies reflects that stretch of the "
-            "chat as much as the clone (see the length plot).")  # fmt: skip
+    return (
+        f"<b>An unusual held-out period.</b> The held-out replies average {held_out:.1f} words in "
+        f"{style['real']['bubbles']:.1f} bubbles, the training period's {usual:.1f} words in "
+        f"{style['training']['bubbles']:.1f}: the comparison with generated replies reflects that stretch of the "
+        "chat as much as the clone (see the length plot)."
+    )
 
 
 def _table(metrics: dict) -> str:
     tuned, base = metrics["fit"]["tuned"], metrics["fit"]["base"]
     rows = [
-        ("Perplexity on held-out replies (lower is better)", f"{base['perplexity']:.1f}", f"{tuned['perplexity']:.1f}", ""),
+        (
+            "Perplexity on held-out replies (lower is better)",
+            f"{base['perplexity']:.1f}",
+            f"{tuned['perplexity']:.1f}",
+            "",
+        ),
         ("Loss (cross-entropy per token)", f"{base['loss']:.3f}", f"{tuned['loss']:.3f}", ""),
         ("Token accuracy", f"{base['token_accuracy']:.1%}", f"{tuned['token_accuracy']:.1%}", ""),
-    ]  # fmt: skip
+    ]
     attribution = metrics.get("attribution")
     if attribution and attribution["trusted"]:
-        rows.append(("Attributed to the persona", share(attribution["base"]), share(attribution["tuned"]),
-                     share(attribution["real"])))  # fmt: skip
+        rows.append(
+            (
+                "Attributed to the persona",
+                share(attribution["base"]),
+                share(attribution["tuned"]),
+                share(attribution["real"]),
+            )
+        )
     for key, what in (("c2st", "by content and style"), ("c2st_style", "by style alone")):
         if tests := metrics.get(key):
             rows.append(
@@ -125,10 +147,22 @@ def _table(metrics: dict) -> str:
                 )
             )
     memorisation = metrics["memorisation"]
-    rows.append(("Replies copying 8+ words of training data", share(memorisation["base"]),
-                 share(memorisation["tuned"]), share(memorisation["real"])))  # fmt: skip
-    rows.append(("Leaked phone numbers / e-mails", str(metrics["pii_leakage"]["base"]),
-                 str(metrics["pii_leakage"]["tuned"]), ""))  # fmt: skip
+    rows.append(
+        (
+            "Replies copying 8+ words of training data",
+            share(memorisation["base"]),
+            share(memorisation["tuned"]),
+            share(memorisation["real"]),
+        )
+    )
+    rows.append(
+        (
+            "Leaked phone numbers / e-mails",
+            str(metrics["pii_leakage"]["base"]),
+            str(metrics["pii_leakage"]["tuned"]),
+            "",
+        )
+    )
     cells = "".join(f"<tr><td>{name}</td><td>{b}</td><td>{t}</td><td>{r}</td></tr>" for name, b, t, r in rows)
     table = f"<table><tr><th></th><th>Base</th><th>Tuned</th><th>Real replies</th></tr>{cells}</table>"
     return table + _choosing_table(metrics) + _routes_table(metrics)
@@ -139,8 +173,9 @@ def _routes_table(metrics: dict) -> str:
     if len(metrics.get("routes", [])) < 3:
         return ""
     header = "".join(f"<th>{html.escape(column)}</th>" for column in ROUTE_COLUMNS)
-    cells = "".join("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>"
-                    for row in route_rows(metrics))  # fmt: skip
+    cells = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in route_rows(metrics)
+    )
     return f"<h3>Every route on the same moments</h3><table><tr>{header}</tr>{cells}</table>"
 
 
@@ -165,9 +200,15 @@ def _choosing_table(metrics: dict) -> str:
 
 
 def _style_table(style: dict) -> str:
-    names = {"words": "words per reply", "bubbles": "bubbles per reply", "emoji": "with emoji",
-             "questions": "with a question mark", "exclamations": "with an exclamation mark",
-             "capitalised": "starting with a capital", "final_period": "ending in a full stop"}  # fmt: skip
+    names = {
+        "words": "words per reply",
+        "bubbles": "bubbles per reply",
+        "emoji": "with emoji",
+        "questions": "with a question mark",
+        "exclamations": "with an exclamation mark",
+        "capitalised": "starting with a capital",
+        "final_period": "ending in a full stop",
+    }
     kinds = ("training", "real", "tuned", "base")
     rows = []
     for key, name in names.items():
@@ -186,10 +227,14 @@ def _samples(samples: list[dict], persona: str, routes: list[str]) -> str:
     """The first held-out moments with every reply: real, tuned, base and the other `routes`'."""
     rows = []
     for sample in samples:
-        context = "".join(f"<div><b>{html.escape(line['speaker'])}:</b> {_lines(line['text'])}</div>"
-                          for line in sample["context"][-4:])  # fmt: skip
-        replies = "".join(f"<td class={kind}>{_lines(sample[kind]) or '<i>(nothing)</i>'}</td>"
-                          for kind in ("real", "tuned", "base", *routes))  # fmt: skip
+        context = "".join(
+            f"<div><b>{html.escape(line['speaker'])}:</b> {_lines(line['text'])}</div>"
+            for line in sample["context"][-4:]
+        )
+        replies = "".join(
+            f"<td class={kind}>{_lines(sample[kind]) or '<i>(nothing)</i>'}</td>"
+            for kind in ("real", "tuned", "base", *routes)
+        )
         rows.append(f"<tr><td class=context>{context}</td>{replies}</tr>")
     more = "".join(f"<th>{html.escape(ROUTE_NAMES.get(route, route))}</th>" for route in routes)
     header = f"<tr><th>Context</th><th>{persona} (real)</th><th>Tuned model</th><th>Base model</th>{more}</tr>"
@@ -211,16 +256,21 @@ def _bars(metrics: dict, out) -> None:
     panels = 2 if metrics.get("attribution", {}).get("trusted") else 1
     figure, axes = plt.subplots(1, panels, figsize=(7, 3.2), dpi=110, squeeze=False)
     fit = metrics["fit"]
-    axes[0][0].bar(["base", "tuned"], [fit["base"]["perplexity"], fit["tuned"]["perplexity"]],
-                   color=[_COLOURS["base"], _COLOURS["tuned"]])  # fmt: skip
+    axes[0][0].bar(
+        ["base", "tuned"],
+        [fit["base"]["perplexity"], fit["tuned"]["perplexity"]],
+        color=[_COLOURS["base"], _COLOURS["tuned"]],
+    )
     axes[0][0].set_title("perplexity on held-out replies\n(lower is better)", fontsize=10)
     if panels == 2:
         attribution = metrics["attribution"]
         kinds = ["others", "base", "tuned", "real"]
         figures = [attribution[key] for key in ("others_held_out", "base", "tuned", "real")]
         values = [figure["value"] for figure in figures]
-        errors = [[v - f["low"] for v, f in zip(values, figures, strict=True)],
-                  [f["high"] - v for v, f in zip(values, figures, strict=True)]]  # fmt: skip
+        errors = [
+            [v - f["low"] for v, f in zip(values, figures, strict=True)],
+            [f["high"] - v for v, f in zip(values, figures, strict=True)],
+        ]
         axes[0][1].bar(kinds, values, yerr=errors, capsize=4, color=[_COLOURS[kind] for kind in kinds])
         axes[0][1].set_ylim(0, 1)
         axes[0][1].set_title("share attributed to the persona\n(real = ceiling, others = floor)", fontsize=10)

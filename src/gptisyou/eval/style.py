@@ -66,9 +66,11 @@ def length_quantiles(replies: list[str]) -> dict:
     """Quantiles of words and of bubbles per reply: enough to draw and compare their distributions."""
     words = sorted(len(_WORD.findall(reply)) for reply in replies)
     bubbles = sorted(_bubbles(reply) for reply in replies)
-    return {"quantiles": LENGTH_QUANTILES,
-            "words": [_quantile(words, q) for q in LENGTH_QUANTILES],
-            "bubbles": [_quantile(bubbles, q) for q in LENGTH_QUANTILES]}  # fmt: skip
+    return {
+        "quantiles": LENGTH_QUANTILES,
+        "words": [_quantile(words, q) for q in LENGTH_QUANTILES],
+        "bubbles": [_quantile(bubbles, q) for q in LENGTH_QUANTILES],
+    }
 
 
 def _bubbles(reply: str) -> int:

@@ -31,8 +31,18 @@ def _numbers(texts: list[str]) -> np.ndarray:
     rows = []
     for text in texts:
         words = text.split()
-        rows.append([np.log1p(len(text)), np.log1p(len(words)), text.count("\n") + 1, len(_EMOJI.findall(text)),
-                     text.count("?"), text.count("!"), text.count("."), sum(c.isupper() for c in text) / (len(text) or 1)])  # fmt: skip
+        rows.append(
+            [
+                np.log1p(len(text)),
+                np.log1p(len(words)),
+                text.count("\n") + 1,
+                len(_EMOJI.findall(text)),
+                text.count("?"),
+                text.count("!"),
+                text.count("."),
+                sum(c.isupper() for c in text) / (len(text) or 1),
+            ]
+        )
     return np.array(rows, dtype=float)
 
 
@@ -71,8 +81,12 @@ def accuracy(
 
         def features(indices, fitted=fitted, scale=scale):
             chosen = [texts[i] for i in indices]
-            return hstack([*(vectoriser.transform(chosen) for vectoriser in fitted),
-                           csr_matrix(scale.transform(_numbers(chosen)))]).tocsr()  # fmt: skip
+            return hstack(
+                [
+                    *(vectoriser.transform(chosen) for vectoriser in fitted),
+                    csr_matrix(scale.transform(_numbers(chosen))),
+                ]
+            ).tocsr()
 
         model = LogisticRegression(max_iter=3000, random_state=seed).fit(features(train), labels[train])
         correct[test] = model.predict(features(test)) == labels[test]

@@ -26,11 +26,19 @@ def verdicts(metrics: dict) -> list[str]:
     persona = metrics["persona"]
     return [
         line
-        for line in (_span(metrics), _fit(metrics, persona), _attribution(metrics, persona), _two_sample(metrics),
-                     _style(metrics), _choosing(metrics), _routes(metrics, persona), _people(metrics, persona),
-                     _copies(metrics))
+        for line in (
+            _span(metrics),
+            _fit(metrics, persona),
+            _attribution(metrics, persona),
+            _two_sample(metrics),
+            _style(metrics),
+            _choosing(metrics),
+            _routes(metrics, persona),
+            _people(metrics, persona),
+            _copies(metrics),
+        )
         if line
-    ]  # fmt: skip
+    ]
 
 
 def _met(ok: bool) -> str:
@@ -47,16 +55,20 @@ def _span(metrics: dict) -> str | None:
             "across the chat (its conversations are long: more would pass a fifth of the turns); few to judge "
             "a person rather than a few conversations' topics."
         )
-    return (f"Careful: the held-out period spans {held['days']} day(s) and {held['conversations']} conversation(s); "
-            "too narrow to judge a person rather than a few days' topics.")  # fmt: skip
+    return (
+        f"Careful: the held-out period spans {held['days']} day(s) and {held['conversations']} conversation(s); "
+        "too narrow to judge a person rather than a few days' topics."
+    )
 
 
 def _fit(metrics: dict, persona: str) -> str:
     tuned, base = metrics["fit"]["tuned"]["perplexity"], metrics["fit"]["base"]["perplexity"]
     ratio = tuned / base
     better = "better than" if ratio < 1 else "no better than"
-    return (f"Predicting {persona}'s real words: perplexity {tuned:.1f} against the base's {base:.1f} ({ratio:.2f}x), "
-            f"{better} the base; ≤ {PERPLEXITY_RATIO}x: {_met(ratio <= PERPLEXITY_RATIO)}.")  # fmt: skip
+    return (
+        f"Predicting {persona}'s real words: perplexity {tuned:.1f} against the base's {base:.1f} ({ratio:.2f}x), "
+        f"{better} the base; ≤ {PERPLEXITY_RATIO}x: {_met(ratio <= PERPLEXITY_RATIO)}."
+    )
 
 
 def _attribution(metrics: dict, persona: str) -> str | None:
@@ -66,8 +78,10 @@ def _attribution(metrics: dict, persona: str) -> str | None:
     auc = attribution["judge_auc"]
     judge = f"AUC {auc['value']:.2f} [{auc['low']:.2f}-{auc['high']:.2f}]" if auc["value"] is not None else "no AUC"
     if not attribution["trusted"]:
-        return (f"Who said it: the judge tells {persona}'s real held-out turns from the others' with {judge}, below "
-                "0.7: its attributions cannot be trusted for this chat, so none are given as results.")  # fmt: skip
+        return (
+            f"Who said it: the judge tells {persona}'s real held-out turns from the others' with {judge}, below "
+            "0.7: its attributions cannot be trusted for this chat, so none are given as results."
+        )
     real, tuned, base = (attribution[kind]["value"] for kind in ("real", "tuned", "base"))
     close = real > 0 and tuned / real >= ATTRIBUTION_RATIO
     gain = tuned - base >= ATTRIBUTION_GAIN
@@ -139,10 +153,17 @@ def route_rows(metrics: dict) -> list[tuple[str, ...]]:
         fit = metrics["fit"].get(route)
         attribution = metrics.get("attribution", {})
         style = metrics["style"][route]
-        rows.append((ROUTE_NAMES.get(route, route), f"{fit['perplexity']:.1f}" if fit else "—",
-                     share(metrics["c2st"].get(route)), share(metrics["c2st_style"].get(route)),
-                     share(attribution.get(route)) if attribution.get("trusted") else "—",
-                     share(metrics["memorisation"].get(route)), f"{style['words']:.1f} / {style['bubbles']:.1f}"))  # fmt: skip
+        rows.append(
+            (
+                ROUTE_NAMES.get(route, route),
+                f"{fit['perplexity']:.1f}" if fit else "—",
+                share(metrics["c2st"].get(route)),
+                share(metrics["c2st_style"].get(route)),
+                share(attribution.get(route)) if attribution.get("trusted") else "—",
+                share(metrics["memorisation"].get(route)),
+                f"{style['words']:.1f} / {style['bubbles']:.1f}",
+            )
+        )
     real = metrics["style"]["real"]
     rows.append(("real replies", "", "", "", "", "", f"{real['words']:.1f} / {real['bubbles']:.1f}"))
     return rows
@@ -179,8 +200,10 @@ def _routes(metrics: dict, persona: str) -> str | None:
 def _people(metrics: dict, persona: str) -> str | None:
     if not (answers := metrics.get("quiz")):
         return None
-    return (f"People, blind: shown {persona}'s real reply and the clone's, they picked the real one "
-            f"{share(answers)} of {answers['n']} times (50 % = they could not tell).")  # fmt: skip
+    return (
+        f"People, blind: shown {persona}'s real reply and the clone's, they picked the real one "
+        f"{share(answers)} of {answers['n']} times (50 % = they could not tell)."
+    )
 
 
 def _copies(metrics: dict) -> str:

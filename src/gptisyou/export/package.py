@@ -88,8 +88,10 @@ def card_beside(out: Path) -> Path:
     """
     card = out.with_suffix(".md")
     if card == out:
-        raise InputError(f"{out}: the model card of a one-file export is written to <name>.md; name the model "
-                         "otherwise (e.g. .gguf)")  # fmt: skip
+        raise InputError(
+            f"{out}: the model card of a one-file export is written to <name>.md; name the model "
+            "otherwise (e.g. .gguf)"
+        )
     return card
 
 

@@ -14,17 +14,27 @@ class HostedClone:
         """`group`: the model was trained on a group chat, where every other speaker's turn carries their name."""
         self.api, self.model_id, self.persona, self.group = api, model_id, persona, group
 
-    def stream(self, history: Sequence[Line], sampling: Sampling = Sampling(), usage: Usage | None = None,
-               cancelled: Callable[[], bool] = lambda: False) -> Iterator[str]:  # fmt: skip
+    def stream(
+        self,
+        history: Sequence[Line],
+        sampling: Sampling = Sampling(),
+        usage: Usage | None = None,
+        cancelled: Callable[[], bool] = lambda: False,
+    ) -> Iterator[str]:
         """The persona's next turn from the provider, as it streams; the conversation is sent as it was trained."""
         usage = usage or Usage()
         messages = openai_messages(((line.speaker, line.text) for line in history), self.persona, self.group)
         with provider_errors("chat"):
             chunks = self.api.chat.completions.create(
-                model=self.model_id, messages=messages, temperature=sampling.temperature, top_p=sampling.top_p,
-                max_tokens=sampling.max_new_tokens, seed=sampling.seed, stop=list(sampling.stop) or None,
+                model=self.model_id,
+                messages=messages,
+                temperature=sampling.temperature,
+                top_p=sampling.top_p,
+                max_tokens=sampling.max_new_tokens,
+                seed=sampling.seed,
+                stop=list(sampling.stop) or None,
                 stream=True,
-            )  # fmt: skip
+            )
             for chunk in chunks:
                 if not chunk.choices:
                     continue

@@ -71,8 +71,22 @@ def plan(store: Store, workspace: Path, persona: str, model: str, epochs: int, r
     cost = pricing.training_cost_usd(tokens, model, epochs) if model in pricing.HOSTED_MODELS else None
     replaced = len(data.redactor.mapping) if data.redactor else 0
     data.save_redaction_map(workspace)
-    return Plan(persona, model, epochs, format_name, data.group, train_file, validation_file, len(rows),
-                len(validation_rows), tokens, cost, redact, replaced, counter.method)  # fmt: skip
+    return Plan(
+        persona,
+        model,
+        epochs,
+        format_name,
+        data.group,
+        train_file,
+        validation_file,
+        len(rows),
+        len(validation_rows),
+        tokens,
+        cost,
+        redact,
+        replaced,
+        counter.method,
+    )
 
 
 def _validation_rows(data, format_name: str, config: DatasetConfig) -> list[dict]:
@@ -103,16 +117,34 @@ def start(store: Store, target: Endpoint, client, plan: Plan, hyperparameters: d
     }
     with provider_errors("job creation"):
         job = client.fine_tuning.jobs.create(
-            model=plan.model, training_file=files["training"], validation_file=files.get("validation"),
-            method=method, suffix=_suffix(plan.persona),
-        )  # fmt: skip
-    store.record_remote(target.base_url, "job", job.id, plan.persona, model=plan.model, status=job.status,
-                        files=list(files.values()), group=plan.group)  # fmt: skip
+            model=plan.model,
+            training_file=files["training"],
+            validation_file=files.get("validation"),
+            method=method,
+            suffix=_suffix(plan.persona),
+        )
+    store.record_remote(
+        target.base_url,
+        "job",
+        job.id,
+        plan.persona,
+        model=plan.model,
+        status=job.status,
+        files=list(files.values()),
+        group=plan.group,
+    )
     return job.id
 
 
-def follow(store: Store, target: Endpoint, client, job_id: str, on_event: Callable[[str], None],
-           poll_seconds: float = 10.0, timeout_seconds: float | None = None):  # fmt: skip
+def follow(
+    store: Store,
+    target: Endpoint,
+    client,
+    job_id: str,
+    on_event: Callable[[str], None],
+    poll_seconds: float = 10.0,
+    timeout_seconds: float | None = None,
+):
     """Poll the job until it finishes, passing each new event's message to `on_event`; returns the final job."""
     seen: set[str] = set()
     started = time.monotonic()
@@ -177,14 +209,24 @@ def results(store: Store, target: Endpoint, client, job_id: str) -> list[StepRes
     with provider_errors("result download"):
         content = client.files.content(job.result_files[0]).text
     return [
-        StepResult(int(row["step"]), _number(row.get("train_loss")), _number(row.get("train_accuracy")),
-                   _number(row.get("valid_loss")), _number(row.get("valid_mean_token_accuracy") or row.get("valid_accuracy")))
+        StepResult(
+            int(row["step"]),
+            _number(row.get("train_loss")),
+            _number(row.get("train_accuracy")),
+            _number(row.get("valid_loss")),
+            _number(row.get("valid_mean_token_accuracy") or row.get("valid_accuracy")),
+        )
         for row in csv.DictReader(io.StringIO(content))
-    ]  # fmt: skip
+    ]
 
 
-def forget(store: Store, target: Endpoint, client, persona: str | None,
-           on_deleted: Callable[[str, str], None] = lambda kind, remote_id: None) -> list[str]:  # fmt: skip
+def forget(
+    store: Store,
+    target: Endpoint,
+    client,
+    persona: str | None,
+    on_deleted: Callable[[str, str], None] = lambda kind, remote_id: None,
+) -> list[str]:
     """Delete at the provider every file and fine-tuned model recorded for the persona (or everyone), and cancel
     running jobs; returns what could not be deleted. A 404 counts as deleted: it is gone either way."""
     import openai

@@ -60,8 +60,16 @@ class PromptedClone:
 
     engine = "endpoint"
 
-    def __init__(self, api, model: str, persona: str, card: str, memory: Memory | None = None,
-                 bubbles_per_turn: float = 1.0, redactor: Redactor | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        api,
+        model: str,
+        persona: str,
+        card: str,
+        memory: Memory | None = None,
+        bubbles_per_turn: float = 1.0,
+        redactor: Redactor | None = None,
+    ) -> None:
         self.api, self.model, self.persona = api, model, persona
         self.card, self.memory, self.bubbles_per_turn = card, memory, bubbles_per_turn
         self.redactor = redactor  # None: sent as written (an endpoint on this machine, or the user said so)
@@ -75,8 +83,9 @@ class PromptedClone:
             json.dumps({"said": hide(exchange.said.text), "reply": hide(exchange.reply.text)}, ensure_ascii=False)
             for exchange in recalled
         ]
-        rules = RULES.format(persona=self.persona, card=hide(self.card), begin=BEGIN, end=END,
-                             examples="\n".join(examples) or "(none)")  # fmt: skip
+        rules = RULES.format(
+            persona=self.persona, card=hide(self.card), begin=BEGIN, end=END, examples="\n".join(examples) or "(none)"
+        )
         group = len({line.speaker for line in history} - {self.persona}) > 1  # then each message says whose it is
         conversation = [
             {"role": "assistant", "content": hide(line.text)}
@@ -86,17 +95,26 @@ class PromptedClone:
         ]
         return [{"role": "system", "content": rules}, *conversation]
 
-    def stream(self, history: Sequence[Line], sampling: Sampling = Sampling(), usage: Usage | None = None,
-               cancelled: Callable[[], bool] = lambda: False) -> Iterator[str]:  # fmt: skip
+    def stream(
+        self,
+        history: Sequence[Line],
+        sampling: Sampling = Sampling(),
+        usage: Usage | None = None,
+        cancelled: Callable[[], bool] = lambda: False,
+    ) -> Iterator[str]:
         """The persona's next turn in one piece: it is split into bubbles once the endpoint has written it all."""
         if cancelled():
             return
         with provider_errors("chat"):
             answer = self.api.chat.completions.create(
-                model=self.model, messages=self.messages(history), temperature=sampling.temperature,
-                top_p=sampling.top_p, max_tokens=sampling.max_new_tokens, seed=sampling.seed,
+                model=self.model,
+                messages=self.messages(history),
+                temperature=sampling.temperature,
+                top_p=sampling.top_p,
+                max_tokens=sampling.max_new_tokens,
+                seed=sampling.seed,
                 stop=list(sampling.stop) or None,
-            )  # fmt: skip
+            )
         if usage is not None:
             if answer.usage is not None:
                 usage.prompt_tokens, usage.completion_tokens = (

@@ -35,11 +35,13 @@ class Provider:
 PROVIDERS = {
     "openai": Provider("openai", OPENAI_URL, "OPENAI_API_KEY", HOSTED_MODELS, WIND_DOWN),
     "compatible": Provider(
-        "compatible", None, "OPENAI_API_KEY",
+        "compatible",
+        None,
+        "OPENAI_API_KEY",
         note="Any OpenAI-compatible fine-tuning API (Azure OpenAI, Nebius Token Factory, …): model names and "
-             "prices are the provider's; the cost shown uses OpenAI's table as a reference.",
+        "prices are the provider's; the cost shown uses OpenAI's table as a reference.",
     ),
-}  # fmt: skip
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,8 +21,9 @@ GROUP_MEMBERS = 8  # the most who are shown answering each other in a group chat
 MIN_OCCURRENCES = 3  # an opener, sign-off or laugh seen fewer times is not shown as theirs
 
 
-def portrait(store: Store, persona: str, with_name: str | None = None, redact: bool = False,
-             gap_hours: float = 4.0) -> dict:  # fmt: skip
+def portrait(
+    store: Store, persona: str, with_name: str | None = None, redact: bool = False, gap_hours: float = 4.0
+) -> dict:
     """The facts of `persona` and `with_name` across the persona's chats (those with `with_name` in them, if
     given), ready for JSON.
 
@@ -62,8 +63,10 @@ def portrait(store: Store, persona: str, with_name: str | None = None, redact: b
     }
     mine = counted.tallies.get(persona) or facts.Tally(persona)
     if mine.messages < MIN_MESSAGES:
-        result["notes"].append(f"{isolated(persona)} wrote {mine.messages} message(s) in these chats: too few for a portrait "
-                               f"to say anything (it needs {MIN_MESSAGES}).")  # fmt: skip
+        result["notes"].append(
+            f"{isolated(persona)} wrote {mine.messages} message(s) in these chats: too few for a portrait "
+            f"to say anything (it needs {MIN_MESSAGES})."
+        )
     sessions = len(counted.conversations)
     for name in people_of(result):
         tally = counted.tallies.get(name) or facts.Tally(name)
@@ -74,15 +77,19 @@ def portrait(store: Store, persona: str, with_name: str | None = None, redact: b
         result["people"][name] = _person(tally, others, sessions, counted)
     result |= _topics(counted)
     if counted.texts_sampled < counted.texts_read:
-        result["notes"].append(f"Voice, habits and topics were read from an even sample of {counted.texts_sampled:,} "
-                               f"of the {counted.texts_read:,} texts; every other figure counts every message.")  # fmt: skip
+        result["notes"].append(
+            f"Voice, habits and topics were read from an even sample of {counted.texts_sampled:,} "
+            f"of the {counted.texts_read:,} texts; every other figure counts every message."
+        )
     if result["topics_missing"]:
         result["notes"].append(result["topics_missing"])
     result["tone"], unread = _tone(counted, result, tone_of is not None)
     if unread:
         result["notes"].append(unread)
-    result["silences"] = [{"days": round(days, 1), "from": f"{start:%Y-%m-%d}", "to": f"{end:%Y-%m-%d}"}
-                          for days, start, end in counted.silences]  # fmt: skip
+    result["silences"] = [
+        {"days": round(days, 1), "from": f"{start:%Y-%m-%d}", "to": f"{end:%Y-%m-%d}"}
+        for days, start, end in counted.silences
+    ]
     result["conversations"] = sessions
     result["times_to_the_minute"] = not counted.to_the_second
     result["clone"] = _clone_beside(store, persona)

@@ -77,8 +77,12 @@ def differences(stats: dict, terms: dict[str, Counter], persona: str, top: int =
         if abs(tuned[key] - real[key]) >= max(0.3, 0.25 * real[key]):
             said = f"{what}: {tuned[key]:g} in the clone's replies, {real[key]:g} in the real ones"
             found.append((abs(tuned[key] - real[key]) / max(real[key], 1), said))
-    habits = (("all_lower_case", "all lower-case"), ("questions", "questions"), ("double_exclamation", "with “!!”"),
-              ("laughter", "laughing"))  # fmt: skip
+    habits = (
+        ("all_lower_case", "all lower-case"),
+        ("questions", "questions"),
+        ("double_exclamation", "with “!!”"),
+        ("laughter", "laughing"),
+    )
     for key, what in habits:
         if abs(tuned[key] - real[key]) >= 0.1:
             said = f"{tuned[key]:.0%} of the clone's replies are {what}, {real[key]:.0%} of {persona}'s"

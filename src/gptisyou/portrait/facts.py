@@ -19,8 +19,9 @@ from gptisyou.portrait import voice
 from gptisyou.portrait.voice import EMOJI
 
 TEXT_SAMPLE = 100_000  # texts read for voice, habits and topics; every one in a smaller chat
-LAUGHTER = re.compile(r"\b(?:a?(?:ha){2,}h?|(?:he){2,}|(?:hi){2,}|lo+l|lmf?ao+|rofl|x+d+|jaja(?:ja)*|kkk+|mdr+)\b",
-                      re.IGNORECASE)  # fmt: skip
+LAUGHTER = re.compile(
+    r"\b(?:a?(?:ha){2,}h?|(?:he){2,}|(?:hi){2,}|lo+l|lmf?ao+|rofl|x+d+|jaja(?:ja)*|kkk+|mdr+)\b", re.IGNORECASE
+)
 _WORD = re.compile(r"\w+")
 _DAY = timedelta(days=1)
 ANSWER_MINUTES = 10  # a turn that follows another's within this long answers it
@@ -112,9 +113,15 @@ class Chats:
         return self.tallies[name]
 
 
-def count(chats: Iterable[Iterable[Row]], total: int, gap_hours: float = 4.0, keep_silences: int = 5,
-          name_of: Callable[[str], str] = str, text_of: Callable[[str], str] = str,
-          tone_of: Callable[[str], float] | None = None) -> Chats:  # fmt: skip
+def count(
+    chats: Iterable[Iterable[Row]],
+    total: int,
+    gap_hours: float = 4.0,
+    keep_silences: int = 5,
+    name_of: Callable[[str], str] = str,
+    text_of: Callable[[str], str] = str,
+    tone_of: Callable[[str], float] | None = None,
+) -> Chats:
     """Count every chat's rows (each in time order). `total` is how many texts there are in all (for the sample's
     stride); `name_of` maps a sender to the person they are (merged names), `text_of` a sampled text to what is
     kept of it (redaction), `tone_of` one to its tone from -1 to 1 (None: tone is not read)."""
@@ -170,8 +177,15 @@ class _Pass:
         if self.session is not None and moment - self.session["end"] >= self.gap:
             self._end_session()
         if self.session is None:
-            self.session = {"opener": name, "first_text": text if kind == "text" else "", "people": set(),
-                            "texts": [], "toned": [], "start": moment, "end": moment}  # fmt: skip
+            self.session = {
+                "opener": name,
+                "first_text": text if kind == "text" else "",
+                "people": set(),
+                "texts": [],
+                "toned": [],
+                "start": moment,
+                "end": moment,
+            }
         self.session["end"] = moment
         self.session["people"].add(name)
         if self.turn is None or self.turn[0] != name:

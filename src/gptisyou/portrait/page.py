@@ -70,19 +70,28 @@ def _meta(portrait: dict) -> str:
     chats = ", ".join(_name(chat["title"]) for chat in portrait["chats"][:5])
     more = f" and {len(portrait['chats']) - 5} more" if len(portrait["chats"]) > 5 else ""
     spoken = ", ".join(f"{entry['language']} {entry['share']:.0%}" for entry in portrait["languages"]) or "—"
-    return (f"From {len(portrait['chats'])} chat(s): {chats}{more} · {portrait['conversations']:,} conversations · "
-            f"languages: {spoken} · computed from the messages on this machine; nothing was sent anywhere.")  # fmt: skip
+    return (
+        f"From {len(portrait['chats'])} chat(s): {chats}{more} · {portrait['conversations']:,} conversations · "
+        f"languages: {spoken} · computed from the messages on this machine; nothing was sent anywhere."
+    )
 
 
 def _glance_table(portrait: dict) -> str:
     names = people_of(portrait)
     minute = portrait.get("times_to_the_minute", False)
-    rows = [("Messages", "messages", "{:,}"), ("Share of all messages", "share_of_messages", "{:.0%}"),
-            ("Words", "words", "{:,}"), ("First message", "first", "{}"), ("Last message", "last", "{}"),
-            ("Conversations opened", "opened_share", "{:.0%}"), ("Median reply delay", "median_reply_minutes", None),
-            ("Words per turn (median)", "median_turn_words", "{:g}"),
-            ("Messages per turn (mean)", "mean_bubbles_per_turn", "{:.1f}"),
-            ("Emoji per 100 messages", "emoji_per_100_messages", "{:.1f}"), ("Media share", "media_share", "{:.0%}")]  # fmt: skip
+    rows = [
+        ("Messages", "messages", "{:,}"),
+        ("Share of all messages", "share_of_messages", "{:.0%}"),
+        ("Words", "words", "{:,}"),
+        ("First message", "first", "{}"),
+        ("Last message", "last", "{}"),
+        ("Conversations opened", "opened_share", "{:.0%}"),
+        ("Median reply delay", "median_reply_minutes", None),
+        ("Words per turn (median)", "median_turn_words", "{:g}"),
+        ("Messages per turn (mean)", "mean_bubbles_per_turn", "{:.1f}"),
+        ("Emoji per 100 messages", "emoji_per_100_messages", "{:.1f}"),
+        ("Media share", "media_share", "{:.0%}"),
+    ]
     head = "<tr><th></th>" + "".join(f"<th>{_name(name)}</th>" for name in names) + "</tr>"
     body = "".join(
         f"<tr><td>{label}</td>"
@@ -107,8 +116,9 @@ def _habits_table(portrait: dict) -> str:
         ("Laughter", [_counted(v["habits"]["laughter"]) for v in voices]),
     ]
     head = "<tr><th></th>" + "".join(f"<th>{_name(name)}</th>" for name in names) + "</tr>"
-    body = "".join(f"<tr><td>{label}</td>" + "".join(f"<td>{_e(cell)}</td>" for cell in cells) + "</tr>"
-                   for label, cells in rows)  # fmt: skip
+    body = "".join(
+        f"<tr><td>{label}</td>" + "".join(f"<td>{_e(cell)}</td>" for cell in cells) + "</tr>" for label, cells in rows
+    )
     return f"<table class=habits>{head}{body}</table>"
 
 
@@ -126,10 +136,15 @@ def _topics(portrait: dict) -> str:
     return _img(lambda out: _topic_shares(portrait, out), over) + f"<ol class=topics>{items}</ol>"
 
 
-_CLONE_ROWS = (("Words per reply (median)", "median_words", "{:g}"), ("Messages per reply", "mean_bubbles", "{:.1f}"),
-               ("Emoji per 100 replies", "emoji_per_100", "{:.1f}"), ("All lower-case", "all_lower_case", "{:.0%}"),
-               ("Questions", "questions", "{:.0%}"), ("With “!!”", "double_exclamation", "{:.0%}"),
-               ("Laughing", "laughter", "{:.0%}"))  # fmt: skip
+_CLONE_ROWS = (
+    ("Words per reply (median)", "median_words", "{:g}"),
+    ("Messages per reply", "mean_bubbles", "{:.1f}"),
+    ("Emoji per 100 replies", "emoji_per_100", "{:.1f}"),
+    ("All lower-case", "all_lower_case", "{:.0%}"),
+    ("Questions", "questions", "{:.0%}"),
+    ("With “!!”", "double_exclamation", "{:.0%}"),
+    ("Laughing", "laughter", "{:.0%}"),
+)
 
 
 def _clone(portrait: dict) -> str:
@@ -142,14 +157,17 @@ def _clone(portrait: dict) -> str:
         )
     head = f"<tr><th></th><th>{_name(persona)} (real)</th><th>the clone</th><th>the base model</th></tr>"
     body = "".join(
-        f"<tr><td>{label}</td>" + "".join(f"<td>{_e(shape.format(beside['stats'][side][key]))}</td>"
-                                          for side in ("real", "tuned", "base")) + "</tr>"
+        f"<tr><td>{label}</td>"
+        + "".join(f"<td>{_e(shape.format(beside['stats'][side][key]))}</td>" for side in ("real", "tuned", "base"))
+        + "</tr>"
         for label, key, shape in _CLONE_ROWS
-    )  # fmt: skip
+    )
     said = "".join(f"<li>{_e(line)}</li>" for line in beside["differences"]) or "<li>No large difference.</li>"
-    return (f"<p>The same {beside['replies']} held-out moments of run {_e(beside['run'])}: what {_name(persona)} "
-            f"really wrote, the tuned clone's reply and the untuned base model's.</p><ul>{said}</ul>"
-            f"<table class=clone>{head}{body}</table>")  # fmt: skip
+    return (
+        f"<p>The same {beside['replies']} held-out moments of run {_e(beside['run'])}: what {_name(persona)} "
+        f"really wrote, the tuned clone's reply and the untuned base model's.</p><ul>{said}</ul>"
+        f"<table class=clone>{head}{body}</table>"
+    )
 
 
 def _silences(portrait: dict) -> str:

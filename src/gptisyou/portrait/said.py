@@ -30,8 +30,10 @@ def glance(portrait: dict) -> list[str]:
             + ("; nobody else wrote in these chats." if alone else f"; {other} wrote {theirs['messages']:,}.")
         )
     if mine["opened_share"] is not None and not alone:
-        said.append(f"{persona} opened {mine['opened_share']:.0%} of your {portrait['conversations']:,} "
-                    f"conversations, {other} {theirs['opened_share'] or 0:.0%}.")  # fmt: skip
+        said.append(
+            f"{persona} opened {mine['opened_share']:.0%} of your {portrait['conversations']:,} "
+            f"conversations, {other} {theirs['opened_share'] or 0:.0%}."
+        )
     if mine["median_reply_minutes"] is not None and not alone and theirs["median_reply_minutes"] is not None:
         said.append(
             f"{persona} answers {_after(mine['median_reply_minutes'], minute)} (median), {other} "
@@ -50,8 +52,11 @@ def glance(portrait: dict) -> list[str]:
         )
     distinctive = portrait["people"][portrait["persona"]]["voice"]["distinctive"][:5]
     if distinctive:
-        said.append(f"Most distinctively {persona}'s: " + ", ".join(f"“{isolated(term['text'])}”" for term in distinctive)
-                    + ".")  # fmt: skip
+        said.append(
+            f"Most distinctively {persona}'s: "
+            + ", ".join(f"“{isolated(term['text'])}”" for term in distinctive)
+            + "."
+        )
     if portrait["topics"]:
         said.append(
             "Most talked about: " + "; ".join(isolated(topic["label"]) for topic in portrait["topics"][:3]) + "."

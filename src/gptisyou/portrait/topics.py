@@ -37,22 +37,22 @@ _WORD = re.compile(r"[^\W\d_]{3,}")
 # keep them out of topics (scikit-learn ships an English list only)
 STOP_WORDS = {
     "en": "the and you that was for are with his they this have from one had not but what all were when there can "
-          "your which their said will each about how them then she many some would other into has more her two like "
-          "him see time could been who its now did get come made may just yeah okay yes lol haha got gonna really "
-          "know think going want well good too also here because much",
+    "your which their said will each about how them then she many some would other into has more her two like "
+    "him see time could been who its now did get come made may just yeah okay yes lol haha got gonna really "
+    "know think going want well good too also here because much",
     "de": "der die und das ist ich nicht sie ein eine mit auch auf den dem des sich von wie ist wir ihr aber noch "
-          "nur was wenn bin hast habe schon doch mal dann jetzt gut ganz kann mir dich dir mich bei zum zur oder",
+    "nur was wenn bin hast habe schon doch mal dann jetzt gut ganz kann mir dich dir mich bei zum zur oder",
     "fr": "les des est une que qui pas pour dans sur avec mais vous nous ils elle son ses aux par plus tout fait "
-          "bien comme ont être avoir cette ces moi toi suis ça oui non alors quoi très",
+    "bien comme ont être avoir cette ces moi toi suis ça oui non alors quoi très",
     "es": "que los las una por con para como más pero sus les del está muy este esta todo bien eso qué cuando "
-          "también hay nos ella ellos tengo tiene sí porque",
+    "también hay nos ella ellos tengo tiene sí porque",
     "pt": "que não uma para com por mais como mas dos das está muito isso também você sim tem bem então quando "
-          "ele ela aqui foi meu minha",
+    "ele ela aqui foi meu minha",
     "it": "che non una per con del della sono come anche più questo questa tutto bene sei hai ho cosa quando "
-          "perché allora molto",
+    "perché allora molto",
     "nl": "het een van dat die niet zijn voor met ook maar wat als bij nog wel heb hij zij ben jij dan naar "
-          "goed even echt",
-}  # fmt: skip
+    "goed even echt",
+}
 _STOP = {language: frozenset(words.split()) for language, words in STOP_WORDS.items()}
 DETECTED = (
     "ENGLISH",
@@ -142,8 +142,16 @@ def find(conversations: list[Conversation], spoken: list[str], seed: int = 0) ->
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
     stop = set(ENGLISH_STOP_WORDS) | {word for language in spoken for word in _STOP.get(language, ())}
-    vectorizer = TfidfVectorizer(token_pattern=_WORD.pattern, lowercase=True, stop_words=sorted(stop),
-                                 ngram_range=(1, 3), min_df=2, max_df=0.5, max_features=20_000, sublinear_tf=True)  # fmt: skip
+    vectorizer = TfidfVectorizer(
+        token_pattern=_WORD.pattern,
+        lowercase=True,
+        stop_words=sorted(stop),
+        ngram_range=(1, 3),
+        min_df=2,
+        max_df=0.5,
+        max_features=20_000,
+        sublinear_tf=True,
+    )
     too_few_words = (
         f"No topics: the {len(segments):,} conversations share too few words beyond the most common ones (a word "
         "counts once it is in two conversations, and in at most half; a long one counts as several)."

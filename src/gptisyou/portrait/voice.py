@@ -52,8 +52,9 @@ def add(counts: Counter, text: str) -> None:
             del counts[term]
 
 
-def distinctive(mine: Counter, theirs: Counter, top: int = 20, min_count: int = 3, prior: float = 1_000.0,
-                emoji_only: bool = False) -> list[Term]:  # fmt: skip
+def distinctive(
+    mine: Counter, theirs: Counter, top: int = 20, min_count: int = 3, prior: float = 1_000.0, emoji_only: bool = False
+) -> list[Term]:
     """The `top` terms of `mine` with the largest log-odds z-score against `theirs` (written at least
     `min_count` times); with `emoji_only`, emoji alone."""
     n, m = sum(mine.values()), sum(theirs.values())

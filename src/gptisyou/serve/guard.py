@@ -14,8 +14,9 @@ class Guard:
     body, counted as it arrives, so a chunked body cannot pass the limit. The body (at most the limit) is read
     first and replayed to the app."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int, api_key: str | None,
-                 allowed_hosts: Collection[str] | None) -> None:  # fmt: skip
+    def __init__(
+        self, app: ASGIApp, max_body_bytes: int, api_key: str | None, allowed_hosts: Collection[str] | None
+    ) -> None:
         self.app, self.max_body_bytes, self.api_key = app, max_body_bytes, api_key
         self.allowed_hosts = None if allowed_hosts is None else {host.lower() for host in allowed_hosts}
 
@@ -38,8 +39,9 @@ class Guard:
         headers = Headers(scope=scope)
         host = _host_name(headers.get("host", ""))
         if self.allowed_hosts is not None and host not in self.allowed_hosts:
-            return ApiError(400, f"Host '{host}' is not served here (start serve with --allow-host)",
-                            code="invalid_host")  # fmt: skip
+            return ApiError(
+                400, f"Host '{host}' is not served here (start serve with --allow-host)", code="invalid_host"
+            )
         try:
             length = int(headers.get("content-length") or 0)
         except ValueError:
@@ -48,8 +50,12 @@ class Guard:
             return ApiError(413, f"request body over {self.max_body_bytes} bytes", code="request_too_large")
         path = scope["path"]
         if self.api_key and path.startswith(("/v1/", "/api/")) and not _authorised(headers, self.api_key):
-            return ApiError(401, "invalid or missing API key (Authorization: Bearer KEY)",
-                            kind="authentication_error", code="invalid_api_key")  # fmt: skip
+            return ApiError(
+                401,
+                "invalid or missing API key (Authorization: Bearer KEY)",
+                kind="authentication_error",
+                code="invalid_api_key",
+            )
         return None
 
     async def _body(self, receive: Receive) -> tuple[bytes, bool]:

@@ -95,10 +95,19 @@ def _valid_text(text: str) -> str:
     return text
 
 
-def create_app(clone: Responder, model_id: str, me: str, api_key: str | None = None,
-               max_body_bytes: int = MAX_BODY_BYTES, max_new_tokens: int = MAX_NEW_TOKENS,
-               reply_tokens: int | None = None, allowed_hosts: Collection[str] | None = None, quiz=None, portrait: str | None = None,
-               corrections: Callable[[list[tuple[str, str]], str, str | None], int] | None = None) -> FastAPI:  # fmt: skip
+def create_app(
+    clone: Responder,
+    model_id: str,
+    me: str,
+    api_key: str | None = None,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    max_new_tokens: int = MAX_NEW_TOKENS,
+    reply_tokens: int | None = None,
+    allowed_hosts: Collection[str] | None = None,
+    quiz=None,
+    portrait: str | None = None,
+    corrections: Callable[[list[tuple[str, str]], str, str | None], int] | None = None,
+) -> FastAPI:
     """The app serving `clone` as the model `model_id`; `me` is who a `user` message is from, unless it names one.
 
     `max_new_tokens`: the most a request may ask for; `reply_tokens`: what a request that does not say gets (the
@@ -153,15 +162,23 @@ def create_app(clone: Responder, model_id: str, me: str, api_key: str | None = N
 
     @app.get("/api/info")
     async def info() -> dict:
-        return {"model": model_id, "persona": clone.persona, "me": me, "api_key_required": bool(api_key),
-                "corrections": corrections is not None}  # fmt: skip
+        return {
+            "model": model_id,
+            "persona": clone.persona,
+            "me": me,
+            "api_key_required": bool(api_key),
+            "corrections": corrections is not None,
+        }
 
     if corrections is not None:
 
         @app.post("/api/corrections")
         async def correct(body: CorrectionRequest) -> dict:
-            context = [(clone.persona if message.role == "assistant" else message.speaker(me), message.text())
-                       for message in body.messages if message.role in ("user", "assistant")]  # fmt: skip
+            context = [
+                (clone.persona if message.role == "assistant" else message.speaker(me), message.text())
+                for message in body.messages
+                if message.role in ("user", "assistant")
+            ]
             rewrite = _valid_text(body.rewrite).strip() if body.rewrite else None
             number = await asyncio.to_thread(corrections, context, _valid_text(body.reply), rewrite or None)
             return {"id": number}
@@ -187,11 +204,20 @@ def create_app(clone: Responder, model_id: str, me: str, api_key: str | None = N
             return StreamingResponse(events, media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
         text, usage = await worker.complete(history, sampling, request.is_disconnected)
         return {
-            "id": completion_id, "object": "chat.completion", "created": int(time.time()), "model": model_id,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                         "finish_reason": usage.finish_reason, "logprobs": None}],
+            "id": completion_id,
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": model_id,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": text},
+                    "finish_reason": usage.finish_reason,
+                    "logprobs": None,
+                }
+            ],
             "usage": _usage(usage),
-        }  # fmt: skip
+        }
 
     return app
 
@@ -248,8 +274,13 @@ async def _events(pieces: AsyncIterator[str], usage: Usage, completion_id: str, 
     created = int(time.time())
 
     def chunk(delta: dict, finish_reason: str | None = None) -> str:
-        body = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model_id,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}]}  # fmt: skip
+        body = {
+            "id": completion_id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model_id,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}],
+        }
         return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
 
     yield chunk({"role": "assistant", "content": ""})
@@ -293,8 +324,12 @@ def _sampling(request: ChatRequest, max_new_tokens: int, reply_tokens: int | Non
 
 def _check_model(name: str, model_id: str) -> None:
     if name != model_id:
-        raise ApiError(404, f"the model '{name}' does not exist (this server has '{model_id}')", param="model",
-                       code="model_not_found")  # fmt: skip
+        raise ApiError(
+            404,
+            f"the model '{name}' does not exist (this server has '{model_id}')",
+            param="model",
+            code="model_not_found",
+        )
 
 
 def _model_card(model_id: str, created: int) -> dict:

@@ -75,8 +75,9 @@ def _message(entry: dict, number: int, path: Path, options: ReadOptions) -> Mess
         first = attachments[0] if attachments and isinstance(attachments[0], dict) else {}
         word, name = ("sticker", None) if not attachments else ("document", first.get("fileName"))
         placeholder = name or f"{word} omitted"
-        return Message(sender, timestamp, placeholder + (f"\n{text}" if text else ""), "media", name, edited, number,
-                       "discord")  # fmt: skip
+        return Message(
+            sender, timestamp, placeholder + (f"\n{text}" if text else ""), "media", name, edited, number, "discord"
+        )
     return Message(sender, timestamp, text, "text", None, edited, number, "discord")
 
 

@@ -73,8 +73,9 @@ def chats(
             yield from _conversations(db, path, options, report, progress)
 
 
-def _conversations(db: sqlite3.Connection, path: Path, options: ReadOptions, report: ParseReport,
-                   progress: Progress | None) -> Iterator[tuple[Chat, Iterator[Message]]]:  # fmt: skip
+def _conversations(
+    db: sqlite3.Connection, path: Path, options: ReadOptions, report: ParseReport, progress: Progress | None
+) -> Iterator[tuple[Chat, Iterator[Message]]]:
     tables = _tables(db)
     if "message" not in tables:
         raise ParseError(path, None, "its 'message' is not a table: not a Messages database gptisyou reads")
@@ -100,9 +101,11 @@ def _conversations(db: sqlite3.Connection, path: Path, options: ReadOptions, rep
                 (_message(row, handles, owner, path, options, unreadable) for row in mine if row[6] not in _TAPBACKS),
             )
     if unreadable:
-        report.warnings.append(f"{path.name}: {len(unreadable):,} message(s) whose text could not be decoded "
-                               f"(rows {', '.join(map(str, unreadable[:5]))}{', …' if len(unreadable) > 5 else ''})"
-                               f" were kept as '{UNREADABLE}'")  # fmt: skip
+        report.warnings.append(
+            f"{path.name}: {len(unreadable):,} message(s) whose text could not be decoded "
+            f"(rows {', '.join(map(str, unreadable[:5]))}{', …' if len(unreadable) > 5 else ''})"
+            f" were kept as '{UNREADABLE}'"
+        )
     if progress:
         progress(size, size)
 
@@ -165,20 +168,25 @@ _FIRST_FIRST = "ORDER BY first_date, first_id, conversation"  # conversations in
 _IN_TIME = f"SELECT rows.* FROM rows JOIN firsts USING (conversation) {_FIRST_FIRST}, date, id"
 
 
-def _titles(db: sqlite3.Connection, rows: str, keys: list[str], handles: dict,
-            options: ReadOptions) -> list[tuple[str, str]]:  # fmt: skip
+def _titles(
+    db: sqlite3.Connection, rows: str, keys: list[str], handles: dict, options: ReadOptions
+) -> list[tuple[str, str]]:
     """(key, title) of each conversation of `keys`, in their order; titled by the other people's handles."""
     people: dict[str, list[str]] = {key: [] for key in keys}
-    for key, handle in _read(db, f"{rows} SELECT conversation, handle FROM rows WHERE NOT from_me"
-                                 " GROUP BY conversation, handle ORDER BY MIN(date), MIN(id)"):  # fmt: skip
+    for key, handle in _read(
+        db,
+        f"{rows} SELECT conversation, handle FROM rows WHERE NOT from_me"
+        " GROUP BY conversation, handle ORDER BY MIN(date), MIN(id)",
+    ):
         name = _handle(handle, handles, options)
         if name not in people[key]:
             people[key].append(name)
     return [(key, ", ".join(names) or f"conversation {key}") for key, names in people.items()]
 
 
-def _message(row: tuple, handles: dict, owner: str, path: Path, options: ReadOptions,
-             unreadable: list[int]) -> Message:  # fmt: skip
+def _message(
+    row: tuple, handles: dict, owner: str, path: Path, options: ReadOptions, unreadable: list[int]
+) -> Message:
     _, rowid, date, from_me, handle, text, _, body, item_type, attachment = row
     timestamp = _local_time(date, options, path, rowid)
     sender = owner if from_me else _handle(handle, handles, options)
@@ -192,8 +200,16 @@ def _message(row: tuple, handles: dict, owner: str, path: Path, options: ReadOpt
     words = text.replace(_OBJECT_REPLACEMENT, "").strip()
     if attachment or _OBJECT_REPLACEMENT in text:
         placeholder = "attachment omitted"
-        return Message(sender, timestamp, f"{placeholder}\n{words}" if words else placeholder, "media", None, False,
-                       rowid, "imessage")  # fmt: skip
+        return Message(
+            sender,
+            timestamp,
+            f"{placeholder}\n{words}" if words else placeholder,
+            "media",
+            None,
+            False,
+            rowid,
+            "imessage",
+        )
     return Message(sender, timestamp, text, "text", None, False, rowid, "imessage")
 
 

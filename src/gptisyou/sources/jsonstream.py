@@ -93,8 +93,9 @@ def array_items(stream: BinaryIO, shown_as: str) -> Iterator[object]:
     yield from built_items(Checked(stream, shown_as), "item", shown_as, "entry")
 
 
-def built_items(stream: Checked, prefix: str, shown_as: Path | str, unit: str,
-           on_item: Callable[[int], None] | None = None) -> Iterator[object]:  # fmt: skip
+def built_items(
+    stream: Checked, prefix: str, shown_as: Path | str, unit: str, on_item: Callable[[int], None] | None = None
+) -> Iterator[object]:
     """The values at `prefix`, built by ijson's C backend, counted; broken JSON says after which `unit` it broke."""
     import ijson
 

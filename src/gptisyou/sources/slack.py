@@ -33,10 +33,25 @@ MAX_DAY_ENTRIES = 100_000  # entries in one conversation's day file
 MAX_ENTRIES = 10_000_000  # entries in the whole export
 
 _LISTS = ("channels.json", "groups.json", "dms.json", "mpims.json")
-_SYSTEM_SUBTYPES = {"channel_join", "channel_leave", "channel_topic", "channel_purpose", "channel_name",
-                    "channel_archive", "channel_unarchive", "group_join", "group_leave", "group_topic",
-                    "group_purpose", "group_name", "bot_message", "bot_add", "bot_remove", "pinned_item",
-                    "tombstone"}  # fmt: skip
+_SYSTEM_SUBTYPES = {
+    "channel_join",
+    "channel_leave",
+    "channel_topic",
+    "channel_purpose",
+    "channel_name",
+    "channel_archive",
+    "channel_unarchive",
+    "group_join",
+    "group_leave",
+    "group_topic",
+    "group_purpose",
+    "group_name",
+    "bot_message",
+    "bot_add",
+    "bot_remove",
+    "pinned_item",
+    "tombstone",
+}
 _LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
 
 
@@ -141,8 +156,12 @@ def _people(archive: zipfile.ZipFile, path: Path, days: dict[str, list[str]]) ->
         for index, entry in enumerate(_listing(archive, name, path), start=1):
             counted += 1
             if index > MAX_DAY_ENTRIES or counted > MAX_ENTRIES:
-                raise ParseError(path, None, f"{name}: more than {MAX_DAY_ENTRIES:,} entries in one day or "
-                                             f"{MAX_ENTRIES:,} in all: not a Slack export gptisyou reads")  # fmt: skip
+                raise ParseError(
+                    path,
+                    None,
+                    f"{name}: more than {MAX_DAY_ENTRIES:,} entries in one day or "
+                    f"{MAX_ENTRIES:,} in all: not a Slack export gptisyou reads",
+                )
             profile = entry.get("user_profile") if isinstance(entry.get("user_profile"), dict) else {}
             shown = profile.get("display_name") or profile.get("real_name") or profile.get("name")
             if isinstance(entry.get("user"), str) and shown and not people.get(entry["user"]):
@@ -183,8 +202,9 @@ def _message(entry: dict, number: int, people: dict[str, str], options: ReadOpti
     if files := entry.get("files"):
         name = files[0].get("name") or files[0].get("title")
         placeholder = name or "document omitted"
-        return Message(sender, timestamp, placeholder + (f"\n{text}" if text else ""), "media", name, edited, number,
-                       "slack")  # fmt: skip
+        return Message(
+            sender, timestamp, placeholder + (f"\n{text}" if text else ""), "media", name, edited, number, "slack"
+        )
     return Message(sender, timestamp, text, "text", None, edited, number, "slack")
 
 

@@ -111,8 +111,18 @@ class _Spool:
 
     def add(self, record: _Record) -> None:
         chat, line, contact = record.chat, record.line, record.contact
-        self.waiting.append((chat, record.date_ms, record.sent, record.text, line, record.sender_number, record.media,
-                             record.attachment))  # fmt: skip
+        self.waiting.append(
+            (
+                chat,
+                record.date_ms,
+                record.sent,
+                record.text,
+                line,
+                record.sender_number,
+                record.media,
+                record.attachment,
+            )
+        )
         if chat not in self.titles:
             self.titles[chat] = (contact or chat.replace("~", ", "), line)
         if contact and "~" not in chat and "," not in contact:
@@ -152,8 +162,16 @@ class _Spool:
             elif (sender := senders.get(number)) is None:
                 name = self.names.get(number) if number is not None else None
                 sender = senders[number] = options.contact_name(number or "") or name or number or "Unknown"
-            yield Message(sender, from_epoch(date_ms / 1000, options.tz), text, "media" if media else "text",
-                          attachment, False, line, "sms")  # fmt: skip
+            yield Message(
+                sender,
+                from_epoch(date_ms / 1000, options.tz),
+                text,
+                "media" if media else "text",
+                attachment,
+                False,
+                line,
+                "sms",
+            )
 
     def close(self) -> None:
         self.db.close()
@@ -182,8 +200,9 @@ def _read(path: Path, spool: _Spool, report: ParseReport, progress: Progress | N
         report.warnings.append(f"{path.name}: {reader.drafts:,} draft(s), never sent, were left out")
 
 
-def _broken_off(path: Path, error: expat.ExpatError, reader: "_Reader", report: ParseReport,
-                keep_partial: bool) -> None:  # fmt: skip
+def _broken_off(
+    path: Path, error: expat.ExpatError, reader: "_Reader", report: ParseReport, keep_partial: bool
+) -> None:
     if not reader.records:
         raise ParseError(path, error.lineno, f"not an SMS Backup & Restore file ({_reason(error)})") from None
     read = reader.records + reader.drafts
@@ -260,12 +279,22 @@ class _Reader:
                 return
             sent = attributes.get("type") != _RECEIVED_SMS
             chat = _chat(attributes)
-            self._store(_Record(chat, _date(attributes, self.path, line), sent, _value(attributes, "body") or "", line,
-                                None if sent else chat, _contact(attributes)))  # fmt: skip
+            self._store(
+                _Record(
+                    chat,
+                    _date(attributes, self.path, line),
+                    sent,
+                    _value(attributes, "body") or "",
+                    line,
+                    None if sent else chat,
+                    _contact(attributes),
+                )
+            )
         elif tag == "mms":
             sent = attributes.get("msg_box") != _RECEIVED_MMS
-            self.mms = _Record(_chat(attributes), _date(attributes, self.path, line), sent, "", line,
-                               contact=_contact(attributes))  # fmt: skip
+            self.mms = _Record(
+                _chat(attributes), _date(attributes, self.path, line), sent, "", line, contact=_contact(attributes)
+            )
         elif tag == "part" and self.mms is not None:
             kind = attributes.get("ct", "")
             if kind == "text/plain":

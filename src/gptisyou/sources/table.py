@@ -46,8 +46,10 @@ def chats(
     columns = list(rows[0][1]) if rows else []
     if unknown := [(field, column) for field, column in options.columns if column not in columns]:
         field, column = unknown[0]
-        raise InputError(f"{path}: no column '{column}' (--columns {field}={column}); its columns are "
-                         + (", ".join(map(repr, columns)) or "none"))  # fmt: skip
+        raise InputError(
+            f"{path}: no column '{column}' (--columns {field}={column}); its columns are "
+            + (", ".join(map(repr, columns)) or "none")
+        )
     mapping = _mapping(columns, dict(options.columns))
     if mapping is None:
         wanted = ", ".join(f"{field} ({'/'.join(FIELDS[field][:3])}…)" for field in _REQUIRED)

@@ -87,8 +87,9 @@ def _chat(fields: dict, path: Path) -> Chat:
     return Chat(key=f"telegram:{name}", title=str(name), stable=False)
 
 
-def _messages(entries: Iterator[tuple[int, dict]], path: Path, report: ParseReport,
-              options: ReadOptions) -> Iterator[Message]:  # fmt: skip
+def _messages(
+    entries: Iterator[tuple[int, dict]], path: Path, report: ParseReport, options: ReadOptions
+) -> Iterator[Message]:
     """The messages of (number through the file, entry) pairs; entries that are no message are left out."""
     messages = (_message(entry, number, path, report, options) for number, entry in entries)
     return (message for message in messages if message is not None)
@@ -110,8 +111,16 @@ def _message(entry: dict, number: int, path: Path, report: ParseReport, options:
     media = _media(entry)
     if media:
         word, attachment = media
-        return Message(sender, timestamp, f"{word} omitted" + (f"\n{text}" if text else ""), "media", attachment,
-                       edited, number, "telegram")  # fmt: skip
+        return Message(
+            sender,
+            timestamp,
+            f"{word} omitted" + (f"\n{text}" if text else ""),
+            "media",
+            attachment,
+            edited,
+            number,
+            "telegram",
+        )
     return Message(sender, timestamp, text, "text", None, edited, number, "telegram")
 
 

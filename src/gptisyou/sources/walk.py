@@ -18,8 +18,27 @@ from gptisyou.errors import InputError
 from gptisyou.sources import detect
 from gptisyou.sources.textfile import zip_members
 
-_SKIPPED_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".heic", ".mp4", ".mov", ".mp3", ".ogg", ".opus",
-                     ".m4a", ".wav", ".pdf", ".html", ".htm", ".css", ".js", ".vcf"}  # fmt: skip
+_SKIPPED_SUFFIXES = {
+    ".jpg",
+    ".jpeg",
+    ".png",
+    ".gif",
+    ".webp",
+    ".heic",
+    ".mp4",
+    ".mov",
+    ".mp3",
+    ".ogg",
+    ".opus",
+    ".m4a",
+    ".wav",
+    ".pdf",
+    ".html",
+    ".htm",
+    ".css",
+    ".js",
+    ".vcf",
+}
 
 
 @dataclass
@@ -30,8 +49,9 @@ class Found:
 
 
 @contextmanager
-def exports(paths: list[Path], max_unzipped_bytes: int, tables: bool = False,
-            scratch: Path | None = None) -> Iterator[Found]:  # fmt: skip
+def exports(
+    paths: list[Path], max_unzipped_bytes: int, tables: bool = False, scratch: Path | None = None
+) -> Iterator[Found]:
     """The export files in `paths`, detected (or, with `tables`, files read as tables with given columns);
     zips are unpacked into `scratch` (the workspace's scratch folder) and live until the context ends.
 

@@ -16,25 +16,66 @@ _DROP_MARKS = str.maketrans("", "", MARKS)
 MEDIA_PLACEHOLDERS = frozenset(
     {
         # Android, "without media" exports
-        "<media omitted>", "<médias omis>", "<medien ausgeschlossen>", "<multimedia omitido>",
-        "<archivo omitido>", "<mídia oculta>", "<arquivo de mídia oculto>", "<multimédia omitido>",
-        "<media omessi>", "<media weggelaten>", "<medya dahil edilmedi>", "<медиафайл пропущен>",
+        "<media omitted>",
+        "<médias omis>",
+        "<medien ausgeschlossen>",
+        "<multimedia omitido>",
+        "<archivo omitido>",
+        "<mídia oculta>",
+        "<arquivo de mídia oculto>",
+        "<multimédia omitido>",
+        "<media omessi>",
+        "<media weggelaten>",
+        "<medya dahil edilmedi>",
+        "<медиафайл пропущен>",
         "<без медиафайлов>",
         # iOS, "without media" exports
-        "image omitted", "video omitted", "audio omitted", "sticker omitted", "gif omitted",
-        "document omitted", "contact card omitted", "voice message omitted",
-        "bild weggelassen", "video weggelassen", "audio weggelassen", "sticker weggelassen",
-        "gif weggelassen", "dokument weggelassen", "kontaktkarte ausgelassen",
-        "image absente", "vidéo absente", "audio omis", "autocollant omis", "gif retiré", "document omis",
-        "imagen omitida", "video omitido", "audio omitido", "sticker omitido", "gif omitido",
+        "image omitted",
+        "video omitted",
+        "audio omitted",
+        "sticker omitted",
+        "gif omitted",
+        "document omitted",
+        "contact card omitted",
+        "voice message omitted",
+        "bild weggelassen",
+        "video weggelassen",
+        "audio weggelassen",
+        "sticker weggelassen",
+        "gif weggelassen",
+        "dokument weggelassen",
+        "kontaktkarte ausgelassen",
+        "image absente",
+        "vidéo absente",
+        "audio omis",
+        "autocollant omis",
+        "gif retiré",
+        "document omis",
+        "imagen omitida",
+        "video omitido",
+        "audio omitido",
+        "sticker omitido",
+        "gif omitido",
         "documento omitido",
-        "imagem ocultada", "vídeo omitido", "áudio ocultado", "figurinha omitida", "documento ocultado",
-        "immagine omessa", "video omesso", "audio omesso", "sticker omesso", "gif omessa",
+        "imagem ocultada",
+        "vídeo omitido",
+        "áudio ocultado",
+        "figurinha omitida",
+        "documento ocultado",
+        "immagine omessa",
+        "video omesso",
+        "audio omesso",
+        "sticker omesso",
+        "gif omessa",
         "documento omesso",
-        "afbeelding weggelaten", "video weggelaten", "audio weggelaten", "sticker weggelaten",
-        "gif weggelaten", "document weggelaten",
+        "afbeelding weggelaten",
+        "video weggelaten",
+        "audio weggelaten",
+        "sticker weggelaten",
+        "gif weggelaten",
+        "document weggelaten",
     }
-)  # fmt: skip
+)
 
 # "<attached: F>" (iOS) and "F (file attached)" / "F <attached>" (Android), localized.
 _ATTACHED_WORDS = "attached|anhang|pièce jointe|pièce-jointe|adjunto|anexado|anexo|allegato|bijgevoegd|bijlage"
@@ -50,23 +91,39 @@ ATTACHMENT = re.compile(
 
 DELETED_NOTICES = frozenset(
     {
-        "this message was deleted", "you deleted this message",
-        "diese nachricht wurde gelöscht", "du hast diese nachricht gelöscht",
-        "ce message a été supprimé", "vous avez supprimé ce message",
-        "se eliminó este mensaje", "eliminaste este mensaje", "este mensaje fue eliminado",
-        "mensagem apagada", "esta mensagem foi apagada", "você apagou esta mensagem", "apagaste esta mensagem",
-        "questo messaggio è stato eliminato", "hai eliminato questo messaggio",
-        "dit bericht is verwijderd", "je hebt dit bericht verwijderd", "u heeft dit bericht verwijderd",
+        "this message was deleted",
+        "you deleted this message",
+        "diese nachricht wurde gelöscht",
+        "du hast diese nachricht gelöscht",
+        "ce message a été supprimé",
+        "vous avez supprimé ce message",
+        "se eliminó este mensaje",
+        "eliminaste este mensaje",
+        "este mensaje fue eliminado",
+        "mensagem apagada",
+        "esta mensagem foi apagada",
+        "você apagou esta mensagem",
+        "apagaste esta mensagem",
+        "questo messaggio è stato eliminato",
+        "hai eliminato questo messaggio",
+        "dit bericht is verwijderd",
+        "je hebt dit bericht verwijderd",
+        "u heeft dit bericht verwijderd",
     }
-)  # fmt: skip
+)
 
 EDITED_MARKERS = frozenset(
     {
-        "<this message was edited>", "<diese nachricht wurde bearbeitet>", "<ce message a été modifié>",
-        "<se editó este mensaje.>", "<se editó este mensaje>", "<mensagem editada>",
-        "<questo messaggio è stato modificato>", "<dit bericht is bewerkt>",
+        "<this message was edited>",
+        "<diese nachricht wurde bearbeitet>",
+        "<ce message a été modifié>",
+        "<se editó este mensaje.>",
+        "<se editó este mensaje>",
+        "<mensagem editada>",
+        "<questo messaggio è stato modificato>",
+        "<dit bericht is bewerkt>",
     }
-)  # fmt: skip
+)
 
 # The encryption notice; iOS and some Android versions write it in the sender slot ("Alex: Messages and…").
 E2E_NOTICE_PREFIXES = (

@@ -35,14 +35,21 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("android-mdy-12h", "{m}/{d}/{y:02}, {h}:{M:02}\u202f{ampm} - ", "mdy", False),
     Variant("android-mdy-12h-crlf", "{m}/{d}/{y:02}, {h}:{M:02} {ampm} - ", "mdy", False, newline="\r\n"),
     Variant("android-ymd-24h", "{Y}-{m:02}-{d:02}, {H:02}:{M:02} - ", "ymd", False),
-    Variant("android-de-dots", "{d:02}.{m:02}.{y:02}, {H:02}:{M:02} - ", "dmy", False,
-            edited_marker="<Diese Nachricht wurde bearbeitet>"),
-    Variant("android-es-12h", "{d}/{m}/{Y}, {h}:{M:02}\u00a0{ampm} - ", "dmy", False, am="a.\u00a0m.", pm="p.\u00a0m."),
+    Variant(
+        "android-de-dots",
+        "{d:02}.{m:02}.{y:02}, {H:02}:{M:02} - ",
+        "dmy",
+        False,
+        edited_marker="<Diese Nachricht wurde bearbeitet>",
+    ),
+    Variant(
+        "android-es-12h", "{d}/{m}/{Y}, {h}:{M:02}\u00a0{ampm} - ", "dmy", False, am="a.\u00a0m.", pm="p.\u00a0m."
+    ),
     Variant("android-fr", "{d:02}/{m:02}/{Y} à {H:02}:{M:02} - ", "dmy", False),
     Variant("ios-dmy-24h", "[{d:02}/{m:02}/{Y}, {H:02}:{M:02}:{S:02}] ", "dmy", True, ios=True),
     Variant("ios-mdy-12h", "[{m}/{d}/{y:02}, {h}:{M:02}:{S:02}\u202f{ampm}] ", "mdy", True, ios=True),
     Variant("ios-dmy-dashes", "[{d:02}-{m:02}-{y:02} {H:02}:{M:02}:{S:02}] ", "dmy", True, ios=True),
-)  # fmt: skip
+)
 VARIANTS_BY_NAME = {variant.name: variant for variant in VARIANTS}
 
 
@@ -67,7 +74,13 @@ def write_file(messages: Iterable[Message], path: Path, variant: Variant) -> Non
 def _fields(timestamp: datetime, variant: Variant) -> dict:
     hour_12 = timestamp.hour % 12 or 12
     return {
-        "d": timestamp.day, "m": timestamp.month, "Y": timestamp.year, "y": timestamp.year % 100,
-        "H": timestamp.hour, "h": hour_12, "M": timestamp.minute, "S": timestamp.second,
+        "d": timestamp.day,
+        "m": timestamp.month,
+        "Y": timestamp.year,
+        "y": timestamp.year % 100,
+        "H": timestamp.hour,
+        "h": hour_12,
+        "M": timestamp.minute,
+        "S": timestamp.second,
         "ampm": variant.am if timestamp.hour < 12 else variant.pm,
-    }  # fmt: skip
+    }

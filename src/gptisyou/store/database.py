@@ -182,9 +182,15 @@ def _import_fingerprints(db: sqlite3.Connection) -> None:
 
 
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
-    _initial_schema, _remote_objects, _quiz_answers, _chat_keys, _aliases, _counted_quiz_answers, _corrections,
+    _initial_schema,
+    _remote_objects,
+    _quiz_answers,
+    _chat_keys,
+    _aliases,
+    _counted_quiz_answers,
+    _corrections,
     _import_fingerprints,
-]  # fmt: skip
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,8 +252,10 @@ class Store:
         ensure_private_dir(workspace)
         path = database_path(workspace)
         if not all(os.access(place, os.W_OK) for place in (workspace, path) if place.exists()):
-            raise InputError(f"{workspace}: the workspace is read-only; gptisyou writes to it (chmod u+w, or choose "
-                             "another with --workspace)")  # fmt: skip
+            raise InputError(
+                f"{workspace}: the workspace is read-only; gptisyou writes to it (chmod u+w, or choose "
+                "another with --workspace)"
+            )
         if not path.exists():
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))  # SQLite gives -wal/-shm the same mode
         try:
@@ -419,8 +427,10 @@ class Store:
                 raise InputError(f"no participant '{name}' in any chat (see gptisyou people)")
         root = _person_of(person, self.aliases())
         if root in names:
-            raise InputError(f"'{person}' is already a name of '{root}': merging '{root}' into it would make a loop "
-                             f"(merge the other way: gptisyou people --merge '{root}' '{person}')")  # fmt: skip
+            raise InputError(
+                f"'{person}' is already a name of '{root}': merging '{root}' into it would make a loop "
+                f"(merge the other way: gptisyou people --merge '{root}' '{person}')"
+            )
         with self.transaction() as db:
             others = [name for name in names if name != root]
             db.executemany(
@@ -434,8 +444,9 @@ class Store:
         """Forget merges of `names` (a merged name, or a person: all of theirs); returns how many were forgotten."""
         with self.transaction() as db:
             marks = ", ".join("?" * len(names))
-            return db.execute(f"DELETE FROM aliases WHERE name IN ({marks}) OR person IN ({marks})",
-                              [*names, *names]).rowcount  # fmt: skip
+            return db.execute(
+                f"DELETE FROM aliases WHERE name IN ({marks}) OR person IN ({marks})", [*names, *names]
+            ).rowcount
 
     def record_quiz_answer(self, run: str, question: int, picked_real: bool, via: str) -> None:
         with self.transaction() as db:
@@ -451,8 +462,9 @@ class Store:
 
     # --- corrections ("they wouldn't say that") ----------------------------------------------------------------
 
-    def add_correction(self, persona: str, context: list[tuple[str, str]], reply: str, rewrite: str | None,
-                       via: str) -> int:  # fmt: skip
+    def add_correction(
+        self, persona: str, context: list[tuple[str, str]], reply: str, rewrite: str | None, via: str
+    ) -> int:
         """Store a correction, kept to what training can use (the last `CORRECTION_TURNS` turns of its context, each
         text to `CORRECTION_CHARS`); returns its id. The same reply in the same context marked again is the same
         correction: its id, with the newer rewrite if one is given.
@@ -484,9 +496,18 @@ class Store:
             "SELECT id, persona, context, reply, rewrite, via, created_at FROM corrections WHERE persona = ? ORDER BY id",
             (persona,),
         )
-        return [Correction(id_, who, tuple(tuple(line) for line in json.loads(context)), reply, rewrite, via,
-                           datetime.fromisoformat(created))
-                for id_, who, context, reply, rewrite, via, created in rows]  # fmt: skip
+        return [
+            Correction(
+                id_,
+                who,
+                tuple(tuple(line) for line in json.loads(context)),
+                reply,
+                rewrite,
+                via,
+                datetime.fromisoformat(created),
+            )
+            for id_, who, context, reply, rewrite, via, created in rows
+        ]
 
     def remove_corrections(self, persona: str, ids: list[int] | None = None) -> int:
         """Delete the persona's corrections `ids` (all of them without); returns how many went.
@@ -530,8 +551,9 @@ class Store:
             (datetime.now().isoformat(timespec="seconds"), provider, kind, remote_id),
         )
 
-    def remote_objects(self, persona: str | None = None, kind: str | None = None,
-                       include_deleted: bool = True) -> list[RemoteObject]:  # fmt: skip
+    def remote_objects(
+        self, persona: str | None = None, kind: str | None = None, include_deleted: bool = True
+    ) -> list[RemoteObject]:
         """Oldest first."""
         rows = self.db.execute(
             """SELECT provider, kind, remote_id, persona, detail, created_at, deleted_at FROM remote_objects
@@ -540,9 +562,18 @@ class Store:
                ORDER BY id""",
             {"persona": persona, "kind": kind, "deleted": include_deleted},
         )
-        return [RemoteObject(provider, kind_, remote_id, who, json.loads(detail), datetime.fromisoformat(created),
-                             optional_time(deleted))
-                for provider, kind_, remote_id, who, detail, created, deleted in rows]  # fmt: skip
+        return [
+            RemoteObject(
+                provider,
+                kind_,
+                remote_id,
+                who,
+                json.loads(detail),
+                datetime.fromisoformat(created),
+                optional_time(deleted),
+            )
+            for provider, kind_, remote_id, who, detail, created, deleted in rows
+        ]
 
 
 def _person_of(name: str, aliases: dict[str, str]) -> str:

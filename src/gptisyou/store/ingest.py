@@ -95,8 +95,10 @@ def import_chats(
         for chat, messages in _read_safely(path, source.chats(path, options, report, progress)):
             readable = _normalised(_read_safely(path, messages), tz, path)
             results.append(_import_chat(db, file, chat, readable, chat_id, report))
-        db.execute(f"UPDATE imports SET reader = ?, file_chats = ? WHERE id IN ({','.join('?' * len(results))})",
-                   (reader, len(results), *(result.import_id for result in results)))  # fmt: skip
+        db.execute(
+            f"UPDATE imports SET reader = ?, file_chats = ? WHERE id IN ({','.join('?' * len(results))})",
+            (reader, len(results), *(result.import_id for result in results)),
+        )
         return results
 
 
@@ -110,8 +112,18 @@ class _File:
 def _fingerprint(file: _File, options: ReadOptions, chat_id: int | None) -> str:
     """The file's content with everything that decides how it is read and where it goes."""
     zone = options.tz or datetime.now().astimezone().tzinfo  # None: the machine's, which may change
-    how = (file.source, options.date_order, options.max_unzipped_bytes, options.me, options.columns, str(zone),
-           options.contacts, options.keep_partial, chat_id, __version__)  # fmt: skip
+    how = (
+        file.source,
+        options.date_order,
+        options.max_unzipped_bytes,
+        options.me,
+        options.columns,
+        str(zone),
+        options.contacts,
+        options.keep_partial,
+        chat_id,
+        __version__,
+    )
     return hashlib.sha256(f"{file.sha256}\x1f{how!r}".encode()).hexdigest()
 
 
@@ -126,9 +138,22 @@ def _imported_before(db: sqlite3.Connection, file: _File, reader: str) -> list[I
     latest = {row[1]: row for row in rows}  # each chat's latest import of the file
     if not rows or len(latest) != rows[-1][-1]:
         return []
-    return [ImportResult(file.path, chat_id, title, False, read, 0, optional_time(first), optional_time(last),
-                         ParseReport(date_order), import_id, already=True)
-            for import_id, chat_id, title, read, first, last, date_order, _ in latest.values()]  # fmt: skip
+    return [
+        ImportResult(
+            file.path,
+            chat_id,
+            title,
+            False,
+            read,
+            0,
+            optional_time(first),
+            optional_time(last),
+            ParseReport(date_order),
+            import_id,
+            already=True,
+        )
+        for import_id, chat_id, title, read, first, last, date_order, _ in latest.values()
+    ]
 
 
 def _read_safely(path: Path, items: Iterable) -> Iterator:
@@ -147,12 +172,21 @@ def _read_safely(path: Path, items: Iterable) -> Iterator:
             raise
         detail = str(error).splitlines()[0][:120] if str(error) else ""
         where = f"after {read:,} message(s)" if read else "at its start"
-        raise ParseError(path, None, f"content gptisyou cannot read {where} ({type(error).__name__}"
-                                     f"{': ' + detail if detail else ''})") from None  # fmt: skip
+        raise ParseError(
+            path,
+            None,
+            f"content gptisyou cannot read {where} ({type(error).__name__}{': ' + detail if detail else ''})",
+        ) from None
 
 
-def _import_chat(db: sqlite3.Connection, file: _File, chat: Chat, messages: Iterable[Message], chat_id: int | None,
-                 report: ParseReport) -> ImportResult:  # fmt: skip
+def _import_chat(
+    db: sqlite3.Connection,
+    file: _File,
+    chat: Chat,
+    messages: Iterable[Message],
+    chat_id: int | None,
+    report: ParseReport,
+) -> ImportResult:
     path, source_name = file.path, file.source
     db.execute("DROP TABLE IF EXISTS temp.incoming")
     db.execute(
@@ -179,8 +213,10 @@ def _import_chat(db: sqlite3.Connection, file: _File, chat: Chat, messages: Iter
         )
     added = _add_new_messages(db, chat_id, import_id)
     first, last = db.execute("SELECT MIN(ts), MAX(ts) FROM incoming").fetchone()
-    db.execute("UPDATE imports SET messages_added = ?, first_ts = ?, last_ts = ? WHERE id = ?",
-               (added, first, last, import_id))  # fmt: skip
+    db.execute(
+        "UPDATE imports SET messages_added = ?, first_ts = ?, last_ts = ? WHERE id = ?",
+        (added, first, last, import_id),
+    )
     chat_title = db.execute("SELECT title FROM chats WHERE id = ?", (chat_id,)).fetchone()[0]
     db.execute("DROP TABLE temp.incoming")
     return ImportResult(
@@ -203,8 +239,11 @@ def _normalised(messages: Iterable[Message], tz: tzinfo | None, path: Path) -> I
     Telegram `date` with an offset) must not leave aware and naive times side by side, which no later stage can
     compare. A lone UTF-16 half (JSON's `"\\ud83d"` alone) becomes U+FFFD: it is no character, and no UTF-8."""
     for message in messages:
-        if not (type(message.text) is str and (message.sender is None or type(message.sender) is str)
-                and (message.attachment is None or type(message.attachment) is str)):  # fmt: skip
+        if not (
+            type(message.text) is str
+            and (message.sender is None or type(message.sender) is str)
+            and (message.attachment is None or type(message.attachment) is str)
+        ):
             message = _as_text(message)
         if message.timestamp.tzinfo is not None:
             try:
@@ -226,8 +265,11 @@ def _is_utf8(text: str) -> bool:
 
 def _as_text(message: Message) -> Message:
     """A message whose fields a reader took from a file as they were (a number where a name belongs): as text."""
-    return message._replace(sender=None if message.sender is None else str(message.sender), text=str(message.text),
-                            attachment=None if message.attachment is None else str(message.attachment))  # fmt: skip
+    return message._replace(
+        sender=None if message.sender is None else str(message.sender),
+        text=str(message.text),
+        attachment=None if message.attachment is None else str(message.attachment),
+    )
 
 
 def _whole(text: str | None) -> str | None:

@@ -71,8 +71,10 @@ def _from_hub(model_id: str) -> Path:
         raise InputError(f"--base {model_id}: no such model at the Hugging Face hub (or it is private)") from None
     except (LocalEntryNotFoundError, OSError) as error:
         reason = "HF_HUB_OFFLINE is set" if offline else f"the hub cannot be reached ({type(error).__name__})"
-        raise InputError(f"--base {model_id}: not in the Hugging Face cache and {reason}; run it again where the "
-                         "hub is reachable, or give a local model directory") from None  # fmt: skip
+        raise InputError(
+            f"--base {model_id}: not in the Hugging Face cache and {reason}; run it again where the "
+            "hub is reachable, or give a local model directory"
+        ) from None
     if not (Path(snapshot) / "config.json").is_file():
         raise InputError(f"--base {model_id}: the hub's files hold no config.json: not a transformers model")
     return Path(snapshot)

@@ -159,8 +159,12 @@ class Run:
         root = workspace / RUNS_FOLDER
         if not root.is_dir():
             return []
-        return [run for folder in sorted(root.iterdir()) if folder.is_dir()
-                for run in sorted((cls(path) for path in folder.iterdir() if path.is_dir()), key=_order)]  # fmt: skip
+        return [
+            run
+            for folder in sorted(root.iterdir())
+            if folder.is_dir()
+            for run in sorted((cls(path) for path in folder.iterdir() if path.is_dir()), key=_order)
+        ]
 
     @classmethod
     def chosen(cls, workspace: Path, persona: str, directory: Path | None) -> Self:
@@ -304,12 +308,15 @@ def list_runs(workspace: Path) -> list[RunSummary]:
         trained = [r for r in records if "train_loss" in r]
         summaries.append(
             RunSummary(
-                run.directory, config["persona"], config.get("base") or "gemma-3-270m",
+                run.directory,
+                config["persona"],
+                config.get("base") or "gemma-3-270m",
                 trained[-1]["step"] if trained else 0,
-                best["val_loss"] if best else None, best["val_token_accuracy"] if best else None,
+                best["val_loss"] if best else None,
+                best["val_token_accuracy"] if best else None,
                 trained[-1]["train_token_accuracy"] if trained else None,
             )
-        )  # fmt: skip
+        )
     return summaries
 
 

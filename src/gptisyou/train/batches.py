@@ -25,8 +25,14 @@ class TokenizedExample:
         return sum(label != IGNORE_INDEX for label in self.labels)
 
 
-def tokenize(example: Example, persona: str, transcript: Transcript, max_tokens: int,
-             recalled: Sequence[Exchange] = (), memory_tokens: int = 0) -> TokenizedExample:  # fmt: skip
+def tokenize(
+    example: Example,
+    persona: str,
+    transcript: Transcript,
+    max_tokens: int,
+    recalled: Sequence[Exchange] = (),
+    memory_tokens: int = 0,
+) -> TokenizedExample:
     """Token ids and labels of one example after its recalled exchanges (at most `memory_tokens` of them); longer
     examples are cut at `max_tokens`."""
     turns = [Spoken(turn.sender, turn.text, is_target(turn, persona)) for turn in example.turns]

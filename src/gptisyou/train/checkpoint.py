@@ -23,9 +23,13 @@ class Progress:
 
 def save(run: Run, model, optimizer, schedule, progress: Progress) -> None:
     """Replaced all at once: a checkpoint is whole or absent, never half written."""
-    state = {"optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(), "progress": asdict(progress),
-             "rng": torch.get_rng_state(),
-             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}  # fmt: skip
+    state = {
+        "optimizer": optimizer.state_dict(),
+        "schedule": schedule.state_dict(),
+        "progress": asdict(progress),
+        "rng": torch.get_rng_state(),
+        "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+    }
     with built_whole(run.checkpoint) as partial:
         model.save_pretrained(partial)
         torch.save(state, partial / "training_state.pt")

@@ -126,8 +126,9 @@ def train(
 # --- setup ---------------------------------------------------------------------------------------------------
 
 
-def _setup(store: Store, workspace: Path, config: TrainConfig, dataset_config: DatasetConfig,
-           processes: Processes) -> _Setup:  # fmt: skip
+def _setup(
+    store: Store, workspace: Path, config: TrainConfig, dataset_config: DatasetConfig, processes: Processes
+) -> _Setup:
     with processes.main_first():  # one conversion of the base, not one per process
         base = base_model.prepare(workspace, config.base)
     model, tokenizer = load_lora_model(base.directory, config, processes.device)
@@ -143,8 +144,21 @@ def _setup(store: Store, workspace: Path, config: TrainConfig, dataset_config: D
     labelled = sum(e.targets for e in train_set) / max(1, sum(len(e.input_ids) for e in train_set))
     peak = matmul_peak_flops(processes.device, autocast_dtype(processes.device) or torch.float32)
     val_set = spread(held_out(data, tokenizer, config), config.val_tokens)  # all of it: in `eval`
-    return _Setup(model, tokenizer, data, train_set, val_set, plan, total_steps,
-                  optimizer, schedule, config.batch_tokens, base.directory, flops_per_token(model, labelled), peak)  # fmt: skip
+    return _Setup(
+        model,
+        tokenizer,
+        data,
+        train_set,
+        val_set,
+        plan,
+        total_steps,
+        optimizer,
+        schedule,
+        config.batch_tokens,
+        base.directory,
+        flops_per_token(model, labelled),
+        peak,
+    )
 
 
 def _plan(setup: _Setup, config: TrainConfig, processes: Processes) -> Plan:
@@ -166,8 +180,14 @@ def _new_run(workspace: Path, config: TrainConfig, setup: _Setup) -> Run:
 # --- the loop ------------------------------------------------------------------------------------------------
 
 
-def _loop(run: Run, setup: _Setup, config: TrainConfig, processes: Processes, progress: checkpoint.Progress,
-          on_step: Callable[[dict], None] | None) -> None:  # fmt: skip
+def _loop(
+    run: Run,
+    setup: _Setup,
+    config: TrainConfig,
+    processes: Processes,
+    progress: checkpoint.Progress,
+    on_step: Callable[[dict], None] | None,
+) -> None:
     """Optimizer steps until the planned number, the time limit, or validation stops improving."""
     save = processes.is_main
     per_step = config.accumulation * processes.count
@@ -191,10 +211,15 @@ def _loop(run: Run, setup: _Setup, config: TrainConfig, processes: Processes, pr
                     loss_sum, correct, targets, tokens, time_up, checkpoint_due
                 )
                 tokens_per_s = tokens / (now - step_started)
-                record = {"step": progress.step, "train_loss": loss_sum / max(targets, 1),
-                          "train_token_accuracy": correct / max(targets, 1), "lr": setup.schedule.get_last_lr()[0],
-                          "tokens_per_s": tokens_per_s, "mfu": tokens_per_s * setup.flops_per_token / setup.peak_flops,
-                          "elapsed_s": now - started}  # fmt: skip
+                record = {
+                    "step": progress.step,
+                    "train_loss": loss_sum / max(targets, 1),
+                    "train_token_accuracy": correct / max(targets, 1),
+                    "lr": setup.schedule.get_last_lr()[0],
+                    "tokens_per_s": tokens_per_s,
+                    "mfu": tokens_per_s * setup.flops_per_token / setup.peak_flops,
+                    "elapsed_s": now - started,
+                }
                 last = progress.step == setup.total_steps or time_up > 0
                 if setup.val_set and (progress.step % config.eval_every == 0 or last):
                     record |= _evaluated(setup, processes)
@@ -215,8 +240,9 @@ def _loop(run: Run, setup: _Setup, config: TrainConfig, processes: Processes, pr
             raise
 
 
-def _step(setup: _Setup, mine: Iterator[list[TokenizedExample]], config: TrainConfig,
-          processes: Processes) -> tuple[float, int, int, int]:  # fmt: skip
+def _step(
+    setup: _Setup, mine: Iterator[list[TokenizedExample]], config: TrainConfig, processes: Processes
+) -> tuple[float, int, int, int]:
     """One optimizer step over `accumulation` micro-batches: (loss sum, correct, targets, tokens) of this process."""
     setup.model.train()
     trainable = [p for p in setup.model.parameters() if p.requires_grad]
@@ -269,24 +295,41 @@ def _prefer_real_replies(run: Run, setup: _Setup, config: TrainConfig, corrected
     # the person uses; the base model's, when it writes them, from its own
     vocabulary = spoken_vocabulary(tokenizer, said) if config.self_play_rounds else None
     clone = TorchClone(model, tokenizer, setup.data.persona, config.max_tokens, memory, config.memory, vocabulary)
-    corrections = preference.corrected_pairs(clone, corrected, memory or Memory.of_training_period(setup.data),
-                                             config.max_tokens)  # fmt: skip
+    corrections = preference.corrected_pairs(
+        clone, corrected, memory or Memory.of_training_period(setup.data), config.max_tokens
+    )
     self_play, records, used = config.self_play_rounds > 0, [], 0
     for round_ in range(config.self_play_rounds or 1):  # in self-play each round samples the newest model afresh
-        found = preference.pairs(clone, setup.data, config.preference_pairs, config.max_tokens,
-                                 config.seed + 1000 * round_, self_play=self_play)  # fmt: skip
+        found = preference.pairs(
+            clone,
+            setup.data,
+            config.preference_pairs,
+            config.max_tokens,
+            config.seed + 1000 * round_,
+            self_play=self_play,
+        )
         found += corrections if round_ == 0 else []
         used += len(found)
-        tuned = preference.tune(model, found, pad_id, config.preference_beta, config.preference_learning_rate,
-                                self_play=self_play)  # fmt: skip
+        tuned = preference.tune(
+            model, found, pad_id, config.preference_beta, config.preference_learning_rate, self_play=self_play
+        )
         records += [record | {"round": round_ + 1} for record in tuned]
     model.save_pretrained(run.adapter)
     with open(run.preference_file, "a", encoding="utf-8") as out:
         out.writelines(json.dumps(record) + "\n" for record in records)
         if before:
             after = evaluate(model, setup.val_set, pad_id, setup.batch_tokens)
-            out.write(json.dumps({"pairs": used, "corrections": len(corrected), "val_loss_before": before.loss,
-                                  "val_loss_after": after.loss}) + "\n")  # fmt: skip
+            out.write(
+                json.dumps(
+                    {
+                        "pairs": used,
+                        "corrections": len(corrected),
+                        "val_loss_before": before.loss,
+                        "val_loss_after": after.loss,
+                    }
+                )
+                + "\n"
+            )
 
 
 # --- finish --------------------------------------------------------------------------------------------------

@@ -82,9 +82,13 @@ def _checkpointed_chunks(selected, targets, head, chunk_size, softcap):
     correct = torch.zeros((), dtype=torch.long, device=selected.device)
     for start in range(0, len(targets), chunk_size):
         chunk_loss, chunk_correct = checkpoint(
-            _chunk_loss, selected[start : start + chunk_size], targets[start : start + chunk_size], head, softcap,
+            _chunk_loss,
+            selected[start : start + chunk_size],
+            targets[start : start + chunk_size],
+            head,
+            softcap,
             use_reentrant=False,
-        )  # fmt: skip
+        )
         total = total + chunk_loss
         correct = correct + chunk_correct
     return total, correct

@@ -23,8 +23,13 @@ def load_lora_model(directory: Path, config: TrainConfig, device: torch.device |
     device = device or default_device()
     frozen_dtype = autocast_dtype(device) if config.bf16_frozen_weights else None
     model = AutoModelForCausalLM.from_pretrained(directory, dtype=frozen_dtype or torch.float32).to(device)
-    lora = LoraConfig(r=config.lora_rank, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
-                      target_modules="all-linear", task_type="CAUSAL_LM")  # fmt: skip
+    lora = LoraConfig(
+        r=config.lora_rank,
+        lora_alpha=config.lora_alpha,
+        lora_dropout=config.lora_dropout,
+        target_modules="all-linear",
+        task_type="CAUSAL_LM",
+    )
     return get_peft_model(model, lora, autocast_adapter_dtype=True), tokenizer
 
 
@@ -39,8 +44,9 @@ def load_adapter(model, directory: Path) -> None:
 def targeted_forward(model, batch: dict):
     """(loss, correct, labelled positions) of a LoRA-wrapped causal LM on a collated batch: see `targeted_loss`."""
     causal_lm = model.get_base_model()
-    hidden = causal_lm.model(input_ids=batch["input_ids"].to(model.device),
-                             attention_mask=batch["attention_mask"].to(model.device)).last_hidden_state  # fmt: skip
+    hidden = causal_lm.model(
+        input_ids=batch["input_ids"].to(model.device), attention_mask=batch["attention_mask"].to(model.device)
+    ).last_hidden_state
     softcap = getattr(causal_lm.config, "final_logit_softcapping", None)
     return targeted_loss(hidden, causal_lm.lm_head, batch["labels"].to(model.device), softcap=softcap)
 

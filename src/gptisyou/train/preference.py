@@ -42,8 +42,9 @@ class Pair:
     rejected: TokenizedExample
 
 
-def pairs(clone: TorchClone, data: PersonaData, count: int, max_tokens: int, seed: int,
-          self_play: bool = False) -> list[Pair]:  # fmt: skip
+def pairs(
+    clone: TorchClone, data: PersonaData, count: int, max_tokens: int, seed: int, self_play: bool = False
+) -> list[Pair]:
     """`count` moments of the training period, spread over it, each with the base model's reply to it (with
     `self_play`, the tuned model's own)."""
     model, transcript = clone.model, clone.transcript
@@ -54,8 +55,14 @@ def pairs(clone: TorchClone, data: PersonaData, count: int, max_tokens: int, see
             rejected = clone.reply(history, Sampling(max_new_tokens=REJECTED_TOKENS, seed=seed + index))
         if rejected and rejected != real.text:
             memory = clone.memory_block(history)
-            found.append(Pair(*(example(transcript, history, data.persona, reply, max_tokens, memory)
-                                for reply in (real.text, rejected))))  # fmt: skip
+            found.append(
+                Pair(
+                    *(
+                        example(transcript, history, data.persona, reply, max_tokens, memory)
+                        for reply in (real.text, rejected)
+                    )
+                )
+            )
     return found
 
 
@@ -73,13 +80,20 @@ def corrected_pairs(clone: TorchClone, corrections: Sequence, memory, max_tokens
             chosen = recalled[0].reply.text if recalled else None
         if chosen and chosen != correction.reply:
             block = clone.memory_block(history)
-            found.append(Pair(*(example(clone.transcript, history, clone.persona, reply, max_tokens, block)
-                                for reply in (chosen, correction.reply))))  # fmt: skip
+            found.append(
+                Pair(
+                    *(
+                        example(clone.transcript, history, clone.persona, reply, max_tokens, block)
+                        for reply in (chosen, correction.reply)
+                    )
+                )
+            )
     return found
 
 
-def example(transcript, history: Sequence[Line], persona: str, reply: str, max_tokens: int,
-             memory: Sequence[int]) -> TokenizedExample:  # fmt: skip
+def example(
+    transcript, history: Sequence[Line], persona: str, reply: str, max_tokens: int, memory: Sequence[int]
+) -> TokenizedExample:
     """The newest turns of the context that fit in half the window, then `reply` as the only target (the persona's
     earlier turns in the context are not): however long the context or the reply, the reply starts inside the window
     and is learned from (the window cuts its end)."""
@@ -100,15 +114,27 @@ def log_likelihood(model, example: TokenizedExample, pad_id: int) -> torch.Tenso
     return -loss * count
 
 
-def dpo_loss(policy_chosen: torch.Tensor, policy_rejected: torch.Tensor, reference_chosen: torch.Tensor,
-             reference_rejected: torch.Tensor, beta: float) -> torch.Tensor:  # fmt: skip
+def dpo_loss(
+    policy_chosen: torch.Tensor,
+    policy_rejected: torch.Tensor,
+    reference_chosen: torch.Tensor,
+    reference_rejected: torch.Tensor,
+    beta: float,
+) -> torch.Tensor:
     """-log sigmoid(beta * (how much more the policy prefers chosen over rejected than the reference does))."""
     margin = (policy_chosen - reference_chosen) - (policy_rejected - reference_rejected)
     return -F.logsigmoid(beta * margin)
 
 
-def tune(model, pairs: list[Pair], pad_id: int, beta: float, learning_rate: float,
-         on_step: Callable[[dict], None] | None = None, self_play: bool = False) -> list[dict]:  # fmt: skip
+def tune(
+    model,
+    pairs: list[Pair],
+    pad_id: int,
+    beta: float,
+    learning_rate: float,
+    on_step: Callable[[dict], None] | None = None,
+    self_play: bool = False,
+) -> list[dict]:
     """One pass of DPO over `pairs` on the model's trainable (LoRA) weights; a record per optimizer step. The
     reference is the base model, or with `self_play` the model as it is now (before this pass)."""
     with torch.no_grad(), mixed_precision(model.device), nullcontext() if self_play else model.disable_adapter():
@@ -138,8 +164,11 @@ def tune(model, pairs: list[Pair], pad_id: int, beta: float, learning_rate: floa
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
-        record = {"preference_step": len(records) + 1, "dpo_loss": loss_sum / len(group),
-                  "preference_accuracy": preferred / len(group)}  # fmt: skip
+        record = {
+            "preference_step": len(records) + 1,
+            "dpo_loss": loss_sum / len(group),
+            "preference_accuracy": preferred / len(group),
+        }
         records.append(record)
         if on_step:
             on_step(record)
