@@ -29,3 +29,11 @@ def test_the_readme_starts_with_the_two_commands_and_the_test_command_ci_runs():
         "make test    # sets up .venv/ and runs the whole test suite",
     ]
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_the_quality_targets_read_as_the_verdicts_grade():
+    from gptisyou.eval.verdict import TARGETS
+
+    quality = (ROOT / "docs" / "quality.md").read_text(encoding="utf-8")
+    missing = [f"({target}" for target in TARGETS.values() if f"({target}" not in quality]
+    assert missing == []

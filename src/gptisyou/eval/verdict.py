@@ -8,9 +8,21 @@ in the paired test; 8-word copies ≤ 1 %.
 """
 
 from gptisyou.eval import twosample
+from gptisyou.eval.attribution import TRUSTED_AUC
 
-PERPLEXITY_RATIO, ATTRIBUTION_RATIO, ATTRIBUTION_GAIN, COPIES = 0.68, 0.9, 0.20, 0.01
-STYLE_TWO_SAMPLE, TWO_SAMPLE_GAIN = 0.60, 0.08
+# the targets, design.md's, each with its reason
+PERPLEXITY_RATIO = 0.68  # the tuned model predicts the person's real words clearly better than the base
+ATTRIBUTION_RATIO, ATTRIBUTION_GAIN = 0.9, 0.20  # a judge of real messages takes its replies for theirs
+STYLE_TWO_SAMPLE = 0.60  # by style alone, a classifier is barely better than chance at telling it from them
+TWO_SAMPLE_GAIN = 0.08  # by content and style, clearly (and significantly) closer to them than the base
+COPIES = 0.01  # it writes like them without repeating their messages
+TARGETS = {  # as docs/quality.md's tables write them, signs included (tests/test_docs.py holds them to it)
+    "perplexity": f"≤ {PERPLEXITY_RATIO}\u00d7",
+    "attribution": f"≥ {ATTRIBUTION_RATIO}\u00d7 real, ≥ base + {ATTRIBUTION_GAIN * 100:.0f}",
+    "two-sample": f"≤ base \u2212 {TWO_SAMPLE_GAIN * 100:.0f}, significant",
+    "style": f"≤ {STYLE_TWO_SAMPLE:.0%}".replace("%", " %"),
+    "copies": f"≤ {COPIES:.0%}".replace("%", " %"),
+}
 ROUTE_NAMES = {"tuned": "local (tuned run)", "base": "base (untuned)"}
 ROUTE_COLUMNS = ("route", "perplexity", "told apart", "by style alone", "attributed", "copies", "words / bubbles")
 
@@ -80,7 +92,7 @@ def _attribution(metrics: dict, persona: str) -> str | None:
     if not attribution["trusted"]:
         return (
             f"Who said it: the judge tells {persona}'s real held-out turns from the others' with {judge}, below "
-            "0.7: its attributions cannot be trusted for this chat, so none are given as results."
+            f"{TRUSTED_AUC}: its attributions cannot be trusted for this chat, so none are given as results."
         )
     real, tuned, base = (attribution[kind]["value"] for kind in ("real", "tuned", "base"))
     close = real > 0 and tuned / real >= ATTRIBUTION_RATIO
