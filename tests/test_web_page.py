@@ -4,14 +4,13 @@ import json
 import re
 from pathlib import Path
 
+import playwright.sync_api as playwright
 import pytest
 import transformers
 
-playwright = pytest.importorskip("playwright.sync_api")
-
-from gptisyou.engine.torch_engine import TorchClone  # noqa: E402
-from gptisyou.serve.server import create_app  # noqa: E402
-from tests.conftest import ScriptedModel, live_server  # noqa: E402
+from gptisyou.engine.torch_engine import TorchClone
+from gptisyou.serve.server import create_app
+from tests.conftest import ScriptedModel, live_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [
