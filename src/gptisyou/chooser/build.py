@@ -21,7 +21,7 @@ from gptisyou.chooser.likeness import Likeness
 from gptisyou.data import dataset
 from gptisyou.data.dataset import PersonaData, is_target, recorded_split, reply_moments
 from gptisyou.engine.clone import Clone
-from gptisyou.engine.types import Line, Sampling
+from gptisyou.engine.types import Line, Sampling, reply_length
 from gptisyou.store.database import Store
 from gptisyou.store.runs import Run
 from gptisyou.store.workspace import ensure_private_dir
@@ -51,7 +51,7 @@ def build_for_run(
 ) -> Chooser:
     """The run's chooser, built now (minutes: `BUILD_MOMENTS` x `BUILD_CANDIDATES` replies) and stored with it
     (`Chooser.load(run.chooser_dir)` reads it back). `data` is the run's dataset, as split when it was trained."""
-    chooser = build(clone, data, run.reply_tokens or Sampling().max_new_tokens, on_progress=on_progress)
+    chooser = build(clone, data, reply_length(run.reply_tokens), on_progress=on_progress)
     chooser.save(ensure_private_dir(run.chooser_dir, inside=run.directory))
     return chooser
 

@@ -60,6 +60,12 @@ class Responder(Protocol):
         ...
 
 
+def reply_length(recorded: int | None) -> int:
+    """The most tokens a clone's reply may take: what the run recorded of the persona's replies (the 99th
+    percentile of their turns), or the engines' default where it recorded nothing."""
+    return recorded or Sampling().max_new_tokens
+
+
 def bubbles(turn: str) -> list[str]:
     """A turn's separate messages, as the chat showed them."""
     return [bubble.strip() for bubble in turn.split("\n") if bubble.strip()]

@@ -25,7 +25,7 @@ from gptisyou.data.writing import frequent_words
 from gptisyou.engine import choice, llama_engine
 from gptisyou.engine.device import autocast_dtype, default_device, mixed_precision
 from gptisyou.engine.torch_engine import TorchClone, load_tuned, styled
-from gptisyou.engine.types import Line, Responder, Sampling
+from gptisyou.engine.types import Line, Responder, Sampling, reply_length
 from gptisyou.eval import intervals, quiz, report, twosample
 from gptisyou.eval.attribution import TRUSTED_AUC, WhoSaidIt
 from gptisyou.eval.config import EvalConfig
@@ -82,7 +82,7 @@ def evaluate_run(
 
     moments = reply_moments(data.val or data.train, persona, config.samples, config.context_turns)
     memory = Memory.of_training_period(data) if train_config.memory else None  # never the held-out period
-    reply_tokens = config.max_new_tokens or recorded.reply_tokens or Sampling().max_new_tokens
+    reply_tokens = config.max_new_tokens or reply_length(recorded.reply_tokens)
     tuned_replies, base_reply, chooser = _repliers(
         run, engine, model, tokenizer, memory, train_config, config, data, progress
     )

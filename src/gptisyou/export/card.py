@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from gptisyou.data.dataset import counterpart
 from gptisyou.data.render import turn_text
+from gptisyou.engine.types import reply_length
 from gptisyou.eval.verdict import verdicts
 from gptisyou.store.database import Store
 from gptisyou.store.runs import Run
@@ -58,7 +59,7 @@ theirs.
 
 Each turn is `Name: text`, the end-of-turn marker `<eot>` and a line break; bubbles are separate lines. Prompt
 with the conversation so far and `{facts.persona}:`; stop at `<eot>` or at the next speaker's header, or after
-{run.reply_tokens or "about 120"} new tokens ({facts.persona}'s longest turns):
+{reply_length(run.reply_tokens)} new tokens ({"the 99th percentile of " + facts.persona + "'s turns" if run.reply_tokens else "the default"}):
 
 ```
 {example}

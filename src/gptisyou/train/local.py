@@ -24,7 +24,7 @@ from gptisyou.data.memory import Memory
 from gptisyou.engine.clone import spoken_vocabulary
 from gptisyou.engine.device import autocast_dtype, mixed_precision
 from gptisyou.engine.torch_engine import TorchClone
-from gptisyou.engine.types import Sampling
+from gptisyou.engine.types import Sampling, reply_length
 from gptisyou.store import models as base_model
 from gptisyou.store.database import Store
 from gptisyou.store.runs import Run, RunConfig
@@ -347,7 +347,7 @@ def _finish(run: Run, setup: _Setup, config: TrainConfig) -> None:
     with mixed_precision(model.device):
         memory = Memory.of_training_period(setup.data) if config.memory else None
         clone = TorchClone(model, tokenizer, setup.data.persona, config.max_tokens, memory, config.memory)
-        longest = run.reply_tokens or Sampling().max_new_tokens  # as long as the person's replies, as eval and chat do
+        longest = reply_length(run.reply_tokens)  # as long as the person's replies, as eval and chat do
         samples.write(run.samples_file, clone, setup.data, Sampling(max_new_tokens=longest, seed=config.seed))
     make_private(run.directory)
 
