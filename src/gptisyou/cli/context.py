@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from gptisyou.engine.types import CANDIDATES  # light: dataclasses, no torch
+from gptisyou.engine.types import CANDIDATES, ENGINES  # light: dataclasses, no torch
 
 # C0 and C1 control characters but tab and line break: an escape code in a file name must not reach a terminal;
 # and the bidirectional embeddings, overrides and isolates, which make a name display as another (U+202E)
@@ -110,7 +110,7 @@ style_strength_option = click.option(
 
 engine_option = click.option(
     "--engine",
-    type=click.Choice(("auto", "torch", "llama.cpp")),
+    type=click.Choice(ENGINES),
     default="auto",
     show_default=True,
     help="What generates the replies: llama.cpp (the 'fast' extra; fastest, for runs on a GGUF base) or torch; "

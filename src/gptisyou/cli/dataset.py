@@ -7,14 +7,8 @@ import click
 
 from gptisyou.cli.context import Number, chosen, config_options, open_store, stderr_console
 from gptisyou.data.dataset import HOLD_OUT_RULES, DatasetConfig
+from gptisyou.data.formats import FORMATS  # light: json and the transcript, no tokenizer
 
-FORMATS = (
-    "openai",
-    "legacy",
-    "sharegpt",
-    "local",
-    "hf",
-)  # gptisyou.data.formats.FORMATS, without importing it here
 REDACTED_BY_DEFAULT = ("openai", "legacy")  # the formats meant to leave the machine
 PREVIEWS = 3
 LOCAL_MAX_TOKENS = 512

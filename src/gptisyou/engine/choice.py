@@ -9,8 +9,6 @@ from gptisyou.engine.clone import Clone
 from gptisyou.errors import MissingExtra
 from gptisyou.store.runs import Run
 
-ENGINES = ("auto", "torch", "llama.cpp")
-
 
 def resolved(engine: str, run: Run) -> str:
     """The engine that runs the run, "torch" or "llama.cpp", for `engine`: "auto" picks llama.cpp where it can.

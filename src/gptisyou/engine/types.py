@@ -18,6 +18,7 @@ class Line:
     text: str
 
 
+ENGINES = ("auto", "torch", "llama.cpp")  # what computes a local clone's tokens; auto: llama.cpp where it can
 CANDIDATES = 1  # replies sampled per turn by default, the run's chooser keeping one (1: the first sample)
 
 

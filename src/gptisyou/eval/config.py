@@ -5,7 +5,7 @@ Light on purpose (no torch): the CLI reads it to build `gptisyou eval`'s options
 
 from dataclasses import dataclass
 
-from gptisyou.engine.types import CANDIDATES
+from gptisyou.engine.types import CANDIDATES, Sampling
 from gptisyou.settings import setting
 
 
@@ -23,7 +23,7 @@ class EvalConfig:
     max_new_tokens: int | None = setting(
         None, "The longest reply (default: the persona's own longest turns, as the run recorded them)."
     )
-    temperature: float = setting(0.8, "Sampling temperature of the replies.")
+    temperature: float = setting(Sampling().temperature, "Sampling temperature of the replies.")
     seed: int = setting(0, "Seed of the replies and of the intervals' bootstrap.")
     style_strength: float = setting(1.0, "The adapter's update scaled by this when the tuned model replies.")
     candidates: int = setting(
