@@ -186,6 +186,11 @@ def _sms_bytes() -> bytes:
 TEXT_EXPORTS = {
     "WhatsApp Chat with Ann.txt": _whatsapp_bytes,
     "sms.xml": _sms_bytes,
+    "line.txt": lambda: (
+        "[LINE] Chat history with Ann\nSaved on: 2024/01/10, 21:05\n\n2024/01/05(Fri)\n09:15\tAnn\thi\n"
+        '09:16\tBob\t"two\nlines ""quoted"""\n09:17\tAnn\t[Sticker]\n09:18\tAnn unsent a message.\n'
+        "\n2024/01/06(Sat)\n午後1:05\tBob\tyo\n"
+    ).encode(),
     "chat.csv": lambda: b'author,date,body\nAnn,2024-01-01T10:00:00,"hi, you"\nBob,1704103260,yo\n,1704103320000,x\n',
     "chat.jsonl": lambda: (
         b'{"author": "Ann", "date": "2024-01-01T10:00:00", "body": "hi"}\n'

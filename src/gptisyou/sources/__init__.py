@@ -9,7 +9,7 @@ from pathlib import Path
 from types import ModuleType
 
 from gptisyou.errors import InputError
-from gptisyou.sources import discord, imessage, messenger, slack, sms, table, telegram, whatsapp
+from gptisyou.sources import discord, imessage, lineapp, messenger, slack, sms, table, telegram, whatsapp
 from gptisyou.sources.textfile import TextSource, check_is_text, head_text
 
 # (name, module): tried in order by `detect`
@@ -19,6 +19,7 @@ SOURCES: tuple[tuple[str, ModuleType], ...] = (
     ("messenger", messenger),  # Facebook Messenger and Instagram: one format
     ("discord", discord),
     ("sms", sms),  # SMS Backup & Restore XML
+    ("line", lineapp),  # LINE's .txt: date lines, then tab-separated time, sender and text
     ("table", table),  # any CSV or JSON Lines with a sender, a time and a text: tried last
 )
 # databases and archives of several files: sniffed before a file is checked to be text (or a WhatsApp zip)
