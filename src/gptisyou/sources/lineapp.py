@@ -10,8 +10,8 @@
     09:17	Alice	[Sticker]                    stickers, photos, videos, files, voice messages: media
     09:18	Alice unsent a message.            a line without a sender: the app's own (an unsent one: deleted)
 
-LINE names nobody as the owner: `--me` says which of the two is you. A line that fits no shape continues the
-message above it, as a line break inside it does.
+Both people are named, so no `--me` is needed. A line that fits no shape continues the message above it, as a
+line break inside it does.
 """
 
 import itertools
