@@ -191,6 +191,14 @@ TEXT_EXPORTS = {
         '09:16\tBob\t"two\nlines ""quoted"""\n09:17\tAnn\t[Sticker]\n09:18\tAnn unsent a message.\n'
         "\n2024/01/06(Sat)\n午後1:05\tBob\tyo\n"
     ).encode(),
+    "chat.md": lambda: (
+        b"[2024-01-05 09:15:02] Ann: hi  \n[2024-01-05 09:16:40] Me: \n\n> hi\n\nyo ![a.jpg](./media/a.jpg)  \n"
+        b"(- Ann: x -)\n[2024-01-05 09:17:00] Ann: (This message was deleted)\n"
+    ),
+    "data.json": lambda: (
+        b'{"date": "2024-01-05T09:15:02", "sender": "Ann", "body": "hi", "attachments": [], "deleted": false}\n'
+        b'{"date": "2024-01-05T09:16:02+01:00", "sender": "Me", "body": "", "attachments": [{"name": "a.jpg"}]}\n'
+    ),
     "chat.csv": lambda: b'author,date,body\nAnn,2024-01-01T10:00:00,"hi, you"\nBob,1704103260,yo\n,1704103320000,x\n',
     "chat.jsonl": lambda: (
         b'{"author": "Ann", "date": "2024-01-01T10:00:00", "body": "hi"}\n'

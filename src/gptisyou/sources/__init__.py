@@ -9,11 +9,12 @@ from pathlib import Path
 from types import ModuleType
 
 from gptisyou.errors import InputError
-from gptisyou.sources import discord, imessage, lineapp, messenger, slack, sms, table, telegram, whatsapp
+from gptisyou.sources import discord, imessage, lineapp, messenger, signal, slack, sms, table, telegram, whatsapp
 from gptisyou.sources.textfile import TextSource, check_is_text, head_text
 
 # (name, module): tried in order by `detect`
 SOURCES: tuple[tuple[str, ModuleType], ...] = (
+    ("signal", signal),  # signal-export's chat.md and data.json: before WhatsApp, whose headers chat.md's resemble
     ("whatsapp", whatsapp),
     ("telegram", telegram),
     ("messenger", messenger),  # Facebook Messenger and Instagram: one format
