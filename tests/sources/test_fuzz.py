@@ -199,6 +199,28 @@ TEXT_EXPORTS = {
         b'{"date": "2024-01-05T09:15:02", "sender": "Ann", "body": "hi", "attachments": [], "deleted": false}\n'
         b'{"date": "2024-01-05T09:16:02+01:00", "sender": "Me", "body": "", "attachments": [{"name": "a.jpg"}]}\n'
     ),
+    "messages.json": lambda: json.dumps(
+        {
+            "messages": [
+                {
+                    "creator": {"name": "Ann"},
+                    "created_date": "Friday, January 5, 2024 at 9:15:02\u202fAM UTC",
+                    "text": "hi",
+                },
+                {
+                    "creator": {"name": "Bob"},
+                    "created_date": "January 5, 2024 1:05 PM",
+                    "attached_files": [{"original_name": "a.jpg"}],
+                },
+                {
+                    "creator": {"name": "Ann"},
+                    "created_date": "Friday, January 5, 2024 at 2:00:00\u202fPM UTC",
+                    "message_state": "DELETED",
+                },
+            ]
+        },
+        ensure_ascii=False,
+    ).encode(),
     "chat.csv": lambda: b'author,date,body\nAnn,2024-01-01T10:00:00,"hi, you"\nBob,1704103260,yo\n,1704103320000,x\n',
     "chat.jsonl": lambda: (
         b'{"author": "Ann", "date": "2024-01-01T10:00:00", "body": "hi"}\n'

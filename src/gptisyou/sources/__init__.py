@@ -9,7 +9,19 @@ from pathlib import Path
 from types import ModuleType
 
 from gptisyou.errors import InputError
-from gptisyou.sources import discord, imessage, lineapp, messenger, signal, slack, sms, table, telegram, whatsapp
+from gptisyou.sources import (
+    discord,
+    googlechat,
+    imessage,
+    lineapp,
+    messenger,
+    signal,
+    slack,
+    sms,
+    table,
+    telegram,
+    whatsapp,
+)
 from gptisyou.sources.textfile import TextSource, check_is_text, head_text
 
 # (name, module): tried in order by `detect`
@@ -19,6 +31,7 @@ SOURCES: tuple[tuple[str, ModuleType], ...] = (
     ("telegram", telegram),
     ("messenger", messenger),  # Facebook Messenger and Instagram: one format
     ("discord", discord),
+    ("googlechat", googlechat),  # Google Takeout's Google Chat/Groups/*/messages.json
     ("sms", sms),  # SMS Backup & Restore XML
     ("line", lineapp),  # LINE's .txt: date lines, then tab-separated time, sender and text
     ("table", table),  # any CSV or JSON Lines with a sender, a time and a text: tried last
