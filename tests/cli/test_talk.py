@@ -61,7 +61,7 @@ def test_ask_a_preset_and_a_question(run, trained):
     assert "(answered from the chats, not by the clone: gptisyou portrait --as Ann)" in topics.stdout
     personality = run("ask", "--as", "Ann", "--preset", "personality")
     assert personality.exit_code == 0, personality.output
-    assert "Ann wrote " in personality.stdout
+    assert "• Ann answers fast: within the minute (median), against 1 min for Bob." in personality.stdout
     assert run("ask", "--as", "Ann", "w3 w4", "--me", "Carol").stdout.startswith("Carol: w3 w4\nAnn: ")
 
 

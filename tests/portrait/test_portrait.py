@@ -237,7 +237,8 @@ def test_a_group_chat_shows_who_answers_whom(workspace, tmp_path):
     answers = dict(zip(group["members"], group["answers"], strict=True))
     assert answers["Cy"] == [1.0, 0.0, 0.0]  # Cy answers Ann, always
     assert answers["Ann"] == [0.0, 0.0, 1.0]  # Ann answers Bob within ten minutes; Cy's "none" she lets be
-    assert plain(group["lines"]["Cy"]).endswith("answers Ann most.")
+    assert plain(group["lines"][1]).startswith("Cy: ")
+    assert plain(group["lines"][1]).endswith("answers Ann most.")
     assert "<h2>Who answers whom</h2>" in render(facts)
 
 

@@ -139,11 +139,11 @@ def _group(counted: facts.Chats) -> dict:
         answered = sum(counted.answers[name, other] for other in members)
         matrix.append([round(facts.share(counted.answers[name, other], answered) or 0, 3) for other in members])
     written = sum(tally.messages for tally in counted.tallies.values())
-    lines = {}
+    lines = []  # one per member, in the same order (a list: the portrait's dict keys are never redacted)
     for name in members:
         tally = counted.tallies[name]
         most = max(members, key=lambda other: counted.answers[name, other] if other != name else -1)
-        lines[name] = (
+        lines.append(
             f"{isolated(name)}: {facts.share(tally.messages, written) or 0:.0%} of the messages, typically "
             f"{facts.median(tally.turn_words) or 0:g} words a turn, started {tally.opened} conversation(s); answers "
             f"{isolated(most)} most."

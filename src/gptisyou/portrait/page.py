@@ -223,7 +223,7 @@ def _group(portrait: dict) -> str:
         f"<tr><th>{_name(name)}</th>" + "".join(f"<td>{share:.0%}</td>" for share in row) + "</tr>"
         for name, row in zip(members, group["answers"], strict=True)
     )
-    lines = "".join(f"<li>{_e(line)}</li>" for line in group["lines"].values())
+    lines = "".join(f"<li>{_e(line)}</li>" for line in group["lines"])
     return (
         f"<h2>Who answers whom</h2><p>Of the turns each person (a row) wrote within {group['answer_minutes']} "
         f"minutes of someone else's, the share that followed each other person (a column).</p>"

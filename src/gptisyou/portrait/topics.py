@@ -196,6 +196,7 @@ def _fitted(matrix, count: int, seed: int):
     model = NMF(n_components=count, init="nndsvda", random_state=seed, max_iter=400)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)  # NMF's initialisation on a near-empty sample
         return model, model.fit_transform(matrix)
 
 
