@@ -6,7 +6,7 @@ a chat of a few long conversations still has enough documents. TF-IDF over their
 stop words of the languages the chat is written in), then non-negative matrix factorisation (scikit-learn's
 NMF). The number of topics, from 3 to 15, is chosen by coherence: the mean normalised pointwise mutual information
 (NPMI) of each topic's top 10 words over the documents they appear in (Bouma 2009; Röder et al. 2015); the most
-topics whose coherence is within 0.05 of the most coherent number's, so that talk is split as finely as it stays
+topics whose coherence is within 0.1 of the most coherent number's, so that talk is split as finely as it stays
 coherent. A segment's topic weights, normalised, are its shares; a time bucket's share of a topic is
 the mean over the segments that started in it: days for a chat under two months, weeks up to two years, months
 beyond.
@@ -29,7 +29,7 @@ SEGMENT_MESSAGES = (
 TOPIC_COUNTS = range(3, 16)
 CHOOSING_SEGMENTS = 2_000  # the number of topics is chosen on an even sample of this many segments at most
 TOP_WORDS = 10  # the words a topic's coherence is measured on
-COHERENCE_TOLERANCE = 0.05  # of mean NPMI: more topics are taken while they stay this close to the most coherent
+COHERENCE_TOLERANCE = 0.1  # of mean NPMI: more topics are taken while they stay this close to the most coherent
 MAX_MESSAGES = 200_000  # the most recent messages read, beyond this
 _WORD = re.compile(r"[^\W\d_]{3,}")
 
@@ -39,7 +39,10 @@ STOP_WORDS = {
     "en": "the and you that was for are with his they this have from one had not but what all were when there can "
     "your which their said will each about how them then she many some would other into has more her two like "
     "him see time could been who its now did get come made may just yeah okay yes lol haha got gonna really "
-    "know think going want well good too also here because much",
+    "know think going want well good too also here because much maybe probably hey wow kind make right mean "
+    "sure pretty thing things lot actually ok cool nice awesome great guess feel thanks thank hmm hahaha lmao "
+    "omg definitely totally dont thats didnt doesnt cant wont isnt youre ive didn doesn isn wasn couldn wouldn "
+    "shouldn aren haven",
     "de": "der die und das ist ich nicht sie ein eine mit auch auf den dem des sich von wie ist wir ihr aber noch "
     "nur was wenn bin hast habe schon doch mal dann jetzt gut ganz kann mir dich dir mich bei zum zur oder",
     "fr": "les des est une que qui pas pour dans sur avec mais vous nous ils elle son ses aux par plus tout fait "
