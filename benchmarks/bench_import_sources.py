@@ -1,9 +1,10 @@
-"""Import throughput and memory for the JSON, XML and SQLite sources: a Telegram Desktop export (one chat, and an
-account of 8 chats), a Messenger thread, an SMS Backup & Restore file and an iMessage chat.db of 1 M messages each
-(generated), against chat-miner's Telegram and Messenger parsers on the same JSON.
+"""Import throughput and memory for the JSON, XML, SQLite and other text sources: a Telegram Desktop export (one
+chat, and an account of 8 chats), a Messenger thread, an SMS Backup & Restore file, an iMessage chat.db, a LINE
+.txt, a Signal chat (signal-export's data.json) and a Google Chat messages.json of 1 M messages each (generated),
+against chat-miner's Telegram and Messenger parsers on the same JSON.
 
     python benchmarks/bench_import_sources.py                  # 1,000,000 messages (and 100,000 for memory)
-    python benchmarks/bench_import_sources.py --messages 200000 --skip-peers
+    python benchmarks/bench_import_sources.py --messages 200000 --skip-peers --only line signal googlechat
 
 Each parser runs in a fresh subprocess; throughput counts the parse only, peak memory is the subprocess's maximum
 resident set. Then the whole `gptisyou import` of each 1 M-message file (start-up, hashing and SQLite included)
@@ -26,6 +27,7 @@ from machine import describe  # benchmarks/machine.py
 
 def _ours(source: str) -> str:
     """The runner of one of gptisyou's readers: every message of every chat it reads."""
+    source = {"line": "lineapp"}.get(source, source)
     return f"""
 from pathlib import Path
 from gptisyou.sources import {source}
@@ -35,7 +37,8 @@ def parse(path):
 """
 
 
-RUNNERS = {f"gptisyou {source}": _ours(source) for source in ("telegram", "sms", "messenger", "imessage")}
+SOURCES = ("telegram", "sms", "messenger", "imessage", "line", "signal", "googlechat")
+RUNNERS = {f"gptisyou {source}": _ours(source) for source in SOURCES}
 RUNNERS |= {
     "chat-miner telegram": chat_miner("TelegramJsonParser"),
     "chat-miner messenger": chat_miner("FacebookMessengerParser"),
@@ -190,33 +193,96 @@ def sms_export(path: Path, count: int, seed: int = 0) -> Path:
     return path
 
 
+def line_export(path: Path, count: int, seed: int = 0) -> Path:
+    """A LINE .txt: a date line per day, tab-separated messages, some stickers and quoted messages of two lines."""
+    if path.exists():
+        return path
+    rng, moment = random.Random(seed), datetime(2018, 1, 1, 8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    day = None
+    with open(path, "w", encoding="utf-8") as out:
+        out.write("[LINE] Chat history with Sam\nSaved on: 2024/01/10, 21:05\n")
+        for _ in range(count):
+            moment += timedelta(seconds=rng.choice((3, 10, 40, 300)))
+            if moment.date() != day:
+                day = moment.date()
+                out.write(f"\n{day:%Y/%m/%d}({day:%a})\n")
+            roll = rng.random()
+            text = "[Sticker]" if roll < 0.04 else f'"{_text(rng)}\n{_text(rng)}"' if roll < 0.08 else _text(rng)
+            out.write(f"{moment:%H:%M}\t{rng.choice(('Sam', 'Alex Martin'))}\t{text}\n")
+    return path
+
+
+def signal_export(path: Path, count: int, seed: int = 0) -> Path:
+    """signal-export's data.json: one record per line, some attachments and deleted messages."""
+    if path.exists():
+        return path
+    rng, moment = random.Random(seed), datetime(2018, 1, 1, 8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as out:
+        for _ in range(count):
+            moment += timedelta(seconds=rng.choice((3, 10, 40, 300)))
+            roll = rng.random()
+            record = {
+                "date": moment.isoformat(),
+                "sender": rng.choice(("Me", "Alex Martin")),
+                "body": _text(rng) + "  ",
+                "quote": "",
+                "sticker": "",
+                "reactions": [],
+                "attachments": [{"name": "IMG_1.jpg", "path": "media/IMG_1.jpg"}] if roll < 0.04 else [],
+                "deleted": roll > 0.99,
+                "call": False,
+                "missed": False,
+            }
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return path
+
+
+def googlechat_export(path: Path, count: int, seed: int = 0) -> Path:
+    """Takeout's messages.json of one conversation: dates in words, some attached files."""
+    if path.exists():
+        return path
+    rng, moment = random.Random(seed), datetime(2018, 1, 1, 8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    people = ({"name": "Sam", "email": "sam@example.com"}, {"name": "Alex Martin", "email": "alex@example.com"})
+    with open(path, "w", encoding="utf-8") as out:
+        out.write('{\n  "messages": [\n')
+        for number in range(count):
+            moment += timedelta(seconds=rng.choice((3, 10, 40, 300)))
+            entry = {
+                "creator": rng.choice(people),
+                "created_date": f"{moment:%A, %B} {moment.day}, {moment:%Y at %-I:%M:%S}\u202f{moment:%p} UTC",
+                "text": _text(rng),
+                "topic_id": f"t{number}",
+                "message_id": f"m{number}",
+            }
+            if rng.random() < 0.04:
+                entry["attached_files"] = [{"original_name": "IMG_1.jpg", "export_name": "File-IMG_1.jpg"}]
+            out.write("    " + json.dumps(entry, ensure_ascii=False) + ("," if number < count - 1 else "") + "\n")
+        out.write("  ]\n}\n")
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--skip-peers", action="store_true", help="measure gptisyou alone")
+    parser.add_argument("--only", nargs="+", choices=(*SOURCES, "telegram account"), help="these sources alone")
     args = parser.parse_args()
     small = max(args.messages // 10, 1000)
+    made = {  # each source's export of `count` messages, written the first time (in benchmarks/.data/)
+        "telegram": lambda count: telegram_export(DATA / f"telegram-{count}.json", count),
+        "telegram account": lambda count: telegram_export(DATA / f"telegram-account-{count}.json", count, chats=8),
+        "sms": lambda count: sms_export(DATA / f"sms-{count}.xml", count),
+        "messenger": lambda count: messenger_export(DATA / f"messenger-{count}.json", count),
+        "imessage": lambda count: imessage_db(DATA / f"imessage-{count}.db", count),
+        "line": lambda count: line_export(DATA / f"line-{count}.txt", count),
+        "signal": lambda count: signal_export(DATA / f"signal-{count}" / "data.json", count),
+        "googlechat": lambda count: googlechat_export(DATA / f"googlechat-{count}" / "messages.json", count),
+    }
     files = {
-        "telegram": (
-            telegram_export(DATA / f"telegram-{args.messages}.json", args.messages),
-            telegram_export(DATA / f"telegram-{small}.json", small),
-        ),
-        "telegram account": (
-            telegram_export(DATA / f"telegram-account-{args.messages}.json", args.messages, chats=8),
-            telegram_export(DATA / f"telegram-account-{small}.json", small, chats=8),
-        ),
-        "sms": (
-            sms_export(DATA / f"sms-{args.messages}.xml", args.messages),
-            sms_export(DATA / f"sms-{small}.xml", small),
-        ),
-        "messenger": (
-            messenger_export(DATA / f"messenger-{args.messages}.json", args.messages),
-            messenger_export(DATA / f"messenger-{small}.json", small),
-        ),
-        "imessage": (
-            imessage_db(DATA / f"imessage-{args.messages}.db", args.messages),
-            imessage_db(DATA / f"imessage-{small}.db", small),
-        ),
+        source: (make(args.messages), make(small)) for source, make in made.items() if source in (args.only or made)
     }
     peers = None if args.skip_peers else ensure_peers()
     print(f"\n{args.messages:,} messages per export (memory also at {small:,}); machine: {describe()}\n")
