@@ -109,7 +109,7 @@ def load_clone(
     with open_store(ctx) as store:
         me = me or counterpart(store, persona)
         if backend == "openai":
-            from gptisyou.hosted.clone import load as load_hosted
+            from gptisyou.hosted.finetuned import load as load_hosted
             from gptisyou.hosted.providers import endpoint
 
             models = store.remote_objects(persona, kind="model", include_deleted=False)

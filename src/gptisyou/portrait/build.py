@@ -11,7 +11,7 @@ from datetime import datetime
 from gptisyou.data.dataset import DatasetConfig, counterpart, persona_chats
 from gptisyou.data.redact import Redactor
 from gptisyou.errors import InputError
-from gptisyou.portrait import clone, facts, observe, tone, topics, voice
+from gptisyou.portrait import beside, facts, observe, tone, topics, voice
 from gptisyou.portrait.said import isolated
 from gptisyou.store.database import Store
 
@@ -174,7 +174,7 @@ def _clone_beside(store: Store, persona: str) -> dict | None:
         run = Run.latest(store.path.parent, persona)
     except InputError:
         return None
-    return clone.beside(run.eval_metrics, persona)
+    return beside.beside(run.eval_metrics, persona)
 
 
 def _person(tally: facts.Tally, others: Counter, sessions: int, counted: facts.Chats) -> dict:
