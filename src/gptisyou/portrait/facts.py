@@ -10,6 +10,7 @@ is the whole chat below that size and says the same of a larger one to a fractio
 import math
 import re
 import statistics
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from gptisyou.portrait import voice
 from gptisyou.portrait.voice import EMOJI
 
 TEXT_SAMPLE = 100_000  # texts read for voice, habits and topics; every one in a smaller chat
+TONE_SAMPLE = 10_000  # of those, the texts whose tone is read (an even sample); every one in a smaller chat
 LAUGHTER = re.compile(
     r"\b(?:a?(?:ha){2,}h?|(?:he){2,}|(?:hi){2,}|lo+l|lmf?ao+|rofl|x+d+|jaja(?:ja)*|kkk+|mdr+)\b", re.IGNORECASE
 )
@@ -45,13 +47,13 @@ class Tally:
     by_month: Counter = field(default_factory=Counter)  # "2024-03" → messages
     turns: int = 0
     turn_words: list[int] = field(default_factory=list)
-    turn_times: list[datetime] = field(default_factory=list)  # when each of `turn_words`' turns ended
+    turn_days: array = field(default_factory=lambda: array("l"))  # the day (ordinal) each of `turn_words`' ended
     turn_bubbles: list[int] = field(default_factory=list)
     sessions: int = 0  # conversations they wrote in
     opened: int = 0  # conversations they opened
     closed: int = 0  # conversations they wrote last in
     reply_seconds: list[float] = field(default_factory=list)  # from the other's turn to theirs, in one session
-    reply_times: list[datetime] = field(default_factory=list)  # when each of those answers came
+    reply_days: array = field(default_factory=lambda: array("l"))  # the day (ordinal) each of those answers came
     openers: Counter = field(default_factory=Counter)  # first words of the turns that open a conversation
     sign_offs: Counter = field(default_factory=Counter)  # last words of the turns that close one
     # from the sample of texts:
@@ -65,7 +67,7 @@ class Tally:
     laughing: int = 0  # texts with a laugh in them
     laughter: Counter = field(default_factory=Counter)  # "haha", "lol" … as written, lower-cased
     terms: Counter = field(default_factory=Counter)  # words, phrases and emoji, for their voice
-    tones: list[tuple[datetime, float]] = field(default_factory=list)  # (when, tone from -1 to 1) of sampled texts
+    tones: list[tuple[datetime, float]] = field(default_factory=list)  # (when, tone from -1 to 1) of toned texts
 
     def add_text(self, text: str) -> None:
         """Count the habits and the voice of one sampled text."""
@@ -127,8 +129,9 @@ def count(
     kept of it (redaction), `tone_of` one to its tone from -1 to 1 (None: tone is not read)."""
     counted = Chats()
     every = max(1, math.ceil(total / TEXT_SAMPLE))
+    tone_every = max(1, math.ceil(min(total, TEXT_SAMPLE) / TONE_SAMPLE))
     for rows in chats:
-        _Pass(counted, timedelta(hours=gap_hours), every, name_of, text_of, tone_of).run(rows)
+        _Pass(counted, timedelta(hours=gap_hours), every, name_of, text_of, tone_of, tone_every).run(rows)
     counted.silences = sorted(counted.silences, reverse=True)[:keep_silences]
     return counted
 
@@ -136,9 +139,9 @@ def count(
 class _Pass:
     """One chat's rows, in order: messages counted, grouped into turns and conversations as they come."""
 
-    def __init__(self, counted: Chats, gap: timedelta, every: int, name_of, text_of, tone_of=None) -> None:
+    def __init__(self, counted: Chats, gap: timedelta, every: int, name_of, text_of, tone_of=None, tone_every=1):
         self.counted, self.gap, self.every, self.name_of, self.text_of = counted, gap, every, name_of, text_of
-        self.tone_of = tone_of
+        self.tone_of, self.tone_every = tone_of, tone_every
         self.previous: datetime | None = None  # any message's time, for silences
         self.turn: list | None = None  # [sender, start, end, words, bubbles, last text]
         self.session: dict | None = None
@@ -202,7 +205,7 @@ class _Pass:
                 tally.add_text(kept)
                 self.session["texts"].append(kept)
                 self.counted.texts_sampled += 1
-                if self.tone_of is not None:
+                if self.tone_of is not None and self.counted.texts_sampled % self.tone_every == 0:
                     tone = self.tone_of(kept)
                     tally.tones.append((moment, tone))
                     self.session["toned"].append((tone, kept))
@@ -215,13 +218,13 @@ class _Pass:
         if words:
             tally.turns += 1
             tally.turn_words.append(words)
-            tally.turn_times.append(end)
+            tally.turn_days.append(end.toordinal())
             tally.turn_bubbles.append(bubbles)
         if now is not None and next_sender is not None and next_sender != sender:
-            answering = self.counted.tally(next_sender)
-            answering.reply_seconds.append((now - end).total_seconds())
-            answering.reply_times.append(now)
-            if now - end <= _ANSWER:
+            answering, waited = self.counted.tally(next_sender), now - end
+            answering.reply_seconds.append(waited.total_seconds())
+            answering.reply_days.append(now.toordinal())
+            if waited <= _ANSWER:
                 self.counted.answers[next_sender, sender] += 1
 
     def _end_session(self) -> None:

@@ -10,7 +10,6 @@ chat's languages, and said so.
 import statistics
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import datetime
 
 from gptisyou.portrait.facts import Chats, Conversation, Tally, median, share
 from gptisyou.portrait.topics import bucketing
@@ -78,9 +77,13 @@ def _change(counted: Chats, names: list[str]) -> dict:
     third = (last - first) / 3
     early, late = first + third, last - third
 
-    def thirds(moments_values: list[tuple[datetime, float]], reduce) -> tuple[float | None, float | None]:
-        before = [value for moment, value in moments_values if moment <= early]
-        after = [value for moment, value in moments_values if moment >= late]
+    early_day, late_day = early.toordinal(), late.toordinal()
+
+    def thirds(days_values, reduce) -> tuple[float | None, float | None]:
+        """`reduce` of the values of the first third's days and of the last third's, from (day ordinal, value)."""
+        pairs = list(days_values)
+        before = [value for day, value in pairs if day <= early_day]
+        after = [value for day, value in pairs if day >= late_day]
         return reduce(before), reduce(after)
 
     def mean(values: list[float]) -> float | None:
@@ -95,13 +98,12 @@ def _change(counted: Chats, names: list[str]) -> dict:
     change = {"first_third_until": f"{early:%Y-%m-%d}", "last_third_from": f"{late:%Y-%m-%d}", "people": {}}
     for name in names:
         tally: Tally = counted.tally(name)
-        opened = [(c.start, float(c.opener == name)) for c in conversations]
+        opened = ((c.start.toordinal(), float(c.opener == name)) for c in conversations)
+        replies = zip(tally.reply_days, (seconds / 60 for seconds in tally.reply_seconds), strict=True)
         change["people"][name] = {
-            "tone": thirds(tally.tones, mean),
-            "turn_words": thirds(list(zip(tally.turn_times, tally.turn_words, strict=True)), median),
-            "reply_minutes": thirds(
-                [(t, s / 60) for t, s in zip(tally.reply_times, tally.reply_seconds, strict=True)], minutes
-            ),
+            "tone": thirds(((moment.toordinal(), score) for moment, score in tally.tones), mean),
+            "turn_words": thirds(zip(tally.turn_days, tally.turn_words, strict=True), median),
+            "reply_minutes": thirds(replies, minutes),
             "opened_share": thirds(opened, opened_share),
         }
     return change

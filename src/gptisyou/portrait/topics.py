@@ -2,7 +2,7 @@
 with two short lines of evidence, its share over time and when it first and last came up.
 
 The documents are the conversations, a long one cut into stretches of 20 to 60 messages (40 as a rule), so that
-a chat of a few long conversations still has enough documents. TF-IDF over their words and phrases (1-3 words, without the
+a chat of a few long conversations still has enough documents. TF-IDF over their words and two-word phrases ( without the
 stop words of the languages the chat is written in), then non-negative matrix factorisation (scikit-learn's
 NMF). The number of topics, from 3 to 15, is chosen by coherence: the mean normalised pointwise mutual information
 (NPMI) of each topic's top 10 words over the documents they appear in (Bouma 2009; Röder et al. 2015); the most
@@ -26,8 +26,9 @@ SEGMENT_MESSAGES = (
     20,
     40,
 )  # a long conversation is cut every 40 messages; a last stretch under 20 joins the one before
-TOPIC_COUNTS = range(3, 16)
-CHOOSING_SEGMENTS = 2_000  # the number of topics is chosen on an even sample of this many segments at most
+TOPIC_COUNTS = (3, 4, 5, 6, 7, 8, 10, 12, 15)  # tried: every count up to 8, then coarser steps
+MAX_SEGMENTS = 5_000  # documents topics are found in: an even sample of a longer history's
+CHOOSING_SEGMENTS = 1_000  # the number of topics is chosen on an even sample of this many segments at most
 TOP_WORDS = 10  # the words a topic's coherence is measured on
 COHERENCE_TOLERANCE = 0.1  # of mean NPMI: more topics are taken while they stay this close to the most coherent
 MAX_MESSAGES = 200_000  # the most recent messages read, beyond this
@@ -137,6 +138,7 @@ def _detector():
 def find(conversations: list[Conversation], spoken: list[str], seed: int = 0) -> tuple[list[Topic], str | None]:
     """The topics of `conversations` (written in the `spoken` languages); with none, the reason why."""
     segments = _segments(conversations)
+    segments = segments[:: max(1, math.ceil(len(segments) / MAX_SEGMENTS))]  # an even sample of a long history
     if len(segments) < MIN_SEGMENTS:
         return [], (
             f"{len(segments)} conversation(s) with words: too few to find topics in (it takes {MIN_SEGMENTS}, "
@@ -149,10 +151,10 @@ def find(conversations: list[Conversation], spoken: list[str], seed: int = 0) ->
         token_pattern=_WORD.pattern,
         lowercase=True,
         stop_words=sorted(stop),
-        ngram_range=(1, 3),
+        ngram_range=(1, 2),
         min_df=2,
         max_df=0.5,
-        max_features=20_000,
+        max_features=10_000,
         sublinear_tf=True,
     )
     too_few_words = (
@@ -189,14 +191,14 @@ def _segments(conversations: list[Conversation]) -> list[tuple[datetime, str]]:
     return found[::-1]
 
 
-def _fitted(matrix, count: int, seed: int):
+def _fitted(matrix, count: int, seed: int, rounds: int = 400):
     """(NMF of `count` topics, the documents' weights); a fit still moving after 400 rounds is close enough."""
     import warnings
 
     from sklearn.decomposition import NMF
     from sklearn.exceptions import ConvergenceWarning
 
-    model = NMF(n_components=count, init="nndsvda", random_state=seed, max_iter=400)
+    model = NMF(n_components=count, init="nndsvda", random_state=seed, max_iter=rounds)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.simplefilter("ignore", RuntimeWarning)  # NMF's initialisation on a near-empty sample
@@ -212,7 +214,7 @@ def _most_coherent(matrix, vocabulary, counts: list[int], seed: int) -> int:
     present = (sample > 0).astype(float).tocsc()
     scores = {}
     for count in counts:
-        model, _ = _fitted(sample, count, seed)
+        model, _ = _fitted(sample, count, seed, rounds=200)
         scores[count] = sum(_npmi(present, row.argsort()[::-1][:TOP_WORDS]) for row in model.components_) / count
     best = max(scores.values())
     return max(count for count, score in scores.items() if score >= best - COHERENCE_TOLERANCE)
