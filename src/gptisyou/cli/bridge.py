@@ -11,7 +11,7 @@ import click
 from gptisyou.bridges.core import BridgeConfig
 from gptisyou.cli.context import chosen, config_options, open_store, printable, stderr_console
 from gptisyou.cli.talk import load_clone, persona_options
-from gptisyou.errors import InputError, MissingExtra
+from gptisyou.errors import GptisyouError, InputError, MissingExtra, RemoteError
 
 _PACE = (
     ("--context-turns", "context_turns", click.IntRange(min=0, max=64)),
@@ -168,11 +168,11 @@ def _serve(
 
     try:
         asyncio.run(_until_signalled(lambda stop: run(make_bridge, log, stop)))
-    except InputError:
+    except GptisyouError:
         raise
-    except Exception as error:  # noqa: BLE001 - a library's failure: one line, without the token
+    except Exception as error:  # noqa: BLE001 - the messenger or its library failed: one line, without the token
         stopped = f"the {name} bridge stopped: {type(error).__name__}: {error}"
-        raise InputError(stopped.replace(token, "<token>")) from None
+        raise RemoteError(stopped.replace(token, "<token>")) from None
     log("stopped")
 
 
