@@ -21,7 +21,7 @@ class EvalConfig:
         32_768, "Held-out tokens the loss is measured on at most, windows spread over the whole held-out period."
     )
     max_new_tokens: int | None = setting(
-        None, "The longest reply (default: the persona's own longest turns, as the run recorded them)."
+        None, "The longest reply (default: the 99th percentile of the persona's turns, as the run recorded it)."
     )
     temperature: float = setting(Sampling().temperature, "Sampling temperature of the replies.")
     seed: int = setting(0, "Seed of the replies and of the intervals' bootstrap.")

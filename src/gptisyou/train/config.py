@@ -46,7 +46,7 @@ class TrainConfig:
     val_tokens: int = _setting(
         8192,
         "Held-out tokens training validates on at most, windows spread evenly over the whole held-out period "
-        "(`eval` scores all of it): a wide period would otherwise cost minutes per evaluation.",
+        "(`eval` scores up to its --fit-tokens, 32,768): a wide period would otherwise cost minutes per evaluation.",
     )
     patience: int = _setting(3, "Evaluations without improvement before stopping early.")
     checkpoint_minutes: float = _setting(5.0, "Minutes between checkpoints (one is also written on Ctrl-C).")

@@ -143,7 +143,7 @@ def _setup(
     schedule = _cosine_with_warmup(optimizer, max(1, int(total_steps * config.warmup_fraction)), total_steps)
     labelled = sum(e.targets for e in train_set) / max(1, sum(len(e.input_ids) for e in train_set))
     peak = matmul_peak_flops(processes.device, autocast_dtype(processes.device) or torch.float32)
-    val_set = spread(held_out(data, tokenizer, config), config.val_tokens)  # all of it: in `eval`
+    val_set = spread(held_out(data, tokenizer, config), config.val_tokens)  # up to 32,768 tokens: in `eval`
     return _Setup(
         model,
         tokenizer,
