@@ -51,6 +51,23 @@ def test_the_terminal_quiz_stores_and_scores_the_answers(run, evaluated, workspa
         assert quiz.tally(store, evaluated)["value"] == 0.5
 
 
+def test_the_quiz_draws_the_clone_s_reply_from_any_route_and_counts_each_apart(run, evaluated, workspace):
+    route = "endpoint:llama3@http://127.0.0.1:11434/v1"
+    samples = [sample | {route: f"prompted {number}"} for number, sample in enumerate(SAMPLES)]
+    evaluated.eval_metrics.write_text(json.dumps({"samples": samples}))
+    asked = quiz.questions(evaluated, seed=5, route=route)
+    assert {question.replies[1 - question.real] for question in asked} == {f"prompted {n}" for n in range(7)}
+    first = asked[0]
+    result = run("quiz", "--as", "Ann", "--seed", "5", "--route", route, input=f"{'ab'[first.real]}\nq\n")
+    assert result.exit_code == 0, result.output
+    with Store.open(workspace) as store:
+        assert quiz.tally(store, evaluated, route=route)["n"] == 1
+        assert quiz.tally(store, evaluated)["n"] == 0  # the run's own clone: no answer yet
+    missing = run("quiz", "--as", "Ann", "--route", "endpoint:other@http://127.0.0.1:1/v1")
+    assert missing.exit_code == 2
+    assert "asked no route 'endpoint:other@http://127.0.0.1:1/v1'" in missing.output
+
+
 def test_the_quiz_needs_an_evaluation_first(run, evaluated):
     (evaluated.eval_dir / "metrics.json").unlink()
     result = run("quiz", "--as", "Ann")

@@ -167,8 +167,14 @@ def key_figures(metrics: dict) -> list[str]:
 )
 @click.option("--questions", "count", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--seed", type=int, help="The order of the questions (default: a new one each time).")
+@click.option(
+    "--route",
+    default="local",
+    show_default=True,
+    help="Whose reply is the clone's: local (the run's), base, or a route of the last eval --route.",
+)
 @click.pass_context
-def quiz(ctx: click.Context, persona: str, run_dir: Path | None, count: int, seed: int | None) -> None:
+def quiz(ctx: click.Context, persona: str, run_dir: Path | None, count: int, seed: int | None, route: str) -> None:
     """A blind test: a held-out moment, two replies, which one did PERSONA really write?
 
     The questions are the moments of the run's last `gptisyou eval`; the answers are stored in the workspace
@@ -181,16 +187,17 @@ def quiz(ctx: click.Context, persona: str, run_dir: Path | None, count: int, see
     from gptisyou.store.runs import Run
 
     run = Run.chosen(ctx.obj["workspace"], persona, run_dir)
-    asked = blind.questions(run, seed if seed is not None else random.randrange(2**31))[:count]
+    route = {"local": "tuned"}.get(route, route)
+    asked = blind.questions(run, seed if seed is not None else random.randrange(2**31), route)[:count]
     answers: list[bool] = []
     with open_store(ctx) as store:
         for number, question in enumerate(asked, start=1):
             picked = _ask(number, len(asked), question, persona)
             if picked is None:
                 break
-            answers.append(blind.answer(store, run, question, picked, via="terminal"))
+            answers.append(blind.answer(store, run, question, picked, via="terminal", route=route))
             click.echo(f"{'Right' if answers[-1] else 'No'}: {'ab'[question.real]} was {persona}'s real reply.\n")
-        total = blind.tally(store, run)
+        total = blind.tally(store, run, route=route)
     click.echo(
         f"You picked the real reply {sum(answers)} of {len(answers)} times. All answers for this run: "
         f"{share(total)} of {total['n']} (50 % means the clone could not be told apart)."

@@ -33,40 +33,52 @@ class Question:
     real: int  # which of `replies` is the real one: never shown before the answer
 
 
-def questions(run: Run, seed: int = 0) -> list[Question]:
-    """The quiz of a run, in a seeded random order.
+def questions(run: Run, seed: int = 0, route: str = "tuned") -> list[Question]:
+    """The quiz of a run, in a seeded random order; the clone's reply is `route`'s (an `eval --route` name, or
+    "tuned", the run's own, or "base").
 
     Raises:
-        InputError: the run has not been evaluated yet.
+        InputError: the run has not been evaluated yet, or not with that route.
     """
     metrics_file = run.eval_metrics
     if not metrics_file.is_file():
         raise InputError(f"{run.directory}: not evaluated yet; the quiz uses its held-out moments: gptisyou eval")
     samples = json.loads(metrics_file.read_text())["samples"]
+    if samples and route not in samples[0]:
+        raise InputError(
+            f"{run.directory}: its last evaluation asked no route {route!r}: gptisyou eval --route {route}"
+        )
     hide = Redactor()  # no names to hide: contacts and numbers only
     rng = random.Random(seed)
     found = []
     for number, sample in enumerate(samples):
-        if not sample["real"].strip() or not sample["tuned"].strip() or sample["real"] == sample["tuned"]:
+        clone = sample[route]
+        if not sample["real"].strip() or not clone.strip() or sample["real"] == clone:
             continue  # nothing to choose between
         real = rng.randrange(2)
-        pair = (sample["tuned"], sample["real"]) if real else (sample["real"], sample["tuned"])
+        pair = (clone, sample["real"]) if real else (sample["real"], clone)
         context = tuple((hide.redact(line["speaker"]), hide.redact(line["text"])) for line in sample["context"])
         found.append(Question(number, context, (hide.redact(pair[0]), hide.redact(pair[1])), real))
     rng.shuffle(found)
     return found
 
 
-def answer(store: Store, run: Run, question: Question, picked: int, via: str) -> bool:
-    """Store an answer; returns whether the real reply was picked."""
+def answer(store: Store, run: Run, question: Question, picked: int, via: str, route: str = "tuned") -> bool:
+    """Store an answer (counted apart for each route); returns whether the real reply was picked."""
     right = picked == question.real
-    store.record_quiz_answer(str(run.directory), question.number, right, via)
+    store.record_quiz_answer(_answers_of(run, route), question.number, right, via)
     return right
 
 
-def tally(store: Store, run: Run, seed: int = 0) -> dict:
-    """{"value", "low", "high", "n"}: how often people picked the real reply (0.5: they could not tell)."""
-    return share(store.quiz_answers(str(run.directory)), seed)
+def tally(store: Store, run: Run, seed: int = 0, route: str = "tuned") -> dict:
+    """{"value", "low", "high", "n"}: how often people picked the real reply over `route`'s (0.5: they could not
+    tell)."""
+    return share(store.quiz_answers(_answers_of(run, route)), seed)
+
+
+def _answers_of(run: Run, route: str) -> str:
+    """What a route's answers are stored under: the run's directory for its own clone, and beside it for others."""
+    return str(run.directory) if route == "tuned" else f"{run.directory}#{route}"
 
 
 class WebQuiz:
