@@ -115,12 +115,12 @@ class PromptedClone:
                 seed=sampling.seed,
                 stop=list(sampling.stop) or None,
             )
+        if not answer.choices:  # a server that answers with no choice: no reply
+            return
         if usage is not None:
             if answer.usage is not None:
-                usage.prompt_tokens, usage.completion_tokens = (
-                    answer.usage.prompt_tokens,
-                    answer.usage.completion_tokens,
-                )
+                usage.prompt_tokens = answer.usage.prompt_tokens or 0
+                usage.completion_tokens = answer.usage.completion_tokens or 0
             usage.finish_reason = answer.choices[0].finish_reason or "stop"
         text = self._restored(answer.choices[0].message.content or "")
         if reply := bubbled(without_name(text, self.persona), self.bubbles_per_turn):
