@@ -144,3 +144,12 @@ def test_a_damaged_record_is_one_line_naming_its_line_and_stores_nothing(run, tm
     assert result.output.strip().splitlines()[-1].startswith(f"Error: {folder / 'data.json'}:3: not a signal-export")
     with Store.open(workspace) as store:
         assert store.chats() == []
+
+
+def test_a_line_separator_inside_a_record_does_not_split_it(run, tmp_path, workspace):
+    folder = tmp_path / "Alice"
+    folder.mkdir()
+    record = {**RECORDS[0], "body": "one\u2028two"}
+    (folder / "data.json").write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert run("import", folder / "data.json").exit_code == 0
+    assert [text for _, _, text, _, _ in _stored(workspace)] == ["one\u2028two"]

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from gptisyou.errors import ParseError
 from gptisyou.messages import Message
-from gptisyou.sources.textfile import TextSource, check_is_text, head_text, read_chunks
+from gptisyou.sources.textfile import TextSource, check_is_text, head_text, read_lines
 from gptisyou.sources.types import Chat, ParseReport, Progress, ReadOptions
 
 _TITLE = re.compile(r"^\ufeff?\[LINE\]\s*(?:Chat history with (?P<en>.+)|(?P<ja>.+)とのトーク履歴)\s*$")
@@ -81,35 +81,32 @@ def parse(source: TextSource, progress: Progress | None = None) -> Iterator[Mess
     """
     day: date | None = None
     pending: list | None = None  # [sender, moment, line, parts, quoted]
-    number = 0
-    for chunk in read_chunks(source, progress):
-        for text in chunk.split("\n")[:-1] if chunk.endswith("\n") else chunk.split("\n"):
-            number += 1
-            if pending is not None and pending[4]:  # inside a quoted message: up to the line that closes it
-                pending[3].append(text)
-                pending[4] = not _closes(text)
-                continue
-            if (dated := _DATE.match(text)) is not None:
-                if pending is not None:
-                    yield _message(pending)
-                    pending = None
-                day = _day(dated, source, number)
-                continue
-            if (timed := _TIME.match(text)) is None:
-                if pending is not None:
-                    pending[3].append(text)
-                elif text.strip() and not (number <= 3 and (_TITLE.match(text) or _SAVED.match(text))):
-                    raise ParseError(source.label, number, "text before the first date line: not a LINE export?")
-                continue
-            if day is None:
-                raise ParseError(source.label, number, "a message before the first date line")
+    for number, text in enumerate(read_lines(source, progress), start=1):
+        if pending is not None and pending[4]:  # inside a quoted message: up to the line that closes it
+            pending[3].append(text)
+            pending[4] = not _closes(text)
+            continue
+        if (dated := _DATE.match(text)) is not None:
             if pending is not None:
                 yield _message(pending)
-            moment = datetime.combine(day, _time(timed, source, number))
-            fields = text[timed.end() :].split("\t", 1)
-            sender, body = (fields[0], fields[1]) if len(fields) == 2 else (None, fields[0])
-            quoted = body.startswith('"') and not _closes(body[1:])
-            pending = [sender, moment, number, [body], quoted]
+                pending = None
+            day = _day(dated, source, number)
+            continue
+        if (timed := _TIME.match(text)) is None:
+            if pending is not None:
+                pending[3].append(text)
+            elif text.strip() and not (number <= 3 and (_TITLE.match(text) or _SAVED.match(text))):
+                raise ParseError(source.label, number, "text before the first date line: not a LINE export?")
+            continue
+        if day is None:
+            raise ParseError(source.label, number, "a message before the first date line")
+        if pending is not None:
+            yield _message(pending)
+        moment = datetime.combine(day, _time(timed, source, number))
+        fields = text[timed.end() :].split("\t", 1)
+        sender, body = (fields[0], fields[1]) if len(fields) == 2 else (None, fields[0])
+        quoted = body.startswith('"') and not _closes(body[1:])
+        pending = [sender, moment, number, [body], quoted]
     if pending is not None:
         yield _message(pending)
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from gptisyou.errors import ParseError
 from gptisyou.messages import Message
-from gptisyou.sources.textfile import TextSource, check_is_text, head_text, read_chunks
+from gptisyou.sources.textfile import TextSource, check_is_text, head_text, read_lines
 from gptisyou.sources.types import Chat, ParseReport, Progress, ReadOptions, shown
 
 MARKDOWN, JSON_LINES = "chat.md", "data.json"
@@ -68,56 +68,50 @@ def chats(
 
 
 def _records(source: TextSource, me: str, options: ReadOptions, progress: Progress | None) -> Iterator[Message]:
-    number = 0
-    for chunk in read_chunks(source, progress):
-        for text in chunk.splitlines():
-            number += 1
-            if not text.strip():
-                continue
-            try:
-                record = json.loads(text)
-                moment = datetime.fromisoformat(record["date"])
-                sender, body = str(record["sender"]), str(record.get("body") or "")
-                attachments = [str(item["name"]) for item in record.get("attachments") or []]
-            except (ValueError, KeyError, TypeError) as error:
-                raise ParseError(source.label, number, f"not a signal-export message record ({error})") from None
-            if moment.tzinfo is not None:
-                moment = shown(moment, options.tz)
-            yield _message(
-                me if sender == "Me" else sender,
-                moment,
-                body.rstrip(),
-                attachments,
-                deleted=bool(record.get("deleted")),
-                call=bool(record.get("call")),
-                sticker=str(record.get("sticker") or ""),
-                line=number,
-            )
+    for number, text in enumerate(read_lines(source, progress), start=1):
+        if not text.strip():
+            continue
+        try:
+            record = json.loads(text)
+            moment = datetime.fromisoformat(record["date"])
+            sender, body = str(record["sender"]), str(record.get("body") or "")
+            attachments = [str(item["name"]) for item in record.get("attachments") or []]
+        except (ValueError, KeyError, TypeError) as error:
+            raise ParseError(source.label, number, f"not a signal-export message record ({error})") from None
+        if moment.tzinfo is not None:
+            moment = shown(moment, options.tz)
+        yield _message(
+            me if sender == "Me" else sender,
+            moment,
+            body.rstrip(),
+            attachments,
+            deleted=bool(record.get("deleted")),
+            call=bool(record.get("call")),
+            sticker=str(record.get("sticker") or ""),
+            line=number,
+        )
 
 
 def _markdown(source: TextSource, me: str, options: ReadOptions, progress: Progress | None) -> Iterator[Message]:
     pending: tuple[str, datetime, int, list[str]] | None = None
-    number = 0
-    for chunk in read_chunks(source, progress):
-        for text in chunk.split("\n")[:-1] if chunk.endswith("\n") else chunk.split("\n"):
-            number += 1
-            header = _HEADER.match(text)
-            if header is None:
-                if pending is None:
-                    if text.strip():
-                        raise ParseError(
-                            source.label, number, "text before the first message: not a signal-export chat.md?"
-                        )
-                    continue
-                pending[3].append(text)
+    for number, text in enumerate(read_lines(source, progress), start=1):
+        header = _HEADER.match(text)
+        if header is None:
+            if pending is None:
+                if text.strip():
+                    raise ParseError(
+                        source.label, number, "text before the first message: not a signal-export chat.md?"
+                    )
                 continue
-            if pending is not None:
-                yield _from_markdown(pending, me)
-            try:
-                moment = datetime.fromisoformat(f"{header['date']}T{header['time']}")
-            except ValueError:
-                raise ParseError(source.label, number, f"{header['date']} {header['time']} is not a time") from None
-            pending = (header["sender"], moment, number, [text[header.end() :]])
+            pending[3].append(text)
+            continue
+        if pending is not None:
+            yield _from_markdown(pending, me)
+        try:
+            moment = datetime.fromisoformat(f"{header['date']}T{header['time']}")
+        except ValueError:
+            raise ParseError(source.label, number, f"{header['date']} {header['time']} is not a time") from None
+        pending = (header["sender"], moment, number, [text[header.end() :]])
     if pending is not None:
         yield _from_markdown(pending, me)
 

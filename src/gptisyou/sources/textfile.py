@@ -96,6 +96,13 @@ def check_is_text(source: TextSource) -> None:
         raise InputError(f"{source.label}: binary file, not a chat export")
 
 
+def read_lines(source: TextSource, progress: Progress | None = None) -> Iterator[str]:
+    """Each line of the text, without its line break, split at "\\n" alone (a U+2028 inside a line stays in it),
+    streamed from `read_chunks`."""
+    for chunk in read_chunks(source, progress):
+        yield from chunk.removesuffix("\n").split("\n")
+
+
 def read_chunks(source: TextSource, progress: Progress | None = None) -> Iterator[str]:
     """Yield the decoded text in chunks that each end at a line break (the last one may not).
 
