@@ -17,7 +17,7 @@ from gptisyou.cli.context import (
     progress_bar,
     style_strength_option,
 )
-from gptisyou.cli.routes import OLLAMA, Endpoint, prompted_clone
+from gptisyou.cli.routes import OLLAMA, EndpointChoice, prompted_clone
 from gptisyou.eval.config import EvalConfig  # light: a dataclass, no torch
 
 # (flag, EvalConfig field, click type): every default and help text comes from EvalConfig
@@ -84,7 +84,7 @@ def eval_command(
     <run>/eval/report.html (with plots and sample replies) and metrics.json. With --route, every route is
     measured alike on the same moments, in one table.
     """
-    endpoints = [Endpoint(url, model, api_key_env, not keep_personal_data, consented) for model, url in routes]
+    endpoints = [EndpointChoice(url, model, api_key_env, not keep_personal_data, consented) for model, url in routes]
     directory = run_evaluation(
         ctx, persona, run_dir, endpoints, style_strength=style_strength, engine=engine, **chosen(given)
     )
@@ -99,7 +99,7 @@ def eval_command(
 
 
 def run_evaluation(
-    ctx: click.Context, persona: str, run_dir: Path | None, endpoints: Sequence[Endpoint] = (), **settings
+    ctx: click.Context, persona: str, run_dir: Path | None, endpoints: Sequence[EndpointChoice] = (), **settings
 ) -> Path:
     """Evaluate the run with `settings`, the fields of `eval.config.EvalConfig` (`evaluate_run` is imported only
     here: it needs torch), and the prompted clones of `endpoints` beside it; returns the directory of its
@@ -134,7 +134,7 @@ def _routes(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     return tuple(dict.fromkeys(endpoints))
 
 
-def _prompted(ctx: click.Context, store, run, endpoints: list[Endpoint]) -> dict:
+def _prompted(ctx: click.Context, store, run, endpoints: list[EndpointChoice]) -> dict:
     """The prompted clone of each endpoint, by route name: its card and memory from the run's training period
     alone, so the held-out moments are new to it as they are to the tuned model."""
     if not endpoints:

@@ -20,7 +20,7 @@ OLLAMA = "http://localhost:11434/v1"
 
 
 @dataclass(frozen=True, slots=True)
-class Endpoint:
+class EndpointChoice:
     """Where the prompted clone's model answers, and what the user allowed to be sent there."""
 
     base_url: str | None
@@ -29,7 +29,7 @@ class Endpoint:
     redact: bool = True  # off only where the user said so; an endpoint on this machine is never redacted
     consented: bool = False  # --yes
 
-    def checked(self, flag: str = "--backend endpoint") -> "Endpoint":
+    def checked(self, flag: str = "--backend endpoint") -> "EndpointChoice":
         if not self.base_url or not self.model:
             raise InputError(f"{flag} needs --base-url and --model (Ollama: --base-url {OLLAMA} --model llama3.1:8b)")
         return self
@@ -61,7 +61,7 @@ def endpoint_options(command):
 
     @functools.wraps(command)
     def with_endpoint(*args, base_url, model, api_key_env, keep_personal_data, consented, **kwargs):
-        chosen = Endpoint(base_url, model, api_key_env, not keep_personal_data, consented)
+        chosen = EndpointChoice(base_url, model, api_key_env, not keep_personal_data, consented)
         return command(*args, endpoint=chosen, **kwargs)
 
     for option in reversed(options):
@@ -69,7 +69,7 @@ def endpoint_options(command):
     return with_endpoint
 
 
-def prompted_clone(ctx: click.Context, endpoint: Endpoint, persona: str, me: str, sessions: Sequence, what: str):
+def prompted_clone(ctx: click.Context, endpoint: EndpointChoice, persona: str, me: str, sessions: Sequence, what: str):
     """The prompted clone of `persona` on `endpoint`, its card and memory read from `sessions` (`what` says which,
     for the consent text). An endpoint elsewhere gets the user's consent first.
 
@@ -81,8 +81,7 @@ def prompted_clone(ctx: click.Context, endpoint: Endpoint, persona: str, me: str
     from gptisyou.data.memory import Memory
     from gptisyou.data.redact import Redactor
     from gptisyou.hosted.prompted import EXAMPLES, PromptedClone, on_this_machine
-    from gptisyou.hosted.providers import PROVIDERS, client
-    from gptisyou.hosted.providers import Endpoint as Target
+    from gptisyou.hosted.providers import PROVIDERS, Endpoint, client
     from gptisyou.portrait.card import bubbles_per_turn, card
 
     local = on_this_machine(endpoint.base_url)
@@ -97,7 +96,7 @@ def prompted_clone(ctx: click.Context, endpoint: Endpoint, persona: str, me: str
         key = os.environ.get(endpoint.key_variable) or ""
         if not key:
             raise InputError(f"--api-key-env {endpoint.key_variable}: ${endpoint.key_variable} is not set")
-    api = client(Target(PROVIDERS["compatible"], endpoint.base_url.rstrip("/"), key), max_retries=2)
+    api = client(Endpoint(PROVIDERS["compatible"], endpoint.base_url.rstrip("/"), key), max_retries=2)
     return PromptedClone(
         api,
         endpoint.model,
@@ -109,7 +108,7 @@ def prompted_clone(ctx: click.Context, endpoint: Endpoint, persona: str, me: str
     )
 
 
-def _consent(ctx, endpoint: Endpoint, persona: str, what: str, examples: int, redacted: bool) -> None:
+def _consent(ctx, endpoint: EndpointChoice, persona: str, what: str, examples: int, redacted: bool) -> None:
     console = stderr_console(ctx)
     redaction = (
         "on: third parties' names, phone numbers, e-mail addresses, URLs and card numbers are sent as pseudonyms"

@@ -19,7 +19,7 @@ from gptisyou.cli.context import (
     stderr_console,
     style_strength_option,
 )
-from gptisyou.cli.routes import Endpoint, endpoint_options, prompted_clone
+from gptisyou.cli.routes import EndpointChoice, endpoint_options, prompted_clone
 from gptisyou.engine.types import CANDIDATES, Line, Sampling  # light: dataclasses, no torch
 from gptisyou.serve.config import ServeConfig  # light: a dataclass, no FastAPI
 from gptisyou.serve.hosts import LOOPBACK_NAMES, check_can_listen, served_host_names
@@ -93,7 +93,7 @@ def load_clone(
     engine: str = "auto",
     base_only: bool = False,
     candidates: int = CANDIDATES,
-    endpoint: Endpoint | None = None,
+    endpoint: EndpointChoice | None = None,
 ) -> Loaded:
     """The clone, with a status line on stderr while the model loads. With more than one candidate, the local
     clone keeps the reply its run's chooser picks of that many (the chooser is built the first time). The
@@ -116,7 +116,7 @@ def load_clone(
             clone = load_hosted(store, endpoint(base_url=models[-1].provider if models else None), persona)
             return Loaded(clone, clone.model_id, me, None)
         if backend == "endpoint":
-            endpoint = (endpoint or Endpoint(None, None)).checked()
+            endpoint = (endpoint or EndpointChoice(None, None)).checked()
             sessions = every_session(store, persona)
             clone = prompted_clone(ctx, endpoint, persona, me, sessions, "all their chats")
             return Loaded(clone, f"{endpoint.model} at {endpoint.base_url}, prompted", me, None, sessions=sessions)
@@ -158,7 +158,7 @@ def chat(
     style_strength: float,
     engine: str,
     candidates: int,
-    endpoint: Endpoint,
+    endpoint: EndpointChoice,
     **given,
 ) -> None:
     """Talk to the clone of PERSONA: you type as yourself, it answers in bubbles.
@@ -327,7 +327,7 @@ def ask(
     style_strength: float,
     engine: str,
     candidates: int,
-    endpoint: Endpoint,
+    endpoint: EndpointChoice,
     question: str | None,
     preset: str | None,
     base_only: bool,
@@ -396,7 +396,7 @@ def serve(
     style_strength: float,
     engine: str,
     candidates: int,
-    endpoint: Endpoint,
+    endpoint: EndpointChoice,
     api_key: str | None,
     base_only: bool,
     with_quiz: bool,
