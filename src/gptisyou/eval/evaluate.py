@@ -93,9 +93,7 @@ def evaluate_run(
         sampling = Sampling(config.temperature, max_new_tokens=reply_tokens, seed=config.seed + index)
         candidates, kept = tuned_replies(history, sampling)
         sample = {"context": [asdict(line) for line in history], "real": real.text, "tuned": candidates[kept]["text"]}
-        if (
-            chooser is not None
-        ):  # every candidate with its score: what choosing among fewer would keep can be read back
+        if chooser is not None:  # every candidate with its score: what fewer would keep can be read back
             sample |= {"first": candidates[0]["text"], "candidates": candidates}
         sample |= {name: clone.reply(history, sampling) for name, clone in (routes or {}).items()}
         samples.append(sample | {"base": base_reply(history, sampling)})
