@@ -24,6 +24,7 @@ from gptisyou.chooser.build import run_dataset
 from gptisyou.data.writing import frequent_words
 from gptisyou.eval import intervals, twosample
 from gptisyou.eval.attribution import WhoSaidIt
+from gptisyou.eval.evaluate import texts_by_speaker
 from gptisyou.store.database import Store
 from gptisyou.store.runs import Run
 
@@ -43,8 +44,7 @@ def main() -> None:
         raise SystemExit(f"{run.eval_metrics}: this evaluation sampled one reply per moment (eval --candidates N)")
     with Store.open(Path(os.environ.get("GPTISYOU_HOME", args.run.parents[1]))) as store:
         data = run_dataset(store, run)
-    persona = [turn.text for s in data.train for turn in s.turns if turn.sender == data.persona and turn.has_words]
-    others = [turn.text for s in data.train for turn in s.turns if turn.sender != data.persona and turn.has_words]
+    persona, others = texts_by_speaker(data.train, data.persona)  # as eval trains its judge
     judge, kept_words = (
         WhoSaidIt(persona, others, seed=seed),
         frozenset(frequent_words(persona, twosample.STYLE_WORDS)),

@@ -177,8 +177,8 @@ def _repliers(
 def _metrics(
     data: PersonaData, samples: list[dict], tuned_fit, base_fit, config: EvalConfig, byte_count: int, routes: list[str]
 ) -> dict:
-    persona_train, others_train = _texts_by_speaker(data.train, data.persona)
-    persona_val, others_val = _texts_by_speaker(data.val, data.persona)
+    persona_train, others_train = texts_by_speaker(data.train, data.persona)
+    persona_val, others_val = texts_by_speaker(data.val, data.persona)
     chose = samples and "first" in samples[0]
     kinds = ("real", "tuned", "base", *(("first",) if chose else ()), *routes)
     replies = {kind: [sample[kind] for sample in samples] for kind in kinds}
@@ -238,7 +238,7 @@ def _held_out_span(data: PersonaData) -> dict:
     }
 
 
-def _texts_by_speaker(sessions, persona: str) -> tuple[list[str], list[str]]:
+def texts_by_speaker(sessions, persona: str) -> tuple[list[str], list[str]]:
     mine, theirs = [], []
     for session in sessions:
         for turn in session.turns:
