@@ -71,7 +71,7 @@ def latency(run: Run, recorded: dict) -> None:
 
     from gptisyou.chooser import Chooser
     from gptisyou.engine import choice
-    from gptisyou.engine.types import Line, Sampling, Usage
+    from gptisyou.engine.responder import Line, Sampling, Usage
 
     persona = recorded["persona"]
     clone = choice.load(run, persona, recorded["engine"])

@@ -31,8 +31,8 @@ from rich.progress import track
 
 from gptisyou.engine.clone import spoken_vocabulary
 from gptisyou.engine.llama_engine import CONTEXT_TOKENS, LlamaClone, has_amx_kernels
+from gptisyou.engine.responder import Line, Sampling, Usage
 from gptisyou.engine.torch_engine import TorchClone
-from gptisyou.engine.types import Line, Sampling, Usage
 from gptisyou.sources.sample import sample_messages
 from gptisyou.store import models as base
 

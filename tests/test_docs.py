@@ -37,3 +37,22 @@ def test_the_quality_targets_read_as_the_verdicts_grade():
     quality = (ROOT / "docs" / "quality.md").read_text(encoding="utf-8")
     missing = [f"({target}" for target in TARGETS.values() if f"({target}" not in quality]
     assert missing == []
+
+
+def test_the_architecture_names_every_module_where_its_package_is_described():
+    """docs/architecture.md's layout has one bullet per package (`- data/: …`) naming each of its modules; the
+    modules beside the packages are named in the other bullets."""
+    bullets = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8").split("\n- ")
+    described = {}
+    for bullet in bullets:
+        package = re.match(r"`(\w+)/`", bullet)
+        key = package.group(1) if package else ""
+        described[key] = described.get(key, "") + bullet
+    source = ROOT / "src" / "gptisyou"
+    missing = []
+    for module in sorted(source.rglob("*.py")):
+        parts = module.relative_to(source).parts
+        package = parts[0] if len(parts) > 1 else ""
+        if module.name not in ("__init__.py", "__main__.py") and f"`{module.name}`" not in described.get(package, ""):
+            missing.append("/".join(parts))
+    assert missing == [], "docs/architecture.md: name these modules in their package's bullet"

@@ -2,7 +2,7 @@ import threading
 
 import pytest
 
-from gptisyou.engine.types import Line, Sampling
+from gptisyou.engine.responder import Line, Sampling
 
 
 class ScriptedClone:

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from tests.conftest import fake_trained_run
-from tests.test_dataset import ANDROID, _chat
+from tests.data.test_dataset import ANDROID, _chat
 
 BLOCK = """
 import sys

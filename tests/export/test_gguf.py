@@ -283,7 +283,7 @@ def test_the_real_clone_s_f16_gguf_continues_as_the_torch_model(converted, learn
 
     _, prepared = converted
     config = TrainConfig(
-        "Ann", base=str(prepared.directory), max_steps=2, batch_tokens=256, max_tokens=128, learning_rate=1e-3
+        "Ann", base=str(prepared.directory), max_steps=2, batch_tokens=256, context_tokens=128, learning_rate=1e-3
     )
     run = Run(train(learnable_chat, workspace, config))
     gguf_file.merged(source_gguf(prepared.directory), run.adapter, tmp_path / "ann.gguf", quant="f16")

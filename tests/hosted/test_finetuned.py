@@ -5,7 +5,7 @@ from types import SimpleNamespace
 from gptisyou.data.conversations import Turn
 from gptisyou.data.dataset import Example
 from gptisyou.data.formats import openai_record
-from gptisyou.engine.types import Line
+from gptisyou.engine.responder import Line
 from gptisyou.hosted import finetuned as hosted_clone
 from gptisyou.store.database import Store
 

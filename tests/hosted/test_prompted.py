@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from gptisyou.cli import cli
 from gptisyou.data.conversations import Session, Turn
 from gptisyou.data.memory import Memory
-from gptisyou.engine.types import Line
+from gptisyou.engine.responder import Line
 from gptisyou.hosted.prompted import BEGIN, END, PromptedClone, bubbled, on_this_machine, without_name
 from gptisyou.messages import Message
 from gptisyou.portrait.card import card

@@ -111,7 +111,7 @@ def test_the_real_model_trains_a_few_steps(converted, learnable_chat, workspace)
     from gptisyou.train.local import TrainConfig, train
 
     _, prepared = converted
-    config = TrainConfig("Ann", base=str(prepared.directory), max_steps=2, batch_tokens=256, max_tokens=128)
+    config = TrainConfig("Ann", base=str(prepared.directory), max_steps=2, batch_tokens=256, context_tokens=128)
     run = train(learnable_chat, workspace, config)
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [0, 1, 2]

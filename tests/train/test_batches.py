@@ -30,7 +30,7 @@ def _turns(*spoken: tuple[str, str]) -> Example:
 
 
 def test_labels_cover_exactly_the_persona_replies(tokenizer):
-    example = tokenize(_turns(("Ann", "hi there"), ("Bob", "yes")), "Bob", Transcript(tokenizer), max_tokens=64)
+    example = tokenize(_turns(("Ann", "hi there"), ("Bob", "yes")), "Bob", Transcript(tokenizer), context_tokens=64)
     #                          Ann  :  hi there <eot> Bob  :  yes <eot>
     assert example.input_ids == (2, 4, 5, 6, 8, 3, 4, 7, 8)
     assert example.labels == (IGNORE_INDEX,) * 7 + (7, 8)
@@ -38,7 +38,7 @@ def test_labels_cover_exactly_the_persona_replies(tokenizer):
 
 
 def test_long_examples_are_cut(tokenizer):
-    example = tokenize(_turns(*[("Ann", "hi there")] * 10), "Ann", Transcript(tokenizer), max_tokens=7)
+    example = tokenize(_turns(*[("Ann", "hi there")] * 10), "Ann", Transcript(tokenizer), context_tokens=7)
     assert len(example.input_ids) == len(example.labels) == 7
 
 

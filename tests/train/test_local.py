@@ -86,8 +86,8 @@ def test_nothing_to_resume_is_an_input_error(learnable_chat, workspace, tiny_bas
 
 def test_a_run_with_memory_trains_evaluates_and_recalls_when_it_replies(learnable_chat, workspace, tiny_base):
     from gptisyou.data.memory import remembered
+    from gptisyou.engine.responder import Line
     from gptisyou.engine.torch_engine import TorchClone, load
-    from gptisyou.engine.types import Line
     from gptisyou.store.runs import Run
 
     config = TrainConfig("Ann", base=str(tiny_base), max_steps=2, batch_tokens=512, memory=2)

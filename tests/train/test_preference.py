@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from gptisyou.data.render import Transcript
-from gptisyou.engine.types import Line, Sampling
+from gptisyou.engine.responder import Line, Sampling
 from gptisyou.train import preference
 from gptisyou.train.config import TrainConfig
 from gptisyou.train.local import train
@@ -26,7 +26,7 @@ def test_dpo_raises_the_chosen_reply_over_the_rejected_one_on_the_tiny_model(tin
     transcript = Transcript(tokenizer)
 
     def ending(n: int, reply: str):
-        return preference.example(transcript, [Line("Bob", f"w{n}")], "Ann", reply, max_tokens=64, memory=())
+        return preference.example(transcript, [Line("Bob", f"w{n}")], "Ann", reply, context_tokens=64, memory=())
 
     pairs = [preference.Pair(ending(n, f"w{n + 1}"), ending(n, f"w{n + 7}")) for n in range(16)]
 
@@ -109,7 +109,7 @@ def test_a_correction_without_a_rewrite_prefers_the_real_reply_of_the_likeliest_
     model, tokenizer = load_lora_model(tiny_base, TrainConfig("Ann", bf16_frozen_weights=False))
     clone = TorchClone(model, tokenizer, "Ann")
     correction = Correction(1, "Ann", (("Bob", "pizza later?"),), "w5 w5", None, "web", at)
-    [pair] = preference.corrected_pairs(clone, [correction], memory, max_tokens=64)
+    [pair] = preference.corrected_pairs(clone, [correction], memory, context_tokens=64)
     decoded = tokenizer.decode([label for label in pair.chosen.labels if label != -100])
     assert "w7 w8" in decoded
 
@@ -123,7 +123,7 @@ def test_self_play_dpo_with_the_tuned_model_as_reference_prefers_the_real_reply(
     transcript = Transcript(tokenizer)
 
     def ending(n: int, reply: str):
-        return preference.example(transcript, [Line("Bob", f"w{n}")], "Ann", reply, max_tokens=64, memory=())
+        return preference.example(transcript, [Line("Bob", f"w{n}")], "Ann", reply, context_tokens=64, memory=())
 
     pairs = [preference.Pair(ending(n, f"w{n + 1}"), ending(n, f"w{n + 5}")) for n in range(16)]
 
@@ -150,7 +150,7 @@ def test_self_play_pairs_come_from_the_training_period_only(workspace, tmp_path,
     from gptisyou.sources import whatsapp_writer
     from gptisyou.store import ingest
     from gptisyou.store.database import Store
-    from tests.test_dataset import ANDROID, _chat
+    from tests.data.test_dataset import ANDROID, _chat
 
     path = tmp_path / "WhatsApp Chat with Bob.txt"
     whatsapp_writer.write_file(_chat(), path, ANDROID)  # every text unique: where each comes from is exact
@@ -163,7 +163,7 @@ def test_self_play_pairs_come_from_the_training_period_only(workspace, tmp_path,
     clone = TorchClone(model, tokenizer, "Ann")
     asked = []
     monkeypatch.setattr(clone, "reply", lambda history, sampling: asked.append(history) or "w1 w1")
-    found = preference.pairs(clone, data, count=40, max_tokens=128, seed=0, self_play=True)
+    found = preference.pairs(clone, data, count=40, context_tokens=128, seed=0, self_play=True)
     assert found
     seen = {line.text for history in asked for line in history}
     assert seen <= trained
@@ -202,7 +202,7 @@ def test_hostile_corrections_make_pairs_that_fit_the_window(tiny_base, workspace
     at = datetime(2024, 1, 1)
     memory = Memory([Session(1, (Turn("Bob", ("w1",), at, at, True), Turn("Ann", ("w2",), at, at, True)))], "Ann")
     model, tokenizer = load_lora_model(tiny_base, TrainConfig("Ann", bf16_frozen_weights=False))
-    [pair] = preference.corrected_pairs(TorchClone(model, tokenizer, "Ann"), corrections, memory, max_tokens=64)
+    [pair] = preference.corrected_pairs(TorchClone(model, tokenizer, "Ann"), corrections, memory, context_tokens=64)
     for example in (pair.chosen, pair.rejected):
         assert len(example.input_ids) <= 64
         assert example.targets > 0

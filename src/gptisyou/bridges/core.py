@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Protocol
 
 from gptisyou.data.conversations import Session
-from gptisyou.engine.types import Line, Responder, Sampling
+from gptisyou.engine.responder import Line, Responder, Sampling
 from gptisyou.errors import InputError
 from gptisyou.settings import setting
 from gptisyou.store.workspace import ensure_private_dir, written_whole

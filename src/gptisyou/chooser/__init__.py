@@ -23,7 +23,7 @@ import numpy as np
 from gptisyou.chooser.likeness import Likeness
 from gptisyou.data.writing import WORD
 from gptisyou.engine.clone import Candidate
-from gptisyou.engine.types import bubbles
+from gptisyou.engine.responder import bubbles
 
 FEATURES = ("likeness", "logprob", "prior", "length")
 WORD_BINS = (0, 1, 2, 3, 4, 5, 7, 10, 15, 23, 35)  # lower edges: a turn of 8 words falls in the 7-9 bin

@@ -21,7 +21,7 @@ from gptisyou.chooser.likeness import Likeness
 from gptisyou.data import dataset
 from gptisyou.data.dataset import PersonaData, is_target, recorded_split, reply_moments
 from gptisyou.engine.clone import Clone
-from gptisyou.engine.types import Line, Sampling, reply_length
+from gptisyou.engine.responder import Line, Sampling, reply_length
 from gptisyou.store.database import Store
 from gptisyou.store.runs import Run
 from gptisyou.store.workspace import ensure_private_dir
@@ -40,7 +40,7 @@ def run_dataset(store: Store, run: Run) -> PersonaData:
         train_config.persona,
         recorded.held_out,
         recorded.held_out_from,
-        max_tokens=train_config.window_tokens,
+        example_tokens=train_config.window_tokens,
         redact=False,
     )
     return dataset.build(store, split)

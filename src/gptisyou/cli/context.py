@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from gptisyou.engine.types import CANDIDATES, ENGINES  # light: dataclasses, no torch
+from gptisyou.engine.responder import CANDIDATES, ENGINES  # light: dataclasses, no torch
 
 # C0 and C1 control characters but tab and line break: an escape code in a file name must not reach a terminal;
 # and the bidirectional embeddings, overrides and isolates, which make a name display as another (U+202E)
@@ -31,13 +31,15 @@ class Number(click.FloatRange):
 
 def config_options(config: type, specs):
     """Click options for fields of the settings dataclass `config` (see gptisyou.settings), from `specs`:
-    (flag, field, click type). Their help text and shown default are the field's; their own default is None, so a
+    (flag, field, click type), the flag a name or a tuple of names (the first is shown; later ones are old names
+    kept working). Their help text and shown default are the field's; their own default is None, so a
     command passes on only what was given (`chosen`) and the dataclass fills in the rest."""
     from gptisyou.settings import help_of
 
     def decorate(command):
         for flag, name, kind in reversed(specs):
-            command = click.option(flag, name, type=kind, default=None, help=help_of(config, name))(command)
+            flags = (flag,) if isinstance(flag, str) else flag
+            command = click.option(*flags, name, type=kind, default=None, help=help_of(config, name))(command)
         return command
 
     return decorate

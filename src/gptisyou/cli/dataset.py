@@ -11,7 +11,7 @@ from gptisyou.data.formats import FORMATS  # light: json and the transcript, no 
 
 REDACTED_BY_DEFAULT = ("openai", "legacy")  # the formats meant to leave the machine
 PREVIEWS = 3
-LOCAL_MAX_TOKENS = 512
+LOCAL_EXAMPLE_TOKENS = 512
 LOCAL_FORMATS = ("local", "hf")
 # (flag, DatasetConfig field, click type): their defaults and help text come from DatasetConfig
 _SPLITTING = (
@@ -36,6 +36,7 @@ _SPLITTING = (
     "Default: on for openai and legacy, off for the local formats.",
 )
 @click.option(
+    "--example-tokens",
     "--max-tokens",
     type=click.IntRange(min=16),
     default=None,
@@ -55,7 +56,7 @@ def dataset(
     format_name: str,
     output: Path | None,
     redact: bool | None,
-    max_tokens: int | None,
+    example_tokens: int | None,
     stats: bool,
     model: str | None,
     epochs: int,
@@ -83,7 +84,7 @@ def dataset(
         chats=chats,
         with_people=with_people,
         **chosen(splitting),
-        max_tokens=max_tokens or (LOCAL_MAX_TOKENS if format_name in LOCAL_FORMATS else None),
+        example_tokens=example_tokens or (LOCAL_EXAMPLE_TOKENS if format_name in LOCAL_FORMATS else None),
         redact=format_name in REDACTED_BY_DEFAULT if redact is None else redact,
     )
     count_tokens, method = _token_counting(ctx.obj["workspace"], format_name, model)

@@ -20,7 +20,7 @@ from gptisyou.cli.context import (
     style_strength_option,
 )
 from gptisyou.cli.routes import EndpointChoice, endpoint_options, prompted_clone
-from gptisyou.engine.types import CANDIDATES, Line, Sampling  # light: dataclasses, no torch
+from gptisyou.engine.responder import CANDIDATES, Line, Sampling  # light: dataclasses, no torch
 from gptisyou.serve.config import ServeConfig  # light: a dataclass, no FastAPI
 from gptisyou.serve.hosts import LOOPBACK_NAMES, check_can_listen, served_host_names
 
@@ -29,7 +29,7 @@ _SAMPLING = (("--temperature", "temperature", Number(0, 2)), ("--seed", "seed", 
 _LISTENING = (
     ("--host", "host", str),
     ("--port", "port", click.IntRange(0, 65535)),
-    ("--max-tokens", "max_tokens", click.IntRange(1, 4096)),
+    (("--request-tokens", "--max-tokens"), "request_tokens", click.IntRange(1, 4096)),
 )
 PRESETS = {  # the analysis prompts of the original experiment, asked as "you" in the chat
     "personality": "Be honest with me: what kind of person am I? Describe my personality.",
@@ -69,7 +69,7 @@ def persona_options(command):
 
 @dataclass(frozen=True, slots=True)
 class Loaded:
-    clone: object  # an engine.types.Responder: an engine.clone.Clone, a hosted HostedClone or PromptedClone
+    clone: object  # an engine.responder.Responder: an engine.clone.Clone, a hosted HostedClone or PromptedClone
     label: str  # which model, for people
     me: str
     run: object | None  # the local runs.Run, for /base
@@ -467,7 +467,7 @@ def serve(
         model_id,
         me=loaded.me,
         api_key=api_key,
-        max_new_tokens=listening.max_tokens,
+        max_new_tokens=listening.request_tokens,
         reply_tokens=loaded.reply_tokens,
         allowed_hosts=served_host_names(host, allow_hosts),
         quiz=quiz,

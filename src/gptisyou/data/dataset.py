@@ -61,7 +61,7 @@ class DatasetConfig:
     held_out_from: datetime | None = None  # a run's recorded start of its held-out period: overrides the rule
     whole_conversations: bool = True  # False: the rule of runs recorded without a start (the latest turns only)
     window_turns: int = setting(24, "Turns per example at most; examples never overlap.")
-    max_tokens: int | None = None  # tokens per example at most (local training windows), counted by count_tokens
+    example_tokens: int | None = None  # tokens per example at most (local training windows), counted by count_tokens
     context_turns: int = 8  # turns of context before each reply in the legacy prompt/completion form
     redact: bool = True  # pseudonyms for phone numbers, e-mails, URLs, IBANs, cards and third-party names
 
@@ -165,7 +165,7 @@ def build(store: Store, config: DatasetConfig, count_tokens: Callable[[str], int
         held_out_from=held_out_from,
         held_out_keys=keys,
     )
-    data.examples = list(windows(train, data.persona, config.window_turns, config.max_tokens, count_tokens))
+    data.examples = list(windows(train, data.persona, config.window_turns, config.example_tokens, count_tokens))
     if not data.examples:
         raise InputError(f"{config.persona} has no messages with words to learn from in the selected chats")
     return data
@@ -290,12 +290,12 @@ def windows(
     sessions: Iterable[Session],
     persona: str,
     window_turns: int,
-    max_tokens: int | None = None,
+    example_tokens: int | None = None,
     count_tokens: Callable[[str], int] | None = None,
 ) -> Iterator[Example]:
     """Consecutive, non-overlapping windows of each session, each ending with a turn of the persona with words.
 
-    A window holds at most `window_turns` turns and, with `max_tokens`, at most that many tokens of
+    A window holds at most `window_turns` turns and, with `example_tokens`, at most that many tokens of
     `Name: text` lines (a single longer turn gets a window of its own).
     """
     count_tokens = count_tokens or _estimated_tokens
@@ -303,8 +303,8 @@ def windows(
         window: list[Turn] = []
         tokens = 0
         for turn in session.turns:
-            cost = count_tokens(f"{turn.sender}: {turn.text}") + _TURN_OVERHEAD_TOKENS if max_tokens else 0
-            if window and (len(window) == window_turns or (max_tokens and tokens + cost > max_tokens)):
+            cost = count_tokens(f"{turn.sender}: {turn.text}") + _TURN_OVERHEAD_TOKENS if example_tokens else 0
+            if window and (len(window) == window_turns or (example_tokens and tokens + cost > example_tokens)):
                 yield from _trimmed(session.chat_id, window, persona)
                 window, tokens = [], 0
             window.append(turn)

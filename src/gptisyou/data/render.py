@@ -101,10 +101,10 @@ class Transcript:
         return ids
 
     def training(
-        self, turns: Sequence[Spoken], max_tokens: int, memory: Sequence[int] = ()
+        self, turns: Sequence[Spoken], context_tokens: int, memory: Sequence[int] = ()
     ) -> tuple[list[int], list[int]]:
         """(input ids, labels) of a window of turns after the `memory` block: labels are the ids of the target
-        turns' replies, else IGNORE_INDEX. Cut at `max_tokens`."""
+        turns' replies, else IGNORE_INDEX. Cut at `context_tokens`."""
         ids, labels = [*self.bos, *memory], [IGNORE_INDEX] * (len(self.bos) + len(memory))
         for turn in turns:
             header, reply = self.header(turn.speaker), self.reply(turn.text)
@@ -112,13 +112,15 @@ class Transcript:
             labels += [IGNORE_INDEX] * len(header)
             labels += reply if turn.target else [IGNORE_INDEX] * len(reply)
             labels += [IGNORE_INDEX] * len(self._newline)
-        return ids[:max_tokens], labels[:max_tokens]
+        return ids[:context_tokens], labels[:context_tokens]
 
-    def prompt(self, turns: Sequence[Spoken], persona: str, max_tokens: int, memory: Sequence[int] = ()) -> list[int]:
+    def prompt(
+        self, turns: Sequence[Spoken], persona: str, context_tokens: int, memory: Sequence[int] = ()
+    ) -> list[int]:
         """The ids a model continues with the persona's next reply: the `memory` block, the newest turns that fit
-        `max_tokens`, then the persona's header. A newest turn longer than the budget keeps its end."""
+        `context_tokens`, then the persona's header. A newest turn longer than the budget keeps its end."""
         opening = self.header(persona)
-        budget = max_tokens - len(self.bos) - len(memory) - len(opening)
+        budget = context_tokens - len(self.bos) - len(memory) - len(opening)
         kept: list[list[int]] = []
         used = 0
         for turn in reversed(turns):

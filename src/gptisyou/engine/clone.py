@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from gptisyou.data.memory import MEMORY_TOKENS, RECENT_TURNS, Memory
 from gptisyou.data.render import END_OF_TURN_TEXT, Spoken, Transcript
-from gptisyou.engine.types import Line, Sampling, Usage
+from gptisyou.engine.responder import Line, Sampling, Usage
 
 _SEED_STRIDE = 1_000_003  # candidate i of a seeded turn draws with seed + i · this: never another turn's seed
 

@@ -19,7 +19,7 @@ import numpy as np
 from gptisyou.checksums import sha256_of
 from gptisyou.data.memory import Memory
 from gptisyou.engine.clone import Clone, spoken_vocabulary
-from gptisyou.engine.types import Sampling
+from gptisyou.engine.responder import Sampling
 from gptisyou.errors import InputError, MissingExtra, UnusableExtra
 from gptisyou.store.runs import Run
 from gptisyou.store.workspace import built_whole, ensure_private_dir

@@ -8,7 +8,7 @@ import torch
 from gptisyou.data.memory import Memory
 from gptisyou.engine.clone import Clone, spoken_vocabulary
 from gptisyou.engine.device import autocast_dtype, default_device, quiet_transformers
-from gptisyou.engine.types import Sampling
+from gptisyou.engine.responder import Sampling
 from gptisyou.store.runs import Run
 
 

@@ -5,7 +5,7 @@ Light on purpose (no torch): the CLI reads it to build `gptisyou eval`'s options
 
 from dataclasses import dataclass
 
-from gptisyou.engine.types import CANDIDATES, Sampling
+from gptisyou.engine.responder import CANDIDATES, Sampling
 from gptisyou.settings import setting
 
 

@@ -24,8 +24,8 @@ from gptisyou.data.memory import Memory
 from gptisyou.data.writing import frequent_words
 from gptisyou.engine import choice, llama_engine
 from gptisyou.engine.device import autocast_dtype, default_device, mixed_precision
+from gptisyou.engine.responder import Line, Responder, Sampling, reply_length
 from gptisyou.engine.torch_engine import TorchClone, load_tuned, styled
-from gptisyou.engine.types import Line, Responder, Sampling, reply_length
 from gptisyou.eval import intervals, quiz, report, twosample
 from gptisyou.eval.attribution import TRUSTED_AUC, WhoSaidIt
 from gptisyou.eval.config import EvalConfig
@@ -135,7 +135,7 @@ def _repliers(
     chooser (None with one candidate). The tuned model's are (its candidates in the order sampled, each with the
     chooser's score; the index of the one kept): with one candidate, the first sample; with more, the one the
     run's chooser (built from the training period the first time) keeps."""
-    persona, context = train_config.persona, train_config.max_tokens
+    persona, context = train_config.persona, train_config.context_tokens
     if engine == "llama.cpp":
         tuned = llama_engine.load(run, persona, False, config.style_strength, memory, context)
         base = llama_engine.load(run, persona, True, memory=memory, max_context_tokens=context)

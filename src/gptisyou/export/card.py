@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from gptisyou.data.dataset import counterpart
 from gptisyou.data.render import turn_text
-from gptisyou.engine.types import reply_length
+from gptisyou.engine.responder import reply_length
 from gptisyou.eval.verdict import verdicts
 from gptisyou.store.database import Store
 from gptisyou.store.runs import Run

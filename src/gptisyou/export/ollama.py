@@ -13,7 +13,7 @@ the template or end the Modelfile's triple-quoted block.
 import json
 
 from gptisyou.data.render import END_OF_TURN_TEXT, turn_text
-from gptisyou.engine.types import Sampling
+from gptisyou.engine.responder import Sampling
 
 
 def template(persona: str, partner: str) -> str:

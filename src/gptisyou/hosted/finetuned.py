@@ -3,7 +3,7 @@
 from collections.abc import Callable, Iterator, Sequence
 
 from gptisyou.data.formats import openai_messages
-from gptisyou.engine.types import Line, Sampling, Usage
+from gptisyou.engine.responder import Line, Sampling, Usage
 from gptisyou.errors import InputError
 from gptisyou.hosted.providers import Endpoint, client, provider_errors
 from gptisyou.store.database import Store

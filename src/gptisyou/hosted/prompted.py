@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from gptisyou.data.memory import RECENT_TURNS, Memory
 from gptisyou.data.redact import Redactor
-from gptisyou.engine.types import Line, Sampling, Usage, bubbles
+from gptisyou.engine.responder import Line, Sampling, Usage, bubbles
 from gptisyou.hosted.providers import provider_errors
 
 EXAMPLES = 8  # past exchanges shown with each turn, the most like the conversation

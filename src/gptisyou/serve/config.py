@@ -12,4 +12,4 @@ from gptisyou.settings import setting
 class ServeConfig:
     host: str = setting("127.0.0.1", "Where to listen; 0.0.0.0 opens it to your network.")
     port: int = setting(8000, "The port to listen on.")
-    max_tokens: int = setting(512, "The most new tokens a request may ask for.")
+    request_tokens: int = setting(512, "The most new tokens a request may ask for.")

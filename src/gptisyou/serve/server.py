@@ -26,7 +26,7 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gptisyou.engine.types import Line, Responder, Sampling, Usage
+from gptisyou.engine.responder import Line, Responder, Sampling, Usage
 from gptisyou.errors import GptisyouError, InputError, RemoteError, TooManyRequests
 from gptisyou.serve.config import ServeConfig
 from gptisyou.serve.errors import ApiError, error_body, error_response
@@ -36,7 +36,7 @@ from gptisyou.serve.worker import Worker
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 256 * 1024
-MAX_NEW_TOKENS = ServeConfig().max_tokens
+MAX_NEW_TOKENS = ServeConfig().request_tokens
 MAX_MESSAGES = 1000  # messages in one request
 # recent FastAPI records OpenTelemetry spans, metrics and logs by default (sent nowhere unless an exporter is
 # configured); the clone's server records none

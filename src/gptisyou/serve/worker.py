@@ -5,7 +5,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from gptisyou.engine.types import Line, Responder, Sampling, Usage
+from gptisyou.engine.responder import Line, Responder, Sampling, Usage
 
 _DISCONNECT_POLL_S = 0.25  # how often a waiting non-streaming request checks that its client is still there
 

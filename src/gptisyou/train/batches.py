@@ -29,15 +29,15 @@ def tokenize(
     example: Example,
     persona: str,
     transcript: Transcript,
-    max_tokens: int,
+    context_tokens: int,
     recalled: Sequence[Exchange] = (),
     memory_tokens: int = 0,
 ) -> TokenizedExample:
     """Token ids and labels of one example after its recalled exchanges (at most `memory_tokens` of them); longer
-    examples are cut at `max_tokens`."""
+    examples are cut at `context_tokens`."""
     turns = [Spoken(turn.sender, turn.text, is_target(turn, persona)) for turn in example.turns]
     memory = transcript.recalled([exchange.spoken() for exchange in recalled], memory_tokens)
-    ids, labels = transcript.training(turns, max_tokens, memory)
+    ids, labels = transcript.training(turns, context_tokens, memory)
     return TokenizedExample(tuple(ids), tuple(labels))
 
 

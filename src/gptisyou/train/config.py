@@ -10,6 +10,8 @@ from typing import Self
 from gptisyou.data.memory import MEMORY_TOKENS
 from gptisyou.settings import setting as _setting
 
+_RENAMED = {"max_tokens": "context_tokens"}  # a setting's old name in the config.json of older runs → its name now
+
 
 @dataclass(frozen=True, slots=True)
 class TrainConfig:
@@ -34,7 +36,9 @@ class TrainConfig:
         "Passes over the training windows (on both sample chats a second pass made the held-out perplexity worse; "
         "the best adapter is kept either way).",
     )
-    max_tokens: int = _setting(512, "Tokens per training window at most.")
+    context_tokens: int = _setting(
+        512, "Tokens per training window at most, memory included: the context the clone learns and writes in."
+    )
     batch_tokens: int = _setting(
         512,
         "Padded tokens per micro-batch: 512 is one window a step, which learns more from a chat than fewer, "
@@ -82,10 +86,11 @@ class TrainConfig:
     @classmethod
     def recorded(cls, settings: dict, device_type: str = "cpu") -> Self:
         """The settings a run saved (RunConfig.train), in the form of this version: settings a later version
-        dropped are left out, and a run saved before the micro-batch had one default (None) gets the size its
+        dropped are left out, renamed ones take their new name, and a run saved before the micro-batch had one default (None) gets the size its
         device had then."""
         known = {found.name for found in fields(cls)}
-        upgraded = {name: value for name, value in settings.items() if name in known}
+        renamed = {_RENAMED.get(name, name): value for name, value in settings.items()}
+        upgraded = {name: value for name, value in renamed.items() if name in known}
         if upgraded.get("batch_tokens", 0) is None:
             upgraded["batch_tokens"] = 8192 if device_type == "cuda" else 2048
         return cls(**upgraded)
@@ -96,5 +101,5 @@ class TrainConfig:
 
     @property
     def window_tokens(self) -> int:
-        """Tokens of conversation per training window: what `max_tokens` leaves beside the memory."""
-        return self.max_tokens - self.memory_tokens
+        """Tokens of conversation per training window: what `context_tokens` leaves beside the memory."""
+        return self.context_tokens - self.memory_tokens

@@ -37,7 +37,7 @@ def tokenized(
         return memory.for_example(example, data.persona, config.memory) if memory else []
 
     return [
-        tokenize(example, data.persona, transcript, config.max_tokens, recalled(example), config.memory_tokens)
+        tokenize(example, data.persona, transcript, config.context_tokens, recalled(example), config.memory_tokens)
         for example in examples
     ]
 
@@ -48,13 +48,13 @@ def held_out(data: PersonaData, tokenizer, config: TrainConfig) -> list[Tokenize
     return tokenized(examples, data, tokenizer, config)
 
 
-def spread(examples: list[TokenizedExample], max_tokens: int) -> list[TokenizedExample]:
-    """At most `max_tokens` of `examples` (in time order), taken evenly across them, so that a sample of a long
+def spread(examples: list[TokenizedExample], budget_tokens: int) -> list[TokenizedExample]:
+    """At most `budget_tokens` of `examples` (in time order), taken evenly across them, so that a sample of a long
     held-out period still spans all of it."""
     total = sum(len(example.input_ids) for example in examples)
-    if total <= max_tokens:
+    if total <= budget_tokens:
         return examples
-    step = total / max_tokens
+    step = total / budget_tokens
     chosen, passed, due = [], 0, 0.0
     for example in examples:
         if passed >= due:

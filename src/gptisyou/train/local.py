@@ -23,8 +23,8 @@ from gptisyou.data.dataset import DatasetConfig, PersonaData, build, persona_cha
 from gptisyou.data.memory import Memory
 from gptisyou.engine.clone import spoken_vocabulary
 from gptisyou.engine.device import autocast_dtype, mixed_precision
+from gptisyou.engine.responder import Sampling, reply_length
 from gptisyou.engine.torch_engine import TorchClone
-from gptisyou.engine.types import Sampling, reply_length
 from gptisyou.store import models as base_model
 from gptisyou.store.database import Store
 from gptisyou.store.runs import Run, RunConfig
@@ -97,7 +97,7 @@ def train(
     if resumed:  # the run's own settings, with the new limits
         saved = TrainConfig.recorded(resumed.config().train, processes.device.type)
         config = replace(saved, max_steps=config.max_steps, minutes=config.minutes)
-    options = {"max_tokens": config.window_tokens, "redact": False}
+    options = {"example_tokens": config.window_tokens, "redact": False}
     if resumed:  # its own held-out conversations
         recorded = resumed.config()
         dataset_config = recorded_split(config.persona, recorded.held_out, recorded.held_out_from, **options)
@@ -294,9 +294,9 @@ def _prefer_real_replies(run: Run, setup: _Setup, config: TrainConfig, corrected
     # in self-play the tuned model's replies are the rejected ones: sampled, as chat samples them, from the tokens
     # the person uses; the base model's, when it writes them, from its own
     vocabulary = spoken_vocabulary(tokenizer, said) if config.self_play_rounds else None
-    clone = TorchClone(model, tokenizer, setup.data.persona, config.max_tokens, memory, config.memory, vocabulary)
+    clone = TorchClone(model, tokenizer, setup.data.persona, config.context_tokens, memory, config.memory, vocabulary)
     corrections = preference.corrected_pairs(
-        clone, corrected, memory or Memory.of_training_period(setup.data), config.max_tokens
+        clone, corrected, memory or Memory.of_training_period(setup.data), config.context_tokens
     )
     self_play, records, used = config.self_play_rounds > 0, [], 0
     for round_ in range(config.self_play_rounds or 1):  # in self-play each round samples the newest model afresh
@@ -304,7 +304,7 @@ def _prefer_real_replies(run: Run, setup: _Setup, config: TrainConfig, corrected
             clone,
             setup.data,
             config.preference_pairs,
-            config.max_tokens,
+            config.context_tokens,
             config.seed + 1000 * round_,
             self_play=self_play,
         )
@@ -346,7 +346,7 @@ def _finish(run: Run, setup: _Setup, config: TrainConfig) -> None:
     plot_curves(run.metrics(), run.loss_plot)
     with mixed_precision(model.device):
         memory = Memory.of_training_period(setup.data) if config.memory else None
-        clone = TorchClone(model, tokenizer, setup.data.persona, config.max_tokens, memory, config.memory)
+        clone = TorchClone(model, tokenizer, setup.data.persona, config.context_tokens, memory, config.memory)
         longest = reply_length(run.reply_tokens)  # as long as the person's replies, as eval and chat do
         samples.write(run.samples_file, clone, setup.data, Sampling(max_new_tokens=longest, seed=config.seed))
     make_private(run.directory)

@@ -24,8 +24,8 @@ import torch.nn.functional as F
 from gptisyou.data.dataset import PersonaData, reply_moments
 from gptisyou.data.render import Spoken
 from gptisyou.engine.device import mixed_precision
+from gptisyou.engine.responder import Line, Sampling
 from gptisyou.engine.torch_engine import TorchClone
-from gptisyou.engine.types import Line, Sampling
 from gptisyou.train.batches import TokenizedExample, collate
 from gptisyou.train.model import targeted_forward
 
@@ -43,7 +43,7 @@ class Pair:
 
 
 def pairs(
-    clone: TorchClone, data: PersonaData, count: int, max_tokens: int, seed: int, self_play: bool = False
+    clone: TorchClone, data: PersonaData, count: int, context_tokens: int, seed: int, self_play: bool = False
 ) -> list[Pair]:
     """`count` moments of the training period, spread over it, each with the base model's reply to it (with
     `self_play`, the tuned model's own)."""
@@ -58,7 +58,7 @@ def pairs(
             found.append(
                 Pair(
                     *(
-                        example(transcript, history, data.persona, reply, max_tokens, memory)
+                        example(transcript, history, data.persona, reply, context_tokens, memory)
                         for reply in (real.text, rejected)
                     )
                 )
@@ -66,7 +66,7 @@ def pairs(
     return found
 
 
-def corrected_pairs(clone: TorchClone, corrections: Sequence, memory, max_tokens: int) -> list[Pair]:
+def corrected_pairs(clone: TorchClone, corrections: Sequence, memory, context_tokens: int) -> list[Pair]:
     """The user's corrections ("they wouldn't say that") as pairs: the clone's reply is rejected; chosen is what
     the user wrote the person would say, else the person's real reply at the training moment most like the
     correction's context (BM25 over the training period's exchanges, as memory retrieval finds them)."""
@@ -83,7 +83,7 @@ def corrected_pairs(clone: TorchClone, corrections: Sequence, memory, max_tokens
             found.append(
                 Pair(
                     *(
-                        example(clone.transcript, history, clone.persona, reply, max_tokens, block)
+                        example(clone.transcript, history, clone.persona, reply, context_tokens, block)
                         for reply in (chosen, correction.reply)
                     )
                 )
@@ -92,19 +92,19 @@ def corrected_pairs(clone: TorchClone, corrections: Sequence, memory, max_tokens
 
 
 def example(
-    transcript, history: Sequence[Line], persona: str, reply: str, max_tokens: int, memory: Sequence[int]
+    transcript, history: Sequence[Line], persona: str, reply: str, context_tokens: int, memory: Sequence[int]
 ) -> TokenizedExample:
     """The newest turns of the context that fit in half the window, then `reply` as the only target (the persona's
     earlier turns in the context are not): however long the context or the reply, the reply starts inside the window
     and is learned from (the window cuts its end)."""
-    budget, kept = max_tokens // 2 - len(memory), []
+    budget, kept = context_tokens // 2 - len(memory), []
     for line in reversed(history):
         budget -= len(transcript.turn(line.speaker, line.text))
         if budget < 0:
             break
         kept.append(Spoken(line.speaker, line.text))
     turns = [*reversed(kept), Spoken(persona, reply, target=True)]
-    ids, labels = transcript.training(turns, max_tokens, memory)
+    ids, labels = transcript.training(turns, context_tokens, memory)
     return TokenizedExample(tuple(ids), tuple(labels))
 
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from gptisyou.data.dataset import PersonaData, reply_moments
 from gptisyou.engine.clone import Clone
-from gptisyou.engine.types import Line, Sampling
+from gptisyou.engine.responder import Line, Sampling
 from gptisyou.store.workspace import make_private
 
 

@@ -13,7 +13,7 @@ import torch
 
 from gptisyou.engine import choice, llama_engine, torch_engine
 from gptisyou.engine.clone import spoken_vocabulary
-from gptisyou.engine.types import Line, Sampling, Usage
+from gptisyou.engine.responder import Line, Sampling, Usage
 from gptisyou.store.runs import Run
 
 if llama_engine.has_amx_kernels():  # never run (it would crash): as with no llama.cpp at all, these tests skip

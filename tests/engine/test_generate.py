@@ -5,8 +5,8 @@ import torch
 import transformers
 
 from gptisyou.engine.clone import _longest_stop_prefix
+from gptisyou.engine.responder import Line, Sampling, Usage, bubbles
 from gptisyou.engine.torch_engine import TorchClone, load
-from gptisyou.engine.types import Line, Sampling, Usage, bubbles
 from gptisyou.store.runs import Run
 from tests.conftest import ScriptedModel
 

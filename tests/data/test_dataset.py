@@ -315,7 +315,7 @@ def test_cost_estimate_uses_the_price_table():
 
 def test_local_windows_stay_within_the_token_budget(store):
     count = pricing.token_counter().text
-    data = build(store, DatasetConfig("Ann", val_fraction=0, max_tokens=40), count)
+    data = build(store, DatasetConfig("Ann", val_fraction=0, example_tokens=40), count)
     assert len(data.examples) > 12  # a session a day no longer fits one window
     for example in data.examples:
         tokens = sum(count(f"{turn.sender}: {turn.text}") + 3 for turn in example.turns)

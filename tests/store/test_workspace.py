@@ -33,7 +33,7 @@ def test_a_workspace_others_can_write_to_is_warned_about(run, workspace):
 
 def test_the_dataset_of_a_workspace_with_a_planted_link_is_refused(run, workspace, tmp_path):
     from gptisyou.sources import whatsapp_writer
-    from tests.test_dataset import ANDROID, _chat
+    from tests.data.test_dataset import ANDROID, _chat
 
     export = tmp_path / "WhatsApp Chat with Bob.txt"
     whatsapp_writer.write_file(_chat(), export, ANDROID)

@@ -7,7 +7,7 @@ from gptisyou.chooser import FEATURES, Chooser, Lengths
 from gptisyou.chooser.build import _weights
 from gptisyou.chooser.likeness import Likeness
 from gptisyou.engine.clone import Candidate
-from gptisyou.engine.types import Line, Sampling, Usage
+from gptisyou.engine.responder import Line, Sampling, Usage
 
 REAL = ["lol ok", "ya sure", "omg no way", "haha yes", "ok cool", "nah lol", "yep", "lol same"] * 6
 SAMPLED = ["I would be happy to help you with that today.", "That sounds like a wonderful idea, thank you!"] * 12

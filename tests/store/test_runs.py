@@ -98,3 +98,4 @@ def test_an_older_run_s_settings_read_back_in_today_s_form():
     assert TrainConfig.recorded(saved, "cuda").batch_tokens == 8192
     assert TrainConfig.recorded(saved).lora_rank == 8
     assert TrainConfig.recorded({"persona": "Ann"}) == TrainConfig("Ann")
+    assert TrainConfig.recorded({"persona": "Ann", "max_tokens": 256}).context_tokens == 256  # its old name
