@@ -44,7 +44,6 @@ UNTESTED = {
     "gptisyou.sources.sample",
     "gptisyou.sources.signal",
     "gptisyou.sources.walk",
-    "gptisyou.store.forget",
     "gptisyou.train.checkpoint",
     "gptisyou.train.curves",
     "gptisyou.train.distributed",

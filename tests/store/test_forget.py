@@ -114,3 +114,21 @@ def test_confirming_with_standard_input_closed_is_no_consent(run, full_workspace
     assert result.exit_code == 3
     assert "Error: not confirmed: nothing was deleted" in result.output
     assert (full_workspace / "workspace.db").exists()
+
+
+def test_a_remote_deletion_that_fails_leaves_everything_local_and_one_that_succeeds_goes_on(full_workspace):
+    from gptisyou.errors import RemoteError
+    from gptisyou.store.forget import forget
+
+    asked = []
+
+    def failing(store, persona):
+        asked.append(persona)
+        return ["model ft:abc: the provider said 500"]
+
+    with pytest.raises(RemoteError, match=r"^could not delete model ft:abc: .* \(nothing local was deleted\)$"):
+        forget(full_workspace, "Ann", failing)
+    assert asked == ["Ann"] and (full_workspace / "redaction/Ann.json").exists()
+    deletion = forget(full_workspace, "Ann", lambda store, persona: [])
+    assert full_workspace / "runs" / "Ann" in deletion.removed and not (full_workspace / "redaction/Ann.json").exists()
+    assert (full_workspace / "bridges/Bob/discord.json").exists()

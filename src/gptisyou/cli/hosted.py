@@ -7,7 +7,6 @@ import click
 from rich.markup import escape
 
 from gptisyou.cli.context import confirmed, literal, open_store, print_table, stderr_console
-from gptisyou.store.workspace import DATABASE_NAME
 
 
 @click.group("openai")
@@ -264,7 +263,7 @@ def forget(
     Only what gptisyou made is deleted: --all refuses a directory that holds no gptisyou database, and leaves
     (and names) any file in the workspace that gptisyou did not put there.
     """
-    from gptisyou.errors import ConsentError, InputError, RemoteError
+    from gptisyou.errors import ConsentError, InputError
     from gptisyou.store import forget as forgetting
 
     if bool(persona) == everything:
@@ -273,18 +272,13 @@ def forget(
     if not workspace.exists() and not workspace.is_symlink():
         click.echo(f"No workspace at {workspace}: nothing to delete.", err=True)
         return
-    if not forgetting.is_workspace(workspace.resolve()):
-        raise InputError(
-            f"{workspace}: not a gptisyou workspace (no {DATABASE_NAME} made by gptisyou); nothing was deleted"
+    forgetting.check_workspace(workspace)
+    left = forgetting.left_at_providers(workspace, persona)
+    if left and not remote:
+        stderr_console(ctx).print(
+            f"[yellow]{len(left)} uploaded files, jobs or models stay at the provider "
+            f"({escape(left[0].provider)}); add --remote to delete them too.[/yellow]"
         )
-    if not remote:
-        with open_store(ctx) as store:
-            left = store.remote_objects(persona, include_deleted=False)
-        if left:
-            stderr_console(ctx).print(
-                f"[yellow]{len(left)} uploaded files, jobs or models stay at the provider "
-                f"({escape(left[0].provider)}); add --remote to delete them too.[/yellow]"
-            )
     what = (
         f"the whole workspace {workspace}"
         if everything
@@ -292,25 +286,9 @@ def forget(
     )
     if not yes and not confirmed(f"Delete {what}{' and their files and models at the provider' if remote else ''}?"):
         raise ConsentError("not confirmed: nothing was deleted")
-    if remote:
-        from gptisyou.hosted import finetune
-        from gptisyou.hosted.providers import client, endpoint
-
-        with open_store(ctx) as store:
-            providers = {o.provider for o in store.remote_objects(persona, include_deleted=False)}
-            for url in sorted({base_url} if base_url else providers):
-                target = endpoint(provider, url, api_key)
-                failed = finetune.forget(
-                    store,
-                    target,
-                    client(target),
-                    persona,
-                    lambda kind, remote_id: click.echo(f"deleted {kind} {remote_id}"),
-                )
-                if failed:
-                    raise RemoteError("could not delete " + "; ".join(failed) + " (nothing local was deleted)")
-    deletion = forgetting.forget_workspace(workspace) if everything else forgetting.forget_persona(workspace, persona)
-    deletion.raise_for_failures()
+    deletion = forgetting.forget(
+        workspace, persona, _remote_forgetting(provider, base_url, api_key) if remote else None
+    )
     if deletion.kept:
         shown = ", ".join(path.name for path in deletion.kept[:5]) + (" …" if len(deletion.kept) > 5 else "")
         click.echo(
@@ -318,3 +296,16 @@ def forget(
         )
     else:
         click.echo(f"Deleted {what}.", err=True)
+
+
+def _remote_forgetting(provider: str | None, base_url: str | None, api_key: str | None):
+    """What `--remote` deletes at the providers, each deletion printed as it happens."""
+    from gptisyou.hosted import finetune
+
+    def delete(store, persona: str | None) -> list[str]:
+        def deleted(kind: str, remote_id: str) -> None:
+            click.echo(f"deleted {kind} {remote_id}")
+
+        return finetune.forget_everywhere(store, persona, provider, base_url, api_key, deleted)
+
+    return delete

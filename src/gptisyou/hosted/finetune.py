@@ -253,6 +253,26 @@ def forget(
     return failed
 
 
+def forget_everywhere(
+    store: Store,
+    persona: str | None,
+    provider: str | None = None,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    on_deleted: Callable[[str, str], None] = lambda kind, remote_id: None,
+) -> list[str]:
+    """`forget` at every provider the persona's (or everyone's) uploads went to, or only at `base_url`: the remote
+    part of `store.forget.forget`. Returns what could not be deleted."""
+    from gptisyou.hosted.providers import client, endpoint
+
+    providers = {remote.provider for remote in store.remote_objects(persona, include_deleted=False)}
+    failed = []
+    for url in sorted({base_url} if base_url else providers):
+        target = endpoint(provider, url, api_key)
+        failed += forget(store, target, client(target), persona, on_deleted)
+    return failed
+
+
 def persona_of(store: Store, target: Endpoint, job_id: str) -> str:
     """Whose job `job_id` at `target` is.
 

@@ -13,8 +13,9 @@ import shutil
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
-from gptisyou.errors import GptisyouError, InputError
+from gptisyou.errors import GptisyouError, InputError, RemoteError
 from gptisyou.store.runs import RUNS_FOLDER, persona_dir
 from gptisyou.store.workspace import (
     BRIDGES_FOLDER,
@@ -29,6 +30,9 @@ from gptisyou.store.workspace import (
     portrait_path,
     redaction_map_path,
 )
+
+if TYPE_CHECKING:
+    from gptisyou.store.database import Store
 
 # What a workspace holds, the redaction maps first: if anything fails, the map back to real names is gone already.
 KNOWN_FOLDERS = (REDACTION_FOLDER, HOSTED_FOLDER, RUNS_FOLDER, MODELS_FOLDER, BRIDGES_FOLDER, "demo", SCRATCH_FOLDER)
@@ -56,6 +60,53 @@ class Deletion:
             shown = "; ".join(f"{path} ({reason})" for path, reason in self.failed[:5])
             more = f" and {len(self.failed) - 5} more" if len(self.failed) > 5 else ""
             raise DeletionError(f"could not delete {len(self.failed)} file(s): {shown}{more}")
+
+
+class RemoteForgetting(Protocol):
+    """Deletes what went to providers for a persona (None: for everyone) and returns what could not be deleted:
+    `hosted.finetune.forget_everywhere`, given its provider and key."""
+
+    def __call__(self, store: "Store", persona: str | None) -> list[str]: ...
+
+
+def forget(workspace: Path, persona: str | None, remote: RemoteForgetting | None = None) -> Deletion:
+    """Delete one persona's data (`forget_persona`) or, with no persona, the whole workspace (`forget_workspace`).
+    With `remote`, what went to providers is deleted first; where that fails, nothing local is deleted, so that
+    the record of what is still out there survives.
+
+    Raises:
+        InputError: `workspace` is not a gptisyou workspace (nothing is deleted).
+        RemoteError: something at a provider could not be deleted (nothing local was).
+        DeletionError: some local files could not be removed (everything else was).
+    """
+    check_workspace(workspace)
+    if remote is not None:
+        from gptisyou.store.database import Store
+
+        with Store.open(workspace) as store:
+            failed = remote(store, persona)
+        if failed:
+            raise RemoteError("could not delete " + "; ".join(failed) + " (nothing local was deleted)")
+    deletion = forget_persona(workspace, persona) if persona else forget_workspace(workspace)
+    deletion.raise_for_failures()
+    return deletion
+
+
+def check_workspace(workspace: Path) -> None:
+    """Raises:
+    InputError: `workspace` holds no gptisyou database."""
+    if not is_workspace(workspace.resolve()):
+        raise InputError(
+            f"{workspace}: not a gptisyou workspace (no {DATABASE_NAME} made by gptisyou); nothing was deleted"
+        )
+
+
+def left_at_providers(workspace: Path, persona: str | None) -> list:
+    """The uploaded files, jobs and models recorded for the persona (None: for everyone) and not deleted yet."""
+    from gptisyou.store.database import Store
+
+    with Store.open(workspace) as store:
+        return store.remote_objects(persona, include_deleted=False)
 
 
 def is_workspace(directory: Path) -> bool:
