@@ -95,3 +95,16 @@ def test_a_clone_with_a_chooser_answers_with_the_candidate_it_keeps(clone):
     assert clone.reply(history, sampling) == candidates[chooser.best(candidates)].text
     clone.choosing(chooser, 1)
     assert clone.reply(history, sampling) == candidates[0].text
+
+
+def test_a_run_s_chooser_is_built_once_from_its_training_period_then_read_back(clone, trained, workspace, monkeypatch):
+    from gptisyou.chooser import build
+    from gptisyou.store.database import Store
+    from gptisyou.store.runs import Run
+
+    monkeypatch.setattr(build, "BUILD_MOMENTS", 12)
+    with Store.open(workspace) as store:
+        built = build.stored_or_built(Run(trained), clone, store)
+        assert built.development["moments"] <= 12
+        monkeypatch.setattr(build, "build_for_run", lambda *_: pytest.fail("built again"))
+        assert build.stored_or_built(Run(trained), clone, store).weights == built.weights

@@ -128,7 +128,9 @@ def test_a_remote_deletion_that_fails_leaves_everything_local_and_one_that_succe
 
     with pytest.raises(RemoteError, match=r"^could not delete model ft:abc: .* \(nothing local was deleted\)$"):
         forget(full_workspace, "Ann", failing)
-    assert asked == ["Ann"] and (full_workspace / "redaction/Ann.json").exists()
+    assert asked == ["Ann"]
+    assert (full_workspace / "redaction/Ann.json").exists()
     deletion = forget(full_workspace, "Ann", lambda store, persona: [])
-    assert full_workspace / "runs" / "Ann" in deletion.removed and not (full_workspace / "redaction/Ann.json").exists()
+    assert full_workspace / "runs" / "Ann" in deletion.removed
+    assert not (full_workspace / "redaction/Ann.json").exists()
     assert (full_workspace / "bridges/Bob/discord.json").exists()

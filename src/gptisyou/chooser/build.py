@@ -56,6 +56,13 @@ def build_for_run(
     return chooser
 
 
+def stored_or_built(
+    run: Run, clone: Clone, store: Store, on_progress: Callable[[str, int, int], None] | None = None
+) -> Chooser:
+    """The run's stored chooser, else one built now from its training period (`build_for_run`)."""
+    return Chooser.load(run.chooser_dir) or build_for_run(run, clone, run_dataset(store, run), on_progress)
+
+
 def build(
     clone: Clone,
     data: PersonaData,

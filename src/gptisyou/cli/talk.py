@@ -99,7 +99,7 @@ def load_clone(
     clone keeps the reply its run's chooser picks of that many (the chooser is built the first time). The
     endpoint backend's clone is prompted from everything the persona wrote (see `routes.prompted_clone`)."""
     from gptisyou.data.dataset import counterpart
-    from gptisyou.data.memory import Memory, every_session
+    from gptisyou.data.memory import every_session
     from gptisyou.store.runs import Run
 
     if base_only and backend != "local":
@@ -124,25 +124,14 @@ def load_clone(
         sessions = every_session(store, persona)
     from gptisyou.engine import choice
 
-    config = run.config()
     with stderr_console(ctx).status(literal(f"loading {persona}'s model…")):
-        memory = Memory(sessions, persona) if config.memory else None
-        said = (turn.text for session in sessions for turn in session.turns)
-        clone = choice.load(run, persona, engine, base_only, style_strength, memory, said)
+        clone = choice.load_for_talking(run, persona, sessions, engine, base_only, style_strength)
     if candidates > 1 and not base_only:
-        clone.choosing(_chooser(ctx, run, clone), candidates)
-    return Loaded(clone, f"{run.name}, {clone.engine}", me, run, engine, config.reply_tokens, sessions)
+        from gptisyou.chooser.build import stored_or_built
 
-
-def _chooser(ctx: click.Context, run, clone):
-    """The run's chooser: built from its training period the first time (minutes, with a progress bar)."""
-    from gptisyou.chooser import Chooser
-    from gptisyou.chooser.build import build_for_run, run_dataset
-
-    if (stored := Chooser.load(run.chooser_dir)) is not None:
-        return stored
-    with open_store(ctx) as store, progress_bar(ctx, "building the chooser (once per run)") as on_progress:
-        return build_for_run(run, clone, run_dataset(store, run), on_progress)
+        with open_store(ctx) as store, progress_bar(ctx, "the chooser (built once per run)") as on_progress:
+            clone.choosing(stored_or_built(run, clone, store, on_progress), candidates)
+    return Loaded(clone, f"{run.name}, {clone.engine}", me, run, engine, run.reply_tokens, sessions)
 
 
 @click.command()

@@ -1,8 +1,9 @@
 """Which engine generates a run's replies: llama.cpp where it is installed and the run's base is a GGUF file,
 the torch engine otherwise, or the one asked for (`--engine`)."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
+from gptisyou.data.conversations import Session
 from gptisyou.data.memory import Memory
 from gptisyou.engine import llama_engine
 from gptisyou.engine.clone import Clone
@@ -45,3 +46,22 @@ def load(
     except ImportError as missing:
         raise MissingExtra.from_import(missing, "the local model") from None
     return torch_engine.load(run, persona, base_only, style_strength=style_strength, memory=memory, said=said)
+
+
+def load_for_talking(
+    run: Run,
+    persona: str,
+    sessions: Sequence[Session],
+    engine: str = "auto",
+    base_only: bool = False,
+    style_strength: float = 1.0,
+) -> Clone:
+    """The run's clone as `chat`, `ask`, `serve` and the bridges talk to it: recalling the persona's past replies
+    in `sessions` where the run trained with memory, and writing only tokens the persona has used there.
+
+    Raises:
+        MissingExtra, InputError: as `load`.
+    """
+    memory = Memory(sessions, persona) if run.config().memory else None
+    said = (turn.text for session in sessions for turn in session.turns)
+    return load(run, persona, engine, base_only, style_strength, memory, said)
