@@ -138,7 +138,7 @@ def test_the_quiz_api_refuses_forged_and_hurried_answers_over_http(evaluated, wo
     import transformers
 
     from gptisyou.engine.torch_engine import TorchClone
-    from gptisyou.serve.server import create_app
+    from gptisyou.serve.server import Served, create_app
     from tests.conftest import ScriptedModel, live_server
 
     def call(url: str, body: dict | None = None) -> tuple[int, dict]:
@@ -153,7 +153,7 @@ def test_the_quiz_api_refuses_forged_and_hurried_answers_over_http(evaluated, wo
     monkeypatch.setattr(quiz.WebQuiz, "ANSWERS_PER_MINUTE", 2)
     tokenizer = transformers.AutoTokenizer.from_pretrained(tiny_base)
     clone = TorchClone(ScriptedModel.saying("w1 <eot>", tokenizer), tokenizer, "Ann")
-    app = create_app(clone, "ann", me="Bob", quiz=quiz.WebQuiz(workspace, evaluated, "Ann", seed=1))
+    app = create_app(clone, Served("ann", me="Bob", quiz=quiz.WebQuiz(workspace, evaluated, "Ann", seed=1)))
     with live_server(app) as url:
         tokens = [call(f"{url}/api/quiz")[1]["token"] for _ in range(3)]
         assert call(f"{url}/api/quiz", {"number": 0, "picked": 1})[0] == 400  # the old form: no token

@@ -9,7 +9,7 @@ import pytest
 import transformers
 
 from gptisyou.engine.torch_engine import TorchClone
-from gptisyou.serve.server import create_app
+from gptisyou.serve.server import Served, create_app
 from tests.conftest import live_server
 
 KEY = "test-key"
@@ -23,7 +23,7 @@ def tiny_clone(tiny_base):
 
 @pytest.fixture
 def url(tiny_clone):
-    app = create_app(tiny_clone, "ann", me="Bob", api_key=KEY, max_body_bytes=20_000, max_new_tokens=64)
+    app = create_app(tiny_clone, Served("ann", me="Bob", api_key=KEY, max_body_bytes=20_000, max_new_tokens=64))
     with live_server(app) as base_url:
         yield base_url
 
@@ -163,7 +163,7 @@ def test_a_chunked_body_over_the_limit_is_413(url):
 
 def test_too_many_messages_are_refused(tiny_clone):
     messages = [{"role": "user", "content": ""}] * 1_001  # 30 kB: under the default body limit
-    with live_server(create_app(tiny_clone, "ann", me="Bob")) as url:
+    with live_server(create_app(tiny_clone, Served("ann", me="Bob"))) as url:
         response = _post(url, {"model": "ann", "messages": messages})
     assert response.status_code == 400
     assert response.json()["error"]["param"] == "messages"
@@ -190,7 +190,7 @@ def test_a_lone_surrogate_is_answered(url):
 
 
 def test_the_host_header_must_name_the_server(tiny_clone):
-    app = create_app(tiny_clone, "ann", me="Bob", allowed_hosts={"127.0.0.1", "localhost"})
+    app = create_app(tiny_clone, Served("ann", me="Bob", allowed_hosts={"127.0.0.1", "localhost"}))
     with live_server(app) as url:
         assert httpx.get(f"{url}/health").status_code == 200
         rebound = httpx.get(f"{url}/api/info", headers={"Host": "attacker.example:8000"})
@@ -228,7 +228,7 @@ def test_every_failure_is_an_openai_error_streamed_or_not(error, status, kind):
     from gptisyou.errors import RemoteError
 
     failure = RemoteError("chat: rate limited (429)") if error == "remote" else RuntimeError("boom")
-    with live_server(create_app(_Failing(failure), "ann", me="Bob")) as url:
+    with live_server(create_app(_Failing(failure), Served("ann", me="Bob"))) as url:
         response = _post(url, {"model": "ann", "messages": ASK})
         assert response.status_code == status
         assert response.json()["error"]["type"] == kind
@@ -250,7 +250,7 @@ class _Measured:
 
 
 def test_a_reply_is_as_long_as_the_persona_s_unless_the_request_says(tiny_base):
-    with live_server(create_app(_Measured(), "ann", me="Bob", max_new_tokens=300, reply_tokens=45)) as url:
+    with live_server(create_app(_Measured(), Served("ann", me="Bob", max_new_tokens=300, reply_tokens=45))) as url:
         said = [
             _post(url, {"model": "ann", "messages": ASK} | extra).json()["choices"][0]["message"]["content"]
             for extra in ({}, {"max_tokens": 200})
@@ -263,7 +263,7 @@ def test_stop_sequences_are_honoured(tiny_base):
 
     tokenizer = transformers.AutoTokenizer.from_pretrained(tiny_base)
     clone = TorchClone(ScriptedModel.saying("w1 w2 w3 w4 <eot>", tokenizer), tokenizer, "Ann")
-    with live_server(create_app(clone, "ann", me="Bob")) as url:
+    with live_server(create_app(clone, Served("ann", me="Bob"))) as url:
         client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
         answer = client.chat.completions.create(model="ann", messages=ASK, stop=["w3"])
     assert answer.choices[0].message.content == "w1 w2"
@@ -296,7 +296,7 @@ def test_a_client_that_leaves_stops_its_generation(tiny_base):
     tokenizer = transformers.AutoTokenizer.from_pretrained(tiny_base)
     model = _Slow(tokenizer)
     clone = TorchClone(model, tokenizer, "Ann")
-    with live_server(create_app(clone, "ann", me="Bob", max_new_tokens=500)) as url:
+    with live_server(create_app(clone, Served("ann", me="Bob", max_new_tokens=500))) as url:
         with pytest.raises(httpx.ReadTimeout):
             _post(url, {"model": "ann", "messages": ASK, "max_tokens": 500}, timeout=0.5)
         time.sleep(1.5)
@@ -313,7 +313,7 @@ def test_a_correction_of_a_blank_reply_is_a_400_and_stores_nothing(tiny_clone, w
         with Store.open(workspace) as store:
             return store.add_correction("Ann", context, reply, rewrite, via="web")
 
-    app = create_app(tiny_clone, "ann", me="Bob", corrections=store_correction)
+    app = create_app(tiny_clone, Served("ann", me="Bob", corrections=store_correction))
     with live_server(app) as url:
         body = {
             "messages": [{"role": "user", "content": "w1"}, {"role": "assistant", "content": " "}],

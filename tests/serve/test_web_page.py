@@ -9,7 +9,7 @@ import pytest
 import transformers
 
 from gptisyou.engine.torch_engine import TorchClone
-from gptisyou.serve.server import create_app
+from gptisyou.serve.server import Served, create_app
 from tests.conftest import ScriptedModel, live_server
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -31,7 +31,9 @@ def browser():
 
 def app_saying(text: str, tiny_base, **options):
     tokenizer = transformers.AutoTokenizer.from_pretrained(tiny_base)
-    return create_app(TorchClone(ScriptedModel.saying(text, tokenizer), tokenizer, "Ann"), "ann", me="Bob", **options)
+    return create_app(
+        TorchClone(ScriptedModel.saying(text, tokenizer), tokenizer, "Ann"), Served("ann", me="Bob", **options)
+    )
 
 
 def test_a_message_gets_a_streamed_reply_on_a_phone_sized_screen(browser, tiny_base):

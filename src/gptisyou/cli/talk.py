@@ -403,7 +403,7 @@ def serve(
     try:
         import uvicorn
 
-        from gptisyou.serve.server import create_app
+        from gptisyou.serve.server import Served, create_app
     except ImportError as missing:
         raise MissingExtra.from_import(missing, "serving") from None
     from gptisyou.store.workspace import file_name_for
@@ -453,14 +453,16 @@ def serve(
 
     app = create_app(
         loaded.clone,
-        model_id,
-        me=loaded.me,
-        api_key=api_key,
-        max_new_tokens=listening.request_tokens,
-        reply_tokens=loaded.reply_tokens,
-        allowed_hosts=served_host_names(host, allow_hosts),
-        quiz=quiz,
-        portrait=portrait,
-        corrections=store_correction if loaded.run is not None else None,
+        Served(
+            model_id,
+            me=loaded.me,
+            api_key=api_key,
+            max_new_tokens=listening.request_tokens,
+            reply_tokens=loaded.reply_tokens,
+            allowed_hosts=served_host_names(host, allow_hosts),
+            quiz=quiz,
+            portrait=portrait,
+            corrections=store_correction if loaded.run is not None else None,
+        ),
     )
     uvicorn.run(app, host=host, port=port, log_level="warning")

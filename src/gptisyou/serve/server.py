@@ -17,6 +17,7 @@ import logging
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Collection
+from dataclasses import dataclass
 from importlib import resources
 from typing import Literal
 
@@ -95,35 +96,52 @@ def _valid_text(text: str) -> str:
     return text
 
 
-def create_app(
-    clone: Responder,
-    model_id: str,
-    me: str,
-    api_key: str | None = None,
-    max_body_bytes: int = MAX_BODY_BYTES,
-    max_new_tokens: int = MAX_NEW_TOKENS,
-    reply_tokens: int | None = None,
-    allowed_hosts: Collection[str] | None = None,
-    quiz=None,
-    portrait: str | None = None,
-    corrections: Callable[[list[tuple[str, str]], str, str | None], int] | None = None,
-) -> FastAPI:
-    """The app serving `clone` as the model `model_id`; `me` is who a `user` message is from, unless it names one.
+@dataclass(frozen=True, slots=True)
+class Served:
+    """What a server serves besides the clone, and its limits.
 
-    `max_new_tokens`: the most a request may ask for; `reply_tokens`: what a request that does not say gets (the
-    persona's own longest turns; None: the engines' default).
-    `allowed_hosts`: the host names a request's `Host` header may carry (None: any). A server on 127.0.0.1 accepts
-    only its own names, so a web page cannot reach it through a name it rebinds to 127.0.0.1.
-    `quiz`: an `eval.quiz.WebQuiz` to serve the blind test at /quiz (it shows real messages: off unless given).
-    `portrait`: the portrait page's HTML, served at /portrait (it quotes real messages: off unless given).
-    `corrections`: stores a correction (context as (speaker, text), the clone's reply, the rewrite); returns its id.
-    Without it, the page offers no "not them" button.
+    `me` is who a `user` message is from, unless it names one. `max_new_tokens`: the most a request may ask for;
+    `reply_tokens`: what a request that does not say gets (the persona's own longest turns; None: the engines'
+    default). `allowed_hosts`: the host names a request's `Host` header may carry (None: any); a server on
+    127.0.0.1 accepts only its own names, so a web page cannot reach it through a name it rebinds to 127.0.0.1.
+    `quiz`: an `eval.quiz.WebQuiz` to serve the blind test at /quiz, and `portrait`: the portrait page's HTML at
+    /portrait (both show real messages: off unless given). `corrections`: stores a correction (context as
+    (speaker, text), the clone's reply, the rewrite) and returns its id; without it, the page offers no "not them"
+    button.
     """
+
+    model_id: str
+    me: str
+    api_key: str | None = None
+    max_body_bytes: int = MAX_BODY_BYTES
+    max_new_tokens: int = MAX_NEW_TOKENS
+    reply_tokens: int | None = None
+    allowed_hosts: Collection[str] | None = None
+    quiz: object | None = None
+    portrait: str | None = None
+    corrections: Callable[[list[tuple[str, str]], str, str | None], int] | None = None
+
+
+def create_app(clone: Responder, served: Served) -> FastAPI:
+    """The app serving `clone` as the model `served.model_id`: the pages, and the OpenAI-compatible API at /v1."""
     app = FastAPI(title="gptisyou", docs_url=None, redoc_url=None, openapi_url=None, **_NO_TELEMETRY)
-    app.add_middleware(Guard, max_body_bytes=max_body_bytes, api_key=api_key, allowed_hosts=allowed_hosts)
-    worker = Worker(clone)
-    created = int(time.time())
-    page = resources.files("gptisyou.serve").joinpath("web/chat.html").read_text(encoding="utf-8")
+    app.add_middleware(
+        Guard, max_body_bytes=served.max_body_bytes, api_key=served.api_key, allowed_hosts=served.allowed_hosts
+    )
+    _add_error_handlers(app)
+    _add_pages(app, clone, served)
+    if served.quiz is not None:
+        _add_quiz(app, served.quiz)
+    if served.portrait is not None:
+        _add_portrait(app, served.portrait)
+    if served.corrections is not None:
+        _add_corrections(app, clone.persona, served)
+    _add_openai_api(app, clone, served)
+    return app
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    """Every error as OpenAI sends one, whatever raised it."""
 
     @app.exception_handler(ApiError)
     async def api_error(_request: Request, error: ApiError):
@@ -147,41 +165,50 @@ def create_app(
             ApiError(error.status_code, str(error.detail), code="not_found" if error.status_code == 404 else None)
         )
 
+
+def _add_pages(app: FastAPI, clone: Responder, served: Served) -> None:
+    """The chat page, and what it and a monitor ask: /health and /api/info."""
+    page = resources.files("gptisyou.serve").joinpath("web/chat.html").read_text(encoding="utf-8")
+
     @app.get("/", response_class=HTMLResponse)
     async def chat_page() -> str:
         return page
 
-    if quiz is not None:
-        _add_quiz(app, quiz)
-    if portrait is not None:
-        _add_portrait(app, portrait)
-
     @app.get("/health")
     async def health() -> dict:
-        return {"status": "ok", "model": model_id}
+        return {"status": "ok", "model": served.model_id}
 
     @app.get("/api/info")
     async def info() -> dict:
         return {
-            "model": model_id,
+            "model": served.model_id,
             "persona": clone.persona,
-            "me": me,
-            "api_key_required": bool(api_key),
-            "corrections": corrections is not None,
+            "me": served.me,
+            "api_key_required": bool(served.api_key),
+            "corrections": served.corrections is not None,
         }
 
-    if corrections is not None:
 
-        @app.post("/api/corrections")
-        async def correct(body: CorrectionRequest) -> dict:
-            context = [
-                (clone.persona if message.role == "assistant" else message.speaker(me), message.text())
-                for message in body.messages
-                if message.role in ("user", "assistant")
-            ]
-            rewrite = _valid_text(body.rewrite).strip() if body.rewrite else None
-            number = await asyncio.to_thread(corrections, context, _valid_text(body.reply), rewrite or None)
-            return {"id": number}
+def _add_corrections(app: FastAPI, persona: str, served: Served) -> None:
+    """The page's "not them" button: a reply marked as unlike the person, with what they would have said."""
+
+    @app.post("/api/corrections")
+    async def correct(body: CorrectionRequest) -> dict:
+        context = [
+            (persona if message.role == "assistant" else message.speaker(served.me), message.text())
+            for message in body.messages
+            if message.role in ("user", "assistant")
+        ]
+        rewrite = _valid_text(body.rewrite).strip() if body.rewrite else None
+        number = await asyncio.to_thread(served.corrections, context, _valid_text(body.reply), rewrite or None)
+        return {"id": number}
+
+
+def _add_openai_api(app: FastAPI, clone: Responder, served: Served) -> None:
+    """/v1/models and /v1/chat/completions, streamed or not, one generation at a time."""
+    worker = Worker(clone)
+    created = int(time.time())
+    model_id = served.model_id
 
     @app.get("/v1/models")
     async def models() -> dict:
@@ -195,8 +222,8 @@ def create_app(
     @app.post("/v1/chat/completions")
     async def chat_completions(body: ChatRequest, request: Request):
         _check_model(body.model, model_id)
-        history = _history(body.messages, clone.persona, me)
-        sampling = _sampling(body, max_new_tokens, reply_tokens)
+        history = _history(body.messages, clone.persona, served.me)
+        sampling = _sampling(body, served.max_new_tokens, served.reply_tokens)
         completion_id = f"chatcmpl-{secrets.token_hex(12)}"
         if body.stream:
             usage = Usage()
@@ -218,8 +245,6 @@ def create_app(
             ],
             "usage": _usage(usage),
         }
-
-    return app
 
 
 class CorrectionRequest(BaseModel):
