@@ -185,7 +185,7 @@ def test_removing_a_correction_that_is_not_there_is_one_line(run, workspace):
     from gptisyou.store.database import Store
 
     with Store.open(workspace) as store:
-        store.add_correction("Ann", [("Bob", "hi")], "yo", None, via="web")
+        store.corrections.add("Ann", [("Bob", "hi")], "yo", None, via="web")
     result = run("corrections", "--as", "Ann", "--remove", "999")
     assert (result.exit_code, result.stderr) == (
         2,

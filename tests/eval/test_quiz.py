@@ -47,7 +47,7 @@ def test_the_terminal_quiz_stores_and_scores_the_answers(run, evaluated, workspa
     assert "+44 7911" not in result.output
     assert "You picked the real reply 1 of 2 times." in result.output
     with Store.open(workspace) as store:
-        assert store.quiz_answers(str(evaluated.directory)) == [True, False]
+        assert store.quiz.of_run(str(evaluated.directory)) == [True, False]
         assert quiz.tally(store, evaluated)["value"] == 0.5
 
 
@@ -101,7 +101,7 @@ def test_a_web_answer_counts_once_per_question_shown_and_the_truth_comes_after_i
         with pytest.raises(InputError, match="answered already, or never shown"):
             web.answer(forged, 1)
     with Store.open(workspace) as store:
-        assert len(store.quiz_answers(str(evaluated.directory))) == 1
+        assert len(store.quiz.of_run(str(evaluated.directory))) == 1
 
 
 def test_web_answers_faster_than_a_person_gives_them_are_refused(evaluated, workspace, monkeypatch):
@@ -128,7 +128,7 @@ def test_web_answers_stored_before_tokens_no_longer_count(workspace, evaluated):
                 (str(evaluated.directory), via),
             )
     with database.Store.open(workspace) as store:
-        assert store.quiz_answers(str(evaluated.directory)) == [True]  # the terminal's
+        assert store.quiz.of_run(str(evaluated.directory)) == [True]  # the terminal's
 
 
 def test_the_quiz_api_refuses_forged_and_hurried_answers_over_http(evaluated, workspace, tiny_base, monkeypatch):

@@ -43,9 +43,9 @@ def test_load_knows_from_the_job_whether_its_model_learned_a_group(workspace, mo
     monkeypatch.setattr(hosted_clone, "client", lambda target: _Recording())
     target = SimpleNamespace(base_url="http://provider.test/v1")
     with Store.open(workspace) as store:
-        store.record_remote(target.base_url, "job", "job-1", "Ann", status="succeeded", group=True)
-        store.record_remote(target.base_url, "model", "ft:ann", "Ann", job="job-1")
+        store.remote.record(target.base_url, "job", "job-1", "Ann", status="succeeded", group=True)
+        store.remote.record(target.base_url, "model", "ft:ann", "Ann", job="job-1")
         assert hosted_clone.load(store, target, "Ann").group is True
-        store.record_remote(target.base_url, "job", "job-2", "Ann", status="succeeded", group=False)
-        store.record_remote(target.base_url, "model", "ft:ann-2", "Ann", job="job-2")
+        store.remote.record(target.base_url, "job", "job-2", "Ann", status="succeeded", group=False)
+        store.remote.record(target.base_url, "model", "ft:ann-2", "Ann", job="job-2")
         assert hosted_clone.load(store, target, "Ann").group is False

@@ -311,7 +311,7 @@ def test_a_correction_of_a_blank_reply_is_a_400_and_stores_nothing(tiny_clone, w
 
     def store_correction(context, reply, rewrite):
         with Store.open(workspace) as store:
-            return store.add_correction("Ann", context, reply, rewrite, via="web")
+            return store.corrections.add("Ann", context, reply, rewrite, via="web")
 
     app = create_app(tiny_clone, Served("ann", me="Bob", corrections=store_correction))
     with live_server(app) as url:
@@ -324,4 +324,4 @@ def test_a_correction_of_a_blank_reply_is_a_400_and_stores_nothing(tiny_clone, w
     assert response.status_code == 400
     assert response.json()["error"]["message"] == "the reply marked as unlike the person is empty: nothing to correct"
     with Store.open(workspace) as store:
-        assert store.corrections("Ann") == []
+        assert store.corrections.of("Ann") == []

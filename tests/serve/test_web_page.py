@@ -97,7 +97,7 @@ def test_the_quiz_page_is_off_unless_asked_and_then_behind_the_key(browser, tiny
         expect(page.locator(".choices button.real")).to_have_count(1)
         expect(page.locator("#score")).to_contain_text("of 1 times")
     with Store.open(workspace) as store:
-        assert len(store.quiz_answers(str(evaluated.directory))) == 1
+        assert len(store.quiz.of_run(str(evaluated.directory))) == 1
 
 
 def test_the_portrait_page_is_off_unless_asked_behind_the_key_and_fetches_nothing_else(
@@ -143,7 +143,7 @@ def test_a_reply_marked_not_them_on_the_page_is_stored_as_a_correction(browser, 
 
     def store_correction(context, reply, rewrite):
         with Store.open(workspace) as store:
-            return store.add_correction("Ann", context, reply, rewrite, via="web")
+            return store.corrections.add("Ann", context, reply, rewrite, via="web")
 
     with live_server(app_saying("w1 w2 <eot>", tiny_base, corrections=store_correction)) as url:
         page = browser.new_page(viewport={"width": 390, "height": 844})
@@ -157,7 +157,7 @@ def test_a_reply_marked_not_them_on_the_page_is_stored_as_a_correction(browser, 
         button.click()
         playwright.expect(button).to_have_text("noted: the next training learns from it")
     with Store.open(workspace) as store:
-        [correction] = store.corrections("Ann")
+        [correction] = store.corrections.of("Ann")
     assert (correction.context, correction.reply, correction.rewrite, correction.via) == (
         (("Bob", "w3 w4"),),
         "w1 w2",

@@ -79,14 +79,14 @@ def test_kind_is_checked_by_the_database(workspace):
 
 def test_remote_objects_are_recorded_merged_and_marked_deleted(workspace):
     with Store.open(workspace) as store:
-        store.record_remote("https://api.example/v1", "job", "ftjob-1", "Ann", model="m", status="queued")
-        store.record_remote("https://api.example/v1", "job", "ftjob-1", "Ann", status="succeeded")
-        store.record_remote("https://api.example/v1", "file", "file-1", "Bob")
-        [job] = store.remote_objects("Ann")
+        store.remote.record("https://api.example/v1", "job", "ftjob-1", "Ann", model="m", status="queued")
+        store.remote.record("https://api.example/v1", "job", "ftjob-1", "Ann", status="succeeded")
+        store.remote.record("https://api.example/v1", "file", "file-1", "Bob")
+        [job] = store.remote.objects("Ann")
         assert (job.kind, job.remote_id, job.detail) == ("job", "ftjob-1", {"model": "m", "status": "succeeded"})
-        store.remote_deleted("https://api.example/v1", "file", "file-1")
-        assert [o.remote_id for o in store.remote_objects(include_deleted=False)] == ["ftjob-1"]
-        assert store.remote_objects(kind="file")[0].deleted_at is not None
+        store.remote.deleted("https://api.example/v1", "file", "file-1")
+        assert [o.remote_id for o in store.remote.objects(include_deleted=False)] == ["ftjob-1"]
+        assert store.remote.objects(kind="file")[0].deleted_at is not None
 
 
 def test_an_older_workspace_is_upgraded_in_place(workspace):
@@ -105,7 +105,7 @@ def test_an_older_workspace_is_upgraded_in_place(workspace):
     db.close()
     with Store.open(workspace) as store:
         assert [chat.title for chat in store.chats()] == ["Alex"]
-        assert store.remote_objects() == []
+        assert store.remote.objects() == []
 
 
 # --- several commands at once -------------------------------------------------------------------------------------
@@ -173,15 +173,15 @@ def test_a_message_read_back_says_which_app_it_came_from(workspace, tmp_path):
 
 def test_corrections_are_kept_to_what_training_can_use(workspace):
     from gptisyou.errors import InputError
-    from gptisyou.store.database import CORRECTION_CHARS, CORRECTION_TURNS
+    from gptisyou.store.records import CORRECTION_CHARS, CORRECTION_TURNS
 
     with Store.open(workspace) as store:
         with pytest.raises(InputError, match="the reply marked as unlike the person is empty"):
-            store.add_correction("Ann", [("Bob", "hi")], "   \n ", None, via="web")
+            store.corrections.add("Ann", [("Bob", "hi")], "   \n ", None, via="web")
         context = [("Bob" if n % 2 else "Ann", f"line {n}") for n in range(1000)]
-        first = store.add_correction("Ann", context, "x" * 20_000, "  ", via="web")
-        again = store.add_correction("Ann", context, "x" * 20_000, "what she'd say", via="terminal")
-        [kept] = store.corrections("Ann")
+        first = store.corrections.add("Ann", context, "x" * 20_000, "  ", via="web")
+        again = store.corrections.add("Ann", context, "x" * 20_000, "what she'd say", via="terminal")
+        [kept] = store.corrections.of("Ann")
     assert first == again == kept.id  # /not-them twice on one reply: one correction, the newer rewrite
     assert (len(kept.context), kept.context[-1], len(kept.reply)) == (
         CORRECTION_TURNS,

@@ -87,7 +87,7 @@ def test_corrections_round_trip_into_the_next_train_s_preference_pairs(learnable
     assert run("corrections", "--as", "Ann", "--remove", "2").stdout == "1 correction(s) deleted\n"
     assert run("forget", "--as", "Ann", "--yes").exit_code == 0
     with Store.open(workspace) as store:
-        assert store.corrections("Ann") == []
+        assert store.corrections.of("Ann") == []
 
 
 def test_a_correction_without_a_rewrite_prefers_the_real_reply_of_the_likeliest_training_moment(tiny_base):
@@ -96,7 +96,7 @@ def test_a_correction_without_a_rewrite_prefers_the_real_reply_of_the_likeliest_
     from gptisyou.data.conversations import Session, Turn
     from gptisyou.data.memory import Memory
     from gptisyou.engine.torch_engine import TorchClone
-    from gptisyou.store.database import Correction
+    from gptisyou.store.records import Correction
 
     at = datetime(2024, 1, 1)
     turns = (
@@ -191,14 +191,14 @@ def test_hostile_corrections_make_pairs_that_fit_the_window(tiny_base, workspace
     from gptisyou.store.database import Store
 
     with Store.open(workspace) as store:
-        store.add_correction(
+        store.corrections.add(
             "Ann",
             [("Bob" if n % 2 else "Ann", f"w{n % 9}") for n in range(1000)],
             "w5 " * 7000,
             "w7 " * 7000,
             via="web",
         )
-        corrections = store.corrections("Ann")
+        corrections = store.corrections.of("Ann")
     at = datetime(2024, 1, 1)
     memory = Memory([Session(1, (Turn("Bob", ("w1",), at, at, True), Turn("Ann", ("w2",), at, at, True)))], "Ann")
     model, tokenizer = load_lora_model(tiny_base, TrainConfig("Ann", bf16_frozen_weights=False))

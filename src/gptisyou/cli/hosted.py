@@ -233,7 +233,7 @@ def _value(value: float | None) -> str:
 def _latest_job(store, target) -> str:
     from gptisyou.errors import InputError
 
-    jobs = [job for job in store.remote_objects(kind="job") if job.provider == target.base_url]
+    jobs = [job for job in store.remote.objects(kind="job") if job.provider == target.base_url]
     if not jobs:
         raise InputError(f"no job started from this workspace at {target.base_url}")
     return jobs[-1].remote_id

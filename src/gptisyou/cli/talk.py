@@ -112,7 +112,7 @@ def load_clone(
             from gptisyou.hosted.finetuned import load as load_hosted
             from gptisyou.hosted.providers import endpoint
 
-            models = store.remote_objects(persona, kind="model", include_deleted=False)
+            models = store.remote.objects(persona, kind="model", include_deleted=False)
             clone = load_hosted(store, endpoint(base_url=models[-1].provider if models else None), persona)
             return Loaded(clone, clone.model_id, me, None)
         if backend == "endpoint":
@@ -228,10 +228,10 @@ def corrections(ctx: click.Context, persona: str, remove_ids: tuple[int, ...]) -
 
     with open_store(ctx) as store:
         if remove_ids:
-            removed = store.remove_corrections(persona, list(remove_ids))
+            removed = store.corrections.remove(persona, list(remove_ids))
             click.echo(f"{removed} correction(s) deleted")
             return
-        found = store.corrections(persona)
+        found = store.corrections.of(persona)
         if not found and persona not in {person.name for person in store.people()}:
             raise InputError(
                 f"no participant '{persona}' in any chat, and no corrections for them (see gptisyou people)"
@@ -258,7 +258,7 @@ def _not_them(ctx: click.Context, persona: str, history: list, rewrite: str, con
         return
     context = [(line.speaker, line.text) for line in history[:-1]]
     with open_store(ctx) as store:
-        number = store.add_correction(persona, context, history[-1].text, rewrite.strip() or None, via="terminal")
+        number = store.corrections.add(persona, context, history[-1].text, rewrite.strip() or None, via="terminal")
     said = f" ({persona} would say: {rewrite})" if rewrite else ""
     console.print(
         literal(
@@ -449,7 +449,7 @@ def serve(
 
     def store_correction(context: list[tuple[str, str]], reply: str, rewrite: str | None) -> int:
         with open_store(ctx) as store:
-            return store.add_correction(persona, context, reply, rewrite, via="web")
+            return store.corrections.add(persona, context, reply, rewrite, via="web")
 
     app = create_app(
         loaded.clone,

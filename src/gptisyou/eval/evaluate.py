@@ -104,7 +104,7 @@ def evaluate_run(
     metrics["settings"]["max_new_tokens"] = reply_tokens
     if chooser is not None:
         metrics["chooser"] = chooser.development | {"weights": chooser.weights}
-    if store.quiz_answers(str(run.directory)):  # people's answers to the blind quiz so far
+    if store.quiz.of_run(str(run.directory)):  # people's answers to the blind quiz so far
         metrics["quiz"] = quiz.tally(store, run, config.seed)
     metrics |= {
         "persona": persona,

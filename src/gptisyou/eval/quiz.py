@@ -66,14 +66,14 @@ def questions(run: Run, seed: int = 0, route: str = "tuned") -> list[Question]:
 def answer(store: Store, run: Run, question: Question, picked: int, via: str, route: str = "tuned") -> bool:
     """Store an answer (counted apart for each route); returns whether the real reply was picked."""
     right = picked == question.real
-    store.record_quiz_answer(_answers_of(run, route), question.number, right, via)
+    store.quiz.record(_answers_of(run, route), question.number, right, via)
     return right
 
 
 def tally(store: Store, run: Run, seed: int = 0, route: str = "tuned") -> dict:
     """{"value", "low", "high", "n"}: how often people picked the real reply over `route`'s (0.5: they could not
     tell)."""
-    return share(store.quiz_answers(_answers_of(run, route)), seed)
+    return share(store.quiz.of_run(_answers_of(run, route)), seed)
 
 
 def _answers_of(run: Run, route: str) -> str:

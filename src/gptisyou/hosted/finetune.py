@@ -109,7 +109,7 @@ def start(store: Store, target: Endpoint, client, plan: Plan, hyperparameters: d
             continue
         with provider_errors("upload"), open(path, "rb") as handle:
             uploaded = client.files.create(file=handle, purpose="fine-tune")
-        store.record_remote(target.base_url, "file", uploaded.id, plan.persona, name=path.name, role=role)
+        store.remote.record(target.base_url, "file", uploaded.id, plan.persona, name=path.name, role=role)
         files[role] = uploaded.id
     method = {
         "type": "supervised",
@@ -123,7 +123,7 @@ def start(store: Store, target: Endpoint, client, plan: Plan, hyperparameters: d
             method=method,
             suffix=_suffix(plan.persona),
         )
-    store.record_remote(
+    store.remote.record(
         target.base_url,
         "job",
         job.id,
@@ -170,18 +170,18 @@ def retrieve(store: Store, target: Endpoint, client, job_id: str):
     with provider_errors("job lookup"):
         job = client.fine_tuning.jobs.retrieve(job_id)
     persona = persona_of(store, target, job_id)
-    store.record_remote(target.base_url, "job", job.id, persona, status=job.status)
+    store.remote.record(target.base_url, "job", job.id, persona, status=job.status)
     if job.fine_tuned_model:
-        store.record_remote(target.base_url, "model", job.fine_tuned_model, persona, job=job.id, base=job.model)
+        store.remote.record(target.base_url, "model", job.fine_tuned_model, persona, job=job.id, base=job.model)
     for result_file in job.result_files or ():  # the provider's files about our job: forget deletes them too
-        store.record_remote(target.base_url, "file", result_file, persona, role="results", job=job.id)
+        store.remote.record(target.base_url, "file", result_file, persona, role="results", job=job.id)
     return job
 
 
 def cancel(store: Store, target: Endpoint, client, job_id: str):
     with provider_errors("cancel"):
         job = client.fine_tuning.jobs.cancel(job_id)
-    store.record_remote(target.base_url, "job", job.id, persona_of(store, target, job_id), status=job.status)
+    store.remote.record(target.base_url, "job", job.id, persona_of(store, target, job_id), status=job.status)
     return job
 
 
@@ -232,7 +232,7 @@ def forget(
     import openai
 
     failed = []
-    for remote in store.remote_objects(persona, include_deleted=False):
+    for remote in store.remote.objects(persona, include_deleted=False):
         if remote.provider != target.base_url:
             continue
         try:
@@ -248,7 +248,7 @@ def forget(
         except openai.APIError as error:
             failed.append(f"{remote.kind} {remote.remote_id}: {describe_error(error)}")
             continue
-        store.remote_deleted(remote.provider, remote.kind, remote.remote_id)
+        store.remote.deleted(remote.provider, remote.kind, remote.remote_id)
         on_deleted(remote.kind, remote.remote_id)
     return failed
 
@@ -265,7 +265,7 @@ def forget_everywhere(
     part of `store.forget.forget`. Returns what could not be deleted."""
     from gptisyou.hosted.providers import client, endpoint
 
-    providers = {remote.provider for remote in store.remote_objects(persona, include_deleted=False)}
+    providers = {remote.provider for remote in store.remote.objects(persona, include_deleted=False)}
     failed = []
     for url in sorted({base_url} if base_url else providers):
         target = endpoint(provider, url, api_key)
@@ -279,7 +279,7 @@ def persona_of(store: Store, target: Endpoint, job_id: str) -> str:
     Raises:
         InputError: the job was not started from this workspace there.
     """
-    for remote in store.remote_objects(kind="job"):
+    for remote in store.remote.objects(kind="job"):
         if (remote.provider, remote.remote_id) == (target.base_url, job_id):
             return remote.persona
     raise InputError(f"job {job_id} was not started from this workspace at {target.base_url}")

@@ -58,13 +58,13 @@ def load(store: Store, target: Endpoint, persona: str) -> HostedClone:
         InputError: none is recorded (the job has not finished, or nothing was trained there).
     """
     models = [
-        m for m in store.remote_objects(persona, kind="model", include_deleted=False) if m.provider == target.base_url
+        m for m in store.remote.objects(persona, kind="model", include_deleted=False) if m.provider == target.base_url
     ]
     if not models:
         raise InputError(
             f"no hosted model of {persona} at {target.base_url} yet: gptisyou openai train --as {persona}"
         )
-    jobs = {job.remote_id: job for job in store.remote_objects(persona, kind="job") if job.provider == target.base_url}
+    jobs = {job.remote_id: job for job in store.remote.objects(persona, kind="job") if job.provider == target.base_url}
     trained_by = jobs.get(models[-1].detail.get("job"))
     return HostedClone(
         client(target), models[-1].remote_id, persona, bool(trained_by and trained_by.detail.get("group"))

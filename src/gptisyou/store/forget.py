@@ -106,7 +106,7 @@ def left_at_providers(workspace: Path, persona: str | None) -> list:
     from gptisyou.store.database import Store
 
     with Store.open(workspace) as store:
-        return store.remote_objects(persona, include_deleted=False)
+        return store.remote.objects(persona, include_deleted=False)
 
 
 def is_workspace(directory: Path) -> bool:
@@ -181,7 +181,7 @@ def forget_persona(workspace: Path, persona: str) -> Deletion:
         from gptisyou.store.database import Store
 
         with Store.open(workspace) as store:
-            store.remove_corrections(persona)
+            store.corrections.remove(persona)
     return deletion
 
 

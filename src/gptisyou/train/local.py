@@ -116,7 +116,7 @@ def train(
     _loop(run, setup, config, processes, progress, on_step)
     if not processes.is_main:
         return None
-    corrected = store.corrections(config.persona)
+    corrected = store.corrections.of(config.persona)
     if config.preference_pairs or config.self_play_rounds or corrected:
         _prefer_real_replies(run, setup, config, corrected)
     _finish(run, setup, config)
