@@ -20,7 +20,7 @@ from gptisyou.cli.context import (
     style_strength_option,
 )
 from gptisyou.cli.routes import EndpointChoice, endpoint_options, prompted_clone
-from gptisyou.engine.responder import CANDIDATES, Line, Sampling  # light: dataclasses, no torch
+from gptisyou.engine.responder import CANDIDATES, Line, Sampling, reply_length  # light: dataclasses, no torch
 from gptisyou.serve.config import ServeConfig  # light: a dataclass, no FastAPI
 from gptisyou.serve.hosts import LOOPBACK_NAMES, check_can_listen, served_host_names
 
@@ -79,8 +79,7 @@ class Loaded:
 
     def sampling(self, **given) -> Sampling:
         """The sampling settings `given` (see Sampling), replies as long as the persona's."""
-        longest = {"max_new_tokens": self.reply_tokens} if self.reply_tokens else {}
-        return Sampling(**longest, **chosen(given))
+        return Sampling(**{"max_new_tokens": reply_length(self.reply_tokens)} | chosen(given))
 
 
 def load_clone(

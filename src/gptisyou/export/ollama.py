@@ -13,7 +13,7 @@ the template or end the Modelfile's triple-quoted block.
 import json
 
 from gptisyou.data.render import END_OF_TURN_TEXT, turn_text
-from gptisyou.engine.responder import Sampling
+from gptisyou.engine.responder import Sampling, reply_length
 
 
 def template(persona: str, partner: str) -> str:
@@ -34,7 +34,7 @@ def modelfile(persona: str, partner: str, gguf_name: str, reply_tokens: int | No
         *(f"PARAMETER stop {_quoted(stop)}" for stop in stops),
         f"PARAMETER temperature {sampling.temperature}",
         f"PARAMETER top_p {sampling.top_p}",
-        f"PARAMETER num_predict {reply_tokens or sampling.max_new_tokens}",
+        f"PARAMETER num_predict {reply_length(reply_tokens)}",
     ]
     return "\n".join(lines) + "\n"
 

@@ -27,7 +27,7 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gptisyou.engine.responder import Line, Responder, Sampling, Usage
+from gptisyou.engine.responder import Line, Responder, Sampling, Usage, reply_length
 from gptisyou.errors import GptisyouError, InputError, RemoteError, TooManyRequests
 from gptisyou.serve.config import ServeConfig
 from gptisyou.serve.errors import ApiError, error_body, error_response
@@ -334,8 +334,7 @@ def _history(messages: list[ChatMessage], persona: str, me: str) -> list[Line]:
 
 def _sampling(request: ChatRequest, max_new_tokens: int, reply_tokens: int | None) -> Sampling:
     defaults = Sampling()
-    usual = min(reply_tokens or defaults.max_new_tokens, max_new_tokens)
-    wanted = request.max_completion_tokens or request.max_tokens or usual
+    wanted = request.max_completion_tokens or request.max_tokens or min(reply_length(reply_tokens), max_new_tokens)
     if wanted > max_new_tokens:
         raise ApiError(400, f"max_tokens: at most {max_new_tokens} on this server", param="max_tokens")
     return Sampling(

@@ -347,8 +347,8 @@ def _finish(run: Run, setup: _Setup, config: TrainConfig) -> None:
     with mixed_precision(model.device):
         memory = Memory.of_training_period(setup.data) if config.memory else None
         clone = TorchClone(model, tokenizer, setup.data.persona, config.context_tokens, memory, config.memory)
-        longest = reply_length(run.reply_tokens)  # as long as the person's replies, as eval and chat do
-        samples.write(run.samples_file, clone, setup.data, Sampling(max_new_tokens=longest, seed=config.seed))
+        reply_tokens = reply_length(run.reply_tokens)  # as long as the person's replies, as eval and chat do
+        samples.write(run.samples_file, clone, setup.data, Sampling(max_new_tokens=reply_tokens, seed=config.seed))
     make_private(run.directory)
 
 
