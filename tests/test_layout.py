@@ -21,7 +21,6 @@ UNTESTED = {
     "gptisyou.cli.export",
     "gptisyou.cli.hosted",
     "gptisyou.cli.portrait",
-    "gptisyou.cli.routes",
     "gptisyou.cli.train",
     "gptisyou.eval.report",
     "gptisyou.export.card",

@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 
 from gptisyou.bridges.core import BridgeConfig
+from gptisyou.cli.clones import CloneChoice, clone_options, load_clone
 from gptisyou.cli.context import chosen, config_options, open_store, printable, stderr_console
-from gptisyou.cli.talk import load_clone, persona_options
 from gptisyou.errors import GptisyouError, InputError, MissingExtra, RemoteError
 
 _PACE = (
@@ -23,7 +23,7 @@ TOKEN_VARIABLES = {"telegram": "TELEGRAM_BOT_TOKEN", "discord": "DISCORD_BOT_TOK
 
 def _bridge_options(command):
     options = [
-        persona_options,
+        clone_options,
         click.option(
             "--allow",
             "allowed",
@@ -111,14 +111,7 @@ def _serve(
     name: str,
     token: str,
     run,
-    persona: str,
-    me: str | None,
-    run_dir: Path | None,
-    backend: str,
-    style_strength: float,
-    engine: str,
-    candidates: int,
-    endpoint,
+    choice: CloneChoice,
     allowed: tuple[str, ...],
     pairing: bool,
     owners: tuple[str, ...],
@@ -128,11 +121,9 @@ def _serve(
     from gptisyou.data.memory import every_session
     from gptisyou.store.workspace import bridge_state_path
 
-    console = stderr_console(ctx)
+    console, persona = stderr_console(ctx), choice.persona
     state = BridgeState.load(bridge_state_path(ctx.obj["workspace"], persona, name))
-    loaded = load_clone(
-        ctx, persona, me, run_dir, backend, style_strength, engine, candidates=candidates, endpoint=endpoint
-    )
+    loaded = load_clone(ctx, choice)
     if loaded.sessions is None:  # a hosted clone: its sessions were not read
         with open_store(ctx) as store:
             sessions = every_session(store, persona)

@@ -1,26 +1,21 @@
 """Talking to a clone: `chat` (a REPL), `ask` (one question, or an analysis preset) and `serve` (HTTP + web page)."""
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import click
 from rich.console import Console
 
+from gptisyou.cli.clones import CloneChoice, clone_options, load_clone
 from gptisyou.cli.context import (
     Number,
-    candidates_option,
     chosen,
     config_options,
-    engine_option,
     literal,
     open_store,
     printable,
-    progress_bar,
     stderr_console,
-    style_strength_option,
 )
-from gptisyou.cli.routes import EndpointChoice, endpoint_options, prompted_clone
-from gptisyou.engine.responder import CANDIDATES, Line, Sampling, reply_length  # light: dataclasses, no torch
+from gptisyou.engine.responder import Line, Sampling  # light: dataclasses, no torch
 from gptisyou.serve.config import ServeConfig  # light: a dataclass, no FastAPI
 from gptisyou.serve.hosts import LOOPBACK_NAMES, check_can_listen, served_host_names
 
@@ -38,117 +33,11 @@ PRESETS = {  # the analysis prompts of the original experiment, asked as "you" i
 }
 
 
-def persona_options(command):
-    options = [
-        click.option("--as", "persona", required=True, help="The participant the clone writes like."),
-        click.option("--me", help="Who you are in the conversation (default: who the persona writes with most)."),
-        click.option(
-            "--run",
-            "run_dir",
-            type=click.Path(exists=True, file_okay=False, path_type=Path),
-            help="A run directory (default: the persona's latest run).",
-        ),
-        click.option(
-            "--backend",
-            type=click.Choice(("local", "openai", "endpoint")),
-            default="local",
-            show_default=True,
-            help="openai: the persona's hosted fine-tuned model (see gptisyou openai "
-            "train); endpoint: any OpenAI-compatible chat model (Ollama, LM Studio…) prompted with how "
-            "the persona writes, no training (--base-url, --model).",
-        ),
-        style_strength_option,
-        engine_option,
-        candidates_option,
-        endpoint_options,
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
-@dataclass(frozen=True, slots=True)
-class Loaded:
-    clone: object  # an engine.responder.Responder: an engine.clone.Clone, a hosted HostedClone or PromptedClone
-    label: str  # which model, for people
-    me: str
-    run: object | None  # the local runs.Run, for /base
-    engine: str = "auto"  # what --engine asked for, for /base
-    reply_tokens: int | None = None  # the longest reply, as the run recorded it (None: the engines' default)
-    sessions: list | None = None  # the persona's sessions the clone was loaded with (None: hosted)
-
-    def sampling(self, **given) -> Sampling:
-        """The sampling settings `given` (see Sampling), replies as long as the persona's."""
-        return Sampling(**{"max_new_tokens": reply_length(self.reply_tokens)} | chosen(given))
-
-
-def load_clone(
-    ctx: click.Context,
-    persona: str,
-    me: str | None,
-    run_dir: Path | None,
-    backend: str,
-    style_strength: float = 1.0,
-    engine: str = "auto",
-    base_only: bool = False,
-    candidates: int = CANDIDATES,
-    endpoint: EndpointChoice | None = None,
-) -> Loaded:
-    """The clone, with a status line on stderr while the model loads. With more than one candidate, the local
-    clone keeps the reply its run's chooser picks of that many (the chooser is built the first time). The
-    endpoint backend's clone is prompted from everything the persona wrote (see `routes.prompted_clone`)."""
-    from gptisyou.data.dataset import counterpart
-    from gptisyou.data.memory import every_session
-    from gptisyou.store.runs import Run
-
-    if base_only and backend != "local":
-        from gptisyou.errors import InputError
-
-        raise InputError(f"--base is the local run's base model: not with --backend {backend}")
-    with open_store(ctx) as store:
-        me = me or counterpart(store, persona)
-        if backend == "openai":
-            from gptisyou.hosted.finetuned import load as load_hosted
-            from gptisyou.hosted.providers import endpoint
-
-            models = store.remote.objects(persona, kind="model", include_deleted=False)
-            clone = load_hosted(store, endpoint(base_url=models[-1].provider if models else None), persona)
-            return Loaded(clone, clone.model_id, me, None)
-        if backend == "endpoint":
-            endpoint = (endpoint or EndpointChoice(None, None)).checked()
-            sessions = every_session(store, persona)
-            clone = prompted_clone(ctx, endpoint, persona, me, sessions, "all their chats")
-            return Loaded(clone, f"{endpoint.model} at {endpoint.base_url}, prompted", me, None, sessions=sessions)
-        run = Run(run_dir) if run_dir else Run.latest(ctx.obj["workspace"], persona)
-        sessions = every_session(store, persona)
-    from gptisyou.engine import choice
-
-    with stderr_console(ctx).status(literal(f"loading {persona}'s model…")):
-        clone = choice.load_for_talking(run, persona, sessions, engine, base_only, style_strength)
-    if candidates > 1 and not base_only:
-        from gptisyou.chooser.build import stored_or_built
-
-        with open_store(ctx) as store, progress_bar(ctx, "the chooser (built once per run)") as on_progress:
-            clone.choosing(stored_or_built(run, clone, store, on_progress), candidates)
-    return Loaded(clone, f"{run.name}, {clone.engine}", me, run, engine, run.reply_tokens, sessions)
-
-
 @click.command()
-@persona_options
+@clone_options
 @config_options(Sampling, _SAMPLING)
 @click.pass_context
-def chat(
-    ctx: click.Context,
-    persona: str,
-    me: str | None,
-    run_dir: Path | None,
-    backend: str,
-    style_strength: float,
-    engine: str,
-    candidates: int,
-    endpoint: EndpointChoice,
-    **given,
-) -> None:
+def chat(ctx: click.Context, choice: CloneChoice, **given) -> None:
     """Talk to the clone of PERSONA: you type as yourself, it answers in bubbles.
 
     \b
@@ -159,10 +48,8 @@ def chat(
     /not-them [what they would say]   the last reply is unlike them: remembered, learned from at the next train
     /quit       or Ctrl-D / Ctrl-C
     """
-    loaded = load_clone(
-        ctx, persona, me, run_dir, backend, style_strength, engine, candidates=candidates, endpoint=endpoint
-    )
-    clone, me = loaded.clone, loaded.me
+    loaded = load_clone(ctx, choice)
+    clone, me, persona = loaded.clone, loaded.me, choice.persona
     console = Console(highlight=False)
     console.print(literal(f"Talking to {persona} (model: {loaded.label}) as {me}. /help for commands.", "dim"))
     history: list[Line] = []
@@ -196,9 +83,9 @@ def chat(
             compare = not compare
             if compare and base is None:
                 with stderr_console(ctx).status("loading the base model…"):
-                    from gptisyou.engine import choice
+                    from gptisyou.engine import choice as engines
 
-                    base = choice.load(loaded.run, persona, loaded.engine, base_only=True)
+                    base = engines.load(loaded.run, persona, loaded.engine, base_only=True)
             console.print(f"[dim]Base model replies {'on' if compare else 'off'}.[/dim]")
         elif text.strip():
             history.append(Line(me, text.strip()))
@@ -300,40 +187,28 @@ def _temperature(argument: str, current: float, console: Console) -> float:
 
 
 @click.command()
-@persona_options
+@clone_options
 @click.argument("question", required=False)
 @click.option("--preset", type=click.Choice(tuple(PRESETS)), help="One of the original experiment's prompts.")
 @click.option("--base", "base_only", is_flag=True, help="Ask the untuned base model instead, for comparison.")
 @config_options(Sampling, _SAMPLING)
 @click.pass_context
 def ask(
-    ctx: click.Context,
-    persona: str,
-    me: str | None,
-    run_dir: Path | None,
-    backend: str,
-    style_strength: float,
-    engine: str,
-    candidates: int,
-    endpoint: EndpointChoice,
-    question: str | None,
-    preset: str | None,
-    base_only: bool,
-    **given,
+    ctx: click.Context, choice: CloneChoice, question: str | None, preset: str | None, base_only: bool, **given
 ) -> None:
     """Ask the clone of PERSONA one QUESTION (or a --preset: personality, topics, cold-reply) and print its reply."""
     from gptisyou.errors import InputError
 
     if (question is None) == (preset is None):
         raise InputError("give a QUESTION or a --preset (personality, topics, cold-reply), not both")
-    if preset in ("personality", "topics") and backend == "local":
-        _answer_from_portrait(ctx, persona, preset)
+    if preset in ("personality", "topics") and choice.backend == "local":
+        _answer_from_portrait(ctx, choice.persona, preset)
         return
-    loaded = load_clone(ctx, persona, me, run_dir, backend, style_strength, engine, base_only, candidates, endpoint)
+    loaded = load_clone(ctx, choice, base_only)
     asked = PRESETS[preset] if preset else question
     reply = loaded.clone.reply([Line(loaded.me, asked)], loaded.sampling(**given))
     click.echo(printable(f"{loaded.me}: {asked}"))
-    click.echo(printable(f"{persona}: {reply or '(no reply)'}"))
+    click.echo(printable(f"{choice.persona}: {reply or '(no reply)'}"))
 
 
 def _answer_from_portrait(ctx: click.Context, persona: str, preset: str) -> None:
@@ -351,7 +226,7 @@ def _answer_from_portrait(ctx: click.Context, persona: str, preset: str) -> None
 
 
 @click.command()
-@persona_options
+@clone_options
 @config_options(ServeConfig, _LISTENING)
 @click.option("--api-key", envvar="GPTISYOU_API_KEY", help="Require this bearer key on /v1 (or $GPTISYOU_API_KEY).")
 @click.option("--base", "base_only", is_flag=True, help="Serve the untuned base model instead.")
@@ -377,14 +252,7 @@ def _answer_from_portrait(ctx: click.Context, persona: str, preset: str) -> None
 @click.pass_context
 def serve(
     ctx: click.Context,
-    persona: str,
-    me: str | None,
-    run_dir: Path | None,
-    backend: str,
-    style_strength: float,
-    engine: str,
-    candidates: int,
-    endpoint: EndpointChoice,
+    choice: CloneChoice,
     api_key: str | None,
     base_only: bool,
     with_quiz: bool,
@@ -415,7 +283,8 @@ def serve(
         pages = " and ".join(flag for flag, on in (("--portrait", with_portrait), ("--quiz", with_quiz)) if on)
         raise InputError(f"{pages} show real messages: on {host}, beyond this machine, only with --api-key")
     check_can_listen(host, port)
-    loaded = load_clone(ctx, persona, me, run_dir, backend, style_strength, engine, base_only, candidates, endpoint)
+    loaded = load_clone(ctx, choice, base_only)
+    persona = choice.persona
     model_id = file_name_for(persona).lower() + ("-base" if base_only else "")
     console = stderr_console(ctx)
     if host not in LOOPBACK_NAMES:
@@ -437,7 +306,9 @@ def serve(
         from gptisyou.eval.quiz import WebQuiz
 
         if loaded.run is None:
-            raise InputError(f"--quiz compares the real replies with a local run's: not with --backend {backend}")
+            raise InputError(
+                f"--quiz compares the real replies with a local run's: not with --backend {choice.backend}"
+            )
         quiz = WebQuiz(ctx.obj["workspace"], loaded.run, persona)
     portrait = None
     if with_portrait:
