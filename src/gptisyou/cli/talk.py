@@ -5,7 +5,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from gptisyou.cli.clones import CloneChoice, clone_options, load_clone
+from gptisyou.cli.clones import CloneChoice, Loaded, clone_options, load_clone
 from gptisyou.cli.context import (
     Number,
     chosen,
@@ -286,41 +286,8 @@ def serve(
     loaded = load_clone(ctx, choice, base_only)
     persona = choice.persona
     model_id = file_name_for(persona).lower() + ("-base" if base_only else "")
-    console = stderr_console(ctx)
-    if host not in LOOPBACK_NAMES:
-        console.print(
-            literal(
-                f"Listening on {host}: anyone who can reach this machine can talk to the clone"
-                f"{'' if api_key else ' (no --api-key set)'}.",
-                "yellow",
-            )
-        )
-    console.print(
-        literal(
-            f"{persona}'s clone ({loaded.label}) as model '{model_id}': http://{host}:{port}/ · API http://{host}:{port}/v1"
-        )
-    )
-    quiz = None
-    if with_quiz:
-        from gptisyou.errors import InputError
-        from gptisyou.eval.quiz import WebQuiz
-
-        if loaded.run is None:
-            raise InputError(
-                f"--quiz compares the real replies with a local run's: not with --backend {choice.backend}"
-            )
-        quiz = WebQuiz(ctx.obj["workspace"], loaded.run, persona)
-    portrait = None
-    if with_portrait:
-        from gptisyou.portrait import build, page
-
-        with open_store(ctx) as store:
-            portrait = page.render(build.portrait(store, persona))
-
-    def store_correction(context: list[tuple[str, str]], reply: str, rewrite: str | None) -> int:
-        with open_store(ctx) as store:
-            return store.corrections.add(persona, context, reply, rewrite, via="web")
-
+    _say_where(ctx, host, port, bool(api_key), f"{persona}'s clone ({loaded.label}) as model '{model_id}'")
+    quiz, portrait, store_correction = _served_pages(ctx, choice, loaded, with_quiz, with_portrait)
     app = create_app(
         loaded.clone,
         Served(
@@ -332,7 +299,47 @@ def serve(
             allowed_hosts=served_host_names(host, allow_hosts),
             quiz=quiz,
             portrait=portrait,
-            corrections=store_correction if loaded.run is not None else None,
+            corrections=store_correction,
         ),
     )
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _say_where(ctx: click.Context, host: str, port: int, keyed: bool, what: str) -> None:
+    console = stderr_console(ctx)
+    if host not in LOOPBACK_NAMES:
+        console.print(
+            literal(
+                f"Listening on {host}: anyone who can reach this machine can talk to the clone"
+                f"{'' if keyed else ' (no --api-key set)'}.",
+                "yellow",
+            )
+        )
+    console.print(literal(f"{what}: http://{host}:{port}/ · API http://{host}:{port}/v1"))
+
+
+def _served_pages(ctx: click.Context, choice: CloneChoice, loaded: Loaded, with_quiz: bool, with_portrait: bool):
+    """What `serve` shows beside the chat: the blind test and the portrait where asked, and where to keep a "not
+    them" correction (a local run's clone only)."""
+    persona = choice.persona
+    quiz = portrait = None
+    if with_quiz:
+        from gptisyou.errors import InputError
+        from gptisyou.eval.quiz import WebQuiz
+
+        if loaded.run is None:
+            raise InputError(
+                f"--quiz compares the real replies with a local run's: not with --backend {choice.backend}"
+            )
+        quiz = WebQuiz(ctx.obj["workspace"], loaded.run, persona)
+    if with_portrait:
+        from gptisyou.portrait import build, page
+
+        with open_store(ctx) as store:
+            portrait = page.render(build.portrait(store, persona))
+
+    def store_correction(context: list[tuple[str, str]], reply: str, rewrite: str | None) -> int:
+        with open_store(ctx) as store:
+            return store.corrections.add(persona, context, reply, rewrite, via="web")
+
+    return quiz, portrait, store_correction if loaded.run is not None else None
