@@ -68,46 +68,24 @@ def evaluate_run(
     device = default_device()
     frozen_dtype = autocast_dtype(device) if train_config.bf16_frozen_weights else None
     model, tokenizer = load_tuned(run, device, frozen_dtype or torch.float32)
-    persona = train_config.persona
     data = run_dataset(store, run)
     val_set = spread(held_out(data, tokenizer, train_config), config.fit_tokens)
-    pad_id = pad_token_id(tokenizer)
-    progress("held-out loss", 0, 2)
-    with mixed_precision(model.device):
-        tuned_fit = evaluate(model, val_set, pad_id, batch_tokens=2048)
-        progress("held-out loss", 1, 2)
-        with model.disable_adapter():
-            base_fit = evaluate(model, val_set, pad_id, batch_tokens=2048)
-    progress("held-out loss", 2, 2)
+    tuned_fit, base_fit = _fit(model, val_set, pad_token_id(tokenizer), progress)
 
-    moments = reply_moments(data.val or data.train, persona, config.samples, config.context_turns)
     memory = Memory.of_training_period(data) if train_config.memory else None  # never the held-out period
     reply_tokens = config.max_new_tokens or reply_length(recorded.reply_tokens)
-    tuned_replies, base_reply, chooser = _repliers(
-        run, engine, model, tokenizer, memory, train_config, config, data, progress
-    )
-    samples = []
-    for index, (context, real) in enumerate(moments):
-        progress("replies", index, len(moments))
-        history = [Line(turn.sender, turn.text) for turn in context]
-        sampling = Sampling(config.temperature, max_new_tokens=reply_tokens, seed=config.seed + index)
-        candidates, kept = tuned_replies(history, sampling)
-        sample = {"context": [asdict(line) for line in history], "real": real.text, "tuned": candidates[kept]["text"]}
-        if chooser is not None:  # every candidate with its score: what fewer would keep can be read back
-            sample |= {"first": candidates[0]["text"], "candidates": candidates}
-        sample |= {name: clone.reply(history, sampling) for name, clone in (routes or {}).items()}
-        samples.append(sample | {"base": base_reply(history, sampling)})
-    progress("replies", len(moments), len(moments))
+    repliers = _repliers(run, engine, model, tokenizer, memory, train_config, config, data, progress)
+    samples = _samples(data, config, reply_tokens, repliers, routes or {}, progress)
 
     byte_count = target_bytes(val_set, tokenizer)
     metrics = _metrics(data, samples, tuned_fit, base_fit, config, byte_count, list(routes or ()))
     metrics["settings"]["max_new_tokens"] = reply_tokens
-    if chooser is not None:
+    if (chooser := repliers[2]) is not None:
         metrics["chooser"] = chooser.development | {"weights": chooser.weights}
     if store.quiz.of_run(str(run.directory)):  # people's answers to the blind quiz so far
         metrics["quiz"] = quiz.tally(store, run, config.seed)
     metrics |= {
-        "persona": persona,
+        "persona": train_config.persona,
         "run": str(run.directory),
         "base": train_config.base or "gemma-3-270m",
         "style_strength": config.style_strength,
@@ -118,6 +96,46 @@ def evaluate_run(
     run.eval_metrics.write_text(json.dumps(metrics | {"samples": samples}, indent=1, ensure_ascii=False))
     report.write(directory / "report.html", metrics, samples, run.metrics())
     return make_private(directory)
+
+
+def _fit(model, val_set: list, pad_id: int, progress: Callable[[str, int, int], None]) -> tuple[dict, dict]:
+    """How well the tuned model, then the base (the adapter off), predict the held-out replies."""
+    progress("held-out loss", 0, 2)
+    with mixed_precision(model.device):
+        tuned_fit = evaluate(model, val_set, pad_id, batch_tokens=2048)
+        progress("held-out loss", 1, 2)
+        with model.disable_adapter():
+            base_fit = evaluate(model, val_set, pad_id, batch_tokens=2048)
+    progress("held-out loss", 2, 2)
+    return tuned_fit, base_fit
+
+
+def _samples(
+    data: PersonaData,
+    config: EvalConfig,
+    reply_tokens: int,
+    repliers: tuple,
+    routes: Mapping[str, Responder],
+    progress: Callable[[str, int, int], None],
+) -> list[dict]:
+    """Each moment's context, the real reply, and every model's reply to it. The moments are the held-out
+    conversations'; a run that held none out (`val_fraction` 0) is judged on its training period, and its
+    held-out span says so (`"none": true`)."""
+    tuned_replies, base_reply, chooser = repliers
+    moments = reply_moments(data.val or data.train, data.persona, config.samples, config.context_turns)
+    samples = []
+    for index, (context, real) in enumerate(moments):
+        progress("replies", index, len(moments))
+        history = [Line(turn.sender, turn.text) for turn in context]
+        sampling = Sampling(config.temperature, max_new_tokens=reply_tokens, seed=config.seed + index)
+        candidates, kept = tuned_replies(history, sampling)
+        sample = {"context": [asdict(line) for line in history], "real": real.text, "tuned": candidates[kept]["text"]}
+        if chooser is not None:  # every candidate with its score: what fewer would keep can be read back
+            sample |= {"first": candidates[0]["text"], "candidates": candidates}
+        sample |= {name: clone.reply(history, sampling) for name, clone in routes.items()}
+        samples.append(sample | {"base": base_reply(history, sampling)})
+    progress("replies", len(moments), len(moments))
+    return samples
 
 
 def _repliers(
@@ -235,6 +253,7 @@ def _held_out_span(data: PersonaData) -> dict:
         "conversations": len(data.val),
         "narrow": narrow,
         "rule": data.hold_out,
+        "none": not data.val,  # nothing held out: the replies were judged on the training period
     }
 
 

@@ -87,7 +87,12 @@ def reading(metrics: dict) -> list[str]:
         f"{style['real']['bubbles']:.1f} bubbles; the tuned model's {style['tuned']['words']:.1f} words in "
         f"{style['tuned']['bubbles']:.1f}, the base model's {style['base']['words']:.1f} in {style['base']['bubbles']:.1f}."
     )
-    if shift := _held_out_shift(style):
+    if metrics.get("held_out", {}).get("none"):
+        lines.append(
+            "<b>Nothing was held out.</b> This run trained on every conversation, so its replies were judged on "
+            "moments it learned from: the figures flatter the clone. Train with held-out conversations to measure it."
+        )
+    elif shift := _held_out_shift(style):
         lines.append(shift)
     lines.append("A 270M model learns tone, length and pet phrases, not facts: read the replies below as style.")
     return lines
