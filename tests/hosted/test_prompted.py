@@ -13,7 +13,7 @@ from gptisyou.data.memory import Memory
 from gptisyou.engine.responder import Line
 from gptisyou.hosted.prompted import BEGIN, END, PromptedClone, bubbled, on_this_machine, without_name
 from gptisyou.messages import Message
-from gptisyou.portrait.card import card
+from gptisyou.portrait.prompt_card import card
 from gptisyou.sources import whatsapp_writer
 from gptisyou.store import ingest
 from gptisyou.store.database import Store

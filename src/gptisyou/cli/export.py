@@ -75,14 +75,14 @@ def export(
     from gptisyou.store.workspace import file_name_for
 
     try:
-        from gptisyou.export import card, package
+        from gptisyou.export import model_card, package
     except ImportError as missing:
         raise MissingExtra.from_import(missing, "export") from None
     run = Run.chosen(ctx.obj["workspace"], persona, run_dir)
     how = _HOW_TO_RUN[target].format(out=out, name=file_name_for(persona).lower())
     with open_store(ctx) as store:
-        facts = card.CardFacts.of(store, persona, _KINDS[target], how)
-    text = card.card(run, facts)
+        facts = model_card.CardFacts.of(store, persona, _KINDS[target], how)
+    text = model_card.card(run, facts)
     with stderr_console(ctx).status(literal(f"writing {persona}'s {target}…")):
         if target == "adapter":
             written_to = package.adapter_zip(run, out, text)

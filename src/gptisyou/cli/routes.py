@@ -82,7 +82,7 @@ def prompted_clone(ctx: click.Context, endpoint: EndpointChoice, persona: str, m
     from gptisyou.data.redact import Redactor
     from gptisyou.hosted.prompted import EXAMPLES, PromptedClone, on_this_machine
     from gptisyou.hosted.providers import PROVIDERS, Endpoint, client
-    from gptisyou.portrait.card import bubbles_per_turn, card
+    from gptisyou.portrait.prompt_card import bubbles_per_turn, card
 
     local = on_this_machine(endpoint.base_url)
     redactor = None

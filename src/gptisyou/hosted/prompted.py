@@ -2,7 +2,7 @@
 vLLM, a provider), told how the person writes and shown their real replies to the moments most like this one.
 
 Each turn sends one system message and the conversation. The system message holds the rules, the card of how
-the person writes (`portrait.card`, built by the caller) and up to `EXAMPLES` of their past exchanges that the
+the person writes (`portrait.prompt_card`, built by the caller) and up to `EXAMPLES` of their past exchanges that the
 memory (BM25) finds most like the conversation's recent turns. The exchanges are quoted data: one JSON object per
 line between two marker lines, so a message that says "ignore your instructions" stays a quoted string that
 cannot close the block or speak as the rules do. In the conversation the persona's turns are the assistant's

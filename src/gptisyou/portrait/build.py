@@ -30,16 +30,8 @@ def portrait(
     Raises:
         InputError: an unknown persona, or a `with_name` who shares no chat with them.
     """
-    chats = persona_chats(store, DatasetConfig(persona))
-    if with_name == persona:
-        raise InputError(f"--with {with_name}: that is whom the portrait is of; name someone they write with")
+    chats, other = _chats_with(store, persona, with_name)
     aliases = store.aliases()
-    alone = all(aliases.get(name, name) == persona for names in chats.values() for name in names)
-    other = with_name or (None if alone else counterpart(store, persona))  # None: nobody else wrote in their chats
-    if with_name is not None:
-        chats = {chat_id: names for chat_id, names in chats.items() if with_name in names}
-        if not chats:
-            raise InputError(f"--with {with_name}: not a participant of {persona}'s chats")
     everyone = sorted({name for names in chats.values() for name in names})
     redactor = Redactor([name for name in everyone if name not in (persona, other)], everyone) if redact else None
     tone_of = tone.reader()
@@ -58,23 +50,9 @@ def portrait(
         "chats": [
             {"id": chat_id, "title": titles.get(chat_id, ""), "people": names} for chat_id, names in chats.items()
         ],
-        "people": {},
-        "notes": [],
+        "notes": _too_few(counted, persona),
     }
-    mine = counted.tallies.get(persona) or facts.Tally(persona)
-    if mine.messages < MIN_MESSAGES:
-        result["notes"].append(
-            f"{isolated(persona)} wrote {mine.messages} message(s) in these chats: too few for a portrait "
-            f"to say anything (it needs {MIN_MESSAGES})."
-        )
-    sessions = len(counted.conversations)
-    for name in people_of(result):
-        tally = counted.tallies.get(name) or facts.Tally(name)
-        others = Counter()
-        for someone, their in counted.tallies.items():
-            if someone != name:
-                others.update(their.terms)
-        result["people"][name] = _person(tally, others, sessions, counted)
+    result["people"] = {name: _person_of(name, counted) for name in people_of(result)}
     result |= _topics(counted)
     if counted.texts_sampled < counted.texts_read:
         result["notes"].append(
@@ -90,12 +68,49 @@ def portrait(
         {"days": round(days, 1), "from": f"{start:%Y-%m-%d}", "to": f"{end:%Y-%m-%d}"}
         for days, start, end in counted.silences
     ]
-    result["conversations"] = sessions
+    result["conversations"] = len(counted.conversations)
     result["times_to_the_minute"] = not counted.to_the_second
     result["clone"] = _clone_beside(store, persona)
     result["observations"] = {name: observe.observations(result, name) for name in people_of(result)}
     result["group"] = _group(counted) if len(counted.tallies) > 2 else None
     return _redacted(result, redactor) if redactor else result
+
+
+def _chats_with(store: Store, persona: str, with_name: str | None) -> tuple[dict, str | None]:
+    """The persona's chats (those with `with_name` in them, if given), and whom the portrait sets beside them:
+    `with_name`, else whom they write with most (None: nobody else wrote in their chats).
+
+    Raises:
+        InputError: an unknown persona, or a `with_name` who shares no chat with them.
+    """
+    chats = persona_chats(store, DatasetConfig(persona))
+    if with_name == persona:
+        raise InputError(f"--with {with_name}: that is whom the portrait is of; name someone they write with")
+    aliases = store.aliases()
+    alone = all(aliases.get(name, name) == persona for names in chats.values() for name in names)
+    if with_name is None:
+        return chats, None if alone else counterpart(store, persona)
+    chats = {chat_id: names for chat_id, names in chats.items() if with_name in names}
+    if not chats:
+        raise InputError(f"--with {with_name}: not a participant of {persona}'s chats")
+    return chats, with_name
+
+
+def _too_few(counted: facts.Chats, persona: str) -> list[str]:
+    mine = counted.tallies.get(persona) or facts.Tally(persona)
+    if mine.messages >= MIN_MESSAGES:
+        return []
+    too_few = f"{isolated(persona)} wrote {mine.messages} message(s) in these chats: too few for a portrait to say "
+    return [too_few + f"anything (it needs {MIN_MESSAGES})."]
+
+
+def _person_of(name: str, counted: facts.Chats) -> dict:
+    """One person's facts, their terms set against everyone else's."""
+    others = Counter()
+    for someone, their in counted.tallies.items():
+        if someone != name:
+            others.update(their.terms)
+    return _person(counted.tallies.get(name) or facts.Tally(name), others, len(counted.conversations), counted)
 
 
 def people_of(portrait: dict) -> list[str]:

@@ -6,7 +6,7 @@ from collections.abc import Collection
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gptisyou.serve.errors import ApiError, error_response
+from gptisyou.serve.api_errors import ApiError, error_response
 
 
 class Guard:

@@ -29,8 +29,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gptisyou.engine.responder import Line, Responder, Sampling, Usage, reply_length
 from gptisyou.errors import GptisyouError, InputError, RemoteError, TooManyRequests
+from gptisyou.serve.api_errors import ApiError, error_body, error_response
 from gptisyou.serve.config import ServeConfig
-from gptisyou.serve.errors import ApiError, error_body, error_response
 from gptisyou.serve.guard import Guard
 from gptisyou.serve.worker import Worker
 
