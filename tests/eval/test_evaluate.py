@@ -155,3 +155,14 @@ def test_a_route_that_is_none_of_the_known_kinds_is_one_line(run, trained):
     result = run("eval", "--as", "Ann", "--route", "ollama")
     assert result.exit_code == 2
     assert "'ollama': a route is local, base or endpoint:MODEL@URL" in result.output
+
+
+def test_a_run_that_held_nothing_out_is_judged_on_its_training_period_and_the_report_says_so(store, trained):
+    config_file = trained / "config.json"
+    recorded = json.loads(config_file.read_text())
+    config_file.write_text(json.dumps(recorded | {"held_out": None, "held_out_from": "2100-01-01T00:00:00"}))
+    directory = evaluate_run(store, trained, EvalConfig(samples=3, max_new_tokens=4))
+    metrics = json.loads((directory / "metrics.json").read_text())
+    assert metrics["held_out"]["none"] is True
+    assert len(metrics["samples"]) == 3
+    assert "Nothing was held out." in (directory / "report.html").read_text()
