@@ -154,7 +154,7 @@ def test_eval_asks_every_route_for_the_same_moments_and_measures_them_in_one_tab
 def test_a_route_that_is_none_of_the_known_kinds_is_one_line(run, trained):
     result = run("eval", "--as", "Ann", "--route", "ollama")
     assert result.exit_code == 2
-    assert "'ollama': a route is local, base or endpoint:MODEL@URL" in result.output
+    assert "'ollama': a route is local, base, hosted or endpoint:MODEL@URL" in result.output
 
 
 def test_a_run_that_held_nothing_out_is_judged_on_its_training_period_and_the_report_says_so(store, trained):
@@ -166,3 +166,30 @@ def test_a_run_that_held_nothing_out_is_judged_on_its_training_period_and_the_re
     assert metrics["held_out"]["none"] is True
     assert len(metrics["samples"]) == 3
     assert "Nothing was held out." in (directory / "report.html").read_text()
+
+
+def test_the_hosted_route_asks_before_sending_held_out_moments_then_measures_the_hosted_model(
+    run, trained, monkeypatch
+):
+    from gptisyou.store.database import Store
+    from tests.conftest import live_server
+    from tests.fake_openai import FakeProvider
+
+    provider = FakeProvider("k")
+    provider.models["ft:ann"] = {"id": "ft:ann", "object": "model", "created": 0, "owned_by": "me"}
+    provider.chat_reply = "w4 w5"
+    monkeypatch.setenv("OPENAI_API_KEY", "k")
+    with live_server(provider.app()) as url:
+        with Store.open(trained.parent.parent.parent) as store:
+            store.remote.record(f"{url}/v1", "model", "ft:ann", "Ann")
+        options = ("eval", "--as", "Ann", "--samples", "4", "--max-new-tokens", "4", "--route", "hosted")
+        refused = run(*options, input="n\n")
+        assert refused.exit_code != 0
+        assert "never uploaded before" in refused.stderr
+        assert provider.chats == []  # nothing left without consent
+        result = run(*options, "--yes")
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((trained / "eval" / "metrics.json").read_text())
+    assert metrics["routes"] == ["tuned", "base", "hosted"]
+    assert [sample["hosted"] for sample in metrics["samples"]] == ["w4 w5"] * 4
+    assert {chat["model"] for chat in provider.chats} == {"ft:ann"}

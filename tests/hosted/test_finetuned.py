@@ -49,3 +49,24 @@ def test_load_knows_from_the_job_whether_its_model_learned_a_group(workspace, mo
         store.remote.record(target.base_url, "job", "job-2", "Ann", status="succeeded", group=False)
         store.remote.record(target.base_url, "model", "ft:ann-2", "Ann", job="job-2")
         assert hosted_clone.load(store, target, "Ann").group is False
+
+
+def test_a_redacting_hosted_clone_sends_pseudonyms_and_gives_the_real_names_back():
+    from gptisyou.data.redact import Redactor
+
+    api = _Recording()
+    redactor = Redactor(["Carla Jones"], ["Ann", "Bob", "Carla Jones"])
+    clone = hosted_clone.HostedClone(api, "ft:model", "Ann", redactor=redactor)
+    pseudonym = redactor.redact("Carla Jones")
+    api.chat.completions.create = lambda messages, **_: iter(
+        [
+            SimpleNamespace(
+                choices=[SimpleNamespace(finish_reason="stop", delta=SimpleNamespace(content=f"hi {pseudonym}"))]
+            )
+        ]
+    )
+    assert clone.reply([Line("Bob", "did Carla Jones call? +44 7911 123456")]) == "hi Carla Jones"
+    sent = _Recording()
+    hosted_clone.HostedClone(sent, "ft:model", "Ann", redactor=redactor).reply([Line("Bob", "did Carla Jones call?")])
+    assert "Carla" not in str(sent.sent)
+    assert pseudonym in str(sent.sent)

@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -11,10 +12,13 @@ from gptisyou.cli.context import (
     Number,
     chosen,
     config_options,
+    confirmed,
     engine_option,
+    literal,
     open_store,
     print_table,
     progress_bar,
+    stderr_console,
     style_strength_option,
 )
 from gptisyou.cli.routes import OLLAMA, EndpointChoice, prompted_clone
@@ -48,20 +52,21 @@ _SETTINGS = (
     multiple=True,
     callback=lambda _c, _p, value: _routes(value),
     help="Also ask this clone for its reply to the same moments (repeatable): endpoint:MODEL@URL, a chat "
-    "endpoint prompted from the run's training period. local and base are always measured.",
+    "endpoint prompted from the run's training period; hosted, the persona's hosted fine-tuned model (see "
+    "gptisyou openai train). local and base are always measured.",
 )
 @click.option("--api-key-env", metavar="NAME", help="The environment variable holding the endpoints' key.")
 @click.option(
     "--no-redact",
     "keep_personal_data",
     is_flag=True,
-    help="Send personal data to an endpoint elsewhere as it is (default: pseudonyms).",
+    help="Send personal data to an endpoint elsewhere, or the hosted model, as it is (default: pseudonyms).",
 )
 @click.option(
     "--yes",
     "consented",
     is_flag=True,
-    help="Consent to what an endpoint elsewhere than this machine is sent, without asking.",
+    help="Consent to what an endpoint elsewhere than this machine, or the hosted model, is sent, without asking.",
 )
 @click.pass_context
 def eval_command(
@@ -70,7 +75,7 @@ def eval_command(
     run_dir: Path | None,
     style_strength: float,
     engine: str,
-    routes: tuple[tuple[str, str], ...],
+    routes: tuple[tuple[str, str] | str, ...],
     api_key_env: str | None,
     keep_personal_data: bool,
     consented: bool,
@@ -84,9 +89,14 @@ def eval_command(
     <run>/eval/report.html (with plots and sample replies) and metrics.json. With --route, every route is
     measured alike on the same moments, in one table.
     """
-    endpoints = [EndpointChoice(url, model, api_key_env, not keep_personal_data, consented) for model, url in routes]
+    endpoints = [
+        EndpointChoice(route[1], route[0], api_key_env, not keep_personal_data, consented)
+        for route in routes
+        if route != "hosted"
+    ]
+    hosted = HostedChoice(not keep_personal_data, consented) if "hosted" in routes else None
     directory = run_evaluation(
-        ctx, persona, run_dir, endpoints, style_strength=style_strength, engine=engine, **chosen(given)
+        ctx, persona, run_dir, endpoints, hosted, style_strength=style_strength, engine=engine, **chosen(given)
     )
     metrics = json.loads((directory / "metrics.json").read_text())
     for line in key_figures(metrics):
@@ -98,12 +108,26 @@ def eval_command(
     click.echo(f"report: {directory / 'report.html'}")
 
 
+@dataclass(frozen=True, slots=True)
+class HostedChoice:
+    """What the user allowed the persona's hosted fine-tuned model to be sent: the held-out moments were never
+    uploaded."""
+
+    redact: bool = True
+    consented: bool = False  # --yes
+
+
 def run_evaluation(
-    ctx: click.Context, persona: str, run_dir: Path | None, endpoints: Sequence[EndpointChoice] = (), **settings
+    ctx: click.Context,
+    persona: str,
+    run_dir: Path | None,
+    endpoints: Sequence[EndpointChoice] = (),
+    hosted: HostedChoice | None = None,
+    **settings,
 ) -> Path:
     """Evaluate the run with `settings`, the fields of `eval.config.EvalConfig` (`evaluate_run` is imported only
-    here: it needs torch), and the prompted clones of `endpoints` beside it; returns the directory of its
-    results."""
+    here: it needs torch), and the prompted clones of `endpoints` and the `hosted` fine-tuned model beside it;
+    returns the directory of its results."""
     from gptisyou.errors import MissingExtra
     from gptisyou.store.runs import Run
 
@@ -113,21 +137,24 @@ def run_evaluation(
         raise MissingExtra.from_import(missing, "evaluation") from None
     run = Run.chosen(ctx.obj["workspace"], persona, run_dir)
     with open_store(ctx) as store:
-        routes = _prompted(ctx, store, run, endpoints)
+        routes = _prompted(ctx, store, run, endpoints) | (_hosted(ctx, store, run, hosted) if hosted else {})
         with progress_bar(ctx, "loading the model") as on_progress:
             return evaluate_run(store, run.directory, EvalConfig(**settings), on_progress, routes)
 
 
-def _routes(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
-    """(model, URL) of each endpoint:MODEL@URL route; local and base are measured anyway."""
+def _routes(values: tuple[str, ...]) -> tuple[tuple[str, str] | str, ...]:
+    """(model, URL) of each endpoint:MODEL@URL route, and "hosted"; local and base are measured anyway."""
     endpoints = []
     for value in values:
         if value in ("local", "base"):
             continue
+        if value == "hosted":
+            endpoints.append(value)
+            continue
         model, _, url = value.removeprefix("endpoint:").partition("@")
         if not value.startswith("endpoint:") or not model or not url.startswith(("http://", "https://")):
             raise click.BadParameter(
-                f"{value!r}: a route is local, base or endpoint:MODEL@URL (endpoint:llama3.1:8b@{OLLAMA})",
+                f"{value!r}: a route is local, base, hosted or endpoint:MODEL@URL (endpoint:llama3.1:8b@{OLLAMA})",
                 param_hint="--route",
             )
         endpoints.append((model, url))
@@ -148,6 +175,46 @@ def _prompted(ctx: click.Context, store, run, endpoints: list[EndpointChoice]) -
         endpoint.name: prompted_clone(ctx, endpoint, data.persona, me, data.train, "the run's training period")
         for endpoint in endpoints
     }
+
+
+def _hosted(ctx: click.Context, store, run, choice: HostedChoice) -> dict:
+    """The persona's hosted fine-tuned model as the route "hosted". The held-out conversations were never uploaded:
+    they go to the provider only once the user consents, their third parties' names and personal data as
+    pseudonyms unless --no-redact.
+
+    Raises:
+        InputError: no hosted model of the persona is recorded.
+        ConsentError: the user did not consent.
+    """
+    from gptisyou.chooser.build import run_dataset
+    from gptisyou.data.dataset import counterpart
+    from gptisyou.data.redact import Redactor
+    from gptisyou.errors import ConsentError
+    from gptisyou.hosted.finetuned import load
+    from gptisyou.hosted.providers import endpoint
+
+    data = run_dataset(store, run)
+    models = store.remote.objects(data.persona, kind="model", include_deleted=False)
+    clone = load(store, endpoint(base_url=models[-1].provider if models else None), data.persona)
+    me = counterpart(store, data.persona)
+    everyone = sorted({turn.sender for session in data.val for turn in session.turns} | {data.persona, me})
+    if choice.redact:
+        clone.redactor = Redactor([name for name in everyone if name not in (data.persona, me)], everyone)
+    console = stderr_console(ctx)
+    console.print(
+        literal(
+            f"The hosted model {clone.model_id} at {models[-1].provider} is sent each held-out moment: up to "
+            f"{EvalConfig().context_turns} turns of the conversations held out of training, never uploaded before; "
+            + (
+                "third parties' names and personal data as pseudonyms."
+                if choice.redact
+                else "as written (--no-redact)."
+            )
+        )
+    )
+    if not choice.consented and not confirmed("Send them?", err=True):
+        raise ConsentError(f"not confirmed: nothing was sent to {models[-1].provider} (--yes to consent)")
+    return {"hosted": clone}
 
 
 def key_figures(metrics: dict) -> list[str]:

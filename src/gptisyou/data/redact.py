@@ -155,6 +155,13 @@ class Redactor:
             text = self._names.sub(self._replace_name, text)
         return text
 
+    def restore(self, text: str) -> str:
+        """`text` with the pseudonyms this redactor gave put back: what a model that saw only them wrote, for the
+        user to read."""
+        for real, pseudonym in sorted(self.mapping.items(), key=lambda item: -len(item[1])):
+            text = re.sub(rf"(?<!\w){re.escape(pseudonym)}(?!\w)", lambda _, real=real: real, text)
+        return text
+
     def _replace_name(self, match: re.Match) -> str:
         form = match[0]
         if form.islower() and form.casefold() in _COMMON_WORDS:  # "will", "may": a word, not Will or May

@@ -3,6 +3,7 @@
 from collections.abc import Callable, Iterator, Sequence
 
 from gptisyou.data.formats import openai_messages
+from gptisyou.data.redact import Redactor
 from gptisyou.engine.responder import Line, Sampling, Usage
 from gptisyou.errors import InputError
 from gptisyou.hosted.providers import Endpoint, client, provider_errors
@@ -10,9 +11,14 @@ from gptisyou.store.database import Store
 
 
 class HostedClone:
-    def __init__(self, api, model_id: str, persona: str, group: bool = False) -> None:
-        """`group`: the model was trained on a group chat, where every other speaker's turn carries their name."""
+    def __init__(
+        self, api, model_id: str, persona: str, group: bool = False, redactor: Redactor | None = None
+    ) -> None:
+        """`group`: the model was trained on a group chat, where every other speaker's turn carries their name.
+        `redactor`: the conversation is sent with its pseudonyms, and the reply comes back whole, the pseudonyms
+        put back (None: sent as written, the reply streamed)."""
         self.api, self.model_id, self.persona, self.group = api, model_id, persona, group
+        self.redactor = redactor
 
     def stream(
         self,
@@ -22,6 +28,20 @@ class HostedClone:
         cancelled: Callable[[], bool] = lambda: False,
     ) -> Iterator[str]:
         """The persona's next turn from the provider, as it streams; the conversation is sent as it was trained."""
+        if self.redactor is not None:
+            redacted = [Line(line.speaker, self.redactor.redact(line.text)) for line in history]
+            pieces = self._streamed(redacted, sampling, usage, cancelled)
+            yield self.redactor.restore("".join(pieces))
+            return
+        yield from self._streamed(history, sampling, usage, cancelled)
+
+    def _streamed(
+        self,
+        history: Sequence[Line],
+        sampling: Sampling,
+        usage: Usage | None = None,
+        cancelled: Callable[[], bool] = lambda: False,
+    ) -> Iterator[str]:
         usage = usage or Usage()
         messages = openai_messages(((line.speaker, line.text) for line in history), self.persona, self.group)
         with provider_errors("chat"):

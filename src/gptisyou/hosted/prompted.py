@@ -122,20 +122,13 @@ class PromptedClone:
                 usage.prompt_tokens = answer.usage.prompt_tokens or 0
                 usage.completion_tokens = answer.usage.completion_tokens or 0
             usage.finish_reason = answer.choices[0].finish_reason or "stop"
-        text = self._restored(answer.choices[0].message.content or "")
+        text = answer.choices[0].message.content or ""
+        text = self.redactor.restore(text) if self.redactor else text
         if reply := bubbled(without_name(text, self.persona), self.bubbles_per_turn):
             yield reply
 
     def reply(self, history: Sequence[Line], sampling: Sampling = Sampling()) -> str:
         return "".join(self.stream(history, sampling)).strip()
-
-    def _restored(self, text: str) -> str:
-        """`text` with the pseudonyms the redactor gave put back (the endpoint saw only those)."""
-        if self.redactor is None:
-            return text
-        for real, pseudonym in sorted(self.redactor.mapping.items(), key=lambda item: -len(item[1])):
-            text = re.sub(rf"(?<!\w){re.escape(pseudonym)}(?!\w)", lambda _, real=real: real, text)
-        return text
 
 
 def without_name(text: str, persona: str) -> str:
