@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import stat
 
 import pytest
@@ -71,7 +72,8 @@ def test_stats_show_examples_tokens_cost_and_previews(run, imported):
     tokens = int(lines[4].split()[1].replace(",", ""))
     cost = pricing.training_cost_usd(tokens, "gpt-4o-mini-2024-07-18", 3)
     assert lines[5].startswith(f"estimated hosted cost: ${cost:,.2f} for gpt-4o-mini-2024-07-18, 3 epoch(s)")
-    assert '"prompt": "Ann: message 0, call [PHONE_1]\\n\\n###\\n\\n"' in result.stdout
+    # previews in the legacy form, the phone number a pseudonym
+    assert re.search(r'"prompt": "(Ann: message \d+, call \[PHONE_1\]\\n)+\\n###\\n\\n"', result.stdout)
 
 
 @pytest.mark.parametrize(
@@ -117,12 +119,8 @@ def test_hf_format_saves_a_loadable_private_dataset(run, imported, tmp_path):
     assert loaded.column_names == ["chat", "text", "targets"]
     first = loaded[0]
     spans = [first["text"][start:end] for start, end in first["targets"]]
-    assert spans == [
-        " message 0, call +44 20 7946 0958<eot>",
-        " message 2, call +44 20 7946 0958<eot>",
-        " message 4, call +44 20 7946 0958<eot>",
-        " message 6, call +44 20 7946 0958<eot>",
-    ]
+    numbers = [int(re.fullmatch(r" message (\d+), call \+44 20 7946 0958<eot>", span)[1]) for span in spans]
+    assert numbers == list(range(numbers[0], numbers[0] + 8, 2))  # Ann's four turns of the first window, whole
     assert all(stat.S_IMODE(path.stat().st_mode) == 0o600 for path in out.rglob("*") if path.is_file())
     assert stat.S_IMODE(out.stat().st_mode) == 0o700
 

@@ -123,6 +123,24 @@ def test_the_held_out_conversations_are_spread_across_the_chat_by_default(worksp
     assert not any(text in written for text in held_out)
 
 
+def test_a_chat_with_a_few_huge_conversations_still_holds_out_whole_ones_spread_across_it(workspace, tmp_path):
+    """Like the longest sample pair: one conversation holds most of the persona's turns. Drawing it would pass the
+    ceiling, so its stretch gives a smaller one, and the set is still spread rather than the latest turns."""
+    messages = _chat(days=20)
+    huge = START + timedelta(days=9, hours=6)  # one conversation of 600 turns on day 10, a minute apart
+    messages += [Message("Ann" if i % 2 else "Bob", huge + timedelta(minutes=i), f"long {i}") for i in range(1200)]
+    path = tmp_path / "WhatsApp Chat with Bob.txt"
+    whatsapp_writer.write_file(sorted(messages, key=lambda message: message.timestamp), path, ANDROID)
+    with Store.open(workspace) as store:
+        ingest.import_file(store, path)
+        data = build(store, DatasetConfig("Ann"))
+    total = data.target_turns(data.train) + data.target_turns(data.val)
+    assert data.hold_out == "spread"
+    assert all(len(session.turns) < 100 for session in data.val)  # the huge one stays in training
+    assert 0.1 * total <= data.target_turns(data.val) <= 0.2 * total
+    assert data.val[-1].start - data.val[0].start >= timedelta(days=10)
+
+
 def _one_conversation(workspace, tmp_path, lines: int):
     """Ann's dataset from one conversation of `lines` lines, a minute apart."""
     path = tmp_path / "WhatsApp Chat with Bob.txt"

@@ -235,7 +235,7 @@ def spread_out(sessions: list[Session], config: DatasetConfig) -> tuple[Conversa
     chosen_held = 0
     k = max(1, least * len(candidates) // total)  # about the conversations `least` takes
     while k < len(candidates):
-        picks = _one_per_stretch(sessions, candidates, k, config.seed)
+        picks = _one_per_stretch(sessions, candidates, counts, k, config.seed, max(least, ceiling))
         held = sum(counts[index] for index in picks)
         if held > max(least, ceiling) and chosen_held >= least:
             break  # the minimum would pass the ceiling: as many as fit
@@ -250,15 +250,30 @@ def spread_out(sessions: list[Session], config: DatasetConfig) -> tuple[Conversa
     return tuple((sessions[index].chat_id, sessions[index].start.isoformat()) for index in chosen)
 
 
-def _one_per_stretch(sessions: list[Session], candidates: list[int], k: int, seed: int) -> list[int]:
-    """One of `candidates` (indices of `sessions`) drawn from each of k equal stretches of time that holds any."""
+def _one_per_stretch(
+    sessions: list[Session], candidates: list[int], counts: list[int], k: int, seed: int, most: int
+) -> list[int]:
+    """One of `candidates` (indices of `sessions`) drawn from each of k equal stretches of time that holds any, the
+    draws together holding at most `most` of the persona's turns (`counts`, per session). A drawn conversation that
+    would pass that gives way to another of its stretch, and a stretch with none that fits gives none: so a chat
+    with a few huge conversations still holds out whole ones, the smaller ones of its stretches."""
     first, last = sessions[candidates[0]].start, sessions[candidates[-1]].start
     width = (last - first) / k or timedelta(seconds=1)
     stretches: dict[int, list[int]] = {}
     for index in candidates:
         stretches.setdefault(min(k - 1, int((sessions[index].start - first) / width)), []).append(index)
     draw = random.Random(f"{seed}:{k}")
-    return sorted(draw.choice(members) for _, members in sorted(stretches.items()))
+    picks, held = [], 0
+    for _, members in sorted(stretches.items()):
+        drawn = draw.choice(members)
+        if held + counts[drawn] > most:  # the first draw is kept where it fits, as it always was
+            others = [index for index in members if held + counts[index] <= most]
+            if not others:
+                continue
+            drawn = random.Random(f"{seed}:{k}:{drawn}").choice(others)
+        picks.append(drawn)
+        held += counts[drawn]
+    return sorted(picks)
 
 
 def split_by_conversation(
