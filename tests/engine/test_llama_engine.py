@@ -128,3 +128,10 @@ def test_the_temperature_sharpens_before_the_nucleus_is_cut_as_on_torch(gguf_run
     sampling = Sampling(temperature=0.3, top_p=0.6)
     firsts = {next(clone._token_ids(prompt, replace(sampling, seed=seed)))[0] for seed in range(40)}
     assert firsts <= nucleus(0.3, 0.6)
+
+
+def test_a_turn_longer_than_the_context_is_weighed_on_what_fits_and_alone_as_well(gguf_run):
+    clone = llama_engine.load(gguf_run, "Ann")
+    story = " ".join(f"w{n % 20}" for n in range(3 * llama_engine.CONTEXT_TOKENS))  # a real turn of a long story
+    assert clone.likelihood(HISTORIES[1], story) < clone.likelihood(HISTORIES[1], "w1 w2") < 0
+    assert clone.prior(story) < 0

@@ -55,6 +55,9 @@ class LlamaClone(Clone):
         yield from self._generated(prompt, _sampler_chain(sampling, seed, self.vocabulary))
 
     def _logprob(self, prompt: list[int], continuation: list[int]) -> float:
+        """Of a continuation longer than the context leaves room for (a real turn of hundreds of words), the
+        tokens that fit are weighed: llama.cpp cannot evaluate past its context."""
+        continuation = continuation[: _room(self.llama) - len(prompt)]
         chain = _sampler_chain(Sampling(temperature=0), 0, None, forced=continuation)
         steps = zip(continuation, self._generated(prompt, chain), strict=False)
         return sum(logprob for _, (_, logprob) in steps)
@@ -82,6 +85,12 @@ class LlamaClone(Clone):
         return self._alone.logprob(self._opening(), self.transcript.reply(text))
 
 
+def _room(llama) -> int:
+    """The tokens a llama.cpp context can evaluate: llama.cpp rounds its context up (192 to 256), but
+    llama-cpp-python keeps the tokens in an array of the size asked for."""
+    return min(llama.n_ctx(), len(llama.input_ids))
+
+
 class _Alone:
     """A llama.cpp model with every position's logits, for short texts weighed in one pass."""
 
@@ -89,7 +98,7 @@ class _Alone:
         self.llama = llama
 
     def logprob(self, prompt: list[int], continuation: list[int]) -> float:
-        ids = (prompt + continuation)[: self.llama.n_ctx()]
+        ids = (prompt + continuation)[: _room(self.llama)]
         self.llama.reset()
         self.llama.eval(ids)
         rows = self.llama.scores[len(prompt) - 1 : len(ids) - 1]
