@@ -200,16 +200,11 @@ def _hosted(ctx: click.Context, store, run, choice: HostedChoice) -> dict:
     everyone = sorted({turn.sender for session in data.val for turn in session.turns} | {data.persona, me})
     if choice.redact:
         clone.redactor = Redactor([name for name in everyone if name not in (data.persona, me)], everyone)
-    console = stderr_console(ctx)
-    console.print(
+    how = "third parties' names and personal data as pseudonyms" if choice.redact else "as written (--no-redact)"
+    sent = f"up to {EvalConfig().context_turns} turns of the conversations held out of training, never uploaded before"
+    stderr_console(ctx).print(
         literal(
-            f"The hosted model {clone.model_id} at {models[-1].provider} is sent each held-out moment: up to "
-            f"{EvalConfig().context_turns} turns of the conversations held out of training, never uploaded before; "
-            + (
-                "third parties' names and personal data as pseudonyms."
-                if choice.redact
-                else "as written (--no-redact)."
-            )
+            f"The hosted model {clone.model_id} at {models[-1].provider} is sent each held-out moment: {sent}; {how}."
         )
     )
     if not choice.consented and not confirmed("Send them?", err=True):
