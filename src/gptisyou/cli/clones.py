@@ -104,11 +104,9 @@ def load_clone(ctx: click.Context, choice: CloneChoice, base_only: bool = False)
     with open_store(ctx) as store:
         me = choice.me or counterpart(store, persona)
         if choice.backend == "openai":
-            from gptisyou.hosted.finetuned import load as load_hosted
-            from gptisyou.hosted.providers import endpoint
+            from gptisyou.hosted.finetuned import load_latest
 
-            models = store.remote.objects(persona, kind="model", include_deleted=False)
-            clone = load_hosted(store, endpoint(base_url=models[-1].provider if models else None), persona)
+            clone = load_latest(store, persona)
             return Loaded(clone, clone.model_id, me, None)
         if choice.backend == "endpoint":
             endpoint = (choice.endpoint or EndpointChoice(None, None)).checked()

@@ -190,25 +190,21 @@ def _hosted(ctx: click.Context, store, run, choice: HostedChoice) -> dict:
     from gptisyou.data.dataset import counterpart
     from gptisyou.data.redact import Redactor
     from gptisyou.errors import ConsentError
-    from gptisyou.hosted.finetuned import load
-    from gptisyou.hosted.providers import endpoint
+    from gptisyou.hosted.finetuned import load_latest
 
     data = run_dataset(store, run)
-    models = store.remote.objects(data.persona, kind="model", include_deleted=False)
-    clone = load(store, endpoint(base_url=models[-1].provider if models else None), data.persona)
+    clone = load_latest(store, data.persona)
     me = counterpart(store, data.persona)
-    everyone = sorted({turn.sender for session in data.val for turn in session.turns} | {data.persona, me})
     if choice.redact:
-        clone.redactor = Redactor([name for name in everyone if name not in (data.persona, me)], everyone)
+        everyone = {turn.sender for session in data.val for turn in session.turns} | {data.persona, me}
+        clone.redactor = Redactor.hiding_others(everyone, (data.persona, me))
     how = "third parties' names and personal data as pseudonyms" if choice.redact else "as written (--no-redact)"
     sent = f"up to {EvalConfig().context_turns} turns of the conversations held out of training, never uploaded before"
     stderr_console(ctx).print(
-        literal(
-            f"The hosted model {clone.model_id} at {models[-1].provider} is sent each held-out moment: {sent}; {how}."
-        )
+        literal(f"The hosted model {clone.model_id} at {clone.provider} is sent each held-out moment: {sent}; {how}.")
     )
     if not choice.consented and not confirmed("Send them?", err=True):
-        raise ConsentError(f"not confirmed: nothing was sent to {models[-1].provider} (--yes to consent)")
+        raise ConsentError(f"not confirmed: nothing was sent to {clone.provider} (--yes to consent)")
     return {"hosted": clone}
 
 

@@ -87,9 +87,10 @@ def prompted_clone(ctx: click.Context, endpoint: EndpointChoice, persona: str, m
     local = on_this_machine(endpoint.base_url)
     redactor = None
     if not local:
-        everyone = sorted({turn.sender for session in sessions for turn in session.turns})
         if endpoint.redact:
-            redactor = Redactor([name for name in everyone if name not in (persona, me)], everyone)
+            redactor = Redactor.hiding_others(
+                (turn.sender for session in sessions for turn in session.turns), (persona, me)
+            )
         _consent(ctx, endpoint, persona, what, EXAMPLES, redactor is not None)
     key = "not-needed"  # a local server takes any key; the client insists on one
     if endpoint.key_variable:

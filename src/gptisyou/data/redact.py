@@ -148,6 +148,13 @@ class Redactor:
         alternatives = "|".join(re.escape(form) for form in sorted(self._full_name, key=len, reverse=True))
         self._names = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE) if alternatives else None
 
+    @classmethod
+    def hiding_others(cls, names: Iterable[str], kept: Iterable[str | None]) -> "Redactor":
+        """A redactor that hides every one of `names` but the `kept` ones (the persona and whom they write with),
+        none of `names` ever a pseudonym."""
+        everyone = sorted(set(names))
+        return cls([name for name in everyone if name not in set(kept)], everyone)
+
     def redact(self, text: str) -> str:
         if _MAYBE_DATA.search(text):
             text = _DATA.sub(self._replace, text)

@@ -6,19 +6,25 @@ from gptisyou.data.formats import openai_messages
 from gptisyou.data.redact import Redactor
 from gptisyou.engine.responder import Line, Sampling, Usage
 from gptisyou.errors import InputError
-from gptisyou.hosted.providers import Endpoint, client, provider_errors
+from gptisyou.hosted.providers import Endpoint, client, endpoint, provider_errors
 from gptisyou.store.database import Store
 
 
 class HostedClone:
     def __init__(
-        self, api, model_id: str, persona: str, group: bool = False, redactor: Redactor | None = None
+        self,
+        api,
+        model_id: str,
+        persona: str,
+        group: bool = False,
+        redactor: Redactor | None = None,
+        provider: str = "",
     ) -> None:
         """`group`: the model was trained on a group chat, where every other speaker's turn carries their name.
         `redactor`: the conversation is sent with its pseudonyms, and the reply comes back whole, the pseudonyms
-        put back (None: sent as written, the reply streamed)."""
+        put back (None: sent as written, the reply streamed). `provider`: the API's base URL, for people."""
         self.api, self.model_id, self.persona, self.group = api, model_id, persona, group
-        self.redactor = redactor
+        self.redactor, self.provider = redactor, provider
 
     def stream(
         self,
@@ -86,6 +92,15 @@ def load(store: Store, target: Endpoint, persona: str) -> HostedClone:
         )
     jobs = {job.remote_id: job for job in store.remote.objects(persona, kind="job") if job.provider == target.base_url}
     trained_by = jobs.get(models[-1].detail.get("job"))
-    return HostedClone(
-        client(target), models[-1].remote_id, persona, bool(trained_by and trained_by.detail.get("group"))
-    )
+    group = bool(trained_by and trained_by.detail.get("group"))
+    return HostedClone(client(target), models[-1].remote_id, persona, group, provider=target.base_url)
+
+
+def load_latest(store: Store, persona: str) -> HostedClone:
+    """The persona's most recent fine-tuned model, at the provider it was made at.
+
+    Raises:
+        InputError: none is recorded, or no API key for that provider.
+    """
+    models = store.remote.objects(persona, kind="model", include_deleted=False)
+    return load(store, endpoint(base_url=models[-1].provider if models else None), persona)

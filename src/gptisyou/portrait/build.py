@@ -32,8 +32,8 @@ def portrait(
     """
     chats, other = _chats_with(store, persona, with_name)
     aliases = store.aliases()
-    everyone = sorted({name for names in chats.values() for name in names})
-    redactor = Redactor([name for name in everyone if name not in (persona, other)], everyone) if redact else None
+    everyone = {name for names in chats.values() for name in names}
+    redactor = Redactor.hiding_others(everyone, (persona, other)) if redact else None
     tone_of = tone.reader()
     counted = facts.count(
         (store.message_rows(chat_id) for chat_id in sorted(chats)),
