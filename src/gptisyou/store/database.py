@@ -13,12 +13,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from gptisyou.errors import InputError
 from gptisyou.messages import Message
-from gptisyou.store.records import Corrections, QuizAnswers, RemoteObjects
 from gptisyou.store.workspace import database_path, ensure_private_dir
+
+if TYPE_CHECKING:  # records reads the store: imported where it is asked for
+    from gptisyou.store.records import Corrections, QuizAnswers, RemoteObjects
 
 # How long a write waits for another process's write (a long import) before giving up.
 BUSY_TIMEOUT_S = 600.0
@@ -257,18 +259,24 @@ class Store:
         self.close()
 
     @property
-    def quiz(self) -> QuizAnswers:
+    def quiz(self) -> "QuizAnswers":
         """The blind test's answers."""
+        from gptisyou.store.records import QuizAnswers
+
         return QuizAnswers(self)
 
     @property
-    def corrections(self) -> Corrections:
+    def corrections(self) -> "Corrections":
         """Replies marked as unlike the person ("they wouldn't say that")."""
+        from gptisyou.store.records import Corrections
+
         return Corrections(self)
 
     @property
-    def remote(self) -> RemoteObjects:
+    def remote(self) -> "RemoteObjects":
         """What went to hosted providers: files, jobs, models."""
+        from gptisyou.store.records import RemoteObjects
+
         return RemoteObjects(self)
 
     @contextmanager
@@ -446,6 +454,11 @@ def _person_of(name: str, aliases: dict[str, str]) -> str:
         name = aliases[name]
         seen.add(name)
     return name
+
+
+def now_text() -> str:
+    """The time now, as the workspace stores times."""
+    return datetime.now().isoformat(timespec="seconds")
 
 
 def optional_time(value: str | None) -> datetime | None:

@@ -23,7 +23,7 @@ from gptisyou.checksums import sha256_of
 from gptisyou.errors import GptisyouError, InputError, ParseError
 from gptisyou.messages import Message
 from gptisyou.sources.types import DEFAULT_MAX_UNZIPPED_MB, Chat, DateOrder, ParseReport, Progress, ReadOptions, shown
-from gptisyou.store.database import Store, optional_time
+from gptisyou.store.database import Store, now_text, optional_time
 from gptisyou.store.workspace import scratch_dir
 
 _BATCH = 5000
@@ -199,12 +199,12 @@ def _import_chat(
     if new_chat:
         chat_id = db.execute(
             "INSERT INTO chats (title, source, created_at, source_key) VALUES (?, ?, ?, ?)",
-            (chat.title, source_name, _now(), chat.key if chat.stable else None),
+            (chat.title, source_name, now_text(), chat.key if chat.stable else None),
         ).lastrowid
     import_id = db.execute(
         "INSERT INTO imports (chat_id, file_name, sha256, imported_at, date_order, messages_read,"
         " messages_added) VALUES (?, ?, ?, ?, ?, ?, 0)",
-        (chat_id, path.name, file.sha256, _now(), report.date_order, read),
+        (chat_id, path.name, file.sha256, now_text(), report.date_order, read),
     ).lastrowid
     if not new_chat and (changed := _replace_changed_messages(db, chat_id, import_id)):
         notes.append(
@@ -460,7 +460,3 @@ def _add_new_messages(db: sqlite3.Connection, chat_id: int, import_id: int) -> i
         {"chat": chat_id, "import": import_id},
     )
     return db.total_changes - before
-
-
-def _now() -> str:
-    return datetime.now().isoformat(timespec="seconds")

@@ -5,30 +5,23 @@ providers (`RemoteObjects`). Reach them as `store.quiz`, `store.corrections` and
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from gptisyou.errors import InputError
-
-if TYPE_CHECKING:
-    from gptisyou.store.database import Store
+from gptisyou.store.database import Store, now_text, optional_time
 
 CORRECTION_TURNS = 16  # of a correction's context: what training shows before the reply, and more
 CORRECTION_CHARS = 2000  # of each text of a correction: a turn, never a document
 
 
-def _now() -> str:
-    return datetime.now().isoformat(timespec="seconds")
-
-
 class QuizAnswers:
-    def __init__(self, store: "Store") -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
 
     def record(self, run: str, question: int, picked_real: bool, via: str) -> None:
         with self.store.transaction() as db:
             db.execute(
                 "INSERT INTO quiz_answers (run, question, picked_real, via, answered_at) VALUES (?, ?, ?, ?, ?)",
-                (run, question, int(picked_real), via, _now()),
+                (run, question, int(picked_real), via, now_text()),
             )
 
     def of_run(self, run: str) -> list[bool]:
@@ -53,7 +46,7 @@ class Correction:
 
 
 class Corrections:
-    def __init__(self, store: "Store") -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
 
     def add(self, persona: str, context: list[tuple[str, str]], reply: str, rewrite: str | None, via: str) -> int:
@@ -79,7 +72,7 @@ class Corrections:
                 return same[0]
             return db.execute(
                 "INSERT INTO corrections (persona, context, reply, rewrite, via, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (persona, shown, reply, rewrite, via, _now()),
+                (persona, shown, reply, rewrite, via, now_text()),
             ).lastrowid
 
     def of(self, persona: str) -> list[Correction]:
@@ -139,7 +132,7 @@ class RemoteObject:
 
 
 class RemoteObjects:
-    def __init__(self, store: "Store") -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
 
     def record(self, provider: str, kind: str, remote_id: str, persona: str, **detail) -> None:
@@ -148,13 +141,13 @@ class RemoteObjects:
             """INSERT INTO remote_objects (provider, kind, remote_id, persona, detail, created_at)
                VALUES (?, ?, ?, ?, ?, ?)
                ON CONFLICT (provider, kind, remote_id) DO UPDATE SET detail = json_patch(detail, excluded.detail)""",
-            (provider, kind, remote_id, persona, json.dumps(detail), _now()),
+            (provider, kind, remote_id, persona, json.dumps(detail), now_text()),
         )
 
     def deleted(self, provider: str, kind: str, remote_id: str) -> None:
         self.store.db.execute(
             "UPDATE remote_objects SET deleted_at = ? WHERE provider = ? AND kind = ? AND remote_id = ?",
-            (_now(), provider, kind, remote_id),
+            (now_text(), provider, kind, remote_id),
         )
 
     def objects(
@@ -176,7 +169,7 @@ class RemoteObjects:
                 who,
                 json.loads(detail),
                 datetime.fromisoformat(created),
-                datetime.fromisoformat(deleted) if deleted else None,
+                optional_time(deleted),
             )
             for provider, kind_, remote_id, who, detail, created, deleted in rows
         ]
