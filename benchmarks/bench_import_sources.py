@@ -16,6 +16,7 @@ import argparse
 import json
 import random
 import sys
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
@@ -47,8 +48,19 @@ RUNNERS["gptisyou telegram account"] = RUNNERS["gptisyou telegram"]  # the same 
 WHATSAPP_RUNNERS.update(RUNNERS)  # `measure` looks runners up there
 
 
+START = datetime(2018, 1, 1, 8)
+
+
 def _text(rng: random.Random) -> str:
     return " ".join(rng.choices(_WORDS, k=rng.randint(1, 12)))
+
+
+def _moments(rng: random.Random, count: int, start: datetime = START) -> Iterator[datetime]:
+    """The times of `count` messages after `start`, 3 seconds to 5 minutes apart."""
+    moment = start
+    for _ in range(count):
+        moment += timedelta(seconds=rng.choice((3, 10, 40, 300)))
+        yield moment
 
 
 def telegram_export(path: Path, count: int, seed: int = 0, chats: int = 1) -> Path:
@@ -56,24 +68,23 @@ def telegram_export(path: Path, count: int, seed: int = 0, chats: int = 1) -> Pa
     account-wide export of that many chats sharing the `count` messages."""
     if path.exists():
         return path
-    rng, moment = random.Random(seed), datetime(2018, 1, 1, 8)
+    rng = random.Random(seed)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8") as out:
         if chats == 1:
-            _telegram_chat(out, rng, moment, count, 42)
+            _telegram_chat(out, rng, count, 42)
         else:
             out.write('{"about": "Here is the data you requested.", "chats": {"about": "All chats.", "list": [\n')
             for number in range(chats):
-                _telegram_chat(out, rng, moment, count // chats, 700_000_000 + number)
+                _telegram_chat(out, rng, count // chats, 700_000_000 + number)
                 out.write(",\n" if number < chats - 1 else "\n")
             out.write("]}}\n")
     return path
 
 
-def _telegram_chat(out, rng: random.Random, moment: datetime, count: int, chat_id: int) -> None:
+def _telegram_chat(out, rng: random.Random, count: int, chat_id: int) -> None:
     out.write(f'{{\n "name": "Sam",\n "type": "personal_chat",\n "id": {chat_id},\n "messages": [\n')
-    for number in range(1, count + 1):
-        moment += timedelta(seconds=rng.choice((3, 10, 40, 300)))
+    for number, moment in enumerate(_moments(rng, count), start=1):
         sender = rng.choice(("Sam", "Alex Martin"))
         entry = {
             "id": number,
@@ -99,7 +110,7 @@ def messenger_export(path: Path, count: int, seed: int = 0) -> Path:
     photos and shares, the title after the messages."""
     if path.exists():
         return path
-    rng, moment = random.Random(seed), datetime(2018, 1, 1, 8)
+    rng, moment = random.Random(seed), START
     path.parent.mkdir(parents=True, exist_ok=True)
     meta = lambda text: text.encode("utf-8").decode("latin-1")  # noqa: E731
     with open(path, "w", encoding="utf-8") as out:
@@ -169,12 +180,11 @@ def sms_export(path: Path, count: int, seed: int = 0) -> Path:
     """An SMS Backup & Restore file: SMS with a few dozen contacts and some MMS with a text part."""
     if path.exists():
         return path
-    rng, moment = random.Random(seed), datetime(2018, 1, 1, 8)
+    rng = random.Random(seed)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8") as out:
         out.write(f"<?xml version='1.0' encoding='UTF-8' standalone='yes' ?>\n<smses count=\"{count}\">\n")
-        for _ in range(count):
-            moment += timedelta(seconds=rng.choice((3, 10, 40, 300)))
+        for moment in _moments(rng, count):
             contact = rng.randrange(40)
             address, name, date = f"+4477009{contact:05d}", f"Contact {contact}", int(moment.timestamp() * 1000)
             kind, body = rng.choice(("1", "2")), quoteattr(_text(rng))
@@ -197,13 +207,12 @@ def line_export(path: Path, count: int, seed: int = 0) -> Path:
     """A LINE .txt: a date line per day, tab-separated messages, some stickers and quoted messages of two lines."""
     if path.exists():
         return path
-    rng, moment = random.Random(seed), datetime(2018, 1, 1, 8)
+    rng = random.Random(seed)
     path.parent.mkdir(parents=True, exist_ok=True)
     day = None
     with open(path, "w", encoding="utf-8") as out:
         out.write("[LINE] Chat history with Sam\nSaved on: 2024/01/10, 21:05\n")
-        for _ in range(count):
-            moment += timedelta(seconds=rng.choice((3, 10, 40, 300)))
+        for moment in _moments(rng, count):
             if moment.date() != day:
                 day = moment.date()
                 out.write(f"\n{day:%Y/%m/%d}({day:%a})\n")
@@ -217,11 +226,10 @@ def signal_export(path: Path, count: int, seed: int = 0) -> Path:
     """signal-export's data.json: one record per line, some attachments and deleted messages."""
     if path.exists():
         return path
-    rng, moment = random.Random(seed), datetime(2018, 1, 1, 8)
+    rng = random.Random(seed)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8") as out:
-        for _ in range(count):
-            moment += timedelta(seconds=rng.choice((3, 10, 40, 300)))
+        for moment in _moments(rng, count):
             roll = rng.random()
             record = {
                 "date": moment.isoformat(),
@@ -243,13 +251,12 @@ def googlechat_export(path: Path, count: int, seed: int = 0) -> Path:
     """Takeout's messages.json of one conversation: dates in words, some attached files."""
     if path.exists():
         return path
-    rng, moment = random.Random(seed), datetime(2018, 1, 1, 8)
+    rng = random.Random(seed)
     path.parent.mkdir(parents=True, exist_ok=True)
     people = ({"name": "Sam", "email": "sam@example.com"}, {"name": "Alex Martin", "email": "alex@example.com"})
     with open(path, "w", encoding="utf-8") as out:
         out.write('{\n  "messages": [\n')
-        for number in range(count):
-            moment += timedelta(seconds=rng.choice((3, 10, 40, 300)))
+        for number, moment in enumerate(_moments(rng, count)):
             entry = {
                 "creator": rng.choice(people),
                 "created_date": f"{moment:%A, %B} {moment.day}, {moment:%Y at %-I:%M:%S}\u202f{moment:%p} UTC",
