@@ -193,3 +193,13 @@ def test_the_hosted_route_asks_before_sending_held_out_moments_then_measures_the
     assert metrics["routes"] == ["tuned", "base", "hosted"]
     assert [sample["hosted"] for sample in metrics["samples"]] == ["w4 w5"] * 4
     assert {chat["model"] for chat in provider.chats} == {"ft:ann"}
+
+
+def test_the_hosted_route_without_a_hosted_model_is_one_line_and_sends_nothing(run, trained, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "k")
+    result = run("eval", "--as", "Ann", "--samples", "2", "--route", "hosted", "--yes")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "Error: no hosted model of Ann at https://api.openai.com/v1 yet: gptisyou openai train --as Ann"
+    )
+    assert not (trained / "eval").exists()
