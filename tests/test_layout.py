@@ -33,8 +33,6 @@ UNTESTED = {
     "gptisyou.portrait.tone",
     "gptisyou.portrait.topics",
     "gptisyou.serve.config",
-    "gptisyou.serve.api_errors",
-    "gptisyou.serve.guard",
     "gptisyou.serve.worker",
     "gptisyou.settings",
     "gptisyou.sources.contacts",
