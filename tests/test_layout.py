@@ -35,7 +35,6 @@ UNTESTED = {
     "gptisyou.serve.config",
     "gptisyou.serve.worker",
     "gptisyou.settings",
-    "gptisyou.sources.contacts",
     "gptisyou.sources.googlechat",
     "gptisyou.sources.jsonsplit",
     "gptisyou.sources.sample",
