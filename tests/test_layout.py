@@ -36,7 +36,6 @@ UNTESTED = {
     "gptisyou.serve.worker",
     "gptisyou.settings",
     "gptisyou.sources.googlechat",
-    "gptisyou.sources.jsonsplit",
     "gptisyou.sources.sample",
     "gptisyou.sources.signal",
     "gptisyou.sources.walk",

@@ -117,6 +117,7 @@ class _ChatCuts(_Cuts):
             fields = json.loads(self.recent[start:] + b'"messages": null}')
         except ValueError:
             raise ParseError(self.path, None, f"not valid JSON in the fields of chat {self.chats + 1}") from None
+        del fields["messages"]
         return {key: value for key, value in fields.items() if not isinstance(value, (dict, list))}
 
 
