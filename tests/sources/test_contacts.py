@@ -23,3 +23,10 @@ def test_a_row_with_one_column_is_named_by_its_line_blank_lines_counted(tmp_path
     path.write_text("phone,name\n\n\n+15550100,Sam\n+15550101\n", encoding="utf-8")
     with pytest.raises(ParseError, match=r"contacts\.csv:5: expected two columns"):
         read_contacts(path)
+
+
+def test_bytes_that_are_not_utf8_are_one_line_naming_the_file(tmp_path):
+    path = tmp_path / "contacts.csv"
+    path.write_bytes(b"phone,name\n+15550100,Sam\n+15550101,\xff\xfeJo\n")
+    with pytest.raises(ParseError, match=r"contacts\.csv: not UTF-8 text"):
+        read_contacts(path)
