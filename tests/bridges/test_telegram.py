@@ -10,6 +10,7 @@ import pytest
 from gptisyou.bridges import core, telegram
 from gptisyou.bridges.core import (
     BUSY,
+    FAILED,
     MAX_INPUT_CHARS,
     NOT_TEXT,
     REFUSAL,
@@ -405,6 +406,35 @@ def test_a_reply_is_never_split_into_more_bubbles_than_the_cap(fake, tmp_path):
     finally:
         running.close()
     assert fake.texts(42) == [ABOUT, "0", "1", "2"]
+
+
+class Stumbling(ScriptedClone):
+    """Fails, then says nothing twice, then answers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.replies = [RuntimeError("out of memory"), "", " \n \n", "fine"]
+
+    def reply(self, history, sampling=None) -> str:
+        super().reply(history)
+        answer = self.replies.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def test_a_failed_or_empty_reply_is_said_so_and_the_chat_goes_on(fake, tmp_path):
+    running = Running(fake, tmp_path / "telegram.json", Stumbling())
+    try:
+        for text in ("one", "two", "three", "four"):
+            fake.says(42, text)
+        fake.wait_for(lambda f: len(f.texts(42)) == 5)
+    finally:
+        running.close()
+    assert fake.texts(42) == [ABOUT, FAILED, FAILED, FAILED, "fine"]  # never silence: the person is not left waiting
+    assert running.lines.count("chat 42: no reply (RuntimeError)") == 1
+    assert running.lines.count("chat 42: no reply (the clone's was empty)") == 2
+    assert not any("out of memory" in line for line in running.lines)
 
 
 def test_a_name_that_only_mentions_ai_is_renamed_exactly(fake, tmp_path, clone):

@@ -4,7 +4,7 @@ import pytest
 import torch
 import transformers
 
-from gptisyou.engine.clone import _longest_stop_prefix
+from gptisyou.engine.clone import DRAWS, _longest_stop_prefix
 from gptisyou.engine.responder import Line, Sampling, Usage, bubbles
 from gptisyou.engine.torch_engine import TorchClone, load
 from gptisyou.store.runs import Run
@@ -37,6 +37,27 @@ def test_the_turn_ends_at_the_next_speakers_header_split_across_pieces(tokenizer
     clone = clone_saying("", tokenizer)
     clone._tokens_as_text = lambda prompt, sampling, usage: iter(["hey", " you\n", "Bo", "b: w9"])
     assert list(clone.stream([Line("Bob", "w3")])) == ["hey", " you"]
+
+
+def test_a_turn_that_ends_before_a_word_is_drawn_again_unseen_by_a_reader(tokenizer):
+    clone, seeds = clone_saying("", tokenizer), []
+    draws = iter([[], [" ", "\n", "Bob: w9"], ["\n", " ", "<eot>"], ["  \nhey", " you"]])
+
+    def drawn(prompt, sampling, usage):
+        seeds.append(sampling.seed)
+        return iter(next(draws))
+
+    clone._tokens_as_text = drawn
+    assert list(clone.stream([Line("Bob", "w3")], Sampling(seed=5))) == ["hey", " you"]
+    assert seeds == [5, 6, 7, 8]  # each draw a seed of its own: a seeded turn is still the same turn every time
+
+
+def test_a_turn_that_stays_empty_is_given_up_after_a_few_draws(tokenizer):
+    clone = clone_saying("<eot>", tokenizer)
+    usage = Usage()
+    assert list(clone.stream([Line("Bob", "w3")], usage=usage)) == []
+    assert len(clone.model.prompts) == DRAWS
+    assert usage.finish_reason == "stop"
 
 
 def test_the_token_limit_ends_a_turn_that_never_stops(tokenizer):

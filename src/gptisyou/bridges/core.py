@@ -470,6 +470,9 @@ class Bridge:
             reply = None
         finally:
             typing.cancel()
+        if reply is not None and not reply.strip():  # silence would leave the person waiting for an answer
+            self.log(f"chat {job.chat}: no reply (the clone's was empty)")
+            reply = None
         if job.chat not in self.state.disclosed and not await self._disclose(job.chat):
             self._settle_job(job)  # queued only once told: this is a safeguard, and an untold chat hears nothing
             return

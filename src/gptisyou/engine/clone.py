@@ -20,6 +20,7 @@ from gptisyou.data.render import END_OF_TURN_TEXT, Spoken, Transcript
 from gptisyou.engine.responder import Line, Sampling, Usage
 
 _SEED_STRIDE = 1_000_003  # candidate i of a seeded turn draws with seed + i · this: never another turn's seed
+DRAWS = 4  # times a turn is drawn at most while it comes out empty (a person never sends an empty message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +103,21 @@ class Clone:
         return self.transcript.prompt([], self.persona, self.max_context_tokens)
 
     def _sampled(self, history: Sequence[Line], sampling: Sampling, usage: Usage, cancelled: Callable[[], bool]):
-        """One sampled reply, piece by piece."""
+        """One sampled reply, piece by piece; never empty while `DRAWS` draws can help it. A draw that ends the
+        turn before a word is said gives out nothing, so drawing again is invisible to a reader of the stream."""
+        for draw in range(DRAWS):
+            seed = None if sampling.seed is None else sampling.seed + draw
+            for field in dataclasses.fields(Usage):  # what the kept draw cost and how likely it was
+                setattr(usage, field.name, field.default)
+            said = False
+            for piece in self._drawn(history, dataclasses.replace(sampling, seed=seed), usage, cancelled):
+                said = True
+                yield piece
+            if said or cancelled():
+                return
+
+    def _drawn(self, history: Sequence[Line], sampling: Sampling, usage: Usage, cancelled: Callable[[], bool]):
+        """One draw of a reply, piece by piece, from its first visible character."""
         speakers = {line.speaker for line in history if line.speaker != self.persona}
         markers = {END_OF_TURN_TEXT, self.transcript.marker}  # as text too: a sampler may spell the marker out
         stops = [*sorted(markers), *(f"\n{speaker}:" for speaker in sorted(speakers)), *filter(None, sampling.stop)]
@@ -116,10 +131,11 @@ class Clone:
             if cut >= 0:
                 held, usage.finish_reason = held[:cut], "stop"
                 break
-            if not started:  # the reply begins with the space that follows `Persona:`
-                held = held.lstrip(" ")
-                started = bool(held)
             safe = len(held) - _longest_stop_prefix(held, stops)
+            if not started:  # the reply begins at its first visible character ("\n" may yet start "\nBob:")
+                lead = safe - len(held[:safe].lstrip())
+                held, safe = held[lead:], safe - lead
+                started = safe > 0
             if safe:
                 yield held[:safe]
                 held = held[safe:]
@@ -127,8 +143,8 @@ class Clone:
                 return
         if usage.finish_reason != "stop":  # cut at the token limit: never end in half a marker ("18000<eot")
             held = held[: len(held) - _longest_stop_prefix(held, stops)]
-        if held.rstrip():
-            yield held.rstrip()
+        if tail := held.rstrip() if started else held.strip():
+            yield tail
 
     def reply(self, history: Sequence[Line], sampling: Sampling = Sampling()) -> str:
         return "".join(self.stream(history, sampling)).strip()
