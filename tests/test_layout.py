@@ -40,7 +40,6 @@ UNTESTED = {
     "gptisyou.sources.signal",
     "gptisyou.sources.walk",
     "gptisyou.train.checkpoint",
-    "gptisyou.train.curves",
     "gptisyou.train.distributed",
     "gptisyou.train.samples",
 }

@@ -21,7 +21,10 @@ def plot_curves(records: Iterable[dict], png_path: Path | BinaryIO) -> Path | Bi
     axes.set_xlabel("optimizer step")
     axes.set_ylabel("cross-entropy on the persona's tokens")
     axes.grid(alpha=0.3)
-    axes.legend()
+    if train or val:
+        axes.legend()
+    else:  # a hosted job that reported no step
+        axes.text(0.5, 0.5, "no loss reported", ha="center", va="center", transform=axes.transAxes)
     figure.tight_layout()
     figure.savefig(png_path, format="png")
     plt.close(figure)
