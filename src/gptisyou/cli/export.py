@@ -16,7 +16,7 @@ model = AutoModelForCausalLM.from_pretrained("{out}")
 tokenizer = AutoTokenizer.from_pretrained("{out}")""",
 }
 _HOW_TO_RUN |= {
-    "gguf": "llama-cli -m {out} --temp 0.8 -r '<eot>'   # or open it in LM Studio",
+    "gguf": "llama-cli -m {out} --temp 1.0 --top-p 0.95 -r '<eot>'   # or open it in LM Studio",
     "lora-gguf": "llama-server -m BASE.gguf --lora {out}   # BASE.gguf: the model it was trained on",
     "ollama": "ollama create {name} -f {out}/Modelfile && ollama run {name}",
 }

@@ -113,8 +113,8 @@ def _logsumexp(logits, axis=None):
 
 def _sampler_chain(sampling: Sampling, seed: int, vocabulary: list[int] | None, forced: Sequence[int] = ()):
     """llama.cpp's samplers in the torch engine's order: the tokens the clone may say, then the temperature, then
-    the top-p cut, then the draw. llama-cpp-python's own chain cuts the nucleus before the temperature, which at
-    0.8 keeps a wider nucleus and more stray tokens than torch does. With `forced`, it draws those tokens in turn
+    the top-p cut, then the draw. llama-cpp-python's own chain cuts the nucleus before the temperature, which
+    below 1 keeps a wider nucleus and more stray tokens than torch does. With `forced`, it draws those tokens in turn
     (their log-probabilities are what is wanted)."""
     from llama_cpp._internals import LlamaSampler
 

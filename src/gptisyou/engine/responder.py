@@ -24,7 +24,9 @@ CANDIDATES = 1  # replies sampled per turn by default, the run's chooser keeping
 
 @dataclass(frozen=True, slots=True)
 class Sampling:
-    temperature: float = setting(0.8, "Sampling temperature (0: always the likeliest word).")
+    # 1 draws from what the model learned of the person; below 1 their likeliest replies only, which a reader
+    # tells from theirs more often (docs/quality.md, "Sampling temperature")
+    temperature: float = setting(1.0, "Sampling temperature (1: as the person varies; 0: always the likeliest word).")
     top_p: float = 0.95
     max_new_tokens: int = 120
     seed: int | None = setting(None, "Make the replies repeatable.")
