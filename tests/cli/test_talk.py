@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from gptisyou.cli import cli
+from gptisyou.engine.responder import Sampling
 
 
 def chat(*lines: str, options=()):
@@ -49,7 +50,7 @@ def test_end_of_input_ends_the_repl_cleanly(trained):
 def test_bad_temperature_is_explained_not_fatal(trained):
     result = chat("/temp hot", "/quit")
     assert result.exit_code == 0
-    assert "/temp takes a number from 0 to 2 (now 0.8)." in result.output
+    assert f"/temp takes a number from 0 to 2 (now {Sampling().temperature})." in result.output
 
 
 def test_ask_a_preset_and_a_question(run, trained):
