@@ -25,6 +25,7 @@ from gptisyou.data.writing import frequent_words
 from gptisyou.eval import intervals, twosample
 from gptisyou.eval.attribution import WhoSaidIt
 from gptisyou.eval.evaluate import texts_by_speaker
+from gptisyou.eval.verdict import share
 from gptisyou.store.database import Store
 from gptisyou.store.runs import Run
 
@@ -50,9 +51,6 @@ def main() -> None:
         frozenset(frequent_words(persona, twosample.STYLE_WORDS)),
     )
     real = [sample["real"] for sample in samples]
-
-    def share(figure: dict) -> str:
-        return f"{figure['value']:.0%} [{figure['low']:.0%}-{figure['high']:.0%}]"
 
     first = None
     print(f"{recorded['persona']}: {len(samples)} held-out moments, {len(samples[0]['candidates'])} candidates each")

@@ -13,8 +13,10 @@ import json
 from pathlib import Path
 
 from gptisyou.eval import twosample
+from gptisyou.eval.verdict import share
 
 TESTS = (("c2st", "told apart (all words)"), ("c2st_style", "by style alone"))
+ROUTES = ("real", "tuned", "base")
 
 
 def main() -> None:
@@ -36,18 +38,15 @@ def main() -> None:
             f"(base: {share(first[key]['base'])} / {share(second[key]['base'])})"
         )
     for label, metrics in zip(labels, (first, second), strict=True):
-        routes = ("real", "tuned", "base")
-        attributed = ", ".join(f"{route} {share(metrics['attribution'][route])}" for route in routes)
-        median = {route: metrics["lengths"][route]["quantiles"].index(0.5) for route in routes}
-        lengths = ", ".join(
-            f"{route} {metrics['lengths'][route]['words'][median[route]]:g}/{metrics['lengths'][route]['bubbles'][median[route]]:g}"
-            for route in routes
-        )
+        attributed = ", ".join(f"{route} {share(metrics['attribution'][route])}" for route in ROUTES)
+        lengths = ", ".join(f"{route} {median_length(metrics['lengths'][route])}" for route in ROUTES)
         print(f"{label}: attributed {attributed}; median words/bubbles {lengths}")
 
 
-def share(figure: dict) -> str:
-    return f"{figure['value']:.0%} [{figure['low']:.0%}-{figure['high']:.0%}]"
+def median_length(lengths: dict) -> str:
+    """`9/1`: the median words and bubbles of `eval`'s length quantiles."""
+    middle = lengths["quantiles"].index(0.5)
+    return f"{lengths['words'][middle]:g}/{lengths['bubbles'][middle]:g}"
 
 
 if __name__ == "__main__":

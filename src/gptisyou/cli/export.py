@@ -5,6 +5,9 @@ from pathlib import Path
 import click
 
 from gptisyou.cli.context import literal, open_store, stderr_console, style_strength_option
+from gptisyou.engine.responder import Sampling
+
+_SAMPLING = Sampling()  # the clone's own settings: the hint runs it as chat does
 
 _HOW_TO_RUN = {
     "adapter": """from peft import AutoPeftModelForCausalLM   # the base model must be where adapter_config.json says
@@ -16,7 +19,8 @@ model = AutoModelForCausalLM.from_pretrained("{out}")
 tokenizer = AutoTokenizer.from_pretrained("{out}")""",
 }
 _HOW_TO_RUN |= {
-    "gguf": "llama-cli -m {out} --temp 1.0 --top-p 0.95 -r '<eot>'   # or open it in LM Studio",
+    "gguf": f"llama-cli -m {{out}} --temp {_SAMPLING.temperature} --top-p {_SAMPLING.top_p} -r '<eot>'"
+    "   # or open it in LM Studio",
     "lora-gguf": "llama-server -m BASE.gguf --lora {out}   # BASE.gguf: the model it was trained on",
     "ollama": "ollama create {name} -f {out}/Modelfile && ollama run {name}",
 }
